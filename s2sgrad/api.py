@@ -1,0 +1,159 @@
+"""The function transforms of SPEC section 1: grad and its relatives.
+
+``grad`` generates (or takes from the cache) the gradient source of a
+function and returns the compiled generated function itself — no wrapper
+in front of it — so a call costs what the generated code costs.
+"""
+
+import functools
+import inspect
+
+import numpy as np
+
+from s2sgrad.errors import S2SGradError
+from s2sgrad.rules import registry
+
+__all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
+
+
+def _check_function(fun, transform):
+    if not callable(fun):
+        raise TypeError(f"{transform} expects a function, got {type(fun).__name__} {fun!r}")
+    if not inspect.isfunction(fun):
+        raise TypeError(
+            f"{transform} differentiates Python functions (def or lambda); got "
+            f"{type(fun).__name__} {fun!r}"
+        )
+
+
+def _transform(fun, wrt, transform, **options):
+    from s2sgrad import pipeline
+
+    _check_function(fun, transform)
+    entry = pipeline.gradient_code(fun, wrt, **options)
+    return pipeline.bind(entry, fun)
+
+
+def grad(fun=None, wrt=0):
+    """The gradient of scalar-valued ``fun`` with respect to argument(s) ``wrt``.
+
+    Usable as ``sg.grad(f)``, ``sg.grad(f, wrt=(0, "b"))``, ``@sg.grad`` and
+    ``@sg.grad(wrt="w")``. The result has ``fun``'s signature.
+    """
+    if fun is None:
+        return functools.partial(grad, wrt=wrt)
+    return _transform(fun, wrt, "grad")
+
+
+def value_and_grad(fun=None, wrt=0):
+    """Like :func:`grad` but returning ``(fun(...), gradient)``."""
+    if fun is None:
+        return functools.partial(value_and_grad, wrt=wrt)
+    return _transform(fun, wrt, "value_and_grad", return_value=True)
+
+
+def source(fun, wrt=0, order=1):
+    """The generated Python source of the ``order``-th derivative of ``fun``."""
+    from s2sgrad import pipeline
+
+    if not isinstance(order, int) or order < 1:
+        raise ValueError(f"order must be a positive integer, got {order!r}")
+    _check_function(fun, "source")
+    for _ in range(order - 1):
+        fun = grad(fun, wrt)
+    return pipeline.gradient_code(fun, wrt).source
+
+
+def _vjp_function(fun, wrt):
+    """The generated vector-Jacobian product: ``(*args, seed) -> grads``."""
+    return _transform(fun, wrt, "jacobian", seed=True)
+
+
+def jacobian(fun, wrt=0):
+    """``(*args) -> J`` with shape ``out.shape + arg.shape`` (tuple for tuple wrt)."""
+    _check_function(fun, "jacobian")
+    vjp = _vjp_function(fun, wrt)
+
+    @functools.wraps(fun)
+    def jacobian_fun(*args, **kwargs):
+        out = np.asarray(fun(*args, **kwargs))
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+        rows = []
+        for i in range(out.size):
+            seed = np.zeros(out.size, dtype=out.dtype if out.dtype.kind == "f" else float)
+            seed[i] = 1.0
+            rows.append(vjp(*args, **kwargs, **{_seed_name(vjp): seed.reshape(out.shape)}))
+        return _stack_rows(rows, out.shape, bound, wrt, fun)
+
+    del jacobian_fun.__wrapped__
+    return jacobian_fun
+
+
+def _seed_name(vjp):
+    code = vjp.__code__
+    return code.co_varnames[code.co_argcount - 1]
+
+
+def _stack_rows(rows, out_shape, bound, wrt, fun):
+    if isinstance(wrt, (tuple, list)):
+        return tuple(_stack_rows([r[k] for r in rows], out_shape, bound, wrt[k], fun)
+                     for k in range(len(wrt)))
+    return np.reshape(np.array(rows), out_shape + np.shape(rows[0]))
+
+
+def hessian(fun, wrt=0):
+    """``(*args) -> H`` with shape ``arg.shape + arg.shape``."""
+    _check_function(fun, "hessian")
+    return jacobian(grad(fun, wrt), wrt)
+
+
+def jvp(fun, wrt=0):
+    """``(*args, v) -> (fun(*args), J·v)``: the directional derivative along v."""
+    jac = jacobian(fun, wrt)
+
+    def jvp_fun(*args):
+        *args, v = args
+        value = fun(*args)
+        J = jac(*args)
+        v = np.asarray(v)
+        out = np.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
+        return value, out
+
+    return jvp_fun
+
+
+def hvp(fun, wrt=0):
+    """``(*args, v) -> H·v``, the Hessian-vector product."""
+    hess = hessian(fun, wrt)
+
+    def hvp_fun(*args):
+        *args, v = args
+        H = hess(*args)
+        v = np.asarray(v)
+        return np.tensordot(H, v, axes=v.ndim) if v.ndim else H * v
+
+    return hvp_fun
+
+
+def defgrad(primitive):
+    """Register the decorated rule ``(g, ans, *args) -> grads`` for ``primitive``.
+
+    s2sgrad then treats calls to ``primitive`` as one operation and never
+    reads its source. The rule follows the registry's conventions (see
+    ``s2sgrad.rules.registry``); a rule body with control flow is called
+    as a function instead of being inlined.
+    """
+    if not callable(primitive):
+        raise TypeError(f"defgrad expects the function to register, got {primitive!r}")
+
+    def register(rule):
+        if not callable(rule):
+            raise TypeError("defgrad(...) decorates the rule function")
+        registry.defvjp(primitive)(rule)
+        return rule
+
+    return register
+
+
+class _Unused(S2SGradError):
+    pass

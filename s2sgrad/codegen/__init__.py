@@ -1,0 +1,1 @@
+"""Code generation: AST -> readable source -> compiled, cached function."""

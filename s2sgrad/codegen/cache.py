@@ -1,0 +1,41 @@
+"""Cache stage: generated code kept in memory, keyed by what it depends on.
+
+The key is the user function's code object, the transform's parameters
+(wrt, order, mode) and the rules' version. An entry also remembers every
+name resolution the generation relied on (``np.sin`` -> the ufunc, a
+closure variable -> the callee it held); a lookup re-checks those
+identities, so a rebound global or a different closure never gets stale
+code. Safe under threads: generation for one key happens once.
+"""
+
+import threading
+
+from s2sgrad.rules.registry import RULES_VERSION
+
+_entries = {}
+_lock = threading.RLock()
+#: how many times code was generated (tests use it to prove cache hits)
+stats = {"generated": 0, "hits": 0}
+
+
+def cached(key, still_valid, generate):
+    """The entry for ``key`` if ``still_valid(entry)``, else ``generate()``."""
+    key = (RULES_VERSION, *key)
+    entry = _entries.get(key)
+    if entry is not None and still_valid(entry):
+        stats["hits"] += 1
+        return entry
+    with _lock:
+        entry = _entries.get(key)
+        if entry is not None and still_valid(entry):
+            stats["hits"] += 1
+            return entry
+        entry = generate()
+        stats["generated"] += 1
+        _entries[key] = entry
+        return entry
+
+
+def clear():
+    with _lock:
+        _entries.clear()

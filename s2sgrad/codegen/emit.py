@@ -1,0 +1,33 @@
+"""Emit stage: a gradient ``FunctionDef`` -> deterministic Python source.
+
+astor prints the AST; the ``# grad of: <line>`` markers the reverse-mode
+stage left as string statements become real comments. The same AST always
+prints the same text, byte for byte.
+"""
+
+import ast
+import re
+
+import astor
+
+from s2sgrad.transform.reverse import COMMENT_PREFIX
+
+_MARKER = re.compile(r"^(\s*)((?:'''|\"\"\"|'|\").*)$")
+
+
+def to_source(fn):
+    """Python source of ``fn`` with comment markers turned into comments."""
+    text = astor.to_source(fn, indent_with="    ")
+    lines = []
+    for line in text.splitlines():
+        match = _MARKER.match(line)
+        if match and COMMENT_PREFIX in line:
+            try:
+                value = ast.literal_eval(match.group(2))
+            except (ValueError, SyntaxError):
+                value = None
+            if isinstance(value, str) and value.startswith(COMMENT_PREFIX):
+                lines.append(f"{match.group(1)}# {value[len(COMMENT_PREFIX):]}")
+                continue
+        lines.append(line)
+    return "\n".join(lines) + "\n"

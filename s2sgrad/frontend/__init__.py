@@ -1,0 +1,1 @@
+"""Front end: user function -> AST with resolved names -> normal form."""

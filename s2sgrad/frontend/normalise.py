@@ -1,0 +1,593 @@
+"""Normalise stage: one operation per statement, one assignment per path.
+
+The output of :func:`normalise` is a ``FunctionDef`` in *normal form*; the
+later stages rely on exactly this grammar (``check_normal_form`` asserts
+it)::
+
+    body   := stmt*
+    stmt   := Name = rhs                     one operation, atoms as operands
+            | Name[index] = atom             subscript write
+            | if Name: body else: body
+            | for Name in atom: body          (no else)
+            | while True: body                test evaluated inside, then break
+            | break | continue | pass
+            | Expr(Call)                      a call kept for its side effect
+            | return atom                     last statement of the body only
+    rhs    := atom | atom OP atom | UOP atom | Compare(atom, op, atom)
+            | func(atom*, kw=atom*)           func a global or dotted global
+            | atom[index] | atom.attr | (atom, ...) | [atom, ...]
+            | atom if Name else atom
+    index  := atom | slice(atom?, atom?, atom?) | (index, ...)
+    atom   := Name | Constant | dotted global (np.pi)
+
+Outside loops every name is assigned at most once on any path through the
+function (reassignments get versioned names ``x_1``, ``x_2``; the two arms
+of an ``if`` end by copying into a common name), so a value read by the
+adjoint is never overwritten. Inside loop bodies a name keeps one version
+for the whole loop; the reverse-mode stage saves what iterations overwrite.
+Early ``return`` statements are removed by moving the rest of the block
+into the other arm, so a normal-form function has exactly one ``return``.
+Temporaries are named ``_t1, _t2, ...`` in order of appearance.
+"""
+
+import ast
+import copy
+
+import numpy as np
+
+from s2sgrad.frontend.names import Namer
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+
+#: ndarray methods that are NumPy functions taking the array first.
+ARRAY_METHODS = {
+    "sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "min": "min",
+    "reshape": "reshape", "transpose": "transpose", "dot": "dot",
+    "ravel": "ravel", "flatten": "ravel", "squeeze": "squeeze",
+    "swapaxes": "swapaxes", "clip": "clip", "cumsum": "cumsum",
+    "std": "std", "var": "var", "trace": "trace", "diagonal": "diagonal",
+    "argmax": "argmax", "argmin": "argmin", "round": "round", "copy": "copy",
+}
+#: methods whose extra positional arguments form one shape/axes tuple.
+VARARG_METHODS = {"reshape", "transpose"}
+#: attributes with no derivative (metadata of an array).
+METADATA_ATTRS = {"shape", "ndim", "size", "dtype"}
+
+UNSUPPORTED_STATEMENTS = {
+    ast.Try: "try statement", ast.With: "with statement", ast.Raise: "raise statement",
+    ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
+    ast.ClassDef: "class definition", ast.Delete: "del statement",
+    ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
+    ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "match statement",
+    ast.FunctionDef: "nested def", ast.AsyncFunctionDef: "nested async def",
+}
+if hasattr(ast, "TryStar"):
+    UNSUPPORTED_STATEMENTS[ast.TryStar] = "try statement"
+
+UNSUPPORTED_EXPRESSIONS = {
+    ast.Lambda: "lambda", ast.ListComp: "list comprehension",
+    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
+    ast.GeneratorExp: "generator expression", ast.Yield: "yield",
+    ast.YieldFrom: "yield from", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
+    ast.Starred: "starred expression", ast.JoinedStr: "f-string",
+    ast.Set: "set display", ast.Dict: "dict display",
+}
+
+
+def normalise(parsed, namer=None):
+    """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser)."""
+    normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
+    return normaliser.function(), normaliser
+
+
+class Normaliser:
+    """Rewrites one function into normal form (see module docstring)."""
+
+    def __init__(self, parsed, namer):
+        self.parsed = parsed
+        self.namer = namer
+        #: user name -> the version currently holding its value
+        self.current = {}
+        self.loop_depth = 0
+        self.out = []
+        #: objects the normal form refers to by names we introduced
+        self.env = {}
+        self.numpy_name = None
+
+    # ----------------------------------------------------------- functions
+    def function(self):
+        tree = self.parsed.tree
+        args = tree.args
+        if args.vararg or args.kwarg:
+            raise self.parsed.error("*args/**kwargs parameters", tree, stage="normalise")
+        for a in args.posonlyargs + args.args + args.kwonlyargs:
+            self.current[a.arg] = a.arg
+            self.namer.reserve(a.arg)
+        body = _remove_early_returns(list(tree.body), self)
+        result = self.namer.fresh("result") if _has_return(body) else None
+        self.result_name = result
+        new_body = self.block(body)
+        if result is None:
+            new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
+        else:
+            new_body.append(_at(ast.Return(ast.Name(result, ast.Load())), tree.body[-1]))
+        fn = function_def(tree.name, copy.deepcopy(args), new_body, tree.lineno)
+        fn.args.defaults = [copy.deepcopy(d) for d in args.defaults]
+        _strip_annotations(fn.args)
+        return ast.fix_missing_locations(fn)
+
+    def block(self, stmts):
+        saved, self.out = self.out, []
+        for stmt in stmts:
+            self.stmt(stmt)
+        block, self.out = self.out, saved
+        return block
+
+    def emit(self, node, origin):
+        self.out.append(_at(node, origin))
+
+    # ---------------------------------------------------------- statements
+    def stmt(self, s):
+        kind = type(s)
+        if kind in UNSUPPORTED_STATEMENTS:
+            raise self.parsed.error(UNSUPPORTED_STATEMENTS[kind], s, stage="normalise")
+        if kind is ast.Expr:
+            if isinstance(s.value, ast.Constant):
+                return  # docstring or bare constant
+            if not isinstance(s.value, ast.Call):
+                raise self.parsed.error("expression statement", s, stage="normalise")
+            self.emit(ast.Expr(self.rhs(s.value)), s)
+        elif kind is ast.Assign:
+            value = s.value
+            if len(s.targets) > 1:
+                atom = self.atom(value)
+                for target in s.targets:
+                    self.assign(target, atom, s)
+            else:
+                self.assign(s.targets[0], value, s)
+        elif kind is ast.AnnAssign:
+            if s.value is not None:
+                self.assign(s.target, s.value, s)
+        elif kind is ast.AugAssign:
+            self.augassign(s)
+        elif kind is ast.Return:
+            value = s.value if s.value is not None else ast.Constant(None)
+            self.assign(ast.Name(self.result_name, ast.Store()), value, s, user=False)
+        elif kind is ast.If:
+            self.if_(s)
+        elif kind is ast.Pass:
+            pass
+        elif kind is ast.Assert:
+            test = self.atom(s.test)
+            msg = self.atom(s.msg) if s.msg is not None else None
+            self.emit(ast.Assert(test, msg), s)
+        elif kind in (ast.For, ast.While, ast.Break, ast.Continue):
+            self.loop_statement(s)
+        else:
+            raise self.parsed.error(f"{kind.__name__} statement", s, stage="normalise")
+
+    def assign(self, target, value, origin, user=True):
+        if isinstance(target, ast.Name):
+            rhs = self.rhs(value)
+            name = self.store(target.id)
+            self.emit(ast.Assign([ast.Name(name, ast.Store())], rhs), origin)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            self.unpack(target, value, origin)
+        elif isinstance(target, ast.Subscript):
+            base = target.value
+            if not isinstance(base, ast.Name) or self.parsed.resolve(base) is not LOCAL:
+                raise self.parsed.error("assignment to a subscript of a non-local", origin,
+                                        stage="normalise")
+            index = self.index(target.slice)
+            atom = self.atom(value)
+            self.write_subscript(base.id, index, atom, origin)
+        elif isinstance(target, ast.Attribute):
+            raise self.parsed.error("assignment to an attribute", origin, stage="normalise")
+        else:
+            raise self.parsed.error(f"assignment to {type(target).__name__}", origin,
+                                    stage="normalise")
+
+    def write_subscript(self, name, index, atom, origin):
+        """``x[i] = v`` on a local array (handled by the loop/mutation stage)."""
+        raise self.parsed.error("assignment to a subscript", origin, stage="normalise",
+                                hint="array updates are not supported yet")
+
+    def unpack(self, target, value, origin):
+        elts = target.elts
+        if any(isinstance(e, ast.Starred) for e in elts):
+            raise self.parsed.error("starred unpacking", origin, stage="normalise")
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts):
+            atoms = [self.atom(v) for v in value.elts]  # all read before any write
+            for t, a in zip(elts, atoms):
+                self.assign(t, a, origin)
+            return
+        whole = self.atom(value)
+        for i, t in enumerate(elts):
+            item = ast.Subscript(whole, ast.Constant(i), ast.Load())
+            self.assign(t, item, origin)
+
+    def augassign(self, s):
+        target = s.target
+        if isinstance(target, ast.Name):
+            read = ast.Name(target.id, ast.Load())
+            value = ast.BinOp(read, s.op, s.value)
+            self.assign(ast.Name(target.id, ast.Store()), value, s)
+        elif isinstance(target, ast.Subscript):
+            read = copy.deepcopy(target)
+            read.ctx = ast.Load()
+            value = ast.BinOp(read, s.op, s.value)
+            self.assign(target, value, s)
+        else:
+            raise self.parsed.error("augmented assignment to an attribute", s,
+                                    stage="normalise")
+
+    def store(self, name):
+        """The name an assignment to user variable ``name`` writes.
+
+        The first assignment keeps the user's name; later ones outside
+        loops get a new version, so no value is ever overwritten there.
+        """
+        if name in self.current:
+            if self.loop_depth:
+                return self.current[name]
+            version = self.namer.fresh(name, exact_first=False)
+        else:
+            version = self.namer.reserve(name)
+        self.current[name] = version
+        return version
+
+    def if_(self, s):
+        test = self.atom(s.test)
+        before = dict(self.current)
+        body = self.block(s.body)
+        after_body = self.current
+        self.current = dict(before)
+        orelse = self.block(s.orelse)
+        after_else = self.current
+        self.current = dict(before)
+        for name in sorted(set(after_body) | set(after_else)):
+            a, b = after_body.get(name), after_else.get(name)
+            if a == b:
+                self.current[name] = a
+            elif a is None or b is None:
+                continue  # defined on one path only: unusable after the if
+            else:
+                joined = a if self.loop_depth else self.namer.fresh(name, exact_first=False)
+                if joined != a:
+                    body.append(_at(_copy(joined, a), s))
+                if joined != b:
+                    orelse.append(_at(_copy(joined, b), s))
+                self.current[name] = joined
+        self.emit(ast.If(test, body or [ast.Pass()], orelse), s)
+
+    def loop_statement(self, s):
+        raise self.parsed.error(
+            {ast.For: "for loop", ast.While: "while loop", ast.Break: "break",
+             ast.Continue: "continue"}[type(s)], s, stage="normalise",
+            hint="loops are not supported yet",
+        )
+
+    # --------------------------------------------------------- expressions
+    def atom(self, e):
+        """Normalise ``e`` and return an atom holding its value."""
+        if isinstance(e, ast.Constant):
+            return ast.Constant(e.value)
+        if isinstance(e, ast.Name):
+            return self.read(e)
+        if self.is_global_ref(e):
+            return copy.deepcopy(e)
+        rhs = self.rhs(e)
+        if isinstance(rhs, (ast.Name, ast.Constant)):
+            return rhs
+        temp = self.namer.temp()
+        self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
+        return ast.Name(temp, ast.Load())
+
+    def read(self, name_node):
+        name = name_node.id
+        if name in self.current:
+            return ast.Name(self.current[name], ast.Load())
+        resolved = self.parsed.resolve(name_node)
+        if resolved is LOCAL:
+            raise self.parsed.error(f"name {name!r} read before assignment", name_node,
+                                    stage="normalise")
+        if resolved is UNRESOLVED:
+            raise self.parsed.error(f"undefined name {name!r}", name_node, stage="normalise")
+        return ast.Name(name, ast.Load())
+
+    def is_global_ref(self, e):
+        """True for ``np.pi`` style dotted references to non-local objects."""
+        while isinstance(e, ast.Attribute):
+            e = e.value
+        return isinstance(e, ast.Name) and e.id not in self.current and \
+            self.parsed.resolve(e) not in (LOCAL, UNRESOLVED)
+
+    def rhs(self, e):
+        """Normalise ``e`` into a single operation over atoms."""
+        kind = type(e)
+        if kind in UNSUPPORTED_EXPRESSIONS:
+            raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[kind], e, stage="normalise")
+        if kind in (ast.Constant, ast.Name):
+            return self.atom(e)
+        if kind is ast.BinOp:
+            return ast.BinOp(self.atom(e.left), e.op, self.atom(e.right))
+        if kind is ast.UnaryOp:
+            operand = self.atom(e.operand)
+            if isinstance(e.op, ast.UAdd):
+                return operand
+            return ast.UnaryOp(e.op, operand)
+        if kind is ast.Compare:
+            return self.compare(e)
+        if kind is ast.BoolOp:
+            return self.boolop(e)
+        if kind is ast.IfExp:
+            return self.ifexp(e)
+        if kind is ast.Call:
+            return self.call(e)
+        if kind is ast.Attribute:
+            return self.attribute(e)
+        if kind is ast.Subscript:
+            return ast.Subscript(self.atom(e.value), self.index(e.slice), ast.Load())
+        if kind in (ast.Tuple, ast.List):
+            return kind([self.atom(v) for v in e.elts], ast.Load())
+        raise self.parsed.error(f"{kind.__name__} expression", e, stage="normalise")
+
+    def ifexp(self, e):
+        """``a if c else b`` becomes an ``if`` statement writing a temporary."""
+        temp = ast.Name(self.namer.temp(), ast.Store())
+        branch = ast.If(e.test, [ast.Assign([temp], e.body)], [ast.Assign([temp], e.orelse)])
+        self.if_(_at(branch, e))
+        return ast.Name(temp.id, ast.Load())
+
+    def compare(self, e):
+        left = self.atom(e.left)
+        parts = []
+        for op, right in zip(e.ops, e.comparators):
+            right = self.atom(right)
+            parts.append(ast.Compare(left, [op], [right]))
+            left = right
+        if len(parts) == 1:
+            return parts[0]
+        atoms = [self.atom(p) for p in parts]
+        return self.boolop(ast.BoolOp(ast.And(), atoms))
+
+    def boolop(self, e):
+        # Conditions never carry a gradient; evaluate all operands eagerly is
+        # wrong for short-circuit code, so build nested conditionals.
+        values = e.values
+        result = self.atom(values[0])
+        for value in values[1:]:
+            temp = self.namer.temp()
+            right_block = self.block([ast.Assign([ast.Name(temp, ast.Store())], value)])
+            left_block = [ast.Assign([ast.Name(temp, ast.Store())], result)]
+            if isinstance(e.op, ast.And):
+                self.emit(ast.If(result, right_block, left_block), e)
+            else:
+                self.emit(ast.If(result, left_block, right_block), e)
+            result = ast.Name(temp, ast.Load())
+        return result
+
+    def attribute(self, e):
+        if self.is_global_ref(e):
+            return copy.deepcopy(e)
+        base = self.atom(e.value)
+        if e.attr == "T":
+            return self.numpy_call("transpose", [base], e)
+        return ast.Attribute(base, e.attr, ast.Load())
+
+    def call(self, e):
+        if any(isinstance(a, ast.Starred) for a in e.args) or any(
+            k.arg is None for k in e.keywords
+        ):
+            raise self.parsed.error("call with *args or **kwargs", e, stage="normalise")
+        func = e.func
+        if isinstance(func, ast.Attribute) and not self.is_global_ref(func):
+            return self.method_call(func, e)
+        if isinstance(func, ast.Name):
+            func = self.read(func) if func.id in self.current else func
+            if func.id not in self.current.values() and self.parsed.resolve(func) is UNRESOLVED:
+                raise self.parsed.error(f"call to undefined name {func.id!r}", e,
+                                        stage="normalise")
+        elif not self.is_global_ref(func):
+            func = self.atom(func)
+        args = [self.atom(a) for a in e.args]
+        keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
+        return ast.Call(copy.deepcopy(func), args, keywords)
+
+    def method_call(self, func, e):
+        method = func.attr
+        if method not in ARRAY_METHODS:
+            raise self.parsed.error(f"method call .{method}()", e, stage="normalise",
+                                    hint="call the NumPy function instead")
+        base = self.atom(func.value)
+        args = [self.atom(a) for a in e.args]
+        if method in VARARG_METHODS and len(args) > 1:
+            args = [self.atom(ast.Tuple(args, ast.Load()))]
+        keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
+        return self.numpy_call(ARRAY_METHODS[method], [base, *args], e, keywords)
+
+    def numpy_call(self, name, args, origin, keywords=()):
+        module = self.numpy_module_name()
+        func = ast.Attribute(ast.Name(module, ast.Load()), name, ast.Load())
+        return ast.Call(func, list(args), list(keywords))
+
+    def numpy_module_name(self):
+        """A name that denotes NumPy in the generated code."""
+        if self.numpy_name is None:
+            for candidate in ("np", "numpy"):
+                if self.parsed.resolve(ast.Name(candidate)) is np:
+                    self.numpy_name = candidate
+                    break
+            else:
+                self.numpy_name = self.namer.fresh("np")
+                self.env[self.numpy_name] = np
+        return self.numpy_name
+
+    def index(self, node):
+        if isinstance(node, ast.Slice):
+            parts = [None if p is None else self.atom(p) for p in (node.lower, node.upper, node.step)]
+            return ast.Slice(*parts)
+        if isinstance(node, ast.Tuple):
+            return ast.Tuple([self.index(e) for e in node.elts], ast.Load())
+        return self.atom(node)
+
+
+# ------------------------------------------------------------- early returns
+def _always_returns(stmts):
+    """True when every path through ``stmts`` ends in a return."""
+    for s in stmts:
+        if isinstance(s, ast.Return):
+            return True
+        if isinstance(s, ast.If) and _always_returns(s.body) and _always_returns(s.orelse):
+            return True
+    return False
+
+
+def _has_return(stmts):
+    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
+
+
+def _remove_early_returns(stmts, normaliser):
+    """Move code after a returning ``if`` arm into the other arm.
+
+    ``if c: return a`` followed by ``rest`` becomes ``if c: return a else:
+    rest``, recursively, so that every return is the last statement of its
+    path. Returns inside loops are rejected here (handled by the loop stage).
+    """
+    out = []
+    for i, s in enumerate(stmts):
+        if isinstance(s, ast.Return):
+            out.append(s)
+            return out
+        if isinstance(s, ast.If) and (_has_return(s.body) or _has_return(s.orelse)):
+            rest = stmts[i + 1:]
+            body = _remove_early_returns(list(s.body) + ([] if _always_returns(s.body) else rest), normaliser)
+            orelse = _remove_early_returns(list(s.orelse) + ([] if _always_returns(s.orelse) else rest), normaliser)
+            out.append(ast.copy_location(ast.If(s.test, body, orelse), s))
+            return out
+        if isinstance(s, (ast.For, ast.While)) and _has_return(s.body):
+            raise normaliser.parsed.error("return inside a loop", s, stage="normalise")
+        out.append(s)
+    return out
+
+
+# ------------------------------------------------------------------ helpers
+def function_def(name, args, body, lineno=1):
+    """An ``ast.FunctionDef`` built the same way on every Python version."""
+    fields = dict(name=name, args=args, body=body, decorator_list=[], returns=None)
+    if "type_params" in ast.FunctionDef._fields:
+        fields["type_params"] = []
+    return ast.FunctionDef(**fields, lineno=lineno, col_offset=0)
+
+
+def _at(node, origin):
+    """``node`` with the user's line number of ``origin`` on every part."""
+    lineno = getattr(origin, "lineno", None)
+    if lineno is not None:
+        for n in ast.walk(node):
+            if getattr(n, "lineno", None) is None and "lineno" in n._attributes:
+                n.lineno = n.end_lineno = lineno
+                n.col_offset = n.end_col_offset = 0
+    return node
+
+
+def _copy(target, source):
+    return ast.Assign([ast.Name(target, ast.Store())], ast.Name(source, ast.Load()))
+
+
+def _all_names(tree):
+    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    names |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    return names
+
+
+def _strip_annotations(args):
+    for a in args.posonlyargs + args.args + args.kwonlyargs:
+        a.annotation = None
+
+
+# ------------------------------------------------------------------ checker
+ATOMS = (ast.Name, ast.Constant)
+
+
+def is_atom(node):
+    if isinstance(node, ATOMS):
+        return True
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def check_normal_form(fn):
+    """Raise AssertionError where ``fn`` breaks the normal-form grammar."""
+    assert isinstance(fn, ast.FunctionDef)
+    assert isinstance(fn.body[-1], ast.Return) and is_atom(fn.body[-1].value)
+    _check_block(fn.body[:-1], in_loop=False)
+
+
+def _check_block(stmts, in_loop):
+    for s in stmts:
+        where = f"line {getattr(s, 'lineno', '?')}: {ast.unparse(s)}"
+        if isinstance(s, ast.Assign):
+            assert len(s.targets) == 1, where
+            target = s.targets[0]
+            if isinstance(target, ast.Subscript):
+                assert isinstance(target.value, ast.Name) and is_atom(s.value), where
+                _check_index(target.slice, where)
+            else:
+                assert isinstance(target, ast.Name), where
+                _check_rhs(s.value, where)
+        elif isinstance(s, ast.If):
+            assert isinstance(s.test, ast.Name), where
+            _check_block(s.body, in_loop)
+            _check_block(s.orelse, in_loop)
+        elif isinstance(s, ast.For):
+            assert isinstance(s.target, ast.Name) and is_atom(s.iter) and not s.orelse, where
+            _check_block(s.body, True)
+        elif isinstance(s, ast.While):
+            assert isinstance(s.test, ast.Constant) and s.test.value is True, where
+            _check_block(s.body, True)
+        elif isinstance(s, (ast.Break, ast.Continue)):
+            assert in_loop, where
+        elif isinstance(s, ast.Expr):
+            _check_rhs(s.value, where)
+            assert isinstance(s.value, ast.Call), where
+        elif isinstance(s, ast.Assert):
+            assert is_atom(s.test), where
+        else:
+            assert isinstance(s, ast.Pass), where
+
+
+def _check_rhs(e, where):
+    if is_atom(e):
+        return
+    if isinstance(e, ast.BinOp):
+        assert is_atom(e.left) and is_atom(e.right), where
+    elif isinstance(e, ast.UnaryOp):
+        assert is_atom(e.operand), where
+    elif isinstance(e, ast.Compare):
+        assert len(e.ops) == 1 and is_atom(e.left) and is_atom(e.comparators[0]), where
+    elif isinstance(e, ast.Call):
+        assert is_atom(e.func), where
+        assert all(is_atom(a) for a in e.args), where
+        assert all(k.arg and is_atom(k.value) for k in e.keywords), where
+    elif isinstance(e, ast.Subscript):
+        assert is_atom(e.value), where
+        _check_index(e.slice, where)
+    elif isinstance(e, ast.Attribute):
+        assert is_atom(e.value), where
+    elif isinstance(e, (ast.Tuple, ast.List)):
+        assert all(is_atom(v) for v in e.elts), where
+    elif isinstance(e, ast.IfExp):
+        assert isinstance(e.test, ast.Name) and is_atom(e.body) and is_atom(e.orelse), where
+    else:
+        raise AssertionError(where)
+
+
+def _check_index(node, where):
+    if isinstance(node, ast.Slice):
+        assert all(p is None or is_atom(p) for p in (node.lower, node.upper, node.step)), where
+    elif isinstance(node, ast.Tuple):
+        for e in node.elts:
+            _check_index(e, where)
+    else:
+        assert is_atom(node), where

@@ -1,0 +1,176 @@
+"""The pipeline: source -> parse -> normalise -> differentiate -> optimise
+-> emit -> compile + cache. Each stage is one module; this one only wires
+them together and owns the per-generation context they share.
+"""
+
+import ast
+import builtins
+import numbers
+
+from s2sgrad.codegen import cache
+from s2sgrad.codegen.compile import CompiledCode
+from s2sgrad.codegen.emit import to_source
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.frontend.normalise import normalise
+from s2sgrad.transform.optimise import eliminate_dead_code
+from s2sgrad.transform.reverse import ReverseMode
+
+import s2sgrad.rules  # noqa: F401  (registers every rule)
+
+
+class Context:
+    """What the transform stages share about one function being generated.
+
+    It resolves names to objects (recording each resolution so the cache
+    can check it later), hands out the names generated code uses for the
+    objects rules need, and knows the user's source lines.
+    """
+
+    def __init__(self, parsed, normaliser, wrt_is_tuple=False):
+        self.parsed = parsed
+        self.namer = normaliser.namer
+        self.filename = parsed.filename
+        self.env = dict(normaliser.env)
+        self.wrt_is_tuple = wrt_is_tuple
+        self.dependencies = {}
+
+    def resolve(self, node):
+        """The object a function expression denotes (by identity)."""
+        if isinstance(node, ast.Name) and node.id in self.env:
+            return self.env[node.id]
+        obj = self.parsed.resolve(node)
+        if obj is not LOCAL and obj is not UNRESOLVED:
+            self.dependencies[ast.unparse(node)] = obj
+        return obj
+
+    def env_name(self, obj, preferred):
+        """A name for ``obj`` in generated code, preferring ``preferred``."""
+        for name, value in self.env.items():
+            if value is obj:
+                return name
+        if self.parsed.resolve(ast.Name(preferred)) is obj:
+            self.dependencies[preferred] = obj
+            return preferred
+        name = self.namer.fresh(preferred)
+        while name in self.parsed.globals or hasattr(builtins, name):
+            name = self.namer.fresh(preferred, exact_first=False)
+        self.env[name] = obj
+        return name
+
+    def literal(self, value):
+        """An AST expression for a Python value (rule default, constant)."""
+        if value is None or isinstance(value, (bool, str)) or (
+            isinstance(value, numbers.Real) and type(value) in (int, float)
+        ):
+            return ast.Constant(value)
+        if isinstance(value, tuple):
+            return ast.Tuple([self.literal(v) for v in value], ast.Load())
+        return ast.Name(self.env_name(value, "const"), ast.Load())
+
+    def source_line(self, node):
+        """The user's source text of ``node``'s statement, on one line."""
+        lineno = getattr(node, "lineno", None)
+        lines = self.parsed.source_lines
+        if not lineno or lineno > len(lines):
+            return None
+        end = getattr(node, "end_lineno", lineno) or lineno
+        text = " ".join(line.strip() for line in lines[lineno - 1:end])
+        return text or None
+
+    def still_valid(self, function):
+        """True while every recorded resolution still holds for ``function``."""
+        parsed = _Scope(function)
+        for expr, obj in self.dependencies.items():
+            if parsed.resolve_text(expr) is not obj:
+                return False
+        return True
+
+
+class _Scope:
+    """Cheap re-resolution of dotted names for cache validation."""
+
+    def __init__(self, function):
+        self.globals = function.__globals__
+        self.closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+
+    def resolve_text(self, text):
+        head, *rest = text.split(".")
+        if head in self.closure:
+            try:
+                obj = self.closure[head].cell_contents
+            except ValueError:
+                return UNRESOLVED
+        elif head in self.globals:
+            obj = self.globals[head]
+        else:
+            obj = getattr(builtins, head, UNRESOLVED)
+        for part in rest:
+            obj = getattr(obj, part, UNRESOLVED)
+        return obj
+
+
+class Generated:
+    """One cache entry: the compiled code and what it was built from."""
+
+    def __init__(self, source, code, context, wrt_names):
+        self.source = source
+        self.code = code
+        self.context = context
+        self.wrt_names = wrt_names
+
+
+def wrt_names(function, wrt):
+    """Parameter names for ``wrt`` (int, str or tuple of them)."""
+    code = function.__code__
+    params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
+    names = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise TypeError(f"wrt must name arguments by position or name, got {item!r}")
+        if isinstance(item, int):
+            positional = params[: code.co_argcount]
+            if not -len(positional) <= item < len(positional):
+                raise ValueError(
+                    f"wrt={item} is out of range: {function.__qualname__} takes "
+                    f"{len(positional)} positional argument(s) {positional}"
+                )
+            names.append(positional[item])
+        elif item not in params:
+            raise ValueError(f"wrt={item!r}: {function.__qualname__} has no argument {item!r} "
+                             f"(its arguments are {params})")
+        else:
+            names.append(item)
+    return tuple(names), isinstance(wrt, (tuple, list))
+
+
+def gradient_code(function, wrt=0, *, return_value=False, seed=None):
+    """The (cached) generated gradient of ``function``: a Generated entry."""
+    names, is_tuple = wrt_names(function, wrt)
+    key = (function.__code__, names, is_tuple, return_value, seed)
+
+    def generate():
+        return _generate(function, names, is_tuple, return_value, seed)
+
+    return cache.cached(key, lambda entry: entry.context.still_valid(function), generate)
+
+
+def _generate(function, names, is_tuple, return_value, seed):
+    parsed = parse_function(function)
+    normal, normaliser = normalise(parsed)
+    context = Context(parsed, normaliser, wrt_is_tuple=is_tuple)
+    mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value)
+    tree = mode.transform()
+    eliminate_dead_code(tree)
+    source = to_source(tree)
+    code = CompiledCode(source, tree.name, context.env, function.__qualname__)
+    return Generated(source, code, context, names)
+
+
+def bind(entry, function):
+    """The generated function of ``entry`` bound to ``function``'s scope."""
+    closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+    return entry.code.bind(
+        function.__globals__, closure, function.__defaults__, function.__kwdefaults__,
+        qualname=f"{entry.code.name}",
+    )

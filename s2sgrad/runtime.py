@@ -1,0 +1,88 @@
+"""The few helpers that generated code and rules call at run time.
+
+They exist where a rule would otherwise need control flow (rule bodies are
+straight-line templates). Each helper has a derivative rule of its own in
+``s2sgrad.rules.shape`` so generated code stays differentiable.
+"""
+
+import numpy as np
+
+
+def unbroadcast(g, like):
+    """``g`` reshaped to the shape of ``like``, undoing broadcasting.
+
+    Axes that broadcasting added or stretched are summed; when ``g`` is
+    smaller than ``like`` (a folded unit seed, say) it is broadcast up
+    first. Returns ``g`` itself when the shapes already agree, so the
+    common case costs one shape comparison.
+    """
+    shape = np.shape(like)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    full = np.broadcast_shapes(gshape, shape)
+    if full != gshape:
+        g = np.broadcast_to(g, full)
+    lead = len(full) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1
+    )
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    if lead:
+        g = np.reshape(g, shape)
+    return g
+
+
+def repeat_to(g, like, axis=None, keepdims=False):
+    """Spread the cotangent of a reduction of ``like`` back over its shape.
+
+    ``g`` has the reduced shape; the reduced axes are reinserted (unless
+    ``keepdims`` kept them) and ``g`` is broadcast to ``like``'s shape as a
+    read-only view, never materialised.
+    """
+    shape = np.shape(like)
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return np.broadcast_to(g, shape)
+
+
+def zeros_like(x):
+    """The gradient of an argument the result does not depend on."""
+    if isinstance(x, (float, int)):
+        return 0.0
+    return np.zeros_like(x)
+
+
+def require_scalar(value, function_name):
+    """Raise ValueError unless ``value`` is a real scalar (what grad needs)."""
+    if type(value) is float:
+        return
+    shape = np.shape(value)
+    dtype = getattr(value, "dtype", None)
+    if shape != () or (dtype is not None and dtype.kind not in "fiub") or isinstance(value, complex):
+        raise ValueError(
+            f"grad requires {function_name} to return a real scalar; it returned "
+            f"{type(value).__name__} of shape {shape}"
+            + (f" and dtype {dtype}" if dtype is not None else "")
+        )
+
+
+def require_float(value, argument, function_name):
+    """Raise TypeError when differentiating with respect to ints or bools."""
+    if type(value) is float:
+        return
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        if isinstance(value, (bool, int)):
+            raise TypeError(
+                f"cannot differentiate {function_name} with respect to integer "
+                f"argument {argument!r} ({value!r}); pass a float"
+            )
+        return
+    if dtype.kind in "iub":
+        raise TypeError(
+            f"cannot differentiate {function_name} with respect to argument {argument!r} "
+            f"of dtype {dtype}; pass a float array"
+        )

@@ -1,0 +1,1 @@
+"""Transforms on normal-form programs: reverse mode, simplification, optimisation."""

@@ -1,0 +1,84 @@
+"""Optimise stage: drop every statement whose value nothing reads.
+
+Runs on the gradient function (primal sweep + adjoint sweep). Backward
+liveness from the final ``return``: an assignment survives only if its
+target is read later, so unused primal values are never computed or stored;
+calls kept for their side effects (``print``), asserts and ``# grad of``
+markers stay, and a marker whose statements all died goes too.
+
+Output guarantee: every assigned name is read afterwards on some path.
+"""
+
+import ast
+
+from s2sgrad.transform.reverse import COMMENT_PREFIX
+
+
+def eliminate_dead_code(fn):
+    """``fn`` with dead assignments and empty branches removed (in place)."""
+    fn.body, _ = _block(fn.body, set())
+    return fn
+
+
+def _reads(node):
+    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def is_comment(stmt):
+    return (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant)
+            and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_PREFIX))
+
+
+def _block(stmts, live):
+    """Kept statements of ``stmts`` and the names live before them."""
+    kept = []
+    for s in reversed(stmts):
+        if isinstance(s, ast.Return):
+            live = live | _reads(s.value) if s.value is not None else live
+            kept.append(s)
+        elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target = s.targets[0].id
+            if target in live:
+                live = (live - {target}) | _reads(s.value)
+                kept.append(s)
+        elif isinstance(s, ast.Assign):  # subscript write: x[i] = v
+            base = s.targets[0].value.id
+            if base in live:
+                live = live | _reads(s.targets[0]) | _reads(s.value)
+                kept.append(s)
+        elif isinstance(s, ast.If):
+            body, live_body = _block(s.body, set(live))
+            orelse, live_else = _block(s.orelse, set(live))
+            if _only_comments(body) and _only_comments(orelse):
+                continue
+            s.body, s.orelse = body or [ast.Pass()], orelse
+            live = live_body | live_else | _reads(s.test)
+            kept.append(s)
+        elif isinstance(s, (ast.For, ast.While)):
+            kept.append(s)
+            live = _loop(s, live)
+        elif is_comment(s):
+            if kept and not is_comment(kept[-1]):
+                kept.append(s)
+        elif isinstance(s, ast.Pass):
+            continue
+        else:  # Expr calls, asserts, break/continue: kept for their effect
+            live = live | _reads(s)
+            kept.append(s)
+    kept.reverse()
+    return kept, live
+
+
+def _loop(s, live):
+    """Liveness through a loop: iterate the body to a fixpoint."""
+    while True:
+        body, live_in = _block(s.body, set(live))
+        new = live | live_in | _reads(getattr(s, "iter", ast.Pass())) | _reads(getattr(s, "test", ast.Pass()))
+        if new == live:
+            s.body = body or [ast.Pass()]
+            return new
+        live = new
+
+
+def _only_comments(stmts):
+    return all(is_comment(s) or isinstance(s, ast.Pass) for s in stmts)

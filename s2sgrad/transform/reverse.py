@@ -1,0 +1,335 @@
+"""Differentiate stage: normal form -> primal sweep + adjoint sweep.
+
+``reverse(fn, context, wrt)`` takes a normal-form ``FunctionDef`` and
+returns the ``FunctionDef`` of its gradient: the primal statements (all of
+them; the optimise stage removes what the adjoint does not read) followed
+by the adjoint statements in reverse order, each group headed by a
+``# grad of: <user line>`` marker, and a return of the gradients.
+
+Adjoints are tracked while generating: a primal name's adjoint is either
+undefined (zero), an *alias* of an atom (``dy`` is just ``dz``, or the unit
+seed ``1.0``: nothing is emitted), or a variable ``d<name>``. The first
+contribution defines it, later ones accumulate with ``d = d + e``; nothing
+is zero-filled and nothing is patched afterwards.
+"""
+
+import ast
+import builtins
+import operator
+
+from s2sgrad.errors import UnsupportedSyntaxError
+from s2sgrad.rules import registry
+from s2sgrad.transform import simplify
+from s2sgrad.transform.templates import template_for
+
+BINOPS = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
+    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
+}
+UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+
+#: marker comment statements, turned into ``# ...`` lines by the emitter
+COMMENT_PREFIX = "__s2sgrad_comment__ "
+
+
+def comment(text):
+    return ast.Expr(ast.Constant(COMMENT_PREFIX + text))
+
+
+class Adjoint:
+    """The state of one primal name's adjoint: an alias atom or a variable."""
+
+    __slots__ = ("expr", "is_alias")
+
+    def __init__(self, expr, is_alias):
+        self.expr = expr
+        self.is_alias = is_alias
+
+
+class ReverseMode:
+    """Builds the gradient of one normal-form function."""
+
+    def __init__(self, fn, context, wrt, *, seed=None, return_value=False):
+        self.fn = fn
+        self.context = context
+        self.namer = context.namer
+        self.wrt = list(wrt)
+        self.seed = seed
+        self.return_value = return_value
+        self.adjoint_names = {}
+        self.active = set()
+
+    # --------------------------------------------------------------- driver
+    def transform(self):
+        body = self.fn.body[:-1]
+        result = self.fn.body[-1].value
+        self.active = self.activity(body, set(self.wrt))
+        adj = {}
+        seed_name = None
+        if self.seed:
+            seed_name = self.adjoint_name(result.id) if isinstance(result, ast.Name) \
+                else self.namer.fresh("dresult")
+        if isinstance(result, ast.Name) and result.id in self.active:
+            seed = ast.Constant(1.0) if seed_name is None else ast.Name(seed_name, ast.Load())
+            adj[result.id] = Adjoint(seed, True)
+        adjoint = self.adjoint_block(body, adj)
+        grads = [self.final_gradient(name, adj) for name in self.wrt]
+        arg_checks = self.argument_checks()
+        check = []
+        if self.seed is None:
+            check = [ast.Expr(self.helper_call("require_scalar", [
+                result, ast.Constant(self.fn.name)]))]
+        value = grads[0] if len(grads) == 1 and not self.context.wrt_is_tuple else \
+            ast.Tuple(grads, ast.Load())
+        if self.return_value:
+            value = ast.Tuple([result, value], ast.Load())
+        new_body = arg_checks + list(body) + check + adjoint + [ast.Return(value)]
+        args = self.fn.args
+        if seed_name is not None:
+            args.args.append(ast.arg(seed_name))
+        name = self.namer.fresh(("value_and_grad_" if self.return_value else "grad_") + self.fn.name)
+        from s2sgrad.frontend.normalise import function_def
+
+        out = function_def(name, args, new_body, self.fn.lineno)
+        return ast.fix_missing_locations(out)
+
+    def argument_checks(self):
+        """``require_float`` for each wrt argument that is not a Python float."""
+        checks = []
+        for name in self.wrt:
+            test = ast.Compare(
+                ast.Attribute(ast.Name(name, ast.Load()), "__class__", ast.Load()),
+                [ast.IsNot()], [ast.Name("float", ast.Load())])
+            call = self.helper_call("require_float", [
+                ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)])
+            checks.append(ast.If(test, [ast.Expr(call)], []))
+        return checks
+
+    def final_gradient(self, name, adj):
+        state = adj.get(name)
+        if state is None:
+            return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
+        return state.expr
+
+    # ------------------------------------------------------------- activity
+    def activity(self, body, active):
+        """Names whose value depends differentiably on a wrt argument."""
+        active = set(active)
+        changed = True
+        while changed:  # fixpoint: loops may feed values back
+            changed = False
+            for s in _walk_statements(body):
+                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                    target = s.targets[0].id
+                    if target not in active and self.carries_derivative(s.value, active):
+                        active.add(target)
+                        changed = True
+        return active
+
+    def carries_derivative(self, rhs, active):
+        reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active
+        if not reads:
+            return False
+        if isinstance(rhs, ast.Compare) or isinstance(rhs, ast.Attribute):
+            return False
+        if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.Not, ast.Invert)):
+            return False
+        if isinstance(rhs, ast.BinOp):
+            return BINOPS.get(type(rhs.op)) not in (operator.floordiv, operator.mod)
+        if isinstance(rhs, ast.Call):
+            func = self.context.resolve(rhs.func)
+            return not (registry.is_nondifferentiable(func) or _is_stop_gradient(func))
+        return True
+
+    # -------------------------------------------------------------- adjoint
+    def adjoint_block(self, stmts, adj):
+        out = []
+        line = None
+        for s in reversed(stmts):
+            emitted = self.adjoint_statement(s, adj)
+            if emitted:
+                text = self.context.source_line(s)
+                if text and text != line:
+                    out.append(comment("grad of: " + text))
+                    line = text
+                out.extend(emitted)
+        return out
+
+    def adjoint_statement(self, s, adj):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target = s.targets[0].id
+            state = adj.pop(target, None)
+            if state is None or target not in self.active:
+                return []
+            return self.adjoint_assign(s, target, state.expr, adj)
+        if isinstance(s, ast.If):
+            return self.adjoint_if(s, adj)
+        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass)):
+            return []
+        raise self.error(f"{type(s).__name__} statement", s)
+
+    def adjoint_if(self, s, adj):
+        adj_body, adj_else = dict(adj), dict(adj)
+        body = self.adjoint_block(s.body, adj_body)
+        orelse = self.adjoint_block(s.orelse, adj_else)
+        adj.clear()
+        for name in sorted(set(adj_body) | set(adj_else)):
+            a, b = adj_body.get(name), adj_else.get(name)
+            if a is not None and b is not None and ast.dump(a.expr) == ast.dump(b.expr):
+                adj[name] = a
+                continue
+            var = self.adjoint_name(name)
+            for block, state in ((body, a), (orelse, b)):
+                value = ast.Constant(0.0) if state is None else state.expr
+                if not (isinstance(value, ast.Name) and value.id == var):
+                    block.append(_assign(var, value))
+            adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        if not body and not orelse:
+            return []
+        return [ast.If(s.test, body or [ast.Pass()], orelse)]
+
+    def adjoint_assign(self, s, target, g, adj):
+        rhs = s.value
+        contributions = []  # (primal name, expression)
+        if isinstance(rhs, ast.Name):
+            contributions.append((rhs.id, g))
+        elif isinstance(rhs, ast.Constant) or isinstance(rhs, ast.Attribute):
+            pass
+        elif isinstance(rhs, ast.BinOp):
+            primitive = BINOPS.get(type(rhs.op))
+            contributions = self.apply_rule(primitive, [rhs.left, rhs.right], {}, g, target, s)
+        elif isinstance(rhs, ast.UnaryOp):
+            primitive = UNARYOPS.get(type(rhs.op))
+            if primitive is not None:
+                contributions = self.apply_rule(primitive, [rhs.operand], {}, g, target, s)
+        elif isinstance(rhs, ast.Call):
+            contributions = self.adjoint_call(rhs, g, target, s)
+        elif isinstance(rhs, ast.Subscript):
+            index = _index_expression(rhs.slice, self)
+            contributions = self.apply_rule(operator.getitem, [rhs.value, index], {}, g, target, s)
+        else:
+            raise self.error(f"{type(rhs).__name__} expression", s)
+        statements = []
+        for name, expr in contributions:
+            statements.extend(self.accumulate(name, expr, adj))
+        return statements
+
+    def adjoint_call(self, call, g, target, s):
+        func = self.context.resolve(call.func)
+        if registry.is_nondifferentiable(func) or _is_stop_gradient(func):
+            return []
+        keywords = {k.arg: k.value for k in call.keywords}
+        return self.apply_rule(func, call.args, keywords, g, target, s)
+
+    def apply_rule(self, primitive, args, keywords, g, target, s):
+        """Inline ``primitive``'s rule; returns [(active name, gradient)].
+
+        Local assignments of the rule come first, as ``(None, statements)``.
+        """
+        given = list(args) + list(keywords.values())
+        active = [a for a in given if isinstance(a, ast.Name) and a.id in self.active]
+        if not active:
+            return []
+        rule = registry.lookup(primitive)
+        if rule is None:
+            raise self.error(
+                f"call to {_describe(primitive)} (no derivative rule)", s,
+                "register one with sg.defgrad or wrap the argument in sg.stop_gradient",
+            )
+        template = template_for(rule)
+        try:
+            bound = template.bind(args, keywords)
+        except TypeError as exc:
+            raise self.error(f"call to {_describe(primitive)} with these arguments", s, str(exc))
+        values = {"g": g, "ans": ast.Name(target, ast.Load())}
+        wanted = {}  # parameter index -> the active argument bound to it
+        for i, param in enumerate(template.params):
+            value = bound[param]
+            if isinstance(value, ast.AST):
+                values[param] = value
+                if any(value is a for a in active):
+                    wanted[i] = value.id
+            else:
+                values[param] = self.context.literal(value)
+        for name in template.locals:
+            values[name] = ast.Name(self.namer.fresh("_" + name.strip("_")), ast.Load())
+        for name in template.free:
+            values[name] = ast.Name(
+                self.context.env_name(template.free_object(name), name), ast.Load())
+        statements, exprs = template.instantiate(values, sorted(wanted), None)
+        result = [(None, statements)] if statements else []
+        for i, name in sorted(wanted.items()):
+            if i in exprs:
+                result.append((name, simplify.expression(exprs[i], self.context)))
+        return result
+
+    def accumulate(self, name, expr, adj):
+        if name is None:
+            return list(expr)
+        state = adj.get(name)
+        if state is None:
+            if _is_atom(expr):
+                adj[name] = Adjoint(expr, True)
+                return []
+            var = self.adjoint_name(name)
+            adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+            return [_assign(var, expr)]
+        var = self.adjoint_name(name)
+        total = simplify.expression(ast.BinOp(state.expr, ast.Add(), expr), self.context)
+        adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        return [_assign(var, total)]
+
+    def adjoint_name(self, name):
+        if name not in self.adjoint_names:
+            self.adjoint_names[name] = self.namer.fresh("d" + name)
+        return self.adjoint_names[name]
+
+    # -------------------------------------------------------------- helpers
+    def helper_call(self, helper, args):
+        from s2sgrad import runtime
+
+        name = self.context.env_name(getattr(runtime, helper), helper)
+        return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+    def error(self, construct, node, hint=None):
+        return UnsupportedSyntaxError(
+            construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
+        )
+
+
+def _walk_statements(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from _walk_statements(getattr(s, field, []))
+
+
+def _assign(name, value):
+    return ast.Assign([ast.Name(name, ast.Store())], value)
+
+
+def _is_atom(e):
+    return isinstance(e, (ast.Name, ast.Constant))
+
+
+def _is_stop_gradient(func):
+    return getattr(func, "__name__", None) == "stop_gradient" and \
+        getattr(func, "__module__", "").startswith("s2sgrad")
+
+
+def _describe(primitive):
+    module = getattr(primitive, "__module__", None) or ""
+    name = getattr(primitive, "__qualname__", None) or getattr(primitive, "__name__", repr(primitive))
+    return f"{module}.{name}" if module and module != "builtins" else name
+
+
+def _index_expression(node, mode):
+    """A subscript's index as an expression (slices become slice(...))."""
+    if isinstance(node, ast.Slice):
+        parts = [p if p is not None else ast.Constant(None) for p in (node.lower, node.upper, node.step)]
+        name = mode.context.env_name(builtins.slice, "slice")
+        return ast.Call(ast.Name(name, ast.Load()), parts, [])
+    if isinstance(node, ast.Tuple):
+        return ast.Tuple([_index_expression(e, mode) for e in node.elts], ast.Load())
+    return node

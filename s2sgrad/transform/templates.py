@@ -1,0 +1,121 @@
+"""Derivative rules as templates: a rule's body, instantiated at one call site.
+
+A rule is a straight-line ``def`` (see ``s2sgrad.rules.registry``); here its
+source is parsed once and its parameters are replaced by the atoms of the
+statement being differentiated, its locals by fresh names and its globals
+by the names the generated code uses for the same objects. This is what
+makes the generated adjoint read like hand-written NumPy instead of a chain
+of calls to rule functions.
+"""
+
+import ast
+import builtins
+import copy
+import functools
+import inspect
+import textwrap
+
+from s2sgrad.errors import S2SGradError
+
+
+class Template:
+    """A parsed rule: parameters, local assignments, returned expressions."""
+
+    def __init__(self, rule):
+        fn = rule.vjp
+        self.rule = rule
+        self.signature = inspect.signature(fn)
+        names = list(self.signature.parameters)
+        if names[:2] != ["g", "ans"]:
+            raise S2SGradError(f"rule {fn.__qualname__} must start with (g, ans, ...)")
+        self.params = names[2:]
+        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        *assignments, ret = tree.body
+        if assignments and isinstance(assignments[0], ast.Expr):
+            assignments = assignments[1:]  # docstring
+        if not isinstance(ret, ast.Return) or not isinstance(ret.value, ast.Tuple):
+            raise S2SGradError(f"rule {fn.__qualname__} must end with return (a tuple)")
+        for a in assignments:
+            if not (isinstance(a, ast.Assign) and len(a.targets) == 1
+                    and isinstance(a.targets[0], ast.Name)):
+                raise S2SGradError(f"rule {fn.__qualname__}: straight-line assignments only")
+        self.assignments = assignments
+        self.returns = [None if _is_none(e) else e for e in ret.value.elts]
+        self.locals = {a.targets[0].id for a in assignments}
+        bound = set(names) | self.locals
+        self.free = sorted(
+            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in bound}
+            - {"None", "True", "False"}
+        )
+        self.globals = fn.__globals__
+
+    def free_object(self, name):
+        """The object a free name of the rule body denotes."""
+        if name in self.globals:
+            return self.globals[name]
+        return getattr(builtins, name)
+
+    def bind(self, args, keywords):
+        """Map rule parameters to call-site values (ast nodes or defaults).
+
+        Raises TypeError when the call does not fit the rule's signature.
+        """
+        bound = self.signature.bind(None, None, *args, **keywords)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        values.pop("g")
+        values.pop("ans")
+        return values
+
+    def instantiate(self, values, wanted, rename):
+        """Statements and per-parameter expressions for the wanted gradients.
+
+        ``values`` maps every name of the rule (g, ans, params, locals,
+        free globals) to the ast expression replacing it; ``wanted`` lists
+        parameter indices whose gradients are needed. Returns (statements,
+        {index: expression}) with only the local assignments those
+        expressions read.
+        """
+        exprs = {}
+        for i in wanted:
+            if i < len(self.returns) and self.returns[i] is not None:
+                exprs[i] = _substitute(self.returns[i], values)
+        needed = set()
+        for e in exprs.values():
+            needed |= _names(e)
+        statements = []
+        for a in reversed(self.assignments):
+            local = a.targets[0].id
+            if values[local].id in needed:
+                value = _substitute(a.value, values)
+                needed |= _names(value)
+                statements.append(ast.Assign([ast.Name(values[local].id, ast.Store())], value))
+        statements.reverse()
+        return statements, exprs
+
+
+@functools.lru_cache(maxsize=None)
+def template_for(rule):
+    return Template(rule)
+
+
+def _is_none(e):
+    return isinstance(e, ast.Constant) and e.value is None
+
+
+def _names(e):
+    return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)}
+
+
+class _Substitute(ast.NodeTransformer):
+    def __init__(self, values):
+        self.values = values
+
+    def visit_Name(self, node):
+        if node.id in self.values:
+            return copy.deepcopy(self.values[node.id])
+        return node
+
+
+def _substitute(expr, values):
+    return _Substitute(values).visit(copy.deepcopy(expr))
