@@ -12,6 +12,7 @@ from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.frontend.normalise import normalise
+from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import eliminate_dead_code
 from s2sgrad.transform.reverse import ReverseMode
 
@@ -159,6 +160,7 @@ def _generate(function, names, is_tuple, return_value, seed):
     parsed = parse_function(function)
     normal, normaliser = normalise(parsed)
     context = Context(parsed, normaliser, wrt_is_tuple=is_tuple)
+    eliminate_common_subexpressions(normal, context.resolve)
     mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value)
     tree = mode.transform()
     eliminate_dead_code(tree)

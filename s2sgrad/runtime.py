@@ -86,3 +86,10 @@ def require_float(value, argument, function_name):
             f"cannot differentiate {function_name} with respect to argument {argument!r} "
             f"of dtype {dtype}; pass a float array"
         )
+
+
+def full_like(x, value):
+    """An array shaped like ``x`` filled with ``value`` (a folded seed)."""
+    if isinstance(x, (float, int)):
+        return float(value)
+    return np.full_like(x, value, dtype=np.result_type(x, 1.0))

@@ -16,8 +16,44 @@ from s2sgrad.transform.reverse import COMMENT_PREFIX
 
 def eliminate_dead_code(fn):
     """``fn`` with dead assignments and empty branches removed (in place)."""
+    propagate_copies(fn)
     fn.body, _ = _block(fn.body, set())
     return fn
+
+
+def propagate_copies(fn):
+    """Replace ``a`` by ``b`` after ``a = b`` when each is assigned once.
+
+    Normal form turns repeated subexpressions into copies; the generated
+    code should read the original name instead of keeping both.
+    """
+    counts = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            for n in ast.walk(node.target):
+                if isinstance(n, ast.Name):
+                    counts[n.id] = counts.get(n.id, 0) + 2
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    renames = {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
+                and isinstance(node.value, ast.Name):
+            a, b = node.targets[0].id, node.value.id
+            if counts.get(a) == 1 and counts.get(b, 0) <= 1 and a not in params:
+                renames[a] = b
+    if not renames:
+        return
+
+    def final(name):
+        while name in renames:
+            name = renames[name]
+        return name
+
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
+            node.id = final(node.id)
 
 
 def _reads(node):

@@ -20,6 +20,7 @@ import operator
 from s2sgrad.errors import UnsupportedSyntaxError
 from s2sgrad.rules import registry
 from s2sgrad.transform import simplify
+from s2sgrad.transform.shapes import ShapeClasses
 from s2sgrad.transform.templates import template_for
 
 BINOPS = {
@@ -38,13 +39,19 @@ def comment(text):
 
 
 class Adjoint:
-    """The state of one primal name's adjoint: an alias atom or a variable."""
+    """The state of one primal name's adjoint: an alias atom or a variable.
 
-    __slots__ = ("expr", "is_alias")
+    With ``like`` set, the adjoint is the constant ``expr`` broadcast to
+    the shape of the primal ``like`` (a folded unit seed spread by a sum),
+    which is never materialised unless a rule needs the array.
+    """
 
-    def __init__(self, expr, is_alias):
+    __slots__ = ("expr", "is_alias", "like")
+
+    def __init__(self, expr, is_alias, like=None):
         self.expr = expr
         self.is_alias = is_alias
+        self.like = like
 
 
 class ReverseMode:
@@ -57,7 +64,11 @@ class ReverseMode:
         self.wrt = list(wrt)
         self.seed = seed
         self.return_value = return_value
+        from s2sgrad import runtime
+
+        self.runtime = runtime
         self.adjoint_names = {}
+        self.primal_of = {}
         self.active = set()
 
     # --------------------------------------------------------------- driver
@@ -65,6 +76,10 @@ class ReverseMode:
         body = self.fn.body[:-1]
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
+        proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
+        result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
+        self.shapes = ShapeClasses(self.context.resolve).analyse(
+            self.fn, result_is_scalar=not self.seed)
         adj = {}
         seed_name = None
         if self.seed:
@@ -77,7 +92,7 @@ class ReverseMode:
         grads = [self.final_gradient(name, adj) for name in self.wrt]
         arg_checks = self.argument_checks()
         check = []
-        if self.seed is None:
+        if self.seed is None and not result_proven_scalar:
             check = [ast.Expr(self.helper_call("require_scalar", [
                 result, ast.Constant(self.fn.name)]))]
         value = grads[0] if len(grads) == 1 and not self.context.wrt_is_tuple else \
@@ -110,6 +125,8 @@ class ReverseMode:
         state = adj.get(name)
         if state is None:
             return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
+        if state.like is not None:
+            return self.helper_call("full_like", [state.like, state.expr])
         return state.expr
 
     # ------------------------------------------------------------- activity
@@ -162,7 +179,7 @@ class ReverseMode:
             state = adj.pop(target, None)
             if state is None or target not in self.active:
                 return []
-            return self.adjoint_assign(s, target, state.expr, adj)
+            return self.adjoint_assign(s, target, state, adj)
         if isinstance(s, ast.If):
             return self.adjoint_if(s, adj)
         if isinstance(s, (ast.Expr, ast.Assert, ast.Pass)):
@@ -176,12 +193,12 @@ class ReverseMode:
         adj.clear()
         for name in sorted(set(adj_body) | set(adj_else)):
             a, b = adj_body.get(name), adj_else.get(name)
-            if a is not None and b is not None and ast.dump(a.expr) == ast.dump(b.expr):
+            if a is not None and b is not None and _same_state(a, b):
                 adj[name] = a
                 continue
             var = self.adjoint_name(name)
             for block, state in ((body, a), (orelse, b)):
-                value = ast.Constant(0.0) if state is None else state.expr
+                value = ast.Constant(0.0) if state is None else self.materialise(state)
                 if not (isinstance(value, ast.Name) and value.id == var):
                     block.append(_assign(var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
@@ -193,7 +210,8 @@ class ReverseMode:
         rhs = s.value
         contributions = []  # (primal name, expression)
         if isinstance(rhs, ast.Name):
-            contributions.append((rhs.id, g))
+            if rhs.id in self.active:
+                return self.accumulate_state(rhs.id, Adjoint(g.expr, True, g.like), adj)
         elif isinstance(rhs, ast.Constant) or isinstance(rhs, ast.Attribute):
             pass
         elif isinstance(rhs, ast.BinOp):
@@ -242,8 +260,8 @@ class ReverseMode:
             bound = template.bind(args, keywords)
         except TypeError as exc:
             raise self.error(f"call to {_describe(primitive)} with these arguments", s, str(exc))
-        values = {"g": g, "ans": ast.Name(target, ast.Load())}
         wanted = {}  # parameter index -> the active argument bound to it
+        values = {"ans": ast.Name(target, ast.Load())}
         for i, param in enumerate(template.params):
             value = bound[param]
             if isinstance(value, ast.AST):
@@ -252,37 +270,121 @@ class ReverseMode:
                     wanted[i] = value.id
             else:
                 values[param] = self.context.literal(value)
-        for name in template.locals:
-            values[name] = ast.Name(self.namer.fresh("_" + name.strip("_")), ast.Load())
         for name in template.free:
             values[name] = ast.Name(
                 self.context.env_name(template.free_object(name), name), ast.Load())
+        if g.like is None:
+            return self.instantiate(template, values, g.expr, wanted)
+        # A folded seed: elementwise rules may use the scalar for arguments
+        # shaped like the seed; everything else needs the broadcast array.
+        folded, spread = {}, {}
+        for i, name in wanted.items():
+            same = self.shapes.of(name) is not None and self.shapes.of(name) == self.shapes.of(g.like.id)
+            (folded if rule.elementwise and same else spread)[i] = name
+        result = []
+        if folded:
+            result += self.instantiate(template, values, g.expr, folded, fold_like=g.like)
+        if spread:
+            result += self.instantiate(template, values, self.materialise(g), spread)
+        return result
+
+    def instantiate(self, template, values, g, wanted, fold_like=None):
+        values = dict(values, g=g)
+        for name in template.locals:
+            values[name] = ast.Name(self.namer.fresh("_" + name.strip("_")), ast.Load())
         statements, exprs = template.instantiate(values, sorted(wanted), None)
         result = [(None, statements)] if statements else []
         for i, name in sorted(wanted.items()):
             if i in exprs:
-                result.append((name, simplify.expression(exprs[i], self.context)))
+                expr = simplify.expression(self.drop_unbroadcast(exprs[i]), self.context)
+                if fold_like is not None:
+                    expr = self.keep_folded(expr, name)
+                result.append((name, expr))
         return result
+
+    def keep_folded(self, expr, name):
+        """A scalar gradient for an argument shaped like a folded seed.
+
+        With the seed folded to a scalar, a rule may produce a scalar for an
+        array argument (``g * 2.0`` -> ``2.0``); say so with ``repeat_to``
+        (a folded alias again) instead of computing the broadcast.
+        """
+        if isinstance(expr, ast.Call) and self.context.resolve(expr.func) is self.runtime.unbroadcast:
+            inner = expr.args[0]
+        else:
+            inner = expr
+        if _is_atom(inner) and self.shapes.expression_class(inner, self.name_class) == 0 \
+                and self.shapes.of(name) != 0:
+            return self.helper_call("repeat_to", [inner, ast.Name(name, ast.Load())])
+        return expr
+
+    def materialise(self, state):
+        """The array value of a folded-seed adjoint."""
+        if state.like is None:
+            return state.expr
+        return self.helper_call("repeat_to", [state.expr, state.like])
+
+    def name_class(self, name):
+        primal = self.primal_of.get(name, name)
+        return self.shapes.of(primal)
+
+    def drop_unbroadcast(self, expr):
+        """Remove ``unbroadcast(e, x)`` where ``e`` provably has x's shape."""
+        from s2sgrad import runtime
+
+        mode = self
+
+        class Drop(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)
+                if len(node.args) == 2 and not node.keywords and \
+                        mode.context.resolve(node.func) is runtime.unbroadcast:
+                    e, like = node.args
+                    c = mode.shapes.expression_class(simplify.expression(e), mode.name_class)
+                    if c is not None and c == mode.shapes.expression_class(like, mode.name_class):
+                        return e
+                return node
+
+        return Drop().visit(expr)
 
     def accumulate(self, name, expr, adj):
         if name is None:
             return list(expr)
+        runtime = self.runtime
+        if isinstance(expr, ast.Call) and self.context.resolve(expr.func) is runtime.repeat_to \
+                and _is_atom(expr.args[0]) and isinstance(expr.args[1], ast.Name) \
+                and self.shapes.expression_class(expr.args[0], self.name_class) == 0 \
+                and all(isinstance(a, ast.Constant) and a.value in (None, False) for a in expr.args[2:]) \
+                and not expr.keywords:
+            return self.accumulate_state(name, Adjoint(expr.args[0], True, expr.args[1]), adj)
+        return self.accumulate_state(name, Adjoint(expr, _is_atom(expr)), adj)
+
+    def accumulate_state(self, name, new, adj):
+        """Add the adjoint contribution ``new`` (an Adjoint) to ``name``'s."""
         state = adj.get(name)
         if state is None:
-            if _is_atom(expr):
-                adj[name] = Adjoint(expr, True)
+            if new.is_alias:
+                adj[name] = new
                 return []
             var = self.adjoint_name(name)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
-            return [_assign(var, expr)]
+            return [_assign(var, new.expr)]
         var = self.adjoint_name(name)
-        total = simplify.expression(ast.BinOp(state.expr, ast.Add(), expr), self.context)
+        left, right = state.expr, new.expr
+        if state.like is not None or new.like is not None:
+            cls = self.shapes.expression_class(ast.BinOp(
+                state.expr if state.like is None else state.like, ast.Add(),
+                new.expr if new.like is None else new.like), self.name_class)
+            if cls is None or cls != self.shapes.of(name):
+                left, right = self.materialise(state), self.materialise(new)
+        total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
         return [_assign(var, total)]
 
     def adjoint_name(self, name):
         if name not in self.adjoint_names:
             self.adjoint_names[name] = self.namer.fresh("d" + name)
+            self.primal_of[self.adjoint_names[name]] = name
         return self.adjoint_names[name]
 
     # -------------------------------------------------------------- helpers
@@ -296,6 +398,11 @@ class ReverseMode:
         return UnsupportedSyntaxError(
             construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
         )
+
+
+def _same_state(a, b):
+    return ast.dump(a.expr) == ast.dump(b.expr) and (a.like is None) == (b.like is None) and \
+        (a.like is None or a.like.id == b.like.id)
 
 
 def _walk_statements(stmts):

@@ -1,0 +1,43 @@
+"""Common subexpression elimination on normal form.
+
+``np.log1p(x ** 2) + x ** 2`` computes ``x ** 2`` once: a later statement
+with the same pure right-hand side becomes a copy of the earlier result
+(which the reverse-mode stage treats as an alias, so the adjoint is shared
+too). Sound because outside loops normal form never reassigns a name;
+loop bodies are left alone.
+"""
+
+import ast
+
+from s2sgrad.rules import registry
+
+
+def eliminate_common_subexpressions(fn, resolve):
+    """Rewrite repeated pure computations in ``fn`` (in place) as copies."""
+    _block(fn.body, {}, resolve)
+    return fn
+
+
+def _block(stmts, seen, resolve):
+    for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            if not _pure(s.value, resolve):
+                continue
+            key = ast.dump(s.value)
+            if key in seen:
+                s.value = ast.Name(seen[key], ast.Load())
+            else:
+                seen[key] = s.targets[0].id
+        elif isinstance(s, ast.If):
+            _block(s.body, dict(seen), resolve)
+            _block(s.orelse, dict(seen), resolve)
+
+
+def _pure(rhs, resolve):
+    if isinstance(rhs, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Subscript)):
+        return True
+    if isinstance(rhs, ast.Attribute):
+        return rhs.attr in ("shape", "ndim", "size", "dtype")
+    if isinstance(rhs, ast.Call):
+        return registry.lookup(resolve(rhs.func)) is not None
+    return False

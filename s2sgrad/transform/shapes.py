@@ -1,0 +1,169 @@
+"""Static shape classes: which values are known to have the same shape.
+
+Nothing about argument shapes is known when code is generated, but much is
+known about how shapes relate: ``t = x * 2.0`` has ``x``'s shape, ``s =
+np.sum(x)`` is a scalar, and since ``grad`` only accepts scalar results,
+every operand of an elementwise operation producing the result is a scalar
+too. Two values in the same class have the same shape at run time, so the
+reverse-mode stage can drop ``unbroadcast`` calls and fold unit seeds
+instead of paying for them in every call.
+
+The analysis is a union-find over names: forward over the statements, then
+backward from scalar results through elementwise operations, to a fixpoint.
+"""
+
+import ast
+import math
+
+from s2sgrad.rules import registry
+
+SCALAR = 0
+ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
+#: reductions that give a scalar when called with no axis
+FULL_REDUCTIONS_NAMES = {"sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var"}
+
+
+class ShapeClasses:
+    """Union-find of shape classes over the names of one function."""
+
+    def __init__(self, resolve):
+        self.resolve = resolve
+        self.parent = {SCALAR: SCALAR}
+        self.of_name = {}
+        self.relations = []  # (target class, [operand classes]) of elementwise ops
+        self._next = 1
+
+    # ----------------------------------------------------------- union-find
+    def fresh(self):
+        c = self._next
+        self._next += 1
+        self.parent[c] = c
+        return c
+
+    def find(self, c):
+        if c is None:
+            return None
+        while self.parent[c] != c:
+            self.parent[c] = self.parent[self.parent[c]]
+            c = self.parent[c]
+        return c
+
+    def union(self, a, b):
+        a, b = self.find(a), self.find(b)
+        if a is None or b is None or a == b:
+            return False
+        if b == SCALAR:
+            a, b = b, a
+        self.parent[b] = a
+        return True
+
+    # ------------------------------------------------------------- analysis
+    def analyse(self, fn, result_is_scalar):
+        """Fill the classes for normal-form ``fn``."""
+        for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
+            self.of_name[a.arg] = self.fresh()
+        definitions = {}
+        for s in _assignments(fn.body):
+            definitions.setdefault(s.targets[0].id, []).append(s)
+        for name, defs in definitions.items():
+            if len(defs) > 1:
+                self.of_name[name] = self.fresh()  # reassigned (loops/joins): own class
+        for name, defs in definitions.items():
+            if len(defs) == 1:
+                self.of_name[name] = self.rhs_class(defs[0].value, defs[0].targets[0].id)
+        result = fn.body[-1].value
+        if result_is_scalar and isinstance(result, ast.Name) and result.id in self.of_name:
+            self.union(self.of_name[result.id], SCALAR)
+        changed = True
+        while changed:
+            changed = False
+            for target, operands in self.relations:
+                if self.find(target) == SCALAR:
+                    for c in operands:
+                        changed |= self.union(c, SCALAR)
+                known = [self.find(c) for c in operands if self.find(c) != SCALAR]
+                if operands and not known:
+                    changed |= self.union(target, SCALAR)
+                elif known and all(k == known[0] for k in known) and None not in known:
+                    changed |= self.union(target, known[0])
+        return self
+
+    def rhs_class(self, rhs, target):
+        if isinstance(rhs, (ast.Name, ast.Constant)):
+            c = self.atom_class(rhs)
+            return c if c is not None else self.fresh()
+        if isinstance(rhs, ast.BinOp) and isinstance(rhs.op, ELEMENTWISE_BINOPS):
+            return self.elementwise([rhs.left, rhs.right])
+        if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.USub, ast.UAdd)):
+            return self.elementwise([rhs.operand])
+        if isinstance(rhs, ast.Call):
+            func = self.resolve(rhs.func)
+            if getattr(func, "__module__", None) == "math" or func is math.pow:
+                return SCALAR
+            rule = registry.lookup(func)
+            if rule is not None and rule.elementwise and not rhs.keywords:
+                return self.elementwise(rhs.args)
+            if getattr(func, "__name__", None) in FULL_REDUCTIONS_NAMES and \
+                    getattr(func, "__module__", "").startswith("numpy") and \
+                    len(rhs.args) == 1 and not rhs.keywords:
+                return SCALAR
+        return self.fresh()
+
+    def elementwise(self, operands):
+        classes = [self.atom_class(a) for a in operands]
+        target = self.fresh()
+        if None not in classes:
+            self.relations.append((target, classes))
+        return target
+
+    def atom_class(self, atom):
+        if isinstance(atom, ast.Name):
+            c = self.of_name.get(atom.id)
+            return self.find(c) if c is not None else None
+        if isinstance(atom, ast.Constant) and type(atom.value) in (int, float):
+            return SCALAR
+        return None
+
+    # -------------------------------------------------------------- queries
+    def of(self, name):
+        c = self.of_name.get(name)
+        return self.find(c) if c is not None else None
+
+    def expression_class(self, e, name_class):
+        """Class of an expression over names classed by ``name_class``."""
+        if isinstance(e, ast.Name):
+            return name_class(e.id)
+        if isinstance(e, ast.Constant):
+            return SCALAR if type(e.value) in (int, float) else None
+        if isinstance(e, ast.BinOp) and isinstance(e.op, ELEMENTWISE_BINOPS):
+            return _combine([self.expression_class(e.left, name_class),
+                             self.expression_class(e.right, name_class)])
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+            return self.expression_class(e.operand, name_class)
+        if isinstance(e, ast.Call) and not e.keywords:
+            func = self.resolve(e.func)
+            if getattr(func, "__module__", None) == "math":
+                return SCALAR
+            rule = registry.lookup(func)
+            if rule is not None and rule.elementwise:
+                return _combine([self.expression_class(a, name_class) for a in e.args])
+        return None
+
+
+def _combine(classes):
+    if None in classes:
+        return None
+    known = {c for c in classes if c != SCALAR}
+    if not known:
+        return SCALAR
+    if len(known) == 1:
+        return known.pop()
+    return None
+
+
+def _assignments(stmts):
+    for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            yield s
+        for field in ("body", "orelse"):
+            yield from _assignments(getattr(s, field, []))
