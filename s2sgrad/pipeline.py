@@ -165,7 +165,8 @@ def _generate(function, names, is_tuple, return_value, seed):
     tree = mode.transform()
     eliminate_dead_code(tree)
     source = to_source(tree)
-    code = CompiledCode(source, tree.name, context.env, function.__qualname__)
+    code = CompiledCode(source, tree.name, context.env, function.__qualname__,
+                        closure_names=function.__code__.co_freevars)
     return Generated(source, code, context, names)
 
 

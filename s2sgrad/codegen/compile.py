@@ -20,13 +20,13 @@ FACTORY = "__s2sgrad_factory__"
 class CompiledCode:
     """A compiled generated function, ready to bind to a user function."""
 
-    def __init__(self, source, name, helpers, label):
+    def __init__(self, source, name, helpers, label, closure_names=()):
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
         digest = hashlib.sha1(source.encode()).hexdigest()[:12]
         self.filename = f"<s2sgrad {label} {digest}>"
-        params = ", ".join(sorted(self.helpers))
+        params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"
         linecache.cache[self.filename] = (len(text), None, text.splitlines(True), self.filename)
         factory = compile(text, self.filename, "exec")

@@ -269,6 +269,8 @@ class Normaliser:
     # --------------------------------------------------------- expressions
     def atom(self, e):
         """Normalise ``e`` and return an atom holding its value."""
+        if getattr(e, "normalised", False):
+            return e
         if isinstance(e, ast.Constant):
             return ast.Constant(e.value)
         if isinstance(e, ast.Name):
@@ -280,12 +282,12 @@ class Normaliser:
             return rhs
         temp = self.namer.temp()
         self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
-        return ast.Name(temp, ast.Load())
+        return _normalised(ast.Name(temp, ast.Load()))
 
     def read(self, name_node):
         name = name_node.id
         if name in self.current:
-            return ast.Name(self.current[name], ast.Load())
+            return _normalised(ast.Name(self.current[name], ast.Load()))
         resolved = self.parsed.resolve(name_node)
         if resolved is LOCAL:
             raise self.parsed.error(f"name {name!r} read before assignment", name_node,
@@ -306,7 +308,7 @@ class Normaliser:
         kind = type(e)
         if kind in UNSUPPORTED_EXPRESSIONS:
             raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[kind], e, stage="normalise")
-        if kind in (ast.Constant, ast.Name):
+        if kind in (ast.Constant, ast.Name) or getattr(e, "normalised", False):
             return self.atom(e)
         if kind is ast.BinOp:
             return ast.BinOp(self.atom(e.left), e.op, self.atom(e.right))
@@ -488,6 +490,12 @@ def _at(node, origin):
                 n.lineno = n.end_lineno = lineno
                 n.col_offset = n.end_col_offset = 0
     return node
+
+
+def _normalised(name):
+    """Mark an atom the normaliser made, so normalising it again is a no-op."""
+    name.normalised = True
+    return name
 
 
 def _copy(target, source):

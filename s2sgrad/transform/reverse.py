@@ -18,6 +18,7 @@ import builtins
 import operator
 
 from s2sgrad.errors import UnsupportedSyntaxError
+from s2sgrad.frontend.normalise import METADATA_ATTRS
 from s2sgrad.rules import registry
 from s2sgrad.transform import simplify
 from s2sgrad.transform.shapes import ShapeClasses
@@ -148,8 +149,10 @@ class ReverseMode:
         reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active
         if not reads:
             return False
-        if isinstance(rhs, ast.Compare) or isinstance(rhs, ast.Attribute):
+        if isinstance(rhs, ast.Compare):
             return False
+        if isinstance(rhs, ast.Attribute):
+            return rhs.attr not in METADATA_ATTRS
         if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.Not, ast.Invert)):
             return False
         if isinstance(rhs, ast.BinOp):
@@ -212,8 +215,11 @@ class ReverseMode:
         if isinstance(rhs, ast.Name):
             if rhs.id in self.active:
                 return self.accumulate_state(rhs.id, Adjoint(g.expr, True, g.like), adj)
-        elif isinstance(rhs, ast.Constant) or isinstance(rhs, ast.Attribute):
+        elif isinstance(rhs, ast.Constant):
             pass
+        elif isinstance(rhs, ast.Attribute):
+            if rhs.attr not in METADATA_ATTRS:
+                raise self.error(f"attribute .{rhs.attr} of a differentiated value", s)
         elif isinstance(rhs, ast.BinOp):
             primitive = BINOPS.get(type(rhs.op))
             contributions = self.apply_rule(primitive, [rhs.left, rhs.right], {}, g, target, s)

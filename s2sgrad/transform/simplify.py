@@ -22,17 +22,27 @@ def _number(node):
             and not isinstance(node.value, bool))
 
 
+def _value(node):
+    """The numeric value of a constant or negated constant, else None."""
+    if _number(node):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and _number(node.operand):
+        return -node.operand.value
+    return None
+
+
 def _is(node, value):
-    return _number(node) and node.value == value
+    v = _value(node)
+    return v is not None and v == value
 
 
 class _Simplify(ast.NodeTransformer):
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, type(node.op)
-        if _number(left) and _number(right) and op in _FOLD:
+        if _value(left) is not None and _value(right) is not None and op in _FOLD:
             try:
-                value = _FOLD[op](left.value, right.value)
+                value = _FOLD[op](_value(left), _value(right))
             except (ArithmeticError, ValueError, OverflowError):
                 return node
             if isinstance(value, (int, float)) and abs(value) < 1e15:

@@ -1,0 +1,152 @@
+"""Functions differentiated by the tests (they must live in a file)."""
+
+import math
+
+import numpy
+import numpy as np
+from numpy import sin as numpy_sine
+
+import s2sgrad as sg
+
+SCALE = 3.0
+
+
+def quadratic(x, a, b, c):
+    return a * x ** 2 + b * x + c
+
+
+def elementwise_chain(x):
+    return np.sum(np.tanh(x) * np.exp(-x ** 2) + np.log1p(x ** 2))
+
+
+def reassigned(x, y):
+    h = np.tanh(x) * y
+    h = h * 3.0 + x
+    h = h / (1.0 + y ** 2)
+    return np.sum(h ** 2)
+
+
+def aliased_numpy(x):
+    return numpy.sum(numpy_sine(x) * numpy.cos(x))
+
+
+def uses_global(x):
+    return np.sum(x * SCALE) + SCALE
+
+
+def make_closure(w):
+    def closure(x):
+        return np.sum((x * w) ** 2)
+
+    return closure
+
+
+def math_functions(x):
+    return math.exp(math.sin(x)) / (1.0 + x * x) + math.sqrt(x) * math.log(x)
+
+
+def broadcasting(x, y):
+    return np.sum(np.sin(x) * y + x / (1.0 + y ** 2))
+
+
+def reductions(x):
+    a = np.sum(x, axis=0)
+    b = np.mean(x, axis=1, keepdims=True)
+    c = np.max(x * b, axis=-1)
+    return np.sum(a ** 2) + np.sum(c) + np.prod(np.tanh(x))
+
+
+def linalg(W, x, v):
+    h = np.tanh(W @ x)
+    return np.dot(h, v) + np.sum(np.outer(h, v)) + np.sum(W.T @ h)
+
+
+def shapes(x):
+    y = np.reshape(x, (3, 2))
+    z = np.transpose(y) * 2.0
+    return np.sum(z.reshape(6) ** 3) + np.sum(x.T * x.T)
+
+
+def subscripts(x):
+    return x[0] * x[1] + np.sum(x[1:] ** 2) + np.sum(x[::2]) + x[-1]
+
+
+def branches(x, y):
+    if x > 0 and y < 2.0:
+        z = x * y
+    elif x < -1:
+        return x ** 3
+    else:
+        z = -x + y
+    w = z if z > 0 else z * 2.0
+    return w * y
+
+
+def tuple_unpacking(x, y):
+    a, b = np.sin(x), np.cos(y)
+    c, d = (a * b, a + b)
+    return np.sum(c * d)
+
+
+def augmented(x):
+    s = x * 1.0
+    s += x ** 2
+    s *= 3.0
+    s -= np.sin(x)
+    s /= 2.0
+    return np.sum(s)
+
+
+def stopped(x):
+    return np.sum(x * sg.stop_gradient(x))
+
+
+def nondifferentiable_calls(x):
+    k = np.argmax(x)
+    return x[k] * np.floor(np.sum(x)) + np.sum(np.round(x) * x)
+
+
+def maximum_where_clip(x, y):
+    return np.sum(np.maximum(x, y) + np.where(x > 0, x, y ** 2) + np.clip(x, -0.5, 0.5))
+
+
+def keyword_call(x):
+    return np.sum(np.sum(x, axis=0, keepdims=True) * x)
+
+
+def unused_argument(x, y):
+    return np.sum(x ** 2)
+
+
+def vector_output(x):
+    return np.sin(x) * 2.0
+
+
+def integer_literal_power(x):
+    return np.sum(x ** 3 - 2 * x ** 2)
+
+
+def with_print(x):
+    print("x is", x)
+    y = x * 2.0
+    assert y is not None
+    return y * y
+
+
+def default_argument(x, scale=2.0):
+    return scale * x ** 2
+
+
+def keyword_only(x, *, k=3.0):
+    return k * x ** 2
+
+
+def softmax_cross_entropy(W, b, X, Y):
+    logits = X @ W + b
+    m = sg.stop_gradient(np.max(logits, axis=1, keepdims=True))
+    z = logits - m
+    lse = np.log(np.sum(np.exp(z), axis=1, keepdims=True))
+    return -np.sum(Y * (z - lse)) / X.shape[0]
+
+
+lambda_square = lambda x: x * x  # noqa: E731

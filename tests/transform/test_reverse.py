@@ -1,0 +1,186 @@
+"""Reverse mode end to end: every construct checked against finite differences."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import s2sgrad as sg
+from tests.fd import numerical_grad
+from tests.transform import cases
+
+rng = np.random.default_rng(0)
+
+
+def check_all(f, *args, rtol=1e-5, atol=1e-7):
+    """Compare grad of every float argument of ``f`` with finite differences."""
+    float_positions = [i for i, a in enumerate(args) if isinstance(a, float) or
+                       (isinstance(a, np.ndarray) and a.dtype.kind == "f")]
+    grads = sg.grad(f, wrt=tuple(float_positions))(*args)
+    for i, g in zip(float_positions, grads):
+        expected = numerical_grad(f, args, i)
+        np.testing.assert_allclose(g, expected, rtol=rtol, atol=atol,
+                                   err_msg=f"argument {i} of {f.__name__}")
+        assert np.shape(g) == np.shape(args[i])
+
+
+def test_quadratic_scalars():
+    g = sg.grad(cases.quadratic)
+    assert g(3.0, 1.0, -2.0, 1.0) == pytest.approx(4.0)
+    check_all(cases.quadratic, 3.0, 1.5, -2.0, 1.0)
+
+
+@pytest.mark.parametrize("name, args", [
+    ("elementwise_chain", (rng.normal(size=7),)),
+    ("reassigned", (rng.normal(size=5), rng.normal(size=5))),
+    ("aliased_numpy", (rng.normal(size=4),)),
+    ("uses_global", (rng.normal(size=3),)),
+    ("math_functions", (0.7,)),
+    ("broadcasting", (rng.normal(size=(3, 1)), rng.normal(size=(4,)))),
+    ("reductions", (rng.normal(size=(3, 4)),)),
+    ("linalg", (rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=3))),
+    ("shapes", (rng.normal(size=6),)),
+    ("subscripts", (rng.normal(size=6),)),
+    ("tuple_unpacking", (rng.normal(size=3), rng.normal(size=3))),
+    ("augmented", (rng.normal(size=4),)),
+    ("maximum_where_clip", (rng.normal(size=5), rng.normal(size=5))),
+    ("keyword_call", (rng.normal(size=(2, 3)),)),
+    ("integer_literal_power", (rng.normal(size=3),)),
+    ("default_argument", (1.3,)),
+    ("softmax_cross_entropy", (rng.normal(size=(4, 3)), rng.normal(size=3),
+                               rng.normal(size=(5, 4)), np.eye(3)[[0, 2, 1, 1, 0]])),
+])
+def test_against_finite_differences(name, args):
+    check_all(getattr(cases, name), *args)
+
+
+@pytest.mark.parametrize("x, y", [(0.5, 1.0), (0.5, 3.0), (-2.0, 1.0), (-0.5, 0.3), (0.1, -3.0)])
+def test_branches_each_path(x, y):
+    check_all(cases.branches, x, y)
+
+
+def test_closure_and_lambda():
+    w = rng.normal(size=3)
+    check_all(cases.make_closure(w), rng.normal(size=3))
+    assert sg.grad(cases.lambda_square)(3.0) == pytest.approx(6.0)
+
+
+def test_stop_gradient_blocks_flow():
+    x = rng.normal(size=4)
+    np.testing.assert_allclose(sg.grad(cases.stopped)(x), x)
+
+
+def test_nondifferentiable_calls_are_constants():
+    x = np.array([0.3, 1.7, -0.4])
+    g = sg.grad(cases.nondifferentiable_calls)(x)
+    expected = numerical_grad(cases.nondifferentiable_calls, (x,), 0, eps=1e-7)
+    np.testing.assert_allclose(g, expected, rtol=1e-5)
+
+
+def test_unused_argument_gets_zeros():
+    x, y = rng.normal(size=3), rng.normal(size=(2, 2))
+    gx, gy = sg.grad(cases.unused_argument, wrt=(0, 1))(x, y)
+    np.testing.assert_allclose(gx, 2 * x)
+    assert gy.shape == (2, 2) and not gy.any()
+
+
+def test_side_effects_kept(capsys):
+    assert sg.grad(cases.with_print)(3.0) == pytest.approx(24.0)
+    assert "x is 3.0" in capsys.readouterr().out
+
+
+def test_keyword_only_and_defaults():
+    assert sg.grad(cases.keyword_only)(2.0) == pytest.approx(12.0)
+    assert sg.grad(cases.keyword_only)(2.0, k=1.0) == pytest.approx(4.0)
+    assert sg.grad(cases.default_argument)(2.0, 5.0) == pytest.approx(20.0)
+    assert sg.grad(cases.default_argument, wrt="scale")(2.0) == pytest.approx(4.0)
+
+
+def test_value_and_grad():
+    value, grad = sg.value_and_grad(cases.quadratic)(3.0, 1.0, -2.0, 1.0)
+    assert value == pytest.approx(4.0) and grad == pytest.approx(4.0)
+
+
+def test_wrt_forms():
+    args = (3.0, 1.0, -2.0, 1.0)
+    assert sg.grad(cases.quadratic, wrt="b")(*args) == pytest.approx(3.0)
+    gx, gb = sg.grad(cases.quadratic, wrt=(0, "b"))(*args)
+    assert (gx, gb) == (pytest.approx(4.0), pytest.approx(3.0))
+    assert sg.grad(cases.quadratic, wrt=(0,))(*args) == (pytest.approx(4.0),)
+    assert sg.grad(cases.quadratic, wrt=-1)(*args) == pytest.approx(1.0)
+
+
+def test_decorator_forms():
+    @sg.grad
+    def f(x):
+        return x ** 3
+
+    @sg.grad(wrt="y")
+    def g(x, y):
+        return x * y ** 2
+
+    assert f(2.0) == pytest.approx(12.0)
+    assert g(2.0, 3.0) == pytest.approx(12.0)
+
+
+def test_float32_preserved_and_python_float_returned():
+    x = rng.normal(size=5).astype(np.float32)
+    g = sg.grad(cases.elementwise_chain)(x)
+    assert g.dtype == np.float32 and g.shape == x.shape
+    assert isinstance(sg.grad(cases.quadratic)(3.0, 1.0, -2.0, 1.0), float)
+
+
+@settings(max_examples=30, deadline=None)
+@given(shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+       seed=st.integers(0, 2 ** 16))
+def test_broadcasting_property(shapes, seed):
+    r = np.random.default_rng(seed)
+    x = r.normal(size=shapes.input_shapes[0])
+    y = r.normal(size=shapes.input_shapes[1])
+    check_all(cases.broadcasting, x, y)
+
+
+@settings(max_examples=25, deadline=None)
+@given(x=hnp.arrays(np.float64, hnp.array_shapes(max_dims=3, max_side=4),
+                    elements=st.floats(-3, 3)))
+def test_elementwise_chain_property(x):
+    check_all(cases.elementwise_chain, x)
+
+
+@pytest.mark.parametrize("f, x", [
+    (cases.math_functions, 0.9),
+    (cases.quadratic, 1.5),
+    (cases.lambda_square, -0.4),
+])
+def test_second_derivative_scalar(f, x):
+    if f is cases.quadratic:
+        args = (x, 2.0, -1.0, 0.5)
+    else:
+        args = (x,)
+    g2 = sg.grad(sg.grad(f))(*args)
+    first = sg.grad(f)
+    np.testing.assert_allclose(g2, numerical_grad(first, args, 0), rtol=1e-5, atol=1e-7)
+
+
+def test_hessian_of_vector_function():
+    x = rng.normal(size=4)
+    H = sg.hessian(cases.elementwise_chain)(x)
+    assert H.shape == (4, 4)
+    first = sg.grad(cases.elementwise_chain)
+    for i in range(4):
+        def component(x, i=i):
+            return first(x)[i]
+        np.testing.assert_allclose(H[i], numerical_grad(component, (x,), 0), rtol=1e-5, atol=1e-7)
+
+
+def test_jacobian_jvp_hvp():
+    x = rng.normal(size=3)
+    J = sg.jacobian(cases.vector_output)(x)
+    np.testing.assert_allclose(J, np.diag(2.0 * np.cos(x)), atol=1e-12)
+    v = rng.normal(size=3)
+    value, tangent = sg.jvp(cases.vector_output)(x, v)
+    np.testing.assert_allclose(tangent, J @ v)
+    np.testing.assert_allclose(value, cases.vector_output(x))
+    H = sg.hessian(cases.elementwise_chain)(x)
+    np.testing.assert_allclose(sg.hvp(cases.elementwise_chain)(x, v), H @ v)

@@ -1,0 +1,60 @@
+"""Functions using constructs s2sgrad rejects (each on a known line)."""
+
+import numpy as np
+
+
+def vector_output(x):
+    return np.sin(x)
+
+
+def square(x):
+    return x * x
+
+
+def square_sum(x):
+    return np.sum(x * x)
+
+
+def uses_try(x):
+    try:
+        return x * 2
+    except ValueError:
+        return x
+
+
+def uses_with(x):
+    with open("f") as fh:
+        return x * len(fh.read())
+
+
+def uses_yield(x):
+    y = yield x
+    return y
+
+
+def uses_global_statement(x):
+    global COUNTER
+    return x
+
+
+def uses_class(x):
+    class A:
+        pass
+    return x
+
+
+def uses_lambda(x):
+    f = lambda t: t * 2  # noqa: E731
+    return f(x)
+
+
+def uses_comprehension(x):
+    return sum([x * i for i in range(3)])
+
+
+def unknown_primitive(x):
+    return np.sum(np.i0(x))
+
+
+def star_args(x, *rest):
+    return x
