@@ -34,6 +34,8 @@ class Context:
         self.env = dict(normaliser.env)
         self.wrt_is_tuple = wrt_is_tuple
         self.dependencies = {}
+        #: names the normaliser invented (defined before use in their block)
+        self.temporaries = normaliser.namer.temporaries
 
     def resolve(self, node):
         """The object a function expression denotes (by identity)."""

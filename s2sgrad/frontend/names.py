@@ -13,6 +13,7 @@ class Namer:
     def __init__(self, taken=()):
         self.taken = set(taken)
         self._next_temp = 1
+        self.temporaries = set()
 
     def reserve(self, name):
         self.taken.add(name)
@@ -31,4 +32,5 @@ class Namer:
     def temp(self):
         while f"_t{self._next_temp}" in self.taken:
             self._next_temp += 1
+        self.temporaries.add(f"_t{self._next_temp}")
         return self.reserve(f"_t{self._next_temp}")

@@ -169,6 +169,14 @@ class Normaliser:
         if isinstance(target, ast.Name):
             rhs = self.rhs(value)
             name = self.store(target.id)
+            if self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
+                isinstance(n, ast.Name) and n.id == name for n in ast.walk(rhs)
+            ):
+                # x = x * y in a loop: compute into a temporary first, so the
+                # adjoint sees the old x while the new one is saved apart.
+                temp = self.namer.temp()
+                self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
+                rhs = ast.Name(temp, ast.Load())
             self.emit(ast.Assign([ast.Name(name, ast.Store())], rhs), origin)
         elif isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, value, origin)
@@ -260,11 +268,85 @@ class Normaliser:
         self.emit(ast.If(test, body or [ast.Pass()], orelse), s)
 
     def loop_statement(self, s):
-        raise self.parsed.error(
-            {ast.For: "for loop", ast.While: "while loop", ast.Break: "break",
-             ast.Continue: "continue"}[type(s)], s, stage="normalise",
-            hint="loops are not supported yet",
-        )
+        if isinstance(s, ast.Break):
+            if not self.loop_depth:
+                raise self.parsed.error("break outside a loop", s, stage="normalise")
+            self.emit(ast.Break(), s)
+        elif isinstance(s, ast.Continue):
+            raise self.parsed.error("continue here", s, stage="normalise")
+        elif s.orelse:
+            raise self.parsed.error(f"{type(s).__name__.lower()}-else", s, stage="normalise")
+        elif isinstance(s, ast.For):
+            self.for_(s)
+        else:
+            self.while_(s)
+
+    def for_(self, s):
+        """``for`` over anything becomes ``for i in <range>`` plus item reads.
+
+        ``range(...)`` is kept; ``enumerate``, ``zip``, arrays, lists and
+        tuples are iterated by index, so the adjoint can replay the loop
+        backwards with ``reversed`` on the same range.
+        """
+        header, target, items = self.loop_source(s)
+        target_name = self.store(target) if target is not None else self.namer.fresh("i")
+        index = ast.Name(target_name, ast.Load())
+        prefix = [ast.Assign([t], build(_normalised(ast.Name(target_name, ast.Load()))))
+                  for t, build in items]
+        self.loop_depth += 1
+        body = self.block([_at(p, s) for p in prefix] + _structure_jumps(list(s.body)))
+        self.loop_depth -= 1
+        del index
+        self.emit(ast.For(ast.Name(target_name, ast.Store()), header, body or [ast.Pass()], []), s)
+
+    def loop_source(self, s):
+        """(range atom, loop variable or None, [(target, item builder)])."""
+        it, target = s.iter, s.target
+        resolve = self.parsed.resolve
+        if isinstance(it, ast.Call) and not it.keywords and isinstance(it.func, ast.Name) \
+                and it.func.id not in self.current:
+            func = resolve(it.func)
+            if func is range and isinstance(target, ast.Name):
+                return self.atom(it), target.id, []
+            if func is enumerate and isinstance(target, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == 2 and len(it.args) == 1 \
+                    and isinstance(target.elts[0], ast.Name):
+                seq = self.atom(it.args[0])
+                header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
+                return header, target.elts[0].id, [(target.elts[1], _item_of(seq))]
+            if func is zip and isinstance(target, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == len(it.args) and it.args:
+                seqs = [self.atom(a) for a in it.args]
+                lengths = [self.builtin_call("len", [q]) for q in seqs]
+                count = lengths[0] if len(lengths) == 1 else self.builtin_call("min", lengths)
+                header = self.atom(self.builtin_call("range", [count]))
+                return header, None, [(t, _item_of(q)) for t, q in zip(target.elts, seqs)]
+        seq = self.atom(it)
+        header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
+        return header, None, [(target, _item_of(seq))]
+
+    def builtin_call(self, name, args):
+        import builtins
+
+        obj = getattr(builtins, name)
+        if self.parsed.resolve(ast.Name(name)) is obj and name not in self.current:
+            func = name
+        else:
+            func = self.namer.fresh(name)
+            self.env[func] = obj
+        return ast.Call(ast.Name(func, ast.Load()), list(args), [])
+
+    def while_(self, s):
+        """``while c: body`` becomes ``while True: c; if c: body else: break``."""
+        self.loop_depth += 1
+        saved, self.out = self.out, []
+        test = self.atom(s.test)
+        head = self.out
+        self.out = saved
+        body = self.block(_structure_jumps(list(s.body)))
+        branch = _at(ast.If(test, body or [ast.Pass()], [_at(ast.Break(), s)]), s)
+        self.loop_depth -= 1
+        self.emit(ast.While(ast.Constant(True), head + [branch], []), s)
 
     # --------------------------------------------------------- expressions
     def atom(self, e):
@@ -490,6 +572,57 @@ def _at(node, origin):
                 n.lineno = n.end_lineno = lineno
                 n.col_offset = n.end_col_offset = 0
     return node
+
+
+def _item_of(seq):
+    """Builder of ``seq[i]`` for a loop index ``i``."""
+    def build(index):
+        return ast.Subscript(seq, index, ast.Load())
+
+    return build
+
+
+def _jumps(stmts):
+    """True when ``stmts`` contain break/continue for the enclosing loop."""
+    for s in stmts:
+        if isinstance(s, (ast.Break, ast.Continue)):
+            return True
+        if isinstance(s, ast.If) and (_jumps(s.body) or _jumps(s.orelse)):
+            return True
+    return False
+
+
+def _always_jumps(stmts):
+    for s in stmts:
+        if isinstance(s, (ast.Break, ast.Continue, ast.Return)):
+            return True
+        if isinstance(s, ast.If) and _always_jumps(s.body) and _always_jumps(s.orelse):
+            return True
+    return False
+
+
+def _structure_jumps(stmts):
+    """Loop body with break/continue only as the last statement of an arm.
+
+    ``if c: break`` followed by ``rest`` becomes ``if c: break else: rest``
+    and a ``continue`` simply ends its arm, so the adjoint of a partial
+    iteration is the adjoint of what ran — no flags needed.
+    """
+    out = []
+    for i, s in enumerate(stmts):
+        if isinstance(s, ast.Break):
+            out.append(s)
+            return out
+        if isinstance(s, ast.Continue):
+            return out
+        if isinstance(s, ast.If) and (_jumps(s.body) or _jumps(s.orelse)):
+            rest = stmts[i + 1:]
+            body = _structure_jumps(list(s.body) + ([] if _always_jumps(s.body) else rest))
+            orelse = _structure_jumps(list(s.orelse) + ([] if _always_jumps(s.orelse) else rest))
+            out.append(ast.copy_location(ast.If(s.test, body or [ast.Pass()], orelse), s))
+            return out
+        out.append(s)
+    return out
 
 
 def _normalised(name):

@@ -31,6 +31,8 @@ def _block(stmts, seen, resolve):
         elif isinstance(s, ast.If):
             _block(s.body, dict(seen), resolve)
             _block(s.orelse, dict(seen), resolve)
+        elif isinstance(s, (ast.For, ast.While)):
+            seen.clear()  # a loop may reassign any name it touches
 
 
 def _pure(rhs, resolve):

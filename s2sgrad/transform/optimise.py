@@ -37,7 +37,7 @@ def propagate_copies(fn):
                     counts[n.id] = counts.get(n.id, 0) + 2
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
     renames = {}
-    for node in ast.walk(fn):
+    for node in _outside_loops(fn.body):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and isinstance(node.value, ast.Name):
             a, b = node.targets[0].id, node.value.id
@@ -74,7 +74,7 @@ def _block(stmts, live):
             kept.append(s)
         elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
-            if target in live:
+            if target in live or _pops(s.value):
                 live = (live - {target}) | _reads(s.value)
                 kept.append(s)
         elif isinstance(s, ast.Assign):  # subscript write: x[i] = v
@@ -114,6 +114,21 @@ def _loop(s, live):
             s.body = body or [ast.Pass()]
             return new
         live = new
+
+
+def _outside_loops(stmts):
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While)):
+            continue
+        yield s
+        for field in ("body", "orelse"):
+            yield from _outside_loops(getattr(s, field, []))
+
+
+def _pops(value):
+    """``x = stack.pop()`` must run even if x is not read: it moves the stack."""
+    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+        and value.func.attr == "pop"
 
 
 def _only_comments(stmts):

@@ -70,6 +70,9 @@ class ReverseMode:
         self.runtime = runtime
         self.adjoint_names = {}
         self.primal_of = {}
+        self._stack = None
+        self.loops = {}
+        self.loop_depth_of = {}
         self.active = set()
 
     # --------------------------------------------------------------- driver
@@ -89,8 +92,11 @@ class ReverseMode:
         if isinstance(result, ast.Name) and result.id in self.active:
             seed = ast.Constant(1.0) if seed_name is None else ast.Name(seed_name, ast.Load())
             adj[result.id] = Adjoint(seed, True)
+        _record_loop_depths(body, 0, self.loop_depth_of)
         adjoint = self.adjoint_block(body, adj)
         grads = [self.final_gradient(name, adj) for name in self.wrt]
+        body, adjoint = self.place_saves(list(body), adjoint + [ast.Return(ast.Tuple(grads, ast.Load()))])
+        adjoint = adjoint[:-1]
         arg_checks = self.argument_checks()
         check = []
         if self.seed is None and not result_proven_scalar:
@@ -100,7 +106,7 @@ class ReverseMode:
             ast.Tuple(grads, ast.Load())
         if self.return_value:
             value = ast.Tuple([result, value], ast.Load())
-        new_body = arg_checks + list(body) + check + adjoint + [ast.Return(value)]
+        new_body = arg_checks + body + check + adjoint + [ast.Return(value)]
         args = self.fn.args
         if seed_name is not None:
             args.args.append(ast.arg(seed_name))
@@ -163,11 +169,13 @@ class ReverseMode:
         return True
 
     # -------------------------------------------------------------- adjoint
-    def adjoint_block(self, stmts, adj):
+    def adjoint_block(self, stmts, adj, in_loop=False):
         out = []
         line = None
         for s in reversed(stmts):
-            emitted = self.adjoint_statement(s, adj)
+            emitted = self.adjoint_statement(s, adj, in_loop)
+            if in_loop and isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                emitted = emitted + [self.restore(s.targets[0].id)]
             if emitted:
                 text = self.context.source_line(s)
                 if text and text != line:
@@ -176,7 +184,7 @@ class ReverseMode:
                 out.extend(emitted)
         return out
 
-    def adjoint_statement(self, s, adj):
+    def adjoint_statement(self, s, adj, in_loop=False):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
             state = adj.pop(target, None)
@@ -184,15 +192,96 @@ class ReverseMode:
                 return []
             return self.adjoint_assign(s, target, state, adj)
         if isinstance(s, ast.If):
-            return self.adjoint_if(s, adj)
-        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass)):
+            return self.adjoint_if(s, adj, in_loop)
+        if isinstance(s, (ast.For, ast.While)):
+            return self.adjoint_loop(s, adj)
+        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
 
-    def adjoint_if(self, s, adj):
+    # ---------------------------------------------------------------- loops
+    def restore(self, name):
+        """Marker: pop ``name``'s value saved before its assignment (kept
+        only if the adjoint reads ``name``; see ``place_saves``)."""
+        marker = _assign(name, ast.Call(
+            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "pop", ast.Load()), [], []))
+        marker.restores = name
+        return marker
+
+    def stack_name(self):
+        if self._stack is None:
+            self._stack = self.namer.fresh("stack")
+        return self._stack
+
+    def adjoint_loop(self, s, adj):
+        """Replay the loop backwards; adjoints that cross iterations are variables.
+
+        Names whose adjoint lives across iterations (read in the body, or
+        user variables assigned in it) become variables before the loop
+        (zero where nothing flowed yet); inside, the body's adjoint runs
+        in reverse with the straight-line machinery, and each iteration ends
+        by writing those variables back.
+        """
+        crossing = sorted(self.loop_names(s.body))
+        before = []
+        for name in crossing:
+            var = self.adjoint_name(name)
+            state = adj.get(name)
+            if state is None:
+                zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
+                    if name in self.wrt else ast.Constant(0.0)
+                before.append(_assign(var, zero))
+            elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
+                before.append(_assign(var, self.materialise(state)))
+            adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        inner = dict(adj)
+        body = self.adjoint_block(s.body, inner, in_loop=True)
+        for name in crossing:
+            var = self.adjoint_name(name)
+            state = inner.get(name)
+            if state is None:
+                body.append(_assign(var, ast.Constant(0.0)))
+            elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
+                body.append(_assign(var, self.materialise(state)))
+        info = self.loops[id(s)] = {"counter": None}
+        if isinstance(s, ast.While) or _breaks(s.body):
+            info["counter"] = self.namer.fresh("trips")
+        counter = ast.Name(info["counter"], ast.Load()) if info["counter"] else None
+        if isinstance(s, ast.For):
+            target = s.target
+            seq = s.iter
+            if counter is not None:
+                seq = ast.Subscript(seq, ast.Slice(None, counter, None), ast.Load())
+            reverse_iter = ast.Call(ast.Name(self.context.env_name(builtins.reversed, "reversed"),
+                                             ast.Load()), [seq], [])
+        else:
+            target = ast.Name("_", ast.Store())
+            reverse_iter = ast.Call(ast.Name(self.context.env_name(builtins.range, "range"),
+                                             ast.Load()), [counter], [])
+        loop = ast.For(target, reverse_iter, body or [ast.Pass()], [])
+        loop.lineno = s.lineno
+        info["nested"] = self.loop_depth_of.get(id(s), 0) > 0
+        restore_counter = []
+        if counter is not None and info["nested"]:
+            restore_counter = [self.restore(info["counter"])]
+            restore_counter[0].counter = True
+        return before + restore_counter + [loop]
+
+    def loop_names(self, body):
+        """Active names whose adjoint lives across iterations of ``body``."""
+        names, local_temps = set(), set()
+        for stmt in _walk_statements(body):
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+                target = stmt.targets[0].id
+                if target in self.active:
+                    (local_temps if target in self.context.temporaries else names).add(target)
+                names |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)} & self.active
+        return names - local_temps
+
+    def adjoint_if(self, s, adj, in_loop=False):
         adj_body, adj_else = dict(adj), dict(adj)
-        body = self.adjoint_block(s.body, adj_body)
-        orelse = self.adjoint_block(s.orelse, adj_else)
+        body = self.adjoint_block(s.body, adj_body, in_loop)
+        orelse = self.adjoint_block(s.orelse, adj_else, in_loop)
         adj.clear()
         for name in sorted(set(adj_body) | set(adj_else)):
             a, b = adj_body.get(name), adj_else.get(name)
@@ -208,6 +297,77 @@ class ReverseMode:
         if not body and not orelse:
             return []
         return [ast.If(s.test, body or [ast.Pass()], orelse)]
+
+    # ---------------------------------------------------- primal with saves
+    def place_saves(self, primal, adjoint):
+        """Insert the pushes the adjoint's pops need; drop unneeded pops.
+
+        A name assigned inside a loop is saved (pushed before being
+        overwritten) only when the adjoint reads it: per iteration the
+        stack holds exactly the overwritten values the adjoint uses, plus
+        trip counts of loops that can stop early and are nested.
+        """
+        reads = set()
+        for stmt in adjoint:
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                    reads.add(n.id)
+        saved = set()
+        adjoint = _filter_restores(adjoint, reads, saved)
+        primal = self.primal_block(primal, saved, depth=0)
+        if saved:
+            primal.insert(0, _assign(self.stack_name(), ast.List([], ast.Load())))
+        return primal, adjoint
+
+    def primal_block(self, stmts, saved, depth):
+        out = []
+        for s in stmts:
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and depth \
+                    and s.targets[0].id in saved:
+                out.append(self.push(s.targets[0].id))
+                out.append(s)
+            elif isinstance(s, ast.If):
+                s.body = self.primal_block(s.body, saved, depth)
+                s.orelse = self.primal_block(s.orelse, saved, depth)
+                out.append(s)
+            elif isinstance(s, (ast.For, ast.While)):
+                if depth == 0:
+                    out.extend(self.initial_values(s, saved, stmts))
+                info = self.loops.get(id(s), {"counter": None, "nested": False})
+                body = self.primal_block(s.body, saved, depth + 1)
+                counter = info["counter"]
+                if counter:
+                    out.append(_assign(counter, ast.Constant(0)))
+                    body.insert(0, _assign(counter, ast.BinOp(
+                        ast.Name(counter, ast.Load()), ast.Add(), ast.Constant(1))))
+                s.body = body
+                out.append(s)
+                if counter and depth and counter in saved:
+                    out.append(self.push(counter))
+            else:
+                out.append(s)
+        return out
+
+    def push(self, name):
+        return ast.Expr(ast.Call(
+            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "append", ast.Load()),
+            [ast.Name(name, ast.Load())], []))
+
+    def initial_values(self, loop, saved, block):
+        """``name = None`` for saved names a loop may push before defining."""
+        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
+                  self.fn.args.kwonlyargs}
+        defined = set(params)
+        for stmt in block:
+            if stmt is loop:
+                break
+            for n in ast.walk(stmt):
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                    defined.add(n.id)
+        inside = [n.targets[0].id for n in _walk_statements(loop.body)
+                  if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+        return [_assign(name, ast.Constant(None))
+                for name in dict.fromkeys(inside) if name in saved and name not in defined]
 
     def adjoint_assign(self, s, target, g, adj):
         rhs = s.value
@@ -404,6 +564,44 @@ class ReverseMode:
         return UnsupportedSyntaxError(
             construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
         )
+
+
+def _record_loop_depths(stmts, depth, out):
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While)):
+            out[id(s)] = depth
+            _record_loop_depths(s.body, depth + 1, out)
+        elif isinstance(s, ast.If):
+            _record_loop_depths(s.body, depth, out)
+            _record_loop_depths(s.orelse, depth, out)
+
+
+def _breaks(stmts):
+    """True when ``stmts`` (not nested loops) contain a break."""
+    for s in stmts:
+        if isinstance(s, ast.Break):
+            return True
+        if isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse)):
+            return True
+    return False
+
+
+def _filter_restores(stmts, reads, saved):
+    """Keep restore markers of names the adjoint reads; record them."""
+    out = []
+    for s in stmts:
+        name = getattr(s, "restores", None)
+        if name is not None:
+            if name in reads or getattr(s, "counter", False):
+                saved.add(name)
+                out.append(s)
+            continue
+        for field in ("body", "orelse"):
+            if getattr(s, field, None):
+                setattr(s, field, _filter_restores(getattr(s, field), reads, saved) or
+                        ([ast.Pass()] if field == "body" else []))
+        out.append(s)
+    return out
 
 
 def _same_state(a, b):
