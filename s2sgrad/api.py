@@ -91,7 +91,7 @@ def jacobian(fun, wrt=0):
 
 def _seed_name(vjp):
     code = vjp.__code__
-    return code.co_varnames[code.co_argcount - 1]
+    return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 
 
 def _stack_rows(rows, out_shape, bound, wrt, fun):

@@ -36,6 +36,7 @@ class Context:
         self.dependencies = {}
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
+        self.local_functions = normaliser.local_functions
 
     def resolve(self, node):
         """The object a function expression denotes (by identity)."""
@@ -115,11 +116,13 @@ class _Scope:
 class Generated:
     """One cache entry: the compiled code and what it was built from."""
 
-    def __init__(self, source, code, context, wrt_names):
+    def __init__(self, source, code, context, wrt_names, seed_name=None):
         self.source = source
         self.code = code
         self.context = context
         self.wrt_names = wrt_names
+        #: keyword-only parameter carrying the output cotangent (seed mode)
+        self.seed_name = seed_name
 
 
 def wrt_names(function, wrt):
@@ -169,7 +172,7 @@ def _generate(function, names, is_tuple, return_value, seed):
     source = to_source(tree)
     code = CompiledCode(source, tree.name, context.env, function.__qualname__,
                         closure_names=function.__code__.co_freevars)
-    return Generated(source, code, context, names)
+    return Generated(source, code, context, names, mode.seed_name)
 
 
 def bind(entry, function):

@@ -93,3 +93,49 @@ def full_like(x, value):
     if isinstance(x, (float, int)):
         return float(value)
     return np.full_like(x, value, dtype=np.result_type(x, 1.0))
+
+
+_vjps = None
+
+
+def call_vjp(function, wrt, seed, *args, **kwargs):
+    """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
+
+    Generated code calls this for the user's own functions (module level or
+    nested): the callee's VJP is generated once per code object (the
+    pipeline's cache) and bound once per function object.
+    """
+    global _vjps
+    if _vjps is None:
+        import weakref
+
+        _vjps = weakref.WeakKeyDictionary()
+    per_function = _vjps.get(function)
+    if per_function is None:
+        per_function = _vjps[function] = {}
+    entry = per_function.get(wrt)
+    if entry is None:
+        from s2sgrad import pipeline
+
+        generated = pipeline.gradient_code(function, tuple(wrt), seed=True)
+        entry = per_function[wrt] = (pipeline.bind(generated, function), generated.seed_name)
+    vjp, seed_name = entry
+    kwargs[seed_name] = seed
+    return vjp(*args, **kwargs)
+
+
+def add_cotangents(a, b):
+    """Sum of two cotangents, which for tuples/lists are lists (None = zero)."""
+    a_seq, b_seq = isinstance(a, (list, tuple)), isinstance(b, (list, tuple))
+    if a_seq and b_seq:
+        return [y if x is None else x if y is None else x + y for x, y in zip(a, b)]
+    if b_seq and (a is None or (not a_seq and not np.any(a))):
+        return list(b)
+    if a_seq and (b is None or (not b_seq and not np.any(b))):
+        return list(a)
+    return a + b
+
+
+def cotangent_or_zero(value):
+    """An element of a list cotangent, where None stands for zero."""
+    return 0.0 if value is None else value

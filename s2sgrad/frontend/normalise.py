@@ -12,6 +12,7 @@ it)::
             | while True: body                test evaluated inside, then break
             | break | continue | pass
             | Expr(Call)                      a call kept for its side effect
+            | def ...                         nested def, kept verbatim
             | return atom                     last statement of the body only
     rhs    := atom | atom OP atom | UOP atom | Compare(atom, op, atom)
             | func(atom*, kw=atom*)           func a global or dotted global
@@ -58,7 +59,7 @@ UNSUPPORTED_STATEMENTS = {
     ast.ClassDef: "class definition", ast.Delete: "del statement",
     ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
     ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "match statement",
-    ast.FunctionDef: "nested def", ast.AsyncFunctionDef: "nested async def",
+    ast.AsyncFunctionDef: "nested async def",
 }
 if hasattr(ast, "TryStar"):
     UNSUPPORTED_STATEMENTS[ast.TryStar] = "try statement"
@@ -92,6 +93,8 @@ class Normaliser:
         #: objects the normal form refers to by names we introduced
         self.env = {}
         self.numpy_name = None
+        #: nested defs: name -> FunctionDef
+        self.local_functions = {}
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -154,6 +157,8 @@ class Normaliser:
             self.assign(ast.Name(self.result_name, ast.Store()), value, s, user=False)
         elif kind is ast.If:
             self.if_(s)
+        elif kind is ast.FunctionDef:
+            self.nested_def(s)
         elif kind is ast.Pass:
             pass
         elif kind is ast.Assert:
@@ -164,6 +169,27 @@ class Normaliser:
             self.loop_statement(s)
         else:
             raise self.parsed.error(f"{kind.__name__} statement", s, stage="normalise")
+
+    def nested_def(self, s):
+        """A nested ``def`` is kept as it is; calls to it are differentiated
+        through its own generated gradient at run time."""
+        if s.decorator_list:
+            raise self.parsed.error("decorated nested def", s, stage="normalise")
+        if s.name in self.current:
+            raise self.parsed.error(f"nested def {s.name!r} rebinding a name", s,
+                                    stage="normalise")
+        inner_locals = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                        and isinstance(n.ctx, ast.Store)}
+        inner_locals |= {a.arg for a in ast.walk(s.args) if isinstance(a, ast.arg)}
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id in self.current and n.id not in inner_locals \
+                    and self.current[n.id] != n.id:
+                raise self.parsed.error(
+                    f"nested def {s.name!r} reading reassigned variable {n.id!r}", s,
+                    stage="normalise")
+        self.current[s.name] = self.namer.reserve(s.name)
+        self.local_functions[s.name] = s
+        self.emit(copy.deepcopy(s), s)
 
     def assign(self, target, value, origin, user=True):
         if isinstance(target, ast.Name):
@@ -694,6 +720,8 @@ def _check_block(stmts, in_loop):
             assert isinstance(s.value, ast.Call), where
         elif isinstance(s, ast.Assert):
             assert is_atom(s.test), where
+        elif isinstance(s, ast.FunctionDef):
+            pass  # nested defs are kept verbatim
         else:
             assert isinstance(s, ast.Pass), where
 

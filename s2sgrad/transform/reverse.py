@@ -15,6 +15,7 @@ is zero-filled and nothing is patched afterwards.
 
 import ast
 import builtins
+import inspect
 import operator
 
 from s2sgrad.errors import UnsupportedSyntaxError
@@ -71,6 +72,8 @@ class ReverseMode:
         self.adjoint_names = {}
         self.primal_of = {}
         self._stack = None
+        self.sequences = set()
+        self.seed_name = None
         self.loops = {}
         self.loop_depth_of = {}
         self.active = set()
@@ -80,6 +83,7 @@ class ReverseMode:
         body = self.fn.body[:-1]
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
+        self.sequences = self.sequence_names(body)
         proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
         result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
         self.shapes = ShapeClasses(self.context.resolve).analyse(
@@ -108,8 +112,10 @@ class ReverseMode:
             value = ast.Tuple([result, value], ast.Load())
         new_body = arg_checks + body + check + adjoint + [ast.Return(value)]
         args = self.fn.args
+        self.seed_name = seed_name
         if seed_name is not None:
-            args.args.append(ast.arg(seed_name))
+            args.kwonlyargs.append(ast.arg(seed_name))
+            args.kw_defaults.append(None)
         name = self.namer.fresh(("value_and_grad_" if self.return_value else "grad_") + self.fn.name)
         from s2sgrad.frontend.normalise import function_def
 
@@ -152,7 +158,8 @@ class ReverseMode:
         return active
 
     def carries_derivative(self, rhs, active):
-        reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active
+        reads = ({n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
+                 | self.closure_reads(rhs)) & active
         if not reads:
             return False
         if isinstance(rhs, ast.Compare):
@@ -167,6 +174,33 @@ class ReverseMode:
             func = self.context.resolve(rhs.func)
             return not (registry.is_nondifferentiable(func) or _is_stop_gradient(func))
         return True
+
+    def sequence_names(self, body):
+        """Names that may hold tuples/lists, whose cotangents are lists.
+
+        Displays ``(a, b)`` and results of the user's own functions (which
+        may return tuples) accumulate cotangents with ``add_cotangents``.
+        """
+        names = set()
+        for s in _walk_statements(body):
+            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                rhs = s.value
+                if isinstance(rhs, (ast.Tuple, ast.List)):
+                    names.add(s.targets[0].id)
+                elif isinstance(rhs, ast.Call):
+                    func = self.context.resolve(rhs.func)
+                    local = isinstance(rhs.func, ast.Name) and rhs.func.id in self.context.local_functions
+                    if local or (inspect.isfunction(func) and registry.lookup(func) is None):
+                        names.add(s.targets[0].id)
+        return names
+
+    def closure_reads(self, rhs):
+        """Names a call to a nested def reads from the enclosing function."""
+        if isinstance(rhs, ast.Call) and isinstance(rhs.func, ast.Name) \
+                and rhs.func.id in self.context.local_functions:
+            node = self.context.local_functions[rhs.func.id]
+            return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        return set()
 
     # -------------------------------------------------------------- adjoint
     def adjoint_block(self, stmts, adj, in_loop=False):
@@ -195,7 +229,7 @@ class ReverseMode:
             return self.adjoint_if(s, adj, in_loop)
         if isinstance(s, (ast.For, ast.While)):
             return self.adjoint_loop(s, adj)
-        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue)):
+        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
 
@@ -372,6 +406,16 @@ class ReverseMode:
     def adjoint_assign(self, s, target, g, adj):
         rhs = s.value
         contributions = []  # (primal name, expression)
+        prologue = []
+        if g.is_alias and not isinstance(rhs, ast.Name):
+            # The contributions may reassign the variable g aliases (x = x * c
+            # in a loop): read g through a name of its own first.
+            written = {self.adjoint_names.get(n.id) for n in ast.walk(rhs)
+                       if isinstance(n, ast.Name) and n.id in self.active}
+            if any(isinstance(n, ast.Name) and n.id in written for n in ast.walk(g.expr)):
+                own = self.adjoint_name(target)
+                prologue = [_assign(own, g.expr)]
+                g = Adjoint(ast.Name(own, ast.Load()), False, g.like)
         if isinstance(rhs, ast.Name):
             if rhs.id in self.active:
                 return self.accumulate_state(rhs.id, Adjoint(g.expr, True, g.like), adj)
@@ -392,9 +436,15 @@ class ReverseMode:
         elif isinstance(rhs, ast.Subscript):
             index = _index_expression(rhs.slice, self)
             contributions = self.apply_rule(operator.getitem, [rhs.value, index], {}, g, target, s)
+        elif isinstance(rhs, (ast.Tuple, ast.List)):
+            seq = self.materialise(g)
+            for k, element in enumerate(rhs.elts):
+                if isinstance(element, ast.Name) and element.id in self.active:
+                    item = ast.Subscript(seq, ast.Constant(k), ast.Load())
+                    contributions.append((element.id, self.helper_call("cotangent_or_zero", [item])))
         else:
             raise self.error(f"{type(rhs).__name__} expression", s)
-        statements = []
+        statements = list(prologue)
         for name, expr in contributions:
             statements.extend(self.accumulate(name, expr, adj))
         return statements
@@ -404,7 +454,60 @@ class ReverseMode:
         if registry.is_nondifferentiable(func) or _is_stop_gradient(func):
             return []
         keywords = {k.arg: k.value for k in call.keywords}
+        local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
+        if local or (registry.lookup(func) is None and inspect.isfunction(func)):
+            return self.adjoint_user_call(call, func, g, target, s)
         return self.apply_rule(func, call.args, keywords, g, target, s)
+
+    def adjoint_user_call(self, call, func, g, target, s):
+        """A call to the user's own function: its generated VJP, at run time.
+
+        The callee is differentiated once (cached by its code) with respect
+        to the parameters that receive active values; ``call_vjp`` finds or
+        builds that VJP and runs it with the call's own arguments.
+        """
+        if isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions:
+            node = self.context.local_functions[call.func.id]
+            params = [a.arg for a in node.args.posonlyargs + node.args.args]
+            varargs = node.args.vararg is not None
+            own = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)} | {
+                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+            captured = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+                              & self.active - own)
+            if captured:
+                raise self.error(
+                    f"nested def {node.name!r} reading differentiated variable {captured[0]!r} "
+                    "from the enclosing function", s, f"pass {captured[0]} as an argument")
+        else:
+            code = func.__code__
+            params = list(code.co_varnames[: code.co_argcount])
+            varargs = bool(code.co_flags & inspect.CO_VARARGS)
+        if varargs or len(call.args) > len(params):
+            raise self.error(f"call to {_describe(func)} with variable arguments", s)
+        bound = dict(zip(params, call.args))
+        bound.update({k.arg: k.value for k in call.keywords})
+        wrt = [(p, v.id) for p, v in bound.items()
+               if isinstance(v, ast.Name) and v.id in self.active]
+        if not wrt:
+            return []
+        seed = self.seed_value(g, target)
+        helper = self.helper_call("call_vjp", [
+            call.func, ast.Tuple([ast.Constant(p) for p, _ in wrt], ast.Load()), seed,
+            *call.args])
+        helper.keywords = [ast.keyword(k.arg, k.value) for k in call.keywords]
+        grads = self.namer.fresh("d" + target + "_args")
+        result = [(None, [_assign(grads, helper)])]
+        for i, (_, name) in enumerate(wrt):
+            result.append((name, ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(i),
+                                               ast.Load())))
+        return result
+
+    def seed_value(self, g, target):
+        """The cotangent to hand a callee: elements of a structured value
+        become a tuple (0.0 where nothing flowed)."""
+        if isinstance(g, Adjoint):
+            return self.materialise(g)
+        return g
 
     def apply_rule(self, primitive, args, keywords, g, target, s):
         """Inline ``primitive``'s rule; returns [(active name, gradient)].
@@ -533,8 +636,9 @@ class ReverseMode:
                 adj[name] = new
                 return []
             var = self.adjoint_name(name)
+            out = self.free_aliases_of(var, adj, name)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
-            return [_assign(var, new.expr)]
+            return out + [_assign(var, new.expr)]
         var = self.adjoint_name(name)
         left, right = state.expr, new.expr
         if state.like is not None or new.like is not None:
@@ -543,9 +647,29 @@ class ReverseMode:
                 new.expr if new.like is None else new.like), self.name_class)
             if cls is None or cls != self.shapes.of(name):
                 left, right = self.materialise(state), self.materialise(new)
-        total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
+        if name in self.sequences:
+            total = self.helper_call("add_cotangents", [left, right])
+        else:
+            total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
+        out = self.free_aliases_of(var, adj, name)
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
-        return [_assign(var, total)]
+        return out + [_assign(var, total)]
+
+    def free_aliases_of(self, var, adj, owner):
+        """Copy out aliases of ``var`` before ``var`` is reassigned.
+
+        ``d_t3`` may be an alias of ``dy``; once ``dy`` takes a new value the
+        alias must keep the old one, so it becomes a variable of its own.
+        """
+        out = []
+        for name, state in list(adj.items()):
+            if name == owner or not state.is_alias:
+                continue
+            if any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(state.expr)):
+                own = self.adjoint_name(name)
+                out.append(_assign(own, self.materialise(state)))
+                adj[name] = Adjoint(ast.Name(own, ast.Load()), False)
+        return out
 
     def adjoint_name(self, name):
         if name not in self.adjoint_names:

@@ -150,3 +150,124 @@ def softmax_cross_entropy(W, b, X, Y):
 
 
 lambda_square = lambda x: x * x  # noqa: E731
+
+
+def rnn(W, U, x, h0):
+    h = h0
+    for t in range(x.shape[0]):
+        h = np.tanh(W @ h + U @ x[t])
+    return np.sum(h ** 2)
+
+
+def cell(h, x, W, U):
+    return np.tanh(W @ h + U @ x)
+
+
+def rnn_calls(W, U, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = cell(h, xs[t], W, U)
+    return np.sum(h ** 2)
+
+
+def scalar_loop_break(x):
+    s = 0.0
+    for i in range(10):
+        s = s * 0.9 + np.sin(x * i)
+        if s > 2.0:
+            break
+    return s
+
+
+def while_continue(x):
+    while x < 10.0:
+        x = x * 1.5 + 0.1
+        if x > 5.0:
+            continue
+        x = x + 0.01
+    return x
+
+
+def iterate_sequences(xs, w):
+    s = 0.0
+    for i, row in enumerate(xs):
+        s += np.sum(row * w) * i
+    for a, b in zip(xs, xs):
+        s += np.sum(a * b * w)
+    for row in xs:
+        s = s + np.sum(row)
+    for v in (w, w * 2.0):
+        s = s + np.sum(v ** 2)
+    return s
+
+
+def nested_loops_break(x):
+    total = 0.0
+    for i in range(3):
+        acc = x[i]
+        for j in range(4):
+            acc = acc * np.cos(acc) + x[j]
+            if acc > 1.5:
+                break
+        total = total + acc * i
+    return total
+
+
+def nested_def(x, y):
+    def inner(a, b, scale=2.0):
+        return np.sin(a) * scale + b
+
+    z = inner(x, y) + inner(x * y, y, scale=3.0)
+    return np.sum(z ** 2)
+
+
+def nested_def_capturing(x, y):
+    def inner(a):
+        return a * y
+
+    return np.sum(inner(x))
+
+
+def power_recursive(x, n):
+    if n == 0:
+        return 1.0
+    return x * power_recursive(x, n - 1)
+
+
+def helper(v, k):
+    if k > 1:
+        return v * k
+    return v ** 3
+
+
+def branch_in_loop_in_call(x):
+    s = 0.0
+    for i in range(4):
+        if x[i] > 0:
+            s = s + helper(x[i], i)
+        else:
+            s = s - x[i] ** 2
+    return s
+
+
+def accumulate_loop(x):
+    s = 0.0
+    for i in range(len(x)):
+        s += x[i] * x[i - 1]
+    return s
+
+
+def overwrite_many_times(x):
+    y = x
+    for _ in range(5):
+        y = np.sin(y) * 1.1 + y * y * 0.1
+    return np.sum(y)
+
+
+def data_dependent_while(x):
+    n = 0
+    y = x
+    while np.sum(y ** 2) < 50.0 and n < 100:
+        y = y * 1.3 + 0.05
+        n += 1
+    return np.sum(y)

@@ -1,0 +1,24 @@
+"""Derivative rules: importing this package registers every rule family.
+
+The families are plain modules of ``@defvjp`` / ``defnondiff``
+registrations (see :mod:`s2sgrad.rules.registry` for the conventions).
+Only NumPy is imported here; sympy is used by ``derive.py`` alone, which
+writes ``_derived.py`` ahead of time.
+"""
+
+from s2sgrad.rules import (  # noqa: F401  (imported for their registrations)
+    _derived,
+    elementwise,
+    linalg,
+    nondiff,
+    operators,
+    reductions,
+    shape,
+)
+from s2sgrad.rules.registry import (  # noqa: F401
+    defnondiff,
+    defvjp,
+    is_nondifferentiable,
+    lookup,
+    registered_primitives,
+)

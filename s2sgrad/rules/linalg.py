@@ -1,0 +1,257 @@
+"""Rules for products and a few matrix functions.
+
+Every product here is bilinear: ``F(a, b)``. Its rule applies the two
+adjoint maps, ``adjoint_a(g, a, b)`` (= the ``a``-cotangent) and
+``adjoint_b(g, a, b)``; those helpers carry the shape cases (0-d, 1-d,
+batched) that a straight-line rule body cannot branch on. Each adjoint is
+itself bilinear in (g, the other operand), and by the identity
+
+    <h, adjoint_a(g, a, b)> = <F(h, b), g>
+
+its own rule needs only ``F`` and the other adjoint, so derivatives of any
+order stay closed over the same few helpers.
+"""
+
+import operator
+
+import numpy as np
+
+from s2sgrad.rules.registry import defnondiff, defvjp
+from s2sgrad.runtime import repeat_to, unbroadcast
+
+
+# -- matmul -----------------------------------------------------------------
+
+
+@defvjp(operator.matmul, np.matmul)
+def matmul(g, ans, a, b):
+    return (matmul_adjoint_a(g, a, b), matmul_adjoint_b(g, a, b))
+
+
+def _as_matrices(cotangent, a, b):
+    """Operands and cotangent of ``a @ b`` with 1-d operands made 2-d."""
+    if np.ndim(b) == 1:
+        cotangent = np.expand_dims(cotangent, -1)
+        b = np.expand_dims(b, -1)
+    if np.ndim(a) == 1:
+        cotangent = np.expand_dims(cotangent, -2)
+        a = np.expand_dims(a, 0)
+    return cotangent, a, b
+
+
+def matmul_adjoint_a(cotangent, a, b):
+    """The ``a``-cotangent of ``a @ b``: ``cotangent @ b.T``, batch axes summed."""
+    cotangent, a2, b2 = _as_matrices(cotangent, a, b)
+    grad = np.matmul(cotangent, np.swapaxes(b2, -1, -2))
+    return np.reshape(unbroadcast(grad, a2), np.shape(a))
+
+
+def matmul_adjoint_b(cotangent, a, b):
+    """The ``b``-cotangent of ``a @ b``: ``a.T @ cotangent``, batch axes summed."""
+    cotangent, a2, b2 = _as_matrices(cotangent, a, b)
+    grad = np.matmul(np.swapaxes(a2, -1, -2), cotangent)
+    return np.reshape(unbroadcast(grad, b2), np.shape(b))
+
+
+@defvjp(matmul_adjoint_a)
+def matmul_adjoint_a_vjp(g, ans, cotangent, a, b):
+    return (np.matmul(g, b), None, matmul_adjoint_b(cotangent, g, b))
+
+
+@defvjp(matmul_adjoint_b)
+def matmul_adjoint_b_vjp(g, ans, cotangent, a, b):
+    return (np.matmul(a, g), matmul_adjoint_a(cotangent, a, g), None)
+
+
+# -- tensordot --------------------------------------------------------------
+
+
+@defvjp(np.tensordot)
+def tensordot(g, ans, a, b, axes=2):
+    return (tensordot_adjoint_a(g, a, b, axes), tensordot_adjoint_b(g, a, b, axes))
+
+
+def _contracted_axes(axes, a_ndim, b_ndim):
+    """``tensordot``'s ``axes`` argument as two lists of non-negative axes."""
+    if np.ndim(axes) == 0:
+        return list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    axes_a, axes_b = axes
+    axes_a = [axes_a] if np.ndim(axes_a) == 0 else list(axes_a)
+    axes_b = [axes_b] if np.ndim(axes_b) == 0 else list(axes_b)
+    return [int(i) % a_ndim for i in axes_a], [int(i) % b_ndim for i in axes_b]
+
+
+def tensordot_adjoint_a(cotangent, a, b, axes=2):
+    """The ``a``-cotangent of ``tensordot(a, b, axes)``."""
+    a_ndim, b_ndim = np.ndim(a), np.ndim(b)
+    axes_a, axes_b = _contracted_axes(axes, a_ndim, b_ndim)
+    free_a = [i for i in range(a_ndim) if i not in axes_a]
+    free_b = [i for i in range(b_ndim) if i not in axes_b]
+    g_axes = list(range(len(free_a), len(free_a) + len(free_b)))
+    grad = np.tensordot(cotangent, b, axes=(g_axes, free_b))
+    order = free_a + [axes_a[axes_b.index(j)] for j in sorted(axes_b)]
+    return np.transpose(grad, tuple(int(i) for i in np.argsort(order)))
+
+
+def tensordot_adjoint_b(cotangent, a, b, axes=2):
+    """The ``b``-cotangent of ``tensordot(a, b, axes)``."""
+    a_ndim, b_ndim = np.ndim(a), np.ndim(b)
+    axes_a, axes_b = _contracted_axes(axes, a_ndim, b_ndim)
+    free_a = [i for i in range(a_ndim) if i not in axes_a]
+    free_b = [i for i in range(b_ndim) if i not in axes_b]
+    grad = np.tensordot(a, cotangent, axes=(free_a, list(range(len(free_a)))))
+    order = [axes_b[axes_a.index(i)] for i in sorted(axes_a)] + free_b
+    return np.transpose(grad, tuple(int(i) for i in np.argsort(order)))
+
+
+@defvjp(tensordot_adjoint_a)
+def tensordot_adjoint_a_vjp(g, ans, cotangent, a, b, axes=2):
+    return (np.tensordot(g, b, axes), None, tensordot_adjoint_b(cotangent, g, b, axes), None)
+
+
+@defvjp(tensordot_adjoint_b)
+def tensordot_adjoint_b_vjp(g, ans, cotangent, a, b, axes=2):
+    return (np.tensordot(a, g, axes), tensordot_adjoint_a(cotangent, a, g, axes), None, None)
+
+
+# -- dot and inner: tensordot with fixed axes, or a product with a 0-d -------
+
+
+@defvjp(np.dot)
+def dot(g, ans, a, b, out=None):
+    return (dot_adjoint_a(g, a, b), dot_adjoint_b(g, a, b))
+
+
+def _dot_axes(a, b):
+    return ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)])
+
+
+def dot_adjoint_a(cotangent, a, b):
+    """The ``a``-cotangent of ``dot(a, b)``."""
+    if np.ndim(a) == 0:
+        return np.sum(cotangent * b)
+    if np.ndim(b) == 0:
+        return cotangent * b
+    return tensordot_adjoint_a(cotangent, a, b, _dot_axes(a, b))
+
+
+def dot_adjoint_b(cotangent, a, b):
+    """The ``b``-cotangent of ``dot(a, b)``."""
+    if np.ndim(b) == 0:
+        return np.sum(cotangent * a)
+    if np.ndim(a) == 0:
+        return cotangent * a
+    return tensordot_adjoint_b(cotangent, a, b, _dot_axes(a, b))
+
+
+@defvjp(dot_adjoint_a)
+def dot_adjoint_a_vjp(g, ans, cotangent, a, b):
+    return (np.dot(g, b), None, dot_adjoint_b(cotangent, g, b))
+
+
+@defvjp(dot_adjoint_b)
+def dot_adjoint_b_vjp(g, ans, cotangent, a, b):
+    return (np.dot(a, g), dot_adjoint_a(cotangent, a, g), None)
+
+
+@defvjp(np.inner)
+def inner(g, ans, a, b):
+    return (inner_adjoint_a(g, a, b), inner_adjoint_b(g, a, b))
+
+
+def inner_adjoint_a(cotangent, a, b):
+    """The ``a``-cotangent of ``inner(a, b)``."""
+    if np.ndim(a) == 0:
+        return np.sum(cotangent * b)
+    if np.ndim(b) == 0:
+        return cotangent * b
+    return tensordot_adjoint_a(cotangent, a, b, (-1, -1))
+
+
+def inner_adjoint_b(cotangent, a, b):
+    """The ``b``-cotangent of ``inner(a, b)``."""
+    if np.ndim(b) == 0:
+        return np.sum(cotangent * a)
+    if np.ndim(a) == 0:
+        return cotangent * a
+    return tensordot_adjoint_b(cotangent, a, b, (-1, -1))
+
+
+@defvjp(inner_adjoint_a)
+def inner_adjoint_a_vjp(g, ans, cotangent, a, b):
+    return (np.inner(g, b), None, inner_adjoint_b(cotangent, g, b))
+
+
+@defvjp(inner_adjoint_b)
+def inner_adjoint_b_vjp(g, ans, cotangent, a, b):
+    return (np.inner(a, g), inner_adjoint_a(cotangent, a, g), None)
+
+
+# -- products that need no helper -------------------------------------------
+
+
+@defvjp(np.outer)
+def outer(g, ans, a, b, out=None):
+    return (
+        np.reshape(np.matmul(g, np.ravel(b)), np.shape(a)),
+        np.reshape(np.matmul(np.ravel(a), g), np.shape(b)),
+    )
+
+
+@defvjp(np.vdot)
+def vdot(g, ans, a, b):
+    return (g * np.reshape(b, np.shape(a)), g * np.reshape(a, np.shape(b)))
+
+
+# -- matrix functions -------------------------------------------------------
+
+
+@defvjp(np.linalg.inv)
+def inv(g, ans, a):
+    ans_t = np.swapaxes(ans, -1, -2)
+    return (-np.matmul(ans_t, np.matmul(g, ans_t)),)
+
+
+@defvjp(np.linalg.det)
+def det(g, ans, a):
+    scale = np.expand_dims(g * ans, (-2, -1))
+    return (scale * np.swapaxes(np.linalg.inv(a), -1, -2),)
+
+
+@defvjp(np.linalg.norm)
+def norm(g, ans, x, ord=None, axis=None, keepdims=False):
+    return (repeat_to(g / ans, x, axis, keepdims) * x * euclidean_only(x, ord, axis),)
+
+
+def euclidean_only(x, ord=None, axis=None):
+    """1.0 when ``norm(x, ord, axis)`` is a Euclidean (2- or Frobenius) norm.
+
+    The rule covers only those; any other ``ord`` raises here rather than
+    getting the Euclidean gradient silently.
+    """
+    reduced = np.ndim(x) if axis is None else np.size(axis)
+    if ord is None or ord == "fro" or (ord == 2 and reduced == 1):
+        return 1.0
+    raise NotImplementedError(f"s2sgrad differentiates norm only for ord=None, 'fro' or vector 2; got ord={ord!r}")
+
+
+defnondiff(euclidean_only)
+
+
+@defvjp(np.trace)
+def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return (trace_adjoint(g, a, offset, axis1, axis2),)
+
+
+def trace_adjoint(cotangent, a, offset=0, axis1=0, axis2=1):
+    """The ``a``-cotangent of ``trace``: ``cotangent`` on the chosen diagonal."""
+    shape = np.shape(a)
+    axis1, axis2 = axis1 % len(shape), axis2 % len(shape)
+    eye = np.eye(shape[axis1], shape[axis2], offset, dtype=np.result_type(cotangent, a))
+    spread = np.expand_dims(cotangent, (-2, -1)) * eye
+    return np.moveaxis(spread, (-2, -1), (axis1, axis2))
+
+
+@defvjp(trace_adjoint)
+def trace_adjoint_vjp(g, ans, cotangent, a, offset=0, axis1=0, axis2=1):
+    return (np.trace(g, offset, axis1, axis2), None, None, None, None)

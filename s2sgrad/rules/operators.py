@@ -1,0 +1,74 @@
+"""Rules for the arithmetic operators and their NumPy ufunc twins.
+
+One ``def`` serves both spellings: the source transformer keys ``a * b``
+on ``operator.mul`` and a call ``np.multiply(a, b)`` on ``np.multiply``.
+Every binary rule undoes broadcasting with :func:`s2sgrad.runtime.unbroadcast`.
+Matrix multiplication lives in :mod:`s2sgrad.rules.linalg`.
+"""
+
+import builtins
+import math
+import operator
+
+import numpy as np
+
+from s2sgrad.rules.registry import defvjp
+from s2sgrad.runtime import unbroadcast
+
+
+@defvjp(operator.add, np.add, elementwise=True)
+def add(g, ans, x, y):
+    return (unbroadcast(g, x), unbroadcast(g, y))
+
+
+@defvjp(operator.sub, np.subtract, elementwise=True)
+def subtract(g, ans, x, y):
+    return (unbroadcast(g, x), unbroadcast(-g, y))
+
+
+@defvjp(operator.mul, np.multiply, elementwise=True)
+def multiply(g, ans, x, y):
+    return (unbroadcast(g * y, x), unbroadcast(g * x, y))
+
+
+@defvjp(operator.truediv, np.divide, elementwise=True)
+def divide(g, ans, x, y):
+    return (unbroadcast(g / y, x), unbroadcast(-g * ans / y, y))
+
+
+@defvjp(operator.neg, np.negative, elementwise=True)
+def negative(g, ans, x):
+    return (-g,)
+
+
+@defvjp(operator.pos, np.positive, elementwise=True)
+def positive(g, ans, x):
+    return (g,)
+
+
+# ``math.pow`` shares this hand-written rule instead of a sympy-derived one:
+# sympy's simplest forms, ``y*ans/x`` and ``ans*log(x)``, are undefined at
+# x == 0 where the true derivatives (for y > 0) exist.
+@defvjp(operator.pow, np.power, builtins.pow, math.pow, elementwise=True)
+def power(g, ans, x, y):
+    return (unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * log_or_zero(x) * ans, y))
+
+
+def log_or_zero(x):
+    """``log(x)`` with 0 where ``x == 0`` (and nan, silently, where x < 0).
+
+    d(x**y)/dy = log(x) * x**y; at x == 0 the product is 0 for y > 0, which
+    a plain ``log`` would turn into ``-inf * 0 = nan``. For x < 0 the
+    derivative does not exist in the reals and stays nan, but without the
+    warning, because the tape evaluates this even when y is a constant.
+    A Python float stays a Python float, so float32 exponents stay float32.
+    """
+    if isinstance(x, (float, int)):
+        return math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
+    with np.errstate(invalid="ignore"):
+        return np.log(np.where(x == 0, 1, x))
+
+
+@defvjp(log_or_zero, elementwise=True)
+def log_or_zero_vjp(g, ans, x):
+    return (g / np.where(x == 0, 1, x),)

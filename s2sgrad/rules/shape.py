@@ -1,0 +1,259 @@
+"""Rules for functions that move entries around without changing them.
+
+Also the rules of the runtime helpers ``unbroadcast`` and ``repeat_to``
+and of the scatter helpers that subscripts and ``take`` need, so that
+generated code, which calls them, can be differentiated again.
+
+Sequence arguments (``concatenate``, ``stack``, ``np.array`` of a list)
+get a list cotangent: one entry per element, each with that element's
+shape. The cotangent of a list-valued result (``split``, ``unstack``)
+must likewise be a full list (no ``None`` entries).
+"""
+
+import builtins
+import operator
+
+import numpy as np
+
+from s2sgrad.rules.registry import defnondiff, defvjp
+from s2sgrad import runtime
+from s2sgrad.runtime import repeat_to, unbroadcast
+
+
+# -- the runtime helpers ----------------------------------------------------
+
+
+@defvjp(unbroadcast)
+def unbroadcast_vjp(g, ans, value, like):
+    return (unbroadcast(g, value), None)
+
+
+@defvjp(repeat_to)
+def repeat_to_vjp(g, ans, value, like, axis=None, keepdims=False):
+    return (unbroadcast(np.sum(g, axis=axis, keepdims=keepdims), value), None, None, None)
+
+
+# -- reshaping --------------------------------------------------------------
+
+
+@defvjp(np.reshape)
+def reshape(g, ans, a, shape, order="C", *, copy=None):
+    return (np.reshape(g, np.shape(a), order=order), None)
+
+
+@defvjp(np.ravel)
+def ravel(g, ans, a, order="C"):
+    return (np.reshape(g, np.shape(a), order=order),)
+
+
+@defvjp(np.squeeze)
+def squeeze(g, ans, a, axis=None):
+    return (np.reshape(g, np.shape(a)),)
+
+
+@defvjp(np.expand_dims)
+def expand_dims(g, ans, a, axis):
+    return (np.reshape(g, np.shape(a)),)
+
+
+@defvjp(np.broadcast_to)
+def broadcast_to(g, ans, array, shape, subok=False):
+    return (unbroadcast(g, array),)
+
+
+@defvjp(np.copy)
+def copy(g, ans, a, order="K", subok=False):
+    return (g,)
+
+
+# Casts to a float type: the identity on values. ``unbroadcast`` gives the
+# cotangent the argument's shape when ``float`` unwrapped a 1-element array.
+@defvjp(builtins.float, np.float64, np.float32)
+def to_float(g, ans, x):
+    return (unbroadcast(g, x),)
+
+
+# -- reordering axes and entries --------------------------------------------
+
+
+@defvjp(np.transpose)
+def transpose(g, ans, a, axes=None):
+    return (np.transpose(g, inverse_permutation(axes)),)
+
+
+def inverse_permutation(axes):
+    """The axes that undo ``transpose(., axes)``; None stays None."""
+    if axes is None:
+        return None
+    ndim = len(axes)
+    return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
+
+
+defnondiff(inverse_permutation)
+
+
+@defvjp(np.swapaxes)
+def swapaxes(g, ans, a, axis1, axis2):
+    return (np.swapaxes(g, axis1, axis2),)
+
+
+@defvjp(np.moveaxis)
+def moveaxis(g, ans, a, source, destination):
+    return (np.moveaxis(g, destination, source),)
+
+
+@defvjp(np.flip)
+def flip(g, ans, m, axis=None):
+    return (np.flip(g, axis),)
+
+
+@defvjp(np.roll)
+def roll(g, ans, a, shift, axis=None):
+    return (np.roll(g, np.negative(shift), axis),)
+
+
+@defvjp(np.triu)
+def triu(g, ans, m, k=0):
+    return (np.triu(g, k),)
+
+
+@defvjp(np.tril)
+def tril(g, ans, m, k=0):
+    return (np.tril(g, k),)
+
+
+# -- reading entries: subscripts and take -----------------------------------
+
+
+@defvjp(operator.getitem)
+def getitem(g, ans, a, index):
+    return (getitem_adjoint(g, a, index), None)
+
+
+def _is_basic_index(index):
+    """True when ``index`` selects every entry at most once (no fancy ints)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice)):
+            continue
+        if np.ndim(part) > 0 and np.asarray(part).dtype == np.bool_:
+            continue
+        return False
+    return True
+
+
+def getitem_adjoint(cotangent, a, index):
+    """Zeros shaped like ``a`` with ``cotangent`` added at ``a[index]``.
+
+    Repeated fancy indices accumulate (``np.add.at``). For a list or tuple
+    ``a`` with an integer index the result is a list holding ``cotangent``
+    at ``index`` and ``None`` (no gradient) elsewhere.
+    """
+    if isinstance(a, (list, tuple)):
+        grads = [None] * len(a)
+        grads[index] = cotangent
+        return grads
+    grad = np.zeros(np.shape(a), dtype=np.result_type(a, cotangent))
+    if _is_basic_index(index):
+        grad[index] = cotangent
+    else:
+        np.add.at(grad, index, cotangent)
+    return grad
+
+
+@defvjp(getitem_adjoint)
+def getitem_adjoint_vjp(g, ans, cotangent, a, index):
+    return (g[index], None, None)
+
+
+@defvjp(np.take)
+def take(g, ans, a, indices, axis=None, out=None, mode="raise"):
+    return (take_adjoint(g, a, indices, axis), None)
+
+
+def take_adjoint(cotangent, a, indices, axis=None):
+    """Zeros shaped like ``a`` with ``cotangent`` added where ``take`` read."""
+    grad = np.zeros(np.shape(a), dtype=np.result_type(a, cotangent))
+    if axis is None:
+        np.add.at(np.reshape(grad, -1), indices, cotangent)
+    else:
+        axis = axis % np.ndim(a)
+        np.add.at(grad, (slice(None),) * axis + (indices,), cotangent)
+    return grad
+
+
+@defvjp(take_adjoint)
+def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None):
+    return (np.take(g, indices, axis), None, None, None)
+
+
+# -- sequences of arrays ----------------------------------------------------
+
+
+@defvjp(np.concatenate)
+def concatenate(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (concatenate_adjoint(g, arrays, axis),)
+
+
+def concatenate_adjoint(cotangent, arrays, axis=0):
+    """``cotangent`` cut into one piece per concatenated array, each shaped like it."""
+    if axis is None:
+        sizes = [np.size(x) for x in arrays]
+        pieces = np.split(np.reshape(cotangent, -1), np.cumsum(sizes)[:-1])
+        return [np.reshape(piece, np.shape(x)) for piece, x in zip(pieces, arrays)]
+    sizes = [np.shape(x)[axis] for x in arrays]
+    return np.split(cotangent, np.cumsum(sizes)[:-1], axis=axis)
+
+
+@defvjp(concatenate_adjoint)
+def concatenate_adjoint_vjp(g, ans, cotangent, arrays, axis=0):
+    return (np.concatenate(g, axis=axis), None, None)
+
+
+@defvjp(np.split, np.array_split)
+def split(g, ans, ary, indices_or_sections, axis=0):
+    return (np.concatenate(g, axis=axis), None, None)
+
+
+@defvjp(np.stack)
+def stack(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (np.unstack(g, axis=axis),)
+
+
+@defvjp(np.unstack)
+def unstack(g, ans, x, *, axis=0):
+    return (np.stack(g, axis=axis),)
+
+
+@defvjp(np.array)
+def array(g, ans, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
+    return (array_adjoint(g, object),)
+
+
+@defvjp(np.asarray)
+def asarray(g, ans, a, dtype=None, order=None, *, device=None, copy=None):
+    return (array_adjoint(g, a),)
+
+
+def array_adjoint(cotangent, obj):
+    """``cotangent`` given the nesting of ``obj``: lists for lists, arrays for arrays."""
+    if isinstance(obj, (list, tuple)):
+        cotangent = np.reshape(cotangent, np.shape(obj))
+        return [array_adjoint(cotangent[i], item) for i, item in enumerate(obj)]
+    return np.reshape(cotangent, np.shape(obj))
+
+
+@defvjp(array_adjoint)
+def array_adjoint_vjp(g, ans, cotangent, obj):
+    return (np.reshape(np.array(g), np.shape(cotangent)), None)
+
+
+# -- runtime helpers whose results are constants ----------------------------
+
+# Seeds and zero adjoints depend on their argument's shape only; checks
+# return nothing. Looked up by name because runtime.py is still growing.
+defnondiff(*(
+    getattr(runtime, name)
+    for name in ("zeros_like", "full_like", "require_scalar", "require_float")
+    if hasattr(runtime, name)
+))

@@ -1,0 +1,61 @@
+"""Tests of the derivative rules; :class:`Case` is what every file tabulates.
+
+Each ``test_*.py`` here lists its cases in a module-level ``CASES`` (and
+primitives it checks in other ways in ``ALSO_COVERED``);
+``test_conventions.py`` gathers them to insist that every registered
+primitive is tested and to run the float32 checks over all of them.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from tests.fd import _is_float, check_vjp
+
+
+@dataclass
+class Case:
+    """One call of a primitive whose rule is checked against finite differences."""
+
+    primitive: object
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    #: argument positions that must get a gradient; None means every
+    #: floating argument.
+    argnums: tuple = None
+    label: str = ""
+    #: False for casts, whose cotangent has the result's dtype by design.
+    keeps_dtype: bool = True
+    #: extra keyword arguments for check_vjp (eps, rtol, atol).
+    options: dict = field(default_factory=dict)
+
+    @property
+    def id(self):
+        name = getattr(self.primitive, "__qualname__", None) or getattr(self.primitive, "__name__", "?")
+        module = getattr(self.primitive, "__module__", None) or type(self.primitive).__module__
+        return f"{module}.{name}{'-' + self.label if self.label else ''}"
+
+    def expected_argnums(self):
+        if self.argnums is not None:
+            return tuple(self.argnums)
+        return tuple(i for i, a in enumerate(self.args) if _is_float(a))
+
+    def check(self):
+        return check_vjp(
+            self.primitive, self.args, self.kwargs, argnums=self.expected_argnums(), **self.options
+        )
+
+
+def params(cases):
+    """``cases`` as pytest parameters with readable ids."""
+    import pytest
+
+    return [pytest.param(case, id=case.id) for case in cases]
+
+
+def sample(shape, low=-2.0, high=2.0, seed=0):
+    """Reproducible float64 inputs in ``[low, high)`` (a float for shape None)."""
+    rng = np.random.default_rng(seed)
+    if shape is None:
+        return float(rng.uniform(low, high))
+    return rng.uniform(low, high, shape)

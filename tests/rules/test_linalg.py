@@ -1,0 +1,137 @@
+"""Products and matrix functions, for 0-d, 1-d, 2-d and batched operands."""
+
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from s2sgrad.rules import linalg, registry
+from tests.fd import check_vjp
+from tests.rules import Case, params, sample
+
+MATMUL_SHAPES = [
+    ((4,), (4,)),
+    ((4,), (4, 3)),
+    ((2, 4), (4,)),
+    ((2, 4), (4, 3)),
+    ((5, 2, 4), (4, 3)),
+    ((2, 4), (5, 4, 3)),
+    ((2, 1, 3, 4), (5, 4, 2)),
+    ((4,), (5, 4, 3)),
+    ((5, 2, 4), (4,)),
+]
+
+DOT_SHAPES = [
+    ((), (3,)),
+    ((2, 3), ()),
+    ((4,), (4,)),
+    ((2, 4), (4,)),
+    ((4,), (4, 3)),
+    ((2, 4), (4, 3)),
+    ((2, 3, 4), (5, 4, 2)),
+    ((2, 3, 4), (4,)),
+]
+
+INNER_SHAPES = [((), (3,)), ((2, 3), ()), ((4,), (4,)), ((2, 4), (3, 4)), ((2, 3, 4), (5, 4))]
+
+TENSORDOT_AXES = [
+    ((2, 3, 4), (3, 4, 5), 2),
+    ((2, 3, 4), (4, 5), 1),
+    ((2, 3), (4, 5), 0),
+    ((2, 3, 4), (4, 2, 5), ([0, 2], [1, 0])),
+    ((3, 4), (4, 3), ([1, 0], [0, 1])),
+    ((2, 3, 4), (5, 3), (-2, -1)),
+]
+
+
+def _operands(shape_a, shape_b, seed=0):
+    return sample(shape_a, seed=seed), sample(shape_b, seed=seed + 1)
+
+
+CASES = [
+    Case(f, _operands(sa, sb, i), label=f"{sa}@{sb}")
+    for f in (np.matmul, operator.matmul)
+    for i, (sa, sb) in enumerate(MATMUL_SHAPES)
+]
+CASES += [Case(np.dot, _operands(sa, sb, i), label=f"{sa}.{sb}") for i, (sa, sb) in enumerate(DOT_SHAPES)]
+CASES += [Case(np.inner, _operands(sa, sb, i), label=f"{sa}.{sb}") for i, (sa, sb) in enumerate(INNER_SHAPES)]
+CASES += [
+    Case(np.tensordot, _operands(sa, sb, i), {"axes": axes}, label=f"{sa}.{sb}-{axes}")
+    for i, (sa, sb, axes) in enumerate(TENSORDOT_AXES)
+]
+CASES += [
+    Case(np.outer, _operands((3,), (4,))),
+    Case(np.outer, _operands((2, 2), ()), label="flattened"),
+    Case(np.vdot, _operands((3, 2), (6,))),
+    Case(np.linalg.inv, (sample((3, 3), seed=3) + 3 * np.eye(3),)),
+    Case(np.linalg.inv, (sample((2, 3, 3), seed=4) + 3 * np.eye(3),), label="batched"),
+    Case(np.linalg.det, (sample((3, 3), seed=5) + 2 * np.eye(3),)),
+    Case(np.linalg.det, (sample((2, 2, 2), seed=6) + 2 * np.eye(2),), label="batched"),
+    Case(np.linalg.norm, (sample((3, 4)),)),
+    Case(np.linalg.norm, (sample((5,)), 2), label="ord2"),
+    Case(np.linalg.norm, (sample((3, 4)), "fro"), label="fro"),
+    Case(np.linalg.norm, (sample((2, 3, 4)),), {"axis": -1, "keepdims": True}, label="axis"),
+    Case(np.linalg.norm, (sample((2, 3, 4)),), {"axis": (0, 2)}, label="axes"),
+    Case(linalg.euclidean_only, (sample((3,)), None), argnums=()),
+    Case(np.trace, (sample((3, 4)),)),
+    Case(np.trace, (sample((3, 4)), 1), label="offset"),
+    Case(np.trace, (sample((2, 3, 4)),), {"axis1": 2, "axis2": 0, "offset": -1}, label="axes"),
+]
+
+# The adjoint helpers, checked in their first argument (the cotangent) and in
+# the operand they are bilinear in; the other operand only gives a shape.
+HELPERS = [
+    (linalg.matmul_adjoint_a, np.matmul, MATMUL_SHAPES, 2, {}),
+    (linalg.matmul_adjoint_b, np.matmul, MATMUL_SHAPES, 1, {}),
+    (linalg.dot_adjoint_a, np.dot, DOT_SHAPES, 2, {}),
+    (linalg.dot_adjoint_b, np.dot, DOT_SHAPES, 1, {}),
+    (linalg.inner_adjoint_a, np.inner, INNER_SHAPES, 2, {}),
+    (linalg.inner_adjoint_b, np.inner, INNER_SHAPES, 1, {}),
+]
+for helper, product, shapes, other, kwargs in HELPERS:
+    for i, (sa, sb) in enumerate(shapes):
+        a, b = _operands(sa, sb, i)
+        cotangent = sample(np.shape(product(a, b)), seed=i + 7)
+        CASES.append(Case(helper, (cotangent, a, b), kwargs, argnums=(0, other), label=f"{sa}.{sb}"))
+for i, (sa, sb, axes) in enumerate(TENSORDOT_AXES):
+    a, b = _operands(sa, sb, i)
+    cotangent = sample(np.shape(np.tensordot(a, b, axes)), seed=i + 7)
+    CASES.append(Case(linalg.tensordot_adjoint_a, (cotangent, a, b, axes), argnums=(0, 2), label=str(axes)))
+    CASES.append(Case(linalg.tensordot_adjoint_b, (cotangent, a, b, axes), argnums=(0, 1), label=str(axes)))
+CASES.append(Case(linalg.trace_adjoint, (sample((2,)), sample((3, 4, 2)), 1, 0, 1), argnums=(0,)))
+
+
+@pytest.mark.parametrize("case", params(CASES))
+def test_rule_matches_finite_differences(case):
+    if registry.is_nondifferentiable(case.primitive):
+        case.primitive(*case.args)
+        return
+    case.check()
+
+
+@pytest.mark.parametrize("ord_", [1, np.inf, -2, "nuc"])
+def test_norm_refuses_non_euclidean_orders(ord_):
+    x = sample((3, 3)) if ord_ == "nuc" else sample((3,))
+    with pytest.raises(NotImplementedError):
+        linalg.norm(1.0, np.linalg.norm(x, ord_), x, ord_)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    batch_a=st.lists(st.integers(1, 3), max_size=2),
+    batch_b=st.lists(st.integers(1, 3), max_size=2),
+    m=st.integers(1, 3), k=st.integers(1, 3), n=st.integers(1, 3),
+    vector_a=st.booleans(), vector_b=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+def test_matmul_with_broadcast_batches(batch_a, batch_b, m, k, n, vector_a, vector_b, seed):
+    shape_a = (k,) if vector_a else (*batch_a, m, k)
+    shape_b = (k,) if vector_b else (*batch_b, k, n)
+    try:
+        np.broadcast_shapes(tuple(batch_a), tuple(batch_b))
+    except ValueError:
+        return
+    a, b = _operands(shape_a, shape_b, seed)
+    check_vjp(np.matmul, (a, b), argnums=(0, 1), seed=seed)
