@@ -40,7 +40,16 @@ def _as_matrices(cotangent, a, b):
 
 
 def matmul_adjoint_a(cotangent, a, b):
-    """The ``a``-cotangent of ``a @ b``: ``cotangent @ b.T``, batch axes summed."""
+    """The ``a``-cotangent of ``a @ b``: ``cotangent @ b.T``, batch axes summed.
+
+    Matrix-vector and matrix-matrix products (what loops and layers use)
+    take a direct path; other shapes go through the general one.
+    """
+    if np.ndim(a) == 2:
+        if np.ndim(b) == 1:
+            return np.outer(cotangent, b)
+        if np.ndim(b) == 2:
+            return np.matmul(cotangent, np.transpose(b))
     cotangent, a2, b2 = _as_matrices(cotangent, a, b)
     grad = np.matmul(cotangent, np.swapaxes(b2, -1, -2))
     return np.reshape(unbroadcast(grad, a2), np.shape(a))
@@ -48,6 +57,8 @@ def matmul_adjoint_a(cotangent, a, b):
 
 def matmul_adjoint_b(cotangent, a, b):
     """The ``b``-cotangent of ``a @ b``: ``a.T @ cotangent``, batch axes summed."""
+    if np.ndim(a) == 2 and np.ndim(b) in (1, 2):
+        return np.matmul(np.transpose(a), cotangent)
     cotangent, a2, b2 = _as_matrices(cotangent, a, b)
     grad = np.matmul(np.swapaxes(a2, -1, -2), cotangent)
     return np.reshape(unbroadcast(grad, b2), np.shape(b))

@@ -15,6 +15,7 @@ is zero-filled and nothing is patched afterwards.
 
 import ast
 import builtins
+import copy
 import inspect
 import operator
 
@@ -73,6 +74,9 @@ class ReverseMode:
         self.primal_of = {}
         self._stack = None
         self.sequences = set()
+        #: adjoint variables that may hold a 0.0 placeholder instead of an
+        #: array of their primal's shape
+        self.zero_filled = set()
         self.seed_name = None
         self.loops = {}
         self.loop_depth_of = {}
@@ -264,10 +268,17 @@ class ReverseMode:
             if state is None:
                 zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
                     if name in self.wrt else ast.Constant(0.0)
+                if name not in self.wrt:
+                    self.zero_filled.add(var)
                 before.append(_assign(var, zero))
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
                 before.append(_assign(var, self.materialise(state)))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        assigned = {n.targets[0].id for n in _walk_statements(s.body)
+                    if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
+        for name in crossing:
+            if name in assigned or name not in self.wrt:
+                self.zero_filled.add(self.adjoint_name(name))
         inner = dict(adj)
         body = self.adjoint_block(s.body, inner, in_loop=True)
         for name in crossing:
@@ -275,6 +286,7 @@ class ReverseMode:
             state = inner.get(name)
             if state is None:
                 body.append(_assign(var, ast.Constant(0.0)))
+                self.zero_filled.add(var)
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
                 body.append(_assign(var, self.materialise(state)))
         info = self.loops[id(s)] = {"counter": None}
@@ -295,6 +307,7 @@ class ReverseMode:
         loop = ast.For(target, reverse_iter, body or [ast.Pass()], [])
         loop.lineno = s.lineno
         info["nested"] = self.loop_depth_of.get(id(s), 0) > 0
+        info["primal"], info["adjoint"] = s, loop
         restore_counter = []
         if counter is not None and info["nested"]:
             restore_counter = [self.restore(info["counter"])]
@@ -325,6 +338,8 @@ class ReverseMode:
             var = self.adjoint_name(name)
             for block, state in ((body, a), (orelse, b)):
                 value = ast.Constant(0.0) if state is None else self.materialise(state)
+                if state is None:
+                    self.zero_filled.add(var)
                 if not (isinstance(value, ast.Name) and value.id == var):
                     block.append(_assign(var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
@@ -341,6 +356,8 @@ class ReverseMode:
         stack holds exactly the overwritten values the adjoint uses, plus
         trip counts of loops that can stop early and are nested.
         """
+        for info in self.loops.values():
+            self.rematerialise(info["primal"], info["adjoint"])
         reads = set()
         for stmt in adjoint:
             for n in ast.walk(stmt):
@@ -352,6 +369,50 @@ class ReverseMode:
         if saved:
             primal.insert(0, _assign(self.stack_name(), ast.List([], ast.Load())))
         return primal, adjoint
+
+    def rematerialise(self, primal_loop, adjoint_loop):
+        """Recompute cheap per-iteration values in the adjoint instead of saving them.
+
+        ``x[t]`` (a view) and ``math.sin(s)`` (a float) cost less to redo
+        than to push and pop; the value is recomputed just before the first
+        adjoint statement reading it, provided none of its inputs is
+        restored to another value before the last such read.
+        """
+        counts = {}
+        for n in ast.walk(primal_loop):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                counts[n.id] = counts.get(n.id, 0) + 1
+        body = adjoint_loop.body
+        for stmt in primal_loop.body:
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+                continue
+            name, rhs = stmt.targets[0].id, stmt.value
+            if counts.get(name) != 1 or not self.cheap_to_recompute(rhs):
+                continue
+            inputs = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
+            readers = [k for k, st in enumerate(body) if getattr(st, "restores", None) != name
+                       and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                               for n in ast.walk(st))]
+            if not readers:
+                continue
+            first, last = readers[0], readers[-1]
+            if any(getattr(body[k], "restores", None) in inputs for k in range(first, last + 1)):
+                continue
+            body[:] = [st for st in body if getattr(st, "restores", None) != name]
+            first = next(k for k, st in enumerate(body) if any(
+                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                for n in ast.walk(st)))
+            body.insert(first, _assign(name, copy.deepcopy(rhs)))
+
+    def cheap_to_recompute(self, rhs):
+        atoms = (ast.Name, ast.Constant)
+        if isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
+            index = rhs.slice.elts if isinstance(rhs.slice, ast.Tuple) else [rhs.slice]
+            return all(isinstance(i, atoms) for i in index)
+        if isinstance(rhs, ast.Call) and all(isinstance(a, atoms) for a in rhs.args) \
+                and not rhs.keywords:
+            return getattr(self.context.resolve(rhs.func), "__module__", None) == "math"
+        return False
 
     def primal_block(self, stmts, saved, depth):
         out = []
@@ -641,7 +702,9 @@ class ReverseMode:
             return out + [_assign(var, new.expr)]
         var = self.adjoint_name(name)
         left, right = state.expr, new.expr
-        if state.like is not None or new.like is not None:
+        if new.like is not None and state.expr.id in self.zero_filled if isinstance(state.expr, ast.Name) else False:
+            right = self.materialise(new)  # 0.0 placeholders do not carry the shape
+        elif state.like is not None or new.like is not None:
             cls = self.shapes.expression_class(ast.BinOp(
                 state.expr if state.like is None else state.like, ast.Add(),
                 new.expr if new.like is None else new.like), self.name_class)

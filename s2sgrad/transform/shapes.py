@@ -65,12 +65,16 @@ class ShapeClasses:
         definitions = {}
         for s in _assignments(fn.body):
             definitions.setdefault(s.targets[0].id, []).append(s)
+        joins = []  # (class of a reassigned name, classes of its definitions)
         for name, defs in definitions.items():
             if len(defs) > 1:
                 self.of_name[name] = self.fresh()  # reassigned (loops/joins): own class
         for name, defs in definitions.items():
             if len(defs) == 1:
                 self.of_name[name] = self.rhs_class(defs[0].value, defs[0].targets[0].id)
+        for name, defs in definitions.items():
+            if len(defs) > 1:
+                joins.append((self.of_name[name], [self.rhs_class(d.value, name) for d in defs]))
         result = fn.body[-1].value
         if result_is_scalar and isinstance(result, ast.Name) and result.id in self.of_name:
             self.union(self.of_name[result.id], SCALAR)
@@ -86,6 +90,13 @@ class ShapeClasses:
                     changed |= self.union(target, SCALAR)
                 elif known and all(k == known[0] for k in known) and None not in known:
                     changed |= self.union(target, known[0])
+            for target, classes in joins:
+                # a reassigned name is scalar iff every definition is
+                if self.find(target) == SCALAR:
+                    for c in classes:
+                        changed |= self.union(c, SCALAR)
+                elif all(self.find(c) == SCALAR for c in classes):
+                    changed |= self.union(target, SCALAR)
         return self
 
     def rhs_class(self, rhs, target):

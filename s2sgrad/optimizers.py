@@ -1,0 +1,481 @@
+"""Optimizers (SGD, Adam, RMSprop, Adagrad) and gradient clipping, as in Keras.
+
+Defaults and update formulas follow Keras 3 / tf_keras exactly, including
+the order of float operations: every hyper-parameter is cast to the
+variable's dtype first and each step of a formula is rounded to that dtype
+(``x - lr * g`` rounds ``lr * g`` and the difference separately, as
+TensorFlow does), so float32 training reproduces TensorFlow's numbers.
+
+``apply_gradients(grads_and_vars)`` skips ``None`` gradients with a
+warning (all ``None`` is a ValueError); ``minimize(loss, var_list)`` takes
+a zero-argument ``loss`` callable. ``clipnorm``, ``global_clipnorm`` and
+``clipvalue`` clip gradients before the update.
+"""
+
+import warnings
+
+import numpy as np
+
+from s2sgrad.tape.tensor import Tensor
+from s2sgrad.tape.variable import Variable
+
+__all__ = [
+    "Adagrad",
+    "Adam",
+    "Optimizer",
+    "RMSprop",
+    "SGD",
+    "clip_by_global_norm",
+    "clip_by_norm",
+    "clip_by_value",
+]
+
+
+# -- clipping (work on Tensors, recorded, and on NumPy arrays alike) ---------
+
+
+def clip_by_norm(t, clip_norm, axes=None):
+    """``t`` scaled down so its L2 norm (over ``axes``) is at most ``clip_norm``."""
+    t = _as_array_like(t)
+    l2sum = np.sum(t * t, axis=_axes(axes), keepdims=True)
+    positive = l2sum > 0
+    l2sum_safe = np.where(positive, l2sum, np.ones_like(l2sum))
+    l2norm = np.where(positive, np.sqrt(l2sum_safe), l2sum)
+    return t * clip_norm / np.maximum(l2norm, clip_norm)
+
+
+def global_norm(t_list):
+    """``sqrt(sum of squares of every entry of every tensor)``; None entries skipped."""
+    total = None
+    for t in t_list:
+        if t is None:
+            continue
+        t = _as_array_like(t)
+        sq = np.sum(t * t)
+        total = sq if total is None else total + sq
+    if total is None:
+        return np.float32(0.0)
+    return np.sqrt(total)
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None):
+    """Scale every tensor by ``clip_norm / max(global_norm, clip_norm)``.
+
+    Returns ``(clipped_list, global_norm)``; ``None`` entries stay ``None``.
+    A non-finite global norm makes every clipped value NaN, as in TensorFlow.
+    """
+    if isinstance(t_list, (Tensor, np.ndarray)) or not isinstance(t_list, (list, tuple)):
+        raise TypeError("t_list should be a sequence of tensors")
+    if use_norm is None:
+        use_norm = global_norm(t_list)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = clip_norm * np.minimum(1.0 / use_norm, 1.0 / clip_norm)
+        scale = scale + (use_norm - use_norm)  # NaN when the norm is not finite
+    clipped = []
+    for t in t_list:
+        if t is None:
+            clipped.append(None)
+            continue
+        t = _as_array_like(t)
+        s = scale
+        dtype = t.dtype
+        if np.result_type(s) != dtype:
+            s = _cast_like(s, dtype)
+        clipped.append(t * s)
+    return clipped, use_norm
+
+
+def clip_by_value(t, clip_value_min, clip_value_max):
+    """``t`` with entries below/above the bounds replaced by the bounds."""
+    t = _as_array_like(t)
+    return np.minimum(np.maximum(t, clip_value_min), clip_value_max)
+
+
+def _as_array_like(t):
+    if isinstance(t, (Tensor, np.ndarray, np.generic)):
+        return t
+    return np.asarray(t)
+
+
+def _axes(axes):
+    if axes is None or np.ndim(axes) == 0:
+        return axes
+    return tuple(axes)
+
+
+def _cast_like(value, dtype):
+    if isinstance(value, Tensor):
+        from s2sgrad.tape.tensor import cast
+
+        return cast(value, dtype=dtype)
+    return np.asarray(value, dtype=dtype)[()]
+
+
+# -- the optimizers ------------------------------------------------------------------
+
+
+class Optimizer:
+    """Base class: gradient clipping, the step counter, per-variable state."""
+
+    #: Class of the ``iterations`` counter (the tf flavour prints like TF).
+    _variable_class = Variable
+
+    def __init__(
+        self,
+        learning_rate,
+        name,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        **kwargs,
+    ):
+        unknown = set(kwargs) - {
+            "use_ema",
+            "ema_momentum",
+            "ema_overwrite_frequency",
+            "loss_scale_factor",
+            "gradient_accumulation_steps",
+            "jit_compile",
+            "decay",
+        }
+        if unknown:
+            raise TypeError(f"unexpected keyword argument(s): {sorted(unknown)}")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, "
+                f"global_clipnorm={global_clipnorm}"
+            )
+        self.name = name
+        self.weight_decay = weight_decay
+        self.clipnorm = clipnorm
+        self.clipvalue = clipvalue
+        self.global_clipnorm = global_clipnorm
+        self._learning_rate = learning_rate
+        self._iterations = self._variable_class(
+            np.int64(0), trainable=False, name="iteration"
+        )
+        #: id(variable) -> (variable, list of state arrays)
+        self._state = {}
+        self._lr_cast = {}
+
+    # -- public state --------------------------------------------------------
+    @property
+    def iterations(self):
+        """The number of update steps applied so far (an int64 Variable)."""
+        return self._iterations
+
+    @property
+    def learning_rate(self):
+        return self._current_learning_rate()
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value
+        self._lr_cast.clear()
+
+    @property
+    def variables(self):
+        """The optimizer's own state: the counter and every slot array."""
+        out = [self._iterations]
+        for _, slots in self._state.values():
+            out.extend(slots)
+        return out
+
+    def get_config(self):
+        config = {
+            "name": self.name,
+            "learning_rate": float(np.asarray(self._current_learning_rate())),
+            "weight_decay": self.weight_decay,
+            "clipnorm": self.clipnorm,
+            "global_clipnorm": self.global_clipnorm,
+            "clipvalue": self.clipvalue,
+        }
+        config.update(self._hyper())
+        return config
+
+    def _hyper(self):
+        return {}
+
+    # -- applying gradients ------------------------------------------------------
+    def apply_gradients(self, grads_and_vars, name=None, **kwargs):
+        """Update each variable with its gradient; returns ``iterations``."""
+        pairs = list(grads_and_vars)
+        grads = []
+        variables = []
+        missing = []
+        for g, v in pairs:
+            if g is None:
+                missing.append(v)
+            else:
+                grads.append(g._value if isinstance(g, Tensor) else g)
+                variables.append(v)
+        if not variables:
+            names = [getattr(v, "name", repr(v)) for _, v in pairs]
+            raise ValueError(f"No gradients provided for any variable: {names}.")
+        if missing:
+            warnings.warn(
+                "Gradients do not exist for variables "
+                f"{[getattr(v, 'name', repr(v)) for v in missing]} when minimizing "
+                "the loss. If you're using `model.compile()`, did you forget to "
+                "provide a `loss` argument?",
+                stacklevel=2,
+            )
+        grads = self._clip(grads)
+        lr = self._current_learning_rate()
+        for g, v in zip(grads, variables):
+            if not isinstance(v, Variable):
+                raise TypeError(f"can only update Variables, got {type(v).__name__}")
+            dtype = v._value.dtype
+            if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
+                g = np.asarray(g, dtype=dtype)[()]
+            lr_v = self._lr_as(lr, dtype)
+            if self.weight_decay:
+                wd = np.asarray(self.weight_decay, dtype=dtype)[()]
+                v._set(v._value - v._value * wd * lr_v)
+            self._update(v, g, lr_v, self._slots(v))
+        it = self._iterations
+        it._set(it._value + np.int64(1))
+        return it
+
+    def minimize(self, loss, var_list, tape=None):
+        """Compute the gradients of ``loss()`` for ``var_list`` and apply them.
+
+        ``loss`` is a zero-argument callable (or a Tensor recorded by
+        ``tape``); ``var_list`` a list of variables or a callable returning
+        one.
+        """
+        from s2sgrad.tape.tape import GradientTape
+
+        if tape is None:
+            if not callable(loss):
+                raise ValueError("`tape` is required when a `Tensor` loss is passed.")
+            tape = GradientTape()
+            with tape:
+                if not callable(var_list):
+                    tape.watch(var_list)
+                loss_value = loss()
+                if callable(var_list):
+                    var_list = var_list()
+        else:
+            loss_value = loss() if callable(loss) else loss
+            if callable(var_list):
+                var_list = var_list()
+        var_list = list(var_list)
+        grads = tape.gradient(loss_value, var_list)
+        return self.apply_gradients(zip(grads, var_list))
+
+    # -- helpers -----------------------------------------------------------------
+    def _current_learning_rate(self):
+        lr = self._learning_rate
+        if callable(lr) and not isinstance(lr, Tensor):
+            lr = lr(self._iterations._value)
+        if isinstance(lr, Tensor):
+            lr = lr._value
+        return lr
+
+    def _lr_as(self, lr, dtype):
+        cached = self._lr_cast.get(dtype)
+        if cached is not None and cached[0] is lr:
+            return cached[1]
+        value = np.asarray(lr, dtype=dtype)[()]
+        self._lr_cast[dtype] = (lr, value)
+        return value
+
+    def _clip(self, grads):
+        if self.clipnorm is not None and self.clipnorm > 0:
+            return [clip_by_norm(g, np.asarray(self.clipnorm, dtype=g.dtype)[()]) for g in grads]
+        if self.global_clipnorm is not None and self.global_clipnorm > 0:
+            return clip_by_global_norm(grads, self.global_clipnorm)[0]
+        if self.clipvalue is not None and self.clipvalue > 0:
+            return [clip_by_value(g, -self.clipvalue, self.clipvalue) for g in grads]
+        return grads
+
+    def _slots(self, var):
+        entry = self._state.get(id(var))
+        if entry is None:
+            entry = (var, self._init_slots(var._value))
+            self._state[id(var)] = entry
+        return entry[1]
+
+    def _init_slots(self, value):
+        return []
+
+    def _update(self, var, g, lr, slots):
+        raise NotImplementedError
+
+    def _cast(self, x, dtype):
+        return np.asarray(x, dtype=dtype)[()]
+
+
+class SGD(Optimizer):
+    """Gradient descent, with optional (Nesterov) momentum.
+
+    ``m = momentum * m - lr * g``; ``x += m`` (Nesterov:
+    ``x += momentum * m - lr * g``); without momentum ``x -= lr * g``.
+    """
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        if not isinstance(momentum, (int, float)) or momentum < 0 or momentum > 1:
+            raise ValueError("`momentum` must be a float between [0, 1].")
+        self.momentum = momentum
+        self.nesterov = bool(nesterov)
+
+    def _hyper(self):
+        return {"momentum": self.momentum, "nesterov": self.nesterov}
+
+    def _init_slots(self, value):
+        if self.momentum == 0:
+            return []
+        return [np.zeros_like(value)[()]]
+
+    def _update(self, var, g, lr, slots):
+        if not slots:
+            var._set(var._value - g * lr)
+            return
+        momentum = self._cast(self.momentum, var._value.dtype)
+        m = slots[0] * momentum - g * lr
+        slots[0] = m
+        if self.nesterov:
+            var._set(var._value + (m * momentum - g * lr))
+        else:
+            var._set(var._value + m)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba), with Keras's epsilon-hat form and optional AMSGrad.
+
+    ``alpha = lr * sqrt(1 - beta_2**t) / (1 - beta_1**t)``;
+    ``m += (g - m) * (1 - beta_1)``; ``v += (g**2 - v) * (1 - beta_2)``;
+    ``x -= m * alpha / (sqrt(v) + epsilon)``.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        name="adam",
+        **kwargs,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.amsgrad = bool(amsgrad)
+
+    def _hyper(self):
+        return {
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
+        }
+
+    def _init_slots(self, value):
+        zeros = np.zeros_like(value)[()]
+        return [zeros, zeros, zeros] if self.amsgrad else [zeros, zeros]
+
+    def _update(self, var, g, lr, slots):
+        dtype = var._value.dtype
+        step = self._cast(self._iterations._value + 1, dtype)
+        beta_1_power = self._cast(self.beta_1, dtype) ** step
+        beta_2_power = self._cast(self.beta_2, dtype) ** step
+        alpha = lr * np.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        m = slots[0] + (g - slots[0]) * (1 - self.beta_1)
+        v = slots[1] + (np.square(g) - slots[1]) * (1 - self.beta_2)
+        slots[0] = m
+        slots[1] = v
+        if self.amsgrad:
+            v = np.maximum(slots[2], v)
+            slots[2] = v
+        var._set(var._value - (m * alpha) / (np.sqrt(v) + self.epsilon))
+
+
+class RMSprop(Optimizer):
+    """RMSprop: divide the step by a running root-mean-square of the gradients.
+
+    ``v = rho * v + (1 - rho) * g**2``; ``x -= lr * g / sqrt(v + epsilon)``
+    (centered: ``sqrt(v - mean_g**2 + epsilon)``); with momentum the step
+    goes through ``m = momentum * m + step``.
+    """
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        name="rmsprop",
+        **kwargs,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.rho = rho
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.centered = bool(centered)
+
+    def _hyper(self):
+        return {
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
+        }
+
+    def _init_slots(self, value):
+        zeros = np.zeros_like(value)[()]
+        return [zeros, zeros, zeros]  # velocity, momentum, average gradient
+
+    def _update(self, var, g, lr, slots):
+        rho = self.rho
+        velocity = rho * slots[0] + (1 - rho) * np.square(g)
+        slots[0] = velocity
+        if self.centered:
+            average = rho * slots[2] + (1 - rho) * g
+            slots[2] = average
+            denominator = velocity - np.square(average) + self.epsilon
+        else:
+            denominator = velocity + self.epsilon
+        increment = lr * g / np.sqrt(denominator)
+        if self.momentum > 0:
+            m = self.momentum * slots[1] + increment
+            slots[1] = m
+            var._set(var._value - m)
+        else:
+            var._set(var._value - increment)
+
+
+class Adagrad(Optimizer):
+    """Adagrad: ``acc += g**2``; ``x -= lr * g / sqrt(acc + epsilon)``."""
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        initial_accumulator_value=0.1,
+        epsilon=1e-7,
+        name="adagrad",
+        **kwargs,
+    ):
+        super().__init__(learning_rate, name, **kwargs)
+        self.initial_accumulator_value = initial_accumulator_value
+        self.epsilon = epsilon
+
+    def _hyper(self):
+        return {
+            "initial_accumulator_value": self.initial_accumulator_value,
+            "epsilon": self.epsilon,
+        }
+
+    def _init_slots(self, value):
+        return [np.full_like(value, self.initial_accumulator_value)[()]]
+
+    def _update(self, var, g, lr, slots):
+        acc = slots[0] + np.square(g)
+        slots[0] = acc
+        var._set(var._value - lr * g / np.sqrt(acc + self.epsilon))

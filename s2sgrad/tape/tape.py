@@ -1,0 +1,554 @@
+"""GradientTape: record operations eagerly, then rewind them for gradients.
+
+Semantics follow TensorFlow's ``tf.GradientTape``:
+
+* inside ``with GradientTape() as tape:`` every operation with an input the
+  tape tracks is recorded (tracked: watched tensors, read-snapshots of
+  watched variables, and outputs of recorded operations);
+* trainable variables are watched when they are used
+  (``watch_accessed_variables=True``); ``tape.watch`` watches tensors and
+  variables explicitly (nested structures too); only floating and complex
+  values are watched;
+* ``gradient`` sums over the targets (weighted by ``output_gradients``),
+  returns the structure of ``sources``, ``None`` (or zeros) for sources the
+  targets do not depend on and for integer sources; a non-persistent tape
+  answers one ``gradient``/``jacobian`` call;
+* when ``gradient`` runs while a tape records (nested tapes), the backward
+  pass itself is recorded, which gives higher derivatives.
+"""
+
+import contextlib
+import enum
+import functools
+import inspect
+
+import numpy as np
+
+from s2sgrad.tape import tensor as _tensor
+from s2sgrad.tape.rewind import rewind
+from s2sgrad.tape.tensor import Tensor, _active, wrap
+
+
+class UnconnectedGradients(enum.Enum):
+    """What ``gradient`` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _unconnected_mode(value):
+    """True for zeros, False for None; ValueError for anything else."""
+    if isinstance(value, UnconnectedGradients):
+        return value is UnconnectedGradients.ZERO
+    try:
+        return UnconnectedGradients(value) is UnconnectedGradients.ZERO
+    except ValueError:
+        raise ValueError(f"Unknown value for unconnected_gradients: {value!r}") from None
+
+
+_SPENT = (
+    "A non-persistent GradientTape can only be used to compute one set of "
+    "gradients (or jacobians)"
+)
+
+
+class GradientTape:
+    """Records operations on watched values; ``gradient`` differentiates them."""
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._persistent = bool(persistent)
+        self._auto = bool(watch_accessed_variables)
+        self._recording = False
+        self._clear()
+
+    def _clear(self):
+        #: the recorded program (list of Records), None once spent.
+        self._records = []
+        #: ids of the Tensors this tape tracks.
+        self._tracked = set()
+        #: explicitly watched Tensors (kept alive while their ids are tracked).
+        self._watched = []
+        #: id(variable) -> variable, for every watched variable.
+        self._watched_vars = {}
+        #: id(variable) -> the read-snapshots of it this tape tracks.
+        self._reads = {}
+
+    # -- the context manager ------------------------------------------------
+    def __enter__(self):
+        if self._recording:
+            raise ValueError(
+                "Tape is still recording, This can happen if you try to "
+                "re-enter an already-active tape."
+            )
+        if self._records is None:
+            self._clear()
+        self._push()
+        return self
+
+    def __exit__(self, *exc):
+        self._pop()
+        return False
+
+    def _push(self):
+        _active.append(self)
+        self._recording = True
+
+    def _pop(self):
+        for i in range(len(_active) - 1, -1, -1):
+            if _active[i] is self:
+                del _active[i]
+                break
+        self._recording = False
+
+    @contextlib.contextmanager
+    def stop_recording(self):
+        """Temporarily stop recording operations on this tape."""
+        if not self._recording:
+            raise RuntimeError("Trying to stop recording a tape which is not recording.")
+        self._pop()
+        try:
+            yield
+        finally:
+            self._push()
+
+    def reset(self):
+        """Forget everything recorded and watched, as if re-entered afresh."""
+        self._clear()
+
+    # -- watching -------------------------------------------------------------
+    def watch(self, tensor):
+        """Track a tensor or variable, or every one in a nested structure."""
+        if self._records is None:
+            self._clear()
+        for t in _flatten(tensor):
+            if not isinstance(t, Tensor):
+                raise ValueError(
+                    f"Passed in object {t!r} of type {type(t).__name__!r}, "
+                    "not a Tensor or Variable"
+                )
+            if t._value.dtype.kind not in "fc":
+                continue  # TensorFlow: only floating values can be watched
+            if t._is_variable:
+                self._watched_vars[id(t)] = t
+            elif id(t) not in self._tracked:
+                self._tracked.add(id(t))
+                self._watched.append(t)
+
+    def _read_variable(self, var):
+        """Track ``var``'s current snapshot if this tape watches ``var``."""
+        k = id(var)
+        if k not in self._watched_vars:
+            if not (self._auto and var._trainable) or var._value.dtype.kind not in "fc":
+                return False
+            self._watched_vars[k] = var
+        s = var._read()
+        sid = id(s)
+        if sid not in self._tracked:
+            self._tracked.add(sid)
+            reads = self._reads.get(k)
+            if reads is None:
+                self._reads[k] = [s]
+            else:
+                reads.append(s)
+        return True
+
+    def watched_variables(self):
+        """The variables this tape watches, in creation order."""
+        return tuple(sorted(self._watched_vars.values(), key=lambda v: v._uid))
+
+    # -- gradients --------------------------------------------------------------
+    def gradient(
+        self,
+        target,
+        sources,
+        output_gradients=None,
+        unconnected_gradients=UnconnectedGradients.NONE,
+    ):
+        """d(sum of targets)/d(each source), in the structure of ``sources``."""
+        if self._records is None:
+            raise RuntimeError(_SPENT)
+        zero = _unconnected_mode(unconnected_gradients)
+        flat_sources = _flatten(sources)
+        _check_sources(flat_sources)
+        tensor_mode = bool(_active)
+        seeds = self._seeds(target, output_gradients, tensor_mode)
+        grads = self._gradients(seeds, flat_sources, zero, tensor_mode)
+        if not self._persistent:
+            self._records = None
+        return _pack(sources, grads)
+
+    def _seeds(self, target, output_gradients, tensor_mode):
+        """(node, cotangent) pairs for the flattened targets."""
+        targets = _flatten(target)
+        if output_gradients is None:
+            weights = [None] * len(targets)
+        else:
+            weights = _flatten(output_gradients)
+            if len(weights) != len(targets):
+                raise ValueError(
+                    f"output_gradients has {len(weights)} entries for {len(targets)} targets"
+                )
+        seeds = []
+        for t, w in zip(targets, weights):
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    f"gradient target must be a Tensor or Variable, got {type(t).__name__}"
+                )
+            if t._value.dtype.kind not in "fc":
+                continue
+            node = t._read() if t._is_variable else t
+            seeds.append((node, _seed(t, w, tensor_mode)))
+        return seeds
+
+    def _gradients(self, seeds, flat_sources, zero, tensor_mode):
+        """The flat list of gradients of the seeded targets for ``flat_sources``."""
+        wanted = []
+        reads = self._reads
+        for s in flat_sources:
+            if s._is_variable:
+                for r in reads.get(id(s), ()):
+                    wanted.append(id(r))
+            else:
+                wanted.append(id(s))
+        cts = rewind(self._records, seeds, wanted, tensor_mode) if seeds else {}
+        return [_finish(s, self._source_cotangent(s, cts), zero) for s in flat_sources]
+
+    def _source_cotangent(self, source, cts):
+        if source._value.dtype.kind not in "fc":
+            return None
+        if not source._is_variable:
+            return cts.get(id(source))
+        total = None
+        for r in self._reads.get(id(source), ()):
+            g = cts.get(id(r))
+            if g is not None:
+                total = g if total is None else total + g
+        return total
+
+    def jacobian(
+        self,
+        target,
+        sources,
+        unconnected_gradients=UnconnectedGradients.NONE,
+        parallel_iterations=None,
+        experimental_use_pfor=True,
+    ):
+        """The Jacobian of ``target``: one ``target.shape + source.shape`` array per source."""
+        if self._records is None:
+            raise RuntimeError(_SPENT)
+        zero = _unconnected_mode(unconnected_gradients)
+        flat_sources = _flatten(sources)
+        _check_sources(flat_sources)
+        target = _as_tensor(target)
+        tensor_mode = bool(_active)
+        rows = []
+        for i in range(target._value.size):
+            seed = np.zeros(target._value.shape, dtype=target._value.dtype)
+            seed.flat[i] = 1
+            seeds = self._seeds(target, seed, tensor_mode)
+            rows.append(self._gradients(seeds, flat_sources, False, tensor_mode))
+        result = [
+            _stack_rows([row[j] for row in rows], target.shape, s, zero)
+            for j, s in enumerate(flat_sources)
+        ]
+        if not self._persistent:
+            self._records = None
+        return _pack(sources, result)
+
+    def batch_jacobian(
+        self,
+        target,
+        source,
+        unconnected_gradients=UnconnectedGradients.NONE,
+        parallel_iterations=None,
+        experimental_use_pfor=True,
+    ):
+        """Per-example Jacobians: ``result[b] = d target[b] / d source[b]``.
+
+        Assumes (as TensorFlow does) that ``target[b]`` depends only on
+        ``source[b]``. The result has shape
+        ``target.shape + source.shape[1:]`` without the target's... i.e.
+        ``(batch,) + target.shape[1:] + source.shape[1:]``.
+        """
+        if self._records is None:
+            raise RuntimeError(_SPENT)
+        zero = _unconnected_mode(unconnected_gradients)
+        target = _as_tensor(target)
+        _check_sources([source])
+        tshape, sshape = target.shape, source.shape
+        if not tshape or not sshape or tshape[0] != sshape[0]:
+            raise ValueError(
+                f"Need first dimension of target shape ({tshape}) and source "
+                f"shape ({sshape}) to match."
+            )
+        batch = tshape[0]
+        inner = int(np.prod(tshape[1:], dtype=np.int64))
+        tensor_mode = bool(_active)
+        rows = []
+        for j in range(inner):
+            seed = np.zeros((batch, inner), dtype=target._value.dtype)
+            seed[:, j] = 1
+            seeds = self._seeds(target, seed.reshape(tshape), tensor_mode)
+            rows.append(self._gradients(seeds, [source], False, tensor_mode)[0])
+        if not self._persistent:
+            self._records = None
+        if all(r is None for r in rows):
+            if not zero:
+                return None
+            return wrap(
+                np.zeros(tshape + sshape[1:], dtype=source._value.dtype), source._result_type
+            )
+        rows = [_zeros_for(source) if r is None else r for r in rows]
+        stacked = np.stack(rows, axis=1)  # (batch, inner) + source.shape[1:]
+        return np.reshape(stacked, tshape + sshape[1:])
+
+    def __repr__(self):
+        n = "spent" if self._records is None else f"{len(self._records)} records"
+        return f"<GradientTape {n}, persistent={self._persistent}>"
+
+
+def _seed(target, weight, tensor_mode):
+    """The cotangent seeding ``target``: ones, or ``weight`` broadcast to its shape."""
+    value = target._value
+    if weight is None:
+        if type(value) is np.ndarray:
+            g = np.ones(value.shape, value.dtype)
+        else:
+            g = value.dtype.type(1)
+        return wrap(g, target._result_type) if tensor_mode else g
+    if isinstance(weight, Tensor):
+        if tensor_mode:
+            if weight._value.shape != value.shape:
+                weight = np.broadcast_to(weight, value.shape)
+            return weight
+        g = weight._value
+    else:
+        g = weight
+    g = np.asarray(g, dtype=value.dtype)
+    if g.shape != value.shape:
+        g = np.broadcast_to(g, value.shape)
+    g = g[()]
+    return wrap(g, target._result_type) if tensor_mode else g
+
+
+def _finish(source, g, zero):
+    """Give a source's cotangent the source's shape, dtype and Tensor flavour."""
+    cls = source._result_type
+    value = source._value
+    if g is None:
+        if zero:
+            return wrap(np.zeros_like(value)[()], cls)
+        return None
+    if isinstance(g, Tensor):
+        if g._value.shape != value.shape:
+            g = np.broadcast_to(g, value.shape)
+        if g._value.dtype != value.dtype:
+            g = _tensor.cast(g, dtype=value.dtype)
+        return g
+    if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != value.dtype:
+        g = np.asarray(g, dtype=value.dtype)
+    if g.shape != value.shape:
+        g = np.broadcast_to(g, value.shape)
+    if type(g) is np.ndarray:
+        if g.ndim == 0:
+            g = g[()]
+        elif not g.flags.writeable:
+            g = g.copy()
+    return wrap(g, cls)
+
+
+def _zeros_for(source):
+    return wrap(np.zeros_like(source._value)[()], source._result_type)
+
+
+def _stack_rows(rows, target_shape, source, zero):
+    """Stack per-target-entry gradients into a ``target.shape + source.shape`` result."""
+    if all(r is None for r in rows):
+        if not zero:
+            return None
+        shape = tuple(target_shape) + source.shape
+        return wrap(np.zeros(shape, dtype=source._value.dtype)[()], source._result_type)
+    rows = [_zeros_for(source) if r is None else r for r in rows]
+    shape = tuple(target_shape) + source.shape
+    if not rows:
+        return wrap(np.zeros(shape, dtype=source._value.dtype), source._result_type)
+    return np.reshape(np.stack(rows), shape)
+
+
+def _check_sources(flat_sources):
+    for s in flat_sources:
+        if not isinstance(s, Tensor):
+            raise TypeError(
+                "gradient sources must be Tensors or Variables, got "
+                f"{type(s).__name__}: {s!r}"
+            )
+
+
+def _as_tensor(x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+# -- nested structures ------------------------------------------------------------
+
+
+def _flatten(structure):
+    """The leaves of nested lists, tuples and dicts, in order (dicts by sorted key)."""
+    if isinstance(structure, Tensor):
+        return [structure]
+    if type(structure) is list or type(structure) is tuple:
+        for item in structure:
+            if not isinstance(item, Tensor):
+                break
+        else:
+            return list(structure)
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for k in _sorted_keys(structure) for leaf in _flatten(structure[k])]
+    return [structure]
+
+
+def _sorted_keys(d):
+    try:
+        return sorted(d)
+    except TypeError:
+        return list(d)
+
+
+def _pack(structure, leaves):
+    """Rebuild ``structure`` with its leaves taken, in order, from ``leaves``."""
+    if isinstance(structure, Tensor):
+        return leaves[0]
+    if type(structure) is list and len(structure) == len(leaves):
+        if all(isinstance(item, Tensor) for item in structure):
+            return leaves
+    it = iter(leaves)
+    return _rebuild(structure, it)
+
+
+def _rebuild(structure, it):
+    if isinstance(structure, list):
+        return [_rebuild(item, it) for item in structure]
+    if isinstance(structure, tuple):
+        items = [_rebuild(item, it) for item in structure]
+        if hasattr(structure, "_fields"):
+            return type(structure)(*items)
+        return tuple(items)
+    if isinstance(structure, dict):
+        rebuilt = {k: _rebuild(structure[k], it) for k in _sorted_keys(structure)}
+        return {k: rebuilt[k] for k in structure}
+    return next(it)
+
+
+# -- custom_gradient --------------------------------------------------------------
+
+
+class _CustomRule:
+    """The rule of one call of a ``custom_gradient`` function: its ``grad_fn``."""
+
+    __slots__ = ("grad_fn", "n_inputs", "variables", "single_output")
+
+    def __init__(self, grad_fn, n_inputs, variables, single_output):
+        self.grad_fn = grad_fn
+        self.n_inputs = n_inputs
+        self.variables = variables
+        self.single_output = single_output
+
+    def vjp(self, g, ans, *args):
+        raw = not isinstance(ans if self.single_output else ans[0], Tensor)
+        if self.single_output:
+            upstream = (_as_upstream(g, ans),)
+        else:
+            upstream = tuple(_as_upstream(gi, a) for gi, a in zip(g, ans))
+        if self.variables:
+            input_grads, var_grads = self.grad_fn(*upstream, variables=list(self.variables))
+            var_grads = list(var_grads)
+        else:
+            input_grads, var_grads = self.grad_fn(*upstream), []
+        if self.n_inputs == 1 and not isinstance(input_grads, (list, tuple)):
+            input_grads = [input_grads]
+        input_grads = list(input_grads)
+        if len(input_grads) != self.n_inputs:
+            raise ValueError(
+                f"custom gradient function returned {len(input_grads)} gradients "
+                f"for {self.n_inputs} inputs"
+            )
+        grads = input_grads + var_grads
+        if raw:
+            grads = [g._value if isinstance(g, Tensor) else g for g in grads]
+        return tuple(grads)
+
+
+def _as_upstream(g, ans):
+    if isinstance(g, Tensor):
+        return g
+    cls = ans._result_type if isinstance(ans, Tensor) else Tensor
+    return wrap(g, cls)
+
+
+def custom_gradient(f=None):
+    """Decorate ``f(*inputs) -> (y, grad_fn)`` to define its gradient (TensorFlow's form).
+
+    ``grad_fn(*upstream)`` returns one gradient per positional input; if
+    ``f`` reads variables, ``grad_fn(*upstream, variables=[...])`` returns
+    ``(input_grads, variable_grads)``. Operations inside ``f`` are not
+    recorded; the call is recorded as a single operation whose rule calls
+    ``grad_fn`` (itself recorded when tapes are nested).
+    """
+    if f is None:
+        return custom_gradient
+
+    takes_variables = None
+
+    @functools.wraps(f)
+    def decorated(*args, **kwargs):
+        nonlocal takes_variables
+        saved = list(_active)
+        _active.clear()
+        watcher = GradientTape(watch_accessed_variables=True)
+        watcher._push()
+        try:
+            result, grad_fn = f(*args, **kwargs)
+        finally:
+            watcher._pop()
+            _active[:] = saved
+        single = not isinstance(result, (list, tuple))
+        results = [result] if single else list(result)
+        outs = []
+        for r in results:
+            value = r._value if isinstance(r, Tensor) else np.asarray(r)[()]
+            cls = r._result_type if isinstance(r, Tensor) else (
+                _tensor._result_type(args) or Tensor
+            )
+            outs.append(wrap(value, cls))
+        variables = [v for v in watcher.watched_variables() if v._trainable]
+        if variables:
+            if takes_variables is None:
+                takes_variables = _accepts_variables(grad_fn)
+            if not takes_variables:
+                raise TypeError(
+                    "If using @custom_gradient with a function that uses variables, "
+                    "then grad_fn must accept a keyword argument 'variables'."
+                )
+        if _active:
+            rule = _CustomRule(grad_fn, len(args), variables, single)
+            inputs = tuple(args) + tuple(variables)
+            vals = tuple(_tensor._unwrap(inputs))
+            _tensor._record(decorated, inputs, vals, {}, outs[0] if single else tuple(outs), rule)
+        if single:
+            return outs[0]
+        return type(result)(outs) if isinstance(result, list) else tuple(outs)
+
+    return decorated
+
+
+def _accepts_variables(fn):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return "variables" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )

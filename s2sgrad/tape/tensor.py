@@ -1,0 +1,740 @@
+"""Tensors: immutable NumPy values whose operations the active tapes record.
+
+A :class:`Tensor` wraps one NumPy value (an ``ndarray``, or a NumPy scalar
+for 0-d values) and keeps its dtype. Arithmetic operators are dispatched on
+the functions of the :mod:`operator` module (``operator.mul`` for ``*``),
+NumPy functions through ``__array_ufunc__`` / ``__array_function__`` (so
+``np.sin(t)`` is ``np.sin``), and indexing on ``operator.getitem``: the very
+primitive objects the rules registry is keyed by, so the tape and the source
+transformer share every rule.
+
+Every operation runs eagerly on the raw values. When at least one tape is
+recording and one of the inputs is tracked by it, the operation is appended
+to that tape as a :class:`Record` -- one line of a straight-line program
+(a Wengert list) -- and its output becomes tracked too. With no tape
+recording, an operation costs the NumPy call plus one small object.
+"""
+
+import operator
+
+import numpy as np
+
+from s2sgrad.rules import registry as _registry
+
+#: The tapes currently recording, innermost last. Mutated in place only
+#: (other modules hold a reference to this list).
+_active = []
+
+_new = object.__new__
+_NO_PARAMS = {}
+
+
+class Record:
+    """One recorded operation: ``out = prim(*args, **params)``.
+
+    * ``prim``: the primitive object (``operator.mul``, ``np.sin``, ...),
+      the key of its rule in :mod:`s2sgrad.rules.registry`;
+    * ``args``: the positional inputs as recorded nodes -- a
+      :class:`Tensor` for a tensor input (a Variable appears as the
+      read-snapshot Tensor of its value at that moment), the constant
+      itself otherwise; lists/tuples of inputs (``np.stack([a, b])``)
+      stay nested;
+    * ``vals``: the same inputs as raw NumPy values (what the primitive
+      was called with), so a backward pass that needs no recording never
+      unwraps anything;
+    * ``params``: the keyword arguments, static (``axis=0``, ...);
+    * ``out``: the output Tensor, or a tuple of Tensors for a primitive
+      with several outputs;
+    * ``rule``: an object with ``.vjp(g, ans, *args, **params)``; the
+      registry's rule, or the closure of a ``custom_gradient`` call;
+    * ``needs``: one bool per positional input, True when a recording tape
+      tracks it -- the inputs whose gradients the backward pass computes.
+    """
+
+    __slots__ = ("prim", "args", "vals", "params", "out", "rule", "needs")
+
+    def __init__(self, prim, args, vals, params, out, rule, needs):
+        self.prim = prim
+        self.args = args
+        self.vals = vals
+        self.params = params
+        self.out = out
+        self.rule = rule
+        self.needs = needs
+
+    def __repr__(self):
+        name = getattr(self.prim, "__name__", repr(self.prim))
+        return f"<Record {name}: {len(self.args)} args>"
+
+
+# -- rule lookup -------------------------------------------------------------
+
+#: Marks a primitive whose outputs carry no derivative (floor, argmax...).
+NONDIFF = object()
+
+#: prim -> rule or NONDIFF; only hits are cached, so a rule registered
+#: later (``sg.defgrad``) is still found.
+_kinds = {}
+
+
+def rule_of(prim):
+    """The rule of ``prim``, :data:`NONDIFF`, or ``None`` when it has none."""
+    try:
+        return _kinds[prim]
+    except KeyError:
+        pass
+    except TypeError:  # unhashable primitive
+        return _lookup_uncached(prim)
+    kind = _lookup_uncached(prim)
+    if kind is not None:
+        _kinds[prim] = kind
+    return kind
+
+
+def _lookup_uncached(prim):
+    rule = _registry.lookup(prim)
+    if rule is not None:
+        return rule
+    if _registry.is_nondifferentiable(prim):
+        return NONDIFF
+    return None
+
+
+# -- recording ---------------------------------------------------------------
+
+
+def _record(prim, args, vals, params, out, rule=None):
+    """Append ``out = prim(*args)`` to each recording tape that tracks an input.
+
+    Only called while some tape records. Outputs that are not floating
+    point (comparisons, argmax, int arithmetic) and outputs of
+    non-differentiable primitives are constants: nothing is recorded.
+    """
+    if type(out) is tuple:
+        for o in out:
+            if o._value.dtype.kind in "fc":
+                break
+        else:
+            return
+    elif out._value.dtype.kind not in "fc":
+        return
+    if rule is None:
+        try:
+            rule = _kinds[prim]
+        except (KeyError, TypeError):
+            rule = rule_of(prim)
+        if rule is NONDIFF:
+            return
+    record = None
+    for tape in _active:
+        tracked = tape._tracked
+        plain = True
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if a._is_variable:
+                    plain = False
+                    needs.append(tape._read_variable(a))
+                else:
+                    needs.append(id(a) in tracked)
+            elif type(a) is list or type(a) is tuple:
+                plain = False
+                needs.append(_touches(tape, a))
+            else:
+                needs.append(False)
+        if True not in needs:
+            continue
+        if record is None:
+            record = Record(
+                prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs)
+            )
+        else:
+            record.needs = tuple(x or y for x, y in zip(record.needs, needs))
+        tape._records.append(record)
+        if type(out) is tuple:
+            for o in out:
+                tracked.add(id(o))
+        else:
+            tracked.add(id(out))
+
+
+def _touches(tape, args):
+    """True when ``tape`` tracks one of ``args``; watches accessed Variables."""
+    tracked = tape._tracked
+    hit = False
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._is_variable:
+                if tape._read_variable(a):
+                    hit = True
+            elif id(a) in tracked:
+                hit = True
+        elif type(a) is list or type(a) is tuple:
+            if _touches(tape, a):
+                hit = True
+    return hit
+
+
+def _as_nodes(args):
+    """``args`` with every Variable replaced by the snapshot of its value."""
+    nodes = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._is_variable:
+                a = a._read()
+        elif type(a) is list or type(a) is tuple:
+            a = type(a)(_as_nodes(a))
+        nodes.append(a)
+    return tuple(nodes)
+
+
+# -- dispatch ----------------------------------------------------------------
+
+
+def _unwrap(args):
+    """``args`` (a list or tuple) with Tensors replaced by their values."""
+    vals = []
+    for a in args:
+        if isinstance(a, Tensor):
+            a = a._value
+        elif type(a) is list or type(a) is tuple:
+            a = type(a)(_unwrap(a))
+        vals.append(a)
+    return vals
+
+
+def _result_type(args):
+    """The Tensor class of an op's result: that of its first tensor input."""
+    for a in args:
+        if isinstance(a, Tensor):
+            return a._result_type
+        if type(a) is list or type(a) is tuple:
+            found = _result_type(a)
+            if found is not None:
+                return found
+    return None
+
+
+def wrap(value, cls=None):
+    """A new, untracked Tensor of class ``cls`` around the NumPy ``value`` (no copy)."""
+    t = _new(cls or Tensor)
+    t._value = value
+    return t
+
+
+def _is_array(x):
+    return isinstance(x, (np.ndarray, np.generic))
+
+
+def apply(prim, impl, args, params):
+    """Run ``impl(*raw args, **params)`` and record it as ``prim`` if needed.
+
+    ``prim`` is the registry key; ``impl`` the function called on raw
+    values (the same object for NumPy functions). A tuple (or named tuple,
+    or list) of arrays becomes a tuple of Tensors recorded as one
+    multi-output operation; results that are not arrays (``np.shape``,
+    ``np.ndim``, ...) are returned as they are.
+    """
+    cls = None
+    vals = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if cls is None:
+                cls = a._result_type
+            a = a._value
+        elif type(a) is list or type(a) is tuple:
+            if cls is None:
+                cls = _result_type(a)
+            a = type(a)(_unwrap(a))
+        vals.append(a)
+    vals = tuple(vals)
+    raw = impl(*vals, **params)
+    if isinstance(raw, (np.ndarray, np.generic)):
+        out = _new(cls or Tensor)
+        out._value = raw
+        if _active:
+            _record(prim, args, vals, params, out)
+        return out
+    if isinstance(raw, (tuple, list)) and raw and all(map(_is_array, raw)):
+        cls = cls or Tensor
+        outs = []
+        for r in raw:
+            o = _new(cls)
+            o._value = r
+            outs.append(o)
+        outs = tuple(outs)
+        if _active:
+            _record(prim, args, vals, params, outs)
+        if hasattr(raw, "_fields"):
+            return type(raw)(*outs)
+        return list(outs) if type(raw) is list else outs
+    return raw
+
+
+def _binary(op, a, b, cls):
+    """``op(a, b)`` for an operator with one or two Tensor operands."""
+    av = a._value if isinstance(a, Tensor) else a
+    bv = b._value if isinstance(b, Tensor) else b
+    raw = op(av, bv)
+    if not isinstance(raw, (np.ndarray, np.generic)):
+        raw = np.asarray(raw)[()]
+    out = _new(cls)
+    out._value = raw
+    if _active:
+        _record(op, (a, b), (av, bv), _NO_PARAMS, out)
+    return out
+
+
+def _unary(op, a):
+    out = _new(a._result_type)
+    av = a._value
+    out._value = op(av)
+    if _active:
+        _record(op, (a,), (av,), _NO_PARAMS, out)
+    return out
+
+
+def primitive(impl):
+    """Make ``impl`` (a function of raw NumPy values) a recordable primitive.
+
+    The returned function is the registry key: register its derivative
+    with ``s2sgrad.rules.registry.defvjp(returned_function)``. Called with
+    no Tensor among its arguments it is just ``impl``.
+    """
+
+    def prim(*args, **params):
+        if _result_type(args) is None:
+            return impl(*args, **params)
+        return apply(prim, impl, args, params)
+
+    prim.__name__ = impl.__name__
+    prim.__qualname__ = impl.__qualname__
+    prim.__doc__ = impl.__doc__
+    prim.__module__ = impl.__module__
+    prim.__wrapped__ = impl
+    return prim
+
+
+def _no_out(kwargs):
+    if "out" in kwargs:
+        raise TypeError("s2sgrad Tensors are immutable: out= is not supported")
+
+
+# -- the Tensor class ----------------------------------------------------------
+
+
+def _to_value(value, dtype=None):
+    """A NumPy value for a Tensor: ndarray, or a NumPy scalar when 0-d."""
+    if isinstance(value, Tensor):
+        value = value._value
+    v = np.asarray(value, dtype=dtype)
+    if v.ndim == 0:
+        return v[()]
+    return v
+
+
+class Tensor:
+    """An immutable NumPy value that tapes can record operations on.
+
+    Construct with :func:`constant`; results of operations on tensors are
+    tensors of the same flavour (``s2sgrad.tf`` subclasses only change how
+    they print).
+    """
+
+    __slots__ = ("_value", "__weakref__")
+    #: Defer binary operators on ndarrays to us (``ndarray * tensor``).
+    __array_priority__ = 1000
+    _is_variable = False
+
+    def __init__(self, value, dtype=None):
+        self._value = _to_value(value, dtype)
+
+    # -- plain properties (no recording) --------------------------------
+    @property
+    def dtype(self):
+        return self._value.dtype
+
+    @property
+    def shape(self):
+        return self._value.shape
+
+    @property
+    def ndim(self):
+        return self._value.ndim
+
+    @property
+    def size(self):
+        return self._value.size
+
+    def numpy(self):
+        """The value as NumPy: a scalar for 0-d tensors, else a copy."""
+        v = self._value
+        return v.copy() if type(v) is np.ndarray else v
+
+    def item(self, *args):
+        return self._value.item(*args)
+
+    def tolist(self):
+        return self._value.tolist()
+
+    def ref(self):
+        """A hashable reference to this tensor (TensorFlow's ``ref()``)."""
+        return Reference(self)
+
+    def __array__(self, dtype=None, copy=None):
+        v = np.asarray(self._value)
+        if dtype is not None and v.dtype != dtype:
+            return v.astype(dtype)
+        if copy:
+            return v.copy()
+        return v
+
+    def __float__(self):
+        return float(self._value)
+
+    def __int__(self):
+        return int(self._value)
+
+    def __complex__(self):
+        return complex(self._value)
+
+    def __index__(self):
+        return operator.index(self._value)
+
+    def __bool__(self):
+        return bool(self._value)
+
+    def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return len(self._value)
+
+    def __iter__(self):
+        if self.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __setitem__(self, key, value):
+        raise TypeError(
+            f"{type(self).__name__!r} object does not support item assignment"
+        )
+
+    __hash__ = object.__hash__
+
+    # -- printing ------------------------------------------------------------
+    def __repr__(self):
+        prefix = type(self).__name__ + "("
+        body = np.array2string(np.asarray(self._value), separator=", ", prefix=prefix)
+        return f"{prefix}{body}, dtype={self.dtype})"
+
+    __str__ = __repr__
+
+    def __format__(self, spec):
+        return format(self._value, spec)
+
+    # -- NumPy protocols -----------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        _no_out(kwargs)
+        if method == "__call__":
+            return apply(ufunc, ufunc, inputs, kwargs)
+        bound = getattr(ufunc, method)
+        return apply(bound, bound, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        if kwargs:
+            _no_out(kwargs)
+            for v in kwargs.values():
+                if isinstance(v, Tensor):
+                    kwargs = {
+                        k: (v._value if isinstance(v, Tensor) else v) for k, v in kwargs.items()
+                    }
+                    break
+        return apply(func, func, args, kwargs)
+
+    # -- operators -------------------------------------------------------------
+    def __add__(self, other):
+        return _binary(operator.add, self, other, self._result_type)
+
+    def __radd__(self, other):
+        return _binary(operator.add, other, self, self._result_type)
+
+    def __sub__(self, other):
+        return _binary(operator.sub, self, other, self._result_type)
+
+    def __rsub__(self, other):
+        return _binary(operator.sub, other, self, self._result_type)
+
+    def __mul__(self, other):
+        return _binary(operator.mul, self, other, self._result_type)
+
+    def __rmul__(self, other):
+        return _binary(operator.mul, other, self, self._result_type)
+
+    def __truediv__(self, other):
+        return _binary(operator.truediv, self, other, self._result_type)
+
+    def __rtruediv__(self, other):
+        return _binary(operator.truediv, other, self, self._result_type)
+
+    def __floordiv__(self, other):
+        return _binary(operator.floordiv, self, other, self._result_type)
+
+    def __rfloordiv__(self, other):
+        return _binary(operator.floordiv, other, self, self._result_type)
+
+    def __mod__(self, other):
+        return _binary(operator.mod, self, other, self._result_type)
+
+    def __rmod__(self, other):
+        return _binary(operator.mod, other, self, self._result_type)
+
+    def __pow__(self, other):
+        return _binary(operator.pow, self, other, self._result_type)
+
+    def __rpow__(self, other):
+        return _binary(operator.pow, other, self, self._result_type)
+
+    def __matmul__(self, other):
+        return _binary(operator.matmul, self, other, self._result_type)
+
+    def __rmatmul__(self, other):
+        return _binary(operator.matmul, other, self, self._result_type)
+
+    def __neg__(self):
+        return _unary(operator.neg, self)
+
+    def __pos__(self):
+        return _unary(operator.pos, self)
+
+    def __abs__(self):
+        return _unary(operator.abs, self)
+
+    def __invert__(self):
+        return _unary(operator.invert, self)
+
+    def __and__(self, other):
+        return _binary(operator.and_, self, other, self._result_type)
+
+    def __rand__(self, other):
+        return _binary(operator.and_, other, self, self._result_type)
+
+    def __or__(self, other):
+        return _binary(operator.or_, self, other, self._result_type)
+
+    def __ror__(self, other):
+        return _binary(operator.or_, other, self, self._result_type)
+
+    def __xor__(self, other):
+        return _binary(operator.xor, self, other, self._result_type)
+
+    def __rxor__(self, other):
+        return _binary(operator.xor, other, self, self._result_type)
+
+    def __lt__(self, other):
+        return _binary(operator.lt, self, other, self._result_type)
+
+    def __le__(self, other):
+        return _binary(operator.le, self, other, self._result_type)
+
+    def __gt__(self, other):
+        return _binary(operator.gt, self, other, self._result_type)
+
+    def __ge__(self, other):
+        return _binary(operator.ge, self, other, self._result_type)
+
+    def __eq__(self, other):
+        return _binary(operator.eq, self, other, self._result_type)
+
+    def __ne__(self, other):
+        return _binary(operator.ne, self, other, self._result_type)
+
+    def __getitem__(self, key):
+        key = _raw_index(key)
+        out = _new(self._result_type)
+        v = self._value
+        out._value = v[key]
+        if _active:
+            _record(operator.getitem, (self, key), (v, key), _NO_PARAMS, out)
+        return out
+
+    # -- ndarray-style methods (each a recorded NumPy function) ---------------
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
+
+    def conj(self):
+        return np.conj(self)
+
+    conjugate = conj
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not isinstance(shape[0], int):
+            shape = shape[0]
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and not isinstance(axes[0], int):
+            axes = axes[0]
+        return np.transpose(self, axes or None)
+
+    def swapaxes(self, a, b):
+        return np.swapaxes(self, a, b)
+
+    def squeeze(self, axis=None):
+        return np.squeeze(self, axis=axis)
+
+    def ravel(self):
+        return np.ravel(self)
+
+    def flatten(self):
+        return np.reshape(self, (-1,))
+
+    def astype(self, dtype):
+        return cast(self, dtype=np.dtype(dtype))
+
+    def copy(self):
+        return self
+
+    def sum(self, axis=None, keepdims=False, **kwargs):
+        return np.sum(self, axis=axis, keepdims=keepdims, **kwargs)
+
+    def mean(self, axis=None, keepdims=False, **kwargs):
+        return np.mean(self, axis=axis, keepdims=keepdims, **kwargs)
+
+    def prod(self, axis=None, keepdims=False, **kwargs):
+        return np.prod(self, axis=axis, keepdims=keepdims, **kwargs)
+
+    def max(self, axis=None, keepdims=False):
+        return np.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return np.min(self, axis=axis, keepdims=keepdims)
+
+    def std(self, axis=None, keepdims=False, **kwargs):
+        return np.std(self, axis=axis, keepdims=keepdims, **kwargs)
+
+    def var(self, axis=None, keepdims=False, **kwargs):
+        return np.var(self, axis=axis, keepdims=keepdims, **kwargs)
+
+    def cumsum(self, axis=None):
+        return np.cumsum(self, axis=axis)
+
+    def clip(self, min=None, max=None):
+        return np.clip(self, min, max)
+
+    def dot(self, other):
+        return np.dot(self, other)
+
+    def argmax(self, axis=None):
+        return np.argmax(self, axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(self, axis=axis)
+
+    def all(self, axis=None):
+        return np.all(self, axis=axis)
+
+    def any(self, axis=None):
+        return np.any(self, axis=axis)
+
+
+Tensor._result_type = Tensor
+
+
+def _raw_index(key):
+    """An index with Tensors replaced by their values (indices are constants)."""
+    if isinstance(key, Tensor):
+        return key._value
+    if type(key) is tuple:
+        return tuple(k._value if isinstance(k, Tensor) else k for k in key)
+    if type(key) is list and any(isinstance(k, Tensor) for k in key):
+        return [k._value if isinstance(k, Tensor) else k for k in key]
+    return key
+
+
+class Reference:
+    """A hashable handle on a tensor or variable, compared by identity."""
+
+    __slots__ = ("_obj",)
+
+    def __init__(self, obj):
+        self._obj = obj
+
+    def deref(self):
+        return self._obj
+
+    def __hash__(self):
+        return id(self._obj)
+
+    def __eq__(self, other):
+        return isinstance(other, Reference) and other._obj is self._obj
+
+    def __repr__(self):
+        return f"<Reference wrapping {self._obj!r}>"
+
+
+def _cast(x, dtype=None):
+    """``x`` converted to ``dtype`` (the raw implementation of :func:`cast`)."""
+    return np.asarray(x).astype(dtype, copy=False)[()]
+
+
+#: ``cast(x, dtype=...)``: a differentiable dtype conversion.
+cast = primitive(_cast)
+cast.__name__ = cast.__qualname__ = "cast"
+cast.__module__ = __name__
+
+
+@_registry.defvjp(cast, elementwise=True)
+def _cast_vjp(g, ans, x, dtype=None):
+    return (cast(g, dtype=np.result_type(x)),)
+
+
+def constant(value, dtype=None, shape=None, name=None):
+    """A Tensor holding ``value`` (NumPy's dtype defaults unless ``dtype``).
+
+    ``shape`` broadcasts a scalar or checks an array, as in TensorFlow;
+    ``name`` is accepted for compatibility.
+    """
+    return _make_constant(Tensor, value, dtype, shape)
+
+
+def _make_constant(cls, value, dtype, shape):
+    v = _to_value(value, dtype)
+    if shape is not None:
+        shape = tuple(shape)
+        if np.size(v) == 1 and np.shape(v) != shape:
+            v = _to_value(np.full(shape, np.reshape(v, ()), dtype=v.dtype))
+        elif np.shape(v) != shape:
+            v = _to_value(np.reshape(v, shape))
+    t = _new(cls)
+    t._value = v
+    return t
+
+
+def stop_gradient(x):
+    """``x`` with no derivative flowing back through it.
+
+    For a Tensor or Variable, a new untracked Tensor with the same value;
+    anything else (a NumPy array, a float) is returned unchanged, which is
+    what the source transformer relies on when it uses this as an identity.
+    """
+    if isinstance(x, Tensor):
+        t = _new(x._result_type)
+        t._value = x._value
+        return t
+    return x
+
+

@@ -1,0 +1,289 @@
+"""The TensorFlow flavour of Tensor and Variable: TF's dtype defaults and printing.
+
+The classes only change conversion and text: a ``TFTensor`` records and
+differentiates exactly like a :class:`~s2sgrad.tape.tensor.Tensor`, and
+results of operations on TF-flavoured values are TF-flavoured.
+"""
+
+import pprint
+import sys
+
+import numpy as np
+
+from s2sgrad.tape.tensor import Tensor, _new, _to_value
+from s2sgrad.tape.variable import Variable
+
+_FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
+
+
+def tf_value(value, dtype=None):
+    """``value`` as a NumPy value with TensorFlow's defaults.
+
+    Python floats (and lists of them) become float32 and Python ints int32,
+    as ``tf.constant`` does; NumPy values and tensors keep their dtype.
+    """
+    if dtype is not None:
+        return _to_value(value, np.dtype(dtype))
+    if isinstance(value, Tensor):
+        return value._value
+    if isinstance(value, (np.ndarray, np.generic)):
+        return _to_value(value)
+    v = np.asarray(value)
+    if v.dtype == _FLOAT64:
+        v = v.astype(np.float32)
+    elif v.dtype == _INT64:
+        v = v.astype(np.int32)
+    return v[()] if v.ndim == 0 else v
+
+
+class TensorShape(tuple):
+    """A shape that prints like TensorFlow's: ``(2, 3)``, ``TensorShape([2, 3])``."""
+
+    __slots__ = ()
+
+    def as_list(self):
+        return list(self)
+
+    @property
+    def rank(self):
+        return len(self)
+
+    @property
+    def ndims(self):
+        return len(self)
+
+    def num_elements(self):
+        return int(np.prod(self, dtype=np.int64))
+
+    def __repr__(self):
+        return f"TensorShape({list(self)})"
+
+    def __str__(self):
+        return tuple.__repr__(self)
+
+
+def _numpy_text(value, is_repr):
+    """The value part of TensorFlow's tensor texts."""
+    if np.ndim(value) == 0:
+        text = str(value)
+    else:
+        text = repr(value) if is_repr else str(value)
+    if "\n" in text:
+        text = "\n" + text
+    return text
+
+
+def _dtype_name(value):
+    dtype = value.dtype
+    if dtype.kind in "US":
+        return "string"
+    return dtype.name
+
+
+class TFTensor(Tensor):
+    """A Tensor that converts and prints like ``tf.Tensor``."""
+
+    __slots__ = ()
+
+    def __init__(self, value, dtype=None):
+        self._value = tf_value(value, dtype)
+
+    @property
+    def shape(self):
+        return TensorShape(self._value.shape)
+
+    def get_shape(self):
+        return self.shape
+
+    def __repr__(self):
+        v = self._value
+        return (
+            f"<tf.Tensor: shape={tuple(v.shape)}, dtype={_dtype_name(v)}, "
+            f"numpy={_numpy_text(v, True)}>"
+        )
+
+    def __str__(self):
+        v = self._value
+        return f"tf.Tensor({_numpy_text(v, False)}, shape={tuple(v.shape)}, dtype={_dtype_name(v)})"
+
+
+TFTensor._result_type = TFTensor
+
+
+class TFVariable(Variable):
+    """A Variable that converts and prints like ``tf.Variable``."""
+
+    __slots__ = ()
+    _convert = staticmethod(tf_value)
+
+    @property
+    def name(self):
+        return f"{self._name}:0"
+
+    @property
+    def shape(self):
+        return TensorShape(self._value.shape)
+
+    def get_shape(self):
+        return self.shape
+
+    def __repr__(self):
+        v = self._value
+        return (
+            f"<tf.Variable '{self._name}:0' shape={tuple(v.shape)} "
+            f"dtype={_dtype_name(v)}, numpy={_numpy_text(v, True)}>"
+        )
+
+    __str__ = __repr__
+
+
+TFVariable._result_type = TFTensor
+
+
+def tf_constant(value, dtype=None, shape=None):
+    """``tf.constant``: a TFTensor with TensorFlow's dtype defaults."""
+    v = tf_value(value, dtype)
+    if shape is not None:
+        shape = tuple(shape)
+        if np.size(v) == 1 and np.shape(v) != shape:
+            v = np.full(shape, np.reshape(v, ()), dtype=v.dtype)
+        elif np.shape(v) != shape:
+            v = np.reshape(v, shape)
+        v = v[()] if np.ndim(v) == 0 else v
+    t = _new(TFTensor)
+    t._value = v
+    return t
+
+
+def as_tensor(x):
+    """``x`` itself if it is a Tensor or Variable, else ``tf.constant(x)``."""
+    if isinstance(x, Tensor):
+        return x
+    return tf_constant(x)
+
+
+# -- tf.print ------------------------------------------------------------------------
+
+
+def format_element(x):
+    """One entry as TensorFlow prints it (shortest round-trip float text)."""
+    if isinstance(x, (np.floating, float)):
+        return _format_float(x)
+    if isinstance(x, (np.bool_, bool)):
+        return "1" if x else "0"
+    if isinstance(x, (np.complexfloating, complex)):
+        return f"({_format_float(x.real)},{_format_float(x.imag)})"
+    if isinstance(x, bytes):
+        return x.decode("utf-8", "replace")
+    return str(x)
+
+
+def _format_float(x):
+    """C's ``%.{d}g`` with d digits, d+3 (float32) or d+2 (float64) when d won't round-trip."""
+    if isinstance(x, np.float32) or isinstance(x, np.float16):
+        digits, more = 6, 9
+        kind = np.float32
+    else:
+        digits, more = 15, 17
+        kind = np.float64
+    value = kind(x)
+    if np.isnan(value):
+        return "-nan" if np.signbit(value) else "nan"
+    if np.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    text = "%.*g" % (digits, float(value))
+    if kind(float(text)) != value:
+        text = "%.*g" % (more, float(value))
+    return text
+
+
+def format_tensor(value, summarize=3):
+    """A tensor value as ``tf.print`` shows it: ``[1 2 ... 9]``, nested rows."""
+    a = np.asarray(value)
+    if a.ndim == 0:
+        return format_element(a[()])
+    if summarize is None or summarize < 0:
+        summarize = max(a.shape) if a.size else 0
+    parts = []
+    _format_dim(a, 0, summarize, parts)
+    return "".join(parts)
+
+
+def _format_dim(a, dim, summarize, out):
+    ndim = a.ndim
+    if dim == ndim:
+        out.append(format_element(a[()]))
+        return
+    out.append("[")
+    n = a.shape[0]
+    head = min(summarize, n)
+    tail_start = max(summarize, n - summarize)
+    for i in range(head):
+        if i > 0:
+            _dim_spacing(dim, ndim, out)
+        _format_dim(a[i], dim + 1, summarize, out)
+    if n > 2 * summarize:
+        _dim_spacing(dim, ndim, out)
+        out.append("...")
+    for i in range(tail_start, n):
+        _dim_spacing(dim, ndim, out)
+        _format_dim(a[i], dim + 1, summarize, out)
+    out.append("]")
+
+
+def _dim_spacing(dim, ndim, out):
+    if dim == ndim - 1:
+        out.append(" ")
+        return
+    out.append("\n" * (ndim - dim - 1))
+    out.append(" " * (dim + 1))
+
+
+def format_for_print(x, summarize=3):
+    """One ``tf.print`` input as TensorFlow renders it.
+
+    A string is printed as it is; anything else is rendered with
+    ``pprint.pformat`` after replacing each tensor in it by a placeholder,
+    which is then replaced by the tensor's text (TensorFlow's recipe), so
+    a tuple of scalars prints as ``(-2, 1)`` and Python values as their repr.
+    """
+    if isinstance(x, str):
+        return x
+    texts = {}
+
+    def placeholder(leaf):
+        if isinstance(leaf, Tensor):
+            token = f"__s2sgrad_tensor_{len(texts)}__"
+            texts[token] = format_tensor(leaf._value, summarize)
+            return token
+        if isinstance(leaf, (list, tuple)):
+            items = [placeholder(i) for i in leaf]
+            if hasattr(leaf, "_fields"):
+                return type(leaf)(*items)
+            return type(leaf)(items) if type(leaf) in (list, tuple) else items
+        if isinstance(leaf, dict):
+            return {k: placeholder(v) for k, v in leaf.items()}
+        return leaf
+
+    template = pprint.pformat(placeholder(x))
+    for token, text in texts.items():
+        template = template.replace(f"'{token}'", text, 1)
+    return template
+
+
+def tf_print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):
+    """``tf.print``: tensors formatted as TensorFlow does, to stderr by default."""
+    text = sep.join(format_for_print(x, summarize) for x in inputs) + end
+    if output_stream is None:
+        output_stream = sys.stderr
+    if isinstance(output_stream, str):
+        if output_stream.startswith("file://"):
+            with open(output_stream[len("file://"):], "a") as f:
+                f.write(text)
+            return None
+        raise ValueError(f"unsupported output_stream {output_stream!r}")
+    sys.stdout.flush()
+    output_stream.write(text)
+    output_stream.flush()
+    return None
