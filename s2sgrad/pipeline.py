@@ -13,7 +13,7 @@ from s2sgrad.codegen.emit import to_source
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.frontend.normalise import normalise
 from s2sgrad.transform.cse import eliminate_common_subexpressions
-from s2sgrad.transform.optimise import eliminate_dead_code
+from s2sgrad.transform.optimise import eliminate_dead_code, inline_single_use, sink_into_guards
 from s2sgrad.transform.reverse import ReverseMode
 
 import s2sgrad.rules  # noqa: F401  (registers every rule)
@@ -60,6 +60,18 @@ class Context:
             name = self.namer.fresh(preferred, exact_first=False)
         self.env[name] = obj
         return name
+
+    def is_pure_call(self, call):
+        """True for calls to primitives with rules and to runtime helpers."""
+        from s2sgrad import runtime
+        from s2sgrad.rules import registry
+
+        func = self.resolve(call.func)
+        if func is runtime.call_vjp:
+            return False
+        if getattr(func, "__module__", None) in ("s2sgrad.runtime", "math"):
+            return True
+        return registry.lookup(func) is not None
 
     def literal(self, value):
         """An AST expression for a Python value (rule default, constant)."""
@@ -169,6 +181,8 @@ def _generate(function, names, is_tuple, return_value, seed):
     mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value)
     tree = mode.transform()
     eliminate_dead_code(tree)
+    sink_into_guards(tree)
+    inline_single_use(tree, context.is_pure_call)
     source = to_source(tree)
     code = CompiledCode(source, tree.name, context.env, function.__qualname__,
                         closure_names=function.__code__.co_freevars)

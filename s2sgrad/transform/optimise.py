@@ -21,6 +21,36 @@ def eliminate_dead_code(fn):
     return fn
 
 
+def sink_into_guards(fn):
+    """Move primal statements only a guard's checks read into the guard.
+
+    ``if not (x.__class__ is float): require_scalar(result)`` needs the
+    primal result only when the guard fires; in straight-line code the
+    statements computing it (and nothing else) move inside, so the fast
+    path does not compute them. Sound because outside loops normal form
+    never reassigns a name, and only side-effect-free assignments move.
+    """
+    body = fn.body
+    for index, guard in enumerate(body):
+        if not getattr(guard, "sink_target", False):
+            continue
+        if any(isinstance(s, (ast.For, ast.While)) for s in body):
+            return fn
+        later = body[index + 1:]
+        for i in range(index - 1, -1, -1):
+            s = body[i]
+            if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+                continue
+            target = s.targets[0].id
+            used_after = any(target in _reads(t) for t in body[i + 1:index] + later)
+            if used_after or target not in _reads(guard):
+                continue
+            guard.body.insert(0, body.pop(i))
+            index -= 1
+        return fn
+    return fn
+
+
 def propagate_copies(fn):
     """Replace ``a`` by ``b`` after ``a = b`` when each is assigned once.
 
@@ -76,6 +106,10 @@ def _block(stmts, live):
             target = s.targets[0].id
             if target in live or _pops(s.value):
                 live = (live - {target}) | _reads(s.value)
+                kept.append(s)
+        elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
+            if s.target.id in live:
+                live = live | _reads(s.value)
                 kept.append(s)
         elif isinstance(s, ast.Assign):  # subscript write: x[i] = v
             base = s.targets[0].value.id
@@ -133,3 +167,121 @@ def _pops(value):
 
 def _only_comments(stmts):
     return all(is_comment(s) or isinstance(s, ast.Pass) for s in stmts)
+
+
+def inline_single_use(fn, is_pure_call):
+    """Fold a temporary used once back into the expression that uses it.
+
+    Normal form gives every operation a name; where a name is read once,
+    right after, in the same block, the generated code reads better and
+    holds fewer arrays alive with the expression written in place:
+    ``_t3 = -_t2; _t4 = np.exp(_t3)`` becomes ``_t4 = np.exp(-_t2)``.
+    Only pure expressions move, and only when nothing in between writes a
+    name they read.
+    """
+    loads, stores = {}, {}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name):
+            table = loads if isinstance(node.ctx, ast.Load) else stores
+            table[node.id] = table.get(node.id, 0) + 1
+    for node in ast.walk(fn):
+        if isinstance(node, ast.FunctionDef) and node is not fn:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Name):
+                    loads[inner.id] = loads.get(inner.id, 0) + 2  # never inline into closures
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    _inline_blocks(fn.body, loads, stores, params, is_pure_call)
+    return fn
+
+
+def _inline_blocks(stmts, loads, stores, params, is_pure_call):
+    _inline_block(stmts, loads, stores, params, is_pure_call)
+    for s in stmts:
+        for field in ("body", "orelse"):
+            block = getattr(s, field, None)
+            if block and not isinstance(s, ast.FunctionDef):
+                _inline_blocks(block, loads, stores, params, is_pure_call)
+
+
+def _inline_block(stmts, loads, stores, params, is_pure_call):
+    i = 0
+    while i < len(stmts):
+        s = stmts[i]
+        if _inlinable(s, loads, stores, params, is_pure_call):
+            name = s.targets[0].id
+            j = _single_use_site(stmts, i, name)
+            if j is not None and _unchanged_between(stmts[i + 1:j], _reads(s.value)):
+                _replace_load(stmts[j], name, s.value)
+                del stmts[i]
+                i = max(i - 1, 0)
+                continue
+        i += 1
+
+
+def _inlinable(s, loads, stores, params, is_pure_call):
+    if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+        return False
+    name = s.targets[0].id
+    if name in params or stores.get(name) != 1 or loads.get(name) != 1:
+        return False
+    return _pure(s.value, is_pure_call)
+
+
+def _pure(e, is_pure_call):
+    for node in ast.walk(e):
+        if isinstance(node, ast.Call) and not is_pure_call(node):
+            return False
+        if isinstance(node, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)):
+            return False
+    return True
+
+
+def _top_expressions(s):
+    if isinstance(s, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
+        return [s.value] if s.value is not None else []
+    if isinstance(s, ast.If):
+        return [s.test]
+    return []
+
+
+def _single_use_site(stmts, i, name):
+    for j in range(i + 1, len(stmts)):
+        s = stmts[j]
+        if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(s)):
+            tops = _top_expressions(s)
+            if any(isinstance(n, ast.Name) and n.id == name for e in tops for n in ast.walk(e)):
+                return j
+            return None
+    return None
+
+
+def _unchanged_between(stmts, names):
+    for s in stmts:
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in names:
+                return False
+            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
+                return False
+            if isinstance(n, (ast.For, ast.While)) or is_comment(s) and False:
+                return False
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop":
+                return False
+    return True
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, name, value):
+        self.name, self.value = name, value
+
+    def visit_Name(self, node):
+        if node.id == self.name and isinstance(node.ctx, ast.Load):
+            return self.value
+        return node
+
+
+def _replace_load(stmt, name, value):
+    replacer = _Replace(name, value)
+    if isinstance(stmt, ast.If):
+        stmt.test = replacer.visit(stmt.test)
+    else:
+        stmt.value = replacer.visit(stmt.value)

@@ -77,6 +77,7 @@ class ReverseMode:
         #: adjoint variables that may hold a 0.0 placeholder instead of an
         #: array of their primal's shape
         self.zero_filled = set()
+        self.owned = set()
         self.seed_name = None
         self.loops = {}
         self.loop_depth_of = {}
@@ -105,11 +106,19 @@ class ReverseMode:
         grads = [self.final_gradient(name, adj) for name in self.wrt]
         body, adjoint = self.place_saves(list(body), adjoint + [ast.Return(ast.Tuple(grads, ast.Load()))])
         adjoint = adjoint[:-1]
-        arg_checks = self.argument_checks()
         check = []
+        guarded = ()
         if self.seed is None and not result_proven_scalar:
             check = [ast.Expr(self.helper_call("require_scalar", [
                 result, ast.Constant(self.fn.name)]))]
+            guarded = self.float_guard_params(body, result)
+        arg_checks = self.argument_checks(skip=guarded)
+        if guarded:
+            # Python floats in, Python float out: nothing to check. Otherwise
+            # check the arguments and the result (the primal statements only
+            # the check reads are sunk into this branch by the optimiser).
+            checks = [c.body[0] for c in self.argument_checks(only=guarded)] + check
+            check = [self.float_guard(guarded, checks)]
         value = grads[0] if len(grads) == 1 and not self.context.wrt_is_tuple else \
             ast.Tuple(grads, ast.Load())
         if self.return_value:
@@ -126,10 +135,43 @@ class ReverseMode:
         out = function_def(name, args, new_body, self.fn.lineno)
         return ast.fix_missing_locations(out)
 
-    def argument_checks(self):
+    def float_guard_params(self, body, result):
+        """Parameters whose being Python floats proves the result is a float.
+
+        Returns () unless the body is straight-line code without side
+        effects (where the check's primal statements can move into the
+        guard) and assuming those parameters are 0-d proves the result 0-d.
+        """
+        if not isinstance(result, ast.Name):
+            return ()
+        for s in _walk_statements(body):
+            if not isinstance(s, (ast.Assign, ast.If, ast.Pass)):
+                return ()
+        params = [a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
+                  self.fn.args.kwonlyargs]
+        scalars = tuple(p for p in params if self.shapes.of(p) == 0)
+        if not scalars:
+            return ()
+        proof = ShapeClasses(self.context.resolve).analyse(
+            self.fn, result_is_scalar=False, scalar_params=scalars)
+        return scalars if proof.of(result.id) == 0 else ()
+
+    def float_guard(self, params, body):
+        """``if not (a.__class__ is b.__class__ is float): body``."""
+        float_name = self.context.env_name(builtins.float, "float")
+        classes = [ast.Attribute(ast.Name(p, ast.Load()), "__class__", ast.Load()) for p in params]
+        test = ast.Compare(classes[0], [ast.Is()] * len(params),
+                           classes[1:] + [ast.Name(float_name, ast.Load())])
+        guard = ast.If(ast.UnaryOp(ast.Not(), test), body, [])
+        guard.sink_target = True
+        return guard
+
+    def argument_checks(self, skip=(), only=None):
         """``require_float`` for each wrt argument that is not a Python float."""
         checks = []
         for name in self.wrt:
+            if name in skip or (only is not None and name not in only):
+                continue
             test = ast.Compare(
                 ast.Attribute(ast.Name(name, ast.Load()), "__class__", ast.Load()),
                 [ast.IsNot()], [ast.Name("float", ast.Load())])
@@ -268,11 +310,13 @@ class ReverseMode:
             if state is None:
                 zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
                     if name in self.wrt else ast.Constant(0.0)
+                self.note_ownership(name, var, zero)
                 if name not in self.wrt:
                     self.zero_filled.add(var)
                 before.append(_assign(var, zero))
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
                 before.append(_assign(var, self.materialise(state)))
+                self.owned.discard(var)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
         assigned = {n.targets[0].id for n in _walk_statements(s.body)
                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
@@ -699,8 +743,14 @@ class ReverseMode:
             var = self.adjoint_name(name)
             out = self.free_aliases_of(var, adj, name)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+            self.note_ownership(name, var, new.expr)
             return out + [_assign(var, new.expr)]
         var = self.adjoint_name(name)
+        if var in self.owned and not state.is_alias and state.like is None and new.like is None \
+                and name not in self.sequences and isinstance(state.expr, ast.Name) \
+                and state.expr.id == var:
+            # the gradient of an argument, held in an array only we own
+            return [ast.AugAssign(ast.Name(var, ast.Store()), ast.Add(), new.expr)]
         left, right = state.expr, new.expr
         if new.like is not None and state.expr.id in self.zero_filled if isinstance(state.expr, ast.Name) else False:
             right = self.materialise(new)  # 0.0 placeholders do not carry the shape
@@ -716,7 +766,23 @@ class ReverseMode:
             total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
         out = self.free_aliases_of(var, adj, name)
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        self.note_ownership(name, var, total)
         return out + [_assign(var, total)]
+
+    def note_ownership(self, name, var, value):
+        """Track which argument gradients hold arrays nothing else references.
+
+        Only adjoints of parameters qualify (no statement consumes them or
+        passes them on); their value is ours when it was just computed by
+        an operator or allocated by ``zeros_like``/``full_like``. Those are
+        then accumulated in place (``dW += ...``) instead of reallocated.
+        """
+        if name not in self.wrt:
+            return
+        fresh = isinstance(value, (ast.BinOp, ast.UnaryOp)) or (
+            isinstance(value, ast.Call) and self.context.resolve(value.func) in
+            (self.runtime.zeros_like, self.runtime.full_like))
+        (self.owned.add if fresh else self.owned.discard)(var)
 
     def free_aliases_of(self, var, adj, owner):
         """Copy out aliases of ``var`` before ``var`` is reassigned.

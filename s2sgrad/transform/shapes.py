@@ -31,6 +31,7 @@ class ShapeClasses:
         self.parent = {SCALAR: SCALAR}
         self.of_name = {}
         self.relations = []  # (target class, [operand classes]) of elementwise ops
+        self.shape_tuples = set()  # names holding an array's .shape
         self._next = 1
 
     # ----------------------------------------------------------- union-find
@@ -58,10 +59,10 @@ class ShapeClasses:
         return True
 
     # ------------------------------------------------------------- analysis
-    def analyse(self, fn, result_is_scalar):
-        """Fill the classes for normal-form ``fn``."""
+    def analyse(self, fn, result_is_scalar, scalar_params=()):
+        """Fill the classes for normal-form ``fn`` (``scalar_params`` assumed 0-d)."""
         for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
-            self.of_name[a.arg] = self.fresh()
+            self.of_name[a.arg] = SCALAR if a.arg in scalar_params else self.fresh()
         definitions = {}
         for s in _assignments(fn.body):
             definitions.setdefault(s.targets[0].id, []).append(s)
@@ -100,6 +101,14 @@ class ShapeClasses:
         return self
 
     def rhs_class(self, rhs, target):
+        if isinstance(rhs, ast.Attribute) and rhs.attr in ("ndim", "size"):
+            return SCALAR
+        if isinstance(rhs, ast.Attribute) and rhs.attr == "shape":
+            self.shape_tuples.add(target)
+            return self.fresh()
+        if isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name) \
+                and rhs.value.id in self.shape_tuples and isinstance(rhs.slice, ast.Constant):
+            return SCALAR
         if isinstance(rhs, (ast.Name, ast.Constant)):
             c = self.atom_class(rhs)
             return c if c is not None else self.fresh()
@@ -109,7 +118,7 @@ class ShapeClasses:
             return self.elementwise([rhs.operand])
         if isinstance(rhs, ast.Call):
             func = self.resolve(rhs.func)
-            if getattr(func, "__module__", None) == "math" or func is math.pow:
+            if getattr(func, "__module__", None) == "math" or func in (math.pow, len):
                 return SCALAR
             rule = registry.lookup(func)
             if rule is not None and rule.elementwise and not rhs.keywords:
