@@ -1,0 +1,551 @@
+"""The command line (SPEC section 5): ``s2sgrad show`` and ``s2sgrad check``.
+
+* ``show FILE.py:FUNC`` prints the generated derivative source of a
+  top-level function, exactly what ``sg.source`` returns;
+* ``check FILE.py:FUNC --at NAME=VALUE ...`` compares the generated gradient
+  with central finite differences in float64 and exits 1 when they disagree.
+
+Every mistake a user can make — a missing file or function, an unsupported
+construct, a bad ``--at`` value, the function itself raising — ends as one
+line ``s2sgrad: error: ...`` on stderr and exit status 2, never a traceback
+(``--traceback`` shows one, for bug reports). Values given on the command
+line are read with :func:`ast.literal_eval` and never evaluated as code.
+
+Agreement. Entry ``i`` of a finite-difference gradient uses the step
+``h = eps**(1/3) * max(1, |x_i|)`` (``eps**(1/3)`` ≈ 6e-6 balances the
+truncation error ``h**2 * |f'''|`` against the rounding error
+``eps * |f| / h``, both about 1e-11 for values of order 1). For an argument
+with generated gradient ``g`` and finite difference ``d`` the relative error
+is ``max|g - d| / max(max|g|, max|d|, FLOOR)`` with
+``FLOOR = 1e-4 * max(1, |f|)``: the floor keeps a gradient that is exactly
+zero from turning rounding noise (which grows with ``|f|``) into a large
+relative error. The gradients agree when every argument's relative error is
+at most ``TOLERANCE = 1e-5``; a wrong derivative rule is typically off by
+an error of order 1.
+"""
+
+import argparse
+import ast
+import contextlib
+import importlib.machinery
+import importlib.util
+import inspect
+import itertools
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import s2sgrad
+from s2sgrad.errors import S2SGradError
+
+__all__ = ["main", "TOLERANCE"]
+
+EXIT_OK = 0
+EXIT_MISMATCH = 1
+EXIT_ERROR = 2
+
+#: largest relative error ``check`` accepts (see the module docstring)
+TOLERANCE = 1e-5
+#: the relative error's denominator is at least FLOOR_SCALE * max(1, |f|)
+FLOOR_SCALE = 1e-4
+#: relative finite-difference step, eps ** (1/3)
+STEP = float(np.finfo(np.float64).eps ** (1 / 3))
+#: at most this many entries per argument in check's table
+MAX_ROWS = 10
+
+_module_numbers = itertools.count()
+
+
+class CommandError(Exception):
+    """A problem with the user's input, reported as one line with exit status 2."""
+
+
+# -- the parser ---------------------------------------------------------------
+
+_MAIN_DESCRIPTION = "Source-to-source automatic differentiation for Python/NumPy functions."
+
+_MAIN_EPILOG = """\
+examples:
+  s2sgrad show examples/quickstart.py:f --wrt x,b
+  s2sgrad check examples/quickstart.py:f --at x=3.0 a=1.0 b=-2.0 c=1.0
+
+FUNC is the name of a top-level function in FILE.py. FILE.py is imported
+as a module (its directory on sys.path, its `if __name__ == "__main__"`
+block not run). Exit status: 0 success, 1 check found a disagreement,
+2 bad input. Run `s2sgrad COMMAND --help` for each command's options.
+"""
+
+_SHOW_EPILOG = """\
+examples:
+  s2sgrad show examples/quickstart.py:f                # d f / d x (first argument)
+  s2sgrad show examples/quickstart.py:f --wrt a,b      # returns (df/da, df/db)
+  s2sgrad show examples/quickstart.py:f --order 2      # second derivative in x
+"""
+
+_CHECK_EPILOG = f"""\
+examples:
+  s2sgrad check examples/quickstart.py:f --at x=3.0 a=1.0 b=-2.0 c=1.0
+  s2sgrad check model.py:loss --at w=[[0.1,0.2],[0.3,0.4]] --at y=[1,0] --wrt w
+
+values: NAME=VALUE is read as a Python literal (never evaluated as code):
+  numbers (1.5, 2, -3e-4), lists (nested lists become float64 arrays),
+  tuples, strings, True/False/None. Quote values containing spaces or
+  brackets for your shell. Arguments not given keep their default.
+
+differentiated arguments: by default every argument given a float value
+  (a float, or a list, which becomes a float64 array); an int like 2 stays
+  an int and is not differentiated. With --wrt, the named arguments are
+  differentiated, and a number given for one is converted to float.
+
+agreement: for each argument, relative error =
+  max|grad - fd| / max(max|grad|, max|fd|, {FLOOR_SCALE:g} * max(1, |f|)),
+  with central differences in float64 (step 6e-6 * max(1, |x_i|)).
+  Exit status 0 when every relative error is at most {TOLERANCE:g}, 1 otherwise.
+"""
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def build_parser():
+    """The argparse parser of the ``s2sgrad`` command."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("target", metavar="FILE.py:FUNC",
+                        help="a Python file and the name of a top-level function in it")
+    common.add_argument("--traceback", action="store_true",
+                        help="on an error, show the Python traceback instead of one line "
+                             "(for bug reports)")
+
+    parser = argparse.ArgumentParser(
+        prog="s2sgrad", description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"s2sgrad {s2sgrad.__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    show = commands.add_parser(
+        "show", parents=[common], epilog=_SHOW_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="print the generated derivative source of a function",
+        description="Print the Python source s2sgrad generates for the derivative of FUNC\n"
+                    "(what s2sgrad.source returns).",
+    )
+    show.add_argument("--wrt", metavar="NAME[,NAME...]",
+                      help="differentiate with respect to these arguments (default: the first); "
+                           "several names give a function returning a tuple")
+    show.add_argument("--order", metavar="N", type=_positive_int, default=1,
+                      help="the N-th derivative (default: 1); N > 1 needs a single --wrt name")
+    show.set_defaults(run=run_show)
+
+    check = commands.add_parser(
+        "check", parents=[common], epilog=_CHECK_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="compare the generated gradient with finite differences",
+        description="Evaluate the generated gradient of FUNC at the given argument values,\n"
+                    "compare it with central finite differences in float64, and print the\n"
+                    "largest relative error.",
+    )
+    check.add_argument("--at", metavar="NAME=VALUE", nargs="+", action="extend", default=[],
+                       help="argument values; repeat --at or give several after one --at")
+    check.add_argument("--wrt", metavar="NAME[,NAME...]",
+                       help="differentiate with respect to these arguments "
+                            "(default: those given float values)")
+    check.set_defaults(run=run_check)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``s2sgrad`` command line; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit:  # --help, --version or a usage error (status 2)
+        return exit.code
+    try:
+        return args.run(args)
+    except (CommandError, S2SGradError) as error:
+        if args.traceback:
+            raise
+        print(f"s2sgrad: error: {_one_line(str(error))}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _one_line(text):
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _describe(error):
+    """``TypeName: message`` of an exception, on one line."""
+    message = _one_line(str(error))
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
+
+
+# -- loading FILE.py:FUNC ------------------------------------------------------
+
+@contextlib.contextmanager
+def loaded_function(target):
+    """The function ``target`` names, with its file's directory on sys.path.
+
+    The directory stays on the path while the command runs, so imports the
+    function makes when called also find the file's neighbours.
+    """
+    path_text, colon, name = target.rpartition(":")
+    if not colon or not path_text or not name:
+        raise CommandError(f"expected FILE.py:FUNC, got {target!r}")
+    if not name.isidentifier():
+        kind = "methods and nested functions are not supported" if "." in name else "not a name"
+        raise CommandError(f"FUNC must be the name of a top-level function; got {name!r} ({kind})")
+    path = Path(path_text)
+    if not path.exists():
+        raise CommandError(f"no such file: {path_text}")
+    if not path.is_file():
+        raise CommandError(f"not a file: {path_text}")
+    directory = str(path.resolve().parent)
+    sys.path.insert(0, directory)
+    try:
+        module = _import_file(path)
+        yield _function_of(module, name, path_text)
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(directory)
+
+
+def _import_file(path):
+    """Import ``path`` as a new module under a name no other module has."""
+    stem = re.sub(r"\W", "_", path.stem)
+    module_name = f"_s2sgrad_cli_{next(_module_numbers)}_{stem}"
+    loader = importlib.machinery.SourceFileLoader(module_name, str(path))
+    spec = importlib.util.spec_from_file_location(module_name, path, loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        loader.exec_module(module)
+    except SyntaxError as error:
+        sys.modules.pop(module_name, None)
+        raise CommandError(f"{path}:{error.lineno}: syntax error: {error.msg}") from error
+    except (Exception, SystemExit) as error:
+        sys.modules.pop(module_name, None)
+        raise CommandError(f"importing {path} failed: {_describe(error)}") from error
+    return module
+
+
+def _function_of(module, name, path_text):
+    function = vars(module).get(name)
+    if function is None:
+        defined = sorted(key for key, value in vars(module).items()
+                         if inspect.isfunction(value) and not key.startswith("__"))
+        listing = f" (its functions: {', '.join(defined)})" if defined else " (it defines no functions)"
+        raise CommandError(f"{path_text} has no function {name!r}{listing}")
+    if not inspect.isfunction(function):
+        raise CommandError(f"{path_text}:{name} is not a Python function "
+                           f"(it is of type {type(function).__name__})")
+    return function
+
+
+def _parameters(function):
+    """The parameters of ``function`` that can be given by name."""
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+             inspect.Parameter.KEYWORD_ONLY)
+    return {name: parameter for name, parameter in inspect.signature(function).parameters.items()
+            if parameter.kind in kinds}
+
+
+def _parse_wrt(text, function):
+    """The argument names of ``--wrt a,b`` after checking them against ``function``."""
+    names = [name.strip() for name in text.split(",")]
+    parameters = _parameters(function)
+    for name in names:
+        if not name:
+            raise CommandError(f"--wrt {text}: expected names separated by commas")
+        if name not in parameters:
+            raise CommandError(f"--wrt: {function.__name__} has no argument {name!r} "
+                               f"(its arguments: {', '.join(parameters) or 'none'})")
+    if len(set(names)) != len(names):
+        raise CommandError(f"--wrt {text}: an argument is named twice")
+    return names
+
+
+def _engine(action, function, run):
+    """``run()``, turning the engine's exceptions into one-line errors."""
+    try:
+        return run()
+    except S2SGradError:
+        raise
+    except (TypeError, ValueError) as error:
+        raise CommandError(f"cannot {action} {function.__name__}: {_one_line(str(error))}") from error
+    except Exception as error:
+        raise CommandError(f"internal error while trying to {action} {function.__name__}: "
+                           f"{_describe(error)} (rerun with --traceback to report it)") from error
+
+
+# -- show ----------------------------------------------------------------------
+
+def run_show(args):
+    with loaded_function(args.target) as function:
+        wrt = 0
+        if args.wrt is not None:
+            names = _parse_wrt(args.wrt, function)
+            wrt = names[0] if len(names) == 1 else tuple(names)
+        if args.order > 1 and isinstance(wrt, tuple):
+            raise CommandError(f"--order {args.order} needs a single --wrt name: a tuple of "
+                               f"gradients is not a scalar function to differentiate again")
+        source = _engine("differentiate", function,
+                         lambda: s2sgrad.source(function, wrt=wrt, order=args.order))
+    sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    return EXIT_OK
+
+
+# -- check: values -------------------------------------------------------------
+
+def parse_value(name, text):
+    """The value of ``--at name=text``: a literal, lists made float64 arrays."""
+    try:
+        value = ast.literal_eval(text.strip())
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as error:
+        raise CommandError(
+            f"--at {name}={text}: not a literal value (numbers, lists, tuples, strings, "
+            f"True/False/None; values are never evaluated as code)"
+        ) from error
+    return _arrays_from_lists(name, text, value)
+
+
+def _arrays_from_lists(name, text, value):
+    if isinstance(value, list):
+        try:
+            return np.asarray(value, dtype=np.float64)
+        except (ValueError, TypeError) as error:
+            raise CommandError(f"--at {name}={text}: a list must be a rectangular nest of "
+                               f"real numbers ({_one_line(str(error))})") from error
+    if isinstance(value, tuple):
+        return tuple(_arrays_from_lists(name, text, item) for item in value)
+    return value
+
+
+def parse_assignments(items, function):
+    """``{name: value}`` from the ``--at`` items, checked against ``function``."""
+    parameters = _parameters(function)
+    values = {}
+    for item in items:
+        name, equals, text = item.partition("=")
+        name = name.strip()
+        if not equals:
+            raise CommandError(f"--at expects NAME=VALUE, got {item!r}")
+        if name not in parameters:
+            raise CommandError(f"--at {item}: {function.__name__} has no argument {name!r} "
+                               f"(its arguments: {', '.join(parameters) or 'none'})")
+        if name in values:
+            raise CommandError(f"--at: argument {name!r} is given twice")
+        values[name] = parse_value(name, text)
+    return values
+
+
+def _is_float_value(value):
+    if isinstance(value, float):
+        return True
+    if isinstance(value, (np.ndarray, np.floating)):
+        return np.issubdtype(np.result_type(value), np.floating)
+    return False
+
+
+def as_differentiable(name, value):
+    """``value`` as a float64 float or array, for an argument being differentiated."""
+    if isinstance(value, (bool, np.bool_)):
+        raise CommandError(f"cannot differentiate with respect to {name}={value!r}, a bool")
+    if isinstance(value, float):
+        return value
+    if isinstance(value, (int, np.integer, np.floating)):
+        return float(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "iuf":
+        return value.astype(np.float64)
+    raise CommandError(f"cannot differentiate with respect to {name}={value!r}: expected a "
+                       f"number or a list of numbers")
+
+
+class Call:
+    """One way of calling the function: its arguments by parameter name."""
+
+    def __init__(self, function, values):
+        self.function = function
+        self.values = values
+
+    def arguments(self, replace=None):
+        """``(args, kwargs)`` for calling the function, ``replace`` overriding values."""
+        values = {**self.values, **(replace or {})}
+        args, kwargs = [], {}
+        for name, parameter in _parameters(self.function).items():
+            if name not in values:
+                continue
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                kwargs[name] = values[name]
+            else:
+                args.append(values[name])
+        return args, kwargs
+
+    def value(self, replace=None):
+        """``function(...)`` as a Python float; raises CommandError if that fails."""
+        args, kwargs = self.arguments(replace)
+        try:
+            value = self.function(*args, **kwargs)
+        except (Exception, SystemExit) as error:
+            raise CommandError(f"{self.function.__name__} raised {_describe(error)} "
+                               f"(at {self._where(replace)})") from error
+        if np.ndim(value) != 0 or np.iscomplexobj(value) or not _is_real_number(value):
+            raise CommandError(
+                f"check needs {self.function.__name__} to return a real scalar; it returned "
+                f"{type(value).__name__} of shape {np.shape(value)}"
+            )
+        value = float(value)
+        if not np.isfinite(value):
+            raise CommandError(f"{self.function.__name__} is {value} at {self._where(replace)}; "
+                               f"choose values where it is finite")
+        return value
+
+    def _where(self, replace):
+        values = {**self.values, **(replace or {})}
+        return ", ".join(f"{name}={_short(value)}" for name, value in values.items())
+
+
+def _is_real_number(value):
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _short(value):
+    text = np.array2string(value, threshold=6) if isinstance(value, np.ndarray) else repr(value)
+    return " ".join(text.split())
+
+
+def _bind(function, given, wrt):
+    """The full set of values to call ``function`` with."""
+    values = {}
+    for name, parameter in _parameters(function).items():
+        if name in given:
+            value = given[name]
+        elif parameter.default is not inspect.Parameter.empty:
+            value = parameter.default
+        else:
+            raise CommandError(f"no value for argument {name!r} of {function.__name__} "
+                               f"(add --at {name}=VALUE)")
+        values[name] = as_differentiable(name, value) if name in wrt else value
+    return values
+
+
+# -- check: comparison -----------------------------------------------------------
+
+def finite_difference(evaluate, x):
+    """Central differences of scalar ``evaluate`` at float or array ``x``."""
+    if isinstance(x, float):
+        return _central(evaluate, x)
+    x = np.asarray(x, dtype=np.float64)
+    result = np.empty(x.shape)
+    for index in np.ndindex(*x.shape):
+        def evaluate_entry(entry, index=index):
+            moved = x.copy()
+            moved[index] = entry
+            return evaluate(moved)
+
+        result[index] = _central(evaluate_entry, float(x[index]))
+    return result
+
+
+def _central(evaluate, x):
+    step = STEP * max(1.0, abs(x))
+    up, down = x + step, x - step
+    return (evaluate(up) - evaluate(down)) / (up - down)
+
+
+class Comparison:
+    """Generated gradient vs finite differences for one argument."""
+
+    def __init__(self, name, x, gradient, numerical, floor):
+        self.name = name
+        self.x = x
+        self.gradient = gradient
+        self.numerical = np.asarray(numerical, dtype=np.float64)
+        shape_ok = np.shape(gradient) == np.shape(numerical)
+        self.problem = None if shape_ok else (
+            f"gradient has shape {np.shape(gradient)} but the argument has shape {np.shape(numerical)}")
+        if not shape_ok:
+            self.error = float("inf")
+            return
+        grad = np.asarray(gradient, dtype=np.float64)
+        difference = np.max(np.abs(grad - self.numerical), initial=0.0)
+        scale = max(np.max(np.abs(grad), initial=0.0), np.max(np.abs(self.numerical), initial=0.0), floor)
+        self.error = float(difference / scale)
+
+    @property
+    def ok(self):
+        return self.error <= TOLERANCE  # False for nan
+
+    def lines(self):
+        kind = "float" if isinstance(self.x, float) else f"float64 array of shape {np.shape(self.x)}"
+        yield f"{self.name} ({kind}): relative error {self.error:.1e}"
+        if self.problem:
+            yield f"  {self.problem}"
+            return
+        grad = np.asarray(self.gradient, dtype=np.float64)
+        differences = np.abs(grad - self.numerical)
+        indices = list(np.ndindex(*grad.shape))
+        if len(indices) > MAX_ROWS:
+            worst = np.argsort(-np.nan_to_num(differences.ravel(), nan=np.inf), kind="stable")[:MAX_ROWS]
+            indices = [indices[i] for i in sorted(worst)]
+        labels = ["" if not index else "[" + ", ".join(map(str, index)) + "]" for index in indices]
+        width = max(len("index"), *(len(label) for label in labels))
+        if grad.shape:
+            yield f"  {'index':<{width}}  {'s2sgrad':>20}  {'finite difference':>20}  {'difference':>10}"
+        else:
+            yield f"  {'s2sgrad':>20}  {'finite difference':>20}  {'difference':>10}"
+        for label, index in zip(labels, indices):
+            row = f"{grad[index]:>20.12g}  {self.numerical[index]:>20.12g}  {differences[index]:>10.1e}"
+            yield f"  {label:<{width}}  {row}" if grad.shape else f"  {row}"
+        if grad.size > MAX_ROWS:
+            yield f"  ({MAX_ROWS} of {grad.size} entries shown: those with the largest differences)"
+
+
+def run_check(args):
+    # Non-finite values are reported by check itself, not as NumPy warnings.
+    with loaded_function(args.target) as function, np.errstate(all="ignore"):
+        given = parse_assignments(args.at, function)
+        if args.wrt is not None:
+            wrt = _parse_wrt(args.wrt, function)
+        else:
+            wrt = [name for name, value in given.items() if _is_float_value(value)]
+            if not wrt:
+                raise CommandError(
+                    "nothing to differentiate: no --at value is a float or a list "
+                    "(write 3.0 instead of 3, or choose arguments with --wrt)"
+                )
+        call = Call(function, _bind(function, given, wrt))
+        floor = FLOOR_SCALE * max(1.0, abs(call.value()))
+        spec = wrt[0] if len(wrt) == 1 else tuple(wrt)
+        gradient_function = _engine("differentiate", function, lambda: s2sgrad.grad(function, wrt=spec))
+        positional, keywords = call.arguments()
+        gradients = _engine("compute the gradient of", function,
+                            lambda: gradient_function(*positional, **keywords))
+        if len(wrt) == 1:
+            gradients = (gradients,)
+        comparisons = []
+        for name, gradient in zip(wrt, gradients):
+            x = call.values[name]
+            numerical = finite_difference(lambda moved, name=name: call.value({name: moved}), x)
+            comparisons.append(Comparison(name, x, gradient, numerical, floor))
+    for comparison in comparisons:
+        for line in comparison.lines():
+            print(line)
+    worst = max((c.error for c in comparisons), key=lambda error: (error != error, error))
+    ok = all(comparison.ok for comparison in comparisons)
+    verdict = "ok" if ok else f"MISMATCH: above the tolerance {TOLERANCE:g}"
+    print(f"max relative error: {worst:.1e} ({verdict})")
+    return EXIT_OK if ok else EXIT_MISMATCH
