@@ -208,9 +208,11 @@ class Optimizer:
         for g, v in pairs:
             if g is None:
                 missing.append(v)
-            else:
-                grads.append(g._value if isinstance(g, Tensor) else g)
-                variables.append(v)
+                continue
+            if isinstance(g, Tensor):
+                g = g._value
+            grads.append(g)
+            variables.append(v)
         if not variables:
             names = [getattr(v, "name", repr(v)) for _, v in pairs]
             raise ValueError(f"No gradients provided for any variable: {names}.")
@@ -222,15 +224,19 @@ class Optimizer:
                 "provide a `loss` argument?",
                 stacklevel=2,
             )
-        grads = self._clip(grads)
-        lr = self._current_learning_rate()
+        if self.clipnorm or self.global_clipnorm or self.clipvalue:
+            grads = self._clip(grads)
+        lr = self._learning_rate
+        if callable(lr) or isinstance(lr, Tensor):
+            lr = self._current_learning_rate()
         for g, v in zip(grads, variables):
             if not isinstance(v, Variable):
                 raise TypeError(f"can only update Variables, got {type(v).__name__}")
             dtype = v._value.dtype
             if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
                 g = np.asarray(g, dtype=dtype)[()]
-            lr_v = self._lr_as(lr, dtype)
+            cached = self._lr_cast.get(dtype)
+            lr_v = cached[1] if cached is not None and cached[0] is lr else self._lr_as(lr, dtype)
             if self.weight_decay:
                 wd = np.asarray(self.weight_decay, dtype=dtype)[()]
                 v._set(v._value - v._value * wd * lr_v)

@@ -139,3 +139,32 @@ def add_cotangents(a, b):
 def cotangent_or_zero(value):
     """An element of a list cotangent, where None stands for zero."""
     return 0.0 if value is None else value
+
+
+def zero_slot(cotangent, index):
+    """``cotangent`` with the entries at ``index`` set to zero (a copy).
+
+    The adjoint of ``x[index] = v``: the overwritten entries of ``x`` never
+    reached the result. A 0.0 placeholder (no cotangent yet) stays as it is.
+    """
+    if isinstance(cotangent, float):
+        return cotangent
+    out = np.array(cotangent, copy=True)
+    out[index] = 0
+    return out
+
+
+def owned_copy(value):
+    """A private copy of an array cotangent (floats are immutable already),
+    so the generated code may then accumulate into it in place."""
+    if isinstance(value, float):
+        return value
+    return np.array(value)
+
+
+def as_gradient(cotangent, argument):
+    """``cotangent`` as a gradient of ``argument``: a 0.0 placeholder left by
+    a loop or branch where nothing flowed becomes zeros of the right shape."""
+    if np.shape(cotangent) == np.shape(argument):
+        return cotangent
+    return np.array(np.broadcast_to(cotangent, np.shape(argument)), dtype=np.result_type(argument, 1.0))

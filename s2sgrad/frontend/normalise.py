@@ -221,9 +221,23 @@ class Normaliser:
                                     stage="normalise")
 
     def write_subscript(self, name, index, atom, origin):
-        """``x[i] = v`` on a local array (handled by the loop/mutation stage)."""
-        raise self.parsed.error("assignment to a subscript", origin, stage="normalise",
-                                hint="array updates are not supported yet")
+        """``x[i] = v``: save what the write overwrites, then write.
+
+        The saved copy (``_t = np.copy(x[i])``) is an ordinary temporary:
+        the adjoint restores ``x[i]`` from it, and inside loops it is saved
+        per iteration like any other value the adjoint reads.
+        """
+        if name not in self.current:
+            raise self.parsed.error(f"assignment to a subscript of {name!r} before it is defined",
+                                    origin, stage="normalise")
+        base = self.current[name]
+        saved = self.namer.temp()
+        old = ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(index), ast.Load())
+        self.emit(ast.Assign([ast.Name(saved, ast.Store())],
+                             self.numpy_call("copy", [self.atom(old)], origin)), origin)
+        write = ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), index, ast.Store())], atom)
+        write.saved = saved
+        self.emit(write, origin)
 
     def unpack(self, target, value, origin):
         elts = target.elts

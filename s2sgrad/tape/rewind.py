@@ -90,7 +90,11 @@ def rewind(records, seeds, wanted, tensor_mode=False):
             vjp = rule.vjp
         args = rec.args
         if tensor_mode:
-            grads = vjp(g, ans, *args, **rec.params)
+            _tensor._rule_depth[0] += 1
+            try:
+                grads = vjp(g, ans, *args, **rec.params)
+            finally:
+                _tensor._rule_depth[0] -= 1
         else:
             grads = vjp(g, ans, *rec.vals, **rec.params)
         for a, ga in zip(args, grads):

@@ -174,8 +174,14 @@ class GradientTape:
         seeds = self._seeds(target, output_gradients, tensor_mode)
         grads = self._gradients(seeds, flat_sources, zero, tensor_mode)
         if not self._persistent:
-            self._records = None
+            self._release()
         return _pack(sources, grads)
+
+    def _release(self):
+        """Drop the records of a non-persistent tape; it records nothing more."""
+        self._records = None
+        if self._recording:
+            self._pop()
 
     def _seeds(self, target, output_gradients, tensor_mode):
         """(node, cotangent) pairs for the flattened targets."""
@@ -252,7 +258,7 @@ class GradientTape:
             for j, s in enumerate(flat_sources)
         ]
         if not self._persistent:
-            self._records = None
+            self._release()
         return _pack(sources, result)
 
     def batch_jacobian(
@@ -265,10 +271,8 @@ class GradientTape:
     ):
         """Per-example Jacobians: ``result[b] = d target[b] / d source[b]``.
 
-        Assumes (as TensorFlow does) that ``target[b]`` depends only on
-        ``source[b]``. The result has shape
-        ``target.shape + source.shape[1:]`` without the target's... i.e.
-        ``(batch,) + target.shape[1:] + source.shape[1:]``.
+        Assumes, as TensorFlow does, that ``target[b]`` depends only on
+        ``source[b]``; the result has shape ``target.shape + source.shape[1:]``.
         """
         if self._records is None:
             raise RuntimeError(_SPENT)
@@ -291,7 +295,7 @@ class GradientTape:
             seeds = self._seeds(target, seed.reshape(tshape), tensor_mode)
             rows.append(self._gradients(seeds, [source], False, tensor_mode)[0])
         if not self._persistent:
-            self._records = None
+            self._release()
         if all(r is None for r in rows):
             if not zero:
                 return None

@@ -19,11 +19,17 @@ import operator
 
 import numpy as np
 
+from s2sgrad.errors import S2SGradError
 from s2sgrad.rules import registry as _registry
 
 #: The tapes currently recording, innermost last. Mutated in place only
 #: (other modules hold a reference to this list).
 _active = []
+
+#: How many derivative rules are running on recorded Tensors (nested
+#: tapes); while positive, silently turning a tracked Tensor into an
+#: array is an error.
+_rule_depth = [0]
 
 _new = object.__new__
 _NO_PARAMS = {}
@@ -158,6 +164,22 @@ def _record(prim, args, vals, params, out, rule=None):
             tracked.add(id(out))
 
 
+def _check_not_escaping(t):
+    """Raise if a rule running on recorded Tensors turns tracked ``t`` into a plain value.
+
+    The value would carry on without its connection to the tape, and the
+    higher derivative would silently be wrong.
+    """
+    for tape in _active:
+        if id(t) in tape._tracked:
+            raise S2SGradError(
+                "a derivative rule converted a recorded Tensor to a plain NumPy "
+                "value (np.asarray, float(), or assignment into an array), so its "
+                "higher derivative cannot be recorded; give the helper doing so "
+                "a rule of its own"
+            )
+
+
 def _touches(tape, args):
     """True when ``tape`` tracks one of ``args``; watches accessed Variables."""
     tracked = tape._tracked
@@ -250,6 +272,8 @@ def apply(prim, impl, args, params):
     vals = tuple(vals)
     raw = impl(*vals, **params)
     if isinstance(raw, (np.ndarray, np.generic)):
+        if type(raw) is np.ndarray and not raw.shape:
+            raw = raw[()]
         out = _new(cls or Tensor)
         out._value = raw
         if _active:
@@ -292,27 +316,6 @@ def _unary(op, a):
     if _active:
         _record(op, (a,), (av,), _NO_PARAMS, out)
     return out
-
-
-def primitive(impl):
-    """Make ``impl`` (a function of raw NumPy values) a recordable primitive.
-
-    The returned function is the registry key: register its derivative
-    with ``s2sgrad.rules.registry.defvjp(returned_function)``. Called with
-    no Tensor among its arguments it is just ``impl``.
-    """
-
-    def prim(*args, **params):
-        if _result_type(args) is None:
-            return impl(*args, **params)
-        return apply(prim, impl, args, params)
-
-    prim.__name__ = impl.__name__
-    prim.__qualname__ = impl.__qualname__
-    prim.__doc__ = impl.__doc__
-    prim.__module__ = impl.__module__
-    prim.__wrapped__ = impl
-    return prim
 
 
 def _no_out(kwargs):
@@ -382,6 +385,8 @@ class Tensor:
         return Reference(self)
 
     def __array__(self, dtype=None, copy=None):
+        if _rule_depth[0]:
+            _check_not_escaping(self)
         v = np.asarray(self._value)
         if dtype is not None and v.dtype != dtype:
             return v.astype(dtype)
@@ -390,6 +395,8 @@ class Tensor:
         return v
 
     def __float__(self):
+        if _rule_depth[0]:
+            _check_not_escaping(self)
         return float(self._value)
 
     def __int__(self):
@@ -435,8 +442,16 @@ class Tensor:
 
     # -- NumPy protocols -----------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        _no_out(kwargs)
+        if kwargs:
+            _no_out(kwargs)
         if method == "__call__":
+            if len(inputs) == 1 and ufunc.nout == 1:
+                out = _new(self._result_type)
+                v = self._value
+                out._value = ufunc(v, **kwargs)
+                if _active:
+                    _record(ufunc, inputs, (v,), kwargs, out)
+                return out
             return apply(ufunc, ufunc, inputs, kwargs)
         bound = getattr(ufunc, method)
         return apply(bound, bound, inputs, kwargs)
@@ -603,10 +618,10 @@ class Tensor:
         return np.reshape(self, (-1,))
 
     def astype(self, dtype):
-        return cast(self, dtype=np.dtype(dtype))
+        return cast(self, dtype)
 
     def copy(self):
-        return self
+        return np.copy(self)
 
     def sum(self, axis=None, keepdims=False, **kwargs):
         return np.sum(self, axis=axis, keepdims=keepdims, **kwargs)
@@ -686,20 +701,17 @@ class Reference:
         return f"<Reference wrapping {self._obj!r}>"
 
 
-def _cast(x, dtype=None):
-    """``x`` converted to ``dtype`` (the raw implementation of :func:`cast`)."""
-    return np.asarray(x).astype(dtype, copy=False)[()]
+def cast(x, dtype):
+    """``x`` converted to ``dtype``; differentiable between floating types.
 
-
-#: ``cast(x, dtype=...)``: a differentiable dtype conversion.
-cast = primitive(_cast)
-cast.__name__ = cast.__qualname__ = "cast"
-cast.__module__ = __name__
-
-
-@_registry.defvjp(cast, elementwise=True)
-def _cast_vjp(g, ans, x, dtype=None):
-    return (cast(g, dtype=np.result_type(x)),)
+    On a Tensor this is recorded as ``np.asarray(x, dtype=dtype)``, whose
+    rule passes the cotangent back (the gradient is cast back to the
+    source's dtype when the tape hands it out).
+    """
+    dtype = np.dtype(dtype)
+    if isinstance(x, Tensor):
+        return apply(np.asarray, np.asarray, (x,), {"dtype": dtype})
+    return np.asarray(x, dtype=dtype)[()]
 
 
 def constant(value, dtype=None, shape=None, name=None):

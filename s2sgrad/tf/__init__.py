@@ -20,11 +20,19 @@ from s2sgrad.optimizers import clip_by_global_norm as _clip_by_global_norm
 from s2sgrad.optimizers import clip_by_norm as _clip_by_norm
 from s2sgrad.optimizers import clip_by_value as _clip_by_value
 from s2sgrad.optimizers import global_norm as _global_norm
-from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradient
+from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradient  # noqa: F401
 from s2sgrad.tape.tensor import Tensor as _BaseTensor
 from s2sgrad.tape.tensor import cast as _cast
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
-from s2sgrad.tf._types import TensorShape, TFTensor, TFVariable, as_tensor, tf_constant, tf_print
+from s2sgrad.tf._types import (  # noqa: F401
+    TensorShape,
+    TFTensor,
+    TFVariable,
+    as_tensor,
+    tf_constant,
+    tf_print,
+    tf_value,
+)
 
 Tensor = TFTensor
 Variable = TFVariable
@@ -110,13 +118,12 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
 
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     """``tf.range``: int32 for Python ints, float32 for Python floats."""
-    start, limit, delta = (_value(v) for v in (start, limit, delta))
     if limit is None:
         start, limit = 0, start
-    values = np.arange(start, limit, delta)
-    if dtype is not None:
-        values = values.astype(dtype)
-    return tf_constant(values)
+    if dtype is None:
+        dtype = np.result_type(*(tf_value(v) for v in (start, limit, delta)))
+    start, limit, delta = (_value(v) for v in (start, limit, delta))
+    return tf_constant(np.arange(start, limit, delta).astype(dtype))
 
 
 def linspace(start, stop, num, name=None, axis=0):
@@ -202,7 +209,6 @@ divide = truediv = _binary(operator.truediv)
 pow = _binary(operator.pow)  # noqa: A001
 floordiv = _binary(operator.floordiv)
 mod = floormod = _binary(operator.mod)
-matmul_op = _binary(operator.matmul)
 
 
 def add_n(inputs, name=None):
@@ -360,7 +366,8 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
     x = as_tensor(tensor)
     axis = _axis(axis)
     if ord in ("euclidean", 2, 2.0) and (axis is None or isinstance(axis, int)):
-        return np.sqrt(np.sum(x * np.conj(x), axis=axis, keepdims=keepdims))
+        squares = x * x if x.dtype.kind != "c" else np.real(x * np.conj(x))
+        return np.sqrt(np.sum(squares, axis=axis, keepdims=keepdims))
     if ord in (1, 1.0):
         return np.sum(np.abs(x), axis=axis, keepdims=keepdims)
     if ord == np.inf:
@@ -425,9 +432,12 @@ def where(condition, x=None, y=None, name=None):
 
 def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None, name=None):
     idx = np.asarray(_value(indices))
-    dtype = np.dtype(dtype) if dtype is not None else (
-        np.asarray(tf_value_of(on_value)).dtype if on_value is not None else float32
-    )
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+    elif on_value is not None:
+        dtype = np.asarray(tf_value(_value(on_value))).dtype
+    else:
+        dtype = float32
     on = 1 if on_value is None else _value(on_value)
     off = 0 if off_value is None else _value(off_value)
     hot = idx[..., None] == np.arange(int(depth))
@@ -435,10 +445,6 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     if axis is not None and axis != -1:
         out = np.moveaxis(out, -1, axis)
     return tf_constant(out)
-
-
-def tf_value_of(x):
-    return tf_constant(x)._value
 
 
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, name=None):

@@ -204,14 +204,14 @@ def format_tensor(value, summarize=3):
     if a.ndim == 0:
         return format_element(a[()])
     if summarize is None or summarize < 0:
-        summarize = max(a.shape) if a.size else 0
+        summarize = max(a.shape)
     parts = []
-    _format_dim(a, 0, summarize, parts)
+    _format_dim(a, a.ndim, 0, summarize, parts)
     return "".join(parts)
 
 
-def _format_dim(a, dim, summarize, out):
-    ndim = a.ndim
+def _format_dim(a, ndim, dim, summarize, out):
+    """TensorFlow's ``PrintOneDimV2``: ``a`` is the sub-array at depth ``dim``."""
     if dim == ndim:
         out.append(format_element(a[()]))
         return
@@ -222,13 +222,13 @@ def _format_dim(a, dim, summarize, out):
     for i in range(head):
         if i > 0:
             _dim_spacing(dim, ndim, out)
-        _format_dim(a[i], dim + 1, summarize, out)
+        _format_dim(a[i], ndim, dim + 1, summarize, out)
     if n > 2 * summarize:
         _dim_spacing(dim, ndim, out)
         out.append("...")
     for i in range(tail_start, n):
         _dim_spacing(dim, ndim, out)
-        _format_dim(a[i], dim + 1, summarize, out)
+        _format_dim(a[i], ndim, dim + 1, summarize, out)
     out.append("]")
 
 

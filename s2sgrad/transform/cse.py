@@ -20,6 +20,11 @@ def eliminate_common_subexpressions(fn, resolve):
 
 def _block(stmts, seen, resolve):
     for s in stmts:
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript):
+            base = s.targets[0].value.id  # x[i] = v changes every x[...] read
+            for key in [k for k, name in seen.items() if f"id='{base}'" in k]:
+                del seen[key]
+            continue
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             if not _pure(s.value, resolve):
                 continue

@@ -89,6 +89,7 @@ class ReverseMode:
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
         self.sequences = self.sequence_names(body)
+        self.check_writes(body)
         proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
         result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
         self.shapes = ShapeClasses(self.context.resolve).analyse(
@@ -186,6 +187,8 @@ class ReverseMode:
             return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
         if state.like is not None:
             return self.helper_call("full_like", [state.like, state.expr])
+        if isinstance(state.expr, ast.Name) and state.expr.id in self.zero_filled:
+            return self.helper_call("as_gradient", [state.expr, ast.Name(name, ast.Load())])
         return state.expr
 
     # ------------------------------------------------------------- activity
@@ -200,6 +203,11 @@ class ReverseMode:
                     target = s.targets[0].id
                     if target not in active and self.carries_derivative(s.value, active):
                         active.add(target)
+                        changed = True
+                elif isinstance(s, ast.Assign):  # x[i] = v: x carries v's derivative
+                    base = s.targets[0].value.id
+                    if base not in active and isinstance(s.value, ast.Name) and s.value.id in active:
+                        active.add(base)
                         changed = True
         return active
 
@@ -271,6 +279,8 @@ class ReverseMode:
             if state is None or target not in self.active:
                 return []
             return self.adjoint_assign(s, target, state, adj)
+        if isinstance(s, ast.Assign):
+            return self.adjoint_write(s, adj)
         if isinstance(s, ast.If):
             return self.adjoint_if(s, adj, in_loop)
         if isinstance(s, (ast.For, ast.While)):
@@ -278,6 +288,79 @@ class ReverseMode:
         if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
+
+    # -------------------------------------------------------- array writes
+    def adjoint_write(self, s, adj):
+        """Adjoint of ``x[i] = v``: the slot's cotangent goes to ``v`` and
+        is cleared (the overwritten value never reached the result); then
+        the slot gets its old value back for the adjoints before it."""
+        target = s.targets[0]
+        base = target.value.id
+        value = s.value
+        out = []
+        state = adj.get(base)
+        if state is not None and base in self.active:
+            cotangent = self.materialise(state)
+            index = _index_expression(target.slice, self)
+            if isinstance(value, ast.Name) and value.id in self.active:
+                slot = ast.Subscript(copy.deepcopy(cotangent), copy.deepcopy(index), ast.Load())
+                out += self.accumulate(value.id, self.helper_call("unbroadcast", [slot, value]), adj)
+                state = adj.get(base)
+                cotangent = self.materialise(state)
+            var = self.adjoint_name(base)
+            out += self.free_aliases_of(var, adj, base)
+            out.append(_assign(var, self.helper_call("zero_slot", [cotangent, index])))
+            adj[base] = Adjoint(ast.Name(var, ast.Load()), False)
+            self.owned.discard(var)
+        saved = getattr(s, "saved", None)
+        if saved is not None:
+            out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
+                                                 ast.Store())], ast.Name(saved, ast.Load())))
+        return out
+
+    def check_writes(self, body):
+        """Refuse array writes that other names could observe.
+
+        ``x[i] = v`` is differentiated when ``x`` is an argument or an array
+        the function allocated, and no other name shares it (a copy ``y =
+        x``, a tuple holding it, a call receiving it): otherwise the write
+        would change values whose adjoints are tracked under other names.
+        """
+        from s2sgrad.rules import registry as _registry  # noqa: F401
+
+        written = {}
+        for st in _walk_statements(body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                written.setdefault(st.targets[0].value.id, st)
+        if not written:
+            return
+        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
+        allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+                      "full_like", "copy", "array", "eye", "identity"}
+        for st in _walk_statements(body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
+                target, rhs = st.targets[0].id, st.value
+                if target in written and target not in params:
+                    func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
+                    if not (getattr(func, "__name__", None) in allocators and
+                            getattr(func, "__module__", "").startswith("numpy")):
+                        raise self.error(
+                            f"assignment into {target!r}, which may share memory with other values",
+                            written[target], f"assign into a copy: {target} = np.copy(...)")
+                shared = []
+                if isinstance(rhs, ast.Name):
+                    shared = [rhs.id]
+                elif isinstance(rhs, (ast.Tuple, ast.List)):
+                    shared = [e.id for e in rhs.elts if isinstance(e, ast.Name)]
+                elif isinstance(rhs, ast.Call) and rhs.func is not None and \
+                        self.context.resolve(rhs.func) is not None and \
+                        _is_user_function(self, rhs):
+                    shared = [a.id for a in rhs.args if isinstance(a, ast.Name)]
+                for name in shared:
+                    if name in written:
+                        raise self.error(
+                            f"assignment into {name!r} while another name shares it", written[name],
+                            f"copy it first: np.copy({name})")
 
     # ---------------------------------------------------------------- loops
     def restore(self, name):
@@ -315,8 +398,14 @@ class ReverseMode:
                     self.zero_filled.add(var)
                 before.append(_assign(var, zero))
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
-                before.append(_assign(var, self.materialise(state)))
-                self.owned.discard(var)
+                value = self.materialise(state)
+                if name in self.wrt:  # accumulated in place below: start from our own copy
+                    value = self.helper_call("owned_copy", [value])
+                    self.owned.add(var)
+                before.append(_assign(var, value))
+            elif name in self.wrt and var not in self.owned:
+                before.append(_assign(var, self.helper_call("owned_copy", [state.expr])))
+                self.owned.add(var)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
         assigned = {n.targets[0].id for n in _walk_statements(s.body)
                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
@@ -371,8 +460,11 @@ class ReverseMode:
 
     def adjoint_if(self, s, adj, in_loop=False):
         adj_body, adj_else = dict(adj), dict(adj)
+        owned = set(self.owned)
         body = self.adjoint_block(s.body, adj_body, in_loop)
+        owned_body, self.owned = self.owned, set(owned)
         orelse = self.adjoint_block(s.orelse, adj_else, in_loop)
+        self.owned &= owned_body  # owned after the if only if owned on both paths
         adj.clear()
         for name in sorted(set(adj_body) | set(adj_else)):
             a, b = adj_body.get(name), adj_else.get(name)
@@ -384,6 +476,8 @@ class ReverseMode:
                 value = ast.Constant(0.0) if state is None else self.materialise(state)
                 if state is None:
                     self.zero_filled.add(var)
+                if not (isinstance(value, ast.Name) and value.id == var):
+                    self.owned.discard(var)
                 if not (isinstance(value, ast.Name) and value.id == var):
                     block.append(_assign(var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
@@ -764,8 +858,15 @@ class ReverseMode:
             total = self.helper_call("add_cotangents", [left, right])
         else:
             total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
+        like = None
+        if state.like is not None and new.like is not None and left is state.expr \
+                and right is new.expr:
+            like = state.like  # both folded seeds of one shape: the sum stays folded
+            if _is_atom(total):
+                adj[name] = Adjoint(total, True, like)
+                return []
         out = self.free_aliases_of(var, adj, name)
-        adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        adj[name] = Adjoint(ast.Name(var, ast.Load()), False, like)
         self.note_ownership(name, var, total)
         return out + [_assign(var, total)]
 
@@ -817,6 +918,12 @@ class ReverseMode:
         return UnsupportedSyntaxError(
             construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
         )
+
+
+def _is_user_function(mode, call):
+    func = mode.context.resolve(call.func)
+    local = isinstance(call.func, ast.Name) and call.func.id in mode.context.local_functions
+    return local or (inspect.isfunction(func) and registry.lookup(func) is None)
 
 
 def _record_loop_depths(stmts, depth, out):

@@ -271,3 +271,38 @@ def data_dependent_while(x):
         y = y * 1.3 + 0.05
         n += 1
     return np.sum(y)
+
+
+def recurrence_into_array(W, h0, T):
+    h = np.zeros((T + 1, h0.shape[0]))
+    h[0] = h0
+    for t in range(T):
+        h[t + 1] = np.tanh(W @ h[t])
+    return np.sum(h ** 2)
+
+
+def subscript_updates(x):
+    y = np.copy(x)
+    y[1:3] *= 2.0
+    y[0] += x[2] ** 2
+    y[-1] = np.sin(y[0])
+    return np.sum(y * y)
+
+
+def write_through_view(x):
+    y = x[1:]
+    y[0] = 2.0
+    return np.sum(y)
+
+
+def write_shared(x):
+    y = np.copy(x)
+    z = y
+    y[0] = 1.0
+    return np.sum(z * x)
+
+
+def advanced_indexing(x):
+    idx = np.array([0, 2, 2])
+    mask = x > 0
+    return np.sum(x[idx] ** 2) + np.sum(x[mask] * 3.0) + np.sum(x[None, :, np.newaxis]) + x[..., 1]

@@ -63,3 +63,26 @@ def test_loop_does_not_mutate_inputs():
     copy = x.copy()
     sg.grad(cases.rnn, wrt=(0, 1))(np.eye(4) * 0.5, rng.normal(size=(4, 3)), x, np.ones(4))
     np.testing.assert_array_equal(x, copy)
+
+
+def test_array_writes():
+    W, h0 = rng.normal(size=(3, 3)) * 0.5, rng.normal(size=3)
+    gW, gh = sg.grad(cases.recurrence_into_array, wrt=(0, 1))(W, h0, 4)
+    np.testing.assert_allclose(gW, numerical_grad(cases.recurrence_into_array, (W, h0, 4), 0),
+                               rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(gh, numerical_grad(cases.recurrence_into_array, (W, h0, 4), 1),
+                               rtol=1e-5, atol=1e-7)
+    x = np.array([0.3, -0.5, 1.2, 0.7])
+    before = x.copy()
+    check_all(cases.subscript_updates, x)
+    np.testing.assert_array_equal(x, before)
+
+
+def test_advanced_indexing():
+    check_all(cases.advanced_indexing, np.array([0.3, -0.5, 1.2, 0.7]))
+
+
+@pytest.mark.parametrize("name", ["write_through_view", "write_shared"])
+def test_writes_into_shared_arrays_are_refused(name):
+    with pytest.raises(sg.UnsupportedSyntaxError, match="shar"):
+        sg.grad(getattr(cases, name))(np.array([0.3, -0.5, 1.2]))
