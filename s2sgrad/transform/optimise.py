@@ -10,6 +10,7 @@ Output guarantee: every assigned name is read afterwards on some path.
 """
 
 import ast
+import copy
 
 from s2sgrad.transform.reverse import COMMENT_PREFIX
 
@@ -142,7 +143,9 @@ def _block(stmts, live):
 def _loop(s, live):
     """Liveness through a loop: iterate the body to a fixpoint."""
     while True:
-        body, live_in = _block(s.body, set(live))
+        # _block prunes nested statements in place: work on a copy until the
+        # live set is final, so nothing is dropped on a premature pass
+        body, live_in = _block(copy.deepcopy(s.body), set(live))
         new = live | live_in | _reads(getattr(s, "iter", ast.Pass())) | _reads(getattr(s, "test", ast.Pass()))
         if new == live:
             s.body = body or [ast.Pass()]
