@@ -137,6 +137,97 @@ class Generated:
         self.seed_name = seed_name
 
 
+class ProgramContext(Context):
+    """The context for a program that has no user source (a tape recording).
+
+    Names resolve through ``env`` alone; comments quote the program's own
+    statements.
+    """
+
+    def __init__(self, tree, env):
+        from s2sgrad.frontend.names import Namer
+
+        self.parsed = None
+        self.namer = Namer({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} |
+                           {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} |
+                           set(env))
+        self.filename = "<tape>"
+        self.env = dict(env)
+        self.wrt_is_tuple = True
+        self.dependencies = {}
+        self.temporaries = set()
+        self.local_functions = {}
+        self.lines = ast.unparse(tree).splitlines()[1:]
+
+    def resolve(self, node):
+        if isinstance(node, ast.Name):
+            return self.env.get(node.id, getattr(builtins, node.id, UNRESOLVED))
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            return UNRESOLVED if base is UNRESOLVED else getattr(base, node.attr, UNRESOLVED)
+        return UNRESOLVED
+
+    def env_name(self, obj, preferred):
+        for name, value in self.env.items():
+            if value is obj:
+                return name
+        name = self.namer.fresh(preferred)
+        self.env[name] = obj
+        return name
+
+    def source_line(self, node):
+        lineno = getattr(node, "lineno", None)
+        if not lineno or lineno > len(self.lines):
+            return None
+        return self.lines[lineno - 1].strip()
+
+
+class ProgramGradient:
+    """A compiled gradient of a sourceless program (see program_gradient)."""
+
+    def __init__(self, function, seed_name, unreached, source, residuals=()):
+        self.function = function
+        self.seed_name = seed_name
+        self.unreached = unreached
+        self.source = source
+        #: names of recorded values the function takes after its parameters
+        self.residuals = list(residuals)
+
+
+def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
+    """Differentiate a normal-form ``tree`` whose free names are in ``env``.
+
+    The entry of the tape: the program comes from a recording, not from
+    source, so parsing and normalising are skipped. Values listed in
+    ``recorded`` are known already (the tape kept them): statements
+    computing them are dropped and they become parameters, after the
+    program's own. Returns the compiled vector-Jacobian product
+    ``(*params, *recorded values, <seed>=cotangent) -> grads``.
+    """
+    context = ProgramContext(tree, env)
+    mode = ReverseMode(tree, context, wrt, seed=True, known_shapes=known_shapes, checks=False)
+    grad_tree = mode.transform()
+    eliminate_dead_code(grad_tree)
+    residuals = []
+    kept = []
+    for stmt in grad_tree.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) \
+                and stmt.targets[0].id in recorded:
+            residuals.append(stmt.targets[0].id)
+        else:
+            kept.append(stmt)
+    grad_tree.body = kept
+    read = {n.id for n in ast.walk(grad_tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    residuals = [name for name in residuals if name in read]
+    grad_tree.args.args += [ast.arg(name) for name in residuals]
+    eliminate_dead_code(grad_tree)
+    inline_single_use(grad_tree, context.is_pure_call)
+    source = to_source(grad_tree)
+    code = CompiledCode(source, grad_tree.name, context.env, "tape")
+    function = code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
+    return ProgramGradient(function, mode.seed_name, set(mode.unreached), source, residuals)
+
+
 def wrt_names(function, wrt):
     """Parameter names for ``wrt`` (int, str or tuple of them)."""
     code = function.__code__

@@ -16,10 +16,23 @@ def unbroadcast(g, like):
     first. Returns ``g`` itself when the shapes already agree, so the
     common case costs one shape comparison.
     """
-    shape = np.shape(like)
-    gshape = np.shape(g)
+    shape = like.shape if type(like) is np.ndarray else np.shape(like)
+    gshape = g.shape if type(g) is np.ndarray else np.shape(g)
     if gshape == shape:
         return g
+    lead = len(gshape) - len(shape)
+    if type(g) is np.ndarray and lead >= 0:
+        # the common case, summing broadcast axes of an array: no dispatch
+        axes = list(range(lead))
+        for i, n in enumerate(shape):
+            m = gshape[lead + i]
+            if n != m:
+                if n != 1:
+                    break
+                axes.append(lead + i)
+        else:
+            g = g.sum(axis=tuple(axes), keepdims=True)
+            return g.reshape(shape) if lead else g
     full = np.broadcast_shapes(gshape, shape)
     if full != gshape:
         g = np.broadcast_to(g, full)

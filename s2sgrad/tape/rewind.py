@@ -58,6 +58,12 @@ def rewind(records, seeds, wanted, tensor_mode=False):
     In raw mode cotangents are NumPy values; in tensor mode they are
     Tensors (recorded by the tapes that are recording).
     """
+    if not tensor_mode and records:
+        from s2sgrad.tape.compiled import compiled_rewind
+
+        result = compiled_rewind(records, seeds, wanted)
+        if result is not None:
+            return result
     ct = {}
     for node, g in seeds:
         _accumulate(ct, node, g)

@@ -221,8 +221,20 @@ def _inline_block(stmts, loads, stores, params, is_pure_call):
         i += 1
 
 
+#: expressions deeper than this stay named (readability, and the compiler's
+#: recursion limit on long recorded programs)
+MAX_INLINE_DEPTH = 8
+
+
+def _depth(e):
+    children = [c for c in ast.iter_child_nodes(e) if isinstance(c, ast.expr)]
+    return 1 + max((_depth(c) for c in children), default=0)
+
+
 def _inlinable(s, loads, stores, params, is_pure_call):
     if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+        return False
+    if _depth(s.value) > MAX_INLINE_DEPTH:
         return False
     name = s.targets[0].id
     if name in params or stores.get(name) != 1 or loads.get(name) != 1:

@@ -19,6 +19,8 @@ import copy
 import inspect
 import operator
 
+import numpy as np
+
 from s2sgrad.errors import UnsupportedSyntaxError
 from s2sgrad.frontend.normalise import METADATA_ATTRS
 from s2sgrad.rules import registry
@@ -60,13 +62,16 @@ class Adjoint:
 class ReverseMode:
     """Builds the gradient of one normal-form function."""
 
-    def __init__(self, fn, context, wrt, *, seed=None, return_value=False):
+    def __init__(self, fn, context, wrt, *, seed=None, return_value=False, known_shapes=None,
+                 checks=True):
         self.fn = fn
         self.context = context
         self.namer = context.namer
         self.wrt = list(wrt)
         self.seed = seed
         self.return_value = return_value
+        self.known_shapes = known_shapes
+        self.checks = checks
         from s2sgrad import runtime
 
         self.runtime = runtime
@@ -93,7 +98,7 @@ class ReverseMode:
         proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
         result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
         self.shapes = ShapeClasses(self.context.resolve).analyse(
-            self.fn, result_is_scalar=not self.seed)
+            self.fn, result_is_scalar=not self.seed, known_shapes=self.known_shapes)
         adj = {}
         seed_name = None
         if self.seed:
@@ -105,6 +110,7 @@ class ReverseMode:
         _record_loop_depths(body, 0, self.loop_depth_of)
         adjoint = self.adjoint_block(body, adj)
         grads = [self.final_gradient(name, adj) for name in self.wrt]
+        self.unreached = [name for name in self.wrt if name not in adj]
         body, adjoint = self.place_saves(list(body), adjoint + [ast.Return(ast.Tuple(grads, ast.Load()))])
         adjoint = adjoint[:-1]
         check = []
@@ -170,7 +176,7 @@ class ReverseMode:
     def argument_checks(self, skip=(), only=None):
         """``require_float`` for each wrt argument that is not a Python float."""
         checks = []
-        for name in self.wrt:
+        for name in self.wrt if self.checks else ():
             if name in skip or (only is not None and name not in only):
                 continue
             test = ast.Compare(
@@ -764,7 +770,8 @@ class ReverseMode:
         result = [(None, statements)] if statements else []
         for i, name in sorted(wanted.items()):
             if i in exprs:
-                expr = simplify.expression(self.drop_unbroadcast(exprs[i]), self.context)
+                expr = simplify.expression(
+                    self.fold_known_shapes(self.drop_unbroadcast(exprs[i])), self.context)
                 if fold_like is not None:
                     expr = self.keep_folded(expr, name)
                 result.append((name, expr))
@@ -795,6 +802,31 @@ class ReverseMode:
     def name_class(self, name):
         primal = self.primal_of.get(name, name)
         return self.shapes.of(primal)
+
+    def fold_known_shapes(self, expr):
+        """``np.size(v)``, ``np.shape(v)``, ``np.ndim(v)`` as constants where
+        the shape of ``v`` is known (programs recorded by the tape)."""
+        if not self.known_shapes:
+            return expr
+        shapes = self.known_shapes
+        mode = self
+
+        class Fold(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)
+                if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Name) \
+                        and node.args[0].id in shapes:
+                    shape = shapes[node.args[0].id]
+                    func = mode.context.resolve(node.func)
+                    if func is np.size:
+                        return ast.Constant(int(np.prod(shape, dtype=np.int64)))
+                    if func is np.ndim:
+                        return ast.Constant(len(shape))
+                    if func is np.shape:
+                        return ast.Tuple([ast.Constant(int(n)) for n in shape], ast.Load())
+                return node
+
+        return Fold().visit(expr)
 
     def drop_unbroadcast(self, expr):
         """Remove ``unbroadcast(e, x)`` where ``e`` provably has x's shape."""

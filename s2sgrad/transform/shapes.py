@@ -59,8 +59,12 @@ class ShapeClasses:
         return True
 
     # ------------------------------------------------------------- analysis
-    def analyse(self, fn, result_is_scalar, scalar_params=()):
-        """Fill the classes for normal-form ``fn`` (``scalar_params`` assumed 0-d)."""
+    def analyse(self, fn, result_is_scalar, scalar_params=(), known_shapes=None):
+        """Fill the classes for normal-form ``fn`` (``scalar_params`` assumed 0-d).
+
+        ``known_shapes`` gives concrete shapes where they are known (a tape
+        recording knows every shape; its code is cached per shape).
+        """
         for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
             self.of_name[a.arg] = SCALAR if a.arg in scalar_params else self.fresh()
         definitions = {}
@@ -79,6 +83,15 @@ class ShapeClasses:
         result = fn.body[-1].value
         if result_is_scalar and isinstance(result, ast.Name) and result.id in self.of_name:
             self.union(self.of_name[result.id], SCALAR)
+        by_shape = {}
+        for name, shape in (known_shapes or {}).items():
+            if name in self.of_name:
+                if shape == ():
+                    self.union(self.of_name[name], SCALAR)
+                elif shape in by_shape:
+                    self.union(self.of_name[name], by_shape[shape])
+                else:
+                    by_shape[shape] = self.of_name[name]
         changed = True
         while changed:
             changed = False

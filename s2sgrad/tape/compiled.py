@@ -1,0 +1,306 @@
+"""The tape's way into the source-to-source pipeline: one engine.
+
+A recording is a straight-line program. :func:`compiled_rewind` writes it
+down as a normal-form ``def`` — one statement per record, the primitive
+called on named inputs — and hands it to the pipeline at its
+*differentiate* stage (reverse mode, optimise, emit, compile). The compiled
+adjoint is cached under the recording's structural key, so a training loop
+that records the same program every step generates code once and then only
+calls it with the new values.
+
+Recordings the generated code cannot serve return ``None`` and the caller
+falls back to the interpreter in :mod:`s2sgrad.tape.rewind`: nested tapes
+(the adjoint must itself be recorded), ``custom_gradient`` records,
+several-output primitives, and sources that are intermediate results.
+"""
+
+import ast
+
+import numpy as np
+
+from s2sgrad.errors import S2SGradError
+from s2sgrad.rules.registry import Rule
+from s2sgrad.tape.tensor import Tensor
+
+#: structural key -> _Compiled, or False when the recording needs the interpreter
+_cache = {}
+#: structural key -> times seen; a recording is compiled the second time it
+#: is seen (a one-off recording is cheaper to interpret than to compile)
+_seen = {}
+
+
+class _Compiled:
+    """A compiled adjoint and how to call it with a recording's values."""
+
+    __slots__ = ("function", "seed_name", "connected", "source", "residuals")
+
+    def __init__(self, function, seed_name, connected, source, residuals=()):
+        #: indices of the records whose outputs the function takes as arguments
+        self.residuals = list(residuals)
+        self.function = function
+        self.seed_name = seed_name
+        #: for each wanted source: True when the targets depend on it
+        self.connected = connected
+        self.source = source
+
+
+def compiled_rewind(records, seeds, wanted):
+    """Cotangents ``{id(source): value}`` via generated code, or None."""
+    key, values = _key_and_values(records, seeds, wanted)
+    if key is None:
+        return None
+    entry = _cache.get(key)
+    if entry is None:
+        if key not in _seen:
+            if len(_seen) > 10000:
+                _seen.clear()
+            _seen[key] = 1
+            return None
+        entry = _build(records, seeds, wanted)
+        _cache[key] = entry if entry is not None else False
+    if not entry:
+        return None
+    for i in entry.residuals:
+        values.append(records[i].out._value)
+    grads = entry.function(*values, **{entry.seed_name: _seed_value(seeds)})
+    return {k: g for k, g, connected in zip(wanted, grads, entry.connected) if connected}
+
+
+def generated_source(records, seeds, wanted):
+    """The generated adjoint source for a recording (for tests and docs)."""
+    entry = _build(records, seeds, wanted)
+    return None if entry is None else entry.source
+
+
+def _seed_value(seeds):
+    if len(seeds) == 1:
+        return seeds[0][1]
+    return [g for _, g in seeds]
+
+
+def _key_and_values(records, seeds, wanted):
+    """The recording's structure as a flat hashable key, and its leaf values.
+
+    Two recordings share a key exactly when they run the same primitives
+    with the same static parameters on inputs wired the same way, with the
+    same shapes and dtypes — so one compiled adjoint serves both. Produced
+    nodes are numbered by record; leaves (inputs no record produced) by
+    first use, and their values are what the compiled code is called with.
+    This runs on every ``gradient`` call, so it is one flat loop.
+    """
+    produced = {}
+    leaves = {}
+    values = []
+    key = []
+    push = key.append
+    for i, rec in enumerate(records):
+        push(rec.prim)
+        for a in rec.args:
+            if type(a) is float or type(a) is int:
+                push(a)
+                continue
+            k = id(a)
+            n = produced.get(k)
+            if n is not None:
+                push(n)
+                continue
+            if isinstance(a, Tensor):
+                n = leaves.get(k)
+                if n is None:
+                    v = a._value
+                    n = leaves[k] = -1 - len(values)
+                    values.append(v)
+                    push((n, v.shape, v.dtype))
+                else:
+                    push(n)
+            elif isinstance(a, np.ndarray) and a.ndim:
+                n = leaves.get(k)
+                if n is None:
+                    n = leaves[k] = -1 - len(values)
+                    values.append(a)
+                    push((n, a.shape, a.dtype))
+                else:
+                    push(n)
+            elif type(a) is list or type(a) is tuple or type(rec.out) is tuple:
+                return None, None  # nested inputs / several outputs: interpreter
+            else:
+                try:
+                    hash(a)
+                except TypeError:
+                    return None, None
+                push(("c", type(a), a))
+        params = rec.params
+        if params:
+            try:
+                push(tuple(sorted(params.items())))
+                hash(key[-1])
+            except TypeError:
+                return None, None
+        out = rec.out
+        if type(out) is tuple:
+            return None, None
+        produced[id(out)] = i
+        v = out._value
+        push((v.shape, v.dtype))
+    push("seeds")
+    for node, _ in seeds:
+        push(produced.get(id(node), leaves.get(id(node))))
+    push("wanted")
+    for k in wanted:
+        push(produced.get(k, leaves.get(k)))
+    return tuple(key), values
+
+
+def _leaves(records):
+    """Inputs no record produced (Tensors and array constants), in order."""
+    produced = set()
+    leaves, index = [], {}
+    for rec in records:
+        for a in _flat(rec.args):
+            if isinstance(a, Tensor):
+                k = id(a)
+                if k not in produced and k not in index:
+                    index[k] = len(leaves)
+                    leaves.append(a)
+            elif isinstance(a, np.ndarray) and a.ndim:
+                k = id(a)
+                if k not in index:
+                    index[k] = len(leaves)
+                    leaves.append(a)
+        produced.add(id(rec.out))
+    return leaves, index
+
+
+def _flat(args):
+    for a in args:
+        if type(a) is list or type(a) is tuple:
+            yield from _flat(a)
+        else:
+            yield a
+
+
+def _literal(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, tuple):
+        return all(_literal(v) for v in value)
+    return isinstance(value, np.generic) and value.ndim == 0
+
+
+def _build(records, seeds, wanted):
+    """Write the recording as a normal-form function and differentiate it."""
+    from s2sgrad import pipeline
+    from s2sgrad.frontend.normalise import function_def
+
+    for rec in records:
+        if type(rec.rule) is not Rule or type(rec.out) is tuple:
+            return None
+    leaves, index = _leaves(records)
+    names = {}
+    params = []
+    shapes = {}
+    for i, leaf in enumerate(leaves):
+        name = f"x{i}"
+        params.append(name)
+        names[id(leaf)] = name
+        shapes[name] = np.shape(leaf._value if isinstance(leaf, Tensor) else leaf)
+    env = {}
+    body = []
+    temps = [0]
+    record_of = {}  # output name -> record index
+
+    def fresh():
+        temps[0] += 1
+        return f"v{temps[0]}"
+
+    def atom(a, statements):
+        if isinstance(a, Tensor) or (isinstance(a, np.ndarray) and a.ndim):
+            return ast.Name(names[id(a)], ast.Load())
+        if type(a) is list or type(a) is tuple:
+            display = (ast.List if type(a) is list else ast.Tuple)(
+                [atom(e, statements) for e in a], ast.Load())
+            name = fresh()
+            statements.append(ast.Assign([ast.Name(name, ast.Store())], display))
+            return ast.Name(name, ast.Load())
+        if _literal(a):
+            return ast.Constant(a.item() if isinstance(a, np.generic) else a)
+        raise _NotCompilable
+
+    try:
+        for rec in records:
+            args = [atom(a, body) for a in rec.args]
+            keywords = []
+            for k, v in rec.params.items():
+                if not _literal(v):
+                    raise _NotCompilable
+                keywords.append(ast.keyword(k, ast.Constant(v) if not isinstance(v, tuple)
+                                            else _tuple_literal(v)))
+            func = _func_name(rec.prim, env)
+            out = fresh()
+            record_of[out] = len(record_of)
+            names[id(rec.out)] = out
+            shapes[out] = np.shape(rec.out._value)
+            body.append(ast.Assign([ast.Name(out, ast.Store())],
+                                   ast.Call(ast.Name(func, ast.Load()), args, keywords)))
+    except _NotCompilable:
+        return None
+    targets = []
+    for node, _ in seeds:
+        if id(node) not in names:
+            return None  # a target no record touches: interpreter
+        targets.append(ast.Name(names[id(node)], ast.Load()))
+    wrt = []
+    for k in wanted:
+        name = names.get(k)
+        if name is None or name not in params:
+            return None  # a source computed on the tape: interpreter
+        wrt.append(name)
+    if len(set(wrt)) != len(wrt):
+        return None
+    if len(targets) == 1:
+        body.append(ast.Assign([ast.Name("result", ast.Store())], targets[0]))
+    else:
+        body.append(ast.Assign([ast.Name("result", ast.Store())], ast.List(targets, ast.Load())))
+    body.append(ast.Return(ast.Name("result", ast.Load())))
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params],
+                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    for i, stmt in enumerate(body, start=1):
+        for node in ast.walk(stmt):
+            if "lineno" in node._attributes:
+                node.lineno = node.end_lineno = i
+                node.col_offset = node.end_col_offset = 0
+    tree = function_def("tape", arguments, body, 1)
+    try:
+        generated = pipeline.program_gradient(tree, env, tuple(wrt), known_shapes=shapes,
+                                              recorded=set(record_of))
+    except S2SGradError:
+        return None
+    function = generated.function
+    return _Compiled(function, generated.seed_name,
+                     [name not in generated.unreached for name in wrt], generated.source,
+                     [record_of[name] for name in generated.residuals])
+
+
+def _tuple_literal(values):
+    return ast.Tuple([_tuple_literal(v) if isinstance(v, tuple) else ast.Constant(v)
+                      for v in values], ast.Load())
+
+
+def _func_name(prim, env):
+    """The name generated code calls ``prim`` by (readable, unique)."""
+    for name, obj in env.items():
+        if obj is prim:
+            return name
+    base = getattr(prim, "__name__", None) or "primitive"
+    base = "".join(c if c.isalnum() or c == "_" else "_" for c in base)
+    name, i = base, 1
+    while name in env or name in ("result", "stack") or name.startswith(("x", "v", "d")) \
+            and name[1:].isdigit():
+        i += 1
+        name = f"{base}_{i}"
+    env[name] = prim
+    return name
+
+
+class _NotCompilable(Exception):
+    pass

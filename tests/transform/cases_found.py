@@ -1,0 +1,143 @@
+"""Minimal reproducers of bugs found by the random-program generator
+(tests/transform/test_random_programs.py); each is exercised by a test in
+test_found_by_generator.py. The bug each one shows is described there.
+"""
+
+import numpy as np
+
+from tests.transform.random_helpers import pair
+
+
+def while_counter(x):
+    n = 0
+    while n < 3:
+        n += 1
+    return x * 2.0
+
+
+def while_counter_with_body(x):
+    n = 0
+    while n < 3:
+        n += 1
+        x = x * 1.5
+    return x
+
+
+def negated_broadcast_sum(x, y):
+    return np.sum(-(x + y))
+
+
+def augassign_through_alias(x, y):
+    v = x
+    x += y
+    return np.sum(v)
+
+
+def augassign_through_view(x, y):
+    v = x[0]
+    x *= y
+    return np.sum(v)
+
+
+def swap_in_loop(x, y):
+    for i in range(3):
+        x, y = y, x
+    return x
+
+
+def setitem_name_in_loop(x, y):
+    for i in range(1):
+        x[0] = y
+    return np.sum(x)
+
+
+def rebind_iterated_array(x, y):
+    for r in y:
+        y = r * 2.0
+    return np.sum(y)
+
+
+def subscript_of_overwritten_in_loop(x, y):
+    for i in range(2):
+        y = np.sin(y) * y[1]
+    return np.sum(y)
+
+
+def subscript_of_loop_row(x, y):
+    for r in y:
+        x = x * r[1]
+    return x
+
+
+def unpack_call_in_loop(x, y):
+    for i in range(2):
+        v, x = pair(y, x)
+    return x
+
+
+def unpack_tuple_name_in_loop(x, y):
+    for i in range(2):
+        t = pair(y, x)
+        v, x = t
+    return x
+
+
+def subscript_of_zero_cotangent(x, y):
+    x[1] *= 2.0
+    if y > 5.0:
+        y = y * x[0]
+    return y
+
+
+def subscript_of_zero_cotangent_in_loop(x, y):
+    for r in y:
+        v = np.copy(y)
+        v[1] += 1.0
+    return np.sum(y)
+
+
+def unused_array_gradient_shape(x, y):
+    x = x * 2.0
+    for i in range(2):
+        if x[0] > 100.0:
+            pass
+    return y
+
+
+def loop_in_else_after_constant(x, y):
+    x = 1.2
+    if y > 5.0:
+        pass
+    else:
+        for i in range(2):
+            x = x * y
+    return x
+
+
+def common_subexpression_across_loop(x, y):
+    if np.sum(y) > 10.0:
+        pass
+    else:
+        for i in range(3):
+            y = y * x
+    return np.sum(y)
+
+
+def setitem_after_conditional_rebind(x, y):
+    if y[0] > 5.0:
+        x = x * 2.0
+    x[0] += y[1]
+    return np.sum(x)
+
+
+def conditional_rebind_after_setitem(x, y):
+    x[0] += y[1]
+    if y[0] > 5.0:
+        x = x * 2.0
+    return np.sum(x)
+
+
+def setitem_into_fresh_local(x, y):
+    v = x * 2.0
+    v[0] += y[1]
+    return np.sum(v * v)
