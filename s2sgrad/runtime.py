@@ -181,3 +181,22 @@ def as_gradient(cotangent, argument):
     if np.shape(cotangent) == np.shape(argument):
         return cotangent
     return np.array(np.broadcast_to(cotangent, np.shape(argument)), dtype=np.result_type(argument, 1.0))
+
+
+def slot_of(cotangent, index):
+    """``cotangent[index]``, where a 0.0 placeholder stands for zeros."""
+    if isinstance(cotangent, float):
+        return cotangent
+    return cotangent[index]
+
+
+def refuse_shared_array(value, message):
+    """``x += y`` where other names share ``x``: fine for numbers (a new
+    object), but on an array it would change those names too, which the
+    generated code does not follow — so refuse, never differentiate wrongly."""
+    if isinstance(value, np.ndarray):
+        from s2sgrad.errors import UnsupportedSyntaxError
+
+        error = UnsupportedSyntaxError.__new__(UnsupportedSyntaxError)
+        Exception.__init__(error, message)
+        raise error

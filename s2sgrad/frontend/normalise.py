@@ -50,6 +50,12 @@ ARRAY_METHODS = {
 }
 #: methods whose extra positional arguments form one shape/axes tuple.
 VARARG_METHODS = {"reshape", "transpose"}
+#: functions whose result may be a view of their first argument.
+VIEW_FUNCTIONS = {"reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes",
+                  "moveaxis", "asarray", "broadcast_to", "diagonal", "flip", "atleast_1d",
+                  "atleast_2d", "real"}
+_OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+                  ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
 #: attributes with no derivative (metadata of an array).
 METADATA_ATTRS = {"shape", "ndim", "size", "dtype"}
 
@@ -95,6 +101,8 @@ class Normaliser:
         self.numpy_name = None
         #: nested defs: name -> FunctionDef
         self.local_functions = {}
+        #: versions that may share memory with another variable (copies, views)
+        self.shared = set()
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -203,6 +211,7 @@ class Normaliser:
                 temp = self.namer.temp()
                 self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
                 rhs = ast.Name(temp, ast.Load())
+            self.note_sharing(name, rhs)
             self.emit(ast.Assign([ast.Name(name, ast.Store())], rhs), origin)
         elif isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, value, origin)
@@ -232,7 +241,7 @@ class Normaliser:
                                     origin, stage="normalise")
         base = self.current[name]
         saved = self.namer.temp()
-        old = ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(index), ast.Load())
+        old = ast.Subscript(_normalised(ast.Name(base, ast.Load())), copy.deepcopy(index), ast.Load())
         self.emit(ast.Assign([ast.Name(saved, ast.Store())],
                              self.numpy_call("copy", [self.atom(old)], origin)), origin)
         write = ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), index, ast.Store())], atom)
@@ -245,6 +254,10 @@ class Normaliser:
             raise self.parsed.error("starred unpacking", origin, stage="normalise")
         if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts):
             atoms = [self.atom(v) for v in value.elts]  # all read before any write
+            if self.loop_depth:
+                # x, y = y, x in a loop (names are reused there): read into
+                # temporaries first so the assignments act simultaneously
+                atoms = [self.snapshot(a, origin) for a in atoms]
             for t, a in zip(elts, atoms):
                 self.assign(t, a, origin)
             return
@@ -253,9 +266,49 @@ class Normaliser:
             item = ast.Subscript(whole, ast.Constant(i), ast.Load())
             self.assign(t, item, origin)
 
+    def env_helper(self, obj, preferred):
+        for name, value in self.env.items():
+            if value is obj:
+                return name
+        name = self.namer.fresh(preferred)
+        self.env[name] = obj
+        return name
+
+    def note_sharing(self, target, rhs):
+        """Record that ``target`` may share memory with another variable."""
+        if isinstance(rhs, ast.Name) and rhs.id in self.current.values():
+            self.shared.update((rhs.id, target))
+        elif isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
+            self.shared.update((rhs.value.id, target))
+        elif isinstance(rhs, ast.Call) and rhs.args and isinstance(rhs.args[0], ast.Name):
+            func = rhs.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name in VIEW_FUNCTIONS:
+                self.shared.update((rhs.args[0].id, target))
+
+    def snapshot(self, atom, origin):
+        if not isinstance(atom, ast.Name):
+            return atom
+        temp = self.namer.temp()
+        self.emit(ast.Assign([ast.Name(temp, ast.Store())], ast.Name(atom.id, ast.Load())), origin)
+        return _normalised(ast.Name(temp, ast.Load()))
+
     def augassign(self, s):
         target = s.target
         if isinstance(target, ast.Name):
+            current = self.current.get(target.id)
+            if current in self.shared:
+                # on an array, x += y would also change the other names that
+                # view x; x = x + y would not: refuse arrays at run time
+                from s2sgrad import runtime
+
+                guard = self.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
+                message = str(self.parsed.error(
+                    f"augmented assignment to {target.id!r}, an array other names share", s,
+                    hint=f"write {target.id} = {target.id} {_OPERATOR_TEXT.get(type(s.op), 'op')} ...",
+                    stage="normalise"))
+                self.emit(ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
+                    ast.Name(current, ast.Load()), ast.Constant(message)], [])), s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
             self.assign(ast.Name(target.id, ast.Store()), value, s)
@@ -362,6 +415,10 @@ class Normaliser:
                 header = self.atom(self.builtin_call("range", [count]))
                 return header, None, [(t, _item_of(q)) for t, q in zip(target.elts, seqs)]
         seq = self.atom(it)
+        if isinstance(seq, ast.Name) and any(
+                isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and
+                self.current.get(n.id) == seq.id for st in s.body for n in ast.walk(st)):
+            seq = self.snapshot(seq, s)  # the loop rebinds what it iterates over
         header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
         return header, None, [(target, _item_of(seq))]
 

@@ -254,6 +254,35 @@ def array_adjoint_vjp(g, ans, cotangent, obj):
 # return nothing. Looked up by name because runtime.py is still growing.
 defnondiff(*(
     getattr(runtime, name)
-    for name in ("zeros_like", "full_like", "require_scalar", "require_float")
+    for name in ("zeros_like", "full_like", "require_scalar", "require_float",
+                 "refuse_shared_array")
     if hasattr(runtime, name)
 ))
+
+
+# -- runtime helpers of generated code (so it can be differentiated again) ---
+
+
+@defvjp(runtime.owned_copy, runtime.cotangent_or_zero)
+def passthrough(g, ans, value):
+    return (g,)
+
+
+@defvjp(runtime.as_gradient)
+def as_gradient_vjp(g, ans, cotangent, argument):
+    return (unbroadcast(g, cotangent), None)
+
+
+@defvjp(runtime.zero_slot)
+def zero_slot_vjp(g, ans, cotangent, index):
+    return (runtime.zero_slot(g, index), None)
+
+
+@defvjp(runtime.slot_of)
+def slot_of_vjp(g, ans, cotangent, index):
+    return (getitem_adjoint(g, cotangent, index), None)
+
+
+@defvjp(runtime.add_cotangents)
+def add_cotangents_vjp(g, ans, a, b):
+    return (unbroadcast(g, a), unbroadcast(g, b))

@@ -36,6 +36,10 @@ def _block(stmts, seen, resolve):
         elif isinstance(s, ast.If):
             _block(s.body, dict(seen), resolve)
             _block(s.orelse, dict(seen), resolve)
+            if any(isinstance(n, (ast.For, ast.While)) or
+                   (isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store))
+                   for n in ast.walk(s)):
+                seen.clear()  # a loop in an arm may reassign names read above
         elif isinstance(s, (ast.For, ast.While)):
             seen.clear()  # a loop may reassign any name it touches
 

@@ -112,6 +112,11 @@ def _block(stmts, live):
             if s.target.id in live:
                 live = live | _reads(s.value)
                 kept.append(s)
+        elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Tuple):  # a, b = b, a
+            targets = {t.id for t in s.targets[0].elts}
+            if targets & live:
+                live = (live - targets) | _reads(s.value)
+                kept.append(s)
         elif isinstance(s, ast.Assign):  # subscript write: x[i] = v
             base = s.targets[0].value.id
             if base in live:

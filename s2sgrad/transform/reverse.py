@@ -193,7 +193,7 @@ class ReverseMode:
             return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
         if state.like is not None:
             return self.helper_call("full_like", [state.like, state.expr])
-        if isinstance(state.expr, ast.Name) and state.expr.id in self.zero_filled:
+        if any(isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(state.expr)):
             return self.helper_call("as_gradient", [state.expr, ast.Name(name, ast.Load())])
         return state.expr
 
@@ -309,7 +309,7 @@ class ReverseMode:
             cotangent = self.materialise(state)
             index = _index_expression(target.slice, self)
             if isinstance(value, ast.Name) and value.id in self.active:
-                slot = ast.Subscript(copy.deepcopy(cotangent), copy.deepcopy(index), ast.Load())
+                slot = self.helper_call("slot_of", [copy.deepcopy(cotangent), copy.deepcopy(index)])
                 out += self.accumulate(value.id, self.helper_call("unbroadcast", [slot, value]), adj)
                 state = adj.get(base)
                 cotangent = self.materialise(state)
@@ -343,13 +343,22 @@ class ReverseMode:
         params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
         allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
                       "full_like", "copy", "array", "eye", "identity"}
-        for st in _walk_statements(body):
+        order = list(_walk_statements(body))
+        last_write = {}
+        for k, st in enumerate(order):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                last_write[st.targets[0].value.id] = k
+        for k, st in enumerate(order):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
                 target, rhs = st.targets[0].id, st.value
                 if target in written and target not in params:
                     func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
-                    if not (getattr(func, "__name__", None) in allocators and
-                            getattr(func, "__module__", "").startswith("numpy")):
+                    fresh = isinstance(rhs, ast.BinOp) or (
+                        isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
+                    rule = registry.lookup(func) if func is not None else None
+                    fresh = fresh or (rule is not None and rule.elementwise)
+                    if not fresh and not (getattr(func, "__name__", None) in allocators and
+                                          getattr(func, "__module__", "").startswith("numpy")):
                         raise self.error(
                             f"assignment into {target!r}, which may share memory with other values",
                             written[target], f"assign into a copy: {target} = np.copy(...)")
@@ -363,7 +372,7 @@ class ReverseMode:
                         _is_user_function(self, rhs):
                     shared = [a.id for a in rhs.args if isinstance(a, ast.Name)]
                 for name in shared:
-                    if name in written:
+                    if name in written and k < last_write[name]:
                         raise self.error(
                             f"assignment into {name!r} while another name shares it", written[name],
                             f"copy it first: np.copy({name})")
@@ -420,14 +429,16 @@ class ReverseMode:
                 self.zero_filled.add(self.adjoint_name(name))
         inner = dict(adj)
         body = self.adjoint_block(s.body, inner, in_loop=True)
+        writes = []
         for name in crossing:
             var = self.adjoint_name(name)
             state = inner.get(name)
             if state is None:
-                body.append(_assign(var, ast.Constant(0.0)))
+                writes.append((var, ast.Constant(0.0)))
                 self.zero_filled.add(var)
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
-                body.append(_assign(var, self.materialise(state)))
+                writes.append((var, self.materialise(state)))
+        body += _simultaneous(writes)
         info = self.loops[id(s)] = {"counter": None}
         if isinstance(s, ast.While) or _breaks(s.body):
             info["counter"] = self.namer.fresh("trips")
@@ -462,6 +473,8 @@ class ReverseMode:
                 if target in self.active:
                     (local_temps if target in self.context.temporaries else names).add(target)
                 names |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)} & self.active
+            elif isinstance(stmt, ast.Assign):  # x[i] = v: x's and v's adjoints
+                names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} & self.active
         return names - local_temps
 
     def adjoint_if(self, s, adj, in_loop=False):
@@ -472,6 +485,7 @@ class ReverseMode:
         orelse = self.adjoint_block(s.orelse, adj_else, in_loop)
         self.owned &= owned_body  # owned after the if only if owned on both paths
         adj.clear()
+        writes = {id(body): [], id(orelse): []}
         for name in sorted(set(adj_body) | set(adj_else)):
             a, b = adj_body.get(name), adj_else.get(name)
             if a is not None and b is not None and _same_state(a, b):
@@ -484,9 +498,10 @@ class ReverseMode:
                     self.zero_filled.add(var)
                 if not (isinstance(value, ast.Name) and value.id == var):
                     self.owned.discard(var)
-                if not (isinstance(value, ast.Name) and value.id == var):
-                    block.append(_assign(var, value))
+                    writes[id(block)].append((var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        body += _simultaneous(writes[id(body)])
+        orelse += _simultaneous(writes[id(orelse)])
         if not body and not orelse:
             return []
         return [ast.If(s.test, body or [ast.Pass()], orelse)]
@@ -511,7 +526,17 @@ class ReverseMode:
         adjoint = _filter_restores(adjoint, reads, saved)
         primal = self.primal_block(primal, saved, depth=0)
         if saved:
-            primal.insert(0, _assign(self.stack_name(), ast.List([], ast.Load())))
+            # a loop saves a name's previous value before assigning it; give
+            # names first assigned inside loops a value to save
+            params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
+                      self.fn.args.kwonlyargs}
+            in_loops = []
+            for loop in _loops(primal):
+                in_loops += [n.targets[0].id for n in _walk_statements(loop.body)
+                             if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
+            first = [_assign(name, ast.Constant(None)) for name in dict.fromkeys(in_loops)
+                     if name in saved and name not in params]
+            primal[:0] = [_assign(self.stack_name(), ast.List([], ast.Load()))] + first
         return primal, adjoint
 
     def rematerialise(self, primal_loop, adjoint_loop):
@@ -527,13 +552,17 @@ class ReverseMode:
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
         body = adjoint_loop.body
-        for stmt in primal_loop.body:
+        primal = primal_loop.body
+        recomputed = set()
+        for position, stmt in enumerate(primal):
             if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
                 continue
             name, rhs = stmt.targets[0].id, stmt.value
             if counts.get(name) != 1 or not self.cheap_to_recompute(rhs):
                 continue
             inputs = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
+            if inputs & recomputed or not _recomputable_at_readers(primal, position, name, inputs):
+                continue
             readers = [k for k, st in enumerate(body) if getattr(st, "restores", None) != name
                        and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                                for n in ast.walk(st))]
@@ -547,6 +576,7 @@ class ReverseMode:
                 isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                 for n in ast.walk(st)))
             body.insert(first, _assign(name, copy.deepcopy(rhs)))
+            recomputed.add(name)
 
     def cheap_to_recompute(self, rhs):
         atoms = (ast.Name, ast.Constant)
@@ -570,8 +600,6 @@ class ReverseMode:
                 s.orelse = self.primal_block(s.orelse, saved, depth)
                 out.append(s)
             elif isinstance(s, (ast.For, ast.While)):
-                if depth == 0:
-                    out.extend(self.initial_values(s, saved, stmts))
                 info = self.loops.get(id(s), {"counter": None, "nested": False})
                 body = self.primal_block(s.body, saved, depth + 1)
                 counter = info["counter"]
@@ -788,8 +816,7 @@ class ReverseMode:
             inner = expr.args[0]
         else:
             inner = expr
-        if _is_atom(inner) and self.shapes.expression_class(inner, self.name_class) == 0 \
-                and self.shapes.of(name) != 0:
+        if self.shapes.expression_class(inner, self.name_class) == 0 and self.shapes.of(name) != 0:
             return self.helper_call("repeat_to", [inner, ast.Name(name, ast.Load())])
         return expr
 
@@ -870,6 +897,7 @@ class ReverseMode:
             out = self.free_aliases_of(var, adj, name)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
             self.note_ownership(name, var, new.expr)
+            self.note_zero_fill(var, new.expr)
             return out + [_assign(var, new.expr)]
         var = self.adjoint_name(name)
         if var in self.owned and not state.is_alias and state.like is None and new.like is None \
@@ -900,7 +928,13 @@ class ReverseMode:
         out = self.free_aliases_of(var, adj, name)
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False, like)
         self.note_ownership(name, var, total)
+        self.note_zero_fill(var, total)
         return out + [_assign(var, total)]
+
+    def note_zero_fill(self, var, value):
+        """``var`` may hold a 0.0 placeholder if ``value`` reads one."""
+        if any(isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(value)):
+            self.zero_filled.add(var)
 
     def note_ownership(self, name, var, value):
         """Track which argument gradients hold arrays nothing else references.
@@ -956,6 +990,50 @@ def _is_user_function(mode, call):
     func = mode.context.resolve(call.func)
     local = isinstance(call.func, ast.Name) and call.func.id in mode.context.local_functions
     return local or (inspect.isfunction(func) and registry.lookup(func) is None)
+
+
+def _recomputable_at_readers(body, position, name, inputs):
+    """Whether ``name = <rhs of body[position]>`` may be recomputed where
+    the adjoint first reads it: every read of ``name`` in the loop body
+    comes after its definition (none reads the previous iteration's value),
+    and no statement from the definition up to the last reader (inclusive:
+    the adjoint runs before that statement is undone) assigns an input."""
+    def reads(stmt):
+        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
+                   for n in ast.walk(stmt))
+
+    if any(reads(st) for st in body[:position + 1]):
+        return False
+    readers = [k for k in range(position + 1, len(body)) if reads(body[k])]
+    if not readers:
+        return True
+    for st in body[position + 1:readers[-1] + 1]:
+        for n in ast.walk(st):
+            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in inputs:
+                return False
+            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and \
+                    isinstance(n.value, ast.Name) and n.value.id in inputs:
+                return False
+    return True
+
+
+def _simultaneous(writes):
+    """Assignments ``var = value`` acting at once: when a value reads a
+    variable assigned before it in the list (adjoints of ``x, y = y, x``),
+    one tuple assignment instead of a sequence."""
+    assigned = set()
+    for var, value in writes:
+        if any(isinstance(n, ast.Name) and n.id in assigned for n in ast.walk(value)):
+            targets = ast.Tuple([ast.Name(v, ast.Store()) for v, _ in writes], ast.Store())
+            return [ast.Assign([targets], ast.Tuple([v for _, v in writes], ast.Load()))]
+        assigned.add(var)
+    return [_assign(var, value) for var, value in writes]
+
+
+def _loops(stmts):
+    for s in _walk_statements(stmts):
+        if isinstance(s, (ast.For, ast.While)):
+            yield s
 
 
 def _record_loop_depths(stmts, depth, out):

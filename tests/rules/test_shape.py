@@ -81,6 +81,13 @@ CASES = [
     Case(runtime.repeat_to, (sample(()), A), argnums=(0,), label="all"),
     Case(runtime.repeat_to, (sample((3,)), A, (0, -1)), argnums=(0,), label="tuple"),
     Case(runtime.repeat_to, (1.5, M), argnums=(0,), label="float"),
+    Case(runtime.owned_copy, (A,)),
+    Case(runtime.cotangent_or_zero, (A,)),
+    Case(runtime.as_gradient, (A, A), argnums=(0,)),
+    Case(runtime.as_gradient, (sample(()), A), argnums=(0,), label="placeholder"),
+    Case(runtime.zero_slot, (A, (1, slice(0, 2))), argnums=(0,)),
+    Case(runtime.slot_of, (A, (1, slice(0, 2))), argnums=(0,)),
+    Case(runtime.add_cotangents, (A, sample((3, 4)))),
     # scatter helpers, checked in the cotangent
     Case(shape.getitem_adjoint, (sample((3,)), V, np.array([4, 0, 4])), argnums=(0,), label="fancy"),
     Case(shape.getitem_adjoint, (sample((3, 2)), M, (slice(None), slice(1, 3))), argnums=(0,), label="slice"),
