@@ -200,3 +200,11 @@ def refuse_shared_array(value, message):
         error = UnsupportedSyntaxError.__new__(UnsupportedSyntaxError)
         Exception.__init__(error, message)
         raise error
+
+
+def unbroadcast_to(g, shape):
+    """:func:`unbroadcast` given the target shape instead of a value of it
+    (loops save the shape of a value whose adjoint needs nothing else)."""
+    if (g.shape if type(g) is np.ndarray else np.shape(g)) == shape:
+        return g
+    return unbroadcast(g, np.empty(shape, dtype=bool) if shape else 0.0)

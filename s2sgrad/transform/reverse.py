@@ -517,6 +517,8 @@ class ReverseMode:
         """
         for info in self.loops.values():
             self.rematerialise(info["primal"], info["adjoint"])
+        for info in self.loops.values():
+            self.save_shapes_only(info["primal"], adjoint)
         reads = set()
         for stmt in adjoint:
             for n in ast.walk(stmt):
@@ -577,6 +579,49 @@ class ReverseMode:
                 for n in ast.walk(st)))
             body.insert(first, _assign(name, copy.deepcopy(rhs)))
             recomputed.add(name)
+
+    def save_shapes_only(self, primal_loop, adjoint):
+        """Save ``np.shape(v)`` instead of ``v`` when the adjoint only needs
+        the shape (``unbroadcast(g, v)``): per iteration a small tuple
+        instead of an array kept alive."""
+        unbroadcast = self.runtime.unbroadcast
+        uses = {}  # name -> [calls using it as the shape argument], or None
+        for stmt in adjoint:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Call) and len(node.args) == 2 and \
+                        isinstance(node.args[1], ast.Name) and \
+                        self.context.resolve(node.func) is unbroadcast:
+                    like = node.args[1].id
+                    if uses.get(like, []) is not None:
+                        uses.setdefault(like, []).append(node)
+        for stmt in adjoint:
+            for node in ast.walk(stmt):
+                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in uses:
+                    if not any(node is call.args[1] for call in uses[node.id] or ()):
+                        uses[node.id] = None  # read for its value too
+        body = primal_loop.body
+        for position in range(len(body) - 1, -1, -1):
+            stmt = body[position]
+            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
+                continue
+            name = stmt.targets[0].id
+            calls = uses.get(name)
+            if not calls or sum(isinstance(n, ast.Name) and n.id == name and
+                                isinstance(n.ctx, ast.Store) for n in ast.walk(primal_loop)) != 1:
+                continue
+            shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
+            numpy = self.context.env_name(np, "np")
+            body.insert(position + 1, _assign(shape_name, ast.Call(
+                ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
+                [ast.Name(name, ast.Load())], [])))
+            for call in calls:
+                call.func = ast.Name(self.context.env_name(self.runtime.unbroadcast_to,
+                                                           "unbroadcast_to"), ast.Load())
+                call.args[1] = ast.Name(shape_name, ast.Load())
+            for marker in _walk_all(adjoint):
+                if getattr(marker, "restores", None) == name:
+                    marker.targets[0].id = shape_name
+                    marker.restores = shape_name
 
     def cheap_to_recompute(self, rhs):
         atoms = (ast.Name, ast.Constant)
@@ -1028,6 +1073,13 @@ def _simultaneous(writes):
             return [ast.Assign([targets], ast.Tuple([v for _, v in writes], ast.Load()))]
         assigned.add(var)
     return [_assign(var, value) for var, value in writes]
+
+
+def _walk_all(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            yield from _walk_all(getattr(s, field, []) or [])
 
 
 def _loops(stmts):
