@@ -21,7 +21,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.errors import UnsupportedSyntaxError
+from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.frontend.normalise import METADATA_ATTRS
 from s2sgrad.rules import registry
 from s2sgrad.transform import simplify
@@ -802,7 +802,10 @@ class ReverseMode:
                 f"call to {_describe(primitive)} (no derivative rule)", s,
                 "register one with sg.defgrad or wrap the argument in sg.stop_gradient",
             )
-        template = template_for(rule)
+        try:
+            template = template_for(rule)
+        except S2SGradError:
+            return self.call_rule(rule, args, keywords, active, g, target, s)
         try:
             bound = template.bind(args, keywords)
         except TypeError as exc:
@@ -833,6 +836,28 @@ class ReverseMode:
             result += self.instantiate(template, values, g.expr, folded, fold_like=g.like)
         if spread:
             result += self.instantiate(template, values, self.materialise(g), spread)
+        return result
+
+    def call_rule(self, rule, args, keywords, active, g, target, s):
+        """A rule that is not a straight-line template (a user's ``defgrad``
+        with branches, say) is called as a function and its tuple indexed."""
+        try:
+            bound = inspect.signature(rule.vjp).bind(None, None, *args, **keywords)
+        except TypeError as exc:
+            raise self.error(f"call to {_describe(rule.primitive)} with these arguments", s,
+                             str(exc))
+        params = list(bound.arguments)[2:]
+        name = self.context.env_name(rule.vjp, getattr(rule.vjp, "__name__", "vjp"))
+        call = ast.Call(ast.Name(name, ast.Load()),
+                        [self.materialise(g), ast.Name(target, ast.Load()), *args],
+                        [ast.keyword(k, v) for k, v in keywords.items()])
+        grads = self.namer.fresh("d" + target + "_args")
+        result = [(None, [_assign(grads, call)])]
+        for i, param in enumerate(params):
+            value = bound.arguments[param]
+            if any(value is a for a in active):
+                item = ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(i), ast.Load())
+                result.append((value.id, self.helper_call("cotangent_or_zero", [item])))
         return result
 
     def instantiate(self, template, values, g, wanted, fold_like=None):

@@ -306,3 +306,33 @@ def advanced_indexing(x):
     idx = np.array([0, 2, 2])
     mask = x > 0
     return np.sum(x[idx] ** 2) + np.sum(x[mask] * 3.0) + np.sum(x[None, :, np.newaxis]) + x[..., 1]
+
+
+def soft_threshold(x, t):
+    return np.sign(x) * np.maximum(np.abs(x) - t, 0.0)
+
+
+@sg.defgrad(soft_threshold)
+def soft_threshold_vjp(g, ans, x, t):
+    if np.ndim(x) == 0:
+        inside = float(abs(x) > t)
+    else:
+        inside = (np.abs(x) > t).astype(float)
+    return (g * inside, -np.sum(g * np.sign(x) * inside))
+
+
+def uses_custom_rule(x, t):
+    return np.sum(soft_threshold(x * 2.0, t) ** 2)
+
+
+def cube(x):
+    return x ** 3
+
+
+@sg.defgrad(cube)
+def cube_vjp(g, ans, x):
+    return (3.0 * g * x ** 2,)
+
+
+def uses_cube(x):
+    return np.sum(cube(np.sin(x)))

@@ -184,3 +184,11 @@ def test_jacobian_jvp_hvp():
     np.testing.assert_allclose(value, cases.vector_output(x))
     H = sg.hessian(cases.elementwise_chain)(x)
     np.testing.assert_allclose(sg.hvp(cases.elementwise_chain)(x, v), H @ v)
+
+
+def test_defgrad_rules_inlined_or_called():
+    x = np.array([0.3, -1.2, 2.0, -0.05])
+    check_all(cases.uses_cube, x)
+    assert "3.0 *" in sg.source(cases.uses_cube)  # a straight-line rule is inlined
+    check_all(cases.uses_custom_rule, x, 0.25)
+    assert "soft_threshold_vjp(" in sg.source(cases.uses_custom_rule)  # branches: called
