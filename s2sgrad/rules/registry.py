@@ -69,12 +69,28 @@ def lookup(primitive):
         return None
 
 
+_NONDIFFERENTIABLE_MODULES = []
+
+
+def defnondiff_module(prefix):
+    """Declare every function of modules named ``prefix...`` nondifferentiable
+    (and methods of objects whose type lives there, e.g. random generators)."""
+    _NONDIFFERENTIABLE_MODULES.append(prefix)
+
+
 def is_nondifferentiable(primitive):
     """True when ``primitive`` was declared with :func:`defnondiff`."""
     try:
-        return _key(primitive) in _NONDIFFERENTIABLE
+        if _key(primitive) in _NONDIFFERENTIABLE:
+            return True
     except TypeError:
         return False
+    if _NONDIFFERENTIABLE_MODULES:
+        owner = getattr(primitive, "__self__", None)
+        module = getattr(primitive, "__module__", None) or (
+            type(owner).__module__ if owner is not None else "")
+        return any(str(module).startswith(p) for p in _NONDIFFERENTIABLE_MODULES)
+    return False
 
 
 def registered_primitives():
