@@ -190,16 +190,16 @@ def slot_of(cotangent, index):
     return cotangent[index]
 
 
-def refuse_shared_array(value, message):
+def refuse_shared_array(value, name, operator, filename, lineno):
     """``x += y`` where other names share ``x``: fine for numbers (a new
     object), but on an array it would change those names too, which the
     generated code does not follow — so refuse, never differentiate wrongly."""
     if isinstance(value, np.ndarray):
         from s2sgrad.errors import UnsupportedSyntaxError
 
-        error = UnsupportedSyntaxError.__new__(UnsupportedSyntaxError)
-        Exception.__init__(error, message)
-        raise error
+        raise UnsupportedSyntaxError(
+            f"augmented assignment to {name!r}, an array other names share", filename, lineno,
+            "differentiate", f"write {name} = {name} {operator} ...")
 
 
 def unbroadcast_to(g, shape):

@@ -303,12 +303,12 @@ class Normaliser:
                 from s2sgrad import runtime
 
                 guard = self.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
-                message = str(self.parsed.error(
-                    f"augmented assignment to {target.id!r}, an array other names share", s,
-                    hint=f"write {target.id} = {target.id} {_OPERATOR_TEXT.get(type(s.op), 'op')} ...",
-                    stage="normalise"))
+                where = self.env_helper(self.parsed.filename, "source_file")
+                operator_text = _OPERATOR_TEXT.get(type(s.op), "op")
                 self.emit(ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
-                    ast.Name(current, ast.Load()), ast.Constant(message)], [])), s)
+                    ast.Name(current, ast.Load()), ast.Constant(target.id),
+                    ast.Constant(operator_text), ast.Name(where, ast.Load()),
+                    ast.Constant(s.lineno)], [])), s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
             self.assign(ast.Name(target.id, ast.Store()), value, s)

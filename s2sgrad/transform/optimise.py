@@ -212,18 +212,46 @@ def _inline_blocks(stmts, loads, stores, params, is_pure_call):
 
 
 def _inline_block(stmts, loads, stores, params, is_pure_call):
+    # per statement: every name it mentions, and whether it can change
+    # values an expression reads (stores, subscript writes, loops, pops)
+    mentioned = [_mentions(st) for st in stmts]
     i = 0
     while i < len(stmts):
         s = stmts[i]
         if _inlinable(s, loads, stores, params, is_pure_call):
             name = s.targets[0].id
-            j = _single_use_site(stmts, i, name)
-            if j is not None and _unchanged_between(stmts[i + 1:j], _reads(s.value)):
-                _replace_load(stmts[j], name, s.value)
-                del stmts[i]
-                i = max(i - 1, 0)
-                continue
+            j = next((k for k in range(i + 1, len(stmts)) if name in mentioned[k][0]), None)
+            if j is not None and _in_top_expression(stmts[j], name):
+                inputs = _reads(s.value)
+                if not any(m[1] & inputs or m[2] for m in mentioned[i + 1:j]):
+                    _replace_load(stmts[j], name, s.value)
+                    mentioned[j][0].update(mentioned[i][0])
+                    del stmts[i], mentioned[i]
+                    i = max(i - 1, 0)
+                    continue
         i += 1
+
+
+def _mentions(stmt):
+    """(names mentioned, names stored, may write arrays or jump) of ``stmt``."""
+    names, stored, effects = set(), set(), False
+    for n in ast.walk(stmt):
+        if isinstance(n, ast.Name):
+            names.add(n.id)
+            if not isinstance(n.ctx, ast.Load):
+                stored.add(n.id)
+        elif isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
+            effects = True
+        elif isinstance(n, (ast.For, ast.While)):
+            effects = True
+        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop":
+            effects = True
+    return names, stored, effects
+
+
+def _in_top_expression(stmt, name):
+    return any(isinstance(n, ast.Name) and n.id == name
+               for e in _top_expressions(stmt) for n in ast.walk(e))
 
 
 #: expressions deeper than this stay named (readability, and the compiler's
@@ -262,31 +290,6 @@ def _top_expressions(s):
     if isinstance(s, ast.If):
         return [s.test]
     return []
-
-
-def _single_use_site(stmts, i, name):
-    for j in range(i + 1, len(stmts)):
-        s = stmts[j]
-        if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(s)):
-            tops = _top_expressions(s)
-            if any(isinstance(n, ast.Name) and n.id == name for e in tops for n in ast.walk(e)):
-                return j
-            return None
-    return None
-
-
-def _unchanged_between(stmts, names):
-    for s in stmts:
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in names:
-                return False
-            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store):
-                return False
-            if isinstance(n, (ast.For, ast.While)) or is_comment(s) and False:
-                return False
-            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop":
-                return False
-    return True
 
 
 class _Replace(ast.NodeTransformer):

@@ -10,7 +10,6 @@ of calls to rule functions.
 
 import ast
 import builtins
-import copy
 import functools
 import inspect
 import textwrap
@@ -107,15 +106,32 @@ def _names(e):
     return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)}
 
 
-class _Substitute(ast.NodeTransformer):
-    def __init__(self, values):
-        self.values = values
-
-    def visit_Name(self, node):
-        if node.id in self.values:
-            return copy.deepcopy(self.values[node.id])
-        return node
-
-
 def _substitute(expr, values):
-    return _Substitute(values).visit(copy.deepcopy(expr))
+    """A copy of ``expr`` with names replaced by (copies of) ``values``.
+
+    Hand-written instead of ``deepcopy`` plus a transformer: instantiating
+    templates is most of the work of generating a gradient.
+    """
+    if isinstance(expr, ast.Name):
+        replacement = values.get(expr.id)
+        if replacement is not None:
+            return _clone(replacement)
+        return ast.Name(expr.id, ast.Load())
+    if isinstance(expr, ast.Constant):
+        return ast.Constant(expr.value)
+    new = expr.__class__()
+    for field in expr._fields:
+        value = getattr(expr, field, None)
+        if isinstance(value, list):
+            value = [_substitute(v, values) if isinstance(v, ast.AST) else v for v in value]
+        elif isinstance(value, ast.AST):
+            value = _substitute(value, values)
+        setattr(new, field, value)
+    return new
+
+
+_NO_VALUES = {}
+
+
+def _clone(node):
+    return _substitute(node, _NO_VALUES)
