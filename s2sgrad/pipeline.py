@@ -168,12 +168,9 @@ class ProgramContext(Context):
         return UNRESOLVED
 
     def env_name(self, obj, preferred):
-        for name, value in self.env.items():
-            if value is obj:
-                return name
-        name = self.namer.fresh(preferred)
-        self.env[name] = obj
-        return name
+        from s2sgrad.frontend.names import bind
+
+        return bind(self.env, self.namer, obj, preferred)
 
     def source_line(self, node):
         lineno = getattr(node, "lineno", None)

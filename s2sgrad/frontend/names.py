@@ -34,3 +34,17 @@ class Namer:
             self._next_temp += 1
         self.temporaries.add(f"_t{self._next_temp}")
         return self.reserve(f"_t{self._next_temp}")
+
+
+def bind(env, namer, obj, preferred):
+    """The name ``env`` gives ``obj``, adding a fresh one if it has none.
+
+    ``env`` maps the names generated code uses for helper objects to the
+    objects; one object gets one name.
+    """
+    for name, value in env.items():
+        if value is obj:
+            return name
+    name = namer.fresh(preferred)
+    env[name] = obj
+    return name

@@ -36,7 +36,7 @@ import copy
 
 import numpy as np
 
-from s2sgrad.frontend.names import Namer
+from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 
 #: ndarray methods that are NumPy functions taking the array first.
@@ -267,12 +267,7 @@ class Normaliser:
             self.assign(t, item, origin)
 
     def env_helper(self, obj, preferred):
-        for name, value in self.env.items():
-            if value is obj:
-                return name
-        name = self.namer.fresh(preferred)
-        self.env[name] = obj
-        return name
+        return bind(self.env, self.namer, obj, preferred)
 
     def note_sharing(self, target, rhs):
         """Record that ``target`` may share memory with another variable."""
