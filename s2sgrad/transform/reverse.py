@@ -518,7 +518,7 @@ class ReverseMode:
         for info in self.loops.values():
             self.rematerialise(info["primal"], info["adjoint"])
         for info in self.loops.values():
-            self.save_shapes_only(info["primal"], adjoint)
+            self.save_shapes_only(info["primal"].body, info["primal"], adjoint)
         reads = set()
         for stmt in adjoint:
             for n in ast.walk(stmt):
@@ -580,17 +580,22 @@ class ReverseMode:
             body.insert(first, _assign(name, copy.deepcopy(rhs)))
             recomputed.add(name)
 
-    def save_shapes_only(self, primal_loop, adjoint):
-        """Save ``np.shape(v)`` instead of ``v`` when the adjoint only needs
-        the shape (``unbroadcast(g, v)``): per iteration a small tuple
-        instead of an array kept alive."""
-        unbroadcast = self.runtime.unbroadcast
+    def save_shapes_only(self, body, scope, adjoint):
+        """Keep ``np.shape(v)`` instead of ``v`` when the adjoint needs only
+        the shape (``unbroadcast(g, v)``, ``repeat_to(g, v, ...)``).
+
+        In a loop, per iteration a small tuple is saved instead of an array
+        kept alive. ``scope`` is the loop in which ``v`` must be assigned
+        exactly once.
+        """
+        by_shape = {self.runtime.unbroadcast: self.runtime.unbroadcast_to,
+                    self.runtime.repeat_to: self.runtime.repeat_to_shape}
         uses = {}  # name -> [calls using it as the shape argument], or None
         for stmt in adjoint:
             for node in ast.walk(stmt):
-                if isinstance(node, ast.Call) and len(node.args) == 2 and \
+                if isinstance(node, ast.Call) and len(node.args) >= 2 and \
                         isinstance(node.args[1], ast.Name) and \
-                        self.context.resolve(node.func) is unbroadcast:
+                        self.context.resolve(node.func) in by_shape:
                     like = node.args[1].id
                     if uses.get(like, []) is not None:
                         uses.setdefault(like, []).append(node)
@@ -599,7 +604,6 @@ class ReverseMode:
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in uses:
                     if not any(node is call.args[1] for call in uses[node.id] or ()):
                         uses[node.id] = None  # read for its value too
-        body = primal_loop.body
         for position in range(len(body) - 1, -1, -1):
             stmt = body[position]
             if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
@@ -607,7 +611,7 @@ class ReverseMode:
             name = stmt.targets[0].id
             calls = uses.get(name)
             if not calls or sum(isinstance(n, ast.Name) and n.id == name and
-                                isinstance(n.ctx, ast.Store) for n in ast.walk(primal_loop)) != 1:
+                                isinstance(n.ctx, ast.Store) for n in ast.walk(scope)) != 1:
                 continue
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
             numpy = self.context.env_name(np, "np")
@@ -615,8 +619,8 @@ class ReverseMode:
                 ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
                 [ast.Name(name, ast.Load())], [])))
             for call in calls:
-                call.func = ast.Name(self.context.env_name(self.runtime.unbroadcast_to,
-                                                           "unbroadcast_to"), ast.Load())
+                helper = by_shape[self.context.resolve(call.func)]
+                call.func = ast.Name(self.context.env_name(helper, helper.__name__), ast.Load())
                 call.args[1] = ast.Name(shape_name, ast.Load())
             for marker in _walk_all(adjoint):
                 if getattr(marker, "restores", None) == name:
@@ -902,18 +906,17 @@ class ReverseMode:
 
     def fold_known_shapes(self, expr):
         """``np.size(v)``, ``np.shape(v)``, ``np.ndim(v)`` as constants where
-        the shape of ``v`` is known (programs recorded by the tape)."""
-        if not self.known_shapes:
-            return expr
-        shapes = self.known_shapes
+        the shape of ``v`` is known: 0-d values, and every value of a program
+        recorded by the tape."""
+        shapes = dict(self.known_shapes or {})
         mode = self
 
         class Fold(ast.NodeTransformer):
             def visit_Call(self, node):
                 self.generic_visit(node)
                 if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Name) \
-                        and node.args[0].id in shapes:
-                    shape = shapes[node.args[0].id]
+                        and (node.args[0].id in shapes or mode.shapes.of(node.args[0].id) == 0):
+                    shape = shapes.get(node.args[0].id, ())
                     func = mode.context.resolve(node.func)
                     if func is np.size:
                         return ast.Constant(int(np.prod(shape, dtype=np.int64)))
