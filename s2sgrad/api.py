@@ -27,11 +27,37 @@ def _check_function(fun, transform):
 
 
 def _transform(fun, wrt, transform, **options):
+    """The generated function itself — or, when ``fun`` uses a name that is
+    not defined yet (decorating a function that calls one defined further
+    down the module), a stand-in that generates on its first call."""
     from s2sgrad import pipeline
+    from s2sgrad.errors import UnsupportedSyntaxError
 
     _check_function(fun, transform)
-    entry = pipeline.gradient_code(fun, wrt, **options)
+    pipeline.wrt_names(fun, wrt)  # bad wrt: fail now, not on the first call
+    try:
+        entry = pipeline.gradient_code(fun, wrt, **options)
+    except UnsupportedSyntaxError as error:
+        if not getattr(error, "unresolved", False):
+            raise
+        return _deferred(fun, wrt, options)
     return pipeline.bind(entry, fun)
+
+
+def _deferred(fun, wrt, options):
+    from s2sgrad import pipeline
+
+    generated = []
+
+    def deferred_gradient(*args, **kwargs):
+        if not generated:
+            generated.append(pipeline.bind(pipeline.gradient_code(fun, wrt, **options), fun))
+        return generated[0](*args, **kwargs)
+
+    deferred_gradient.__name__ = f"grad_{fun.__name__}"
+    deferred_gradient.__qualname__ = deferred_gradient.__name__
+    deferred_gradient.__signature__ = inspect.signature(fun)
+    return deferred_gradient
 
 
 def grad(fun=None, wrt=0):

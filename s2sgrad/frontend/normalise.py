@@ -467,7 +467,8 @@ class Normaliser:
             raise self.parsed.error(f"name {name!r} read before assignment", name_node,
                                     stage="normalise")
         if resolved is UNRESOLVED:
-            raise self.parsed.error(f"undefined name {name!r}", name_node, stage="normalise")
+            raise _unresolved(self.parsed.error(f"undefined name {name!r}", name_node,
+                                                stage="normalise"))
         return ast.Name(name, ast.Load())
 
     def is_global_ref(self, e):
@@ -561,8 +562,8 @@ class Normaliser:
         if isinstance(func, ast.Name):
             func = self.read(func) if func.id in self.current else func
             if func.id not in self.current.values() and self.parsed.resolve(func) is UNRESOLVED:
-                raise self.parsed.error(f"call to undefined name {func.id!r}", e,
-                                        stage="normalise")
+                raise _unresolved(self.parsed.error(f"call to undefined name {func.id!r}", e,
+                                                    stage="normalise"))
         elif not self.is_global_ref(func):
             func = self.atom(func)
         args = [self.atom(a) for a in e.args]
@@ -715,6 +716,12 @@ def _structure_jumps(stmts):
             return out
         out.append(s)
     return out
+
+
+def _unresolved(error):
+    """Mark an error caused by a name that may simply not be defined yet."""
+    error.unresolved = True
+    return error
 
 
 def _normalised(name):

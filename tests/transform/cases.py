@@ -336,3 +336,12 @@ def cube_vjp(g, ans, x):
 
 def uses_cube(x):
     return np.sum(cube(np.sin(x)))
+
+
+@sg.grad
+def calls_a_later_function(x):
+    return defined_later(x) * 2.0
+
+
+def defined_later(x):
+    return x ** 3

@@ -192,3 +192,7 @@ def test_defgrad_rules_inlined_or_called():
     assert "3.0 *" in sg.source(cases.uses_cube)  # a straight-line rule is inlined
     check_all(cases.uses_custom_rule, x, 0.25)
     assert "soft_threshold_vjp(" in sg.source(cases.uses_custom_rule)  # branches: called
+
+
+def test_decorating_before_a_callee_is_defined():
+    assert cases.calls_a_later_function(2.0) == pytest.approx(24.0)
