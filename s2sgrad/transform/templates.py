@@ -119,15 +119,15 @@ def _substitute(expr, values):
         return ast.Name(expr.id, ast.Load())
     if isinstance(expr, ast.Constant):
         return ast.Constant(expr.value)
-    new = expr.__class__()
+    fields = {}
     for field in expr._fields:
         value = getattr(expr, field, None)
         if isinstance(value, list):
             value = [_substitute(v, values) if isinstance(v, ast.AST) else v for v in value]
         elif isinstance(value, ast.AST):
             value = _substitute(value, values)
-        setattr(new, field, value)
-    return new
+        fields[field] = value
+    return expr.__class__(**fields)
 
 
 _NO_VALUES = {}
