@@ -133,27 +133,116 @@ def hessian(fun, wrt=0):
     return jacobian(grad(fun, wrt), wrt)
 
 
+def _contracted_gradient(inner, fun, wrt, extra):
+    """A generated function ``(*params, *extra) -> grad of sum(inner(...) * extra[-1])``.
+
+    Products with a Jacobian come from differentiating generated code once
+    more: ``H·v`` is the gradient of ``grad(f)·v`` and ``J·v`` the gradient
+    of ``vjp(u)·v`` with respect to ``u`` (reverse over reverse). The
+    wrapper is written as source (registered like generated code), so the
+    pipeline reads it as it reads any function. Returns None when the
+    function cannot be expressed this way (keyword-only or variadic
+    parameters).
+    """
+    import linecache
+    import types
+
+    from s2sgrad.frontend.names import Namer
+
+    code = fun.__code__
+    if code.co_kwonlyargcount or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return None
+    params = list(code.co_varnames[: code.co_argcount])
+    namer = Namer(params + ["np", "inner"])
+    extra_names = [namer.fresh(e) for e in extra]
+    call_args = ", ".join(params)
+    seed = ""
+    if inner.__kwdefaults__ is not None or inner.__code__.co_kwonlyargcount:
+        seed_name = inner.__code__.co_varnames[inner.__code__.co_argcount +
+                                               inner.__code__.co_kwonlyargcount - 1]
+        seed = f", {seed_name}={extra_names[0]}"
+    source = (f"def contracted({', '.join(params + extra_names)}):\n"
+              f"    return np.sum(inner({call_args}{seed}) * {extra_names[-1]})\n")
+    filename = f"<s2sgrad contracted {fun.__qualname__} {id(inner):x}>"
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"np": np, "inner": inner, "__name__": "s2sgrad.contracted"}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["contracted"], params, extra_names
+
+
 def jvp(fun, wrt=0):
-    """``(*args, v) -> (fun(*args), J·v)``: the directional derivative along v."""
-    jac = jacobian(fun, wrt)
+    """``(*args, v) -> (fun(*args), J·v)``: the derivative along ``v``.
+
+    Computed as the gradient of ``vjp(u)·v`` with respect to ``u``, from
+    generated code differentiated twice; functions whose generated VJP
+    cannot be differentiated again (loops) fall back to the Jacobian.
+    """
+    _check_function(fun, "jvp")
+    if isinstance(wrt, (tuple, list)):
+        raise TypeError("jvp takes one argument to differentiate (wrt=int or name)")
+    jac = None
+    built = None
+    try:
+        built = _contracted_gradient(_vjp_function(fun, wrt), fun, wrt, ["u", "v"])
+    except S2SGradError:
+        built = None
+    if built is not None:
+        contracted, params, _ = built
+        try:
+            along = grad(contracted, wrt=len(params))
+        except S2SGradError:
+            built = None
 
     def jvp_fun(*args):
+        nonlocal jac, built
         *args, v = args
         value = fun(*args)
+        if built is not None:
+            u = np.zeros_like(np.asarray(value, dtype=float))
+            try:
+                return value, along(*args, u, v)
+            except S2SGradError:
+                built = None
+        if jac is None:
+            jac = jacobian(fun, wrt)
         J = jac(*args)
         v = np.asarray(v)
-        out = np.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
-        return value, out
+        return value, np.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
 
     return jvp_fun
 
 
 def hvp(fun, wrt=0):
-    """``(*args, v) -> H·v``, the Hessian-vector product."""
-    hess = hessian(fun, wrt)
+    """``(*args, v) -> H·v``, the Hessian-vector product.
+
+    The gradient of ``grad(f)·v`` (reverse over reverse), so the Hessian is
+    never formed; functions whose gradient cannot be differentiated again
+    (loops) fall back to the Hessian.
+    """
+    _check_function(fun, "hvp")
+    if isinstance(wrt, (tuple, list)):
+        raise TypeError("hvp takes one argument to differentiate (wrt=int or name)")
+    hess = None
+    product = None
+    try:
+        built = _contracted_gradient(grad(fun, wrt), fun, wrt, ["v"])
+        if built is not None:
+            contracted, params, _ = built
+            index = wrt if isinstance(wrt, int) else params.index(wrt)
+            product = grad(contracted, wrt=index)
+    except S2SGradError:
+        product = None
 
     def hvp_fun(*args):
+        nonlocal hess, product
+        if product is not None:
+            try:
+                return product(*args)
+            except S2SGradError:
+                product = None  # e.g. a loop: its gradient is not differentiable again
         *args, v = args
+        if hess is None:
+            hess = hessian(fun, wrt)
         H = hess(*args)
         v = np.asarray(v)
         return np.tensordot(H, v, axes=v.ndim) if v.ndim else H * v

@@ -572,6 +572,11 @@ class Normaliser:
 
     def method_call(self, func, e):
         method = func.attr
+        if method in ("append", "pop") and self.parsed.filename.startswith("<s2sgrad"):
+            raise self.parsed.error(
+                "a second derivative through a loop", e, stage="normalise",
+                hint="the first derivative replays the loop from a stack, which is not "
+                     "differentiated again")
         if method not in ARRAY_METHODS:
             raise self.parsed.error(f"method call .{method}()", e, stage="normalise",
                                     hint="call the NumPy function instead")

@@ -196,3 +196,20 @@ def test_defgrad_rules_inlined_or_called():
 
 def test_decorating_before_a_callee_is_defined():
     assert cases.calls_a_later_function(2.0) == pytest.approx(24.0)
+
+
+def test_hvp_and_jvp_without_forming_matrices():
+    x, v = rng.normal(size=3), rng.normal(size=3)
+    H = sg.hessian(cases.elementwise_chain)(x)
+    np.testing.assert_allclose(sg.hvp(cases.elementwise_chain)(x, v), H @ v, rtol=1e-10)
+    J = sg.jacobian(cases.vector_output)(x)
+    np.testing.assert_allclose(sg.jvp(cases.vector_output)(x, v)[1], J @ v, rtol=1e-10)
+    # a loop's gradient is not differentiated again: a clear refusal
+    W, U, xs, h0 = np.eye(3) * 0.5, rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), rng.normal(size=3)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative through a loop"):
+        sg.hvp(cases.rnn)(W, U, xs, h0, rng.normal(size=(3, 3)))
+
+
+def test_second_derivative_of_a_loop_is_refused_clearly():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative through a loop"):
+        sg.grad(sg.grad(cases.scalar_loop_break))(0.3)
