@@ -5,7 +5,7 @@ test_found_by_generator.py. The bug each one shows is described there.
 
 import numpy as np
 
-from tests.transform.random_helpers import pair
+from tests.transform.random_helpers import pair, smooth
 
 
 def while_counter(x):
@@ -27,6 +27,10 @@ def negated_broadcast_sum(x, y):
     return np.sum(-(x + y))
 
 
+def negated_sum(x):
+    return np.sum(-x)
+
+
 def augassign_through_alias(x, y):
     v = x
     x += y
@@ -45,10 +49,50 @@ def swap_in_loop(x, y):
     return x
 
 
+def swap_after_update_in_loop(x, y):
+    for i in range(1):
+        y = y * 2.0
+        x, y = y, x
+    return x
+
+
+def tuple_rebinding_in_loop(x, y):
+    v = x
+    for i in range(1):
+        v = (y, v)
+    return v[0] * v[1]
+
+
 def setitem_name_in_loop(x, y):
     for i in range(1):
         x[0] = y
     return np.sum(x)
+
+
+def copy_name_in_loop(x, y):
+    for i in range(2):
+        v = x
+        x = v * y
+    return np.sum(x)
+
+
+def swap_with_temporary_in_loop(x, y):
+    for i in range(2):
+        v = y * 2.0
+        v, y = y, v
+    return np.sum(y)
+
+
+def rebind_iterated_array_enumerate(x, y):
+    for j, r in enumerate(y):
+        y = r * 2.0
+    return np.sum(y)
+
+
+def read_then_setitem(x):
+    v = np.sin(x)
+    x[0] = 2.0
+    return np.sum(v * x)
 
 
 def rebind_iterated_array(x, y):
@@ -123,6 +167,12 @@ def common_subexpression_across_loop(x, y):
     return np.sum(y)
 
 
+def rebind_then_setitem(x, y):
+    x = x - y
+    x[1] *= 2.0
+    return np.sum(x)
+
+
 def setitem_after_conditional_rebind(x, y):
     if y[0] > 5.0:
         x = x * 2.0
@@ -137,7 +187,59 @@ def conditional_rebind_after_setitem(x, y):
     return np.sum(x)
 
 
+def setitem_then_call(x, y):
+    x[0] *= 2.0
+    x = smooth(x, 1.0)
+    return np.sum(x)
+
+
+def setitem_then_conditional_expression(x, y):
+    x[0] *= 2.0
+    return np.sum(x if y[0] > 0.0 else y)
+
+
+def call_then_setitem(x, y):
+    s = np.sum(smooth(x, y))
+    x[0] *= 2.0
+    return np.sum(x) * s
+
+
+def conditional_copy_then_setitem(x, y):
+    if y[0] > 0.0:
+        x = np.copy(x * 2.0)
+    x[0] += 1.0
+    return np.sum(x * x)
+
+
+def augassign_after_unpacked_call(x, y):
+    a, x = pair(x, y)
+    x += y
+    return np.sum(x)
+
+
+def augassign_after_conditional_view(x, y):
+    v = (x[0] if y[0] > 0.0 else x[1]) * 1.0
+    x *= 2.0
+    return np.sum(v * x)
+
+
 def setitem_into_fresh_local(x, y):
     v = x * 2.0
     v[0] += y[1]
     return np.sum(v * v)
+
+
+def shape_save_in_nested_loop(x, y):
+    v = y * 1.0
+    for i in range(2):
+        v = v + x
+        for j in range(1):
+            v = v + x
+    return x + np.sum(v)
+
+
+def shape_save_in_empty_loop(x, y):
+    x = y * 1.0
+    for i in range(0):
+        x = x + 1.0
+    return np.sum(x)
