@@ -16,8 +16,10 @@ import warnings
 
 import numpy as np
 
-from s2sgrad.tape.tensor import Tensor
+from s2sgrad.tape.tensor import _NUMERIC_SCALARS, Tensor
 from s2sgrad.tape.variable import Variable
+
+_ONE = np.int64(1)
 
 __all__ = [
     "Adagrad",
@@ -204,9 +206,11 @@ class Optimizer:
         pairs = list(grads_and_vars)
         grads = []
         variables = []
-        missing = []
+        missing = None
         for g, v in pairs:
             if g is None:
+                if missing is None:
+                    missing = []
                 missing.append(v)
                 continue
             if isinstance(g, Tensor):
@@ -229,20 +233,28 @@ class Optimizer:
         lr = self._learning_rate
         if callable(lr) or isinstance(lr, Tensor):
             lr = self._current_learning_rate()
+        lr_cast = self._lr_cast
+        state = self._state
+        weight_decay = self.weight_decay
+        update = self._update
         for g, v in zip(grads, variables):
             if not isinstance(v, Variable):
                 raise TypeError(f"can only update Variables, got {type(v).__name__}")
-            dtype = v._value.dtype
-            if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
-                g = np.asarray(g, dtype=dtype)[()]
-            cached = self._lr_cast.get(dtype)
+            value = v._value
+            dtype = value.dtype
+            if type(g) is not type(value) or type(value) not in _NUMERIC_SCALARS:
+                # (a NumPy scalar of the variable's own type needs no conversion)
+                if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
+                    g = np.asarray(g, dtype=dtype)[()]
+            cached = lr_cast.get(dtype)
             lr_v = cached[1] if cached is not None and cached[0] is lr else self._lr_as(lr, dtype)
-            if self.weight_decay:
-                wd = np.asarray(self.weight_decay, dtype=dtype)[()]
+            if weight_decay:
+                wd = np.asarray(weight_decay, dtype=dtype)[()]
                 v._set(v._value - v._value * wd * lr_v)
-            self._update(v, g, lr_v, self._slots(v))
+            entry = state.get(id(v))
+            update(v, g, lr_v, entry[1] if entry is not None else self._slots(v))
         it = self._iterations
-        it._set(it._value + np.int64(1))
+        it._set(it._value + _ONE)
         return it
 
     def minimize(self, loss, var_list, tape=None):

@@ -37,6 +37,7 @@ class Context:
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions
+        self.user_names = normaliser.user_names
 
     def resolve(self, node):
         """The object a function expression denotes (by identity)."""
@@ -157,6 +158,7 @@ class ProgramContext(Context):
         self.dependencies = {}
         self.temporaries = set()
         self.local_functions = {}
+        self.user_names = {}
         self.lines = ast.unparse(tree).splitlines()[1:]
 
     def resolve(self, node):

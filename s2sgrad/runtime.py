@@ -216,3 +216,18 @@ def repeat_to_shape(g, shape, axis=None, keepdims=False):
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
     return np.broadcast_to(g, shape)
+
+
+def refuse_if_shared(result, argument, name, filename, lineno):
+    """A call's result that shares memory with ``argument``, which the
+    function later writes into, would change with the write: refuse."""
+    if not isinstance(argument, np.ndarray):
+        return
+    items = result if isinstance(result, (list, tuple)) else (result,)
+    for item in items:
+        if isinstance(item, np.ndarray) and np.shares_memory(item, argument):
+            from s2sgrad.errors import UnsupportedSyntaxError
+
+            raise UnsupportedSyntaxError(
+                f"assignment into {name!r} while a call's result shares it", filename, lineno,
+                "differentiate", f"copy it first: np.copy({name})")

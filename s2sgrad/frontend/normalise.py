@@ -101,8 +101,10 @@ class Normaliser:
         self.numpy_name = None
         #: nested defs: name -> FunctionDef
         self.local_functions = {}
-        #: versions that may share memory with another variable (copies, views)
-        self.shared = set()
+        #: version -> versions that may share memory with it (copies, views)
+        self.shared = {}
+        #: version -> the user's variable it is a version of
+        self.user_names = {}
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -117,6 +119,7 @@ class Normaliser:
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
         new_body = self.block(body)
+        _drop_unneeded_guards(new_body)
         if result is None:
             new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
         else:
@@ -271,15 +274,19 @@ class Normaliser:
 
     def note_sharing(self, target, rhs):
         """Record that ``target`` may share memory with another variable."""
+        source = None
         if isinstance(rhs, ast.Name) and rhs.id in self.current.values():
-            self.shared.update((rhs.id, target))
+            source = rhs.id
         elif isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
-            self.shared.update((rhs.value.id, target))
+            source = rhs.value.id
         elif isinstance(rhs, ast.Call) and rhs.args and isinstance(rhs.args[0], ast.Name):
             func = rhs.func
             name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
             if name in VIEW_FUNCTIONS:
-                self.shared.update((rhs.args[0].id, target))
+                source = rhs.args[0].id
+        if source is not None:
+            self.shared.setdefault(source, set()).add(target)
+            self.shared.setdefault(target, set()).add(source)
 
     def snapshot(self, atom, origin):
         if not isinstance(atom, ast.Name):
@@ -292,7 +299,7 @@ class Normaliser:
         target = s.target
         if isinstance(target, ast.Name):
             current = self.current.get(target.id)
-            if current in self.shared:
+            if self.shared.get(current):
                 # on an array, x += y would also change the other names that
                 # view x; x = x + y would not: refuse arrays at run time
                 from s2sgrad import runtime
@@ -300,10 +307,13 @@ class Normaliser:
                 guard = self.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
                 where = self.env_helper(self.parsed.filename, "source_file")
                 operator_text = _OPERATOR_TEXT.get(type(s.op), "op")
-                self.emit(ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
+                check = ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
                     ast.Name(current, ast.Load()), ast.Constant(target.id),
                     ast.Constant(operator_text), ast.Name(where, ast.Load()),
-                    ast.Constant(s.lineno)], [])), s)
+                    ast.Constant(s.lineno)], []))
+                check.sharers = _sharing_closure(self.shared, current) - {current}
+                check.in_loop = bool(self.loop_depth)
+                self.emit(check, s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
             self.assign(ast.Name(target.id, ast.Store()), value, s)
@@ -329,6 +339,7 @@ class Normaliser:
         else:
             version = self.namer.reserve(name)
         self.current[name] = version
+        self.user_names[version] = name
         return version
 
     def if_(self, s):
@@ -348,10 +359,11 @@ class Normaliser:
                 continue  # defined on one path only: unusable after the if
             else:
                 joined = a if self.loop_depth else self.namer.fresh(name, exact_first=False)
+                self.user_names[joined] = name
                 if joined != a:
-                    body.append(_at(_copy(joined, a), s))
+                    body.append(_at(_copy(joined, a, join=True), s))
                 if joined != b:
-                    orelse.append(_at(_copy(joined, b), s))
+                    orelse.append(_at(_copy(joined, b, join=True), s))
                 self.current[name] = joined
         self.emit(ast.If(test, body or [ast.Pass()], orelse), s)
 
@@ -399,23 +411,28 @@ class Normaliser:
             if func is enumerate and isinstance(target, (ast.Tuple, ast.List)) \
                     and len(target.elts) == 2 and len(it.args) == 1 \
                     and isinstance(target.elts[0], ast.Name):
-                seq = self.atom(it.args[0])
+                seq = self.iterated(self.atom(it.args[0]), s)
                 header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
                 return header, target.elts[0].id, [(target.elts[1], _item_of(seq))]
             if func is zip and isinstance(target, (ast.Tuple, ast.List)) \
                     and len(target.elts) == len(it.args) and it.args:
-                seqs = [self.atom(a) for a in it.args]
+                seqs = [self.iterated(self.atom(a), s) for a in it.args]
                 lengths = [self.builtin_call("len", [q]) for q in seqs]
                 count = lengths[0] if len(lengths) == 1 else self.builtin_call("min", lengths)
                 header = self.atom(self.builtin_call("range", [count]))
                 return header, None, [(t, _item_of(q)) for t, q in zip(target.elts, seqs)]
-        seq = self.atom(it)
-        if isinstance(seq, ast.Name) and any(
-                isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and
-                self.current.get(n.id) == seq.id for st in s.body for n in ast.walk(st)):
-            seq = self.snapshot(seq, s)  # the loop rebinds what it iterates over
+        seq = self.iterated(self.atom(it), s)
         header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
         return header, None, [(target, _item_of(seq))]
+
+    def iterated(self, seq, loop):
+        """``seq`` held in a temporary of its own when the loop rebinds it
+        (``for r in y: y = ...`` iterates over the original ``y``)."""
+        if isinstance(seq, ast.Name) and any(
+                isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and
+                self.current.get(n.id) == seq.id for st in loop.body for n in ast.walk(st)):
+            return self.snapshot(seq, loop)
+        return seq
 
     def builtin_call(self, name, args):
         import builtins
@@ -723,6 +740,52 @@ def _structure_jumps(stmts):
     return out
 
 
+def _sharing_closure(shared, name):
+    seen, todo = set(), [name]
+    while todo:
+        n = todo.pop()
+        if n not in seen:
+            seen.add(n)
+            todo.extend(shared.get(n, ()))
+    return seen
+
+
+def _flatten(stmts):
+    for s in stmts:
+        yield s
+        for field in ("body", "orelse"):
+            if not isinstance(s, ast.FunctionDef):
+                yield from _flatten(getattr(s, field, []) or [])
+
+
+def _drop_unneeded_guards(body):
+    """Remove shared-array guards when no sharer is read afterwards.
+
+    ``a, x = f(...)`` shares ``x`` with a temporary tuple nobody reads
+    again; ``x += y`` then changes nothing anyone can see.
+    """
+    order = list(_flatten(body))
+    for position, stmt in enumerate(order):
+        sharers = getattr(stmt, "sharers", None)
+        if sharers is None or stmt.in_loop:
+            continue
+        later = order[position + 1:]
+        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in sharers
+                   for st in later for n in ast.walk(st)):
+            _remove(body, stmt)
+
+
+def _remove(stmts, target):
+    for i, s in enumerate(stmts):
+        if s is target:
+            del stmts[i]
+            return True
+        for field in ("body", "orelse"):
+            if _remove(getattr(s, field, []) or [], target):
+                return True
+    return False
+
+
 def _unresolved(error):
     """Mark an error caused by a name that may simply not be defined yet."""
     error.unresolved = True
@@ -735,8 +798,10 @@ def _normalised(name):
     return name
 
 
-def _copy(target, source):
-    return ast.Assign([ast.Name(target, ast.Store())], ast.Name(source, ast.Load()))
+def _copy(target, source, join=False):
+    copy_ = ast.Assign([ast.Name(target, ast.Store())], ast.Name(source, ast.Load()))
+    copy_.join = join  # the copy that merges the arms of an if
+    return copy_
 
 
 def _all_names(tree):

@@ -84,71 +84,94 @@ def _key_and_values(records, seeds, wanted):
     Two recordings share a key exactly when they run the same primitives
     with the same static parameters on inputs wired the same way, with the
     same shapes and dtypes — so one compiled adjoint serves both. Produced
-    nodes are numbered by record; leaves (inputs no record produced) by
-    first use, and their values are what the compiled code is called with.
-    This runs on every ``gradient`` call, so it is one flat loop.
+    nodes are numbered by record (0, 1, ...); leaves (inputs no record
+    produced) by first use (-1, -2, ...), and their values are what the
+    compiled code is called with. Python ``int``/``float`` constants enter
+    tagged with their type, so a constant ``-1`` or ``2`` is never mistaken
+    for the node of that number. This runs on every ``gradient`` call, so
+    it is one flat loop.
     """
-    produced = {}
-    leaves = {}
+    nodes = {}  # id -> node number: records' outputs >= 0, leaves < 0
     values = []
     key = []
     push = key.append
-    for i, rec in enumerate(records):
+    meta = _meta
+    i = 0
+    for rec in records:
+        out = rec.out
+        if type(out) is tuple:
+            return None, None  # several outputs: interpreter
         push(rec.prim)
         for a in rec.args:
-            if type(a) is float or type(a) is int:
-                push(a)
-                continue
-            k = id(a)
-            n = produced.get(k)
+            n = nodes.get(id(a))
             if n is not None:
                 push(n)
                 continue
-            if isinstance(a, Tensor):
-                n = leaves.get(k)
-                if n is None:
-                    v = a._value
-                    n = leaves[k] = -1 - len(values)
-                    values.append(v)
-                    push((n, v.shape, v.dtype))
-                else:
-                    push(n)
-            elif isinstance(a, np.ndarray) and a.ndim:
-                n = leaves.get(k)
-                if n is None:
-                    n = leaves[k] = -1 - len(values)
+            t = type(a)
+            if t is float or t is int:
+                push(t)
+                push(a)
+            elif isinstance(a, Tensor):
+                v = a._value
+                n = nodes[id(a)] = -1 - len(values)
+                values.append(v)
+                m = meta.get(type(v))
+                push((n, (), m[1]) if m is not None else (n, v.shape, v.dtype))
+            elif t is np.ndarray and a.ndim:
+                n = nodes[id(a)] = -1 - len(values)
+                values.append(a)
+                push((n, a.shape, a.dtype))
+            elif t is list or t is tuple:
+                return None, None  # nested inputs: interpreter
+            else:
+                if isinstance(a, np.ndarray) and a.ndim:
+                    n = nodes[id(a)] = -1 - len(values)
                     values.append(a)
                     push((n, a.shape, a.dtype))
-                else:
-                    push(n)
-            elif type(a) is list or type(a) is tuple or type(rec.out) is tuple:
-                return None, None  # nested inputs / several outputs: interpreter
-            else:
+                    continue
                 try:
                     hash(a)
                 except TypeError:
                     return None, None
-                push(("c", type(a), a))
+                push(("c", t, a))
         params = rec.params
         if params:
             try:
-                push(tuple(sorted(params.items())))
-                hash(key[-1])
+                p = tuple(sorted(params.items()))
+                hash(p)
             except TypeError:
                 return None, None
-        out = rec.out
-        if type(out) is tuple:
-            return None, None
-        produced[id(out)] = i
+            push(p)
+        nodes[id(out)] = i
+        i += 1
         v = out._value
-        push((v.shape, v.dtype))
+        m = meta.get(type(v))
+        push(m if m is not None else (v.shape, v.dtype))
     push("seeds")
     for node, _ in seeds:
-        push(produced.get(id(node), leaves.get(id(node))))
+        push(nodes.get(id(node)))
     push("wanted")
     for k in wanted:
-        push(produced.get(k, leaves.get(k)))
+        push(nodes.get(k))
     return tuple(key), values
+
+
+def _scalar_meta():
+    """NumPy scalar type -> the key entry of a value of that type.
+
+    A fixed-size numeric scalar type determines both shape ``()`` and
+    dtype, so it stands for ``((), dtype)``; a 0-d array maps to the same
+    entry. Flexible types (strings, void, datetimes) are left out.
+    """
+    meta = {}
+    for t in {np.dtype(c).type for c in np.typecodes["All"]}:
+        dtype = np.dtype(t)
+        if dtype.kind in "biufc" and dtype.type is t:
+            meta[t] = ((), dtype)
+    return meta
+
+
+_meta = _scalar_meta()
 
 
 def _leaves(records):

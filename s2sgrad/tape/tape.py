@@ -26,7 +26,16 @@ import numpy as np
 
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.rewind import rewind
-from s2sgrad.tape.tensor import Tensor, _active, wrap
+from s2sgrad.tape.tensor import (
+    _FLOATING,
+    _NUMERIC_SCALARS,
+    Tensor,
+    _active,
+    _is_floating,
+    _ndarray,
+    _new,
+    wrap,
+)
 
 
 class UnconnectedGradients(enum.Enum):
@@ -59,7 +68,12 @@ class GradientTape:
         self._persistent = bool(persistent)
         self._auto = bool(watch_accessed_variables)
         self._recording = False
-        self._clear()
+        # as _clear() does (spelt out: a tape is created every training step)
+        self._records = []
+        self._tracked = set()
+        self._watched = []
+        self._watched_vars = {}
+        self._reads = {}
 
     def _clear(self):
         #: the recorded program (list of Records), None once spent.
@@ -82,11 +96,16 @@ class GradientTape:
             )
         if self._records is None:
             self._clear()
-        self._push()
+        _active.append(self)
+        self._recording = True
         return self
 
     def __exit__(self, *exc):
-        self._pop()
+        if _active and _active[-1] is self:
+            del _active[-1]
+            self._recording = False
+        else:
+            self._pop()
         return False
 
     def _push(self):
@@ -94,10 +113,13 @@ class GradientTape:
         self._recording = True
 
     def _pop(self):
-        for i in range(len(_active) - 1, -1, -1):
-            if _active[i] is self:
-                del _active[i]
-                break
+        if _active and _active[-1] is self:
+            del _active[-1]
+        else:
+            for i in range(len(_active) - 1, -1, -1):
+                if _active[i] is self:
+                    del _active[i]
+                    break
         self._recording = False
 
     @contextlib.contextmanager
@@ -137,14 +159,19 @@ class GradientTape:
     def _read_variable(self, var):
         """Track ``var``'s current snapshot if this tape watches ``var``."""
         k = id(var)
-        if k not in self._watched_vars:
-            if not (self._auto and var._trainable) or var._value.dtype.kind not in "fc":
+        watched = self._watched_vars
+        if k not in watched:
+            if not (self._auto and var._trainable) or not _is_floating(var._value):
                 return False
-            self._watched_vars[k] = var
-        s = var._read()
+            watched[k] = var
+        s = var._snap
+        if s is None:  # as var._read()
+            s = var._snap = _new(var._result_type)
+            s._value = var._value
         sid = id(s)
-        if sid not in self._tracked:
-            self._tracked.add(sid)
+        tracked = self._tracked
+        if sid not in tracked:
+            tracked.add(sid)
             reads = self._reads.get(k)
             if reads is None:
                 self._reads[k] = [s]
@@ -167,14 +194,42 @@ class GradientTape:
         """d(sum of targets)/d(each source), in the structure of ``sources``."""
         if self._records is None:
             raise RuntimeError(_SPENT)
-        zero = _unconnected_mode(unconnected_gradients)
-        flat_sources = _flatten(sources)
-        _check_sources(flat_sources)
+        if unconnected_gradients is UnconnectedGradients.NONE:
+            zero = False
+        else:
+            zero = _unconnected_mode(unconnected_gradients)
+        # sources: a Tensor, or a list/tuple of Tensors (the common cases), or
+        # any nested structure
+        if isinstance(sources, Tensor):
+            flat_sources = (sources,)
+        else:
+            flat_sources = None
+            if type(sources) is list or type(sources) is tuple:
+                flat_sources = sources
+                for s in sources:
+                    if not isinstance(s, Tensor):
+                        flat_sources = None
+                        break
+            if flat_sources is None:
+                flat_sources = _flatten(sources)
+                _check_sources(flat_sources)
         tensor_mode = bool(_active)
-        seeds = self._seeds(target, output_gradients, tensor_mode)
+        if output_gradients is None and isinstance(target, Tensor):
+            # one target, seeded with ones (the common case)
+            if _is_floating(target._value):
+                node = target._read() if target._is_variable else target
+                seeds = [(node, _seed(target, None, tensor_mode))]
+            else:
+                seeds = []
+        else:
+            seeds = self._seeds(target, output_gradients, tensor_mode)
         grads = self._gradients(seeds, flat_sources, zero, tensor_mode)
         if not self._persistent:
-            self._release()
+            self._records = None  # as _release()
+            if self._recording:
+                self._pop()
+        if flat_sources is sources:
+            return grads if type(sources) is list else tuple(grads)
         return _pack(sources, grads)
 
     def _release(self):
@@ -217,10 +272,25 @@ class GradientTape:
             else:
                 wanted.append(id(s))
         cts = rewind(self._records, seeds, wanted, tensor_mode) if seeds else {}
-        return [_finish(s, self._source_cotangent(s, cts), zero) for s in flat_sources]
+        if not cts:
+            return [_finish(s, None, zero) for s in flat_sources]
+        grads = []
+        for s in flat_sources:
+            if not _is_floating(s._value):
+                g = None
+            elif not s._is_variable:
+                g = cts.get(id(s))
+            else:
+                g = None
+                for r in reads.get(id(s), ()):
+                    gr = cts.get(id(r))
+                    if gr is not None:
+                        g = gr if g is None else g + gr
+            grads.append(_finish(s, g, zero))
+        return grads
 
     def _source_cotangent(self, source, cts):
-        if source._value.dtype.kind not in "fc":
+        if not _is_floating(source._value):
             return None
         if not source._is_variable:
             return cts.get(id(source))
@@ -318,7 +388,11 @@ def _seed(target, weight, tensor_mode):
         if type(value) is np.ndarray:
             g = np.ones(value.shape, value.dtype)
         else:
-            g = value.dtype.type(1)
+            g = _ONES.get(type(value))
+            if g is None:
+                g = value.dtype.type(1)
+                if type(g) is type(value):
+                    _ONES[type(value)] = g
         return wrap(g, target._result_type) if tensor_mode else g
     if isinstance(weight, Tensor):
         if tensor_mode:
@@ -337,12 +411,22 @@ def _seed(target, weight, tensor_mode):
 
 def _finish(source, g, zero):
     """Give a source's cotangent the source's shape, dtype and Tensor flavour."""
-    cls = source._result_type
     value = source._value
     if g is None:
         if zero:
-            return wrap(np.zeros_like(value)[()], cls)
+            return wrap(np.zeros_like(value)[()], source._result_type)
         return None
+    tg = type(g)
+    if tg is _ndarray and not g.shape and type(value) is not _ndarray:
+        s = g[()]  # a 0-d array for a scalar source, say from a sum
+        if type(s) is type(value) and type(s) in _NUMERIC_SCALARS:
+            g = s
+            tg = type(s)
+    if tg is type(value) and _FLOATING.get(tg):
+        # a NumPy float scalar for a float scalar source of its type: as it is
+        out = _new(source._result_type)
+        out._value = g
+        return out
     if isinstance(g, Tensor):
         if g._value.shape != value.shape:
             g = np.broadcast_to(g, value.shape)
@@ -358,7 +442,13 @@ def _finish(source, g, zero):
             g = g[()]
         elif not g.flags.writeable:
             g = g.copy()
-    return wrap(g, cls)
+    out = _new(source._result_type)
+    out._value = g
+    return out
+
+
+#: NumPy scalar type -> its one (an immutable seed shared by every gradient call)
+_ONES = {}
 
 
 def _zeros_for(source):
@@ -426,7 +516,10 @@ def _pack(structure, leaves):
     if isinstance(structure, Tensor):
         return leaves[0]
     if type(structure) is list and len(structure) == len(leaves):
-        if all(isinstance(item, Tensor) for item in structure):
+        for item in structure:
+            if not isinstance(item, Tensor):
+                break
+        else:
             return leaves
     it = iter(leaves)
     return _rebuild(structure, it)

@@ -32,6 +32,7 @@ _active = []
 _rule_depth = [0]
 
 _new = object.__new__
+_ndarray = np.ndarray
 _NO_PARAMS = {}
 
 
@@ -109,6 +110,30 @@ def _lookup_uncached(prim):
 # -- recording ---------------------------------------------------------------
 
 
+#: The fixed-size numeric NumPy scalar types: a value of one of them has
+#: shape ``()`` and the dtype its type determines.
+_NUMERIC_SCALARS = frozenset(
+    t
+    for t in {np.dtype(c).type for c in np.typecodes["All"]}
+    if np.dtype(t).kind in "biufc" and np.dtype(t).type is t
+)
+
+#: NumPy scalar type -> whether its values are floating or complex (what
+#: tapes record). A scalar type has one dtype kind, so the answer is cached
+#: by type; arrays are asked for their dtype.
+_FLOATING = {}
+
+
+def _is_floating(v):
+    """True when the NumPy value ``v`` is floating point or complex."""
+    f = _FLOATING.get(type(v))
+    if f is None:
+        f = v.dtype.kind in "fc"
+        if type(v) is not _ndarray and isinstance(v, np.generic):
+            _FLOATING[type(v)] = f
+    return f
+
+
 def _record(prim, args, vals, params, out, rule=None):
     """Append ``out = prim(*args)`` to each recording tape that tracks an input.
 
@@ -118,12 +143,21 @@ def _record(prim, args, vals, params, out, rule=None):
     """
     if type(out) is tuple:
         for o in out:
-            if o._value.dtype.kind in "fc":
+            if _is_floating(o._value):
                 break
         else:
             return
-    elif out._value.dtype.kind not in "fc":
-        return
+    else:
+        v = out._value
+        if type(v) is _ndarray:
+            if v.dtype.kind not in "fc":
+                return
+        else:
+            f = _FLOATING.get(type(v))
+            if f is None:
+                f = _is_floating(v)
+            if not f:
+                return
     if rule is None:
         try:
             rule = _kinds[prim]
@@ -131,6 +165,45 @@ def _record(prim, args, vals, params, out, rule=None):
             rule = rule_of(prim)
         if rule is NONDIFF:
             return
+    if len(_active) != 1:
+        _record_on_each(prim, args, vals, params, out, rule)
+        return
+    # one recording tape (the common case): no merging of needs
+    tape = _active[0]
+    tracked = tape._tracked
+    plain = True
+    hit = False
+    needs = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._is_variable:
+                plain = False
+                n = tape._read_variable(a)
+            else:
+                n = id(a) in tracked
+        elif type(a) is list or type(a) is tuple:
+            plain = False
+            n = _touches(tape, a)
+        else:
+            needs.append(False)
+            continue
+        if n:
+            hit = True
+        needs.append(n)
+    if not hit:
+        return
+    tape._records.append(
+        Record(prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs))
+    )
+    if type(out) is tuple:
+        for o in out:
+            tracked.add(id(o))
+    else:
+        tracked.add(id(out))
+
+
+def _record_on_each(prim, args, vals, params, out, rule):
+    """:func:`_record` with any number of recording tapes (nested tapes)."""
     record = None
     for tape in _active:
         tracked = tape._tracked
@@ -248,6 +321,9 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, np.generic))
 
 
+_is_numpy = _is_array
+
+
 def apply(prim, impl, args, params):
     """Run ``impl(*raw args, **params)`` and record it as ``prim`` if needed.
 
@@ -257,22 +333,28 @@ def apply(prim, impl, args, params):
     multi-output operation; results that are not arrays (``np.shape``,
     ``np.ndim``, ...) are returned as they are.
     """
-    cls = None
-    vals = []
-    for a in args:
-        if isinstance(a, Tensor):
-            if cls is None:
-                cls = a._result_type
-            a = a._value
-        elif type(a) is list or type(a) is tuple:
-            if cls is None:
-                cls = _result_type(a)
-            a = type(a)(_unwrap(a))
-        vals.append(a)
-    vals = tuple(vals)
+    if len(args) == 1 and isinstance(args[0], Tensor):  # np.sum(t), ...
+        a = args[0]
+        cls = a._result_type
+        vals = (a._value,)
+    else:
+        cls = None
+        vals = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if cls is None:
+                    cls = a._result_type
+                a = a._value
+            elif type(a) is list or type(a) is tuple:
+                if cls is None:
+                    cls = _result_type(a)
+                a = type(a)(_unwrap(a))
+            vals.append(a)
+        vals = tuple(vals)
     raw = impl(*vals, **params)
-    if isinstance(raw, (np.ndarray, np.generic)):
-        if type(raw) is np.ndarray and not raw.shape:
+    t = type(raw)
+    if t is _ndarray or t in _FLOATING or _is_numpy(raw):
+        if t is _ndarray and not raw.shape:
             raw = raw[()]
         out = _new(cls or Tensor)
         out._value = raw
@@ -296,16 +378,85 @@ def apply(prim, impl, args, params):
 
 
 def _binary(op, a, b, cls):
-    """``op(a, b)`` for an operator with one or two Tensor operands."""
-    av = a._value if isinstance(a, Tensor) else a
-    bv = b._value if isinstance(b, Tensor) else b
+    """``op(a, b)`` for an operator with one or two Tensor operands.
+
+    Recording is spelt out here for the common case of one recording tape
+    (this is the hottest path of a training loop); see :func:`_record`.
+    """
+    ta = isinstance(a, Tensor)
+    tb = isinstance(b, Tensor)
+    av = a._value if ta else a
+    bv = b._value if tb else b
     raw = op(av, bv)
-    if not isinstance(raw, (np.ndarray, np.generic)):
+    t = type(raw)
+    if t is not _ndarray and t not in _FLOATING and not _is_numpy(raw):
         raw = np.asarray(raw)[()]
+        t = type(raw)
     out = _new(cls)
     out._value = raw
-    if _active:
-        _record(op, (a, b), (av, bv), _NO_PARAMS, out)
+    if not _active:
+        return out
+    # -- recording: as _record(op, (a, b), (av, bv), _NO_PARAMS, out)
+    if t is _ndarray:
+        if raw.dtype.kind not in "fc":
+            return out
+    elif not _FLOATING.get(t, False) and not _is_floating(raw):
+        return out
+    try:
+        rule = _kinds[op]
+    except KeyError:
+        rule = rule_of(op)
+    if rule is NONDIFF:
+        return out
+    if len(_active) != 1:
+        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        return out
+    # one recording tape (the common case), inputs Tensors or constants
+    tape = _active[0]
+    tracked = tape._tracked
+    if ta:
+        if a._is_variable:
+            s = a._snap
+            if s is None or id(s) not in tracked or id(a) not in tape._watched_vars:
+                na = tape._read_variable(a)
+                s = a._snap
+                if s is None:
+                    s = a._read()
+            else:
+                na = True
+            a = s
+        else:
+            na = id(a) in tracked
+    elif type(a) is list or type(a) is tuple:
+        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        return out
+    else:
+        na = False
+    if tb:
+        if b._is_variable:
+            s = b._snap
+            if s is None or id(s) not in tracked or id(b) not in tape._watched_vars:
+                nb = tape._read_variable(b)
+                s = b._snap
+                if s is None:
+                    s = b._read()
+            else:
+                nb = True
+            b = s
+        else:
+            nb = id(b) in tracked
+    elif not na:
+        if type(b) is list or type(b) is tuple:
+            _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        return out
+    elif type(b) is list or type(b) is tuple:
+        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        return out
+    else:
+        nb = False
+    if na or nb:
+        tape._records.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
+        tracked.add(id(out))
     return out
 
 
@@ -316,6 +467,12 @@ def _unary(op, a):
     if _active:
         _record(op, (a,), (av,), _NO_PARAMS, out)
     return out
+
+
+#: Types of keyword arguments that take no part in NumPy's dispatch (axis,
+#: keepdims, ddof, ...): with only these and one Tensor argument, a NumPy
+#: function is called through its ``_implementation``.
+_PLAIN_PARAMS = frozenset((type(None), bool, int, float, str))
 
 
 def _no_out(kwargs):
@@ -457,15 +614,28 @@ class Tensor:
         return apply(bound, bound, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
+        impl = func
         if kwargs:
             _no_out(kwargs)
+            plain = True
             for v in kwargs.values():
                 if isinstance(v, Tensor):
                     kwargs = {
                         k: (v._value if isinstance(v, Tensor) else v) for k, v in kwargs.items()
                     }
+                    plain = False
                     break
-        return apply(func, func, args, kwargs)
+                if type(v) not in _PLAIN_PARAMS and not (
+                    type(v) is tuple and all(type(e) is int for e in v)
+                ):
+                    plain = False
+            if plain and len(args) == 1 and isinstance(args[0], Tensor):
+                impl = getattr(func, "_implementation", func)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            # ``np.sum(t)``: called on the plain value, NumPy's dispatch would
+            # only find that value, so skip straight to the implementation
+            impl = getattr(func, "_implementation", func)
+        return apply(func, impl, args, kwargs)
 
     # -- operators -------------------------------------------------------------
     def __add__(self, other):

@@ -17,7 +17,7 @@ import itertools
 import numpy as np
 
 from s2sgrad.tape import tensor as _tensor
-from s2sgrad.tape.tensor import Tensor, _new, _to_value
+from s2sgrad.tape.tensor import _NUMERIC_SCALARS, Tensor, _new, _to_value
 
 _uids = itertools.count()
 
@@ -90,6 +90,11 @@ class Variable(Tensor):
 
     def _set(self, value):
         v = self._value
+        if type(value) is type(v) and type(v) in _NUMERIC_SCALARS:
+            # same fixed-size scalar type: same dtype, shape ()
+            self._value = value
+            self._snap = None
+            return
         if value.dtype != v.dtype:
             value = value.astype(v.dtype)
         if value.shape != v.shape:

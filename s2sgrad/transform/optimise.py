@@ -67,12 +67,15 @@ def propagate_copies(fn):
                 if isinstance(n, ast.Name):
                     counts[n.id] = counts.get(n.id, 0) + 2
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    mutated = {n.value.id for n in ast.walk(fn) if isinstance(n, ast.Subscript)
+               and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
     renames = {}
     for node in _outside_loops(fn.body):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
                 and isinstance(node.value, ast.Name):
             a, b = node.targets[0].id, node.value.id
-            if counts.get(a) == 1 and counts.get(b, 0) <= 1 and a not in params:
+            if counts.get(a) == 1 and counts.get(b, 0) <= 1 and a not in params \
+                    and not {a, b} & mutated:  # a copy taken before x[i] = v keeps the old x
                 renames[a] = b
     if not renames:
         return

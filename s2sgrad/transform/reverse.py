@@ -94,7 +94,14 @@ class ReverseMode:
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
         self.sequences = self.sequence_names(body)
+        self.guards = []
         self.check_writes(body)
+        for statement, argument, write in self.guards:
+            _insert_after(body, statement, ast.Expr(self.helper_call("refuse_if_shared", [
+                ast.Name(statement.targets[0].id, ast.Load()), ast.Name(argument, ast.Load()),
+                ast.Constant(self.context.user_names.get(argument, argument)),
+                ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
+                ast.Constant(getattr(write, "lineno", None))])))
         proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
         result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
         self.shapes = ShapeClasses(self.context.resolve).analyse(
@@ -252,6 +259,16 @@ class ReverseMode:
                     local = isinstance(rhs.func, ast.Name) and rhs.func.id in self.context.local_functions
                     if local or (inspect.isfunction(func) and registry.lookup(func) is None):
                         names.add(s.targets[0].id)
+        copies = [(s.targets[0].id, s.value.id) for s in _walk_statements(body)
+                  if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                  and isinstance(s.value, ast.Name)]
+        changed = True
+        while changed:  # a copy of a sequence is a sequence
+            changed = False
+            for target, source in copies:
+                if source in names and target not in names:
+                    names.add(target)
+                    changed = True
         return names
 
     def closure_reads(self, rhs):
@@ -269,7 +286,10 @@ class ReverseMode:
         for s in reversed(stmts):
             emitted = self.adjoint_statement(s, adj, in_loop)
             if in_loop and isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
-                emitted = emitted + [self.restore(s.targets[0].id)]
+                # adjoints read through aliases of the old value keep it
+                restored = s.targets[0].id
+                emitted = emitted + self.free_aliases_of(restored, adj, None) + \
+                    [self.restore(restored)]
             if emitted:
                 text = self.context.source_line(s)
                 if text and text != line:
@@ -314,12 +334,14 @@ class ReverseMode:
                 state = adj.get(base)
                 cotangent = self.materialise(state)
             var = self.adjoint_name(base)
-            out += self.free_aliases_of(var, adj, base)
-            out.append(_assign(var, self.helper_call("zero_slot", [cotangent, index])))
+            cleared = self.helper_call("zero_slot", [cotangent, index])
+            out += self.free_aliases_of(var, adj, base, cleared)
+            out.append(_assign(var, cleared))
             adj[base] = Adjoint(ast.Name(var, ast.Load()), False)
             self.owned.discard(var)
         saved = getattr(s, "saved", None)
         if saved is not None:
+            out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
             out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
                                                  ast.Store())], ast.Name(saved, ast.Load())))
         return out
@@ -344,6 +366,16 @@ class ReverseMode:
         allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
                       "full_like", "copy", "array", "eye", "identity"}
         order = list(_walk_statements(body))
+        joins = {}  # name -> sources of the copies merging if arms into it
+        for st in order:
+            if getattr(st, "join", False):
+                joins.setdefault(st.targets[0].id, []).append(st.value.id)
+        todo = list(written)
+        while todo:  # writing into a merged name writes into what was merged
+            for source in joins.get(todo.pop(), ()):
+                if source not in written:
+                    written[source] = written.get(source) or order[0]
+                    todo.append(source)
         last_write = {}
         for k, st in enumerate(order):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
@@ -351,6 +383,8 @@ class ReverseMode:
         for k, st in enumerate(order):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
                 target, rhs = st.targets[0].id, st.value
+                if getattr(st, "join", False):
+                    continue  # checked through its source, just above
                 if target in written and target not in params:
                     func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
                     fresh = isinstance(rhs, ast.BinOp) or (
@@ -359,23 +393,28 @@ class ReverseMode:
                     fresh = fresh or (rule is not None and rule.elementwise)
                     if not fresh and not (getattr(func, "__name__", None) in allocators and
                                           getattr(func, "__module__", "").startswith("numpy")):
+                        user = self.context.user_names.get(target, target)
                         raise self.error(
-                            f"assignment into {target!r}, which may share memory with other values",
-                            written[target], f"assign into a copy: {target} = np.copy(...)")
+                            f"assignment into {user!r}, which may share memory with other values",
+                            written[target], f"assign into a copy: {user} = np.copy(...)")
                 shared = []
                 if isinstance(rhs, ast.Name):
                     shared = [rhs.id]
                 elif isinstance(rhs, (ast.Tuple, ast.List)):
                     shared = [e.id for e in rhs.elts if isinstance(e, ast.Name)]
-                elif isinstance(rhs, ast.Call) and rhs.func is not None and \
-                        self.context.resolve(rhs.func) is not None and \
-                        _is_user_function(self, rhs):
-                    shared = [a.id for a in rhs.args if isinstance(a, ast.Name)]
+                elif isinstance(rhs, ast.Call) and _is_user_function(self, rhs):
+                    # the callee may return its argument (or a view): checked
+                    # when it runs, since usually it does not
+                    for a in rhs.args:
+                        if isinstance(a, ast.Name) and a.id in written and \
+                                k < last_write.get(a.id, len(order)):
+                            self.guards.append((st, a.id, written[a.id]))
                 for name in shared:
-                    if name in written and k < last_write[name]:
+                    if name in written and k < last_write.get(name, len(order)):
+                        user = self.context.user_names.get(name, name)
                         raise self.error(
-                            f"assignment into {name!r} while another name shares it", written[name],
-                            f"copy it first: np.copy({name})")
+                            f"assignment into {user!r} while another name shares it", written[name],
+                            f"copy it first: np.copy({user})")
 
     # ---------------------------------------------------------------- loops
     def restore(self, name):
@@ -405,6 +444,7 @@ class ReverseMode:
         for name in crossing:
             var = self.adjoint_name(name)
             state = adj.get(name)
+            before += self.free_aliases_of(var, adj, name)
             if state is None:
                 zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
                     if name in self.wrt else ast.Constant(0.0)
@@ -610,9 +650,8 @@ class ReverseMode:
                 continue
             name = stmt.targets[0].id
             calls = uses.get(name)
-            if not calls or sum(isinstance(n, ast.Name) and n.id == name and
-                                isinstance(n.ctx, ast.Store) for n in ast.walk(scope)) != 1:
-                continue
+            if not calls or _stores(scope, name) != 1 or _stores(self.fn, name) != 1:
+                continue  # assigned elsewhere too: its shape may differ there
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
             numpy = self.context.env_name(np, "np")
             body.insert(position + 1, _assign(shape_name, ast.Call(
@@ -695,7 +734,8 @@ class ReverseMode:
             written = {self.adjoint_names.get(n.id) for n in ast.walk(rhs)
                        if isinstance(n, ast.Name) and n.id in self.active}
             if any(isinstance(n, ast.Name) and n.id in written for n in ast.walk(g.expr)):
-                own = self.adjoint_name(target)
+                own = self.namer.fresh(self.adjoint_name(target))  # nothing else reads it
+                self.primal_of[own] = target
                 prologue = [_assign(own, g.expr)]
                 g = Adjoint(ast.Name(own, ast.Load()), False, g.like)
         if isinstance(rhs, ast.Name):
@@ -967,7 +1007,7 @@ class ReverseMode:
                 adj[name] = new
                 return []
             var = self.adjoint_name(name)
-            out = self.free_aliases_of(var, adj, name)
+            out = self.free_aliases_of(var, adj, name, new.expr)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
             self.note_ownership(name, var, new.expr)
             self.note_zero_fill(var, new.expr)
@@ -998,7 +1038,7 @@ class ReverseMode:
             if _is_atom(total):
                 adj[name] = Adjoint(total, True, like)
                 return []
-        out = self.free_aliases_of(var, adj, name)
+        out = self.free_aliases_of(var, adj, name, total)
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False, like)
         self.note_ownership(name, var, total)
         self.note_zero_fill(var, total)
@@ -1024,7 +1064,7 @@ class ReverseMode:
             (self.runtime.zeros_like, self.runtime.full_like))
         (self.owned.add if fresh else self.owned.discard)(var)
 
-    def free_aliases_of(self, var, adj, owner):
+    def free_aliases_of(self, var, adj, owner, pending=None, copy_arrays=False):
         """Copy out aliases of ``var`` before ``var`` is reassigned.
 
         ``d_t3`` may be an alias of ``dy``; once ``dy`` takes a new value the
@@ -1036,7 +1076,17 @@ class ReverseMode:
                 continue
             if any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(state.expr)):
                 own = self.adjoint_name(name)
-                out.append(_assign(own, self.materialise(state)))
+                exprs = [other.expr for other in adj.values()] + ([pending] if pending else [])
+                if own == var or any(isinstance(n, ast.Name) and n.id == own
+                                     for e in exprs for n in ast.walk(e)):
+                    # its own variable is still read through another alias
+                    # (a swap): keep the value under a fresh name instead
+                    own = self.namer.fresh(own)
+                    self.primal_of[own] = name
+                value = self.materialise(state)
+                if copy_arrays and isinstance(value, ast.Name) and value.id == var:
+                    value = self.helper_call("owned_copy", [value])  # var is written into
+                out.append(_assign(own, value))
                 adj[name] = Adjoint(ast.Name(own, ast.Load()), False)
         return out
 
@@ -1101,6 +1151,22 @@ def _simultaneous(writes):
             return [ast.Assign([targets], ast.Tuple([v for _, v in writes], ast.Load()))]
         assigned.add(var)
     return [_assign(var, value) for var, value in writes]
+
+
+def _insert_after(stmts, anchor, new):
+    for i, s in enumerate(stmts):
+        if s is anchor:
+            stmts.insert(i + 1, new)
+            return True
+        for field in ("body", "orelse"):
+            if _insert_after(getattr(s, field, []) or [], anchor, new):
+                return True
+    return False
+
+
+def _stores(tree, name):
+    return sum(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
+               for n in ast.walk(tree))
 
 
 def _walk_all(stmts):

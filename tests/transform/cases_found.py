@@ -243,3 +243,13 @@ def shape_save_in_empty_loop(x, y):
     for i in range(0):
         x = x + 1.0
     return np.sum(x)
+
+
+def identity(v):
+    return v
+
+
+def call_returning_argument_then_setitem(x, y):
+    r = identity(x)
+    x[0] = y[1]
+    return np.sum(r * x)

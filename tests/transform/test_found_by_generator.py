@@ -71,20 +71,7 @@ def check(f, *args, may_refuse=False):
 
 
 #: reproducers of bugs not fixed yet
-OPEN = {
-    "swap_with_temporary_in_loop",
-    "read_then_setitem",
-    "setitem_after_conditional_rebind",
-    "call_then_setitem",
-    "conditional_copy_then_setitem",
-    "shape_save_in_nested_loop",
-    "shape_save_in_empty_loop",
-    "rebind_iterated_array_enumerate",
-    "augassign_after_unpacked_call",
-    "augassign_after_conditional_view",
-    "swap_after_update_in_loop",
-    "tuple_rebinding_in_loop",
-}
+OPEN = set()
 #: programs s2sgrad may refuse instead of differentiating
 MAY_REFUSE = {"augassign_through_alias", "augassign_through_view"}
 
@@ -201,3 +188,8 @@ def bug(name, args, reason):
 ])
 def test_found_by_generator(f, args, may_refuse):
     check(f, *args, may_refuse=may_refuse)
+
+
+def test_call_result_sharing_a_written_argument_is_refused():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="call's result shares it"):
+        sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
