@@ -255,7 +255,8 @@ def wrt_names(function, wrt):
 def gradient_code(function, wrt=0, *, return_value=False, seed=None):
     """The (cached) generated gradient of ``function``: a Generated entry."""
     names, is_tuple = wrt_names(function, wrt)
-    key = (function.__code__, names, is_tuple, return_value, seed)
+    # code objects compare equal across files (co_filename is not compared)
+    key = (function.__code__, function.__code__.co_filename, names, is_tuple, return_value, seed)
 
     def generate():
         return _generate(function, names, is_tuple, return_value, seed)
