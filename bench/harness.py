@@ -196,6 +196,10 @@ def time_calls(calls: dict[str, tuple[Callable, tuple]], cfg: Config) -> dict[st
     return {key: statistics.median(s) for key, s in samples.items()}
 
 
+#: peak-memory rows compare against the hand-written peak plus one page
+MEMORY_SLACK_BYTES = 4096
+
+
 def peak_memory(fn: Callable, args: tuple) -> int:
     """Peak bytes allocated (Python objects and NumPy buffers) during one call."""
     gc.collect()
@@ -357,7 +361,9 @@ class PairRow:
             mine = peak_memory(generated, self.args)
             ratio = mine / hand if hand else float("inf")
             row.s2sgrad, row.ratio = format_bytes(mine), format_ratio(ratio)
-            row.met = self.memory_target.met(ratio, None)
+            # Arrays decide the peak; a few hundred bytes of Python objects
+            # (a frame, a tuple) are not "more memory than it needs".
+            row.met = self.memory_target.met(mine / (hand + MEMORY_SLACK_BYTES), None)
         return row
 
 

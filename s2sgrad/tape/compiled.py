@@ -20,7 +20,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.rules.registry import Rule
-from s2sgrad.tape.tensor import Tensor
+from s2sgrad.tape.tensor import _SCALAR_META, Program, Tensor
 
 #: structural key -> _Compiled, or False when the recording needs the interpreter
 _cache = {}
@@ -91,6 +91,16 @@ def _key_and_values(records, seeds, wanted):
     for the node of that number. This runs on every ``gradient`` call, so
     it is one flat loop.
     """
+    if type(records) is Program and records.sig is not None and records.n == len(records):
+        # the entries below, added as the records were appended
+        nodes = records.nodes
+        key = records.sig + ["seeds"]
+        for node, _ in seeds:
+            key.append(nodes.get(id(node)))
+        key.append("wanted")
+        for k in wanted:
+            key.append(nodes.get(k))
+        return tuple(key), list(records.leaves)
     nodes = {}  # id -> node number: records' outputs >= 0, leaves < 0
     values = []
     key = []
@@ -156,22 +166,7 @@ def _key_and_values(records, seeds, wanted):
     return tuple(key), values
 
 
-def _scalar_meta():
-    """NumPy scalar type -> the key entry of a value of that type.
-
-    A fixed-size numeric scalar type determines both shape ``()`` and
-    dtype, so it stands for ``((), dtype)``; a 0-d array maps to the same
-    entry. Flexible types (strings, void, datetimes) are left out.
-    """
-    meta = {}
-    for t in {np.dtype(c).type for c in np.typecodes["All"]}:
-        dtype = np.dtype(t)
-        if dtype.kind in "biufc" and dtype.type is t:
-            meta[t] = ((), dtype)
-    return meta
-
-
-_meta = _scalar_meta()
+_meta = _SCALAR_META
 
 
 def _leaves(records):

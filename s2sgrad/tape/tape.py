@@ -34,6 +34,7 @@ from s2sgrad.tape.tensor import (
     _is_floating,
     _ndarray,
     _new,
+    new_program,
     wrap,
 )
 
@@ -69,15 +70,15 @@ class GradientTape:
         self._auto = bool(watch_accessed_variables)
         self._recording = False
         # as _clear() does (spelt out: a tape is created every training step)
-        self._records = []
+        self._records = new_program()
         self._tracked = set()
         self._watched = []
         self._watched_vars = {}
         self._reads = {}
 
     def _clear(self):
-        #: the recorded program (list of Records), None once spent.
-        self._records = []
+        #: the recorded program (a Program: list of Records), None once spent.
+        self._records = new_program()
         #: ids of the Tensors this tape tracks.
         self._tracked = set()
         #: explicitly watched Tensors (kept alive while their ids are tracked).

@@ -74,6 +74,87 @@ class Record:
         return f"<Record {name}: {len(self.args)} args>"
 
 
+class Program(list):
+    """A tape's recorded program: its :class:`Record` list, with its structure.
+
+    Besides the records, in execution order, a Program keeps the structural
+    signature of what has been recorded so far -- the entries
+    :func:`s2sgrad.tape.compiled._key_and_values` would compute by walking
+    the records, added as each record is appended, so that ``gradient`` does
+    not walk the recording again:
+
+    * ``sig``: the key entries (``None`` once a record needs the walk:
+      nested inputs, unusual constants, several outputs, nested tapes);
+    * ``n``: how many records ``sig`` covers;
+    * ``nodes``: id -> node number (outputs by record, leaves by first use);
+    * ``leaves``: the leaf values, in order.
+    """
+
+    __slots__ = ("sig", "n", "nodes", "leaves")
+
+
+def new_program():
+    """An empty :class:`Program`."""
+    p = Program()
+    p.sig = []
+    p.n = 0
+    p.nodes = {}
+    p.leaves = []
+    return p
+
+
+def _sig_arg(prog, a):
+    """Add input ``a``'s key entry to ``prog.sig``; False when only the walk can tell."""
+    nodes = prog.nodes
+    n = nodes.get(id(a))
+    if n is not None:
+        prog.sig.append(n)
+        return True
+    t = type(a)
+    if t is float or t is int:
+        prog.sig.append(t)
+        prog.sig.append(a)
+        return True
+    if isinstance(a, Tensor):
+        v = a._value
+    elif isinstance(a, np.ndarray) and a.ndim:
+        v = a
+    else:
+        return False
+    leaves = prog.leaves
+    n = nodes[id(a)] = -1 - len(leaves)
+    leaves.append(v)
+    m = _SCALAR_META.get(type(v))
+    prog.sig.append((n, (), m[1]) if m is not None else (n, v.shape, v.dtype))
+    return True
+
+
+def _sig_record(prog, prim, args, params, out):
+    """Add the key entries of the record just appended to ``prog`` (see :class:`Program`)."""
+    sig = prog.sig
+    sig.append(prim)
+    for a in args:
+        if not _sig_arg(prog, a):
+            prog.sig = None
+            return
+    if params:
+        try:
+            p = tuple(sorted(params.items()))
+            hash(p)
+        except TypeError:
+            prog.sig = None
+            return
+        sig.append(p)
+    if type(out) is tuple:
+        prog.sig = None
+        return
+    prog.nodes[id(out)] = prog.n
+    prog.n += 1
+    v = out._value
+    m = _SCALAR_META.get(type(v))
+    sig.append(m if m is not None else (v.shape, v.dtype))
+
+
 # -- rule lookup -------------------------------------------------------------
 
 #: Marks a primitive whose outputs carry no derivative (floor, argmax...).
@@ -117,6 +198,10 @@ _NUMERIC_SCALARS = frozenset(
     for t in {np.dtype(c).type for c in np.typecodes["All"]}
     if np.dtype(t).kind in "biufc" and np.dtype(t).type is t
 )
+
+#: Fixed-size numeric scalar type -> ``((), dtype)``, the (shape, dtype) of
+#: its values.
+_SCALAR_META = {t: ((), np.dtype(t)) for t in _NUMERIC_SCALARS}
 
 #: NumPy scalar type -> whether its values are floating or complex (what
 #: tapes record). A scalar type has one dtype kind, so the answer is cached
@@ -192,14 +277,17 @@ def _record(prim, args, vals, params, out, rule=None):
         needs.append(n)
     if not hit:
         return
-    tape._records.append(
-        Record(prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs))
-    )
+    if not plain:
+        args = _as_nodes(args)
+    prog = tape._records
+    prog.append(Record(prim, args, vals, params, out, rule, tuple(needs)))
     if type(out) is tuple:
         for o in out:
             tracked.add(id(o))
     else:
         tracked.add(id(out))
+    if type(prog) is Program and prog.sig is not None:
+        _sig_record(prog, prim, args, params, out)
 
 
 def _record_on_each(prim, args, vals, params, out, rule):
@@ -229,7 +317,10 @@ def _record_on_each(prim, args, vals, params, out, rule):
             )
         else:
             record.needs = tuple(x or y for x, y in zip(record.needs, needs))
-        tape._records.append(record)
+        prog = tape._records
+        prog.append(record)
+        if type(prog) is Program:
+            prog.sig = None  # (a record shared by nested tapes: walked)
         if type(out) is tuple:
             for o in out:
                 tracked.add(id(o))
@@ -455,8 +546,33 @@ def _binary(op, a, b, cls):
     else:
         nb = False
     if na or nb:
-        tape._records.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
+        prog = tape._records
+        prog.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
         tracked.add(id(out))
+        if type(prog) is not Program:
+            return out
+        # the record's key entries (see Program; as _sig_record)
+        sig = prog.sig
+        if sig is None:
+            return out
+        nodes = prog.nodes
+        sig.append(op)
+        n = nodes.get(id(a))
+        if n is not None:
+            sig.append(n)
+        elif not _sig_arg(prog, a):
+            prog.sig = None
+            return out
+        n = nodes.get(id(b))
+        if n is not None:
+            sig.append(n)
+        elif not _sig_arg(prog, b):
+            prog.sig = None
+            return out
+        nodes[id(out)] = prog.n
+        prog.n += 1
+        m = _SCALAR_META.get(t)
+        sig.append(m if m is not None else (raw.shape, raw.dtype))
     return out
 
 

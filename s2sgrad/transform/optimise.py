@@ -311,3 +311,19 @@ def _replace_load(stmt, name, value):
         stmt.test = replacer.visit(stmt.test)
     else:
         stmt.value = replacer.visit(stmt.value)
+
+
+def free_early(fn, names):
+    """``del name`` after the last top-level statement reading ``name``.
+
+    For arrays the adjoint needs only the shape of (their shape was kept
+    apart): freed as early as a hand-written gradient frees them.
+    """
+    for name in names:
+        last = None
+        for i, s in enumerate(fn.body):
+            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(s)):
+                last = i
+        if last is not None and not isinstance(fn.body[last], ast.Return):
+            fn.body.insert(last + 1, ast.Delete([ast.Name(name, ast.Del())]))
+    return fn

@@ -78,6 +78,8 @@ class ReverseMode:
         self.adjoint_names = {}
         self.primal_of = {}
         self._stack = None
+        #: primal names the adjoint needs only the shape of (freed early)
+        self.free_early = []
         self.sequences = set()
         #: adjoint variables that may hold a 0.0 placeholder instead of an
         #: array of their primal's shape
@@ -147,6 +149,7 @@ class ReverseMode:
         from s2sgrad.frontend.normalise import function_def
 
         out = function_def(name, args, new_body, self.fn.lineno)
+        out.free_early = list(self.free_early)
         return ast.fix_missing_locations(out)
 
     def float_guard_params(self, body, result):
@@ -559,6 +562,8 @@ class ReverseMode:
             self.rematerialise(info["primal"], info["adjoint"])
         for info in self.loops.values():
             self.save_shapes_only(info["primal"].body, info["primal"], adjoint)
+        if not self.loops:
+            self.free_early = self.save_shapes_only(primal, self.fn, adjoint)
         reads = set()
         for stmt in adjoint:
             for n in ast.walk(stmt):
@@ -644,6 +649,7 @@ class ReverseMode:
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in uses:
                     if not any(node is call.args[1] for call in uses[node.id] or ()):
                         uses[node.id] = None  # read for its value too
+        replaced = []
         for position in range(len(body) - 1, -1, -1):
             stmt = body[position]
             if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
@@ -665,6 +671,8 @@ class ReverseMode:
                 if getattr(marker, "restores", None) == name:
                     marker.targets[0].id = shape_name
                     marker.restores = shape_name
+            replaced.append(name)
+        return replaced
 
     def cheap_to_recompute(self, rhs):
         atoms = (ast.Name, ast.Constant)

@@ -72,6 +72,11 @@ class _Simplify(ast.NodeTransformer):
                 return left
             if isinstance(right, ast.UnaryOp) and isinstance(right.op, ast.USub):
                 return ast.BinOp(left, ast.Add(), right.operand)
+            if _value(left) is not None and isinstance(right, (ast.BinOp, ast.Call)):
+                # c - e == -(e - c) exactly in IEEE arithmetic; with the
+                # temporary on the left NumPy reuses its buffer instead of
+                # allocating another array (tanh' = -(ans ** 2 - 1))
+                return ast.UnaryOp(ast.USub(), ast.BinOp(right, ast.Sub(), left))
         return node
 
     def visit_UnaryOp(self, node):
