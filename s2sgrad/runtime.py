@@ -231,3 +231,10 @@ def refuse_if_shared(result, argument, name, filename, lineno):
             raise UnsupportedSyntaxError(
                 f"assignment into {name!r} while a call's result shares it", filename, lineno,
                 "differentiate", f"copy it first: np.copy({name})")
+
+
+def same_shape(value, previous):
+    """``np.shape(value)``, as the ``previous`` tuple when equal: a loop that
+    saves a shape per iteration then holds one tuple, not one per step."""
+    shape = value.shape if type(value) is np.ndarray else np.shape(value)
+    return previous if shape == previous else shape

@@ -265,7 +265,7 @@ def array_adjoint_vjp(g, ans, cotangent, obj):
 defnondiff(*(
     getattr(runtime, name)
     for name in ("zeros_like", "full_like", "require_scalar", "require_float",
-                 "refuse_shared_array", "refuse_if_shared")
+                 "refuse_shared_array", "refuse_if_shared", "same_shape")
     if hasattr(runtime, name)
 ))
 

@@ -659,10 +659,14 @@ class ReverseMode:
             if not calls or _stores(scope, name) != 1 or _stores(self.fn, name) != 1:
                 continue  # assigned elsewhere too: its shape may differ there
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
-            numpy = self.context.env_name(np, "np")
-            body.insert(position + 1, _assign(shape_name, ast.Call(
-                ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
-                [ast.Name(name, ast.Load())], [])))
+            if scope is self.fn:
+                numpy = self.context.env_name(np, "np")
+                shape = ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
+                                 [ast.Name(name, ast.Load())], [])
+            else:  # in a loop: one tuple object while the shape stays the same
+                shape = self.helper_call("same_shape", [ast.Name(name, ast.Load()),
+                                                         ast.Name(shape_name, ast.Load())])
+            body.insert(position + 1, _assign(shape_name, shape))
             for call in calls:
                 helper = by_shape[self.context.resolve(call.func)]
                 call.func = ast.Name(self.context.env_name(helper, helper.__name__), ast.Load())
