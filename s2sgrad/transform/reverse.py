@@ -80,6 +80,8 @@ class ReverseMode:
         self._stack = None
         #: primal names the adjoint needs only the shape of (freed early)
         self.free_early = []
+        #: names holding shapes saved in loops (they start as None)
+        self.loop_shapes = []
         self.sequences = set()
         #: adjoint variables that may hold a 0.0 placeholder instead of an
         #: array of their primal's shape
@@ -572,7 +574,7 @@ class ReverseMode:
         saved = set()
         adjoint = _filter_restores(adjoint, reads, saved)
         primal = self.primal_block(primal, saved, depth=0)
-        if saved:
+        if saved or self.loop_shapes:
             # a loop saves a name's previous value before assigning it; give
             # names first assigned inside loops a value to save
             params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
@@ -582,8 +584,9 @@ class ReverseMode:
                 in_loops += [n.targets[0].id for n in _walk_statements(loop.body)
                              if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
             first = [_assign(name, ast.Constant(None)) for name in dict.fromkeys(in_loops)
-                     if name in saved and name not in params]
-            primal[:0] = [_assign(self.stack_name(), ast.List([], ast.Load()))] + first
+                     if (name in saved or name in self.loop_shapes) and name not in params]
+            stack = [_assign(self.stack_name(), ast.List([], ast.Load()))] if saved else []
+            primal[:0] = stack + first
         return primal, adjoint
 
     def rematerialise(self, primal_loop, adjoint_loop):
@@ -666,6 +669,7 @@ class ReverseMode:
             else:  # in a loop: one tuple object while the shape stays the same
                 shape = self.helper_call("same_shape", [ast.Name(name, ast.Load()),
                                                          ast.Name(shape_name, ast.Load())])
+                self.loop_shapes.append(shape_name)
             body.insert(position + 1, _assign(shape_name, shape))
             for call in calls:
                 helper = by_shape[self.context.resolve(call.func)]
