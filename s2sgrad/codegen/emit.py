@@ -17,7 +17,9 @@ _MARKER = re.compile(r"^(\s*)((?:'''|\"\"\"|'|\").*)$")
 
 def to_source(fn):
     """Python source of ``fn`` with comment markers turned into comments."""
-    text = astor.to_source(fn, indent_with="    ")
+    # astor's default pretty printer wraps long lines mid-call; one statement
+    # per line reads better
+    text = astor.to_source(fn, indent_with="    ", pretty_source="".join)
     lines = []
     for line in text.splitlines():
         match = _MARKER.match(line)

@@ -288,6 +288,8 @@ def _pure(e, is_pure_call):
 
 
 def _top_expressions(s):
+    if isinstance(s, ast.Return) and isinstance(s.value, ast.Tuple):
+        return []  # several gradients: keep them named (dW1, db1, ...)
     if isinstance(s, (ast.Assign, ast.AugAssign, ast.Return, ast.Expr)):
         return [s.value] if s.value is not None else []
     if isinstance(s, ast.If):
