@@ -242,7 +242,8 @@ class Optimizer:
                 raise TypeError(f"can only update Variables, got {type(v).__name__}")
             value = v._value
             dtype = value.dtype
-            if type(g) is not type(value) or type(value) not in _NUMERIC_SCALARS:
+            tv = type(value)
+            if type(g) is not tv or tv not in _NUMERIC_SCALARS:
                 # (a NumPy scalar of the variable's own type needs no conversion)
                 if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
                     g = np.asarray(g, dtype=dtype)[()]

@@ -14,7 +14,7 @@ from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.frontend.normalise import normalise
 from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import (
-    eliminate_dead_code, free_early, inline_single_use, sink_into_guards)
+    eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
 from s2sgrad.transform.reverse import ReverseMode
 
 import s2sgrad.rules  # noqa: F401  (registers every rule)
@@ -275,7 +275,7 @@ def _generate(function, names, is_tuple, return_value, seed):
     eliminate_dead_code(tree)
     sink_into_guards(tree)
     inline_single_use(tree, context.is_pure_call)
-    free_early(tree, tree.free_early)
+    free_dead_locals(tree)
     source = to_source(tree)
     code = CompiledCode(source, tree.name, context.env, function.__qualname__,
                         closure_names=function.__code__.co_freevars)

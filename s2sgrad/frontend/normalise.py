@@ -62,7 +62,7 @@ METADATA_ATTRS = {"shape", "ndim", "size", "dtype"}
 UNSUPPORTED_STATEMENTS = {
     ast.Try: "try statement", ast.With: "with statement", ast.Raise: "raise statement",
     ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
-    ast.ClassDef: "class definition", ast.Delete: "del statement",
+    ast.ClassDef: "class definition",
     ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
     ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "match statement",
     ast.AsyncFunctionDef: "nested async def",
@@ -170,6 +170,11 @@ class Normaliser:
             self.if_(s)
         elif kind is ast.FunctionDef:
             self.nested_def(s)
+        elif kind is ast.Delete:
+            # ``del x`` only frees memory (generated code frees temporaries
+            # so); deleting items or attributes changes values: refused
+            if not all(isinstance(t, ast.Name) for t in s.targets):
+                raise self.parsed.error("del of an item or attribute", s, stage="normalise")
         elif kind is ast.Pass:
             pass
         elif kind is ast.Assert:

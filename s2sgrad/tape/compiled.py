@@ -20,7 +20,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.rules.registry import Rule
-from s2sgrad.tape.tensor import _SCALAR_META, Program, Tensor
+from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 
 #: structural key -> _Compiled, or False when the recording needs the interpreter
 _cache = {}
@@ -91,16 +91,6 @@ def _key_and_values(records, seeds, wanted):
     for the node of that number. This runs on every ``gradient`` call, so
     it is one flat loop.
     """
-    if type(records) is Program and records.sig is not None and records.n == len(records):
-        # the entries below, added as the records were appended
-        nodes = records.nodes
-        key = records.sig + ["seeds"]
-        for node, _ in seeds:
-            key.append(nodes.get(id(node)))
-        key.append("wanted")
-        for k in wanted:
-            key.append(nodes.get(k))
-        return tuple(key), list(records.leaves)
     nodes = {}  # id -> node number: records' outputs >= 0, leaves < 0
     values = []
     key = []
@@ -127,7 +117,7 @@ def _key_and_values(records, seeds, wanted):
                 values.append(v)
                 m = meta.get(type(v))
                 push((n, (), m[1]) if m is not None else (n, v.shape, v.dtype))
-            elif t is np.ndarray and a.ndim:
+            elif t is _ndarray and a.ndim:
                 n = nodes[id(a)] = -1 - len(values)
                 values.append(a)
                 push((n, a.shape, a.dtype))
@@ -167,6 +157,7 @@ def _key_and_values(records, seeds, wanted):
 
 
 _meta = _SCALAR_META
+_ndarray = np.ndarray
 
 
 def _leaves(records):

@@ -28,13 +28,11 @@ from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.rewind import rewind
 from s2sgrad.tape.tensor import (
     _FLOATING,
-    _NUMERIC_SCALARS,
     Tensor,
     _active,
     _is_floating,
     _ndarray,
     _new,
-    new_program,
     wrap,
 )
 
@@ -70,15 +68,15 @@ class GradientTape:
         self._auto = bool(watch_accessed_variables)
         self._recording = False
         # as _clear() does (spelt out: a tape is created every training step)
-        self._records = new_program()
+        self._records = []
         self._tracked = set()
         self._watched = []
         self._watched_vars = {}
         self._reads = {}
 
     def _clear(self):
-        #: the recorded program (a Program: list of Records), None once spent.
-        self._records = new_program()
+        #: the recorded program (list of Records), None once spent.
+        self._records = []
         #: ids of the Tensors this tape tracks.
         self._tracked = set()
         #: explicitly watched Tensors (kept alive while their ids are tracked).
@@ -162,7 +160,10 @@ class GradientTape:
         k = id(var)
         watched = self._watched_vars
         if k not in watched:
-            if not (self._auto and var._trainable) or not _is_floating(var._value):
+            if not (self._auto and var._trainable):
+                return False
+            v = var._value
+            if not (_FLOATING.get(type(v)) or _is_floating(v)):
                 return False
             watched[k] = var
         s = var._snap
@@ -173,11 +174,7 @@ class GradientTape:
         tracked = self._tracked
         if sid not in tracked:
             tracked.add(sid)
-            reads = self._reads.get(k)
-            if reads is None:
-                self._reads[k] = [s]
-            else:
-                reads.append(s)
+            self._reads.setdefault(k, []).append(s)
         return True
 
     def watched_variables(self):
@@ -217,7 +214,8 @@ class GradientTape:
         tensor_mode = bool(_active)
         if output_gradients is None and isinstance(target, Tensor):
             # one target, seeded with ones (the common case)
-            if _is_floating(target._value):
+            v = target._value
+            if _FLOATING.get(type(v)) or _is_floating(v):
                 node = target._read() if target._is_variable else target
                 seeds = [(node, _seed(target, None, tensor_mode))]
             else:
@@ -277,7 +275,8 @@ class GradientTape:
             return [_finish(s, None, zero) for s in flat_sources]
         grads = []
         for s in flat_sources:
-            if not _is_floating(s._value):
+            v = s._value
+            if not (_FLOATING.get(type(v)) or _is_floating(v)):
                 g = None
             elif not s._is_variable:
                 g = cts.get(id(s))
@@ -289,18 +288,6 @@ class GradientTape:
                         g = gr if g is None else g + gr
             grads.append(_finish(s, g, zero))
         return grads
-
-    def _source_cotangent(self, source, cts):
-        if not _is_floating(source._value):
-            return None
-        if not source._is_variable:
-            return cts.get(id(source))
-        total = None
-        for r in self._reads.get(id(source), ()):
-            g = cts.get(id(r))
-            if g is not None:
-                total = g if total is None else total + g
-        return total
 
     def jacobian(
         self,
@@ -420,10 +407,11 @@ def _finish(source, g, zero):
     tg = type(g)
     if tg is _ndarray and not g.shape and type(value) is not _ndarray:
         s = g[()]  # a 0-d array for a scalar source, say from a sum
-        if type(s) is type(value) and type(s) in _NUMERIC_SCALARS:
-            g = s
-            tg = type(s)
-    if tg is type(value) and _FLOATING.get(tg):
+        if type(s) is type(value) and _FLOATING.get(type(s)):
+            out = _new(source._result_type)
+            out._value = s
+            return out
+    elif tg is type(value) and _FLOATING.get(tg):
         # a NumPy float scalar for a float scalar source of its type: as it is
         out = _new(source._result_type)
         out._value = g

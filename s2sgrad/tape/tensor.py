@@ -33,6 +33,8 @@ _rule_depth = [0]
 
 _new = object.__new__
 _ndarray = np.ndarray
+#: (exact types: a named tuple is a constant)
+_LIST_OR_TUPLE = frozenset((list, tuple))
 _NO_PARAMS = {}
 
 
@@ -72,87 +74,6 @@ class Record:
     def __repr__(self):
         name = getattr(self.prim, "__name__", repr(self.prim))
         return f"<Record {name}: {len(self.args)} args>"
-
-
-class Program(list):
-    """A tape's recorded program: its :class:`Record` list, with its structure.
-
-    Besides the records, in execution order, a Program keeps the structural
-    signature of what has been recorded so far -- the entries
-    :func:`s2sgrad.tape.compiled._key_and_values` would compute by walking
-    the records, added as each record is appended, so that ``gradient`` does
-    not walk the recording again:
-
-    * ``sig``: the key entries (``None`` once a record needs the walk:
-      nested inputs, unusual constants, several outputs, nested tapes);
-    * ``n``: how many records ``sig`` covers;
-    * ``nodes``: id -> node number (outputs by record, leaves by first use);
-    * ``leaves``: the leaf values, in order.
-    """
-
-    __slots__ = ("sig", "n", "nodes", "leaves")
-
-
-def new_program():
-    """An empty :class:`Program`."""
-    p = Program()
-    p.sig = []
-    p.n = 0
-    p.nodes = {}
-    p.leaves = []
-    return p
-
-
-def _sig_arg(prog, a):
-    """Add input ``a``'s key entry to ``prog.sig``; False when only the walk can tell."""
-    nodes = prog.nodes
-    n = nodes.get(id(a))
-    if n is not None:
-        prog.sig.append(n)
-        return True
-    t = type(a)
-    if t is float or t is int:
-        prog.sig.append(t)
-        prog.sig.append(a)
-        return True
-    if isinstance(a, Tensor):
-        v = a._value
-    elif isinstance(a, np.ndarray) and a.ndim:
-        v = a
-    else:
-        return False
-    leaves = prog.leaves
-    n = nodes[id(a)] = -1 - len(leaves)
-    leaves.append(v)
-    m = _SCALAR_META.get(type(v))
-    prog.sig.append((n, (), m[1]) if m is not None else (n, v.shape, v.dtype))
-    return True
-
-
-def _sig_record(prog, prim, args, params, out):
-    """Add the key entries of the record just appended to ``prog`` (see :class:`Program`)."""
-    sig = prog.sig
-    sig.append(prim)
-    for a in args:
-        if not _sig_arg(prog, a):
-            prog.sig = None
-            return
-    if params:
-        try:
-            p = tuple(sorted(params.items()))
-            hash(p)
-        except TypeError:
-            prog.sig = None
-            return
-        sig.append(p)
-    if type(out) is tuple:
-        prog.sig = None
-        return
-    prog.nodes[id(out)] = prog.n
-    prog.n += 1
-    v = out._value
-    m = _SCALAR_META.get(type(v))
-    sig.append(m if m is not None else (v.shape, v.dtype))
 
 
 # -- rule lookup -------------------------------------------------------------
@@ -277,17 +198,14 @@ def _record(prim, args, vals, params, out, rule=None):
         needs.append(n)
     if not hit:
         return
-    if not plain:
-        args = _as_nodes(args)
-    prog = tape._records
-    prog.append(Record(prim, args, vals, params, out, rule, tuple(needs)))
+    tape._records.append(
+        Record(prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs))
+    )
     if type(out) is tuple:
         for o in out:
             tracked.add(id(o))
     else:
         tracked.add(id(out))
-    if type(prog) is Program and prog.sig is not None:
-        _sig_record(prog, prim, args, params, out)
 
 
 def _record_on_each(prim, args, vals, params, out, rule):
@@ -317,10 +235,7 @@ def _record_on_each(prim, args, vals, params, out, rule):
             )
         else:
             record.needs = tuple(x or y for x, y in zip(record.needs, needs))
-        prog = tape._records
-        prog.append(record)
-        if type(prog) is Program:
-            prog.sig = None  # (a record shared by nested tapes: walked)
+        tape._records.append(record)
         if type(out) is tuple:
             for o in out:
                 tracked.add(id(o))
@@ -412,9 +327,6 @@ def _is_array(x):
     return isinstance(x, (np.ndarray, np.generic))
 
 
-_is_numpy = _is_array
-
-
 def apply(prim, impl, args, params):
     """Run ``impl(*raw args, **params)`` and record it as ``prim`` if needed.
 
@@ -444,7 +356,7 @@ def apply(prim, impl, args, params):
         vals = tuple(vals)
     raw = impl(*vals, **params)
     t = type(raw)
-    if t is _ndarray or t in _FLOATING or _is_numpy(raw):
+    if t is _ndarray or t in _FLOATING or _is_array(raw):
         if t is _ndarray and not raw.shape:
             raw = raw[()]
         out = _new(cls or Tensor)
@@ -480,7 +392,7 @@ def _binary(op, a, b, cls):
     bv = b._value if tb else b
     raw = op(av, bv)
     t = type(raw)
-    if t is not _ndarray and t not in _FLOATING and not _is_numpy(raw):
+    if t is not _ndarray and t not in _FLOATING and not _is_array(raw):
         raw = np.asarray(raw)[()]
         t = type(raw)
     out = _new(cls)
@@ -518,7 +430,7 @@ def _binary(op, a, b, cls):
             a = s
         else:
             na = id(a) in tracked
-    elif type(a) is list or type(a) is tuple:
+    elif type(a) in _LIST_OR_TUPLE:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
         return out
     else:
@@ -536,43 +448,16 @@ def _binary(op, a, b, cls):
             b = s
         else:
             nb = id(b) in tracked
-    elif not na:
-        if type(b) is list or type(b) is tuple:
-            _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
-        return out
-    elif type(b) is list or type(b) is tuple:
+    elif type(b) in _LIST_OR_TUPLE:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
         return out
-    else:
+    elif na:
         nb = False
+    else:
+        return out
     if na or nb:
-        prog = tape._records
-        prog.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
+        tape._records.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
         tracked.add(id(out))
-        if type(prog) is not Program:
-            return out
-        # the record's key entries (see Program; as _sig_record)
-        sig = prog.sig
-        if sig is None:
-            return out
-        nodes = prog.nodes
-        sig.append(op)
-        n = nodes.get(id(a))
-        if n is not None:
-            sig.append(n)
-        elif not _sig_arg(prog, a):
-            prog.sig = None
-            return out
-        n = nodes.get(id(b))
-        if n is not None:
-            sig.append(n)
-        elif not _sig_arg(prog, b):
-            prog.sig = None
-            return out
-        nodes[id(out)] = prog.n
-        prog.n += 1
-        m = _SCALAR_META.get(t)
-        sig.append(m if m is not None else (raw.shape, raw.dtype))
     return out
 
 

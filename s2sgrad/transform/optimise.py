@@ -315,17 +315,34 @@ def _replace_load(stmt, name, value):
         stmt.value = replacer.visit(stmt.value)
 
 
-def free_early(fn, names):
-    """``del name`` after the last top-level statement reading ``name``.
+def free_dead_locals(fn):
+    """``del`` top-level locals after their last use (grouped, one ``del``
+    per statement where names die).
 
-    For arrays the adjoint needs only the shape of (their shape was kept
-    apart): freed as early as a hand-written gradient frees them.
+    A local keeps its array alive until the function returns; a gradient
+    written by hand lets temporaries die as soon as they are used up. Only
+    names assigned by top-level statements (so surely bound) are deleted,
+    never parameters, never anything a nested ``def`` might close over,
+    never the saved shapes (``fn.small_values``: tuples, not worth a line),
+    and nothing that would die at the ``return`` anyway.
     """
-    for name in names:
-        last = None
-        for i, s in enumerate(fn.body):
-            if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(s)):
-                last = i
-        if last is not None and not isinstance(fn.body[last], ast.Return):
-            fn.body.insert(last + 1, ast.Delete([ast.Name(name, ast.Del())]))
+    if any(isinstance(n, (ast.FunctionDef, ast.Lambda)) for n in ast.walk(fn) if n is not fn):
+        return fn
+    body = fn.body
+    params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
+    bound = {t.id for s in body if isinstance(s, (ast.Assign, ast.AugAssign))
+             for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
+             if isinstance(t, ast.Name)} - params - set(getattr(fn, "small_values", ()))
+    last = {}
+    for i, s in enumerate(body):
+        for n in ast.walk(s):
+            if isinstance(n, ast.Name) and n.id in bound:
+                last[n.id] = i
+    dying = {}
+    for name, i in last.items():
+        if i < len(body) - 2 and not isinstance(body[i], ast.Return):
+            dying.setdefault(i, []).append(name)
+    for i in sorted(dying, reverse=True):
+        names = sorted(dying[i], key=lambda n: (n.startswith("_"), n))
+        body.insert(i + 1, ast.Delete([ast.Name(n, ast.Del()) for n in names]))
     return fn

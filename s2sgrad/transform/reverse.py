@@ -78,8 +78,8 @@ class ReverseMode:
         self.adjoint_names = {}
         self.primal_of = {}
         self._stack = None
-        #: primal names the adjoint needs only the shape of (freed early)
-        self.free_early = []
+        #: names holding saved shapes (tuples)
+        self.shape_names = []
         #: names holding shapes saved in loops (they start as None)
         self.loop_shapes = []
         self.sequences = set()
@@ -151,7 +151,7 @@ class ReverseMode:
         from s2sgrad.frontend.normalise import function_def
 
         out = function_def(name, args, new_body, self.fn.lineno)
-        out.free_early = list(self.free_early)
+        out.small_values = list(self.shape_names)
         return ast.fix_missing_locations(out)
 
     def float_guard_params(self, body, result):
@@ -565,7 +565,7 @@ class ReverseMode:
         for info in self.loops.values():
             self.save_shapes_only(info["primal"].body, info["primal"], adjoint)
         if not self.loops:
-            self.free_early = self.save_shapes_only(primal, self.fn, adjoint)
+            self.save_shapes_only(primal, self.fn, adjoint)
         reads = set()
         for stmt in adjoint:
             for n in ast.walk(stmt):
@@ -597,8 +597,8 @@ class ReverseMode:
         adjoint statement reading it, provided none of its inputs is
         restored to another value before the last such read.
         """
-        counts = {}
-        for n in ast.walk(primal_loop):
+        counts = {}  # over the whole function: a name saved for another
+        for n in ast.walk(self.fn):  # assignment keeps its pushes and pops
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
                 counts[n.id] = counts.get(n.id, 0) + 1
         body = adjoint_loop.body
@@ -662,6 +662,7 @@ class ReverseMode:
             if not calls or _stores(scope, name) != 1 or _stores(self.fn, name) != 1:
                 continue  # assigned elsewhere too: its shape may differ there
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
+            self.shape_names.append(shape_name)
             if scope is self.fn:
                 numpy = self.context.env_name(np, "np")
                 shape = ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),

@@ -253,3 +253,14 @@ def call_returning_argument_then_setitem(x, y):
     r = identity(x)
     x[0] = y[1]
     return np.sum(r * x)
+
+
+def recompute_name_saved_by_another_loop(x, y):
+    n = 0
+    while n < 2:
+        n += 1
+        x += 0.5
+    for i in range(2):
+        x = pair(np.sum(y), y[i - 1])[1]
+        v = x
+    return np.sum(x) + np.sum(v)

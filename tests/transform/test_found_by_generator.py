@@ -190,6 +190,12 @@ def test_found_by_generator(f, args, may_refuse):
     check(f, *args, may_refuse=may_refuse)
 
 
+def test_value_saved_by_one_loop_and_recomputed_in_another():
+    """A name assigned in two loops: the remat of one assignment removed its
+    pops while the other loop's saving still pushed it (stack misaligned)."""
+    check(cases.recompute_name_saved_by_another_loop, 0.3, Y3)
+
+
 def test_call_result_sharing_a_written_argument_is_refused():
     with pytest.raises(sg.UnsupportedSyntaxError, match="call's result shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
