@@ -220,6 +220,9 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     read = {n.id for n in ast.walk(grad_tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
     residuals = [name for name in residuals if name in read]
     grad_tree.args.args += [ast.arg(name) for name in residuals]
+    # no defaults in a recorded program: the seed can be passed by position
+    grad_tree.args.args.append(grad_tree.args.kwonlyargs.pop())
+    grad_tree.args.kw_defaults.pop()
     eliminate_dead_code(grad_tree)
     inline_single_use(grad_tree, context.is_pure_call)
     source = to_source(grad_tree)

@@ -32,9 +32,10 @@ _seen = {}
 class _Compiled:
     """A compiled adjoint and how to call it with a recording's values."""
 
-    __slots__ = ("function", "seed_name", "connected", "source", "residuals")
+    __slots__ = ("function", "seed_name", "connected", "all_connected", "source", "residuals")
 
     def __init__(self, function, seed_name, connected, source, residuals=()):
+        self.all_connected = all(connected)
         #: indices of the records whose outputs the function takes as arguments
         self.residuals = list(residuals)
         self.function = function
@@ -62,7 +63,10 @@ def compiled_rewind(records, seeds, wanted):
         return None
     for i in entry.residuals:
         values.append(records[i].out._value)
-    grads = entry.function(*values, **{entry.seed_name: _seed_value(seeds)})
+    values.append(seeds[0][1] if len(seeds) == 1 else [g for _, g in seeds])
+    grads = entry.function(*values)
+    if entry.all_connected:
+        return dict(zip(wanted, grads))
     return {k: g for k, g, connected in zip(wanted, grads, entry.connected) if connected}
 
 
@@ -70,12 +74,6 @@ def generated_source(records, seeds, wanted):
     """The generated adjoint source for a recording (for tests and docs)."""
     entry = _build(records, seeds, wanted)
     return None if entry is None else entry.source
-
-
-def _seed_value(seeds):
-    if len(seeds) == 1:
-        return seeds[0][1]
-    return [g for _, g in seeds]
 
 
 def _key_and_values(records, seeds, wanted):

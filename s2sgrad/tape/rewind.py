@@ -42,6 +42,10 @@ from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.tensor import NONDIFF, Tensor, apply, rule_of
 
 
+#: the generated-code path (imported on first use: it imports the pipeline)
+compiled_rewind = None
+
+
 class MissingRuleError(S2SGradError, LookupError):
     """A recorded operation with no derivative rule lies on the gradient path."""
 
@@ -59,8 +63,9 @@ def rewind(records, seeds, wanted, tensor_mode=False):
     Tensors (recorded by the tapes that are recording).
     """
     if not tensor_mode and records:
-        from s2sgrad.tape.compiled import compiled_rewind
-
+        global compiled_rewind
+        if compiled_rewind is None:
+            from s2sgrad.tape.compiled import compiled_rewind
         result = compiled_rewind(records, seeds, wanted)
         if result is not None:
             return result

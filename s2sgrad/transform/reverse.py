@@ -1009,7 +1009,7 @@ class ReverseMode:
             return list(expr)
         runtime = self.runtime
         if isinstance(expr, ast.Call) and self.context.resolve(expr.func) is runtime.repeat_to \
-                and _is_atom(expr.args[0]) and isinstance(expr.args[1], ast.Name) \
+                and _cheap_scalar(expr.args[0]) and isinstance(expr.args[1], ast.Name) \
                 and self.shapes.expression_class(expr.args[0], self.name_class) == 0 \
                 and all(isinstance(a, ast.Constant) and a.value in (None, False) for a in expr.args[2:]) \
                 and not expr.keywords:
@@ -1197,6 +1197,12 @@ def _loops(stmts):
     for s in _walk_statements(stmts):
         if isinstance(s, (ast.For, ast.While)):
             yield s
+
+
+def _cheap_scalar(expr):
+    """An atom, or a little arithmetic on atoms (``g / 1000.0``)."""
+    return sum(1 for _ in ast.walk(expr)) <= 7 and not any(
+        isinstance(n, ast.Call) for n in ast.walk(expr))
 
 
 def _record_loop_depths(stmts, depth, out):

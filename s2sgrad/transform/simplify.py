@@ -37,9 +37,25 @@ def _is(node, value):
 
 
 class _Simplify(ast.NodeTransformer):
+    def __init__(self, context=None):
+        self.context = context
+
+    def is_repeat(self, node):
+        """``repeat_to(...)``: a value broadcast without being materialised."""
+        if self.context is None or not isinstance(node, ast.Call) or not node.args:
+            return False
+        from s2sgrad import runtime
+
+        return self.context.resolve(node.func) in (runtime.repeat_to, runtime.repeat_to_shape)
+
     def visit_BinOp(self, node):
         self.generic_visit(node)
         left, right, op = node.left, node.right, type(node.op)
+        if op in (ast.Mult, ast.Div) and self.is_repeat(left) and _value(right) is not None:
+            # scale the scalar before broadcasting it: repeat_to(g, a) / n
+            # -> repeat_to(g / n, a), the same values without an array pass
+            scaled = self.visit(ast.BinOp(left.args[0], node.op, right))
+            return ast.Call(left.func, [scaled, *left.args[1:]], left.keywords)
         if _value(left) is not None and _value(right) is not None and op in _FOLD:
             try:
                 value = _FOLD[op](_value(left), _value(right))
@@ -104,4 +120,4 @@ def _negate(e, original=None):
 
 def expression(expr, context=None):
     """``expr`` with constants folded and algebraic identities removed."""
-    return _Simplify().visit(expr)
+    return _Simplify(context).visit(expr)
