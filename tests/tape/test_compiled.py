@@ -78,3 +78,18 @@ def test_nested_tapes_still_differentiate_twice():
     d2y = outer.gradient(dy, x)
     expected = -np.sin(0.7) * 0.49 + 4 * 0.7 * np.cos(0.7) + 2 * np.sin(0.7)
     assert float(d2y.numpy()) == pytest.approx(expected)
+
+
+def test_constants_in_the_structure_key_are_not_node_numbers():
+    """``c * -1`` and ``c * c`` once had the same key (-1 read as a leaf number),
+    so the second program ran the first one's adjoint."""
+    compiled._cache.clear()
+    compiled._seen.clear()
+    c = sg.constant(np.float32(2.0))
+    results = []
+    for program in (lambda: c * -1, lambda: c * -1, lambda: c * -1, lambda: c * c, lambda: c * c):
+        with sg.GradientTape() as tape:
+            tape.watch(c)
+            y = program()
+        results.append(float(tape.gradient(y, c)))
+    assert results == [-1.0, -1.0, -1.0, 4.0, 4.0]
