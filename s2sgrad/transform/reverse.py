@@ -152,7 +152,7 @@ class ReverseMode:
 
         out = function_def(name, args, new_body, self.fn.lineno)
         out.small_values = list(self.shape_names)
-        return ast.fix_missing_locations(out)
+        return out  # compiled from its source text: no locations needed
 
     def float_guard_params(self, body, result):
         """Parameters whose being Python floats proves the result is a float.
@@ -653,13 +653,18 @@ class ReverseMode:
                     if not any(node is call.args[1] for call in uses[node.id] or ()):
                         uses[node.id] = None  # read for its value too
         replaced = []
+        stores = None
         for position in range(len(body) - 1, -1, -1):
             stmt = body[position]
             if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
                 continue
             name = stmt.targets[0].id
             calls = uses.get(name)
-            if not calls or _stores(scope, name) != 1 or _stores(self.fn, name) != 1:
+            if not calls:
+                continue
+            if stores is None:
+                stores = (_store_counts(scope), _store_counts(self.fn))
+            if stores[0].get(name) != 1 or stores[1].get(name) != 1:
                 continue  # assigned elsewhere too: its shape may differ there
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
             self.shape_names.append(shape_name)
@@ -929,8 +934,12 @@ class ReverseMode:
         result = [(None, statements)] if statements else []
         for i, name in sorted(wanted.items()):
             if i in exprs:
-                expr = simplify.expression(
-                    self.fold_known_shapes(self.drop_unbroadcast(exprs[i])), self.context)
+                expr = exprs[i]
+                if "unbroadcast" in template.free:
+                    expr = self.drop_unbroadcast(expr)
+                if template.queries_shapes:
+                    expr = self.fold_known_shapes(expr)
+                expr = simplify.expression(expr, self.context)
                 if fold_like is not None:
                     expr = self.keep_folded(expr, name)
                 result.append((name, expr))
@@ -1181,9 +1190,12 @@ def _insert_after(stmts, anchor, new):
     return False
 
 
-def _stores(tree, name):
-    return sum(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)
-               for n in ast.walk(tree))
+def _store_counts(tree):
+    counts = {}
+    for n in ast.walk(tree):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            counts[n.id] = counts.get(n.id, 0) + 1
+    return counts
 
 
 def _walk_all(stmts):

@@ -47,6 +47,10 @@ class Template:
             - {"None", "True", "False"}
         )
         self.globals = fn.__globals__
+        #: whether the rule asks np.size / np.shape / np.ndim (foldable)
+        self.queries_shapes = any(
+            isinstance(n, ast.Attribute) and n.attr in ("size", "shape", "ndim")
+            for n in ast.walk(tree))
 
     def free_object(self, name):
         """The object a free name of the rule body denotes."""
