@@ -9,7 +9,7 @@ and shares the user's closure cells; the helpers the generated code needs
 cells of their own.
 """
 
-import hashlib
+import zlib
 import linecache
 import textwrap
 import types
@@ -24,7 +24,7 @@ class CompiledCode:
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
-        digest = hashlib.sha1(source.encode()).hexdigest()[:12]
+        digest = f"{zlib.crc32(source.encode()):08x}{len(source):x}"
         self.filename = f"<s2sgrad {label} {digest}>"
         params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"

@@ -28,7 +28,7 @@ class Template:
         if names[:2] != ["g", "ans"]:
             raise S2SGradError(f"rule {fn.__qualname__} must start with (g, ans, ...)")
         self.params = names[2:]
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+        tree = _function_node(fn)
         *assignments, ret = tree.body
         if assignments and isinstance(assignments[0], ast.Expr):
             assignments = assignments[1:]  # docstring
@@ -95,6 +95,51 @@ class Template:
                 statements.append(ast.Assign([ast.Name(values[local].id, ast.Store())], value))
         statements.reverse()
         return statements, exprs
+
+
+@functools.lru_cache(maxsize=None)
+def _module_functions(filename):
+    """Every top-level ``def`` of a rules module, by name (one parse per file:
+    ``inspect.getsource`` per rule would tokenise the file again each time)."""
+    import linecache
+
+    source = "".join(linecache.getlines(filename))
+    if not source:
+        return {}
+    nodes = {}
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef):
+            nodes.setdefault(node.name, []).append(node)
+    return nodes
+
+
+def _function_node(fn):
+    """The ``FunctionDef`` of ``fn`` (a rule).
+
+    The code object knows the lines it spans (Python 3.11+): parsing just
+    those is much cheaper than ``inspect.getsource`` (which tokenises) or a
+    parse of the whole module (the fallback).
+    """
+    import linecache
+
+    code = fn.__code__
+    positions = getattr(code, "co_positions", None)
+    if positions is not None:
+        last = max((end for _, end, _, _ in positions() if end is not None), default=None)
+        lines = linecache.getlines(code.co_filename)
+        if last is not None and lines:
+            text = textwrap.dedent("".join(lines[code.co_firstlineno - 1:last]))
+            try:
+                node = ast.parse(text).body[0]
+            except SyntaxError:
+                node = None
+            if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
+                return node
+    for node in _module_functions(code.co_filename).get(fn.__name__, ()):
+        first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+        if first <= code.co_firstlineno <= node.lineno:
+            return node
+    return ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
 
 
 @functools.lru_cache(maxsize=None)
