@@ -108,15 +108,7 @@ def rewind(records, seeds, wanted, tensor_mode=False):
                 _tensor._rule_depth[0] -= 1
         else:
             grads = vjp(g, ans, *rec.vals, **rec.params)
-        for a, ga in zip(args, grads):
-            if ga is None:
-                continue
-            if isinstance(a, Tensor):
-                k = id(a)
-                prev = ct.get(k)
-                ct[k] = ga if prev is None else prev + ga
-            elif type(a) is list or type(a) is tuple:
-                _scatter(ct, a, ga)
+        _scatter(ct, args, grads)
     return {k: ct[k] for k in wanted if k in ct}
 
 
