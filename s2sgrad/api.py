@@ -268,7 +268,3 @@ def defgrad(primitive):
         return rule
 
     return register
-
-
-class _Unused(S2SGradError):
-    pass

@@ -834,7 +834,7 @@ class ReverseMode:
                if isinstance(v, ast.Name) and v.id in self.active]
         if not wrt:
             return []
-        seed = self.seed_value(g, target)
+        seed = self.materialise(g)
         helper = self.helper_call("call_vjp", [
             call.func, ast.Tuple([ast.Constant(p) for p, _ in wrt], ast.Load()), seed,
             *call.args])
@@ -846,12 +846,6 @@ class ReverseMode:
                                                ast.Load())))
         return result
 
-    def seed_value(self, g, target):
-        """The cotangent to hand a callee: elements of a structured value
-        become a tuple (0.0 where nothing flowed)."""
-        if isinstance(g, Adjoint):
-            return self.materialise(g)
-        return g
 
     def apply_rule(self, primitive, args, keywords, g, target, s):
         """Inline ``primitive``'s rule; returns [(active name, gradient)].
@@ -930,7 +924,7 @@ class ReverseMode:
         values = dict(values, g=g)
         for name in template.locals:
             values[name] = ast.Name(self.namer.fresh("_" + name.strip("_")), ast.Load())
-        statements, exprs = template.instantiate(values, sorted(wanted), None)
+        statements, exprs = template.instantiate(values, sorted(wanted))
         result = [(None, statements)] if statements else []
         for i, name in sorted(wanted.items()):
             if i in exprs:

@@ -70,7 +70,7 @@ class Template:
         values.pop("ans")
         return values
 
-    def instantiate(self, values, wanted, rename):
+    def instantiate(self, values, wanted):
         """Statements and per-parameter expressions for the wanted gradients.
 
         ``values`` maps every name of the rule (g, ans, params, locals,
