@@ -87,6 +87,7 @@ class ReverseMode:
         #: array of their primal's shape
         self.zero_filled = set()
         self.owned = set()
+        self.reassigned = set()
         self.seed_name = None
         self.loops = {}
         self.loop_depth_of = {}
@@ -97,6 +98,8 @@ class ReverseMode:
         body = self.fn.body[:-1]
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
+        self.reassigned = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)
+                           and isinstance(n.ctx, ast.Store)}
         self.sequences = self.sequence_names(body)
         self.guards = []
         self.check_writes(body)
@@ -459,11 +462,12 @@ class ReverseMode:
                 before.append(_assign(var, zero))
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
                 value = self.materialise(state)
-                if name in self.wrt:  # accumulated in place below: start from our own copy
+                if name in self.wrt and name not in self.reassigned:
+                    # accumulated in place below: start from our own copy
                     value = self.helper_call("owned_copy", [value])
                     self.owned.add(var)
                 before.append(_assign(var, value))
-            elif name in self.wrt and var not in self.owned:
+            elif name in self.wrt and var not in self.owned and name not in self.reassigned:
                 before.append(_assign(var, self.helper_call("owned_copy", [state.expr])))
                 self.owned.add(var)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
@@ -1072,13 +1076,13 @@ class ReverseMode:
     def note_ownership(self, name, var, value):
         """Track which argument gradients hold arrays nothing else references.
 
-        Only adjoints of parameters qualify (no statement consumes them or
-        passes them on); their value is ours when it was just computed by
+        Only adjoints of parameters the function never reassigns qualify (no
+        statement consumes them or passes them on); their value is ours when it was just computed by
         an operator or allocated by ``zeros_like``/``full_like``. Those are
         then accumulated in place (``dW += ...``) instead of reallocated.
         """
-        if name not in self.wrt:
-            return
+        if name not in self.wrt or name in self.reassigned:
+            return  # a reassigned argument's adjoint is consumed and redefined
         fresh = isinstance(value, (ast.BinOp, ast.UnaryOp)) or (
             isinstance(value, ast.Call) and self.context.resolve(value.func) in
             (self.runtime.zeros_like, self.runtime.full_like))

@@ -5,7 +5,7 @@ test_found_by_generator.py. The bug each one shows is described there.
 
 import numpy as np
 
-from tests.transform.random_helpers import pair, smooth
+from tests.transform.random_helpers import pair, scaled, smooth
 
 
 def while_counter(x):
@@ -264,3 +264,35 @@ def recompute_name_saved_by_another_loop(x, y):
         x = pair(np.sum(y), y[i - 1])[1]
         v = x
     return np.sum(x) + np.sum(v)
+
+
+# Found by a 2000-program run: x is an argument the loop reassigns, so its
+# adjoint is consumed and redefined; accumulating into it in place mutated a
+# read-only broadcast view.
+def accumulate_into_reassigned_argument(x, y):
+    v0 = x[::-1] * 1.0
+    for j2, r1 in enumerate(v0):
+        if np.sum((v0[::-1] if np.sum(x[1]) < 0.5 else v0)) < np.sum((r1[1] + v0[1])):
+            y += scaled(r1[0], 0.5)
+        else:
+            x -= y[-1]
+            v3 = x * 1.0
+            v0, x = x, v0
+        v4 = np.copy(x[1] * 1.0)
+    if y[0] > 2.0:
+        v5 = np.exp(np.tanh(scaled(v0[-1])))
+        v5 = np.copy(np.sum(x[::-1], axis=0))
+        v5[1:] *= y[1]
+    else:
+        if np.mean(x[0]) < -0.5:
+            v6 = y * 1.0
+            v7, v8 = (scaled(np.sum(x[1:] * x[:-1]), k=-0.7) * v0), smooth(((np.sum(x[1:] * x[:-1]) + v6[-1]) / (1.0 + pair(v6[-1], np.sum(y[1:] * y[:-1]))[0] * pair(v6[-1], np.sum(y[1:] * y[:-1]))[0])), np.sum(v0[1:] * v0[:-1]))
+        else:
+            v0 = (-((x + np.sum(y[1:] * y[:-1])) / (1.0 + scaled(x) * scaled(x))))
+        for i9 in range(0):
+            x *= (v0[-1] + x[i9])
+        for j11, r10 in enumerate(v0):
+            v12 = y[j11]
+            v13 = (y[j11] - r10[j11])
+    y[1] += (np.sum(x[1:] * x[:-1]) if (np.sum(y[1:] * y[:-1]) > 0.5 and np.sum(v0) < 0.5) else y[0])
+    return np.sum(np.sum(x))

@@ -196,6 +196,12 @@ def test_value_saved_by_one_loop_and_recomputed_in_another():
     check(cases.recompute_name_saved_by_another_loop, 0.3, Y3)
 
 
+def test_in_place_accumulation_only_for_arguments_never_reassigned():
+    x = np.array([[5.5e-201, -2.4e-2, -2.4e-2], [1.2e-232, -1.33, 0.86]])
+    y = np.array([6.8e-141, -1.79, -1.15])
+    check(cases.accumulate_into_reassigned_argument, x, y)
+
+
 def test_call_result_sharing_a_written_argument_is_refused():
     with pytest.raises(sg.UnsupportedSyntaxError, match="call's result shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
