@@ -37,6 +37,8 @@ def unbroadcast(g, like):
             return g.reshape(shape) if lead else g
     full = np.broadcast_shapes(gshape, shape)
     if full != gshape:
+        if type(g) is float:  # a folded seed: keep the precision of ``like``
+            g = np.asarray(g, dtype=np.result_type(like, 1.0))
         g = np.broadcast_to(g, full)
     lead = len(full) - len(shape)
     axes = tuple(range(lead)) + tuple(
@@ -57,6 +59,8 @@ def repeat_to(g, like, axis=None, keepdims=False):
     read-only view, never materialised.
     """
     shape = np.shape(like)
+    if type(g) is float:  # a seed: take the precision of what it spreads over
+        g = np.asarray(g, dtype=np.result_type(like, 1.0))
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) for a in axes))

@@ -634,14 +634,14 @@ class ReverseMode:
 
     def save_shapes_only(self, body, scope, adjoint):
         """Keep ``np.shape(v)`` instead of ``v`` when the adjoint needs only
-        the shape (``unbroadcast(g, v)``, ``repeat_to(g, v, ...)``).
+        the shape (``unbroadcast(g, v)``).
 
         In a loop, per iteration a small tuple is saved instead of an array
         kept alive. ``scope`` is the loop in which ``v`` must be assigned
         exactly once.
         """
-        by_shape = {self.runtime.unbroadcast: self.runtime.unbroadcast_to,
-                    self.runtime.repeat_to: self.runtime.repeat_to_shape}
+        # (repeat_to also takes the dtype of what it spreads over: not shape-only)
+        by_shape = {self.runtime.unbroadcast: self.runtime.unbroadcast_to}
         uses = {}  # name -> [calls using it as the shape argument], or None
         for stmt in adjoint:
             for node in ast.walk(stmt):

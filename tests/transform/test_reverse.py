@@ -213,3 +213,13 @@ def test_hvp_and_jvp_without_forming_matrices():
 def test_second_derivative_of_a_loop_is_refused_clearly():
     with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative through a loop"):
         sg.grad(sg.grad(cases.scalar_loop_break))(0.3)
+
+
+def test_float32_scalars_and_0d_arrays_keep_their_dtype():
+    g = sg.grad(cases.elementwise_chain)
+    assert np.asarray(g(np.float32(0.5))).dtype == np.float32
+    assert g(np.array(0.5, dtype=np.float32)).dtype == np.float32
+    assert g(np.ones(3, dtype=np.float32)).dtype == np.float32
+    assert np.asarray(sg.grad(cases.reductions)(np.ones((3, 4), dtype=np.float32))).dtype == np.float32
+    assert np.asarray(sg.grad(cases.keyword_only)(np.float32(2.0))).dtype == np.float32
+    assert sg.grad(cases.uses_global)(np.ones(3, dtype=np.float32)).dtype == np.float32
