@@ -15,6 +15,7 @@ several-output primitives, and sources that are intermediate results.
 """
 
 import ast
+import operator
 
 import numpy as np
 
@@ -140,11 +141,14 @@ def _key_and_values(records, seeds, wanted):
             except TypeError:
                 return None, None
             push(p)
+        # An output's shape and dtype follow from the primitive, its parameters
+        # and its inputs' shapes, dtypes and constant values — except where an
+        # index array's values decide the shape (x[mask]): key those by output.
         nodes[id(out)] = i
         i += 1
-        v = out._value
-        m = meta.get(type(v))
-        push(m if m is not None else (v.shape, v.dtype))
+        if rec.prim is _getitem:
+            v = out._value
+            push((v.shape, v.dtype))
     push("seeds")
     for node, _ in seeds:
         push(nodes.get(id(node)))
@@ -155,6 +159,7 @@ def _key_and_values(records, seeds, wanted):
 
 
 _meta = _SCALAR_META
+_getitem = operator.getitem
 _ndarray = np.ndarray
 
 

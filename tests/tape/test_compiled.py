@@ -93,3 +93,16 @@ def test_constants_in_the_structure_key_are_not_node_numbers():
             y = program()
         results.append(float(tape.gradient(y, c)))
     assert results == [-1.0, -1.0, -1.0, 4.0, 4.0]
+
+
+def test_masks_with_different_counts_get_different_code():
+    """``x[mask]``'s shape depends on the mask's values, not only its shape."""
+    compiled._cache.clear()
+    compiled._seen.clear()
+    x = sg.Variable(np.array([1.0, 2.0, 3.0, 4.0]))
+    for mask in ([True, False, True, False], [True, False, True, False],
+                 [True, True, True, False], [True, True, True, False]):
+        m = np.array(mask)
+        with sg.GradientTape() as tape:
+            y = np.sum(x[m] ** 2)
+        np.testing.assert_allclose(tape.gradient(y, x).numpy(), 2.0 * x.numpy() * m)
