@@ -145,7 +145,6 @@ def _contracted_gradient(inner, fun, wrt, extra):
     parameters).
     """
     import linecache
-    import types
 
     from s2sgrad.frontend.names import Namer
 

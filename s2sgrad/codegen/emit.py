@@ -10,7 +10,7 @@ import re
 
 import astor
 
-from s2sgrad.transform.reverse import COMMENT_PREFIX
+from s2sgrad.transform.adjoints import COMMENT_PREFIX
 
 _MARKER = re.compile(r"^(\s*)((?:'''|\"\"\"|'|\").*)$")
 

@@ -12,7 +12,7 @@ Output guarantee: every assigned name is read afterwards on some path.
 import ast
 import copy
 
-from s2sgrad.transform.reverse import COMMENT_PREFIX
+from s2sgrad.transform.adjoints import COMMENT_PREFIX
 
 
 def eliminate_dead_code(fn):

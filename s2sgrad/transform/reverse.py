@@ -15,7 +15,6 @@ is zero-filled and nothing is patched afterwards.
 
 import ast
 import builtins
-import copy
 import inspect
 import operator
 
@@ -25,7 +24,15 @@ from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.frontend.normalise import METADATA_ATTRS
 from s2sgrad.rules import registry
 from s2sgrad.transform import simplify
+from s2sgrad.transform.adjoints import Adjoint, comment
+from s2sgrad.transform.adjoints import assign as _assign
+from s2sgrad.transform.adjoints import index_expression as _index_expression
+from s2sgrad.transform.adjoints import is_atom as _is_atom
+from s2sgrad.transform.adjoints import simultaneous as _simultaneous
+from s2sgrad.transform.adjoints import walk_statements as _walk_statements
+from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
 from s2sgrad.transform.shapes import ShapeClasses
+from s2sgrad.transform.writes import ArrayWrites, _insert_after
 from s2sgrad.transform.templates import template_for
 
 BINOPS = {
@@ -35,31 +42,8 @@ BINOPS = {
 }
 UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
-#: marker comment statements, turned into ``# ...`` lines by the emitter
-COMMENT_PREFIX = "__s2sgrad_comment__ "
 
-
-def comment(text):
-    return ast.Expr(ast.Constant(COMMENT_PREFIX + text))
-
-
-class Adjoint:
-    """The state of one primal name's adjoint: an alias atom or a variable.
-
-    With ``like`` set, the adjoint is the constant ``expr`` broadcast to
-    the shape of the primal ``like`` (a folded unit seed spread by a sum),
-    which is never materialised unless a rule needs the array.
-    """
-
-    __slots__ = ("expr", "is_alias", "like")
-
-    def __init__(self, expr, is_alias, like=None):
-        self.expr = expr
-        self.is_alias = is_alias
-        self.like = like
-
-
-class ReverseMode:
+class ReverseMode(LoopAdjoints, ArrayWrites):
     """Builds the gradient of one normal-form function."""
 
     def __init__(self, fn, context, wrt, *, seed=None, return_value=False, known_shapes=None,
@@ -323,208 +307,6 @@ class ReverseMode:
             return []
         raise self.error(f"{type(s).__name__} statement", s)
 
-    # -------------------------------------------------------- array writes
-    def adjoint_write(self, s, adj):
-        """Adjoint of ``x[i] = v``: the slot's cotangent goes to ``v`` and
-        is cleared (the overwritten value never reached the result); then
-        the slot gets its old value back for the adjoints before it."""
-        target = s.targets[0]
-        base = target.value.id
-        value = s.value
-        out = []
-        state = adj.get(base)
-        if state is not None and base in self.active:
-            cotangent = self.materialise(state)
-            index = _index_expression(target.slice, self)
-            if isinstance(value, ast.Name) and value.id in self.active:
-                slot = self.helper_call("slot_of", [copy.deepcopy(cotangent), copy.deepcopy(index)])
-                out += self.accumulate(value.id, self.helper_call("unbroadcast", [slot, value]), adj)
-                state = adj.get(base)
-                cotangent = self.materialise(state)
-            var = self.adjoint_name(base)
-            cleared = self.helper_call("zero_slot", [cotangent, index])
-            out += self.free_aliases_of(var, adj, base, cleared)
-            out.append(_assign(var, cleared))
-            adj[base] = Adjoint(ast.Name(var, ast.Load()), False)
-            self.owned.discard(var)
-        saved = getattr(s, "saved", None)
-        if saved is not None:
-            out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
-            out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
-                                                 ast.Store())], ast.Name(saved, ast.Load())))
-        return out
-
-    def check_writes(self, body):
-        """Refuse array writes that other names could observe.
-
-        ``x[i] = v`` is differentiated when ``x`` is an argument or an array
-        the function allocated, and no other name shares it (a copy ``y =
-        x``, a tuple holding it, a call receiving it): otherwise the write
-        would change values whose adjoints are tracked under other names.
-        """
-        from s2sgrad.rules import registry as _registry  # noqa: F401
-
-        written = {}
-        for st in _walk_statements(body):
-            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
-                written.setdefault(st.targets[0].value.id, st)
-        if not written:
-            return
-        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
-        allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-                      "full_like", "copy", "array", "eye", "identity"}
-        order = list(_walk_statements(body))
-        joins = {}  # name -> sources of the copies merging if arms into it
-        for st in order:
-            if getattr(st, "join", False):
-                joins.setdefault(st.targets[0].id, []).append(st.value.id)
-        todo = list(written)
-        while todo:  # writing into a merged name writes into what was merged
-            for source in joins.get(todo.pop(), ()):
-                if source not in written:
-                    written[source] = written.get(source) or order[0]
-                    todo.append(source)
-        last_write = {}
-        for k, st in enumerate(order):
-            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
-                last_write[st.targets[0].value.id] = k
-        for k, st in enumerate(order):
-            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
-                target, rhs = st.targets[0].id, st.value
-                if getattr(st, "join", False):
-                    continue  # checked through its source, just above
-                if target in written and target not in params:
-                    func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
-                    fresh = isinstance(rhs, ast.BinOp) or (
-                        isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
-                    rule = registry.lookup(func) if func is not None else None
-                    fresh = fresh or (rule is not None and rule.elementwise)
-                    if not fresh and not (getattr(func, "__name__", None) in allocators and
-                                          getattr(func, "__module__", "").startswith("numpy")):
-                        user = self.context.user_names.get(target, target)
-                        raise self.error(
-                            f"assignment into {user!r}, which may share memory with other values",
-                            written[target], f"assign into a copy: {user} = np.copy(...)")
-                shared = []
-                if isinstance(rhs, ast.Name):
-                    shared = [rhs.id]
-                elif isinstance(rhs, (ast.Tuple, ast.List)):
-                    shared = [e.id for e in rhs.elts if isinstance(e, ast.Name)]
-                elif isinstance(rhs, ast.Call) and _is_user_function(self, rhs):
-                    # the callee may return its argument (or a view): checked
-                    # when it runs, since usually it does not
-                    for a in rhs.args:
-                        if isinstance(a, ast.Name) and a.id in written and \
-                                k < last_write.get(a.id, len(order)):
-                            self.guards.append((st, a.id, written[a.id]))
-                for name in shared:
-                    if name in written and k < last_write.get(name, len(order)):
-                        user = self.context.user_names.get(name, name)
-                        raise self.error(
-                            f"assignment into {user!r} while another name shares it", written[name],
-                            f"copy it first: np.copy({user})")
-
-    # ---------------------------------------------------------------- loops
-    def restore(self, name):
-        """Marker: pop ``name``'s value saved before its assignment (kept
-        only if the adjoint reads ``name``; see ``place_saves``)."""
-        marker = _assign(name, ast.Call(
-            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "pop", ast.Load()), [], []))
-        marker.restores = name
-        return marker
-
-    def stack_name(self):
-        if self._stack is None:
-            self._stack = self.namer.fresh("stack")
-        return self._stack
-
-    def adjoint_loop(self, s, adj):
-        """Replay the loop backwards; adjoints that cross iterations are variables.
-
-        Names whose adjoint lives across iterations (read in the body, or
-        user variables assigned in it) become variables before the loop
-        (zero where nothing flowed yet); inside, the body's adjoint runs
-        in reverse with the straight-line machinery, and each iteration ends
-        by writing those variables back.
-        """
-        crossing = sorted(self.loop_names(s.body))
-        before = []
-        for name in crossing:
-            var = self.adjoint_name(name)
-            state = adj.get(name)
-            before += self.free_aliases_of(var, adj, name)
-            if state is None:
-                zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
-                    if name in self.wrt else ast.Constant(0.0)
-                self.note_ownership(name, var, zero)
-                if name not in self.wrt:
-                    self.zero_filled.add(var)
-                before.append(_assign(var, zero))
-            elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
-                value = self.materialise(state)
-                if name in self.wrt and name not in self.reassigned:
-                    # accumulated in place below: start from our own copy
-                    value = self.helper_call("owned_copy", [value])
-                    self.owned.add(var)
-                before.append(_assign(var, value))
-            elif name in self.wrt and var not in self.owned and name not in self.reassigned:
-                before.append(_assign(var, self.helper_call("owned_copy", [state.expr])))
-                self.owned.add(var)
-            adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
-        assigned = {n.targets[0].id for n in _walk_statements(s.body)
-                    if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
-        for name in crossing:
-            if name in assigned or name not in self.wrt:
-                self.zero_filled.add(self.adjoint_name(name))
-        inner = dict(adj)
-        body = self.adjoint_block(s.body, inner, in_loop=True)
-        writes = []
-        for name in crossing:
-            var = self.adjoint_name(name)
-            state = inner.get(name)
-            if state is None:
-                writes.append((var, ast.Constant(0.0)))
-                self.zero_filled.add(var)
-            elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
-                writes.append((var, self.materialise(state)))
-        body += _simultaneous(writes)
-        info = self.loops[id(s)] = {"counter": None}
-        if isinstance(s, ast.While) or _breaks(s.body):
-            info["counter"] = self.namer.fresh("trips")
-        counter = ast.Name(info["counter"], ast.Load()) if info["counter"] else None
-        if isinstance(s, ast.For):
-            target = s.target
-            seq = s.iter
-            if counter is not None:
-                seq = ast.Subscript(seq, ast.Slice(None, counter, None), ast.Load())
-            reverse_iter = ast.Call(ast.Name(self.context.env_name(builtins.reversed, "reversed"),
-                                             ast.Load()), [seq], [])
-        else:
-            target = ast.Name("_", ast.Store())
-            reverse_iter = ast.Call(ast.Name(self.context.env_name(builtins.range, "range"),
-                                             ast.Load()), [counter], [])
-        loop = ast.For(target, reverse_iter, body or [ast.Pass()], [])
-        loop.lineno = s.lineno
-        info["nested"] = self.loop_depth_of.get(id(s), 0) > 0
-        info["primal"], info["adjoint"] = s, loop
-        restore_counter = []
-        if counter is not None and info["nested"]:
-            restore_counter = [self.restore(info["counter"])]
-            restore_counter[0].counter = True
-        return before + restore_counter + [loop]
-
-    def loop_names(self, body):
-        """Active names whose adjoint lives across iterations of ``body``."""
-        names, local_temps = set(), set()
-        for stmt in _walk_statements(body):
-            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
-                target = stmt.targets[0].id
-                if target in self.active:
-                    (local_temps if target in self.context.temporaries else names).add(target)
-                names |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)} & self.active
-            elif isinstance(stmt, ast.Assign):  # x[i] = v: x's and v's adjoints
-                names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} & self.active
-        return names - local_temps
 
     def adjoint_if(self, s, adj, in_loop=False):
         adj_body, adj_else = dict(adj), dict(adj)
@@ -555,200 +337,6 @@ class ReverseMode:
             return []
         return [ast.If(s.test, body or [ast.Pass()], orelse)]
 
-    # ---------------------------------------------------- primal with saves
-    def place_saves(self, primal, adjoint):
-        """Insert the pushes the adjoint's pops need; drop unneeded pops.
-
-        A name assigned inside a loop is saved (pushed before being
-        overwritten) only when the adjoint reads it: per iteration the
-        stack holds exactly the overwritten values the adjoint uses, plus
-        trip counts of loops that can stop early and are nested.
-        """
-        for info in self.loops.values():
-            self.rematerialise(info["primal"], info["adjoint"])
-        for info in self.loops.values():
-            self.save_shapes_only(info["primal"].body, info["primal"], adjoint)
-        if not self.loops:
-            self.save_shapes_only(primal, self.fn, adjoint)
-        reads = set()
-        for stmt in adjoint:
-            for n in ast.walk(stmt):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                    reads.add(n.id)
-        saved = set()
-        adjoint = _filter_restores(adjoint, reads, saved)
-        primal = self.primal_block(primal, saved, depth=0)
-        if saved or self.loop_shapes:
-            # a loop saves a name's previous value before assigning it; give
-            # names first assigned inside loops a value to save
-            params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
-                      self.fn.args.kwonlyargs}
-            in_loops = []
-            for loop in _loops(primal):
-                in_loops += [n.targets[0].id for n in _walk_statements(loop.body)
-                             if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
-            first = [_assign(name, ast.Constant(None)) for name in dict.fromkeys(in_loops)
-                     if (name in saved or name in self.loop_shapes) and name not in params]
-            stack = [_assign(self.stack_name(), ast.List([], ast.Load()))] if saved else []
-            primal[:0] = stack + first
-        return primal, adjoint
-
-    def rematerialise(self, primal_loop, adjoint_loop):
-        """Recompute cheap per-iteration values in the adjoint instead of saving them.
-
-        ``x[t]`` (a view) and ``math.sin(s)`` (a float) cost less to redo
-        than to push and pop; the value is recomputed just before the first
-        adjoint statement reading it, provided none of its inputs is
-        restored to another value before the last such read.
-        """
-        counts = {}  # over the whole function: a name saved for another
-        for n in ast.walk(self.fn):  # assignment keeps its pushes and pops
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                counts[n.id] = counts.get(n.id, 0) + 1
-        body = adjoint_loop.body
-        primal = primal_loop.body
-        recomputed = set()
-        for position, stmt in enumerate(primal):
-            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
-                continue
-            name, rhs = stmt.targets[0].id, stmt.value
-            if counts.get(name) != 1 or not self.cheap_to_recompute(rhs):
-                continue
-            inputs = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
-            if inputs & recomputed or not _recomputable_at_readers(primal, position, name, inputs):
-                continue
-            readers = [k for k, st in enumerate(body) if getattr(st, "restores", None) != name
-                       and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                               for n in ast.walk(st))]
-            if not readers:
-                continue
-            first, last = readers[0], readers[-1]
-            if any(getattr(body[k], "restores", None) in inputs for k in range(first, last + 1)):
-                continue
-            body[:] = [st for st in body if getattr(st, "restores", None) != name]
-            first = next(k for k, st in enumerate(body) if any(
-                isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                for n in ast.walk(st)))
-            body.insert(first, _assign(name, copy.deepcopy(rhs)))
-            recomputed.add(name)
-
-    def save_shapes_only(self, body, scope, adjoint):
-        """Keep ``np.shape(v)`` instead of ``v`` when the adjoint needs only
-        the shape (``unbroadcast(g, v)``).
-
-        In a loop, per iteration a small tuple is saved instead of an array
-        kept alive. ``scope`` is the loop in which ``v`` must be assigned
-        exactly once.
-        """
-        # (repeat_to also takes the dtype of what it spreads over: not shape-only)
-        by_shape = {self.runtime.unbroadcast: self.runtime.unbroadcast_to}
-        uses = {}  # name -> [calls using it as the shape argument], or None
-        for stmt in adjoint:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Call) and len(node.args) >= 2 and \
-                        isinstance(node.args[1], ast.Name) and \
-                        self.context.resolve(node.func) in by_shape:
-                    like = node.args[1].id
-                    if uses.get(like, []) is not None:
-                        uses.setdefault(like, []).append(node)
-        for stmt in adjoint:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in uses:
-                    if not any(node is call.args[1] for call in uses[node.id] or ()):
-                        uses[node.id] = None  # read for its value too
-        replaced = []
-        stores = None
-        for position in range(len(body) - 1, -1, -1):
-            stmt = body[position]
-            if not (isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name)):
-                continue
-            name = stmt.targets[0].id
-            calls = uses.get(name)
-            if not calls:
-                continue
-            if stores is None:
-                stores = (_store_counts(scope), _store_counts(self.fn))
-            if stores[0].get(name) != 1 or stores[1].get(name) != 1:
-                continue  # assigned elsewhere too: its shape may differ there
-            shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
-            self.shape_names.append(shape_name)
-            if scope is self.fn:
-                numpy = self.context.env_name(np, "np")
-                shape = ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
-                                 [ast.Name(name, ast.Load())], [])
-            else:  # in a loop: one tuple object while the shape stays the same
-                shape = self.helper_call("same_shape", [ast.Name(name, ast.Load()),
-                                                         ast.Name(shape_name, ast.Load())])
-                self.loop_shapes.append(shape_name)
-            body.insert(position + 1, _assign(shape_name, shape))
-            for call in calls:
-                helper = by_shape[self.context.resolve(call.func)]
-                call.func = ast.Name(self.context.env_name(helper, helper.__name__), ast.Load())
-                call.args[1] = ast.Name(shape_name, ast.Load())
-            for marker in _walk_all(adjoint):
-                if getattr(marker, "restores", None) == name:
-                    marker.targets[0].id = shape_name
-                    marker.restores = shape_name
-            replaced.append(name)
-        return replaced
-
-    def cheap_to_recompute(self, rhs):
-        atoms = (ast.Name, ast.Constant)
-        if isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
-            index = rhs.slice.elts if isinstance(rhs.slice, ast.Tuple) else [rhs.slice]
-            return all(isinstance(i, atoms) for i in index)
-        if isinstance(rhs, ast.Call) and all(isinstance(a, atoms) for a in rhs.args) \
-                and not rhs.keywords:
-            return getattr(self.context.resolve(rhs.func), "__module__", None) == "math"
-        return False
-
-    def primal_block(self, stmts, saved, depth):
-        out = []
-        for s in stmts:
-            if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name) and depth \
-                    and s.targets[0].id in saved:
-                out.append(self.push(s.targets[0].id))
-                out.append(s)
-            elif isinstance(s, ast.If):
-                s.body = self.primal_block(s.body, saved, depth)
-                s.orelse = self.primal_block(s.orelse, saved, depth)
-                out.append(s)
-            elif isinstance(s, (ast.For, ast.While)):
-                info = self.loops.get(id(s), {"counter": None, "nested": False})
-                body = self.primal_block(s.body, saved, depth + 1)
-                counter = info["counter"]
-                if counter:
-                    out.append(_assign(counter, ast.Constant(0)))
-                    body.insert(0, _assign(counter, ast.BinOp(
-                        ast.Name(counter, ast.Load()), ast.Add(), ast.Constant(1))))
-                s.body = body
-                out.append(s)
-                if counter and depth and counter in saved:
-                    out.append(self.push(counter))
-            else:
-                out.append(s)
-        return out
-
-    def push(self, name):
-        return ast.Expr(ast.Call(
-            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "append", ast.Load()),
-            [ast.Name(name, ast.Load())], []))
-
-    def initial_values(self, loop, saved, block):
-        """``name = None`` for saved names a loop may push before defining."""
-        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
-                  self.fn.args.kwonlyargs}
-        defined = set(params)
-        for stmt in block:
-            if stmt is loop:
-                break
-            for n in ast.walk(stmt):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-                    defined.add(n.id)
-        inside = [n.targets[0].id for n in _walk_statements(loop.body)
-                  if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
-        return [_assign(name, ast.Constant(None))
-                for name in dict.fromkeys(inside) if name in saved and name not in defined]
 
     def adjoint_assign(self, s, target, g, adj):
         rhs = s.value
@@ -1133,144 +721,15 @@ class ReverseMode:
         )
 
 
-def _is_user_function(mode, call):
-    func = mode.context.resolve(call.func)
-    local = isinstance(call.func, ast.Name) and call.func.id in mode.context.local_functions
-    return local or (inspect.isfunction(func) and registry.lookup(func) is None)
-
-
-def _recomputable_at_readers(body, position, name, inputs):
-    """Whether ``name = <rhs of body[position]>`` may be recomputed where
-    the adjoint first reads it: every read of ``name`` in the loop body
-    comes after its definition (none reads the previous iteration's value),
-    and no statement from the definition up to the last reader (inclusive:
-    the adjoint runs before that statement is undone) assigns an input."""
-    def reads(stmt):
-        return any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
-                   for n in ast.walk(stmt))
-
-    if any(reads(st) for st in body[:position + 1]):
-        return False
-    readers = [k for k in range(position + 1, len(body)) if reads(body[k])]
-    if not readers:
-        return True
-    for st in body[position + 1:readers[-1] + 1]:
-        for n in ast.walk(st):
-            if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load) and n.id in inputs:
-                return False
-            if isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store) and \
-                    isinstance(n.value, ast.Name) and n.value.id in inputs:
-                return False
-    return True
-
-
-def _simultaneous(writes):
-    """Assignments ``var = value`` acting at once: when a value reads a
-    variable assigned before it in the list (adjoints of ``x, y = y, x``),
-    one tuple assignment instead of a sequence."""
-    assigned = set()
-    for var, value in writes:
-        if any(isinstance(n, ast.Name) and n.id in assigned for n in ast.walk(value)):
-            targets = ast.Tuple([ast.Name(v, ast.Store()) for v, _ in writes], ast.Store())
-            return [ast.Assign([targets], ast.Tuple([v for _, v in writes], ast.Load()))]
-        assigned.add(var)
-    return [_assign(var, value) for var, value in writes]
-
-
-def _insert_after(stmts, anchor, new):
-    for i, s in enumerate(stmts):
-        if s is anchor:
-            stmts.insert(i + 1, new)
-            return True
-        for field in ("body", "orelse"):
-            if _insert_after(getattr(s, field, []) or [], anchor, new):
-                return True
-    return False
-
-
-def _store_counts(tree):
-    counts = {}
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
-            counts[n.id] = counts.get(n.id, 0) + 1
-    return counts
-
-
-def _walk_all(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk_all(getattr(s, field, []) or [])
-
-
-def _loops(stmts):
-    for s in _walk_statements(stmts):
-        if isinstance(s, (ast.For, ast.While)):
-            yield s
-
-
 def _cheap_scalar(expr):
     """An atom, or a little arithmetic on atoms (``g / 1000.0``)."""
     return sum(1 for _ in ast.walk(expr)) <= 7 and not any(
         isinstance(n, ast.Call) for n in ast.walk(expr))
 
 
-def _record_loop_depths(stmts, depth, out):
-    for s in stmts:
-        if isinstance(s, (ast.For, ast.While)):
-            out[id(s)] = depth
-            _record_loop_depths(s.body, depth + 1, out)
-        elif isinstance(s, ast.If):
-            _record_loop_depths(s.body, depth, out)
-            _record_loop_depths(s.orelse, depth, out)
-
-
-def _breaks(stmts):
-    """True when ``stmts`` (not nested loops) contain a break."""
-    for s in stmts:
-        if isinstance(s, ast.Break):
-            return True
-        if isinstance(s, ast.If) and (_breaks(s.body) or _breaks(s.orelse)):
-            return True
-    return False
-
-
-def _filter_restores(stmts, reads, saved):
-    """Keep restore markers of names the adjoint reads; record them."""
-    out = []
-    for s in stmts:
-        name = getattr(s, "restores", None)
-        if name is not None:
-            if name in reads or getattr(s, "counter", False):
-                saved.add(name)
-                out.append(s)
-            continue
-        for field in ("body", "orelse"):
-            if getattr(s, field, None):
-                setattr(s, field, _filter_restores(getattr(s, field), reads, saved) or
-                        ([ast.Pass()] if field == "body" else []))
-        out.append(s)
-    return out
-
-
 def _same_state(a, b):
     return ast.dump(a.expr) == ast.dump(b.expr) and (a.like is None) == (b.like is None) and \
         (a.like is None or a.like.id == b.like.id)
-
-
-def _walk_statements(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            yield from _walk_statements(getattr(s, field, []))
-
-
-def _assign(name, value):
-    return ast.Assign([ast.Name(name, ast.Store())], value)
-
-
-def _is_atom(e):
-    return isinstance(e, (ast.Name, ast.Constant))
 
 
 def _is_stop_gradient(func):
@@ -1284,12 +743,3 @@ def _describe(primitive):
     return f"{module}.{name}" if module and module != "builtins" else name
 
 
-def _index_expression(node, mode):
-    """A subscript's index as an expression (slices become slice(...))."""
-    if isinstance(node, ast.Slice):
-        parts = [p if p is not None else ast.Constant(None) for p in (node.lower, node.upper, node.step)]
-        name = mode.context.env_name(builtins.slice, "slice")
-        return ast.Call(ast.Name(name, ast.Load()), parts, [])
-    if isinstance(node, ast.Tuple):
-        return ast.Tuple([_index_expression(e, mode) for e in node.elts], ast.Load())
-    return node

@@ -1,0 +1,134 @@
+"""Reverse mode through array writes ``x[i] = v``.
+
+A write saves what it overwrites (the normaliser emits the copy); its
+adjoint moves the slot's cotangent to ``v``, clears the slot, and restores
+the old value for the adjoints of earlier statements. Writes into arrays
+that other names share are refused.
+"""
+
+import ast
+import copy
+import inspect
+
+from s2sgrad.rules import registry
+from s2sgrad.transform.adjoints import Adjoint, assign as _assign, index_expression as _index_expression, walk_statements as _walk_statements
+
+
+class ArrayWrites:
+    """The array-write part of :class:`s2sgrad.transform.reverse.ReverseMode`."""
+
+    def adjoint_write(self, s, adj):
+        """Adjoint of ``x[i] = v``: the slot's cotangent goes to ``v`` and
+        is cleared (the overwritten value never reached the result); then
+        the slot gets its old value back for the adjoints before it."""
+        target = s.targets[0]
+        base = target.value.id
+        value = s.value
+        out = []
+        state = adj.get(base)
+        if state is not None and base in self.active:
+            cotangent = self.materialise(state)
+            index = _index_expression(target.slice, self)
+            if isinstance(value, ast.Name) and value.id in self.active:
+                slot = self.helper_call("slot_of", [copy.deepcopy(cotangent), copy.deepcopy(index)])
+                out += self.accumulate(value.id, self.helper_call("unbroadcast", [slot, value]), adj)
+                state = adj.get(base)
+                cotangent = self.materialise(state)
+            var = self.adjoint_name(base)
+            cleared = self.helper_call("zero_slot", [cotangent, index])
+            out += self.free_aliases_of(var, adj, base, cleared)
+            out.append(_assign(var, cleared))
+            adj[base] = Adjoint(ast.Name(var, ast.Load()), False)
+            self.owned.discard(var)
+        saved = getattr(s, "saved", None)
+        if saved is not None:
+            out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
+            out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
+                                                 ast.Store())], ast.Name(saved, ast.Load())))
+        return out
+
+
+    def check_writes(self, body):
+        """Refuse array writes that other names could observe.
+
+        ``x[i] = v`` is differentiated when ``x`` is an argument or an array
+        the function allocated, and no other name shares it (a copy ``y =
+        x``, a tuple holding it, a call receiving it): otherwise the write
+        would change values whose adjoints are tracked under other names.
+        """
+        written = {}
+        for st in _walk_statements(body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                written.setdefault(st.targets[0].value.id, st)
+        if not written:
+            return
+        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
+        allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
+                      "full_like", "copy", "array", "eye", "identity"}
+        order = list(_walk_statements(body))
+        joins = {}  # name -> sources of the copies merging if arms into it
+        for st in order:
+            if getattr(st, "join", False):
+                joins.setdefault(st.targets[0].id, []).append(st.value.id)
+        todo = list(written)
+        while todo:  # writing into a merged name writes into what was merged
+            for source in joins.get(todo.pop(), ()):
+                if source not in written:
+                    written[source] = written.get(source) or order[0]
+                    todo.append(source)
+        last_write = {}
+        for k, st in enumerate(order):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                last_write[st.targets[0].value.id] = k
+        for k, st in enumerate(order):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
+                target, rhs = st.targets[0].id, st.value
+                if getattr(st, "join", False):
+                    continue  # checked through its source, just above
+                if target in written and target not in params:
+                    func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
+                    fresh = isinstance(rhs, ast.BinOp) or (
+                        isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
+                    rule = registry.lookup(func) if func is not None else None
+                    fresh = fresh or (rule is not None and rule.elementwise)
+                    if not fresh and not (getattr(func, "__name__", None) in allocators and
+                                          getattr(func, "__module__", "").startswith("numpy")):
+                        user = self.context.user_names.get(target, target)
+                        raise self.error(
+                            f"assignment into {user!r}, which may share memory with other values",
+                            written[target], f"assign into a copy: {user} = np.copy(...)")
+                shared = []
+                if isinstance(rhs, ast.Name):
+                    shared = [rhs.id]
+                elif isinstance(rhs, (ast.Tuple, ast.List)):
+                    shared = [e.id for e in rhs.elts if isinstance(e, ast.Name)]
+                elif isinstance(rhs, ast.Call) and _is_user_function(self, rhs):
+                    # the callee may return its argument (or a view): checked
+                    # when it runs, since usually it does not
+                    for a in rhs.args:
+                        if isinstance(a, ast.Name) and a.id in written and \
+                                k < last_write.get(a.id, len(order)):
+                            self.guards.append((st, a.id, written[a.id]))
+                for name in shared:
+                    if name in written and k < last_write.get(name, len(order)):
+                        user = self.context.user_names.get(name, name)
+                        raise self.error(
+                            f"assignment into {user!r} while another name shares it", written[name],
+                            f"copy it first: np.copy({user})")
+
+
+def _insert_after(stmts, anchor, new):
+    for i, s in enumerate(stmts):
+        if s is anchor:
+            stmts.insert(i + 1, new)
+            return True
+        for field in ("body", "orelse"):
+            if _insert_after(getattr(s, field, []) or [], anchor, new):
+                return True
+    return False
+
+
+def _is_user_function(mode, call):
+    func = mode.context.resolve(call.func)
+    local = isinstance(call.func, ast.Name) and call.func.id in mode.context.local_functions
+    return local or (inspect.isfunction(func) and registry.lookup(func) is None)
