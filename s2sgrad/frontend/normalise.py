@@ -187,8 +187,14 @@ class Normaliser:
             raise self.parsed.error(f"{kind.__name__} statement", s, stage="normalise")
 
     def nested_def(self, s):
-        """A nested ``def`` is kept as it is; calls to it are differentiated
-        through its own generated gradient at run time."""
+        """A nested ``def``: variables it reads from the enclosing function
+        become keyword-only parameters, passed at each call.
+
+        ``def predict(v): return v @ w`` is kept as ``def predict(v, *, w)``
+        and ``predict(x)`` becomes ``predict(x, w=w)``: the value read is the
+        one at the call (as with a closure), and ``w``'s gradient flows
+        through the call like any argument's.
+        """
         if s.decorator_list:
             raise self.parsed.error("decorated nested def", s, stage="normalise")
         if s.name in self.current:
@@ -197,15 +203,19 @@ class Normaliser:
         inner_locals = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
                         and isinstance(n.ctx, ast.Store)}
         inner_locals |= {a.arg for a in ast.walk(s.args) if isinstance(a, ast.arg)}
-        for n in ast.walk(s):
-            if isinstance(n, ast.Name) and n.id in self.current and n.id not in inner_locals \
-                    and self.current[n.id] != n.id:
-                raise self.parsed.error(
-                    f"nested def {s.name!r} reading reassigned variable {n.id!r}", s,
-                    stage="normalise")
+        captured = sorted({n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                           and n.id in self.current and n.id not in inner_locals})
+        if captured and any(isinstance(n, ast.Name) and n.id == s.name for n in ast.walk(s)):
+            raise self.parsed.error(f"recursive nested def {s.name!r} reading enclosing variables",
+                                    s, stage="normalise", hint="define it at module level")
+        node = copy.deepcopy(s)
+        for name in captured:
+            node.args.kwonlyargs.append(ast.arg(name))
+            node.args.kw_defaults.append(None)
+        node.captured = captured
         self.current[s.name] = self.namer.reserve(s.name)
-        self.local_functions[s.name] = s
-        self.emit(copy.deepcopy(s), s)
+        self.local_functions[s.name] = node
+        self.emit(node, s)
 
     def assign(self, target, value, origin, user=True):
         if isinstance(target, ast.Name):
@@ -480,9 +490,14 @@ class Normaliser:
         self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
         return _normalised(ast.Name(temp, ast.Load()))
 
-    def read(self, name_node):
+    def read(self, name_node, as_callee=False):
         name = name_node.id
         if name in self.current:
+            local = self.local_functions.get(name)
+            if local is not None and local.captured and not as_callee:
+                raise self.parsed.error(
+                    f"nested def {name!r} used as a value", name_node, stage="normalise",
+                    hint="call it directly, or pass what it reads as arguments")
             return _normalised(ast.Name(self.current[name], ast.Load()))
         resolved = self.parsed.resolve(name_node)
         if resolved is LOCAL:
@@ -582,7 +597,7 @@ class Normaliser:
         if isinstance(func, ast.Attribute) and not self.is_global_ref(func):
             return self.method_call(func, e)
         if isinstance(func, ast.Name):
-            func = self.read(func) if func.id in self.current else func
+            func = self.read(func, as_callee=True) if func.id in self.current else func
             if func.id not in self.current.values() and self.parsed.resolve(func) is UNRESOLVED:
                 raise _unresolved(self.parsed.error(f"call to undefined name {func.id!r}", e,
                                                     stage="normalise"))
@@ -590,6 +605,9 @@ class Normaliser:
             func = self.atom(func)
         args = [self.atom(a) for a in e.args]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
+        if isinstance(func, ast.Name) and func.id in self.local_functions:
+            for name in self.local_functions[func.id].captured:  # see nested_def
+                keywords.append(ast.keyword(name, self.read(ast.Name(name, ast.Load()))))
         return ast.Call(copy.deepcopy(func), args, keywords)
 
     def method_call(self, func, e):

@@ -217,8 +217,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return active
 
     def carries_derivative(self, rhs, active):
-        reads = ({n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
-                 | self.closure_reads(rhs)) & active
+        reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active
         if not reads:
             return False
         if isinstance(rhs, ast.Compare):
@@ -263,15 +262,6 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     changed = True
         return names
 
-    def closure_reads(self, rhs):
-        """Names a call to a nested def reads from the enclosing function."""
-        if isinstance(rhs, ast.Call) and isinstance(rhs.func, ast.Name) \
-                and rhs.func.id in self.context.local_functions:
-            node = self.context.local_functions[rhs.func.id]
-            return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-        return set()
-
-    # -------------------------------------------------------------- adjoint
     def adjoint_block(self, stmts, adj, in_loop=False):
         out = []
         line = None
@@ -406,14 +396,6 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             node = self.context.local_functions[call.func.id]
             params = [a.arg for a in node.args.posonlyargs + node.args.args]
             varargs = node.args.vararg is not None
-            own = {a.arg for a in ast.walk(node.args) if isinstance(a, ast.arg)} | {
-                n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-            captured = sorted({n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
-                              & self.active - own)
-            if captured:
-                raise self.error(
-                    f"nested def {node.name!r} reading differentiated variable {captured[0]!r} "
-                    "from the enclosing function", s, f"pass {captured[0]} as an argument")
         else:
             code = func.__code__
             params = list(code.co_varnames[: code.co_argcount])

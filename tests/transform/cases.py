@@ -345,3 +345,21 @@ def calls_a_later_function(x):
 
 def defined_later(x):
     return x ** 3
+
+
+def nested_def_capturing_reassigned(x, y):
+    w = y * 2.0
+
+    def inner(a):
+        return np.sin(a * w) + w ** 2
+
+    first = np.sum(inner(x))
+    w = w + x
+    return first + np.sum(inner(x * 3.0))
+
+
+def nested_def_as_value(x):
+    def inner(a):
+        return a * x
+
+    return np.sum(list(map(inner, [x, x]))[0])

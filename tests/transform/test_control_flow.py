@@ -46,9 +46,15 @@ def test_recursion_with_data_dependent_depth():
         assert g(1.3, n) == pytest.approx(expected)
 
 
-def test_nested_def_capturing_a_differentiated_variable_is_refused():
-    with pytest.raises(sg.UnsupportedSyntaxError, match="reading differentiated variable 'y'"):
-        sg.grad(cases.nested_def_capturing, wrt=1)(np.ones(2), np.ones(2))
+def test_nested_def_reading_differentiated_enclosing_variables():
+    x, y = rng.normal(size=3), rng.normal(size=3)
+    check_all(cases.nested_def_capturing, x, y)
+    check_all(cases.nested_def_capturing_reassigned, x, y)
+
+
+def test_nested_def_used_as_a_value_is_refused():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="used as a value"):
+        sg.grad(cases.nested_def_as_value)(np.ones(2))
 
 
 def test_loop_stack_holds_only_what_the_adjoint_reads():
