@@ -110,3 +110,8 @@ def test_generated_code_has_no_dead_statements():
         loads = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         stores = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
         assert stores <= loads | {"_"}, f"{f.__name__}: {sorted(stores - loads)} never read"
+
+
+def test_gradient_has_the_functions_signature():
+    for f in (cases.quadratic, cases.default_argument, cases.keyword_only):
+        assert inspect.signature(sg.grad(f)) == inspect.signature(f)
