@@ -25,6 +25,8 @@ from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 
 #: structural key -> _Compiled, or False when the recording needs the interpreter
 _cache = {}
+#: bound on compiled recordings kept (each holds generated code)
+_MAX_PROGRAMS = 1000
 #: structural key -> times seen; a recording is compiled the second time it
 #: is seen (a one-off recording is cheaper to interpret than to compile)
 _seen = {}
@@ -59,6 +61,8 @@ def compiled_rewind(records, seeds, wanted):
             _seen[key] = 1
             return None
         entry = _build(records, seeds, wanted)
+        if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
+            _cache.clear()
         _cache[key] = entry if entry is not None else False
     if not entry:
         return None
