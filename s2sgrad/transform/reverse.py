@@ -563,7 +563,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return Fold().visit(expr)
 
     def drop_unbroadcast(self, expr):
-        """Remove ``unbroadcast(e, x)`` where ``e`` provably has x's shape."""
+        """Remove ``unbroadcast(e, x)`` where ``e`` provably has x's shape
+        (and, in recorded programs, sum directly into a 0-d ``x``)."""
         from s2sgrad import runtime
 
         mode = self
@@ -575,8 +576,14 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                         mode.context.resolve(node.func) is runtime.unbroadcast:
                     e, like = node.args
                     c = mode.shapes.expression_class(simplify.expression(e), mode.name_class)
-                    if c is not None and c == mode.shapes.expression_class(like, mode.name_class):
+                    target = mode.shapes.expression_class(like, mode.name_class)
+                    if c is not None and c == target:
                         return e
+                    if target == 0 and mode.known_shapes:
+                        # a recorded scalar source: every axis is summed
+                        numpy = mode.context.env_name(np, "np")
+                        return ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "sum",
+                                                      ast.Load()), [e], [])
                 return node
 
         return Drop().visit(expr)
