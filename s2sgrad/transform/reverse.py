@@ -319,6 +319,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     self.zero_filled.add(var)
                 if not (isinstance(value, ast.Name) and value.id == var):
                     self.owned.discard(var)
+                    self.note_zero_fill(var, value)  # an arm may pass a 0.0 placeholder on
                     writes[id(block)].append((var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
         body += _simultaneous(writes[id(body)])

@@ -5,7 +5,7 @@ test_found_by_generator.py. The bug each one shows is described there.
 
 import numpy as np
 
-from tests.transform.random_helpers import pair, scaled, smooth
+from tests.transform.random_helpers import nested, pair, scaled, smooth
 
 
 def while_counter(x):
@@ -296,3 +296,17 @@ def accumulate_into_reassigned_argument(x, y):
             v13 = (y[j11] - r10[j11])
     y[1] += (np.sum(x[1:] * x[:-1]) if (np.sum(y[1:] * y[:-1]) > 0.5 and np.sum(v0) < 0.5) else y[0])
     return np.sum(np.sum(x))
+
+
+def placeholder_through_an_if_join(x, y):
+    if ((x[0] + x[0]) > 1.0 or np.sum((x[1] / (1.0 + x * x))) > 0.5):
+        x = nested(x[::-1], x)
+        v0 = (x[0] + x[1])
+        for i1 in range(2):
+            v2 = smooth(x[::-1], x)
+    if np.sum((0.3 - 2.0)) > np.sum(np.exp(np.tanh(x))):
+        return np.sum(np.cos((x - x[::-1]))) + np.sum(x)
+    else:
+        x *= x[::-1]
+        v5 = y
+    return np.sum(v5)

@@ -202,6 +202,10 @@ def test_in_place_accumulation_only_for_arguments_never_reassigned():
     check(cases.accumulate_into_reassigned_argument, x, y)
 
 
+def test_zero_placeholder_passed_on_by_an_if_join_gets_the_arguments_shape():
+    check(cases.placeholder_through_an_if_join, np.zeros(3), Y3)
+
+
 def test_call_result_sharing_a_written_argument_is_refused():
     with pytest.raises(sg.UnsupportedSyntaxError, match="call's result shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
