@@ -185,9 +185,8 @@ class ProgramContext(Context):
 class ProgramGradient:
     """A compiled gradient of a sourceless program (see program_gradient)."""
 
-    def __init__(self, function, seed_name, unreached, source, residuals=()):
+    def __init__(self, function, unreached, source, residuals=()):
         self.function = function
-        self.seed_name = seed_name
         self.unreached = unreached
         self.source = source
         #: names of recorded values the function takes after its parameters
@@ -228,7 +227,7 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     source = to_source(grad_tree)
     code = CompiledCode(source, grad_tree.name, context.env, "tape")
     function = code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
-    return ProgramGradient(function, mode.seed_name, set(mode.unreached), source, residuals)
+    return ProgramGradient(function, set(mode.unreached), source, residuals)
 
 
 def wrt_names(function, wrt):

@@ -35,14 +35,13 @@ _seen = {}
 class _Compiled:
     """A compiled adjoint and how to call it with a recording's values."""
 
-    __slots__ = ("function", "seed_name", "connected", "all_connected", "source", "residuals")
+    __slots__ = ("function", "connected", "all_connected", "source", "residuals")
 
-    def __init__(self, function, seed_name, connected, source, residuals=()):
+    def __init__(self, function, connected, source, residuals=()):
         self.all_connected = all(connected)
         #: indices of the records whose outputs the function takes as arguments
         self.residuals = list(residuals)
         self.function = function
-        self.seed_name = seed_name
         #: for each wanted source: True when the targets depend on it
         self.connected = connected
         self.source = source
@@ -81,7 +80,7 @@ def generated_source(records, seeds, wanted):
     return None if entry is None else entry.source
 
 
-def _key_and_values(records, seeds, wanted):
+def _key_and_values(records, seeds, wanted, leaves=None):
     """The recording's structure as a flat hashable key, and its leaf values.
 
     Two recordings share a key exactly when they run the same primitives
@@ -92,8 +91,11 @@ def _key_and_values(records, seeds, wanted):
     compiled code is called with. Python ``int``/``float`` constants enter
     tagged with their type, so a constant ``-1`` or ``2`` is never mistaken
     for the node of that number. This runs on every ``gradient`` call, so
-    it is one flat loop.
+    it is one flat loop; ``leaves``, when given, receives the leaf objects
+    in the same order (the code generator names its parameters from it, so
+    the numbering exists in one place only).
     """
+    note = leaves.append if leaves is not None else None
     nodes = {}  # id -> node number: records' outputs >= 0, leaves < 0
     values = []
     key = []
@@ -118,11 +120,15 @@ def _key_and_values(records, seeds, wanted):
                 v = a._value
                 n = nodes[id(a)] = -1 - len(values)
                 values.append(v)
+                if note:
+                    note(a)
                 m = meta.get(type(v))
                 push((n, (), m[1]) if m is not None else (n, v.shape, v.dtype))
             elif t is _ndarray and a.ndim:
                 n = nodes[id(a)] = -1 - len(values)
                 values.append(a)
+                if note:
+                    note(a)
                 push((n, a.shape, a.dtype))
             elif t is list or t is tuple:
                 return None, None  # nested inputs: interpreter
@@ -130,6 +136,8 @@ def _key_and_values(records, seeds, wanted):
                 if isinstance(a, np.ndarray) and a.ndim:
                     n = nodes[id(a)] = -1 - len(values)
                     values.append(a)
+                    if note:
+                        note(a)
                     push((n, a.shape, a.dtype))
                     continue
                 try:
@@ -167,34 +175,6 @@ _getitem = operator.getitem
 _ndarray = np.ndarray
 
 
-def _leaves(records):
-    """Inputs no record produced (Tensors and array constants), in order."""
-    produced = set()
-    leaves, index = [], {}
-    for rec in records:
-        for a in _flat(rec.args):
-            if isinstance(a, Tensor):
-                k = id(a)
-                if k not in produced and k not in index:
-                    index[k] = len(leaves)
-                    leaves.append(a)
-            elif isinstance(a, np.ndarray) and a.ndim:
-                k = id(a)
-                if k not in index:
-                    index[k] = len(leaves)
-                    leaves.append(a)
-        produced.add(id(rec.out))
-    return leaves, index
-
-
-def _flat(args):
-    for a in args:
-        if type(a) is list or type(a) is tuple:
-            yield from _flat(a)
-        else:
-            yield a
-
-
 def _literal(value):
     if value is None or isinstance(value, (bool, int, float, str)):
         return True
@@ -211,7 +191,9 @@ def _build(records, seeds, wanted):
     for rec in records:
         if type(rec.rule) is not Rule or type(rec.out) is tuple:
             return None
-    leaves, index = _leaves(records)
+    leaves = []
+    if _key_and_values(records, seeds, wanted, leaves)[0] is None:
+        return None
     names = {}
     params = []
     shapes = {}
@@ -292,7 +274,7 @@ def _build(records, seeds, wanted):
     except S2SGradError:
         return None
     function = generated.function
-    return _Compiled(function, generated.seed_name,
+    return _Compiled(function,
                      [name not in generated.unreached for name in wrt], generated.source,
                      [record_of[name] for name in generated.residuals])
 

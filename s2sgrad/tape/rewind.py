@@ -1,22 +1,17 @@
-"""The backward pass of the tape, and the structural key of a recording.
+"""The backward pass of the tape.
 
 :func:`rewind` is the single place where a recorded program (a list of
-:class:`~s2sgrad.tape.tensor.Record`) is differentiated. Today it
-interprets the records in reverse, calling each primitive's registered
-rule ``rule.vjp(g, ans, *args, **params)`` and accumulating cotangents.
+:class:`~s2sgrad.tape.tensor.Record`) is differentiated. In raw mode it
+first offers the recording to :func:`s2sgrad.tape.compiled.compiled_rewind`,
+which writes it as a normal-form function and differentiates it with the
+same reverse-mode transform and code generator as ``sg.grad`` (cached by
+the recording's structure). What that path declines — nested tapes,
+``custom_gradient`` records, several-output primitives, sources computed on
+the tape, a structure seen for the first time — is interpreted here:
+records are walked in reverse, calling each rule
+``rule.vjp(g, ans, *args, **params)`` and accumulating cotangents.
 
-ONE ENGINE -- the swap point. The plan is for ``rewind`` to hand the
-records to the source-to-source pipeline at its ``differentiate`` stage:
-turn the records into a normalised straight-line ``Program`` (one
-assignment per record, the primitive called on the named inputs), run the
-reverse-mode transform, compile the adjoint, and cache it under
-:func:`structural_key`, so a training loop that records the same program
-every step compiles once and afterwards only calls the compiled adjoint
-with the recorded values (``Record.vals`` / ``Record.out._value``). Only
-this function and its callers' contract (seeds in, cotangents of the
-wanted nodes out) need to stay as they are.
-
-Two modes:
+The interpreter has two modes:
 
 * raw mode (no tape is recording): rules run on the raw NumPy values
   (``Record.vals``), nothing is recorded -- the fast path;
@@ -385,94 +380,3 @@ def recordable(fn):
     call.__wrapped__ = fn
     _recordables[fn] = call
     return call
-
-
-# -- the structural key -----------------------------------------------------------
-
-
-def structural_key(records, seeds=(), wanted=()):
-    """A hashable key identifying the recorded program up to its values.
-
-    Two recordings get the same key exactly when they run the same
-    primitives with the same static parameters on inputs wired the same
-    way, with the same shapes and dtypes -- so one compiled adjoint serves
-    both. Nodes are numbered in order of first appearance (inputs that no
-    record produced are the program's parameters); constants enter by
-    value when they are Python scalars/strings/None and by shape and
-    dtype when they are arrays (they become parameters of the compiled
-    code). ``seeds`` are the target nodes, ``wanted`` the ids of the
-    source nodes.
-    """
-    numbering = {}
-    key = []
-    for rec in records:
-        prim = rec.prim
-        key.append(
-            (
-                _prim_key(prim),
-                _args_key(rec.args, numbering),
-                _static_key(rec.params),
-                _out_key(rec.out, numbering),
-            )
-        )
-    targets = tuple(_node_key(node, numbering) for node, _ in seeds)
-    sources = tuple(numbering.get(k, -1) for k in wanted)
-    return (tuple(key), targets, sources)
-
-
-def _prim_key(prim):
-    try:
-        hash(prim)
-    except TypeError:
-        return ("id", id(prim))
-    return prim
-
-
-def _node_key(t, numbering):
-    k = id(t)
-    n = numbering.get(k)
-    if n is None:
-        n = numbering[k] = len(numbering)
-    v = t._value
-    return (n, v.shape, v.dtype.str)
-
-
-def _out_key(out, numbering):
-    if type(out) is tuple:
-        return tuple(_node_key(o, numbering) for o in out)
-    return _node_key(out, numbering)
-
-
-def _args_key(args, numbering):
-    parts = []
-    for a in args:
-        if isinstance(a, Tensor):
-            parts.append(_node_key(a, numbering))
-        elif type(a) is list or type(a) is tuple:
-            parts.append((type(a).__name__, _args_key(a, numbering)))
-        else:
-            parts.append(("const", _static_key(a)))
-    return tuple(parts)
-
-
-def _static_key(value):
-    """A hashable stand-in for a constant or a parameter value."""
-    if value is None or isinstance(value, (bool, int, float, complex, str)):
-        return (type(value).__name__, value)
-    if isinstance(value, np.generic):
-        return ("scalar", value.dtype.str, value.item())
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.dtype.str)
-    if isinstance(value, slice):
-        return ("slice", _static_key(value.start), _static_key(value.stop), _static_key(value.step))
-    if isinstance(value, dict):
-        return ("dict",) + tuple(sorted((k, _static_key(v)) for k, v in value.items()))
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__,) + tuple(_static_key(v) for v in value)
-    if isinstance(value, (np.dtype, type)) or value is Ellipsis:
-        return ("obj", value)
-    try:
-        hash(value)
-    except TypeError:
-        return ("id", id(value))
-    return ("obj", value)

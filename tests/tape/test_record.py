@@ -6,7 +6,13 @@ import numpy as np
 
 import s2sgrad as sg
 from s2sgrad.rules.registry import lookup
-from s2sgrad.tape.rewind import _specialize, rewind, structural_key
+from s2sgrad.tape.compiled import _key_and_values
+from s2sgrad.tape.rewind import _specialize, rewind
+
+
+def structural_key(records, seeds=(), wanted=()):
+    """The key the compiled gradients are cached under."""
+    return _key_and_values(records, seeds, wanted)[0]
 
 
 def record(x_value, c=2.0):
