@@ -133,7 +133,7 @@ def hessian(fun, wrt=0):
     return jacobian(grad(fun, wrt), wrt)
 
 
-def _contracted_gradient(inner, fun, wrt, extra):
+def _contracted_gradient(inner, fun, extra):
     """A generated function ``(*params, *extra) -> grad of sum(inner(...) * extra[-1])``.
 
     Products with a Jacobian come from differentiating generated code once
@@ -182,7 +182,7 @@ def jvp(fun, wrt=0):
     jac = None
     built = None
     try:
-        built = _contracted_gradient(_vjp_function(fun, wrt), fun, wrt, ["u", "v"])
+        built = _contracted_gradient(_vjp_function(fun, wrt), fun, ["u", "v"])
     except S2SGradError:
         built = None
     if built is not None:
@@ -224,7 +224,7 @@ def hvp(fun, wrt=0):
     hess = None
     product = None
     try:
-        built = _contracted_gradient(grad(fun, wrt), fun, wrt, ["v"])
+        built = _contracted_gradient(grad(fun, wrt), fun, ["v"])
         if built is not None:
             contracted, params, _ = built
             index = wrt if isinstance(wrt, int) else params.index(wrt)

@@ -216,14 +216,6 @@ def unbroadcast_to(g, shape):
     return unbroadcast(g, np.empty(shape, dtype=bool) if shape else 0.0)
 
 
-def repeat_to_shape(g, shape, axis=None, keepdims=False):
-    """:func:`repeat_to` given the shape of the reduced value."""
-    if axis is not None and not keepdims:
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
-    return np.broadcast_to(g, shape)
-
-
 def refuse_if_shared(result, argument, name, filename, lineno):
     """A call's result that shares memory with ``argument``, which the
     function later writes into, would change with the write: refuse."""

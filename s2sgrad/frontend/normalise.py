@@ -165,7 +165,7 @@ class Normaliser:
             self.augassign(s)
         elif kind is ast.Return:
             value = s.value if s.value is not None else ast.Constant(None)
-            self.assign(ast.Name(self.result_name, ast.Store()), value, s, user=False)
+            self.assign(ast.Name(self.result_name, ast.Store()), value, s)
         elif kind is ast.If:
             self.if_(s)
         elif kind is ast.FunctionDef:
@@ -217,7 +217,7 @@ class Normaliser:
         self.local_functions[s.name] = node
         self.emit(node, s)
 
-    def assign(self, target, value, origin, user=True):
+    def assign(self, target, value, origin):
         if isinstance(target, ast.Name):
             rhs = self.rhs(value)
             name = self.store(target.id)
@@ -405,13 +405,11 @@ class Normaliser:
         """
         header, target, items = self.loop_source(s)
         target_name = self.store(target) if target is not None else self.namer.fresh("i")
-        index = ast.Name(target_name, ast.Load())
         prefix = [ast.Assign([t], build(_normalised(ast.Name(target_name, ast.Load()))))
                   for t, build in items]
         self.loop_depth += 1
         body = self.block([_at(p, s) for p in prefix] + _structure_jumps(list(s.body)))
         self.loop_depth -= 1
-        del index
         self.emit(ast.For(ast.Name(target_name, ast.Store()), header, body or [ast.Pass()], []), s)
 
     def loop_source(self, s):

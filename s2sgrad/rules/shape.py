@@ -38,11 +38,6 @@ def unbroadcast_to_vjp(g, ans, value, shape):
     return (unbroadcast(g, value), None)
 
 
-@defvjp(runtime.repeat_to_shape)
-def repeat_to_shape_vjp(g, ans, value, shape, axis=None, keepdims=False):
-    return (unbroadcast(np.sum(g, axis=axis, keepdims=keepdims), value), None, None, None)
-
-
 # -- reshaping --------------------------------------------------------------
 
 

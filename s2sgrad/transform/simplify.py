@@ -46,7 +46,7 @@ class _Simplify(ast.NodeTransformer):
             return False
         from s2sgrad import runtime
 
-        return self.context.resolve(node.func) in (runtime.repeat_to, runtime.repeat_to_shape)
+        return self.context.resolve(node.func) is runtime.repeat_to
 
     def visit_BinOp(self, node):
         self.generic_visit(node)

@@ -84,8 +84,6 @@ CASES = [
     Case(runtime.owned_copy, (A,)),
     Case(runtime.unbroadcast_to, (A, (3, 1)), argnums=(0,), label="sum"),
     Case(runtime.unbroadcast_to, (sample((3, 1)), (2, 3, 4)), argnums=(0,), label="broadcast"),
-    Case(runtime.repeat_to_shape, (sample((2, 4)), (2, 3, 4), 1), argnums=(0,), label="axis"),
-    Case(runtime.repeat_to_shape, (sample(()), (2, 3, 4)), argnums=(0,), label="all"),
     Case(runtime.cotangent_or_zero, (A,)),
     Case(runtime.as_gradient, (A, A), argnums=(0,)),
     Case(runtime.as_gradient, (sample(()), A), argnums=(0,), label="placeholder"),
