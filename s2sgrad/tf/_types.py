@@ -81,13 +81,10 @@ def _dtype_name(value):
     return dtype.name
 
 
-class TFTensor(Tensor):
-    """A Tensor that converts and prints like ``tf.Tensor``."""
+class _TFShape:
+    """``shape`` as a ``TensorShape``, for tensors and variables alike."""
 
     __slots__ = ()
-
-    def __init__(self, value, dtype=None):
-        self._value = tf_value(value, dtype)
 
     @property
     def shape(self):
@@ -95,6 +92,15 @@ class TFTensor(Tensor):
 
     def get_shape(self):
         return self.shape
+
+
+class TFTensor(_TFShape, Tensor):
+    """A Tensor that converts and prints like ``tf.Tensor``."""
+
+    __slots__ = ()
+
+    def __init__(self, value, dtype=None):
+        self._value = tf_value(value, dtype)
 
     def __repr__(self):
         v = self._value
@@ -111,7 +117,7 @@ class TFTensor(Tensor):
 TFTensor._result_type = TFTensor
 
 
-class TFVariable(Variable):
+class TFVariable(_TFShape, Variable):
     """A Variable that converts and prints like ``tf.Variable``."""
 
     __slots__ = ()
@@ -120,13 +126,6 @@ class TFVariable(Variable):
     @property
     def name(self):
         return f"{self._name}:0"
-
-    @property
-    def shape(self):
-        return TensorShape(self._value.shape)
-
-    def get_shape(self):
-        return self.shape
 
     def __repr__(self):
         v = self._value
