@@ -130,13 +130,15 @@ class _Scope:
 class Generated:
     """One cache entry: the compiled code and what it was built from."""
 
-    def __init__(self, source, code, context, wrt_names, seed_name=None):
+    def __init__(self, source, code, context, wrt_names, seed_name=None, unreached=()):
         self.source = source
         self.code = code
         self.context = context
         self.wrt_names = wrt_names
         #: keyword-only parameter carrying the output cotangent (seed mode)
         self.seed_name = seed_name
+        #: wrt names the result does not depend on (their gradient is zero)
+        self.unreached = frozenset(unreached)
 
 
 class ProgramContext(Context):
@@ -261,27 +263,45 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None):
     # code objects compare equal across files (co_filename is not compared)
     key = (function.__code__, function.__code__.co_filename, names, is_tuple, return_value, seed)
 
-    def generate():
+    def make():
         return _generate(function, names, is_tuple, return_value, seed)
 
-    return cache.cached(key, lambda entry: entry.context.still_valid(function), generate)
+    return cache.cached(key, lambda entry: entry.context.still_valid(function), make)
 
 
 def _generate(function, names, is_tuple, return_value, seed):
-    parsed = parse_function(function)
+    return generate(parse_function(function), names, is_tuple, return_value, seed,
+                    function.__qualname__)
+
+
+def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=None,
+             positional_seed=False):
+    """Normalise, differentiate, optimise, emit and compile a parsed function.
+
+    The entry for front ends that build the ParsedFunction themselves
+    (``tf.function`` lifts each tape block into one); ``label`` names the
+    generated file. Such a front end may specialise on the parameters'
+    ``known_shapes`` (it then also checks their types itself: no argument
+    checks are generated). With ``positional_seed`` (for a function without
+    defaults) the seed is the last positional parameter, saving its caller a
+    keyword dict per call. Not cached: the caller owns the cache.
+    """
     normal, normaliser = normalise(parsed)
     context = Context(parsed, normaliser, wrt_is_tuple=is_tuple)
     eliminate_common_subexpressions(normal, context.resolve)
-    mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value)
+    mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value,
+                       known_shapes=known_shapes, checks=known_shapes is None)
     tree = mode.transform()
+    if positional_seed:
+        tree.args.args.append(tree.args.kwonlyargs.pop())
+        tree.args.kw_defaults.pop()
     eliminate_dead_code(tree)
     sink_into_guards(tree)
     inline_single_use(tree, context.is_pure_call)
     free_dead_locals(tree)
     source = to_source(tree)
-    code = CompiledCode(source, tree.name, context.env, function.__qualname__,
-                        closure_names=function.__code__.co_freevars)
-    return Generated(source, code, context, names, mode.seed_name)
+    code = CompiledCode(source, tree.name, context.env, label, closure_names=tuple(parsed.closure))
+    return Generated(source, code, context, names, mode.seed_name, mode.unreached)
 
 
 def bind(entry, function):

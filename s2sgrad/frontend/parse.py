@@ -56,6 +56,17 @@ class ParsedFunction:
             return getattr(base, node.attr, UNRESOLVED)
         return UNRESOLVED
 
+    def derived(self, tree, helpers=None):
+        """A function built from this one's source: same file, globals and
+        closure, plus ``helpers`` (name -> object) as closure cells of its own."""
+        import types
+
+        closure = dict(self.closure)
+        closure.update({name: types.CellType(obj) for name, obj in (helpers or {}).items()})
+        return ParsedFunction(
+            function=None, tree=tree, filename=self.filename, source_lines=self.source_lines,
+            globals=self.globals, closure=closure, local_names=frozenset(_local_names(tree)))
+
     def error(self, construct, node, hint=None, stage="parse"):
         """An UnsupportedSyntaxError pointing at ``node`` in the user's file."""
         return UnsupportedSyntaxError(

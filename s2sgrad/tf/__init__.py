@@ -8,7 +8,8 @@ writes TensorFlow's formatting to stderr. Every op is a NumPy function or
 an operator on tensors, so it is recorded by the tape and differentiated
 by the same rules as ``s2sgrad.grad``.
 
-``tf.function`` runs the Python function as it is (no graph is built).
+``tf.function`` runs the Python function with its tape blocks compiled
+through the source-to-source path (:mod:`s2sgrad.tf.function`).
 """
 
 import functools
@@ -60,6 +61,23 @@ newaxis = None
 
 def as_dtype(type_value):
     return np.dtype(type_value)
+
+
+def _lowers_to(kind, primitive=None):
+    """Mark a function as one NumPy operation on its tensors' values.
+
+    ``tf.function`` lifts tape blocks into plain NumPy code
+    (:mod:`s2sgrad.tf.function`); it rewrites a call to a marked function
+    into that operation: ``("operator", operator.pow)`` is ``x ** y``,
+    ``("call", np.sin)`` is ``np.sin(x)``, ``("reduction", np.sum)`` is
+    ``np.sum(x, axis=..., keepdims=...)``, ``("matmul",)`` is ``a @ b``.
+    """
+
+    def mark(fn):
+        fn.__s2sgrad_lowering__ = (kind, primitive)
+        return fn
+
+    return mark
 
 
 # -- making tensors -------------------------------------------------------------------
@@ -133,6 +151,7 @@ def linspace(start, stop, num, name=None, axis=0):
     )
 
 
+@_lowers_to("call", np.positive)
 def identity(input, name=None):
     return np.positive(as_tensor(input))
 
@@ -193,6 +212,7 @@ def _operand(x):
 
 
 def _binary(op):
+    @_lowers_to("operator", op)
     def fn(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
@@ -218,11 +238,13 @@ def add_n(inputs, name=None):
     return total
 
 
+@_lowers_to("operator", operator.neg)
 def negative(x, name=None):
     return -as_tensor(x)
 
 
 def _ufunc(fn):
+    @_lowers_to("call", fn)
     def op(x, name=None):
         return fn(as_tensor(x))
 
@@ -231,6 +253,7 @@ def _ufunc(fn):
 
 
 def _binary_ufunc(fn):
+    @_lowers_to("call", fn)
     def op(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
@@ -305,6 +328,7 @@ def log_sigmoid(x, name=None):
 
 
 def _reduction(fn):
+    @_lowers_to("reduction", fn)
     def op(input_tensor, axis=None, keepdims=False, name=None):
         return fn(as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
 
@@ -322,6 +346,7 @@ reduce_any = _reduction(np.any)
 reduce_all = _reduction(np.all)
 
 
+@_lowers_to("reduction", np.mean)  # lifted blocks read floating-point tensors only
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = as_tensor(input_tensor)
     if x.dtype.kind in "iub":
@@ -447,6 +472,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     return tf_constant(out)
 
 
+@_lowers_to("matmul")
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, name=None):
     a, b = as_tensor(a), as_tensor(b)
     if transpose_a or adjoint_a:
@@ -500,31 +526,7 @@ def global_norm(t_list, name=None):
 # -- tf.function --------------------------------------------------------------------------
 
 
-class Function:
-    """``tf.function``: calls the Python function (eager execution; no graph)."""
-
-    def __init__(self, fn, **options):
-        self.python_function = fn
-        self._options = options
-        functools.update_wrapper(self, fn)
-
-    def __call__(self, *args, **kwargs):
-        return self.python_function(*args, **kwargs)
-
-    def __get__(self, obj, objtype=None):
-        if obj is None:
-            return self
-        return functools.partial(self.__call__, obj)
-
-    def get_concrete_function(self, *args, **kwargs):
-        return self
-
-
-def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False, **options):
-    """Decorator (with or without arguments) marking a function for ``tf.function``."""
-    if func is None:
-        return functools.partial(function, input_signature=input_signature)
-    return Function(func, input_signature=input_signature)
+from s2sgrad.tf.function import Function, function  # noqa: E402,F401
 
 
 def executing_eagerly():

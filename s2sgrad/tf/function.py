@@ -1,0 +1,233 @@
+"""``tf.function``: the Python function with its tape blocks compiled.
+
+TensorFlow traces a ``tf.function`` into a graph; here the function runs as
+Python, but on its first call its source is read and every liftable tape
+block (``with tf.GradientTape() as tape:`` over straight-line arithmetic,
+then ``tape.gradient``) is replaced by a call to the block's generated
+value-and-gradient (see :mod:`s2sgrad.frontend.tape_blocks` and
+:mod:`s2sgrad.tape.blocks`). The rest of the function -- optimizer steps,
+loops over ``tf.range``, printing -- runs as written. A function whose
+source cannot be read, or with no liftable block, runs unchanged; a block
+runs on the tape whenever its generated code would not compute exactly
+what the tape computes.
+
+The rewritten function is compiled from the user's own syntax tree with the
+user's file name, so tracebacks point at the user's lines; conversions are
+cached by code object and re-checked against the names they resolved.
+"""
+
+import ast
+import functools
+import threading
+import types
+
+from s2sgrad.errors import S2SGradError
+from s2sgrad.frontend.parse import parse_function
+from s2sgrad.frontend.tape_blocks import NotLiftable, lift_tape_blocks
+from s2sgrad.tape.blocks import BlockCode, LiftedBlock
+from s2sgrad.tape.tape import GradientTape
+
+import operator
+
+#: tf functions marked ("operator", f) -> the syntax of f
+_OPERATOR_NODES = {operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult,
+                   operator.truediv: ast.Div, operator.pow: ast.Pow}
+
+
+class Function:
+    """A ``tf.function``: calls the function with its tape blocks compiled."""
+
+    def __init__(self, fn, autograph=True, **options):
+        self.python_function = fn
+        self._options = options
+        self._run = None if autograph else fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        run = self._run
+        if run is None:
+            run = self._run = convert(self.python_function)
+        return run(*args, **kwargs)
+
+    def __get__(self, obj, objtype=None):
+        if obj is None:
+            return self
+        return functools.partial(self.__call__, obj)
+
+    def get_concrete_function(self, *args, **kwargs):
+        return self
+
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None,
+             reduce_retracing=False, **options):
+    """Decorator (with or without arguments) marking a function for ``tf.function``."""
+    if func is None:
+        return functools.partial(function, input_signature=input_signature, autograph=autograph)
+    return Function(func, autograph=autograph, input_signature=input_signature)
+
+
+# -- conversion ----------------------------------------------------------------------
+
+
+class Conversion:
+    """A function's rewritten code and its lifted blocks (shared by every
+    function object with the same code)."""
+
+    def __init__(self, code, blocks, resolved):
+        self.code = code
+        self.blocks = blocks
+        #: dotted text -> object, every resolution the lifting relied on
+        self.resolved = resolved
+
+    def still_valid(self, fn):
+        from s2sgrad.pipeline import _Scope
+
+        scope = _Scope(fn)
+        return all(scope.resolve_text(text) is obj for text, obj in self.resolved.items())
+
+    def bind(self, fn):
+        """The converted function for ``fn``'s globals, closure and defaults."""
+        closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
+        lifted = [LiftedBlock(block, fn.__globals__, closure) for block in self.blocks]
+        cells = dict(closure)
+        cells.update({block.spec.helper: types.CellType(runtime)
+                      for block, runtime in zip(self.blocks, lifted)})
+        outer, *eagers = self.code
+        for runtime, eager in zip(lifted, eagers):
+            runtime.eager = _function(eager, fn.__globals__, cells)
+        converted = _function(outer, fn.__globals__, cells, fn.__defaults__, fn.__kwdefaults__)
+        converted.__qualname__ = fn.__qualname__
+        converted.__wrapped__ = fn
+        converted.__s2sgrad_blocks__ = lifted
+        return converted
+
+
+_conversions = {}
+_lock = threading.Lock()
+
+
+def convert(fn):
+    """``fn`` with its liftable tape blocks compiled, or ``fn`` itself."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    key = (fn.__code__, fn.__code__.co_filename)
+    with _lock:
+        conversion = _conversions.get(key)
+        if conversion is None or (conversion is not False and not conversion.still_valid(fn)):
+            conversion = _conversions[key] = _convert(fn)
+    if conversion is False:
+        return fn
+    return conversion.bind(fn)
+
+
+def _convert(fn):
+    try:
+        parsed = parse_function(fn)
+    except (S2SGradError, OSError, SyntaxError):
+        return False
+    tree, specs, resolved = lift_tape_blocks(
+        parsed, lambda obj: isinstance(obj, type) and issubclass(obj, GradientTape), lower_call)
+    if not specs:
+        return False
+    code = _compile(tree, specs, parsed.filename, fn.__code__.co_freevars)
+    return Conversion(code, [BlockCode(spec, parsed) for spec in specs], resolved)
+
+
+def _compile(tree, specs, filename, freevars):
+    """Code objects of the rewritten function and of each block's eager form.
+
+    They are compiled inside a factory whose parameters are the user's
+    closure names and the blocks' helper names, so each becomes a free
+    variable bound to a cell of our choosing (as :mod:`s2sgrad.codegen.compile`
+    does); the user's file name and line numbers are kept.
+    """
+    from s2sgrad.frontend.normalise import function_def
+
+    functions = [tree]
+    for spec in specs:
+        spec.eager.name = f"{spec.helper}_eager"
+        functions.append(spec.eager)
+    params = sorted(set(freevars) | {spec.helper for spec in specs})
+    arguments = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
+                              kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    factory = function_def("__s2sgrad_factory__", arguments, functions, tree.lineno)
+    factory.end_lineno = max(getattr(n, "end_lineno", 0) or 0 for n in ast.walk(tree))
+    compiled = compile(ast.fix_missing_locations(ast.Module([factory], [])), filename, "exec")
+    (factory_code,) = [c for c in compiled.co_consts if isinstance(c, types.CodeType)]
+    by_name = {c.co_name: c for c in factory_code.co_consts if isinstance(c, types.CodeType)}
+    return [by_name[function.name] for function in functions]
+
+
+def _function(code, globals_, cells, defaults=None, kwdefaults=None):
+    closure = tuple(cells[name] for name in code.co_freevars)
+    fn = types.FunctionType(code, globals_, code.co_name, defaults, closure)
+    if kwdefaults:
+        fn.__kwdefaults__ = dict(kwdefaults)
+    return fn
+
+
+# -- lowering tf calls to NumPy ------------------------------------------------------------
+
+
+def lower_call(obj, args, keywords, refer):
+    """The NumPy expression for a call to a marked ``tf`` function, or None."""
+    marker = getattr(obj, "__s2sgrad_lowering__", None)
+    if marker is None:
+        return None
+    kind, primitive = marker
+    keywords = {k: v for k, v in keywords.items() if k != "name"}
+    if kind == "operator":
+        if primitive is operator.neg and len(args) == 1 and not keywords:
+            return ast.UnaryOp(ast.USub(), args[0])
+        if primitive in _OPERATOR_NODES and len(args) == 2 and not keywords:
+            return ast.BinOp(args[0], _OPERATOR_NODES[primitive](), args[1])
+        raise NotLiftable(f"{getattr(obj, '__name__', obj)} with these arguments")
+    if kind == "matmul":
+        if len(args) != 2 or keywords:
+            raise NotLiftable("matmul with transposes")
+        return ast.BinOp(args[0], ast.MatMult(), args[1])
+    if kind == "call":
+        if keywords:
+            raise NotLiftable(f"{primitive.__name__} with keywords")
+        return ast.Call(_numpy_function(primitive, refer), args, [])
+    if kind == "reduction":
+        return _reduction(primitive, args, keywords, refer)
+    return None
+
+
+def _reduction(primitive, args, keywords, refer):
+    """``np.<reduction>(x, axis=..., keepdims=...)`` with constant options."""
+    names = ["axis", "keepdims"]
+    if len(args) > 3 or not args:
+        raise NotLiftable("a reduction's arguments")
+    options = dict(zip(names, args[1:]))
+    for key, value in keywords.items():
+        if key not in names or key in options:
+            raise NotLiftable(f"the reduction keyword {key}")
+        options[key] = value
+    out = []
+    for key, value in options.items():
+        try:
+            constant = ast.literal_eval(value)
+        except ValueError:
+            raise NotLiftable(f"a {key} that is not a constant") from None
+        if isinstance(constant, list):
+            constant = tuple(constant)
+        if key == "axis" and not (constant is None or type(constant) is int or (
+                isinstance(constant, tuple) and all(type(a) is int for a in constant))):
+            raise NotLiftable("an axis that is not an int or a tuple of ints")
+        if key == "keepdims" and type(constant) is not bool:
+            raise NotLiftable("keepdims that is not True or False")
+        if constant not in (None, False):
+            out.append(ast.keyword(key, ast.parse(repr(constant), mode="eval").body))
+    return ast.Call(_numpy_function(primitive, refer), [args[0]], out)
+
+
+def _numpy_function(primitive, refer):
+    """``np.<name>`` for a NumPy function (readable generated code)."""
+    import numpy as np
+
+    name = primitive.__name__
+    if getattr(np, name, None) is primitive:
+        return ast.Attribute(refer(np, "np"), name, ast.Load())
+    return refer(primitive, name)
