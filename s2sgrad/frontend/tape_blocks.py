@@ -65,6 +65,10 @@ class BlockSpec:
     eager: ast.FunctionDef
     #: objects the lowered calls refer to, by the names ``function`` uses
     helpers: dict
+    #: per lowered front-end call, the inputs its arguments come from: a
+    #: front end may convert Python numbers there (``tf.exp(2.0)`` is
+    #: float32), so at least one of them must not be a Python number
+    converting_calls: tuple = ()
 
     @property
     def source_names(self):
@@ -100,9 +104,9 @@ def lift_tape_blocks(parsed, is_tape_class, lower_call, prefix="__s2sgrad_block"
             except NotLiftable:
                 i += 1
                 continue
-            body[i:i + 2] = [call]
+            body[i:i + 2] = call
             blocks.append(spec)
-            i += 1
+            i += len(call)
     return tree, blocks, resolved
 
 
@@ -161,10 +165,12 @@ def _name_counts(nodes):
 
 
 def _lift(parsed, body, i, uses, declared, is_tape_class, lower_call, helper, resolved):
-    """The BlockSpec and replacing call for ``body[i:i+2]``, or NotLiftable."""
+    """The BlockSpec and the statements replacing ``body[i:i+2]``, or NotLiftable."""
     stmt, grad_stmt = body[i], body[i + 1]
     tape, options = _tape_of(parsed, stmt, is_tape_class, resolved)
-    target, sources = _gradient_call(grad_stmt, tape)
+    gradient = _gradient_call(grad_stmt, tape)
+    target, sources = gradient.args
+    target = target.id
     watched, statements = _split_watches(stmt.body, tape)
     lowering = _Lowering(parsed, lower_call, resolved)
     lowered = [lowering.statement(s) for s in statements]
@@ -186,24 +192,40 @@ def _lift(parsed, body, i, uses, declared, is_tape_class, lower_call, helper, re
     inputs = tuple(lowering.inputs)
     function = _function_def(f"{tape}_block", inputs, lowered + [
         ast.copy_location(ast.Return(ast.Name(target, ast.Load())), grad_stmt)], stmt)
-    grads_name = f"{tape}_gradient"
     eager = _function_def(f"{tape}_block_eager", inputs, [
         copy.deepcopy(stmt),
-        ast.copy_location(ast.Assign([ast.Name(grads_name, ast.Store())],
-                                     copy.deepcopy(grad_stmt.value)), grad_stmt),
         ast.copy_location(ast.Return(ast.Tuple([ast.Name(target, ast.Load()),
-                                                ast.Name(grads_name, ast.Load())], ast.Load())),
-                          grad_stmt),
+                                                copy.deepcopy(gradient)], ast.Load())), grad_stmt),
     ], stmt)
-    call = ast.copy_location(ast.Assign(
-        [ast.Tuple([ast.Name(target, ast.Store()), grad_stmt.targets[0]], ast.Store())],
-        ast.Call(ast.Name(helper, ast.Load()), [ast.Name(n, ast.Load()) for n in inputs], [])),
-        stmt)
-    ast.fix_missing_locations(call)
     spec = BlockSpec(helper, stmt.lineno, inputs, frozenset(watched),
                      options.get("watch_accessed_variables", True), target, sources,
-                     function, eager, lowering.helpers)
-    return spec, call
+                     function, eager, lowering.helpers, tuple(lowering.converting_calls))
+    return spec, _replacement(helper, inputs, target, stmt, grad_stmt, gradient)
+
+
+def _replacement(helper, inputs, target, stmt, grad_stmt, gradient):
+    """``target, grads = helper(*inputs)``, then ``grad_stmt`` reading ``grads``."""
+    call = ast.Call(ast.Name(helper, ast.Load()), [ast.Name(n, ast.Load()) for n in inputs], [])
+    if isinstance(grad_stmt, ast.Assign) and grad_stmt.value is gradient \
+            and len(grad_stmt.targets) == 1:
+        statements = [ast.Assign([ast.Tuple([ast.Name(target, ast.Store()), grad_stmt.targets[0]],
+                                            ast.Store())], call)]
+    else:
+        grads = f"{helper}_gradients"
+
+        class Substitute(ast.NodeTransformer):
+            def visit_Call(self, node):
+                return ast.Name(grads, ast.Load()) if node is gradient else self.generic_visit(node)
+
+        statements = [
+            ast.Assign([ast.Tuple([ast.Name(target, ast.Store()), ast.Name(grads, ast.Store())],
+                                  ast.Store())], call),
+            Substitute().visit(grad_stmt),
+        ]
+    for new in statements:
+        ast.copy_location(new, stmt)
+        ast.fix_missing_locations(new)
+    return statements
 
 
 def _tape_of(parsed, stmt, is_tape_class, resolved):
@@ -228,18 +250,29 @@ def _tape_of(parsed, stmt, is_tape_class, resolved):
 
 
 def _gradient_call(stmt, tape):
-    """(target name, sources node) of ``grads = tape.gradient(target, sources)``."""
-    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
-        raise NotLiftable("the block is not followed by an assignment")
-    call = stmt.value
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute)
-            and call.func.attr == "gradient" and isinstance(call.func.value, ast.Name)
-            and call.func.value.id == tape and len(call.args) == 2 and not call.keywords):
-        raise NotLiftable("the block is not followed by `tape.gradient(target, sources)`")
+    """The one ``tape.gradient(target, sources)`` call of the statement after
+    the block; it must be evaluated whenever the statement is (so computing
+    it first changes nothing)."""
+    if not isinstance(stmt, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Return, ast.Expr)):
+        raise NotLiftable("the block is not followed by a simple statement")
+    uses = [n for n in ast.walk(stmt) if isinstance(n, ast.Name) and n.id == tape]
+    calls = [n for n in ast.walk(stmt) if isinstance(n, ast.Call)
+             and isinstance(n.func, ast.Attribute) and n.func.attr == "gradient"
+             and isinstance(n.func.value, ast.Name) and n.func.value.id == tape]
+    if len(calls) != 1 or len(uses) != 1:
+        raise NotLiftable("the block is not followed by one `tape.gradient(...)`")
+    call = calls[0]
+    for node in ast.walk(stmt):
+        if isinstance(node, (ast.IfExp, ast.BoolOp, ast.Lambda, ast.ListComp, ast.SetComp,
+                             ast.DictComp, ast.GeneratorExp)) \
+                and any(n is call for n in ast.walk(node)):
+            raise NotLiftable("tape.gradient evaluated conditionally")
+    if len(call.args) != 2 or call.keywords:
+        raise NotLiftable("tape.gradient with options")
     target, sources = call.args
     if not isinstance(target, ast.Name) or flat_names(sources) is None:
         raise NotLiftable("the target is not a name or the sources are not names")
-    return target.id, sources
+    return call
 
 
 def _split_watches(body, tape):
@@ -284,6 +317,11 @@ class _Lowering:
         self.assigned = set()
         #: name -> object for what lowered calls refer to
         self.helpers = {}
+        #: assigned name -> the inputs its value is computed from
+        self.depends = {}
+        #: for each lowered front-end call (``tf.exp(v)``): the inputs its
+        #: arguments are computed from
+        self.converting_calls = []
 
     def statement(self, stmt):
         if isinstance(stmt, ast.Assign):
@@ -291,11 +329,13 @@ class _Lowering:
                 raise NotLiftable("an assignment to something other than one name")
             value = self.expr(stmt.value)
             name = stmt.targets[0].id
+            self.depends[name] = self.inputs_read([stmt.value])
         else:
             if not isinstance(stmt.target, ast.Name) or not isinstance(stmt.op, _LIFTED_OPERATORS):
                 raise NotLiftable("an augmented assignment other than `name op= value`")
             name = stmt.target.id
             value = ast.BinOp(self.expr(ast.Name(name, ast.Load())), stmt.op, self.expr(stmt.value))
+            self.depends[name] = self.inputs_read([stmt.target, stmt.value])
         self.assigned.add(name)
         return ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], value), stmt)
 
@@ -336,12 +376,23 @@ class _Lowering:
         args = [self.expr(a) for a in node.args]
         keywords = {k.arg: k.value for k in node.keywords}
         lowered = self.lower_call(obj, args, keywords, self.refer)
-        if lowered is None:
+        if lowered is not None:
+            self.converting_calls.append(self.inputs_read(node.args))
+        else:
             if registry.lookup(obj) is None:
                 raise NotLiftable(f"a call to {ast.unparse(node.func)}, which has no rule")
             lowered = ast.Call(copy.deepcopy(node.func), args,
                                [ast.keyword(k, self.expr(v)) for k, v in keywords.items()])
         return lowered
+
+    def inputs_read(self, nodes):
+        """The block inputs the values of ``nodes`` are computed from."""
+        found = set()
+        for node in nodes:
+            for n in ast.walk(node):
+                if isinstance(n, ast.Name):
+                    found |= self.depends.get(n.id, {n.id})
+        return frozenset(found)
 
     def function(self, func):
         """The object a called Name/Attribute chain denotes (never a local)."""

@@ -36,12 +36,17 @@ _REAL_SCALAR = {}
 
 
 def _is_real(value):
+    """True for real floating-point NumPy values."""
     kind = _REAL_SCALAR.get(type(value))
     if kind is None:
-        kind = value.dtype.kind == "f"
+        kind = isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "f"
         if type(value) is not _ndarray:
             _REAL_SCALAR[type(value)] = kind
     return kind
+
+
+def _is_number(value):
+    return type(value) is float or type(value) is int
 
 
 class BlockCode:
@@ -81,10 +86,18 @@ class BlockCode:
         return entry
 
 
-def _one_tensor_class(kinds):
-    """The one result class of Tensors of types ``kinds``, or False."""
-    classes = {kind._result_type if issubclass(kind, Tensor) else None for kind in kinds}
-    return classes.pop() if len(classes) == 1 and None not in classes else False
+def _classify(kinds, source_indices):
+    """For inputs of types ``kinds``: (the Tensors' one result class, whether
+    every input is a Tensor, which are), or False when the generated code
+    cannot take them (no Tensor, several flavours, a source that is not a
+    Tensor, a value that is neither a Tensor, a NumPy value nor a number)."""
+    tensors = tuple(issubclass(kind, Tensor) for kind in kinds)
+    classes = {kind._result_type for kind, tensor in zip(kinds, tensors) if tensor}
+    plain_ok = all(tensor or kind in (int, float) or issubclass(kind, (np.ndarray, np.generic))
+                   for kind, tensor in zip(kinds, tensors))
+    if len(classes) != 1 or not plain_ok or not all(tensors[i] for i in source_indices):
+        return False
+    return classes.pop(), all(tensors), tensors
 
 
 def _packer(spec):
@@ -113,19 +126,23 @@ class LiftedBlock:
         self._compiled = {}
         #: the target's cotangent seed, learnt from the last eager run
         self._seed = None
-        #: the types of the values read -> their one Tensor flavour, or False
-        self._tensor_kinds = {}
+        #: the types of the values read -> see _classify
+        self._kinds = {}
 
     def __call__(self, *values):
         if _tensor._active or self._seed is None:
             return self._run_eager(values)
         kinds = tuple(map(type, values))
-        cls = self._tensor_kinds.get(kinds)
-        if cls is None:
-            cls = self._tensor_kinds[kinds] = _one_tensor_class(kinds)
-        if cls is False:
+        classified = self._kinds.get(kinds)
+        if classified is None:
+            classified = self._kinds[kinds] = _classify(kinds, self.code.source_indices)
+        if classified is False:
             return self._run_eager(values)
-        args = [value._value for value in values]
+        cls, all_tensors, tensors = classified
+        if all_tensors:
+            args = [value._value for value in values]
+        else:
+            args = [value._value if tensor else value for value, tensor in zip(values, tensors)]
         types_ = tuple(map(type, args))
         if _ndarray in types_:
             types_ += tuple((a.shape, a.dtype) for a in args if type(a) is _ndarray)
@@ -167,9 +184,16 @@ class LiftedBlock:
 
     def _compile(self, wrt, args):
         """(generated function, ((source index, gradient position or None), ...))
-        for inputs like ``args``; None when they are not all real floating
-        point or the block cannot be generated."""
-        if not wrt or not all(_is_real(a) for a in args):
+        for inputs like ``args``; None when the block cannot be generated for
+        them or the code would not compute what the tape computes: a value
+        that is not real floating point or a Python number (``reduce_mean``
+        of integers rounds), or a call the front end converts (``tf.exp(n)``)
+        on Python numbers only."""
+        if not wrt or not all(_is_real(a) or _is_number(a) for a in args):
+            return None
+        spec = self.code.spec
+        numbers = {name for name, a in zip(spec.inputs, args) if _is_number(a)}
+        if any(inputs <= numbers for inputs in spec.converting_calls):
             return None
         shapes = tuple(a.shape if type(a) is _ndarray else () for a in args)
         entry = self.code.generate(wrt, shapes)

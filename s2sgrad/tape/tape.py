@@ -264,11 +264,12 @@ class GradientTape:
         """The flat list of gradients of the seeded targets for ``flat_sources``."""
         wanted = []
         reads = self._reads
+        tracked = self._tracked
         for s in flat_sources:
             if s._is_variable:
                 for r in reads.get(id(s), ()):
                     wanted.append(id(r))
-            else:
+            elif id(s) in tracked:  # an unwatched tensor is a constant: no gradient
                 wanted.append(id(s))
         cts = rewind(self._records, seeds, wanted, tensor_mode) if seeds else {}
         if not cts:

@@ -218,7 +218,7 @@ def _reduction(primitive, args, keywords, refer):
             raise NotLiftable("an axis that is not an int or a tuple of ints")
         if key == "keepdims" and type(constant) is not bool:
             raise NotLiftable("keepdims that is not True or False")
-        if constant not in (None, False):
+        if constant is not None and constant is not False:  # (0 == False)
             out.append(ast.keyword(key, ast.parse(repr(constant), mode="eval").body))
     return ast.Call(_numpy_function(primitive, refer), [args[0]], out)
 

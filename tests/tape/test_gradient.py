@@ -291,3 +291,16 @@ def test_a_spent_tape_can_be_entered_again():
     with tape:
         y = x * x * x
     assert float(tape.gradient(y, x)) == 27.0
+
+
+def test_an_unwatched_tensor_source_gets_none_from_compiled_recordings_too():
+    """The recording is compiled from its second sighting on; a source the tape
+    never watched stays a constant there too (it once got d/d const)."""
+    x = sg.Variable(np.float32(0.5))
+    frozen = sg.Variable(np.float32(2.0), trainable=False)
+    const = sg.constant(np.float32(3.0))
+    for _ in range(4):
+        with sg.GradientTape() as tape:
+            y = x * frozen * const
+        grads = tape.gradient(y, [x, frozen, const])
+        assert float(grads[0]) == 6.0 and grads[1] is None and grads[2] is None
