@@ -136,7 +136,8 @@ class LiftedBlock:
         classified = self._kinds.get(kinds)
         if classified is None:
             classified = self._kinds[kinds] = _classify(kinds, self.code.source_indices)
-        if classified is False:
+        if classified is False or len(set(map(id, values))) != len(values):
+            # (one tensor under two names: the tape differentiates the object)
             return self._run_eager(values)
         cls, all_tensors, tensors = classified
         if all_tensors:

@@ -121,9 +121,13 @@ def convert(fn):
 
 
 def _convert(fn):
+    if hasattr(fn, "__wrapped__"):
+        return False  # a decorator's wrapper: its source is not what it runs
     try:
         parsed = parse_function(fn)
     except (S2SGradError, OSError, SyntaxError):
+        return False
+    if parsed.tree.name != fn.__code__.co_name:
         return False
     tree, specs, resolved = lift_tape_blocks(
         parsed, lambda obj: isinstance(obj, type) and issubclass(obj, GradientTape), lower_call)

@@ -280,6 +280,19 @@ def test_a_tf_function_of_python_numbers_only_runs_on_the_tape(lifted_calls):
     assert lifted_calls["lifted"] == 2
 
 
+def test_one_variable_under_two_names_runs_on_the_tape(lifted_calls):
+    def program(alias):
+        with tf.GradientTape() as tape:
+            y = x_var * alias * 3.0
+        return y, tape.gradient(y, x_var)
+
+    compiled = run_both(program, x_var)
+    assert float(compiled(x_var)[1]) == 6 * float(x_var)
+    assert lifted_calls["lifted"] == 0
+    run_both(program, tf.constant(2.0))
+    assert lifted_calls["lifted"] == 2
+
+
 def test_a_target_changing_shape_is_seeded_again(lifted_calls):
     @tf.function
     def grad(v):
@@ -438,6 +451,28 @@ def test_errors_outside_blocks_point_at_the_users_lines():
         broken(tf.constant(1.0))
     frame = info.traceback[-1]
     assert str(frame.path) == __file__ and "undefined_name" in str(frame.statement)
+
+
+def test_a_decorated_function_is_not_converted_from_the_wrapped_source():
+    import functools
+
+    def doubled(function):
+        @functools.wraps(function)
+        def wrapper():
+            y, g = function()
+            return y, 2 * g
+
+        return wrapper
+
+    @tf.function
+    @doubled
+    def program():
+        with tf.GradientTape() as tape:
+            y = x_var * x_var
+        return y, tape.gradient(y, x_var)
+
+    for _ in range(3):
+        assert float(program()[1]) == 4 * float(x_var)
 
 
 def test_autograph_false_runs_the_function_as_written():
