@@ -128,6 +128,10 @@ class LiftedBlock:
         self._seed = None
         #: the types of the values read -> see _classify
         self._kinds = {}
+        #: the cell the rewritten function calls this block through (set by
+        #: tf.function), and the guarded entries installed in it per signature
+        self.cell = None
+        self._fast = {}
 
     def __call__(self, *values):
         if _tensor._active or self._seed is None:
@@ -181,7 +185,26 @@ class LiftedBlock:
         flat = []
         for i, k in gather:
             flat.append(None if k is None else _finish(values[i], grads[k], False))
+        if self.cell is not None:
+            self._specialise(key, values, kinds, function, gather)
         return target, code.pack(flat)
+
+    def _specialise(self, key, values, kinds, function, gather):
+        """Make the rewritten function call a guarded entry for this signature.
+
+        The guards check in straight-line code what ``__call__`` works out
+        in loops: the exact classes of the values and of their NumPy values
+        (shapes and dtypes of arrays), the watch state of Variable sources,
+        no aliasing of a source, no recording tape, and the target's type
+        against the seed. Any failed guard goes back to ``__call__``.
+        """
+        seed = self._seed
+        seed_key = (type(seed), getattr(seed, "shape", None), getattr(seed, "dtype", None))
+        fast = self._fast.get((key, seed_key))
+        if fast is None:
+            fast = self._fast[(key, seed_key)] = _guarded_entry(
+                self.code, values, kinds, function, gather, seed, self.__call__)
+        self.cell.cell_contents = fast
 
     def _compile(self, wrt, args):
         """(generated function, ((source index, gradient position or None), ...))
@@ -212,3 +235,96 @@ class LiftedBlock:
             if _is_real(raw):
                 self._seed = _seed(target, None, False)
         return target, grads
+
+
+def _guarded_entry(code, values, kinds, function, gather, seed, general):
+    """Generated ``(*inputs) -> (target, gradients)`` for one signature."""
+    from s2sgrad.codegen.compile import CompiledCode
+
+    spec = code.spec
+    helpers = {"general": general, "function": function, "seed": seed, "new": _new,
+               "finish": _finish, "active": _tensor._active, "seed_type": type(seed),
+               "cls": _classify(kinds, code.source_indices)[0]}
+    inputs, raw = _entry_names(spec.inputs, helpers, len(gather))
+    fall_back = f"return general({', '.join(inputs)})"
+    guards, value_guards, unpack = ["active"], [], []
+    for i, (name, value, kind) in enumerate(zip(inputs, values, kinds)):
+        helpers[f"kind{i}"] = kind
+        guards.append(f"{name}.__class__ is not kind{i}")
+        tensor = issubclass(kind, Tensor)
+        v = value._value if tensor else value
+        unpack.append(f"{raw[i]} = {name}._value" if tensor else f"{raw[i]} = {name}")
+        helpers[f"type{i}"] = type(v)
+        value_guards.append(f"{raw[i]}.__class__ is not type{i}")
+        if type(v) is _ndarray:
+            helpers[f"shape{i}"], helpers[f"dtype{i}"] = v.shape, v.dtype
+            value_guards += [f"{raw[i]}.shape != shape{i}", f"{raw[i]}.dtype != dtype{i}"]
+    for i in code.source_indices:
+        guards += [f"{inputs[i]} is {other}" for j, other in enumerate(inputs) if j != i]
+        if values[i]._is_variable and spec.watch_accessed_variables \
+                and i not in code.watched_indices:
+            guards.append(f"{'not ' if values[i]._trainable else ''}{inputs[i]}._trainable")
+    result_guards = ["value.__class__ is not seed_type"]
+    if type(seed) is _ndarray:
+        result_guards += ["value.shape != seed.shape", "value.dtype != seed.dtype"]
+    finishing, grads = [], []
+    for n, (i, k) in enumerate(gather):
+        if k is None:
+            grads.append("None")
+            continue
+        grads.append(f"g{n}")
+        if type(values[i]._value) is _ndarray:
+            finishing.append(f"g{n} = finish({inputs[i]}, grads[{k}], False)")
+            continue
+        helpers[f"cls{i}"] = values[i]._result_type
+        finishing += [  # a scalar of the source's own type is wrapped as it is
+            f"g{n} = grads[{k}]",
+            f"if g{n}.__class__ is {raw[i]}.__class__:",
+            f"    gradient = g{n}",
+            f"    g{n} = new(cls{i})",
+            f"    g{n}._value = gradient",
+            "else:",
+            f"    g{n} = finish({inputs[i]}, g{n}, False)",
+        ]
+    lines = [
+        f"if {' or '.join(guards)}:", f"    {fall_back}",
+        *unpack,
+        f"if {' or '.join(value_guards)}:", f"    {fall_back}",
+        "try:",
+        f"    value, grads = function({', '.join(raw + ['seed'])})",
+        "except Exception:",
+        f"    {fall_back}",
+        f"if {' or '.join(result_guards)}:", f"    {fall_back}",
+        "target = new(cls)",
+        "target._value = value",
+        *finishing,
+        f"return target, {_structure_text(spec.sources, iter(grads))}",
+    ]
+    name = f"guarded_{spec.function.name}"
+    source = f"def {name}({', '.join(inputs)}):\n" + "".join(f"    {line}\n" for line in lines)
+    compiled = CompiledCode(source, name, helpers, f"tape block line {spec.lineno} entry")
+    return compiled.bind({"__builtins__": __builtins__}, {})
+
+
+def _entry_names(inputs, helpers, n_sources):
+    """Parameter and value names for a guarded entry: the user's names
+    (``x``, ``x_value``) unless one collides with a name the entry uses."""
+    raw = [f"{name}_value" for name in inputs]
+    taken = set(helpers) | {"value", "grads", "target", "gradient"} | {
+        f"{prefix}{i}" for prefix in ("kind", "type", "shape", "dtype", "cls")
+        for i in range(len(inputs))} | {f"g{n}" for n in range(n_sources)}
+    if len(set(inputs) | set(raw)) == 2 * len(inputs) and not (set(inputs) | set(raw)) & taken:
+        return list(inputs), raw
+    return [f"in{i}" for i in range(len(inputs))], [f"v{i}" for i in range(len(inputs))]
+
+
+def _structure_text(node, flat):
+    """Python text building the structure of ``sources`` from ``flat`` texts."""
+    import ast
+
+    if isinstance(node, ast.Name):
+        return next(flat)
+    items = [_structure_text(e, flat) for e in node.elts]
+    if isinstance(node, ast.List):
+        return f"[{', '.join(items)}]"
+    return f"({', '.join(items)}{',' if len(items) == 1 else ''})"

@@ -90,8 +90,8 @@ class Conversion:
         closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         lifted = [LiftedBlock(block, fn.__globals__, closure) for block in self.blocks]
         cells = dict(closure)
-        cells.update({block.spec.helper: types.CellType(runtime)
-                      for block, runtime in zip(self.blocks, lifted)})
+        for block, runtime in zip(self.blocks, lifted):
+            runtime.cell = cells[block.spec.helper] = types.CellType(runtime)
         outer, *eagers = self.code
         for runtime, eager in zip(lifted, eagers):
             runtime.eager = _function(eager, fn.__globals__, cells)

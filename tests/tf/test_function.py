@@ -24,21 +24,24 @@ RNG = np.random.default_rng(11)
 
 @pytest.fixture
 def lifted_calls(monkeypatch):
-    """Counts calls of lifted blocks that ran the generated code."""
-    counts = {"lifted": 0, "eager": 0}
-    call, run_eager = LiftedBlock.__call__, LiftedBlock._run_eager
+    """Counts the calls of blocks' generated code (that returned)."""
+    counts = {"lifted": 0}
+    compile_block = LiftedBlock._compile
 
-    def counting_call(self, *values):
-        counts["lifted"] += 1
-        return call(self, *values)
+    def counting_compile(self, wrt, args):
+        compiled = compile_block(self, wrt, args)
+        if compiled is None:
+            return None
+        function, gather = compiled
 
-    def counting_eager(self, values):
-        counts["eager"] += 1
-        counts["lifted"] -= 1
-        return run_eager(self, values)
+        def counted(*values):
+            result = function(*values)
+            counts["lifted"] += 1
+            return result
 
-    monkeypatch.setattr(LiftedBlock, "__call__", counting_call)
-    monkeypatch.setattr(LiftedBlock, "_run_eager", counting_eager)
+        return counted, gather
+
+    monkeypatch.setattr(LiftedBlock, "_compile", counting_compile)
     return counts
 
 
@@ -291,6 +294,60 @@ def test_one_variable_under_two_names_runs_on_the_tape(lifted_calls):
     assert lifted_calls["lifted"] == 0
     run_both(program, tf.constant(2.0))
     assert lifted_calls["lifted"] == 2
+
+
+def test_every_guard_of_a_specialised_block_falls_back_correctly(lifted_calls):
+    """After two calls a block is entered through code guarded for the
+    signature it saw; each change of signature must take the general path."""
+    trainable, frozen = tf.Variable([1.0, 2.0]), tf.Variable([1.0, 2.0], trainable=False)
+
+    def program(v, u, k):
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(v * u * u * k)
+        return y, tape.gradient(y, [v, u])
+
+    compiled = tf.function(program)
+    t, k = tf.constant([3.0, 4.0]), tf.constant(0.5)
+    calls = [
+        (trainable, t, k),
+        (trainable, t, k),
+        (trainable, t, k),  # guarded entry
+        (frozen, t, k),  # a source no longer watched
+        (trainable, tf.constant([3.0, 4.0], dtype=tf.float64), k),  # another dtype
+        (trainable, tf.constant(3.0), k),  # another type of value
+        (tf.Variable([2.0]), t, k),  # another shape
+        (trainable, trainable, k),  # the source under two names
+        (trainable, t, np.float32(0.5)),  # a NumPy value for a tensor
+        (trainable, t, 0.5),  # a Python number
+        (trainable, t, k),
+        (trainable, t, k),
+    ]
+    for v, u, k in calls:
+        assert_identical(program(v, u, k), compiled(v, u, k))
+        outer_gradients = []
+        for run in (program, compiled):
+            with tf.GradientTape() as outer:  # a recording tape sees the block's operations
+                y, _ = run(v, u, k)
+            outer_gradients.append(outer.gradient(y, v))
+        assert_identical(*outer_gradients)
+    with pytest.raises(ValueError):
+        compiled(trainable, tf.constant([1.0, 2.0, 3.0]), k)
+    assert lifted_calls["lifted"] >= 7
+
+
+def test_a_specialised_block_given_one_tensor_twice_runs_on_the_tape(lifted_calls):
+    def program(p, q):
+        with tf.GradientTape() as tape:
+            tape.watch([p, q])
+            y = p * q * q
+        return y, tape.gradient(y, [p, q])
+
+    compiled = tf.function(program)
+    p, q = tf.constant(2.0), tf.constant(3.0)
+    for args in [(p, q), (p, q), (p, q), (p, p), (q, q), (p, q)]:
+        assert_identical(program(*args), compiled(*args))
+    assert [float(g) for g in compiled(p, p)[1]] == [12.0, 12.0]
+    assert lifted_calls["lifted"] == 3
 
 
 def test_a_target_changing_shape_is_seeded_again(lifted_calls):
