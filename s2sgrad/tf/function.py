@@ -18,6 +18,7 @@ cached by code object and re-checked against the names they resolved.
 
 import ast
 import functools
+import operator
 import threading
 import types
 
@@ -26,8 +27,6 @@ from s2sgrad.frontend.parse import parse_function
 from s2sgrad.frontend.tape_blocks import NotLiftable, lift_tape_blocks
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
-
-import operator
 
 #: tf functions marked ("operator", f) -> the syntax of f
 _OPERATOR_NODES = {operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult,

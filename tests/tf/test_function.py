@@ -192,7 +192,7 @@ def test_unwatched_and_unconnected_sources_get_none(lifted_calls):
     def program():
         with tf.GradientTape() as tape:
             y = x_var * frozen * const
-            z = unused * 2.0
+            z = unused * 2.0  # noqa: F841  (read by nothing: unconnected)
         return y, tape.gradient(y, [x_var, frozen, const, unused])
 
     compiled = run_both(program)
