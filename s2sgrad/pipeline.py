@@ -16,6 +16,7 @@ from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import (
     eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
 from s2sgrad.transform.reverse import ReverseMode
+from s2sgrad.transform.shapes import shapes_by_running
 
 import s2sgrad.rules  # noqa: F401  (registers every rule)
 
@@ -275,20 +276,27 @@ def _generate(function, names, is_tuple, return_value, seed):
 
 
 def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=None,
-             positional_seed=False):
+             positional_seed=False, example_args=None):
     """Normalise, differentiate, optimise, emit and compile a parsed function.
 
     The entry for front ends that build the ParsedFunction themselves
     (``tf.function`` lifts each tape block into one); ``label`` names the
     generated file. Such a front end may specialise on the parameters'
     ``known_shapes`` (it then also checks their types itself: no argument
-    checks are generated). With ``positional_seed`` (for a function without
+    checks are generated); with ``example_args`` (values of those shapes) the
+    shapes of every value of a straight-line function are found by running
+    it once. With ``positional_seed`` (for a function without
     defaults) the seed is the last positional parameter, saving its caller a
     keyword dict per call. Not cached: the caller owns the cache.
     """
     normal, normaliser = normalise(parsed)
     context = Context(parsed, normaliser, wrt_is_tuple=is_tuple)
     eliminate_common_subexpressions(normal, context.resolve)
+    if example_args is not None:
+        namespace = dict(parsed.globals)
+        namespace.update((name, cell.cell_contents) for name, cell in parsed.closure.items())
+        namespace.update(context.env)
+        known_shapes = shapes_by_running(normal, namespace, example_args) or known_shapes
     mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value,
                        known_shapes=known_shapes, checks=known_shapes is None)
     tree = mode.transform()

@@ -340,8 +340,13 @@ class _Lowering:
         return ast.copy_location(ast.Assign([ast.Name(name, ast.Store())], value), stmt)
 
     def expr(self, node):
+        """``node`` lowered, every new part placed at ``node``'s position."""
         lowered = self._expr(node)
-        return ast.copy_location(lowered, node) if hasattr(node, "lineno") else lowered
+        if hasattr(node, "lineno"):
+            for part in ast.walk(lowered):
+                if "lineno" in part._attributes and not hasattr(part, "lineno"):
+                    ast.copy_location(part, node)
+        return lowered
 
     def _expr(self, node):
         if isinstance(node, ast.Constant):

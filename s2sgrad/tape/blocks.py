@@ -65,9 +65,10 @@ class BlockCode:
         self.helper_cells = {name: types.CellType(obj) for name, obj in spec.helpers.items()}
         self.pack = _packer(spec)
 
-    def generate(self, wrt, shapes):
+    def generate(self, wrt, args):
         """The block's value-and-gradient for inputs ``wrt``, specialised on
-        the inputs' ``shapes`` (so broadcasting is resolved when generating)."""
+        the shapes of ``args`` (so broadcasting is resolved when generating)."""
+        shapes = tuple(np.shape(a) for a in args)
         key = (wrt, shapes)
         entry = self.generated.get(key)
         if entry is None:
@@ -79,7 +80,7 @@ class BlockCode:
                 entry = pipeline.generate(
                     block, tuple(inputs[i] for i in wrt), True, True, True,
                     f"tape block line {self.spec.lineno}", known_shapes=dict(zip(inputs, shapes)),
-                    positional_seed=True)
+                    positional_seed=True, example_args=args)
             except S2SGradError as error:
                 entry = error
             self.generated[key] = entry
@@ -219,8 +220,7 @@ class LiftedBlock:
         numbers = {name for name, a in zip(spec.inputs, args) if _is_number(a)}
         if any(inputs <= numbers for inputs in spec.converting_calls):
             return None
-        shapes = tuple(a.shape if type(a) is _ndarray else () for a in args)
-        entry = self.code.generate(wrt, shapes)
+        entry = self.code.generate(wrt, args)
         if isinstance(entry, S2SGradError):
             return None
         function = entry.code.bind(self.globals, self.closure_cells)

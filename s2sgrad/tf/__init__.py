@@ -70,7 +70,9 @@ def _lowers_to(kind, primitive=None):
     (:mod:`s2sgrad.tf.function`); it rewrites a call to a marked function
     into that operation: ``("operator", operator.pow)`` is ``x ** y``,
     ``("call", np.sin)`` is ``np.sin(x)``, ``("reduction", np.sum)`` is
-    ``np.sum(x, axis=..., keepdims=...)``, ``("matmul",)`` is ``a @ b``.
+    ``np.sum(x, axis=..., keepdims=...)``, ``("matmul",)`` is ``a @ b``, and
+    ``("template", "np.sqrt({0})")`` the expression with the arguments put in
+    (it must be what the function computes, operation for operation).
     """
 
     def mark(fn):
@@ -302,24 +304,29 @@ is_inf = _ufunc(np.isinf)
 is_finite = _ufunc(np.isfinite)
 
 
+@_lowers_to("template", "1 / np.sqrt({0})")
 def rsqrt(x, name=None):
     return 1 / np.sqrt(as_tensor(x))
 
 
+@_lowers_to("template", "np.square({0} - {1})")
 def squared_difference(x, y, name=None):
     return square(subtract(x, y))
 
 
+@_lowers_to("template", "0.5 * (np.tanh(0.5 * {0}) + 1)")
 def sigmoid(x, name=None):
     """``1 / (1 + exp(-x))``, computed as ``(tanh(x/2) + 1) / 2`` (no overflow)."""
     x = as_tensor(x)
     return 0.5 * (np.tanh(0.5 * x) + 1)
 
 
+@_lowers_to("template", "np.logaddexp({0}, 0)")
 def softplus(features, name=None):
     return np.logaddexp(as_tensor(features), 0)
 
 
+@_lowers_to("template", "-np.logaddexp(-{0}, 0)")
 def log_sigmoid(x, name=None):
     return -softplus(-as_tensor(x))
 

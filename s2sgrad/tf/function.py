@@ -17,6 +17,7 @@ cached by code object and re-checked against the names they resolved.
 """
 
 import ast
+import copy
 import functools
 import operator
 import threading
@@ -195,7 +196,37 @@ def lower_call(obj, args, keywords, refer):
         return ast.Call(_numpy_function(primitive, refer), args, [])
     if kind == "reduction":
         return _reduction(primitive, args, keywords, refer)
+    if kind == "template":
+        return _template(primitive, args, keywords, refer)
     return None
+
+
+def _template(template, args, keywords, refer):
+    """The template's expression with ``{i}`` the i-th argument, ``np`` NumPy."""
+    import numpy as np
+
+    names = [f"__s2sgrad_argument_{i}" for i in range(len(args))]
+    try:
+        expr = ast.parse(template.format(*names), mode="eval").body
+    except IndexError:
+        raise NotLiftable("fewer arguments than the operation takes") from None
+    for node in ast.walk(expr):  # the template's own positions mean nothing in the user's file
+        for attribute in ("lineno", "end_lineno", "col_offset", "end_col_offset"):
+            if hasattr(node, attribute):
+                delattr(node, attribute)
+    if keywords or any(template.count("{%d}" % i) == 0 for i in range(len(args))):
+        raise NotLiftable("arguments the operation does not take as they are")
+    by_name = dict(zip(names, args))
+
+    class Fill(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in by_name:
+                return copy.deepcopy(by_name[node.id])
+            if node.id == "np":
+                return refer(np, "np")
+            return node
+
+    return Fill().visit(expr)
 
 
 def _reduction(primitive, args, keywords, refer):

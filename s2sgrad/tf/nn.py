@@ -3,10 +3,12 @@
 import numpy as np
 
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
+from s2sgrad.tf import _lowers_to
 from s2sgrad.tf import as_tensor as _as_tensor
 from s2sgrad.tf import log_sigmoid, sigmoid, softplus, tanh  # noqa: F401
 
 
+@_lowers_to("template", "np.where({0} > 0, {0}, 0)")
 def relu(features, name=None):
     """``max(x, 0)`` with derivative 0 at 0, as TensorFlow's."""
     x = _as_tensor(features)
@@ -23,6 +25,7 @@ def leaky_relu(features, alpha=0.2, name=None):
     return np.where(x > 0, x, alpha * x)
 
 
+@_lowers_to("template", "np.where({0} > 0, {0}, np.expm1(np.minimum({0}, 0)))")
 def elu(features, name=None):
     x = _as_tensor(features)
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))

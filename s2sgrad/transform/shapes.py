@@ -200,3 +200,41 @@ def _assignments(stmts):
             yield s
         for field in ("body", "orelse"):
             yield from _assignments(getattr(s, field, []))
+
+
+def shapes_by_running(fn, namespace, args):
+    """Concrete shapes of every value of straight-line normal-form ``fn``.
+
+    A front end that generates code for the arguments it holds (a lifted
+    tape block, specialised on its inputs' shapes) can have every
+    intermediate shape too: running the primal once on ``args`` is cheap
+    next to generating code, and with all shapes known the reverse-mode
+    stage drops every needless ``unbroadcast`` as it does for tape
+    recordings. Returns ``{name: shape}``, or None for code with control
+    flow or when running it fails (shapes then stay partly unknown).
+    """
+    import numpy as np
+
+    body = []
+    for stmt in fn.body:
+        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
+            name = stmt.targets[0].id
+            body += [stmt, ast.parse(f"__shapes[{name!r}] = __shape({name})").body[0]]
+        elif isinstance(stmt, (ast.Return, ast.Expr)):
+            body.append(stmt)
+        else:
+            return None
+    params = [a.arg for a in fn.args.args]
+    probe = ast.FunctionDef(
+        name="__probe", args=fn.args, body=body, decorator_list=[], returns=None,
+        type_params=[], lineno=1, col_offset=0)
+    module = ast.fix_missing_locations(ast.Module([probe], []))
+    shapes = dict(zip(params, (np.shape(a) for a in args)))
+    scope = dict(namespace, __shapes=shapes, __shape=np.shape)
+    try:
+        exec(compile(module, "<s2sgrad shapes>", "exec"), scope)
+        with np.errstate(all="ignore"):
+            scope["__probe"](*args)
+    except Exception:  # noqa: BLE001 - the shapes are an optimisation only
+        return None
+    return shapes

@@ -133,12 +133,27 @@ def vector_target():
     return y, g
 
 
+def activations():
+    with tf.GradientTape() as tape:
+        h = tf.nn.relu(tf.matmul(X, W))
+        s = tf.sigmoid(h) + tf.nn.elu(h - 1.0) + tf.math.softplus(h) + tf.math.log_sigmoid(h)
+        loss = tf.reduce_sum(tf.math.squared_difference(s, Y)) + tf.reduce_sum(tf.math.rsqrt(h * h + 1.0))
+    return loss, tape.gradient(loss, W)
+
+
 @pytest.mark.parametrize("program", [seed_quadratic, watched_constants, dense_layer,
-                                     numpy_functions_and_structures, vector_target])
+                                     numpy_functions_and_structures, vector_target, activations])
 def test_lifted_block_is_bit_identical_to_the_tape(program, lifted_calls):
     compiled = run_both(program)
     assert len(blocks_of(compiled)) == 1
     assert lifted_calls["lifted"] == 2  # the first call runs on the tape and learns the seed
+
+
+def test_generated_code_is_specialised_on_every_shape():
+    compiled = run_both(dense_layer)
+    (source,) = [entry.source for entry in blocks_of(compiled)[0].code.generated.values()]
+    assert "unbroadcast_to" not in source and "np.size" not in source and "shape" not in source
+    assert source.count("unbroadcast") == 1  # the bias summed over the batch
 
 
 def test_float64_gradients_match_finite_differences(lifted_calls):
