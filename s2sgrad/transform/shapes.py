@@ -225,9 +225,9 @@ def shapes_by_running(fn, namespace, args):
         else:
             return None
     params = [a.arg for a in fn.args.args]
-    probe = ast.FunctionDef(
-        name="__probe", args=fn.args, body=body, decorator_list=[], returns=None,
-        type_params=[], lineno=1, col_offset=0)
+    from s2sgrad.frontend.normalise import function_def
+
+    probe = function_def("__probe", fn.args, body)
     module = ast.fix_missing_locations(ast.Module([probe], []))
     shapes = dict(zip(params, (np.shape(a) for a in args)))
     scope = dict(namespace, __shapes=shapes, __shape=np.shape)
