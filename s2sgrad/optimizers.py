@@ -113,6 +113,48 @@ def _cast_like(value, dtype):
     return np.asarray(value, dtype=dtype)[()]
 
 
+# -- the pairs given to apply_gradients -------------------------------------------------
+
+
+def _report_skipped(skipped, every_pair):
+    """Warn about the variables ``apply_gradients`` skipped for want of a gradient.
+
+    As in Keras: a ValueError instead when that is ``every_pair``.
+    """
+    names = [getattr(v, "name", repr(v)) for v in skipped]
+    if every_pair:
+        raise ValueError(f"No gradients provided for any variable: {names}.")
+    warnings.warn(
+        f"Gradients do not exist for variables {names} when minimizing "
+        "the loss. If you're using `model.compile()`, did you forget to "
+        "provide a `loss` argument?",
+        stacklevel=3,
+    )
+
+
+def _value_of(variable):
+    """The current value of ``variable``; a TypeError for anything but a Variable."""
+    if not isinstance(variable, Variable):
+        raise TypeError(f"can only update Variables, got {type(variable).__name__}")
+    return variable._value
+
+
+def _gradient_value(g, value):
+    """The gradient ``g`` (a Tensor or NumPy value) as a NumPy value of ``value``'s dtype.
+
+    A NumPy scalar of the value's own type (the common case for scalar
+    variables) needs no conversion.
+    """
+    if isinstance(g, Tensor):
+        g = g._value
+    tv = type(value)
+    if type(g) is tv and tv in _NUMERIC_SCALARS:
+        return g
+    if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != value.dtype:
+        return np.asarray(g, dtype=value.dtype)[()]
+    return g
+
+
 # -- the optimizers ------------------------------------------------------------------
 
 
@@ -202,61 +244,50 @@ class Optimizer:
 
     # -- applying gradients ------------------------------------------------------
     def apply_gradients(self, grads_and_vars, name=None, **kwargs):
-        """Update each variable with its gradient; returns ``iterations``."""
+        """Update each variable with its gradient; returns ``iterations``.
+
+        Pairs whose gradient is ``None`` are skipped with a warning (a
+        ValueError when every gradient is ``None``), as in Keras.
+        """
         pairs = list(grads_and_vars)
-        grads = []
-        variables = []
-        missing = None
-        for g, v in pairs:
-            if g is None:
-                if missing is None:
-                    missing = []
-                missing.append(v)
-                continue
-            if isinstance(g, Tensor):
-                g = g._value
-            grads.append(g)
-            variables.append(v)
-        if not variables:
-            names = [getattr(v, "name", repr(v)) for _, v in pairs]
-            raise ValueError(f"No gradients provided for any variable: {names}.")
-        if missing:
-            warnings.warn(
-                "Gradients do not exist for variables "
-                f"{[getattr(v, 'name', repr(v)) for v in missing]} when minimizing "
-                "the loss. If you're using `model.compile()`, did you forget to "
-                "provide a `loss` argument?",
-                stacklevel=2,
-            )
         if self.clipnorm or self.global_clipnorm or self.clipvalue:
-            grads = self._clip(grads)
+            pairs = self._clipped(pairs)
         lr = self._learning_rate
         if callable(lr) or isinstance(lr, Tensor):
             lr = self._current_learning_rate()
-        lr_cast = self._lr_cast
-        state = self._state
-        weight_decay = self.weight_decay
-        update = self._update
-        for g, v in zip(grads, variables):
-            if not isinstance(v, Variable):
-                raise TypeError(f"can only update Variables, got {type(v).__name__}")
-            value = v._value
-            dtype = value.dtype
-            tv = type(value)
-            if type(g) is not tv or tv not in _NUMERIC_SCALARS:
-                # (a NumPy scalar of the variable's own type needs no conversion)
-                if not isinstance(g, (np.ndarray, np.generic)) or g.dtype != dtype:
-                    g = np.asarray(g, dtype=dtype)[()]
-            cached = lr_cast.get(dtype)
-            lr_v = cached[1] if cached is not None and cached[0] is lr else self._lr_as(lr, dtype)
-            if weight_decay:
-                wd = np.asarray(weight_decay, dtype=dtype)[()]
-                v._set(v._value - v._value * wd * lr_v)
-            entry = state.get(id(v))
-            update(v, g, lr_v, entry[1] if entry is not None else self._slots(v))
+        skipped = self._apply(pairs, lr)
+        if skipped:
+            _report_skipped(skipped, len(skipped) == len(pairs))
         it = self._iterations
         it._set(it._value + _ONE)
         return it
+
+    def _clipped(self, pairs):
+        """``pairs`` with every gradient clipped; the ``None`` ones last, left as they are."""
+        present = [(g, v) for g, v in pairs if g is not None]
+        grads = self._clip([g._value if isinstance(g, Tensor) else g for g, _ in present])
+        clipped = [(g, v) for g, (_, v) in zip(grads, present)]
+        return clipped + [(g, v) for g, v in pairs if g is None]
+
+    def _apply(self, pairs, lr):
+        """Update each variable with a gradient: weight decay, then the optimizer's step.
+
+        Returns the variables skipped because their gradient is ``None``.
+        """
+        weight_decay = self.weight_decay
+        skipped = []
+        for g, v in pairs:
+            if g is None:
+                skipped.append(v)
+                continue
+            value = _value_of(v)
+            g = _gradient_value(g, value)
+            lr_v = self._lr_as(lr, value.dtype)
+            if weight_decay:
+                wd = np.asarray(weight_decay, dtype=value.dtype)[()]
+                v._set(value - value * wd * lr_v)
+            self._update(v, g, lr_v, self._slots(v))
+        return skipped
 
     def minimize(self, loss, var_list, tape=None):
         """Compute the gradients of ``loss()`` for ``var_list`` and apply them.
@@ -349,6 +380,25 @@ class SGD(Optimizer):
         if self.momentum == 0:
             return []
         return [np.zeros_like(value)[()]]
+
+    def _apply(self, pairs, lr):
+        """Without momentum or weight decay a step is ``x -= lr * g`` and nothing else.
+
+        So it keeps no per-variable state and goes straight to the
+        assignment: this is the whole optimizer step of a plain SGD
+        training loop, run once per step.
+        """
+        if self.momentum or self.weight_decay:
+            return super()._apply(pairs, lr)
+        lr_as = self._lr_as
+        skipped = []
+        for g, v in pairs:
+            if g is None:
+                skipped.append(v)
+                continue
+            value = _value_of(v)
+            v._set(value - _gradient_value(g, value) * lr_as(lr, value.dtype))
+        return skipped
 
     def _update(self, var, g, lr, slots):
         if not slots:

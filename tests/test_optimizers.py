@@ -263,3 +263,91 @@ def test_no_warning_for_complete_gradients():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         opt.Adam().apply_gradients([(np.ones(2), sg.Variable(np.ones(2)))])
+
+
+# -- plain SGD (no momentum, no weight decay) takes a short path --------------------
+
+
+def mixed_pairs():
+    """Variables of several dtypes and shapes with gradients of every accepted form."""
+    variables = [
+        sg.Variable(np.float32(0.75), name="f32"),
+        sg.Variable(np.array([1.0, -2.0, 0.5]), name="f64"),
+        sg.Variable(np.array([[0.1, 0.2]], dtype=np.float16), name="f16"),
+        sg.Variable(np.float64(-3.0), name="scalar"),
+        sg.Variable(np.float32(2.0), name="skipped"),
+    ]
+    grads = [
+        sg.constant(np.float32(0.3)),                 # a Tensor of the variable's type
+        np.array([0.5, 0.25, -1.0], dtype=np.float32),  # an array of another dtype
+        sg.constant(np.array([[1.5, -0.5]])),         # a float64 Tensor for a float16 variable
+        0.7,                                          # a Python float
+        None,                                         # no gradient: skipped with a warning
+    ]
+    return grads, variables
+
+
+def general_sgd_step(optimizer, pairs):
+    """One step through the update every optimizer shares (slots, then ``_update``)."""
+    lr = optimizer._current_learning_rate()
+    skipped = opt.Optimizer._apply(optimizer, pairs, lr)
+    optimizer.iterations.assign_add(np.int64(1))
+    return skipped
+
+
+@pytest.mark.parametrize("lr", [0.1, np.float32(0.01), lambda step: 0.5 / (1 + int(step))])
+def test_plain_sgd_matches_the_general_update_bit_for_bit(lr):
+    grads, fast = mixed_pairs()
+    _, general = mixed_pairs()
+    fast_sgd, general_sgd = opt.SGD(learning_rate=lr), opt.SGD(learning_rate=lr)
+    for _ in range(3):
+        with pytest.warns(UserWarning, match="'skipped'"):
+            fast_sgd.apply_gradients(zip(grads, fast))
+        assert [v.name for v in general_sgd_step(general_sgd, list(zip(grads, general)))] == [
+            "skipped"
+        ]
+    for a, b in zip(fast, general):
+        assert a.numpy().dtype == b.numpy().dtype and type(a.numpy()) is type(b.numpy())
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert int(fast_sgd.iterations) == int(general_sgd.iterations) == 3
+    assert fast_sgd.variables == [fast_sgd.iterations]  # no per-variable state
+
+
+@pytest.mark.parametrize("kwargs", [{"momentum": 0.9}, {"momentum": 0.9, "nesterov": True},
+                                    {"weight_decay": 0.1}])
+def test_sgd_with_momentum_or_weight_decay_takes_the_general_update(kwargs):
+    grads, fast = mixed_pairs()
+    _, general = mixed_pairs()
+    sgd, reference = opt.SGD(learning_rate=0.1, **kwargs), opt.SGD(learning_rate=0.1, **kwargs)
+    for _ in range(3):
+        with pytest.warns(UserWarning):
+            sgd.apply_gradients(zip(grads, fast))
+        general_sgd_step(reference, list(zip(grads, general)))
+    for a, b in zip(fast, general):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert len(sgd.variables) == (5 if "momentum" in kwargs else 1)  # the momentum slots
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}, {"clipnorm": 1.0}])
+def test_every_gradient_none_is_a_value_error_and_updates_nothing(kwargs):
+    a, b = sg.Variable(1.0, name="a"), sg.Variable(2.0, name="b")
+    sgd = opt.SGD(**kwargs)
+    with pytest.raises(ValueError, match=r"No gradients provided for any variable: \['a', 'b'\]"):
+        sgd.apply_gradients([(None, a), (None, b)])
+    assert (float(a), float(b), int(sgd.iterations)) == (1.0, 2.0, 0)
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"momentum": 0.9}])
+def test_only_variables_can_be_updated(kwargs):
+    with pytest.raises(TypeError, match="can only update Variables"):
+        opt.SGD(**kwargs).apply_gradients([(1.0, sg.constant(1.0))])
+
+
+def test_clipping_skips_none_gradients_with_a_warning():
+    a, b = sg.Variable(np.zeros(2), name="a"), sg.Variable(np.zeros(2), name="b")
+    with pytest.warns(UserWarning, match="'b'"):
+        opt.SGD(learning_rate=1.0, clipnorm=1.0).apply_gradients(
+            [(None, b), (np.array([3.0, 4.0]), a)]
+        )
+    np.testing.assert_allclose(a.numpy(), [-0.6, -0.8])
+    np.testing.assert_array_equal(b.numpy(), [0.0, 0.0])

@@ -6,7 +6,8 @@ called on named inputs — and hands it to the pipeline at its
 *differentiate* stage (reverse mode, optimise, emit, compile). The compiled
 adjoint is cached under the recording's structural key, so a training loop
 that records the same program every step generates code once and then only
-calls it with the new values.
+calls it with the new values -- recognised, most steps, by the guard of the
+adjoint run last (:mod:`s2sgrad.tape.guard`) rather than by the key.
 
 Recordings the generated code cannot serve return ``None`` and the caller
 falls back to the interpreter in :mod:`s2sgrad.tape.rewind`: nested tapes
@@ -21,6 +22,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.rules.registry import Rule
+from s2sgrad.tape.guard import guard, has_signed_zero
 from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 
 #: structural key -> _Compiled, or False when the recording needs the interpreter
@@ -35,9 +37,9 @@ _seen = {}
 class _Compiled:
     """A compiled adjoint and how to call it with a recording's values."""
 
-    __slots__ = ("function", "connected", "all_connected", "source", "residuals")
+    __slots__ = ("function", "connected", "all_connected", "source", "residuals", "match")
 
-    def __init__(self, function, connected, source, residuals=()):
+    def __init__(self, function, connected, source, residuals=(), match=None):
         self.all_connected = all(connected)
         #: indices of the records whose outputs the function takes as arguments
         self.residuals = list(residuals)
@@ -45,26 +47,27 @@ class _Compiled:
         #: for each wanted source: True when the targets depend on it
         self.connected = connected
         self.source = source
+        #: the guard recognising recordings this adjoint serves (see
+        #: :mod:`s2sgrad.tape.guard`), or None
+        self.match = match
+
+
+#: the compiled recording run last, when it has a guard: a training loop
+#: records the same program every step, and the guard recognises it
+#: without building the key
+_last = [None]
 
 
 def compiled_rewind(records, seeds, wanted):
     """Cotangents ``{id(source): value}`` via generated code, or None."""
-    key, values = _key_and_values(records, seeds, wanted)
-    if key is None:
-        return None
-    entry = _cache.get(key)
-    if entry is None:
-        if key not in _seen:
-            if len(_seen) > 10000:
-                _seen.clear()
-            _seen[key] = 1
+    entry = _last[0]
+    values = entry.match(records, seeds, wanted) if entry is not None else None
+    if values is None:
+        entry, values = _cached_entry(records, seeds, wanted)
+        if entry is None:
             return None
-        entry = _build(records, seeds, wanted)
-        if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
-            _cache.clear()
-        _cache[key] = entry if entry is not None else False
-    if not entry:
-        return None
+        if entry.match is not None:
+            _last[0] = entry
     for i in entry.residuals:
         values.append(records[i].out._value)
     values.append(seeds[0][1] if len(seeds) == 1 else [g for _, g in seeds])
@@ -72,6 +75,31 @@ def compiled_rewind(records, seeds, wanted):
     if entry.all_connected:
         return dict(zip(wanted, grads))
     return {k: g for k, g, connected in zip(wanted, grads, entry.connected) if connected}
+
+
+def _cached_entry(records, seeds, wanted):
+    """The compiled adjoint cached under the recording's key, and its leaf values.
+
+    ``(None, None)`` when the interpreter is to run: a structure seen for
+    the first time, or one the generated code cannot serve.
+    """
+    key, values = _key_and_values(records, seeds, wanted)
+    if key is None:
+        return None, None
+    entry = _cache.get(key)
+    if entry is None:
+        if key not in _seen:
+            if len(_seen) > 10000:
+                _seen.clear()
+            _seen[key] = 1
+            return None, None
+        entry = _build(records, seeds, wanted)
+        if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
+            _cache.clear()
+        _cache[key] = entry if entry is not None else False
+    if not entry:
+        return None, None
+    return entry, values
 
 
 def generated_source(records, seeds, wanted):
@@ -85,15 +113,18 @@ def _key_and_values(records, seeds, wanted, leaves=None):
 
     Two recordings share a key exactly when they run the same primitives
     with the same static parameters on inputs wired the same way, with the
-    same shapes and dtypes — so one compiled adjoint serves both. Produced
-    nodes are numbered by record (0, 1, ...); leaves (inputs no record
-    produced) by first use (-1, -2, ...), and their values are what the
-    compiled code is called with. Python ``int``/``float`` constants enter
+    same shapes and dtypes, the tape tracking the same inputs (``needs``)
+    — so one compiled adjoint serves both. Produced nodes are numbered by
+    record (0, 1, ...); leaves (inputs no record produced) by first use
+    (-1, -2, ...), and their values are what the compiled code is called
+    with. Python ``int``/``float`` constants enter
     tagged with their type, so a constant ``-1`` or ``2`` is never mistaken
-    for the node of that number. This runs on every ``gradient`` call, so
-    it is one flat loop; ``leaves``, when given, receives the leaf objects
-    in the same order (the code generator names its parameters from it, so
-    the numbering exists in one place only).
+    for the node of that number; a zero constant by its text, since
+    ``-0.0 == 0.0`` though ``1 / -0.0`` is ``-inf``. ``leaves``, when
+    given, receives the leaf objects in the same order (the code generator
+    names its parameters from it, so the numbering exists in one place
+    only). A recording the last compiled adjoint's guard recognises skips
+    this walk (see :mod:`s2sgrad.tape.guard`).
     """
     note = leaves.append if leaves is not None else None
     nodes = {}  # id -> node number: records' outputs >= 0, leaves < 0
@@ -107,6 +138,7 @@ def _key_and_values(records, seeds, wanted, leaves=None):
         if type(out) is tuple:
             return None, None  # several outputs: interpreter
         push(rec.prim)
+        push(rec.needs)
         for a in rec.args:
             n = nodes.get(id(a))
             if n is not None:
@@ -115,7 +147,7 @@ def _key_and_values(records, seeds, wanted, leaves=None):
             t = type(a)
             if t is float or t is int:
                 push(t)
-                push(a)
+                push(repr(a) if t is float and not a else a)  # 1 / -0.0 is -inf
             elif isinstance(a, Tensor):
                 v = a._value
                 n = nodes[id(a)] = -1 - len(values)
@@ -144,7 +176,7 @@ def _key_and_values(records, seeds, wanted, leaves=None):
                     hash(a)
                 except TypeError:
                     return None, None
-                push(("c", t, a))
+                push(("c", t, repr(a) if has_signed_zero(a) else a))
         params = rec.params
         if params:
             try:
@@ -188,9 +220,15 @@ def _build(records, seeds, wanted):
     from s2sgrad import pipeline
     from s2sgrad.frontend.normalise import function_def
 
+    sources = set(wanted)
     for rec in records:
         if type(rec.rule) is not Rule or type(rec.out) is tuple:
             return None
+        for a, tracked in zip(rec.args, rec.needs):
+            if not tracked and id(a) in sources:
+                # a source used before it was watched: that use is a constant,
+                # but the generated code would differentiate it
+                return None
     leaves = []
     if _key_and_values(records, seeds, wanted, leaves)[0] is None:
         return None
@@ -273,10 +311,10 @@ def _build(records, seeds, wanted):
                                               recorded=set(record_of))
     except S2SGradError:
         return None
-    function = generated.function
-    return _Compiled(function,
+    return _Compiled(generated.function,
                      [name not in generated.unreached for name in wrt], generated.source,
-                     [record_of[name] for name in generated.residuals])
+                     [record_of[name] for name in generated.residuals],
+                     guard(records, seeds, wanted))
 
 
 def _tuple_literal(values):

@@ -1,8 +1,10 @@
-"""Shared helpers for the tape tests: tape gradients and their numerical twins."""
+"""Shared helpers for the tape tests: tape gradients and their numerical twins,
+and a fresh start for the compiled recordings."""
 
 import numpy as np
 
 import s2sgrad as sg
+from s2sgrad.tape import compiled
 from tests.fd import numerical_grad, numerical_jacobian
 
 
@@ -24,4 +26,11 @@ def assert_tape_grad(f, args, argnum=0, rtol=1e-5, atol=1e-7):
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol, atol=atol)
 
 
-__all__ = ["assert_tape_grad", "numerical_grad", "numerical_jacobian", "tape_grad"]
+def forget_compiled():
+    """Start as if no recording had been seen or compiled yet."""
+    compiled._cache.clear()
+    compiled._seen.clear()
+    compiled._last[0] = None
+
+
+__all__ = ["assert_tape_grad", "forget_compiled", "numerical_grad", "numerical_jacobian", "tape_grad"]

@@ -7,6 +7,7 @@ import s2sgrad as sg
 from s2sgrad.tape import compiled
 from s2sgrad.tape.rewind import rewind
 from tests.fd import numerical_grad
+from tests.tape.helpers import forget_compiled
 
 
 def loss(W, x):
@@ -21,8 +22,7 @@ def record(W0, x0):
 
 
 def test_second_recording_of_a_structure_runs_generated_code():
-    compiled._cache.clear()
-    compiled._seen.clear()
+    forget_compiled()
     rng = np.random.default_rng(0)
     W0, x0 = rng.normal(size=(2, 3)), rng.normal(size=3)
     results = []
@@ -45,8 +45,7 @@ def test_generated_and_interpreted_backward_agree():
     wanted = [id(r) for r in tape._reads[id(W)]] + [id(r) for r in tape._reads[id(x)]]
     source = compiled.generated_source(tape._records, seeds, wanted)
     assert source.startswith("def grad_tape(")
-    compiled._cache.clear()
-    compiled._seen.clear()
+    forget_compiled()
     first = rewind(tape._records, seeds, wanted)   # interpreted (first sighting)
     second = rewind(tape._records, seeds, wanted)  # generated
     assert [e for e in compiled._cache.values() if e]
@@ -55,8 +54,7 @@ def test_generated_and_interpreted_backward_agree():
 
 
 def test_float32_training_loop_compiles_once_and_keeps_dtype():
-    compiled._cache.clear()
-    compiled._seen.clear()
+    forget_compiled()
     w = sg.Variable(np.zeros(3, dtype=np.float32))
     x = np.ones((4, 3), dtype=np.float32)
     opt = sg.optimizers.SGD(learning_rate=0.1)
@@ -83,8 +81,7 @@ def test_nested_tapes_still_differentiate_twice():
 def test_constants_in_the_structure_key_are_not_node_numbers():
     """``c * -1`` and ``c * c`` once had the same key (-1 read as a leaf number),
     so the second program ran the first one's adjoint."""
-    compiled._cache.clear()
-    compiled._seen.clear()
+    forget_compiled()
     c = sg.constant(np.float32(2.0))
     results = []
     for program in (lambda: c * -1, lambda: c * -1, lambda: c * -1, lambda: c * c, lambda: c * c):
@@ -97,8 +94,7 @@ def test_constants_in_the_structure_key_are_not_node_numbers():
 
 def test_masks_with_different_counts_get_different_code():
     """``x[mask]``'s shape depends on the mask's values, not only its shape."""
-    compiled._cache.clear()
-    compiled._seen.clear()
+    forget_compiled()
     x = sg.Variable(np.array([1.0, 2.0, 3.0, 4.0]))
     for mask in ([True, False, True, False], [True, False, True, False],
                  [True, True, True, False], [True, True, True, False]):
@@ -106,3 +102,31 @@ def test_masks_with_different_counts_get_different_code():
         with sg.GradientTape() as tape:
             y = np.sum(x[m] ** 2)
         np.testing.assert_allclose(tape.gradient(y, x).numpy(), 2.0 * x.numpy() * m)
+
+
+def test_zeros_of_either_sign_get_their_own_code():
+    """``-0.0 == 0.0``, but the derivative of ``x / c`` is ``1 / c``: +inf or -inf."""
+    forget_compiled()
+    x = sg.Variable(np.array([1.0, 2.0]))
+    with np.errstate(divide="ignore"):
+        for c in (0.0, 0.0, 0.0, -0.0, -0.0, np.float64(0.0), np.float64(0.0), np.float64(-0.0)):
+            with sg.GradientTape() as tape:
+                y = np.sum(x / c)
+            assert np.all(tape.gradient(y, x).numpy() == 1 / np.float64(c))
+
+
+def test_a_source_used_before_it_is_watched_keeps_the_interpreters_gradient():
+    """Before ``watch`` a tensor is a constant: ``d(w t * t)/dt`` is ``w t``, not ``2 w t``;
+    watched only after its use, it gets no gradient at all (as in TensorFlow)."""
+    forget_compiled()
+    w, t = sg.Variable(np.float64(3.0)), sg.constant(np.float64(2.0))
+    for _ in range(4):
+        with sg.GradientTape() as tape:
+            y = w * t
+            tape.watch(t)
+            y = y * t
+        assert [float(g) for g in tape.gradient(y, [w, t])] == [4.0, 6.0]
+        with sg.GradientTape() as tape:
+            y = w * t
+            tape.watch(t)
+        assert tape.gradient(y, [w, t])[1] is None
