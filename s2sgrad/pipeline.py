@@ -35,7 +35,9 @@ class Context:
         self.filename = parsed.filename
         self.env = dict(normaliser.env)
         self.wrt_is_tuple = wrt_is_tuple
-        self.dependencies = {}
+        #: dotted text -> object for every resolution the code relies on
+        #: (including the functions the normaliser inlined)
+        self.dependencies = dict(normaliser.inlined)
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions

@@ -36,6 +36,7 @@ import copy
 
 import numpy as np
 
+from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 
@@ -105,6 +106,12 @@ class Normaliser:
         self.shared = {}
         #: version -> the user's variable it is a version of
         self.user_names = {}
+        #: code objects being inlined into this function (and itself): calls
+        #: to them stay calls (see s2sgrad.frontend.inline)
+        function = getattr(parsed, "function", None)
+        self.inlining = (function.__code__,) if function is not None else ()
+        #: dotted text -> the function inlined for it (the cache re-checks them)
+        self.inlined = {}
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -149,7 +156,9 @@ class Normaliser:
                 return  # docstring or bare constant
             if not isinstance(s.value, ast.Call):
                 raise self.parsed.error("expression statement", s, stage="normalise")
-            self.emit(ast.Expr(self.rhs(s.value)), s)
+            rhs = self.rhs(s.value)
+            if isinstance(rhs, ast.Call):  # (an inlined call left its value in an atom)
+                self.emit(ast.Expr(rhs), s)
         elif kind is ast.Assign:
             value = s.value
             if len(s.targets) > 1:
@@ -603,6 +612,9 @@ class Normaliser:
             func = self.atom(func)
         args = [self.atom(a) for a in e.args]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
+        inlined = inline_call(self, func, args, keywords, e)
+        if inlined is not None:
+            return inlined
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             for name in self.local_functions[func.id].captured:  # see nested_def
                 keywords.append(ast.keyword(name, self.read(ast.Name(name, ast.Load()))))

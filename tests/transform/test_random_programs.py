@@ -88,6 +88,10 @@ from tests.transform import random_helpers
 HELPERS = ("smooth", "branchy", "looped", "pair", "scaled", "nested")
 HEADER = ("import numpy as np\n"
           f"from tests.transform.random_helpers import {', '.join(HELPERS)}\n\n\n")
+#: the same helpers defined in the program's own module: calls to them are
+#: inlined (s2sgrad.frontend.inline), while imported ones stay calls
+HEADER_WITH_HELPERS = ("import numpy as np\n\n\n" + inspect.getsource(random_helpers).split(
+    "import numpy as np\n", 1)[1].strip() + "\n\n\n")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 #: () stands for a Python float argument
@@ -539,6 +543,7 @@ class Builder:
         return " + ".join(terms)
 
     def build(self):
+        header = HEADER_WITH_HELPERS if self.coin() else HEADER
         self.lines.append("def f(x, y):")
         scope, terminated = self.block(self.scope, 0, Ctx())
         for _ in range(self.draw(st.integers(0, 3))):
@@ -547,7 +552,7 @@ class Builder:
             scope, terminated = self.statement(scope, 0, Ctx())
         if not terminated:
             self.emit(0, f"return {self.result(scope)}")
-        return HEADER + "\n".join(self.lines) + "\n"
+        return header + "\n".join(self.lines) + "\n"
 
 
 @dataclass

@@ -1,0 +1,207 @@
+"""Inlining: a call to the user's own function replaced by its normal form.
+
+``h = cell(x[t], h)`` inside a differentiated function used to stay a call:
+the adjoint then called the callee's generated VJP, which ran the callee's
+primal a second time. Spliced into the caller instead -- parameters bound
+to the argument atoms, every local renamed apart from the caller's names,
+the result the callee's ``return`` atom -- the callee is differentiated as
+if the user had written its body in place: no second primal, no call per
+iteration, and the result can be differentiated again (second derivatives
+through helper functions).
+
+Only calls whose meaning is certain to survive the move are inlined; the
+others stay calls (and go through ``runtime.call_vjp`` as before):
+
+* the callee is a plain function with source, no rule of its own, the same
+  module globals as the caller, no closure, and only positional-or-keyword
+  parameters (defaults that are literals);
+* it is not already being inlined (recursion stays a call), and the
+  nesting stays shallow;
+* its normal form writes into no array (a write into a parameter would
+  write into the caller's argument), defines no nested function, and needs
+  no run-time aliasing checks;
+* none of the global names it reads is a local of the caller.
+"""
+
+import ast
+import copy
+import inspect
+
+from s2sgrad.errors import S2SGradError
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+
+#: calls inlined inside calls inlined ... at most this deep
+MAX_DEPTH = 8
+#: callees whose normal form is longer stay calls (code size)
+MAX_STATEMENTS = 400
+
+
+def inline_call(normaliser, func, args, keywords, origin):
+    """Splice the call ``func(*args, **keywords)`` into ``normaliser``'s output.
+
+    ``args`` and ``keywords`` are atoms already. Returns the atom holding
+    the call's value, or None when the call stays a call.
+    """
+    callee = _inlinable(normaliser, func)
+    if callee is None:
+        return None
+    bound = _bind(callee, args, keywords, normaliser)
+    if bound is None:
+        return None
+    from s2sgrad.frontend.normalise import Normaliser
+
+    try:
+        parsed = parse_function(callee)
+        inner = Normaliser(parsed, normaliser.namer)
+        inner.inlining = normaliser.inlining + (callee.__code__,)
+        before = set(normaliser.namer.taken)
+        tree = inner.function()
+    except S2SGradError:
+        return None  # the call stays a call; its VJP reports the problem if it matters
+    if not _splicable(inner, tree, normaliser, parsed):
+        return None
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and isinstance(n.ctx, ast.Store)}
+    # a parameter the callee never assigns reads the argument's atom itself
+    substitutes = {param: atom for param, atom in bound if param not in stored}
+    renames = _renames(tree, set(substitutes), before, normaliser)
+    body = [_renamed(stmt, renames, substitutes, origin) for stmt in tree.body]
+    result = body.pop()
+    for param, atom in bound:
+        if param not in substitutes:
+            target = renames.get(param, param)
+            normaliser.emit(ast.Assign([ast.Name(target, ast.Store())], atom), origin)
+            normaliser.note_sharing(target, atom)
+    value = result.value
+    last = body[-1] if body else None
+    if isinstance(value, ast.Name) and isinstance(last, ast.Assign) \
+            and isinstance(last.targets[0], ast.Name) and last.targets[0].id == value.id \
+            and sum(isinstance(n, ast.Name) and n.id == value.id
+                    for stmt in body for n in ast.walk(stmt)) == 1:
+        # ``return <operation>``: the caller assigns the operation itself
+        # (``h = np.tanh(...)``, not ``result = np.tanh(...); h = result``)
+        value = body.pop().value
+    normaliser.out.extend(body)
+    _merge_state(normaliser, inner, renames)
+    normaliser.inlined[ast.unparse(func)] = callee
+    normaliser.inlined.update(inner.inlined)
+    return value
+
+
+def _inlinable(normaliser, func):
+    """The function object ``func`` calls, when it may be inlined, else None."""
+    from s2sgrad.rules import registry
+
+    if not isinstance(func, (ast.Name, ast.Attribute)):
+        return None
+    if isinstance(func, ast.Name) and (func.id in normaliser.current
+                                       or func.id in normaliser.local_functions):
+        return None
+    callee = normaliser.parsed.resolve(func)
+    if callee is LOCAL or callee is UNRESOLVED or not inspect.isfunction(callee):
+        return None
+    code = callee.__code__
+    if registry.lookup(callee) is not None or registry.is_nondifferentiable(callee) \
+            or callee.__module__ in ("s2sgrad.runtime",) \
+            or callee.__globals__ is not normaliser.parsed.globals \
+            or code.co_freevars or code.co_kwonlyargcount or code.co_posonlyargcount \
+            or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+                                | inspect.CO_GENERATOR | inspect.CO_COROUTINE
+                                | inspect.CO_ASYNC_GENERATOR) \
+            or code in normaliser.inlining or len(normaliser.inlining) > MAX_DEPTH \
+            or hasattr(callee, "__wrapped__"):
+        return None
+    return callee
+
+
+def _bind(callee, args, keywords, normaliser):
+    """[(parameter, atom)] for the call, defaults filled in; None if they do not fit."""
+    code = callee.__code__
+    params = list(code.co_varnames[:code.co_argcount])
+    if len(args) > len(params):
+        return None
+    given = dict(zip(params, args))
+    for keyword in keywords:
+        if keyword.arg not in params or keyword.arg in given:
+            return None
+        given[keyword.arg] = keyword.value
+    defaults = callee.__defaults__ or ()
+    for param, default in zip(params[len(params) - len(defaults):], defaults):
+        if param not in given:
+            if not (default is None or type(default) in (bool, int, float, str)):
+                return None
+            given[param] = ast.Constant(default)
+    if set(given) != set(params):
+        return None
+    return [(param, given[param]) for param in params]
+
+
+def _splicable(inner, tree, normaliser, parsed):
+    """True when the callee's normal form can run among the caller's names."""
+    if inner.local_functions or len(tree.body) > MAX_STATEMENTS:
+        return False
+    from s2sgrad import runtime
+
+    if any(value is runtime.refuse_shared_array for value in inner.env.values()):
+        return False
+    stored = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            return False
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            stored.add(node.id)
+    params = {a.arg for a in tree.args.args}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id not in stored and node.id not in params \
+                and node.id not in inner.env:
+            # a global of the callee: it must mean the same in the caller
+            if normaliser.parsed.resolve(ast.Name(node.id, ast.Load())) is not \
+                    parsed.resolve(ast.Name(node.id, ast.Load())):
+                return False
+    return True
+
+
+def _renames(tree, substituted, before, normaliser):
+    """Callee local -> caller name: locals the caller might also use get fresh names."""
+    locals_ = {a.arg for a in tree.args.args} - substituted
+    locals_ |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+                and isinstance(n.ctx, ast.Store)}
+    renames = {}
+    for name in sorted(locals_):
+        if name in before:
+            renames[name] = normaliser.namer.fresh(name)
+        else:
+            normaliser.namer.reserve(name)
+    return renames
+
+
+def _renamed(stmt, renames, substitutes, origin):
+    """``stmt`` with names renamed or substituted, placed at the call's line."""
+
+    class Rename(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in substitutes:
+                return copy.deepcopy(substitutes[node.id])
+            if node.id in renames:
+                node.id = renames[node.id]
+            return node
+
+    stmt = Rename().visit(copy.deepcopy(stmt))
+    for node in ast.walk(stmt):
+        if "lineno" in node._attributes:
+            node.lineno = node.end_lineno = origin.lineno
+            node.col_offset, node.end_col_offset = 0, 0
+    return stmt
+
+
+def _merge_state(normaliser, inner, renames):
+    """What the callee's normaliser learnt, under the caller's names."""
+    def name(n):
+        return renames.get(n, n)
+
+    for key, value in inner.env.items():
+        normaliser.env.setdefault(key, value)
+    for version, sharers in inner.shared.items():
+        normaliser.shared.setdefault(name(version), set()).update(name(s) for s in sharers)
+    for version, user in inner.user_names.items():
+        normaliser.user_names.setdefault(name(version), user)
