@@ -543,7 +543,10 @@ class Builder:
         return " + ".join(terms)
 
     def build(self):
-        header = HEADER_WITH_HELPERS if self.coin() else HEADER
+        header = HEADER
+        if self.coin():
+            header = HEADER_WITH_HELPERS
+            self.features.add("helpers inlined")
         self.lines.append("def f(x, y):")
         scope, terminated = self.block(self.scope, 0, Ctx())
         for _ in range(self.draw(st.integers(0, 3))):
