@@ -122,9 +122,10 @@ class Normaliser:
         for a in args.posonlyargs + args.args + args.kwonlyargs:
             self.current[a.arg] = a.arg
             self.namer.reserve(a.arg)
-        body = _remove_early_returns(list(tree.body), self)
+        body = list(tree.body)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
+        body = _remove_early_returns(body, self)
         new_body = self.block(body)
         _drop_unneeded_guards(new_body)
         if result is None:
@@ -683,7 +684,10 @@ def _remove_early_returns(stmts, normaliser):
 
     ``if c: return a`` followed by ``rest`` becomes ``if c: return a else:
     rest``, recursively, so that every return is the last statement of its
-    path. Returns inside loops are rejected here (handled by the loop stage).
+    path. A loop that returns becomes one that breaks: ``return a`` inside
+    it sets the result and a flag and breaks (out of every enclosing loop
+    of the function, flag by flag), and ``rest`` runs only if the flag is
+    not set.
     """
     out = []
     for i, s in enumerate(stmts):
@@ -697,7 +701,45 @@ def _remove_early_returns(stmts, normaliser):
             out.append(ast.copy_location(ast.If(s.test, body, orelse), s))
             return out
         if isinstance(s, (ast.For, ast.While)) and _has_return(s.body):
-            raise normaliser.parsed.error("return inside a loop", s, stage="normalise")
+            flag = normaliser.namer.fresh("returned")
+            out.append(ast.copy_location(
+                ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(False)), s))
+            out.append(_returns_to_breaks(s, flag, normaliser.result_name))
+            rest = _remove_early_returns(stmts[i + 1:], normaliser)
+            if rest:
+                out.append(ast.copy_location(ast.If(
+                    ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())), rest, []), s))
+            return out
+        out.append(s)
+    return out
+
+
+def _returns_to_breaks(loop, flag, result):
+    """``loop`` with each ``return v`` in it turned into ``result = v; flag =
+    True; break``, and an ``if flag: break`` after each inner loop that returns."""
+    loop = copy.copy(loop)
+    loop.body = _block_returns_to_breaks(loop.body, flag, result)
+    return loop
+
+
+def _block_returns_to_breaks(stmts, flag, result):
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.Return):
+            value = s.value if s.value is not None else ast.Constant(None)
+            out += [ast.copy_location(node, s) for node in (
+                ast.Assign([ast.Name(result, ast.Store())], value),
+                ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(True)),
+                ast.Break())]
+            return out  # (what follows a return never runs)
+        if isinstance(s, ast.If) and _has_return([s]):
+            s = copy.copy(s)
+            s.body = _block_returns_to_breaks(s.body, flag, result)
+            s.orelse = _block_returns_to_breaks(s.orelse, flag, result)
+        elif isinstance(s, (ast.For, ast.While)) and _has_return(s.body):
+            out.append(_returns_to_breaks(s, flag, result))
+            s = ast.copy_location(ast.If(ast.Name(flag, ast.Load()),
+                                         [ast.copy_location(ast.Break(), s)], []), s)
         out.append(s)
     return out
 

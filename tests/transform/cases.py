@@ -363,3 +363,40 @@ def nested_def_as_value(x):
         return a * x
 
     return np.sum(list(map(inner, [x, x]))[0])
+
+
+def return_in_loop(x):
+    s = 0.0
+    for i in range(x.shape[0]):
+        s = s + np.sin(x[i]) * s + x[i]
+        if s > 1.0:
+            return s * 2.0
+    return s - 1.0
+
+
+def return_in_nested_loops(x):
+    total = 0.0
+    for i in range(3):
+        for j in range(x.shape[0]):
+            total = total + x[j] * (i + 1)
+            if total > 2.5:
+                return total ** 2
+        total = total * 0.5
+    return total
+
+
+def return_in_while_true(x):
+    v = x
+    while True:
+        v = v * 1.5
+        if np.sum(v) > 4.0:
+            return np.sum(v ** 2)
+
+
+def return_in_loop_in_branch(x, y):
+    if np.sum(y) > 0:
+        for row in y:
+            if np.sum(row * x) > 0.5:
+                return np.sum(np.tanh(row * x))
+        y = y * 2.0
+    return np.sum(x * y)

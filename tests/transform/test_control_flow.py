@@ -39,6 +39,20 @@ def test_while_with_continue(x):
     check_all(cases.while_continue, x)
 
 
+@pytest.mark.parametrize("name, args", [
+    ("return_in_loop", (np.array([0.3, 0.5, 0.4, 0.2]),)),  # returns in the third iteration
+    ("return_in_loop", (np.array([0.1, 0.1]),)),  # runs out: the return after the loop
+    ("return_in_nested_loops", (np.array([0.3, 0.4]),)),  # from the inner loop of the second
+    ("return_in_nested_loops", (np.array([0.1, 0.05]),)),
+    ("return_in_while_true", (np.array([0.3, 0.4]),)),
+    ("return_in_loop_in_branch", (np.array([0.2, 0.9]), np.array([[0.1, 0.2], [0.4, 0.7]]))),
+    ("return_in_loop_in_branch", (np.array([0.2, 0.1]), np.array([[0.1, 0.2], [0.4, 0.3]]))),
+    ("return_in_loop_in_branch", (np.array([0.2, 0.1]), -np.array([[0.1, 0.2], [0.4, 0.3]]))),
+])
+def test_return_inside_loops(name, args):
+    check_all(getattr(cases, name), *args)
+
+
 def test_recursion_with_data_dependent_depth():
     g = sg.grad(cases.power_recursive)
     for n in (0, 1, 4):
