@@ -400,11 +400,23 @@ class Normaliser:
         elif isinstance(s, ast.Continue):
             raise self.parsed.error("continue here", s, stage="normalise")
         elif s.orelse:
-            raise self.parsed.error(f"{type(s).__name__.lower()}-else", s, stage="normalise")
+            self.loop_else(s)
         elif isinstance(s, ast.For):
             self.for_(s)
         else:
             self.while_(s)
+
+    def loop_else(self, s):
+        """``for``/``while`` with ``else``: the loop's own breaks set a flag,
+        and the ``else`` block runs when it is not set."""
+        flag = self.namer.fresh("broke")
+        loop = copy.copy(s)
+        loop.body, loop.orelse = _flag_breaks(s.body, flag), []
+        self.stmt(ast.copy_location(
+            ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(False)), s))
+        self.loop_statement(loop)
+        self.stmt(ast.copy_location(
+            ast.If(ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())), s.orelse, []), s))
 
     def for_(self, s):
         """``for`` over anything becomes ``for i in <range>`` plus item reads.
@@ -710,6 +722,21 @@ def _remove_early_returns(stmts, normaliser):
                 out.append(ast.copy_location(ast.If(
                     ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())), rest, []), s))
             return out
+        out.append(s)
+    return out
+
+
+def _flag_breaks(stmts, flag):
+    """``stmts`` with each break of their own loop (not of inner loops)
+    preceded by ``flag = True``."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.Break):
+            out.append(ast.copy_location(
+                ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(True)), s))
+        elif isinstance(s, ast.If):
+            s = copy.copy(s)
+            s.body, s.orelse = _flag_breaks(s.body, flag), _flag_breaks(s.orelse, flag)
         out.append(s)
     return out
 

@@ -400,3 +400,30 @@ def return_in_loop_in_branch(x, y):
                 return np.sum(np.tanh(row * x))
         y = y * 2.0
     return np.sum(x * y)
+
+
+def for_else(x):
+    s = x * 0.5
+    for i in range(4):
+        s = np.sin(s) + x
+        if np.sum(s) > 2.0:
+            break
+    else:
+        s = s * 3.0
+    return np.sum(s ** 2)
+
+
+def while_else_with_inner_break(x):
+    s = x
+    n = 0
+    while n < 3:
+        n += 1
+        for j in range(2):
+            s = s * 1.2
+            if np.sum(s) > 10.0:
+                break  # the inner loop's: the else below still runs
+        if np.sum(s) > 3.0:
+            break
+    else:
+        s = np.tanh(s)
+    return np.sum(s)

@@ -53,6 +53,17 @@ def test_return_inside_loops(name, args):
     check_all(getattr(cases, name), *args)
 
 
+@pytest.mark.parametrize("name, args", [
+    ("for_else", (np.array([0.1, 0.2]),)),  # no break: the else runs
+    ("for_else", (np.array([1.0, 0.8]),)),  # breaks
+    ("while_else_with_inner_break", (np.array([0.1, 0.2]),)),
+    ("while_else_with_inner_break", (np.array([1.0, 1.5]),)),
+    ("while_else_with_inner_break", (np.array([4.0, 4.5]),)),
+])
+def test_loops_with_else(name, args):
+    check_all(getattr(cases, name), *args)
+
+
 def test_recursion_with_data_dependent_depth():
     g = sg.grad(cases.power_recursive)
     for n in (0, 1, 4):
