@@ -131,7 +131,8 @@ class Normaliser:
         if result is None:
             new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
         else:
-            new_body.append(_at(ast.Return(ast.Name(result, ast.Load())), tree.body[-1]))
+            new_body.append(_at(ast.Return(ast.Name(self.current.get(result, result), ast.Load())),
+                                tree.body[-1]))
         fn = function_def(tree.name, copy.deepcopy(args), new_body, tree.lineno)
         fn.args.defaults = [copy.deepcopy(d) for d in args.defaults]
         _strip_annotations(fn.args)

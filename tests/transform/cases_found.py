@@ -310,3 +310,14 @@ def placeholder_through_an_if_join(x, y):
         x *= x[::-1]
         v5 = y
     return np.sum(v5)
+
+
+def return_in_while_in_for_then_swap(x, y):
+    v0 = np.sum(x)
+    for i5 in range(1):
+        n6 = 0
+        while n6 < 1 and y < 1.0:
+            n6 += 1
+            return np.sum(x)
+        v0, y = y, v0
+    return np.sum((v0 - x[1]) * (v0 - x[1]))

@@ -210,3 +210,11 @@ def test_call_result_sharing_a_written_argument_is_refused():
     # (the call is inlined, so the sharing is seen when generating, not at run time)
     with pytest.raises(sg.UnsupportedSyntaxError, match="another name shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
+
+
+@pytest.mark.parametrize("y", [1.5, 0.5])
+def test_result_assigned_in_a_loop_and_after_it_returns_the_joined_version(y):
+    """The function's result was set inside the loop (the return there became
+    a break) and after it; the final return read the name, not the version
+    joining both (the gradient of y came out 0)."""
+    check(cases.return_in_while_in_for_then_swap, np.array([0.1, 0.2, 0.3]), y)

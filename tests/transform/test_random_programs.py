@@ -359,7 +359,7 @@ class Builder:
             forms += [(3, "if"), (3, "for"), (1, "for row"), (1, "while")]
         if ctx.in_loop:
             forms.append((2, "jump"))
-        if ctx.depth > 0 and not ctx.in_loop:   # s2sgrad refuses return inside loops
+        if ctx.depth > 0:
             forms.append((1, "return"))
         form = self.pick([(w, f) for w, f in forms if f not in AVOID])
         self.features.add(form)
@@ -395,9 +395,9 @@ class Builder:
             return self.while_loop(scope, indent, ctx), False
         if form == "jump":
             self.emit(indent, f"if {self.cond(scope, 1)}:")
-            jump = self.choice(["break", "continue"])
+            jump = self.choice(["break", "continue", "return"])
             self.features.add(jump)
-            self.emit(indent + 1, jump)
+            self.emit(indent + 1, f"return {self.result(scope)}" if jump == "return" else jump)
             return scope, False
         if form == "return":
             self.emit(indent, f"return {self.result(scope)}")
