@@ -391,6 +391,12 @@ class Normaliser:
                 if joined != b:
                     orelse.append(_at(_copy(joined, b, join=True), s))
                 self.current[name] = joined
+        if isinstance(test, ast.Name) and any(
+                isinstance(n, ast.Name) and n.id == test.id and isinstance(n.ctx, ast.Store)
+                for n in ast.walk(ast.Module(body + orelse, []))):
+            # ``if done: ... else: done = True`` in a loop: the adjoint takes
+            # the branch by the test's value, so the arms must not change it
+            test = self.snapshot(test, s)
         self.emit(ast.If(test, body or [ast.Pass()], orelse), s)
 
     def loop_statement(self, s):

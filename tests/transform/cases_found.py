@@ -321,3 +321,27 @@ def return_in_while_in_for_then_swap(x, y):
             return np.sum(x)
         v0, y = y, v0
     return np.sum((v0 - x[1]) * (v0 - x[1]))
+
+
+def flag_set_in_the_branch_it_tests(x):
+    done = False
+    s = x
+    for i in range(3):
+        if done:
+            s = s * 2.0
+        else:
+            s = np.sin(s)
+            done = True
+    return np.sum(s)
+
+
+def returns_in_nested_whiles(x, y):
+    n0 = 0
+    while n0 < 4 and np.sum(x) < 0.0:
+        n0 += 1
+        n1 = 0
+        while n1 < 1 and np.sum(x) > 5.0:
+            n1 += 1
+            return np.sum(y)
+        return np.sum(x * x) + np.sum(y)
+    return np.sum(x)

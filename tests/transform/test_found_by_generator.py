@@ -218,3 +218,15 @@ def test_result_assigned_in_a_loop_and_after_it_returns_the_joined_version(y):
     a break) and after it; the final return read the name, not the version
     joining both (the gradient of y came out 0)."""
     check(cases.return_in_while_in_for_then_swap, np.array([0.1, 0.2, 0.3]), y)
+
+
+def test_a_loop_flag_set_in_the_branch_it_tests():
+    """``if done: ... else: ...; done = True`` in a loop: the adjoint chose the
+    branch by the flag's value after the branch ran (a wrong gradient, found
+    through the flags that returns inside loops use)."""
+    check(cases.flag_set_in_the_branch_it_tests, np.array([0.8, -0.5]))
+
+
+@pytest.mark.parametrize("x", [np.array([0.8, -0.5, -1.1]), np.array([0.8, 0.5, 1.1])])
+def test_returns_in_nested_whiles(x):
+    check(cases.returns_in_nested_whiles, x, x.copy())
