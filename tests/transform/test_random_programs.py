@@ -487,7 +487,14 @@ class Builder:
     def loop_body(self, scope, body_scope, indent, ctx):
         body_end, _ = self.block(body_scope, indent + 1, ctx)
         # after a loop only names bound before it are certainly bound
-        return _merge([scope, body_end], keys=scope)
+        after = _merge([scope, body_end], keys=scope)
+        if self.coin(15):
+            self.features.add("loop else")
+            self.emit(indent, "else:")  # (no jumps in it: they would leave an outer loop)
+            else_end, terminated = self.block(after, indent + 1, replace(ctx, in_loop=False))
+            if not terminated:
+                after = _merge([after, else_end], keys=after)
+        return after
 
     def for_range(self, scope, indent, ctx):
         k = self.draw(st.integers(0, 4))
