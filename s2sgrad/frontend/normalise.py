@@ -122,7 +122,7 @@ class Normaliser:
         for a in args.posonlyargs + args.args + args.kwonlyargs:
             self.current[a.arg] = a.arg
             self.namer.reserve(a.arg)
-        body = list(tree.body)
+        body = _loops_without_else(list(tree.body), self.namer)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
         body = _remove_early_returns(body, self)
@@ -406,24 +406,12 @@ class Normaliser:
             self.emit(ast.Break(), s)
         elif isinstance(s, ast.Continue):
             raise self.parsed.error("continue here", s, stage="normalise")
-        elif s.orelse:
-            self.loop_else(s)
+        elif s.orelse:  # (function() rewrote every loop-else)
+            raise self.parsed.error(f"{type(s).__name__.lower()}-else", s, stage="normalise")
         elif isinstance(s, ast.For):
             self.for_(s)
         else:
             self.while_(s)
-
-    def loop_else(self, s):
-        """``for``/``while`` with ``else``: the loop's own breaks set a flag,
-        and the ``else`` block runs when it is not set."""
-        flag = self.namer.fresh("broke")
-        loop = copy.copy(s)
-        loop.body, loop.orelse = _flag_breaks(s.body, flag), []
-        self.stmt(ast.copy_location(
-            ast.Assign([ast.Name(flag, ast.Store())], ast.Constant(False)), s))
-        self.loop_statement(loop)
-        self.stmt(ast.copy_location(
-            ast.If(ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())), s.orelse, []), s))
 
     def for_(self, s):
         """``for`` over anything becomes ``for i in <range>`` plus item reads.
@@ -729,6 +717,31 @@ def _remove_early_returns(stmts, normaliser):
                 out.append(ast.copy_location(ast.If(
                     ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())), rest, []), s))
             return out
+        out.append(s)
+    return out
+
+
+def _loops_without_else(stmts, namer):
+    """``stmts`` with every ``for``/``while`` … ``else`` (at any depth, not in
+    nested defs) rewritten: the loop's own breaks set a flag, and the ``else``
+    block runs in an ``if not flag`` after the loop. Done before returns are
+    handled, so a return in an ``else`` block is one like any other."""
+    out = []
+    for s in stmts:
+        if isinstance(s, (ast.For, ast.While, ast.If)):
+            s = copy.copy(s)
+            s.body = _loops_without_else(s.body, namer)
+            s.orelse = _loops_without_else(s.orelse, namer)
+        if isinstance(s, (ast.For, ast.While)) and s.orelse:
+            flag = namer.fresh("broke")
+            orelse = s.orelse
+            s.body, s.orelse = _flag_breaks(s.body, flag), []
+            out += [ast.copy_location(ast.Assign([ast.Name(flag, ast.Store())],
+                                                 ast.Constant(False)), s),
+                    s,
+                    ast.copy_location(ast.If(ast.UnaryOp(ast.Not(), ast.Name(flag, ast.Load())),
+                                             orelse, []), s)]
+            continue
         out.append(s)
     return out
 

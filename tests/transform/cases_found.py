@@ -345,3 +345,28 @@ def returns_in_nested_whiles(x, y):
             return np.sum(y)
         return np.sum(x * x) + np.sum(y)
     return np.sum(x)
+
+
+def return_in_a_loop_in_a_loop_else(x, y):
+    v0 = -0.7
+    for r2 in x:
+        if np.sum(r2) > 5.0:
+            break
+    else:
+        v0 *= np.sum(x[1:] * x[:-1])
+        for i4 in range(1):
+            return np.sum(y) + np.sum(v0)
+    return np.sum(x) * v0
+
+
+def return_in_an_inner_loop_else(x):
+    s = x * 0.5
+    for i in range(2):
+        for j in range(2):
+            s = np.sin(s)
+            if np.sum(s) > 3.0:
+                break
+        else:
+            return np.sum(s * 3.0)
+        s = s * 2.0
+    return np.sum(s)

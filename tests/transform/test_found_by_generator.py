@@ -230,3 +230,11 @@ def test_a_loop_flag_set_in_the_branch_it_tests():
 @pytest.mark.parametrize("x", [np.array([0.8, -0.5, -1.1]), np.array([0.8, 0.5, 1.1])])
 def test_returns_in_nested_whiles(x):
     check(cases.returns_in_nested_whiles, x, x.copy())
+
+
+@pytest.mark.parametrize("x", [np.array([[0.3, 0.2], [0.1, -0.4]]), np.array([[3.3, 2.2], [0.1, 0.4]])])
+def test_a_return_in_a_loop_else_block(x):
+    """A return inside a loop inside a for-else's else block was assigned but
+    did not end the function (loop-elses were rewritten after returns)."""
+    check(cases.return_in_a_loop_in_a_loop_else, x, x[0].copy())
+    check(cases.return_in_an_inner_loop_else, x[0].copy())
