@@ -2,7 +2,9 @@
 
 Loss ``sum(h**2)`` of the last state, gradient with respect to W and U. The
 hand-written adjoint keeps the 51 hidden states (what the reverse sweep
-reads) and replays the loop backwards, accumulating outer products.
+reads) and replays the loop backwards, accumulating outer products. The
+same loop written with a ``cell()`` function measures calls to the user's
+own functions (inlined: the same generated code as the loop written out).
 """
 
 import numpy as np
@@ -16,6 +18,17 @@ def rnn_loss(W, U, xs, h0):
     h = h0
     for t in range(xs.shape[0]):
         h = np.tanh(W @ h + U @ xs[t])
+    return np.sum(h ** 2)
+
+
+def cell(W, U, h, x):
+    return np.tanh(W @ h + U @ x)
+
+
+def rnn_loss_with_cell(W, U, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = cell(W, U, h, xs[t])
     return np.sum(h ** 2)
 
 
@@ -54,6 +67,14 @@ def rows(cfg):
             handwritten=rnn_grad,
             target=Target(max_ratio=1.3),
             memory=True,
+        ),
+        gradient_row(
+            "RNN loop written with a cell() function",
+            primal=rnn_loss_with_cell,
+            args=make_args(),
+            wrt=(0, 1),
+            handwritten=rnn_grad,
+            target=Target(max_ratio=1.3),
         ),
         FirstCallRow(
             "first call, RNN loop",
