@@ -10,7 +10,7 @@ import inspect
 
 import numpy as np
 
-from s2sgrad.errors import S2SGradError
+from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.rules import registry
 
 __all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
@@ -68,7 +68,16 @@ def grad(fun=None, wrt=0):
     """
     if fun is None:
         return functools.partial(grad, wrt=wrt)
-    return _transform(fun, wrt, "grad")
+    try:
+        gradient = _transform(fun, wrt, "grad")
+    except UnsupportedSyntaxError as error:
+        primal = getattr(fun, "__s2sgrad_primal__", None)
+        if primal is None or not _through_a_loop(error) or isinstance(wrt, (tuple, list)):
+            raise
+        return _second_order_by_tape(*primal, wrt, error, matrix=False)
+    if inspect.isfunction(gradient) and not isinstance(wrt, (tuple, list)):
+        gradient.__s2sgrad_primal__ = (fun, wrt)  # (what a second derivative goes back to)
+    return gradient
 
 
 def value_and_grad(fun=None, wrt=0):
@@ -130,7 +139,67 @@ def _stack_rows(rows, out_shape, bound, wrt, fun):
 def hessian(fun, wrt=0):
     """``(*args) -> H`` with shape ``arg.shape + arg.shape``."""
     _check_function(fun, "hessian")
-    return jacobian(grad(fun, wrt), wrt)
+    try:
+        return jacobian(grad(fun, wrt), wrt)
+    except UnsupportedSyntaxError as error:
+        if not _through_a_loop(error) or isinstance(wrt, (tuple, list)):
+            raise
+        return _second_order_by_tape(fun, wrt, wrt, error, matrix=True)
+
+
+def _through_a_loop(error):
+    return error.construct == "a second derivative through a loop"
+
+
+def _second_order_by_tape(fun, inner, outer, refusal, matrix):
+    """``(*args) ->`` d/d(arg ``outer``) of ``grad(fun, inner)``, through the tape.
+
+    A loop's generated gradient replays the loop from a stack, which the
+    source path does not differentiate again; the tape does not care how a
+    value was computed. ``fun`` runs on Tensors under two nested tapes, the
+    inner one's gradient recorded by the outer one, whose Jacobian (or
+    gradient, for ``matrix=False``) is the result. A value leaving the tape
+    (``float()`` of a tensor, as ``math.sin`` does) would cut the path and
+    give a wrong derivative, so it raises instead, and so does anything the
+    tensors do not support: the source path's refusal is raised then.
+    """
+    from s2sgrad import pipeline
+    from s2sgrad.tape import tensor as _tensor
+    from s2sgrad.tape.tape import GradientTape
+
+    params = list(inspect.signature(fun).parameters)
+    (inner_name,), _ = pipeline.wrt_names(fun, inner)
+    (outer_name,), _ = pipeline.wrt_names(fun, outer)
+
+    @functools.wraps(fun)
+    def second_derivative(*args, **kwargs):
+        bound = inspect.signature(fun).bind(*args, **kwargs)
+        bound.apply_defaults()
+        values = dict(bound.arguments)
+        tensors = {name: _tensor.constant(np.asarray(values[name])) for name in {inner_name, outer_name}}
+        values.update(tensors)
+        _tensor._rule_depth[0] += 1  # values escaping the tape raise instead of cutting it
+        try:
+            with GradientTape(persistent=True) as outer_tape:
+                outer_tape.watch(tensors[outer_name])
+                with GradientTape() as inner_tape:
+                    inner_tape.watch(tensors[inner_name])
+                    y = fun(*(values[p] for p in params))
+                g = inner_tape.gradient(y, tensors[inner_name], unconnected_gradients="zero")
+            source = tensors[outer_name]
+            result = (outer_tape.jacobian(g, source, unconnected_gradients="zero") if matrix
+                      else outer_tape.gradient(g, source, unconnected_gradients="zero"))
+        except (S2SGradError, TypeError) as error:
+            raise refusal from error
+        finally:
+            _tensor._rule_depth[0] -= 1
+        result = result.numpy() if hasattr(result, "numpy") else np.asarray(result)
+        if not matrix and isinstance(bound.arguments[outer_name], float):
+            return float(result)
+        return result
+
+    del second_derivative.__wrapped__
+    return second_derivative
 
 
 def _contracted_gradient(inner, fun, extra):

@@ -438,6 +438,13 @@ class Normaliser:
             func = resolve(it.func)
             if func is range and isinstance(target, ast.Name):
                 return self.atom(it), target.id, []
+            if func is reversed and len(it.args) == 1:
+                # iterated backwards by index, as a slice (``reversed(r)`` has no len)
+                it = ast.copy_location(ast.Subscript(it.args[0], ast.Slice(
+                    None, None, ast.Constant(-1)), ast.Load()), it)
+                seq = self.iterated(self.atom(it), s)
+                header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
+                return header, None, [(target, _item_of(seq))]
             if func is enumerate and isinstance(target, (ast.Tuple, ast.List)) \
                     and len(target.elts) == 2 and len(it.args) == 1 \
                     and isinstance(target.elts[0], ast.Name):

@@ -83,8 +83,8 @@ def lift_tape_blocks(parsed, is_tape_class, lower_call, prefix="__s2sgrad_block"
     """Rewrite ``parsed.tree``'s liftable tape blocks into calls.
 
     Returns ``(tree, blocks, resolved)``: a rewritten copy of the function,
-    one :class:`BlockSpec` per block replaced by a call to
-    ``<prefix>_<n>``, and the name resolutions the lifting relied on
+    one :class:`BlockSpec` per block replaced by a call to ``<prefix>_<n>``
+    (``target, grads = <prefix>_<n>(*inputs)``), and the name resolutions the lifting relied on
     (dotted text -> object, for cache validation). ``lower_call(obj, args,
     keywords, refer)`` returns the expression replacing a call to ``obj``
     with lowered arguments, or None when it does not know ``obj``.
@@ -99,14 +99,14 @@ def lift_tape_blocks(parsed, is_tape_class, lower_call, prefix="__s2sgrad_block"
         i = 0
         while i + 1 < len(body):
             try:
-                spec, call = _lift(parsed, body, i, uses, declared, is_tape_class, lower_call,
-                                   f"{prefix}_{len(blocks)}", resolved)
+                spec, statements = _lift(parsed, body, i, uses, declared, is_tape_class,
+                                         lower_call, f"{prefix}_{len(blocks)}", resolved)
             except NotLiftable:
                 i += 1
                 continue
-            body[i:i + 2] = call
+            body[i:i + 2] = statements
             blocks.append(spec)
-            i += len(call)
+            i += len(statements)
     return tree, blocks, resolved
 
 

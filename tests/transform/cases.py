@@ -427,3 +427,26 @@ def while_else_with_inner_break(x):
     else:
         s = np.tanh(s)
     return np.sum(s)
+
+
+def math_in_a_saved_loop(x):
+    s = x
+    for i in range(3):
+        s = math.sin(s) * s
+    return s
+
+
+def recomputed_loop(x):
+    s = 0.0
+    for i in range(3):
+        s = s + math.sin(x) * i
+    return s
+
+
+def iterate_backwards(xs, w):
+    h = w * 0.0
+    for row in reversed(xs):
+        h = np.tanh(row * w + h)
+    for i in reversed(range(2)):
+        h = h * (i + 1.5)
+    return np.sum(h ** 2)

@@ -17,6 +17,7 @@ rng = np.random.default_rng(1)
     ("rnn_calls", (rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, 3)),
                    rng.normal(size=(5, 3)), rng.normal(size=4))),
     ("iterate_sequences", (rng.normal(size=(3, 4)), rng.normal(size=4))),
+    ("iterate_backwards", (rng.normal(size=(3, 4)), rng.normal(size=4))),
     ("nested_loops_break", (rng.normal(size=4),)),
     ("nested_loops_break", (np.array([0.9, 1.2, 0.3, 1.4]),)),
     ("nested_def", (rng.normal(size=3), rng.normal(size=3))),

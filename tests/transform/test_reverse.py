@@ -204,15 +204,40 @@ def test_hvp_and_jvp_without_forming_matrices():
     np.testing.assert_allclose(sg.hvp(cases.elementwise_chain)(x, v), H @ v, rtol=1e-10)
     J = sg.jacobian(cases.vector_output)(x)
     np.testing.assert_allclose(sg.jvp(cases.vector_output)(x, v)[1], J @ v, rtol=1e-10)
-    # a loop's gradient is not differentiated again: a clear refusal
+
+
+def test_second_derivatives_through_loops():
+    """A loop's gradient replays it from a stack, which is not differentiated
+    again; second derivatives then come from the tape (checked here against
+    finite differences of the generated gradient)."""
     W, U, xs, h0 = np.eye(3) * 0.5, rng.normal(size=(3, 2)), rng.normal(size=(4, 2)), rng.normal(size=3)
-    with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative through a loop"):
-        sg.hvp(cases.rnn)(W, U, xs, h0, rng.normal(size=(3, 3)))
+    v = rng.normal(size=(3, 3))
+    gradient = sg.grad(cases.rnn)
+    expected = numerical_grad(lambda w: np.sum(gradient(w, U, xs, h0) * v), (W,), 0)
+    np.testing.assert_allclose(sg.hvp(cases.rnn)(W, U, xs, h0, v), expected, rtol=1e-6, atol=1e-9)
+    for x in (0.3, 1.0, -0.5):  # breaks at a data-dependent iteration
+        second = sg.grad(sg.grad(cases.scalar_loop_break))(x)
+        assert isinstance(second, float)
+        assert second == pytest.approx(numerical_grad(sg.grad(cases.scalar_loop_break), (x,), 0),
+                                       rel=1e-6)
+    hessian = sg.hessian(cases.nested_loops_break)(np.array([0.9, 1.2, 0.3, 1.4]))
+    g = sg.grad(cases.nested_loops_break)
+    x = np.array([0.9, 1.2, 0.3, 1.4])
+    np.testing.assert_allclose(hessian, np.stack(
+        [numerical_grad(lambda u: g(u)[i], (x,), 0) for i in range(4)]), rtol=1e-5, atol=1e-8)
 
 
-def test_second_derivative_of_a_loop_is_refused_clearly():
+def test_a_loop_without_a_stack_is_differentiated_twice_by_the_source_path():
+    second = sg.grad(sg.grad(cases.recomputed_loop))
+    assert "tape" not in second.__qualname__
+    assert second(0.4) == pytest.approx(numerical_grad(sg.grad(cases.recomputed_loop), (0.4,), 0),
+                                        rel=1e-6)
+
+
+def test_a_second_derivative_the_tape_cannot_follow_is_refused_clearly():
+    # math.sin takes float() of its argument: on the tape that would cut the path
     with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative through a loop"):
-        sg.grad(sg.grad(cases.scalar_loop_break))(0.3)
+        sg.grad(sg.grad(cases.math_in_a_saved_loop))(0.3)
 
 
 def test_float32_scalars_and_0d_arrays_keep_their_dtype():
