@@ -125,6 +125,12 @@ class Normaliser:
         body = _loops_without_else(list(tree.body), self.namer)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
+        if any(isinstance(s, (ast.For, ast.While)) and _has_return(s.body)
+               for stmt in body for s in ast.walk(stmt)):
+            # a return inside a loop sets the result there (then breaks): bound
+            # before the loop, it has a version on every path after it
+            body.insert(0, _at(ast.Assign([ast.Name(result, ast.Store())], ast.Constant(None)),
+                               tree.body[0]))
         body = _remove_early_returns(body, self)
         new_body = self.block(body)
         _drop_unneeded_guards(new_body)

@@ -370,3 +370,18 @@ def return_in_an_inner_loop_else(x):
             return np.sum(s * 3.0)
         s = s * 2.0
     return np.sum(s)
+
+
+def return_in_a_loop_that_never_runs_then_in_a_while(x, y):
+    for i0 in range(0):
+        if np.sum(y) < 1.0:
+            return np.sum(np.sin(x))
+    y *= x
+    x = (x + x)
+    v1 = np.exp(np.tanh((-x)))
+    n2 = 0
+    while n2 < 3 and (v1 + x) < 1.0:
+        n2 += 1
+        return np.sum(np.tanh((y * x))) + np.sum(v1) + np.sum(x)
+    v1 = y
+    return np.sum(x)

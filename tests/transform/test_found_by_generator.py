@@ -238,3 +238,11 @@ def test_a_return_in_a_loop_else_block(x):
     did not end the function (loop-elses were rewritten after returns)."""
     check(cases.return_in_a_loop_in_a_loop_else, x, x[0].copy())
     check(cases.return_in_an_inner_loop_else, x[0].copy())
+
+
+@pytest.mark.parametrize("x", [1.408, -0.8])
+def test_results_set_in_two_returning_loops_join(x):
+    """The result set in the first returning loop had no version after it
+    (names bound only in a loop are not), so the join after the second loop
+    was skipped and the final return read the first loop's result."""
+    check(cases.return_in_a_loop_that_never_runs_then_in_a_while, x, 0.637)
