@@ -510,22 +510,29 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     expr = self.fold_known_shapes(expr)
                 expr = simplify.expression(expr, self.context)
                 if fold_like is not None:
-                    expr = self.keep_folded(expr, name)
+                    expr = self.keep_folded(expr, name, g)
                 result.append((name, expr))
         return result
 
-    def keep_folded(self, expr, name):
+    def keep_folded(self, expr, name, seed):
         """A scalar gradient for an argument shaped like a folded seed.
 
         With the seed folded to a scalar, a rule may produce a scalar for an
         array argument (``g * 2.0`` -> ``2.0``); say so with ``repeat_to``
-        (a folded alias again) instead of computing the broadcast.
+        (a folded alias again) instead of computing the broadcast. The seed
+        itself is a scalar even when it is held in a variable named after
+        an array (``dx_1 = 2.0 + 1.0``, then ``g * 1.0`` -> ``dx_1``).
         """
         if isinstance(expr, ast.Call) and self.context.resolve(expr.func) is self.runtime.unbroadcast:
             inner = expr.args[0]
         else:
             inner = expr
-        if self.shapes.expression_class(inner, self.name_class) == 0 and self.shapes.of(name) != 0:
+        seed_name = seed.id if isinstance(seed, ast.Name) else None
+
+        def name_class(n):
+            return 0 if n == seed_name else self.name_class(n)
+
+        if self.shapes.expression_class(inner, name_class) == 0 and self.shapes.of(name) != 0:
             return self.helper_call("repeat_to", [inner, ast.Name(name, ast.Load())])
         return expr
 

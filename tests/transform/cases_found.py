@@ -385,3 +385,9 @@ def return_in_a_loop_that_never_runs_then_in_a_while(x, y):
         return np.sum(np.tanh((y * x))) + np.sum(v1) + np.sum(x)
     v1 = y
     return np.sum(x)
+
+
+def folded_seed_through_a_reassigned_argument(x, y):
+    x = x * 1.0
+    v0 = x * 1.0
+    return np.sum(x) + np.sum(v0) + np.sum(x)

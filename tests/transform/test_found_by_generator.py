@@ -246,3 +246,10 @@ def test_results_set_in_two_returning_loops_join(x):
     (names bound only in a loop are not), so the join after the second loop
     was skipped and the final return read the first loop's result."""
     check(cases.return_in_a_loop_that_never_runs_then_in_a_while, x, 0.637)
+
+
+def test_a_folded_seed_held_in_a_variable_stays_folded():
+    """``x = x * 1.0``: the seed of ``x``'s sums, folded to a scalar in
+    ``dx_1 = 2.0 + 1.0``, reached the argument as ``dx_1`` -- returned as a
+    float for an array argument (the variable was taken for an array)."""
+    check(cases.folded_seed_through_a_reassigned_argument, np.ones((2, 3)), Y3)
