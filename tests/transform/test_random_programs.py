@@ -120,7 +120,7 @@ REJECTIONS = Counter()
 @dataclass(frozen=True)
 class Var:
     shape: tuple
-    kind: str = "float"       # "float" or "int"
+    kind: str = "float"       # "float", "int" or "bool" (a flag)
     readonly: bool = False    # loop variables, counters, rows
     owned: bool = True        # False: may be a view of another array
     copy: bool = False        # an argument or made by np.copy: may be written into
@@ -317,9 +317,14 @@ class Builder:
                 return f"np.sum({e}) {op} np.sum({e2})"
             value = f"np.sum({e})" if shape else e
             return f"{value} {op} {self.choice(THRESHOLDS)}"
-        form = self.pick([(6, "atom"), (1, "and"), (1, "or"), (1, "not")])
+        flags = [n for n, v in scope.items() if v.kind == "bool"]
+        form = self.pick([(6, "atom"), (1, "and"), (1, "or"), (1, "not")]
+                         + ([(6, "flag")] if flags else []))
         if form == "atom":
             return atom()
+        if form == "flag":
+            self.features.add("cond flag")
+            return ("not " if self.coin(30) else "") + self.choice(flags)
         self.features.add(f"cond {form}")
         if form == "not":
             return f"not ({atom()})"
@@ -350,7 +355,7 @@ class Builder:
                    (scope[n].owned and n not in ctx.frozen)]
         # s2sgrad only writes into arrays it knows are unshared (np.copy, arguments)
         arrays = [n for n in inplace if scope[n].shape and scope[n].copy]
-        forms = [(6, "assign"), (3, "reassign"), (1, "unpack")]
+        forms = [(6, "assign"), (3, "reassign"), (1, "unpack"), (1, "flag")]
         if inplace:
             forms.append((3, "augassign"))
         if arrays:
@@ -364,6 +369,14 @@ class Builder:
         form = self.pick([(w, f) for w, f in forms if f not in AVOID])
         self.features.add(form)
 
+        if form == "flag":  # a new flag, or one set again (in a loop: ``if done: ...``)
+            flags = [n for n, v in scope.items() if v.kind == "bool"]
+            name = self.choice(flags) if flags and self.coin(60) else self.fresh("b")
+            value = self.choice(["True", "False", "cond"])
+            self.emit(indent, f"{name} = {self.cond(scope, 1) if value == 'cond' else value}")
+            scope = dict(scope)
+            scope[name] = Var((), kind="bool")
+            return scope, False
         if form == "assign":
             shape = self.choice(self.shapes(scope))
             return self.assign(scope, self.fresh("v"), shape, self.top_expr(scope, shape), indent), False
@@ -555,7 +568,11 @@ class Builder:
             header = HEADER_WITH_HELPERS
             self.features.add("helpers inlined")
         self.lines.append("def f(x, y):")
-        scope, terminated = self.block(self.scope, 0, Ctx())
+        scope = self.scope
+        if self.coin(30):  # a flag the body may test and set (``done = False``)
+            scope = dict(scope, done=Var((), kind="bool"))
+            self.emit(0, "done = False")
+        scope, terminated = self.block(scope, 0, Ctx())
         for _ in range(self.draw(st.integers(0, 3))):
             if terminated:
                 break
