@@ -227,7 +227,8 @@ def refuse_if_shared(result, argument, name, filename, lineno):
             from s2sgrad.errors import UnsupportedSyntaxError
 
             raise UnsupportedSyntaxError(
-                f"assignment into {name!r} while a call's result shares it", filename, lineno,
+                f"assignment into {name!r} while a view or a call's result shares it",
+                filename, lineno,
                 "differentiate", f"copy it first: np.copy({name})")
 
 

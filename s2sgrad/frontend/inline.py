@@ -82,7 +82,7 @@ def inline_call(normaliser, func, args, keywords, origin):
         # (``h = np.tanh(...)``, not ``result = np.tanh(...); h = result``)
         value = body.pop().value
     normaliser.out.extend(body)
-    _merge_state(normaliser, inner, renames)
+    _merge_state(normaliser, inner, renames, substitutes)
     normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
@@ -194,14 +194,25 @@ def _renamed(stmt, renames, substitutes, origin):
     return stmt
 
 
-def _merge_state(normaliser, inner, renames):
-    """What the callee's normaliser learnt, under the caller's names."""
+def _merge_state(normaliser, inner, renames, substitutes):
+    """What the callee's normaliser learnt, under the caller's names.
+
+    A substituted parameter is the caller's argument itself: a view the
+    callee takes of it (``t = v[0:2]``) is a view of the caller's array,
+    which later writes into it must know about.
+    """
     def name(n):
+        atom = substitutes.get(n)
+        if atom is not None:
+            return atom.id if isinstance(atom, ast.Name) else None
         return renames.get(n, n)
 
     for key, value in inner.env.items():
         normaliser.env.setdefault(key, value)
     for version, sharers in inner.shared.items():
-        normaliser.shared.setdefault(name(version), set()).update(name(s) for s in sharers)
+        sharers = {name(s) for s in sharers} - {None}
+        if name(version) is not None and sharers:
+            normaliser.shared.setdefault(name(version), set()).update(sharers)
     for version, user in inner.user_names.items():
-        normaliser.user_names.setdefault(name(version), user)
+        if name(version) is not None and version not in substitutes:
+            normaliser.user_names.setdefault(name(version), user)

@@ -307,7 +307,8 @@ class Normaliser:
     def note_sharing(self, target, rhs):
         """Record that ``target`` may share memory with another variable."""
         source = None
-        if isinstance(rhs, ast.Name) and rhs.id in self.current.values():
+        if isinstance(rhs, ast.Name) and (rhs.id in self.current.values() or rhs.id in self.shared):
+            # (an inlined callee's names are not the caller's user names)
             source = rhs.id
         elif isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
             source = rhs.value.id

@@ -109,6 +109,15 @@ class ArrayWrites:
                         if isinstance(a, ast.Name) and a.id in written and \
                                 k < last_write.get(a.id, len(order)):
                             self.guards.append((st, a.id, written[a.id]))
+                else:
+                    # ``t = x[0:2]`` (a basic slice) or ``np.reshape(x, ...)`` is
+                    # a view of ``x``: read after a write into ``x`` it has
+                    # changed with it. (Read before, the adjoint's restoring of
+                    # ``x`` restores it too.) An element or advanced indexing is
+                    # a copy: checked when it runs.
+                    viewed = _viewed_name(self, rhs)
+                    if viewed in written and _read_after_a_write(order, k, target, viewed):
+                        self.guards.append((st, viewed, written[viewed]))
                 for name in shared:
                     if name in written and k < last_write.get(name, len(order)):
                         user = self.context.user_names.get(name, name)
@@ -126,6 +135,65 @@ def _insert_after(stmts, anchor, new):
             if _insert_after(getattr(s, field, []) or [], anchor, new):
                 return True
     return False
+
+
+def _read_after_a_write(order, k, view, base):
+    """True when ``view`` (or a copy of it), assigned by ``order[k]``, may be
+    read after a write into ``base`` that follows it: later in the order, or
+    earlier in the body of a loop around ``order[k]`` that writes into ``base``
+    (the next iteration reads it)."""
+    names = {view}
+    for st in order[k + 1:]:  # copies: r = t
+        if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) \
+                and isinstance(st.value, ast.Name) and st.value.id in names:
+            names.add(st.targets[0].id)
+
+    def writes(st):
+        return isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript) \
+            and st.targets[0].value.id == base
+
+    def reads(st):
+        return any(isinstance(n, ast.Name) and n.id in names and isinstance(n.ctx, ast.Load)
+                   for n in _own_nodes(st))
+
+    first_write = next((j for j in range(k + 1, len(order)) if writes(order[j])), None)
+    if first_write is not None and any(reads(st) for st in order[first_write + 1:]):
+        return True
+    for j, loop in enumerate(order[:k]):
+        if isinstance(loop, (ast.For, ast.While)):
+            inside = {id(st) for st in _walk_statements(loop.body)}
+            if id(order[k]) in inside:
+                # a read before the assignment in the loop's body reads the view
+                # of the iteration before, across the writes since
+                before = [st for st in order[j + 1:k] if id(st) in inside]
+                if any(reads(st) for st in before) and any(
+                        writes(st) for st in order[j + 1:] if id(st) in inside):
+                    return True
+    return False
+
+
+def _own_nodes(st):
+    """The expression nodes of statement ``st`` (not of statements nested in it)."""
+    for field in ("targets", "value", "test", "iter", "target"):
+        part = getattr(st, field, None)
+        for node in part if isinstance(part, list) else [part] if part is not None else []:
+            yield from ast.walk(node)
+
+
+def _viewed_name(mode, rhs):
+    """The name ``rhs`` may be a view of (a subscript, a view function), else None."""
+    from s2sgrad.frontend.normalise import VIEW_FUNCTIONS
+
+    if isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
+        return rhs.value.id
+    if isinstance(rhs, ast.Call) and rhs.args and isinstance(rhs.args[0], ast.Name):
+        func = mode.context.resolve(rhs.func)
+        if getattr(func, "__name__", None) in VIEW_FUNCTIONS and \
+                getattr(func, "__module__", "").startswith("numpy"):
+            return rhs.args[0].id
+    if isinstance(rhs, ast.Attribute) and rhs.attr == "T" and isinstance(rhs.value, ast.Name):
+        return rhs.value.id
+    return None
 
 
 def _is_user_function(mode, call):

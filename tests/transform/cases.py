@@ -450,3 +450,40 @@ def iterate_backwards(xs, w):
     for i in reversed(range(2)):
         h = h * (i + 1.5)
     return np.sum(h ** 2)
+
+
+def view_read_after_a_write(x):
+    r = x[0:2]
+    x[0] = 5.0
+    return np.sum(r * x[0:2])
+
+
+def head_view(v):
+    t = v[0:2]
+    kept = t
+    return kept
+
+
+def inlined_view_read_after_a_write(x):
+    r = head_view(x)
+    x[0] = 5.0
+    return np.sum(r * x[0:2])
+
+
+def view_read_in_the_next_iteration(x):
+    y = np.copy(x)
+    r = y[0:2]
+    total = 0.0
+    for i in range(2):
+        total = total + np.sum(r * 2.0)
+        r = y[0:2]
+        y[0] = total
+    return total + np.sum(y)
+
+
+def view_read_before_the_write(x):
+    y = np.copy(x)
+    for i in range(2):
+        r = y[0:2]
+        y[0] = np.sum(np.sin(r))
+    return np.sum(y * y)

@@ -65,6 +65,18 @@ def test_loops_with_else(name, args):
     check_all(getattr(cases, name), *args)
 
 
+@pytest.mark.parametrize("name", ["view_read_after_a_write", "inlined_view_read_after_a_write",
+                                  "view_read_in_the_next_iteration"])
+def test_a_view_read_after_a_write_into_its_array_is_refused(name):
+    # (it changed with the write; gradients would follow the values before it)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="a view or a call's result shares it"):
+        sg.grad(getattr(cases, name))(np.array([1.0, 2.0, 3.0]))
+
+
+def test_a_view_read_before_the_write_is_differentiated():
+    check_all(cases.view_read_before_the_write, np.array([0.3, -0.2, 0.5]))
+
+
 def test_recursion_with_data_dependent_depth():
     g = sg.grad(cases.power_recursive)
     for n in (0, 1, 4):
