@@ -592,9 +592,33 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                         numpy = mode.context.env_name(np, "np")
                         return ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "sum",
                                                       ast.Load()), [e], [])
+                    lead = mode.leading_broadcast_axes(c, target)
+                    if lead:
+                        # shapes known (a recording, a lifted block): the axes
+                        # broadcasting added are summed directly, as unbroadcast would
+                        numpy = mode.context.env_name(np, "np")
+                        axis = ast.Constant(0) if lead == 1 else ast.Tuple(
+                            [ast.Constant(i) for i in range(lead)], ast.Load())
+                        return ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "sum",
+                                                      ast.Load()), [e], [ast.keyword("axis", axis)])
                 return node
 
         return Drop().visit(expr)
+
+    def leading_broadcast_axes(self, value_class, target_class):
+        """How many leading axes broadcasting added to a value of shape class
+        ``value_class`` over one of ``target_class`` -- when both shapes are
+        known and differ only by those axes -- else 0."""
+        if not self.known_shapes or value_class is None or target_class is None:
+            return 0
+        shapes = {}
+        for name, shape in self.known_shapes.items():
+            shapes.setdefault(self.shapes.of(name), tuple(shape))
+        value, target = shapes.get(value_class), shapes.get(target_class)
+        if value is None or target is None or len(value) <= len(target):
+            return 0
+        lead = len(value) - len(target)
+        return lead if value[lead:] == target else 0
 
     def accumulate(self, name, expr, adj):
         if name is None:
