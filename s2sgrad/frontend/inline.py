@@ -42,18 +42,25 @@ def inline_call(normaliser, func, args, keywords, origin):
     ``args`` and ``keywords`` are atoms already. Returns the atom holding
     the call's value, or None when the call stays a call.
     """
-    callee = _inlinable(normaliser, func)
-    if callee is None:
-        return None
-    bound = _bind(callee, args, keywords, normaliser)
+    local = _local_function(normaliser, func)
+    if local is not None:
+        callee, key = local, ("nested def", func.id)
+        bound = _bind_definition(local, args, keywords)
+    else:
+        callee = _inlinable(normaliser, func)
+        if callee is None:
+            return None
+        key = callee.__code__
+        bound = _bind(callee, args, keywords, normaliser)
     if bound is None:
         return None
     from s2sgrad.frontend.normalise import Normaliser
 
     try:
-        parsed = parse_function(callee)
+        parsed = normaliser.parsed.derived(copy.deepcopy(local)) if local is not None \
+            else parse_function(callee)
         inner = Normaliser(parsed, normaliser.namer)
-        inner.inlining = normaliser.inlining + (callee.__code__,)
+        inner.inlining = normaliser.inlining + (key,)
         before = set(normaliser.namer.taken)
         tree = inner.function()
     except S2SGradError:
@@ -83,9 +90,46 @@ def inline_call(normaliser, func, args, keywords, origin):
         value = body.pop().value
     normaliser.out.extend(body)
     _merge_state(normaliser, inner, renames, substitutes)
-    normaliser.inlined[ast.unparse(func)] = callee
+    if local is None:
+        normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
+
+
+def _local_function(normaliser, func):
+    """The nested ``def`` (its captured variables as keyword-only parameters,
+    see ``Normaliser.nested_def``) a call calls, when it may be inlined."""
+    if not isinstance(func, ast.Name) or func.id not in normaliser.local_functions:
+        return None
+    node = normaliser.local_functions[func.id]
+    if ("nested def", func.id) in normaliser.inlining or len(normaliser.inlining) > MAX_DEPTH \
+            or node.args.vararg or node.args.kwarg or node.args.posonlyargs:
+        return None
+    return node
+
+
+def _bind_definition(node, args, keywords):
+    """:func:`_bind` for a nested ``def`` (literal defaults only)."""
+    params = [a.arg for a in node.args.args]
+    if len(args) > len(params):
+        return None
+    given = dict(zip(params, args))
+    names = params + [a.arg for a in node.args.kwonlyargs]
+    for keyword in keywords:
+        if keyword.arg not in names or keyword.arg in given:
+            return None
+        given[keyword.arg] = keyword.value
+    defaults = dict(zip(params[len(params) - len(node.args.defaults):], node.args.defaults))
+    defaults.update((a.arg, d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults)
+                    if d is not None)
+    for name, default in defaults.items():
+        if name not in given:
+            if not isinstance(default, ast.Constant):
+                return None
+            given[name] = ast.Constant(default.value)
+    if set(given) != set(names):
+        return None
+    return [(name, given[name]) for name in names]
 
 
 def _inlinable(normaliser, func):
@@ -94,8 +138,7 @@ def _inlinable(normaliser, func):
 
     if not isinstance(func, (ast.Name, ast.Attribute)):
         return None
-    if isinstance(func, ast.Name) and (func.id in normaliser.current
-                                       or func.id in normaliser.local_functions):
+    if isinstance(func, ast.Name) and func.id in normaliser.current:
         return None
     callee = normaliser.parsed.resolve(func)
     if callee is LOCAL or callee is UNRESOLVED or not inspect.isfunction(callee):

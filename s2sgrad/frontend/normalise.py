@@ -134,6 +134,7 @@ class Normaliser:
         body = _remove_early_returns(body, self)
         new_body = self.block(body)
         _drop_unneeded_guards(new_body)
+        _drop_uncalled_defs(new_body)
         if result is None:
             new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
         else:
@@ -169,6 +170,13 @@ class Normaliser:
                 self.emit(ast.Expr(rhs), s)
         elif kind is ast.Assign:
             value = s.value
+            if isinstance(value, ast.Lambda) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], ast.Name):
+                # ``f = lambda v: v * w`` is ``def f(v): return v * w``
+                self.nested_def(ast.copy_location(function_def(
+                    s.targets[0].id, value.args,
+                    [ast.copy_location(ast.Return(value.body), value)], s.lineno), s))
+                return
             if len(s.targets) > 1:
                 atom = self.atom(value)
                 for target in s.targets:
@@ -634,12 +642,12 @@ class Normaliser:
             func = self.atom(func)
         args = [self.atom(a) for a in e.args]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
-        inlined = inline_call(self, func, args, keywords, e)
-        if inlined is not None:
-            return inlined
         if isinstance(func, ast.Name) and func.id in self.local_functions:
             for name in self.local_functions[func.id].captured:  # see nested_def
                 keywords.append(ast.keyword(name, self.read(ast.Name(name, ast.Load()))))
+        inlined = inline_call(self, func, args, keywords, e)
+        if inlined is not None:
+            return inlined
         return ast.Call(copy.deepcopy(func), args, keywords)
 
     def method_call(self, func, e):
@@ -909,6 +917,28 @@ def _drop_unneeded_guards(body):
         if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in sharers
                    for st in later for n in ast.walk(st)):
             _remove(body, stmt)
+
+
+def _drop_uncalled_defs(body):
+    """Remove nested ``def``s no statement refers to any more (every call inlined)."""
+    defs = [s for s in _flatten(body) if isinstance(s, ast.FunctionDef)]
+    for node in defs:
+        used = any(isinstance(n, ast.Name) and n.id == node.name
+                   for s in _flatten(body) if s is not node for n in _own_parts(s))
+        if not used:
+            _remove(body, node)
+
+
+def _own_parts(stmt):
+    """The nodes of ``stmt`` outside the statements nested in it."""
+    if isinstance(stmt, ast.FunctionDef):
+        return ast.walk(stmt)
+    for field, value in ast.iter_fields(stmt):
+        if field in ("body", "orelse"):
+            continue
+        for node in value if isinstance(value, list) else [value]:
+            if isinstance(node, ast.AST):
+                yield from ast.walk(node)
 
 
 def _remove(stmts, target):

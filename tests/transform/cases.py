@@ -487,3 +487,9 @@ def view_read_before_the_write(x):
         r = y[0:2]
         y[0] = np.sum(np.sin(r))
     return np.sum(y * y)
+
+
+def named_lambdas(x, y):
+    scale = lambda v: v * y  # noqa: E731 (the construct under test)
+    square = lambda v, k=2.0: v ** k  # noqa: E731
+    return np.sum(square(scale(x))) + np.sum(scale(np.sin(x)))

@@ -21,6 +21,7 @@ rng = np.random.default_rng(1)
     ("nested_loops_break", (rng.normal(size=4),)),
     ("nested_loops_break", (np.array([0.9, 1.2, 0.3, 1.4]),)),
     ("nested_def", (rng.normal(size=3), rng.normal(size=3))),
+    ("named_lambdas", (rng.normal(size=3), rng.normal(size=3))),
     ("branch_in_loop_in_call", (np.array([0.5, -1.0, 2.0, 0.3]),)),
     ("accumulate_loop", (rng.normal(size=5),)),
     ("overwrite_many_times", (rng.normal(size=3) * 0.5,)),
