@@ -213,3 +213,23 @@ def test_rebinding_an_inlined_function_generates_again():
         np.testing.assert_allclose(sg.grad(calls_a_rebindable_helper)(x), [5.0, 5.0])
     finally:
         first_helper = original
+
+
+def rnn_with_a_nested_cell(W, U, xs, h0):
+    def cell(h, x):  # reads W and U from the enclosing function
+        return np.tanh(x @ W + h @ U)
+
+    row = lambda t: xs[t]  # noqa: E731
+    h = h0
+    for t in range(xs.shape[0]):
+        h = cell(h, row(t))
+    return np.sum(h ** 2)
+
+
+def test_nested_defs_and_named_lambdas_are_inlined():
+    source = sg.source(rnn_with_a_nested_cell)
+    assert "call_vjp" not in source and "def cell" not in source and "def row" not in source
+    assert source.count("stack.append") == sg.source(rnn_inline).count("stack.append")
+    args = (W, U, XS, H0)
+    np.testing.assert_allclose(sg.grad(rnn_with_a_nested_cell)(*args),
+                               numerical_grad(rnn_with_a_nested_cell, args, 0), rtol=1e-6)
