@@ -61,6 +61,9 @@ def inline_call(normaliser, func, args, keywords, origin):
             else parse_function(callee)
         inner = Normaliser(parsed, normaliser.namer)
         inner.inlining = normaliser.inlining + (key,)
+        if local is not None:  # the nested defs it may call, inlined in turn
+            inner.local_functions = dict(normaliser.local_functions)
+            inner.current.update((name, name) for name in normaliser.local_functions)
         before = set(normaliser.namer.taken)
         tree = inner.function()
     except S2SGradError:
@@ -181,7 +184,8 @@ def _bind(callee, args, keywords, normaliser):
 
 def _splicable(inner, tree, normaliser, parsed):
     """True when the callee's normal form can run among the caller's names."""
-    if inner.local_functions or len(tree.body) > MAX_STATEMENTS:
+    if set(inner.local_functions) - set(normaliser.local_functions) \
+            or len(tree.body) > MAX_STATEMENTS:
         return False
     from s2sgrad import runtime
 

@@ -228,8 +228,12 @@ class Normaliser:
         inner_locals = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
                         and isinstance(n.ctx, ast.Store)}
         inner_locals |= {a.arg for a in ast.walk(s.args) if isinstance(a, ast.arg)}
-        captured = sorted({n.id for n in ast.walk(s) if isinstance(n, ast.Name)
-                           and n.id in self.current and n.id not in inner_locals})
+        read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                and n.id in self.current and n.id not in inner_locals}
+        # a nested def it calls is called with what that one captures
+        calls = read & set(self.local_functions)
+        captured = sorted((read - calls) | {name for f in calls
+                                            for name in self.local_functions[f].captured})
         if captured and any(isinstance(n, ast.Name) and n.id == s.name for n in ast.walk(s)):
             raise self.parsed.error(f"recursive nested def {s.name!r} reading enclosing variables",
                                     s, stage="normalise", hint="define it at module level")

@@ -233,3 +233,22 @@ def test_nested_defs_and_named_lambdas_are_inlined():
     args = (W, U, XS, H0)
     np.testing.assert_allclose(sg.grad(rnn_with_a_nested_cell)(*args),
                                numerical_grad(rnn_with_a_nested_cell, args, 0), rtol=1e-6)
+
+
+def rnn_with_nested_helpers(W, U, xs, h0):
+    def cell(h, x):
+        return np.tanh(x @ W + h @ U)
+
+    step = lambda h, t: cell(h, xs[t])  # noqa: E731  (calls another nested def)
+    h = h0
+    for t in range(xs.shape[0]):
+        h = step(h, t)
+    return np.sum(h ** 2)
+
+
+def test_a_nested_def_calling_another_is_inlined_with_what_that_one_reads():
+    source = sg.source(rnn_with_nested_helpers)
+    assert "call_vjp" not in source and "def " not in source.split("\n", 1)[1]
+    args = (W, U, XS, H0)
+    np.testing.assert_allclose(sg.grad(rnn_with_nested_helpers)(*args),
+                               numerical_grad(rnn_with_nested_helpers, args, 0), rtol=1e-6)
