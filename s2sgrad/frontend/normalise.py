@@ -242,6 +242,7 @@ class Normaliser:
             node.args.kwonlyargs.append(ast.arg(name))
             node.args.kw_defaults.append(None)
         node.captured = captured
+        node.calls_nested_defs = bool(calls)
         self.current[s.name] = self.namer.reserve(s.name)
         self.local_functions[s.name] = node
         self.emit(node, s)
@@ -652,6 +653,11 @@ class Normaliser:
         inlined = inline_call(self, func, args, keywords, e)
         if inlined is not None:
             return inlined
+        if isinstance(func, ast.Name) and getattr(self.local_functions.get(func.id),
+                                                  "calls_nested_defs", False):
+            # (its body calls them without what they capture: only inlined it works)
+            raise self.parsed.error(f"nested def {func.id!r} calling another nested def, "
+                                    "which cannot be inlined here", e, stage="normalise")
         return ast.Call(copy.deepcopy(func), args, keywords)
 
     def method_call(self, func, e):

@@ -252,3 +252,20 @@ def test_a_nested_def_calling_another_is_inlined_with_what_that_one_reads():
     args = (W, U, XS, H0)
     np.testing.assert_allclose(sg.grad(rnn_with_nested_helpers)(*args),
                                numerical_grad(rnn_with_nested_helpers, args, 0), rtol=1e-6)
+
+
+def nested_helper_that_cannot_be_inlined(x):
+    def double(v):
+        return v * x
+
+    def writes(v):
+        w = v * 1.0
+        w[0] = double(w)[0]  # a write into an array: not inlined
+        return w
+
+    return np.sum(writes(x))
+
+
+def test_a_nested_def_calling_another_that_stays_a_call_is_refused_clearly():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="calling another nested def"):
+        sg.grad(nested_helper_that_cannot_be_inlined)(np.ones(3))
