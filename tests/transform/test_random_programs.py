@@ -258,9 +258,11 @@ class Builder:
                 a, b = b, a
             return self.choice(BINARY).format(a=a, b=b), False
         if form == "helper":
-            which = self.choice(HELPERS)
+            which = "local" if self.local_helper and self.coin(40) else self.choice(HELPERS)
             self.features.add(f"call {which}")
             a, _ = self.expr(scope, target, depth - 1)
+            if which == "local":
+                return f"local({a})", False
             if which in ("smooth", "nested", "pair"):
                 b, _ = self.expr(scope, sub(), depth - 1)
                 if self.coin():
@@ -569,6 +571,13 @@ class Builder:
             self.features.add("helpers inlined")
         self.lines.append("def f(x, y):")
         scope = self.scope
+        self.local_helper = self.coin(50)
+        if self.local_helper:  # a nested helper reading the current y (inlined where called)
+            if self.coin():
+                self.emit(0, "def local(a):")
+                self.emit(1, "return np.tanh(a) * np.sum(y) + smooth(a, 0.5)")
+            else:
+                self.emit(0, "local = lambda a: np.sin(a) * np.sum(y * y)  # noqa: E731")
         if self.coin(30):  # a flag the body may test and set (``done = False``)
             scope = dict(scope, done=Var((), kind="bool"))
             self.emit(0, "done = False")
