@@ -270,24 +270,24 @@ class Optimizer:
         return clipped + [(g, v) for g, v in pairs if g is None]
 
     def _apply(self, pairs, lr):
-        """Update each variable with a gradient: weight decay, then the optimizer's step.
-
-        Returns the variables skipped because their gradient is ``None``.
-        """
-        weight_decay = self.weight_decay
+        """Update each variable with a gradient; returns the variables skipped
+        because their gradient is ``None``."""
+        lr_as, step = self._lr_as, self._step
         skipped = []
         for g, v in pairs:
             if g is None:
                 skipped.append(v)
                 continue
             value = _value_of(v)
-            g = _gradient_value(g, value)
-            lr_v = self._lr_as(lr, value.dtype)
-            if weight_decay:
-                wd = np.asarray(weight_decay, dtype=value.dtype)[()]
-                v._set(value - value * wd * lr_v)
-            self._update(v, g, lr_v, self._slots(v))
+            step(v, value, _gradient_value(g, value), lr_as(lr, value.dtype))
         return skipped
+
+    def _step(self, v, value, g, lr_v):
+        """One variable's update: weight decay, then the optimizer's rule."""
+        if self.weight_decay:
+            wd = np.asarray(self.weight_decay, dtype=value.dtype)[()]
+            v._set(value - value * wd * lr_v)
+        self._update(v, g, lr_v, self._slots(v))
 
     def minimize(self, loss, var_list, tape=None):
         """Compute the gradients of ``loss()`` for ``var_list`` and apply them.
@@ -381,7 +381,7 @@ class SGD(Optimizer):
             return []
         return [np.zeros_like(value)[()]]
 
-    def _apply(self, pairs, lr):
+    def _step(self, v, value, g, lr_v):
         """Without momentum or weight decay a step is ``x -= lr * g`` and nothing else.
 
         So it keeps no per-variable state and goes straight to the
@@ -389,16 +389,8 @@ class SGD(Optimizer):
         training loop, run once per step.
         """
         if self.momentum or self.weight_decay:
-            return super()._apply(pairs, lr)
-        lr_as = self._lr_as
-        skipped = []
-        for g, v in pairs:
-            if g is None:
-                skipped.append(v)
-                continue
-            value = _value_of(v)
-            v._set(value - _gradient_value(g, value) * lr_as(lr, value.dtype))
-        return skipped
+            return super()._step(v, value, g, lr_v)
+        v._set(value - g * lr_v)
 
     def _update(self, var, g, lr, slots):
         if not slots:
