@@ -185,6 +185,42 @@ def bug(name, args, reason):
     bug("shape_save_in_empty_loop", (X3, Y3),
         "shape-only saves: the seed `repeat_to_shape(1.0, x_shape)` reads the shape saved in a "
         "loop that ran zero times (None): TypeError '<' between NoneType and int"),
+    bug("return_in_while_in_for_then_swap", (np.array([0.1, 0.2, 0.3]), 1.5),
+        "returns inside loops: the result was set inside the loop (the return became a "
+        "break) and after it; the final return read the name, not the version joining both "
+        "(the gradient of y came out 0)"),
+    bug("return_in_while_in_for_then_swap", (np.array([0.1, 0.2, 0.3]), 0.5),
+        "the same program, returning from inside the loop"),
+    bug("flag_set_in_the_branch_it_tests", (np.array([0.8, -0.5]),),
+        "`if done: ... else: ...; done = True` in a loop: the adjoint chose the branch by the "
+        "flag's value after the branch ran (pre-existing; found through the flags returns "
+        "inside loops use)"),
+    bug("returns_in_nested_whiles", (np.array([0.8, -0.5, -1.1]),) * 2,
+        "returns in nested whiles: the outer while's flag test read the flag the inner one "
+        "had just set (the branch snapshot above)"),
+    bug("returns_in_nested_whiles", (np.array([0.8, 0.5, 1.1]),) * 2,
+        "the same program, not entering the loops"),
+    bug("return_in_a_loop_in_a_loop_else", (np.array([[0.3, 0.2], [0.1, -0.4]]),
+                                             np.array([0.3, 0.2])),
+        "a return inside a loop in a for-else's else block was assigned but did not end the "
+        "function (loop-elses were rewritten after returns)"),
+    bug("return_in_a_loop_in_a_loop_else", (np.array([[3.3, 2.2], [0.1, 0.4]]),
+                                             np.array([3.3, 2.2])),
+        "the same program, breaking out of the loop"),
+    bug("return_in_an_inner_loop_else", (np.array([0.3, 0.2]),),
+        "the same, the else of an inner loop returning"),
+    bug("return_in_an_inner_loop_else", (np.array([3.3, 2.2]),),
+        "the same, other values"),
+    bug("return_in_a_loop_that_never_runs_then_in_a_while", (1.408, 0.637),
+        "the result set in a first returning loop had no version after it (names bound only "
+        "in a loop are not), so the join after a second returning loop was skipped and the "
+        "final return read the first loop's result"),
+    bug("return_in_a_loop_that_never_runs_then_in_a_while", (-0.8, 0.637),
+        "the same program, returning from the while"),
+    bug("folded_seed_through_a_reassigned_argument", (np.ones((2, 3)), Y3),
+        "`x = x * 1.0`: the seed of x's sums, folded to a scalar in `dx_1 = 2.0 + 1.0`, "
+        "reached the argument as `dx_1` and was returned as a float for an array argument "
+        "(pre-existing)"),
 ])
 def test_found_by_generator(f, args, may_refuse):
     check(f, *args, may_refuse=may_refuse)
@@ -210,46 +246,3 @@ def test_call_result_sharing_a_written_argument_is_refused():
     # (the call is inlined, so the sharing is seen when generating, not at run time)
     with pytest.raises(sg.UnsupportedSyntaxError, match="another name shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
-
-
-@pytest.mark.parametrize("y", [1.5, 0.5])
-def test_result_assigned_in_a_loop_and_after_it_returns_the_joined_version(y):
-    """The function's result was set inside the loop (the return there became
-    a break) and after it; the final return read the name, not the version
-    joining both (the gradient of y came out 0)."""
-    check(cases.return_in_while_in_for_then_swap, np.array([0.1, 0.2, 0.3]), y)
-
-
-def test_a_loop_flag_set_in_the_branch_it_tests():
-    """``if done: ... else: ...; done = True`` in a loop: the adjoint chose the
-    branch by the flag's value after the branch ran (a wrong gradient, found
-    through the flags that returns inside loops use)."""
-    check(cases.flag_set_in_the_branch_it_tests, np.array([0.8, -0.5]))
-
-
-@pytest.mark.parametrize("x", [np.array([0.8, -0.5, -1.1]), np.array([0.8, 0.5, 1.1])])
-def test_returns_in_nested_whiles(x):
-    check(cases.returns_in_nested_whiles, x, x.copy())
-
-
-@pytest.mark.parametrize("x", [np.array([[0.3, 0.2], [0.1, -0.4]]), np.array([[3.3, 2.2], [0.1, 0.4]])])
-def test_a_return_in_a_loop_else_block(x):
-    """A return inside a loop inside a for-else's else block was assigned but
-    did not end the function (loop-elses were rewritten after returns)."""
-    check(cases.return_in_a_loop_in_a_loop_else, x, x[0].copy())
-    check(cases.return_in_an_inner_loop_else, x[0].copy())
-
-
-@pytest.mark.parametrize("x", [1.408, -0.8])
-def test_results_set_in_two_returning_loops_join(x):
-    """The result set in the first returning loop had no version after it
-    (names bound only in a loop are not), so the join after the second loop
-    was skipped and the final return read the first loop's result."""
-    check(cases.return_in_a_loop_that_never_runs_then_in_a_while, x, 0.637)
-
-
-def test_a_folded_seed_held_in_a_variable_stays_folded():
-    """``x = x * 1.0``: the seed of ``x``'s sums, folded to a scalar in
-    ``dx_1 = 2.0 + 1.0``, reached the argument as ``dx_1`` -- returned as a
-    float for an array argument (the variable was taken for an array)."""
-    check(cases.folded_seed_through_a_reassigned_argument, np.ones((2, 3)), Y3)
