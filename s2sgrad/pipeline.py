@@ -100,11 +100,15 @@ class Context:
 
     def still_valid(self, function):
         """True while every recorded resolution still holds for ``function``."""
-        parsed = _Scope(function)
-        for expr, obj in self.dependencies.items():
-            if parsed.resolve_text(expr) is not obj:
-                return False
-        return True
+        return resolutions_hold(function, self.dependencies)
+
+
+def resolutions_hold(function, resolved):
+    """True when every dotted text of ``resolved`` still denotes its object in
+    ``function``'s scope (globals, closure cells, builtins): what a cache of
+    code generated from ``function``'s source checks on a hit."""
+    scope = _Scope(function)
+    return all(scope.resolve_text(text) is obj for text, obj in resolved.items())
 
 
 class _Scope:

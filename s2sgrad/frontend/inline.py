@@ -13,7 +13,8 @@ Only calls whose meaning is certain to survive the move are inlined; the
 others stay calls (and go through ``runtime.call_vjp`` as before):
 
 * the callee is a plain function with source, no rule of its own, the same
-  module globals as the caller, no closure, and only positional-or-keyword
+  module globals as the caller (so never one of s2sgrad's runtime helpers),
+  no closure, and only positional-or-keyword
   parameters (defaults that are literals);
 * it is not already being inlined (recursion stays a call), and the
   nesting stays shallow;
@@ -148,7 +149,6 @@ def _inlinable(normaliser, func):
         return None
     code = callee.__code__
     if registry.lookup(callee) is not None or registry.is_nondifferentiable(callee) \
-            or callee.__module__ in ("s2sgrad.runtime",) \
             or callee.__globals__ is not normaliser.parsed.globals \
             or code.co_freevars or code.co_kwonlyargcount or code.co_posonlyargcount \
             or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS

@@ -20,8 +20,6 @@ when it watches accessed variables) and tensors passed to ``watch``;
 sources the target does not depend on get None.
 """
 
-import types
-
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
@@ -55,14 +53,15 @@ class BlockCode:
 
     def __init__(self, spec, parsed):
         self.spec = spec
-        self.parsed = parsed
+        #: the block as a function of the user's file, its helpers closure cells
+        self.parsed = parsed.derived(spec.function, spec.helpers)
         #: (wrt input indices, input shapes) -> pipeline.Generated, or the
         #: S2SGradError refusing it
         self.generated = {}
         inputs = spec.inputs
         self.source_indices = tuple(inputs.index(name) for name in spec.source_names)
         self.watched_indices = frozenset(inputs.index(name) for name in spec.watched)
-        self.helper_cells = {name: types.CellType(obj) for name, obj in spec.helpers.items()}
+        self.helper_cells = {name: self.parsed.closure[name] for name in spec.helpers}
         self.pack = _packer(spec)
 
     def generate(self, wrt, args):
@@ -75,10 +74,9 @@ class BlockCode:
             from s2sgrad import pipeline
 
             inputs = self.spec.inputs
-            block = self.parsed.derived(self.spec.function, self.spec.helpers)
             try:
                 entry = pipeline.generate(
-                    block, tuple(inputs[i] for i in wrt), True, True, True,
+                    self.parsed, tuple(inputs[i] for i in wrt), True, True, True,
                     f"tape block line {self.spec.lineno}", known_shapes=dict(zip(inputs, shapes)),
                     positional_seed=True, example_args=args)
             except S2SGradError as error:
@@ -187,10 +185,10 @@ class LiftedBlock:
         for i, k in gather:
             flat.append(None if k is None else _finish(values[i], grads[k], False))
         if self.cell is not None:
-            self._specialise(key, values, kinds, function, gather)
+            self._specialise(key, values, kinds, cls, function, gather)
         return target, code.pack(flat)
 
-    def _specialise(self, key, values, kinds, function, gather):
+    def _specialise(self, key, values, kinds, cls, function, gather):
         """Make the rewritten function call a guarded entry for this signature.
 
         The guards check in straight-line code what ``__call__`` works out
@@ -204,7 +202,7 @@ class LiftedBlock:
         fast = self._fast.get((key, seed_key))
         if fast is None:
             fast = self._fast[(key, seed_key)] = _guarded_entry(
-                self.code, values, kinds, function, gather, seed, self.__call__)
+                self.code, values, kinds, cls, function, gather, seed, self.__call__)
         self.cell.cell_contents = fast
 
     def _compile(self, wrt, args):
@@ -237,14 +235,14 @@ class LiftedBlock:
         return target, grads
 
 
-def _guarded_entry(code, values, kinds, function, gather, seed, general):
+def _guarded_entry(code, values, kinds, cls, function, gather, seed, general):
     """Generated ``(*inputs) -> (target, gradients)`` for one signature."""
     from s2sgrad.codegen.compile import CompiledCode
 
     spec = code.spec
     helpers = {"general": general, "function": function, "seed": seed, "new": _new,
                "finish": _finish, "active": _tensor._active, "seed_type": type(seed),
-               "cls": _classify(kinds, code.source_indices)[0]}
+               "cls": cls}
     inputs, raw = _entry_names(spec.inputs, helpers, len(gather))
     fall_back = f"return general({', '.join(inputs)})"
     guards, value_guards, unpack = ["active"], [], []

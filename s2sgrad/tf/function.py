@@ -80,10 +80,9 @@ class Conversion:
         self.resolved = resolved
 
     def still_valid(self, fn):
-        from s2sgrad.pipeline import _Scope
+        from s2sgrad.pipeline import resolutions_hold
 
-        scope = _Scope(fn)
-        return all(scope.resolve_text(text) is obj for text, obj in self.resolved.items())
+        return resolutions_hold(fn, self.resolved)
 
     def bind(self, fn):
         """The converted function for ``fn``'s globals, closure and defaults."""
