@@ -581,4 +581,5 @@ def test_broadcasting_blocks_match_the_tape(w_shape, x_shape, seed):
         return loss, tape.gradient(loss, [w, bias])
 
     compiled = run_both(program)
-    assert blocks_of(compiled)[0]._compiled  # the generated code ran
+    # the generated code ran (an entry of None would mean it was refused)
+    assert any(entry is not None for entry in blocks_of(compiled)[0]._compiled.values())
