@@ -11,7 +11,7 @@ import inspect
 import numpy as np
 
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 __all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
 
@@ -323,7 +323,7 @@ def defgrad(primitive):
 
     s2sgrad then treats calls to ``primitive`` as one operation and never
     reads its source. The rule follows the registry's conventions (see
-    ``s2sgrad.rules.registry``); a rule body with control flow is called
+    ``s2sgrad.primitives.registry``); a rule body with control flow is called
     as a function instead of being inlined.
     """
     if not callable(primitive):

@@ -18,7 +18,7 @@ from s2sgrad.transform.optimise import (
 from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
 
-import s2sgrad.rules  # noqa: F401  (registers every rule)
+import s2sgrad.primitives  # noqa: F401  (registers every rule)
 
 
 class Context:
@@ -69,7 +69,7 @@ class Context:
     def is_pure_call(self, call):
         """True for calls to primitives with rules and to runtime helpers."""
         from s2sgrad import runtime
-        from s2sgrad.rules import registry
+        from s2sgrad.primitives import registry
 
         func = self.resolve(call.func)
         if func is runtime.call_vjp:

@@ -2,7 +2,7 @@
 
 They exist where a rule would otherwise need control flow (rule bodies are
 straight-line templates). Each helper has a derivative rule of its own in
-``s2sgrad.rules.shape`` so generated code stays differentiable.
+``s2sgrad.primitives.shape`` so generated code stays differentiable.
 """
 
 import numpy as np

@@ -30,7 +30,7 @@ import inspect
 
 import numpy as np
 
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 EPS = 1e-6
 
@@ -163,7 +163,7 @@ def _shapes(value):
 
 
 def resolve_rule(rule_or_primitive):
-    """A :class:`~s2sgrad.rules.registry.Rule` for a rule or a primitive."""
+    """A :class:`~s2sgrad.primitives.registry.Rule` for a rule or a primitive."""
     if isinstance(rule_or_primitive, registry.Rule):
         return rule_or_primitive
     rule = registry.lookup(rule_or_primitive)

@@ -192,7 +192,7 @@ def test_check_zero_gradient_next_to_a_large_value_is_ok(functions, capsys):
 @pytest.fixture
 def scratch_registry(monkeypatch):
     """Rules registered during the test (the wrong one) vanish afterwards."""
-    from s2sgrad.rules import registry
+    from s2sgrad.primitives import registry
 
     monkeypatch.setattr(registry, "_RULES", dict(registry._RULES))
 

@@ -10,7 +10,7 @@ code. Safe under threads: generation for one key happens once.
 
 import threading
 
-from s2sgrad.rules.registry import RULES_VERSION
+from s2sgrad.primitives.registry import RULES_VERSION
 
 _entries = {}
 _lock = threading.RLock()

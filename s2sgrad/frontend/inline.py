@@ -138,7 +138,7 @@ def _bind_definition(node, args, keywords):
 
 def _inlinable(normaliser, func):
     """The function object ``func`` calls, when it may be inlined, else None."""
-    from s2sgrad.rules import registry
+    from s2sgrad.primitives import registry
 
     if not isinstance(func, (ast.Name, ast.Attribute)):
         return None

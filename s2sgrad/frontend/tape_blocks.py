@@ -34,7 +34,7 @@ import types
 from dataclasses import dataclass
 
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 _LIFTED_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
 _TAPE_OPTIONS = ("persistent", "watch_accessed_variables")

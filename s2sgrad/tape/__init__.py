@@ -6,7 +6,7 @@ Operations on tensors run immediately on NumPy values; a recording
 source transformer uses.
 """
 
-import s2sgrad.rules  # noqa: F401  (registers every rule family)
+import s2sgrad.primitives  # noqa: F401  (registers every rule family)
 from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradient
 from s2sgrad.tape.tensor import Tensor, cast, constant, stop_gradient
 from s2sgrad.tape.variable import Variable

@@ -21,7 +21,7 @@ import operator
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
-from s2sgrad.rules.registry import Rule
+from s2sgrad.primitives.registry import Rule
 from s2sgrad.tape.guard import guard, has_signed_zero
 from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 

@@ -31,7 +31,7 @@ import types
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
-from s2sgrad.rules.registry import Rule
+from s2sgrad.primitives.registry import Rule
 from s2sgrad.runtime import repeat_to, unbroadcast
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.tensor import NONDIFF, Tensor, apply, rule_of

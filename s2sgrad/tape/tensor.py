@@ -20,7 +20,7 @@ import operator
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
-from s2sgrad.rules import registry as _registry
+from s2sgrad.primitives import registry as _registry
 
 #: The tapes currently recording, innermost last. Mutated in place only
 #: (other modules hold a reference to this list).
@@ -42,7 +42,7 @@ class Record:
     """One recorded operation: ``out = prim(*args, **params)``.
 
     * ``prim``: the primitive object (``operator.mul``, ``np.sin``, ...),
-      the key of its rule in :mod:`s2sgrad.rules.registry`;
+      the key of its rule in :mod:`s2sgrad.primitives.registry`;
     * ``args``: the positional inputs as recorded nodes -- a
       :class:`Tensor` for a tensor input (a Variable appears as the
       read-snapshot Tensor of its value at that moment), the constant

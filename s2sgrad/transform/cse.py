@@ -9,7 +9,7 @@ loop bodies are left alone.
 
 import ast
 
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 
 def eliminate_common_subexpressions(fn, resolve):

@@ -22,7 +22,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.frontend.normalise import METADATA_ATTRS
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 from s2sgrad.transform import simplify
 from s2sgrad.transform.adjoints import Adjoint, comment
 from s2sgrad.transform.adjoints import assign as _assign

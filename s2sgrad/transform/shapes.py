@@ -15,7 +15,7 @@ backward from scalar results through elementwise operations, to a fixpoint.
 import ast
 import math
 
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 SCALAR = 0
 ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)

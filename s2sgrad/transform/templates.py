@@ -1,6 +1,6 @@
 """Derivative rules as templates: a rule's body, instantiated at one call site.
 
-A rule is a straight-line ``def`` (see ``s2sgrad.rules.registry``); here its
+A rule is a straight-line ``def`` (see ``s2sgrad.primitives.registry``); here its
 source is parsed once and its parameters are replaced by the atoms of the
 statement being differentiated, its locals by fresh names and its globals
 by the names the generated code uses for the same objects. This is what

@@ -10,7 +10,7 @@ import ast
 import copy
 import inspect
 
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, index_expression as _index_expression, walk_statements as _walk_statements
 
 

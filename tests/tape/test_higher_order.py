@@ -122,7 +122,7 @@ def test_hessian_by_jacobian_of_gradient():
 
 
 def test_helpers_with_rules_are_recorded_as_primitives():
-    from s2sgrad.rules.shape import getitem_adjoint
+    from s2sgrad.primitives.shape import getitem_adjoint
 
     x = sg.constant(A)
     with sg.GradientTape() as outer:

@@ -5,7 +5,7 @@ import operator
 import numpy as np
 
 import s2sgrad as sg
-from s2sgrad.rules.registry import lookup
+from s2sgrad.primitives.registry import lookup
 from s2sgrad.tape.compiled import _key_and_values
 from s2sgrad.tape.rewind import _specialize, rewind
 

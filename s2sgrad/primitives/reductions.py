@@ -14,7 +14,7 @@ choice); ``prod`` is exact when entries are zero (no division by ``a``).
 
 import numpy as np
 
-from s2sgrad.rules.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad.runtime import repeat_to
 
 

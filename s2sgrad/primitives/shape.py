@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.rules.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad import runtime
 from s2sgrad.runtime import repeat_to, unbroadcast
 

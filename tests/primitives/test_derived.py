@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from s2sgrad.rules import _derived, registry
+from s2sgrad.primitives import _derived, registry
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 #: function name -> an interval inside its domain, away from singularities
 DOMAINS = {
@@ -85,7 +85,7 @@ def test_float32_is_preserved_by_constants(primitive):
 @pytest.fixture(scope="module")
 def derive():
     """The derive module (imports sympy) with ``render`` run only once."""
-    from s2sgrad.rules import derive
+    from s2sgrad.primitives import derive
 
     text = derive.render()
     patch = pytest.MonkeyPatch()

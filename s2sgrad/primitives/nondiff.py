@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.rules.registry import defnondiff, defnondiff_module
+from s2sgrad.primitives.registry import defnondiff, defnondiff_module
 
 defnondiff(
     # rounding and sign

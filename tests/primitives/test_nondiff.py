@@ -7,7 +7,7 @@ import operator
 import numpy as np
 import pytest
 
-from s2sgrad.rules import registry
+from s2sgrad.primitives import registry
 
 SAMPLE = [
     np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix, np.sign,

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.rules.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad.runtime import unbroadcast
 
 

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-from s2sgrad.rules import operators
+from s2sgrad.primitives import operators
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 BINARY = [
     operator.add, np.add, operator.sub, np.subtract, operator.mul, np.multiply,

@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes
 
-from s2sgrad.rules import reductions, registry
+from s2sgrad.primitives import reductions, registry
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 AXES = [
     {},

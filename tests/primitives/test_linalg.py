@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s2sgrad.rules import linalg, registry
+from s2sgrad.primitives import linalg, registry
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 MATMUL_SHAPES = [
     ((4,), (4,)),

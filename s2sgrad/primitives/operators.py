@@ -3,7 +3,7 @@
 One ``def`` serves both spellings: the source transformer keys ``a * b``
 on ``operator.mul`` and a call ``np.multiply(a, b)`` on ``np.multiply``.
 Every binary rule undoes broadcasting with :func:`s2sgrad.runtime.unbroadcast`.
-Matrix multiplication lives in :mod:`s2sgrad.rules.linalg`.
+Matrix multiplication lives in :mod:`s2sgrad.primitives.linalg`.
 """
 
 import builtins
@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.rules.registry import defvjp
+from s2sgrad.primitives.registry import defvjp
 from s2sgrad.runtime import unbroadcast
 
 

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, broadcastable_shapes
 
 from s2sgrad import runtime
-from s2sgrad.rules import registry, shape
+from s2sgrad.primitives import registry, shape
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 A = sample((2, 3, 4), seed=1)
 M = sample((3, 4), seed=2)

@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
-from s2sgrad.rules import elementwise, registry
+from s2sgrad.primitives import elementwise, registry
 from tests.fd import check_vjp
-from tests.rules import Case, params, sample
+from tests.primitives import Case, params, sample
 
 
 def away_from_zero(shape, seed=0):

@@ -6,7 +6,7 @@
   so generated code can be differentiated again;
 * rule signatures follow the primitive's parameter names and order;
 * float32 inputs give float32 gradients;
-* ``import s2sgrad.rules`` does not import sympy.
+* ``import s2sgrad.primitives`` does not import sympy.
 """
 
 import ast
@@ -20,8 +20,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from s2sgrad.rules import reductions, registry
-from tests.rules import (
+from s2sgrad.primitives import reductions, registry
+from tests.primitives import (
     test_derived,
     test_elementwise,
     test_linalg,
@@ -228,5 +228,5 @@ def test_float32_inputs_give_float32_gradients(case):
 
 
 def test_importing_the_rules_does_not_import_sympy():
-    code = "import sys, s2sgrad, s2sgrad.rules; assert 'sympy' not in sys.modules, 'sympy imported'"
+    code = "import sys, s2sgrad, s2sgrad.primitives; assert 'sympy' not in sys.modules, 'sympy imported'"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,12 +1,12 @@
 """Derivative rules: importing this package registers every rule family.
 
 The families are plain modules of ``@defvjp`` / ``defnondiff``
-registrations (see :mod:`s2sgrad.rules.registry` for the conventions).
+registrations (see :mod:`s2sgrad.primitives.registry` for the conventions).
 Only NumPy is imported here; sympy is used by ``derive.py`` alone, which
 writes ``_derived.py`` ahead of time.
 """
 
-from s2sgrad.rules import (  # noqa: F401  (imported for their registrations)
+from s2sgrad.primitives import (  # noqa: F401  (imported for their registrations)
     _derived,
     elementwise,
     linalg,
@@ -15,7 +15,7 @@ from s2sgrad.rules import (  # noqa: F401  (imported for their registrations)
     reductions,
     shape,
 )
-from s2sgrad.rules.registry import (  # noqa: F401
+from s2sgrad.primitives.registry import (  # noqa: F401
     defnondiff,
     defvjp,
     is_nondifferentiable,

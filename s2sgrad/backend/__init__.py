@@ -1,0 +1,2 @@
+"""The array backend: the one module through which generated code and the
+runtime reach array functions (NumPy today)."""
