@@ -324,7 +324,9 @@ def defgrad(primitive):
     s2sgrad then treats calls to ``primitive`` as one operation and never
     reads its source. The rule follows the registry's conventions (see
     ``s2sgrad.primitives.registry``); a rule body with control flow is called
-    as a function instead of being inlined.
+    as a function instead of being inlined. Registering bumps the registry's
+    generation (``registry.defvjp`` does), so gradients generated before are
+    generated again on their next ``grad``.
     """
     if not callable(primitive):
         raise TypeError(f"defgrad expects the function to register, got {primitive!r}")

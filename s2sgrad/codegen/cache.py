@@ -1,8 +1,9 @@
 """Cache stage: generated code kept in memory, keyed by what it depends on.
 
 The key is the user function's code object, the transform's parameters
-(wrt, order, mode) and the rules' version. An entry also remembers every
-name resolution the generation relied on (``np.sin`` -> the ufunc, a
+(wrt, order, mode) and the registry's generation (bumped by every
+registration, so a rule added or replaced later is used by the next
+lookup). An entry also remembers every name resolution the generation relied on (``np.sin`` -> the ufunc, a
 closure variable -> the callee it held); a lookup re-checks those
 identities, so a rebound global or a different closure never gets stale
 code. Safe under threads: generation for one key happens once.
@@ -10,7 +11,7 @@ code. Safe under threads: generation for one key happens once.
 
 import threading
 
-from s2sgrad.primitives.registry import RULES_VERSION
+from s2sgrad.primitives.registry import generation
 
 _entries = {}
 _lock = threading.RLock()
@@ -20,7 +21,7 @@ stats = {"generated": 0, "hits": 0}
 
 def cached(key, still_valid, generate):
     """The entry for ``key`` if ``still_valid(entry)``, else ``generate()``."""
-    key = (RULES_VERSION, *key)
+    key = (generation(), *key)
     entry = _entries.get(key)
     if entry is not None and still_valid(entry):
         stats["hits"] += 1

@@ -20,8 +20,19 @@ find them. The same rule object serves two clients:
 import itertools
 from dataclasses import dataclass, field
 
-#: Bumped whenever a rule changes meaning; part of every cache key.
-RULES_VERSION = 1
+#: Bumped by every registration; part of every cache key, so code generated
+#: before a rule was added or replaced is never served after it.
+_generation = 0
+
+
+def generation():
+    """How many registrations changed the tables so far (a cache-key part)."""
+    return _generation
+
+
+def _bump():
+    global _generation
+    _generation += 1
 
 
 @dataclass(frozen=True)
@@ -46,6 +57,7 @@ def defvjp(*primitives, elementwise=False):
     def register(vjp):
         for primitive in primitives:
             _RULES[_key(primitive)] = Rule(primitive, vjp, elementwise)
+        _bump()
         return vjp
 
     return register
@@ -59,6 +71,7 @@ def defnondiff(*primitives):
     """
     for primitive in primitives:
         _NONDIFFERENTIABLE[_key(primitive)] = primitive
+    _bump()
 
 
 def lookup(primitive):
@@ -76,6 +89,7 @@ def defnondiff_module(prefix):
     """Declare every function of modules named ``prefix...`` nondifferentiable
     (and methods of objects whose type lives there, e.g. random generators)."""
     _NONDIFFERENTIABLE_MODULES.append(prefix)
+    _bump()
 
 
 def is_nondifferentiable(primitive):
