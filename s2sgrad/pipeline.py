@@ -6,6 +6,7 @@ them together and owns the per-generation context they share.
 import ast
 import builtins
 import numbers
+import weakref
 
 from s2sgrad.codegen import cache
 from s2sgrad.codegen.compile import CompiledCode
@@ -19,6 +20,32 @@ from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
+from s2sgrad import runtime
+from s2sgrad.frontend.names import Namer, bind as bind_name
+from s2sgrad.primitives import registry
+
+
+_vjps = weakref.WeakKeyDictionary()
+
+
+def call_vjp(function, wrt, seed, *args, **kwargs):
+    """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
+
+    Generated code calls this for the user's own functions (module level or
+    nested) that were not inlined: the callee's VJP is generated once per
+    code object (the pipeline's cache) and bound once per function object.
+    It lives here, not in the runtime, because it runs the pipeline.
+    """
+    per_function = _vjps.get(function)
+    if per_function is None:
+        per_function = _vjps[function] = {}
+    entry = per_function.get(wrt)
+    if entry is None:
+        generated = gradient_code(function, tuple(wrt), seed=True)
+        entry = per_function[wrt] = (bind(generated, function), generated.seed_name)
+    vjp, seed_name = entry
+    kwargs[seed_name] = seed
+    return vjp(*args, **kwargs)
 
 
 class Context:
@@ -28,6 +55,10 @@ class Context:
     can check it later), hands out the names generated code uses for the
     objects rules need, and knows the user's source lines.
     """
+
+    #: what generated code calls for the VJP of a user function it does not
+    #: inline (handed to it through its environment, see :func:`call_vjp`)
+    call_vjp = staticmethod(call_vjp)
 
     def __init__(self, parsed, normaliser, wrt_is_tuple=False):
         self.parsed = parsed
@@ -68,13 +99,8 @@ class Context:
 
     def is_pure_call(self, call):
         """True for calls to primitives with rules and to runtime helpers."""
-        from s2sgrad import runtime
-        from s2sgrad.primitives import registry
-
         func = self.resolve(call.func)
-        if func is runtime.call_vjp:
-            return False
-        if getattr(func, "__module__", None) in ("s2sgrad.runtime", "math"):
+        if getattr(func, "__module__", None) in (runtime.__name__, "math"):
             return True
         return registry.lookup(func) is not None
 
@@ -156,8 +182,6 @@ class ProgramContext(Context):
     """
 
     def __init__(self, tree, env):
-        from s2sgrad.frontend.names import Namer
-
         self.parsed = None
         self.namer = Namer({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} |
                            {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} |
@@ -180,9 +204,7 @@ class ProgramContext(Context):
         return UNRESOLVED
 
     def env_name(self, obj, preferred):
-        from s2sgrad.frontend.names import bind
-
-        return bind(self.env, self.namer, obj, preferred)
+        return bind_name(self.env, self.namer, obj, preferred)
 
     def source_line(self, node):
         lineno = getattr(node, "lineno", None)

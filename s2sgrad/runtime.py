@@ -3,9 +3,17 @@
 They exist where a rule would otherwise need control flow (rule bodies are
 straight-line templates). Each helper has a derivative rule of its own in
 ``s2sgrad.primitives.shape`` so generated code stays differentiable.
+
+This module imports nothing of s2sgrad but its errors: it sits in the bottom
+layer, beside ``ir`` and ``backend``, so the rules may use its helpers. The
+one run-time service that needs the pipeline (a callee's VJP, generated on
+first use) is the pipeline's ``call_vjp``, handed to generated code through
+its environment.
 """
 
 import numpy as np
+
+from s2sgrad.errors import UnsupportedSyntaxError
 
 
 def unbroadcast(g, like):
@@ -114,35 +122,6 @@ def full_like(x, value):
     return np.full_like(x, value, dtype=np.result_type(x, 1.0))
 
 
-_vjps = None
-
-
-def call_vjp(function, wrt, seed, *args, **kwargs):
-    """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
-
-    Generated code calls this for the user's own functions (module level or
-    nested): the callee's VJP is generated once per code object (the
-    pipeline's cache) and bound once per function object.
-    """
-    global _vjps
-    if _vjps is None:
-        import weakref
-
-        _vjps = weakref.WeakKeyDictionary()
-    per_function = _vjps.get(function)
-    if per_function is None:
-        per_function = _vjps[function] = {}
-    entry = per_function.get(wrt)
-    if entry is None:
-        from s2sgrad import pipeline
-
-        generated = pipeline.gradient_code(function, tuple(wrt), seed=True)
-        entry = per_function[wrt] = (pipeline.bind(generated, function), generated.seed_name)
-    vjp, seed_name = entry
-    kwargs[seed_name] = seed
-    return vjp(*args, **kwargs)
-
-
 def add_cotangents(a, b):
     """Sum of two cotangents, which for tuples/lists are lists (None = zero)."""
     a_seq, b_seq = isinstance(a, (list, tuple)), isinstance(b, (list, tuple))
@@ -201,8 +180,6 @@ def refuse_shared_array(value, name, operator, filename, lineno):
     object), but on an array it would change those names too, which the
     generated code does not follow — so refuse, never differentiate wrongly."""
     if isinstance(value, np.ndarray):
-        from s2sgrad.errors import UnsupportedSyntaxError
-
         raise UnsupportedSyntaxError(
             f"augmented assignment to {name!r}, an array other names share", filename, lineno,
             "differentiate", f"write {name} = {name} {operator} ...")
@@ -224,9 +201,7 @@ def refuse_if_shared(result, argument, name, filename, lineno):
     items = result if isinstance(result, (list, tuple)) else (result,)
     for item in items:
         if isinstance(item, np.ndarray) and np.shares_memory(item, argument):
-            from s2sgrad.errors import UnsupportedSyntaxError
-
-            raise UnsupportedSyntaxError(
+                raise UnsupportedSyntaxError(
                 f"assignment into {name!r} while a view or a call's result shares it",
                 filename, lineno,
                 "differentiate", f"copy it first: np.copy({name})")

@@ -10,7 +10,8 @@ iteration, and the result can be differentiated again (second derivatives
 through helper functions).
 
 Only calls whose meaning is certain to survive the move are inlined; the
-others stay calls (and go through ``runtime.call_vjp`` as before):
+others stay calls (whose VJP generated code gets at run time through the
+pipeline's ``call_vjp``):
 
 * the callee is a plain function with source, no rule of its own, the same
   module globals as the caller (so never one of s2sgrad's runtime helpers),
@@ -28,8 +29,10 @@ import ast
 import copy
 import inspect
 
+from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.primitives import registry
 
 #: calls inlined inside calls inlined ... at most this deep
 MAX_DEPTH = 8
@@ -55,12 +58,12 @@ def inline_call(normaliser, func, args, keywords, origin):
         bound = _bind(callee, args, keywords, normaliser)
     if bound is None:
         return None
-    from s2sgrad.frontend.normalise import Normaliser
-
     try:
         parsed = normaliser.parsed.derived(copy.deepcopy(local)) if local is not None \
             else parse_function(callee)
-        inner = Normaliser(parsed, normaliser.namer)
+        # the callee is normalised by the caller's kind of normaliser, so
+        # this module needs none of its own (and normalise imports this one)
+        inner = type(normaliser)(parsed, normaliser.namer)
         inner.inlining = normaliser.inlining + (key,)
         if local is not None:  # the nested defs it may call, inlined in turn
             inner.local_functions = dict(normaliser.local_functions)
@@ -138,8 +141,6 @@ def _bind_definition(node, args, keywords):
 
 def _inlinable(normaliser, func):
     """The function object ``func`` calls, when it may be inlined, else None."""
-    from s2sgrad.primitives import registry
-
     if not isinstance(func, (ast.Name, ast.Attribute)):
         return None
     if isinstance(func, ast.Name) and func.id in normaliser.current:
@@ -187,8 +188,6 @@ def _splicable(inner, tree, normaliser, parsed):
     if set(inner.local_functions) - set(normaliser.local_functions) \
             or len(tree.body) > MAX_STATEMENTS:
         return False
-    from s2sgrad import runtime
-
     if any(value is runtime.refuse_shared_array for value in inner.env.values()):
         return False
     stored = set()

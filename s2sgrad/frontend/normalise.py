@@ -39,6 +39,7 @@ import numpy as np
 from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+from s2sgrad.ir.nodes import function_def
 
 #: ndarray methods that are NumPy functions taking the array first.
 ARRAY_METHODS = {
@@ -824,14 +825,6 @@ def _block_returns_to_breaks(stmts, flag, result):
 
 
 # ------------------------------------------------------------------ helpers
-def function_def(name, args, body, lineno=1):
-    """An ``ast.FunctionDef`` built the same way on every Python version."""
-    fields = dict(name=name, args=args, body=body, decorator_list=[], returns=None)
-    if "type_params" in ast.FunctionDef._fields:
-        fields["type_params"] = []
-    return ast.FunctionDef(**fields, lineno=lineno, col_offset=0)
-
-
 def _at(node, origin):
     """``node`` with the user's line number of ``origin`` on every part."""
     lineno = getattr(origin, "lineno", None)

@@ -15,6 +15,7 @@ import textwrap
 from dataclasses import dataclass, field
 
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.ir.nodes import function_def
 
 #: Marker for "this name is a local of the function" / "cannot resolve".
 LOCAL = object()
@@ -132,7 +133,6 @@ def _lambda_tree(function, source, filename, first):
             "define the function with def",
         )
     lam = lambdas[0]
-    from s2sgrad.frontend.normalise import function_def
 
     tree = function_def("lambda_", lam.args, [ast.Return(lam.body, lineno=lam.lineno)], lam.lineno)
     ast.fix_missing_locations(tree)

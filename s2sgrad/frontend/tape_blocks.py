@@ -34,6 +34,7 @@ import types
 from dataclasses import dataclass
 
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 
 _LIFTED_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.MatMult)
@@ -296,7 +297,6 @@ def _split_watches(body, tape):
 
 
 def _function_def(name, params, body, origin):
-    from s2sgrad.frontend.normalise import function_def
 
     args = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
                          kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])

@@ -21,6 +21,7 @@ import operator
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
+from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives.registry import Rule
 from s2sgrad.tape.guard import guard, has_signed_zero
 from s2sgrad.tape.tensor import _SCALAR_META, Tensor
@@ -218,7 +219,6 @@ def _literal(value):
 def _build(records, seeds, wanted):
     """Write the recording as a normal-form function and differentiate it."""
     from s2sgrad import pipeline
-    from s2sgrad.frontend.normalise import function_def
 
     sources = set(wanted)
     for rec in records:

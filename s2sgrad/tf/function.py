@@ -26,6 +26,7 @@ import types
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import parse_function
 from s2sgrad.frontend.tape_blocks import NotLiftable, lift_tape_blocks
+from s2sgrad.ir.nodes import function_def
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
 
@@ -144,7 +145,6 @@ def _compile(tree, specs, filename, freevars):
     variable bound to a cell of our choosing (as :mod:`s2sgrad.codegen.compile`
     does); the user's file name and line numbers are kept.
     """
-    from s2sgrad.frontend.normalise import function_def
 
     functions = [tree]
     for spec in specs:

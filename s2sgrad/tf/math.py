@@ -1,6 +1,6 @@
 """``tf.math``: the elementwise functions and reductions of ``s2sgrad.tf``."""
 
-from s2sgrad.tf import (  # noqa: F401
+from s2sgrad.tf._core import (  # noqa: F401
     abs,
     acos,
     add,

@@ -22,6 +22,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.frontend.normalise import METADATA_ATTRS
+from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 from s2sgrad.transform import simplify
 from s2sgrad.transform.adjoints import Adjoint, comment
@@ -135,7 +136,6 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             args.kwonlyargs.append(ast.arg(seed_name))
             args.kw_defaults.append(None)
         name = self.namer.fresh(("value_and_grad_" if self.return_value else "grad_") + self.fn.name)
-        from s2sgrad.frontend.normalise import function_def
 
         out = function_def(name, args, new_body, self.fn.lineno)
         out.small_values = list(self.shape_names)
@@ -410,9 +410,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if not wrt:
             return []
         seed = self.materialise(g)
-        helper = self.helper_call("call_vjp", [
+        call_vjp = self.context.env_name(self.context.call_vjp, "call_vjp")
+        helper = ast.Call(ast.Name(call_vjp, ast.Load()), [
             call.func, ast.Tuple([ast.Constant(p) for p, _ in wrt], ast.Load()), seed,
-            *call.args])
+            *call.args], [])
         helper.keywords = [ast.keyword(k.arg, k.value) for k in call.keywords]
         grads = self.namer.fresh("d" + target + "_args")
         result = [(None, [_assign(grads, helper)])]

@@ -16,6 +16,7 @@ import ast
 import math
 
 from s2sgrad.primitives import registry
+from s2sgrad.ir.nodes import function_def
 
 SCALAR = 0
 ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
@@ -225,7 +226,6 @@ def shapes_by_running(fn, namespace, args):
         else:
             return None
     params = [a.arg for a in fn.args.args]
-    from s2sgrad.frontend.normalise import function_def
 
     probe = function_def("__probe", fn.args, body)
     module = ast.fix_missing_locations(ast.Module([probe], []))
