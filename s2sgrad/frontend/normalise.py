@@ -113,6 +113,16 @@ class Normaliser:
         self.inlining = (function.__code__,) if function is not None else ()
         #: dotted text -> the function inlined for it (the cache re-checks them)
         self.inlined = {}
+        #: the facts every path to the current statement shares: (test, taken,
+        #: assignments of test so far) per enclosing if arm, ("loop", k) per loop
+        self.path = ()
+        #: user name -> the assignments that may have set it last, as
+        #: (version, path, order); read when the name is defined on some paths only
+        self.last_stores = {}
+        #: version -> how many statements assign it (so far)
+        self.assignments = {}
+        #: counts assignments and branch points (orders last_stores, names facts)
+        self.events = 0
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -123,7 +133,8 @@ class Normaliser:
         for a in args.posonlyargs + args.args + args.kwonlyargs:
             self.current[a.arg] = a.arg
             self.namer.reserve(a.arg)
-        body = _loops_without_else(list(tree.body), self.namer)
+        body = _without_entry_guards(list(tree.body), self.parsed.resolve)
+        body = _loops_without_else(body, self.namer)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
         if any(isinstance(s, (ast.For, ast.While)) and _has_return(s.body)
@@ -379,25 +390,72 @@ class Normaliser:
         The first assignment keeps the user's name; later ones outside
         loops get a new version, so no value is ever overwritten there.
         """
-        if name in self.current:
-            if self.loop_depth:
-                return self.current[name]
+        if name in self.current and self.loop_depth:
+            version = self.current[name]
+        elif name in self.current or name in self.last_stores:
             version = self.namer.fresh(name, exact_first=False)
         else:
             version = self.namer.reserve(name)
         self.current[name] = version
         self.user_names[version] = name
+        self.assignments[version] = self.assignments.get(version, 0) + 1
+        self.last_stores[name] = ((version, self.path, self.event()),)
         return version
+
+    def enter_loop(self, loop):
+        """Path facts for a loop body; returns the path to restore after it.
+
+        The body runs many times: what the path said about a test the body
+        assigns no longer holds inside it, and nothing assigned inside it
+        certainly ran once outside (a ``("loop", k)`` fact of its own).
+        """
+        for n in ast.walk(ast.Module(loop.body, [])):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in self.current:
+                version = self.current[n.id]
+                self.assignments[version] = self.assignments.get(version, 0) + 1
+        path = self.path
+        self.path = path + ((("loop", self.event()), True, 0),)
+        return path
+
+    def event(self):
+        self.events += 1
+        return self.events
+
+    def defined_on_this_path(self, name):
+        """The version of ``name`` read here when it is assigned on some paths only.
+
+        Generated code reads a value under the same test that guarded its
+        assignment (``if _t1: _t6 = ...`` ... ``if _t1: ... _t6 ...``). Of
+        the assignments that may have set ``name`` last, the latest one not
+        contradicted by the path here must certainly have run (every test it
+        was under holds here, with the same value, inside the same loop
+        iteration); otherwise None.
+        """
+        facts = set(self.path)
+        denied = {(test, not taken, n) for test, taken, n in self.path}
+        possible = [c for c in self.last_stores.get(name, ()) if not denied & set(c[1])]
+        if not possible:
+            return None
+        version, path, _ = max(possible, key=lambda c: c[2])
+        return version if set(path) <= facts else None
 
     def if_(self, s):
         test = self.atom(s.test)
-        before = dict(self.current)
+        before, stores_before, path = dict(self.current), dict(self.last_stores), self.path
+        # a test that is not a name is a fact of its own, never true elsewhere
+        fact = (test.id, True, self.assignments.get(test.id, 0)) if isinstance(test, ast.Name) \
+            else (("if", self.event()), True, 0)
+        self.path = path + (fact,)
         body = self.block(s.body)
-        after_body = self.current
-        self.current = dict(before)
+        after_body, stores_body = self.current, self.last_stores
+        self.current, self.last_stores = dict(before), dict(stores_before)
+        self.path = path + ((fact[0], False, fact[2]),)
         orelse = self.block(s.orelse)
-        after_else = self.current
-        self.current = dict(before)
+        after_else, stores_else = self.current, self.last_stores
+        self.current, self.path = dict(before), path
+        self.last_stores = {name: tuple(sorted(set(stores_body.get(name, ())) |
+                                               set(stores_else.get(name, ())), key=lambda c: c[2]))
+                            for name in set(stores_body) | set(stores_else)}
         for name in sorted(set(after_body) | set(after_else)):
             a, b = after_body.get(name), after_else.get(name)
             if a == b:
@@ -412,6 +470,9 @@ class Normaliser:
                 if joined != b:
                     orelse.append(_at(_copy(joined, b, join=True), s))
                 self.current[name] = joined
+                if joined not in (a, b):
+                    self.assignments[joined] = self.assignments.get(joined, 0) + 1
+                self.last_stores[name] = ((joined, path, self.event()),)
         if isinstance(test, ast.Name) and any(
                 isinstance(n, ast.Name) and n.id == test.id and isinstance(n.ctx, ast.Store)
                 for n in ast.walk(ast.Module(body + orelse, []))):
@@ -446,8 +507,10 @@ class Normaliser:
         prefix = [ast.Assign([t], build(_normalised(ast.Name(target_name, ast.Load()))))
                   for t, build in items]
         self.loop_depth += 1
+        path = self.enter_loop(s)
         body = self.block([_at(p, s) for p in prefix] + _structure_jumps(list(s.body)))
         self.loop_depth -= 1
+        self.path = path
         self.emit(ast.For(ast.Name(target_name, ast.Store()), header, body or [ast.Pass()], []), s)
 
     def loop_source(self, s):
@@ -506,6 +569,7 @@ class Normaliser:
     def while_(self, s):
         """``while c: body`` becomes ``while True: c; if c: body else: break``."""
         self.loop_depth += 1
+        path = self.enter_loop(s)
         saved, self.out = self.out, []
         test = self.atom(s.test)
         head = self.out
@@ -513,6 +577,7 @@ class Normaliser:
         body = self.block(_structure_jumps(list(s.body)))
         branch = _at(ast.If(test, body or [ast.Pass()], [_at(ast.Break(), s)]), s)
         self.loop_depth -= 1
+        self.path = path
         self.emit(ast.While(ast.Constant(True), head + [branch], []), s)
 
     # --------------------------------------------------------- expressions
@@ -542,6 +607,9 @@ class Normaliser:
                     f"nested def {name!r} used as a value", name_node, stage="normalise",
                     hint="call it directly, or pass what it reads as arguments")
             return _normalised(ast.Name(self.current[name], ast.Load()))
+        version = self.defined_on_this_path(name)
+        if version is not None:
+            return _normalised(ast.Name(version, ast.Load()))
         resolved = self.parsed.resolve(name_node)
         if resolved is LOCAL:
             raise self.parsed.error(f"name {name!r} read before assignment", name_node,
@@ -903,6 +971,43 @@ def _flatten(stmts):
         for field in ("body", "orelse"):
             if not isinstance(s, ast.FunctionDef):
                 yield from _flatten(getattr(s, field, []) or [])
+
+
+def _is_entry_guard(stmt, resolve):
+    """A call, for its effect, of a helper marked as an entry guard."""
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
+        getattr(resolve(stmt.value.func), "entry_guard", False) is True
+
+
+def _without_entry_guards(body, resolve):
+    """``body`` without the entry guards of generated code being read again.
+
+    Generated gradients check their arguments and result with helpers that
+    carry the ``entry_guard`` mark (``runtime.require_float``,
+    ``runtime.require_scalar``): such a call at the top level, and an
+    ``if`` without ``else`` and without calls in its test whose body is
+    such calls plus assignments only they read (what the optimiser sank
+    into the guard), compute nothing the function returns. They are left
+    out of the program that is differentiated, so a second derivative
+    neither differentiates nor repeats the first one's checks; its own
+    guards are generated for it.
+    """
+    def reads_elsewhere(names, guard):
+        return any(isinstance(n, ast.Name) and n.id in names
+                   for s in body if s is not guard for n in ast.walk(s))
+
+    def is_guard_block(s):
+        if not isinstance(s, ast.If) or s.orelse or \
+                any(isinstance(n, ast.Call) for n in ast.walk(s.test)):
+            return False
+        calls = [t for t in s.body if _is_entry_guard(t, resolve)]
+        rest = [t for t in s.body if not _is_entry_guard(t, resolve)]
+        if not calls or not all(isinstance(t, ast.Assign) and isinstance(t.targets[0], ast.Name)
+                                and len(t.targets) == 1 for t in rest):
+            return False
+        return not reads_elsewhere({t.targets[0].id for t in rest}, s)
+
+    return [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
 
 
 def _drop_unneeded_guards(body):

@@ -459,6 +459,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         for name in template.free:
             values[name] = ast.Name(
                 self.context.env_name(template.free_object(name), name), ast.Load())
+        if g.like is None and isinstance(g.expr, ast.Constant) and template.indexes_g:
+            # a literal cotangent indexed by the rule: spread it over ans first
+            g = Adjoint(g.expr, True, ast.Name(target, ast.Load()))
         if g.like is None:
             return self.instantiate(template, values, g.expr, wanted)
         # A folded seed: elementwise rules may use the scalar for arguments

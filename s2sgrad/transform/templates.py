@@ -51,6 +51,11 @@ class Template:
         self.queries_shapes = any(
             isinstance(n, ast.Attribute) and n.attr in ("size", "shape", "ndim")
             for n in ast.walk(tree))
+        #: whether the rule indexes its cotangent (``g[index]``): a literal
+        #: cotangent must be spread over ``ans`` first (``(1.0)[0]`` is no code)
+        self.indexes_g = any(
+            isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == "g"
+            for n in ast.walk(tree))
 
     def free_object(self, name):
         """The object a free name of the rule body denotes."""
