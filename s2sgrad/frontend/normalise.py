@@ -460,6 +460,9 @@ class Normaliser:
             a, b = after_body.get(name), after_else.get(name)
             if a == b:
                 self.current[name] = a
+                if stores_body.get(name) != stores_else.get(name):
+                    # both arms assign the version: it is assigned on the path here
+                    self.last_stores[name] = ((a, path, self.event()),)
             elif a is None or b is None:
                 continue  # defined on one path only: unusable after the if
             else:

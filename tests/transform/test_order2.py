@@ -1,0 +1,188 @@
+"""Second and third derivatives: generated code read again by the pipeline.
+
+Each derivative of order n is checked against central finite differences
+of the generated derivative of order n - 1, at points on both sides of
+every branch; every generated source of order 2 and 3 compiles with
+warnings as errors; the entry guards of a derivative are not
+differentiated again (line counts), and the new derivative has its own.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import s2sgrad as sg
+from tests.fd import numerical_grad
+
+
+def helper(a, b):
+    return a * b + np.sin(a)
+
+
+def branchy(x, y):
+    if x > y:
+        z = helper(x, y) + np.log(x * x + 1.0)
+    else:
+        z = np.cos(x) * y
+    return z * x
+
+
+def nested_if(x, y):
+    z = x * y
+    if x > 0.0:
+        if y > 0.5:
+            z = helper(z, x) * y
+        else:
+            z = np.exp(z) + x
+        w = z * np.tanh(x)
+    else:
+        w = np.sin(z) * x
+    return w * y
+
+
+def overwrite(x, y):
+    a = x * x
+    if a > y:
+        a = np.sin(a) * y
+        b = a * x
+    else:
+        a = helper(y, a)
+        b = a + x
+    a = a * b
+    return a + x
+
+
+def several_arguments(x, y, z):
+    if x > y and y < z:
+        t = x * y * z
+    elif x > z:
+        t = helper(x, z) + y
+    else:
+        t = np.cos(y) * z * x
+    return t * t
+
+
+def power_in_a_branch(x, y):
+    if x > 1.0:
+        r = x ** y
+    else:
+        r = helper(x, y) ** 2
+    return r * y
+
+
+def early_return(x, y):
+    if x > y:
+        return helper(x, x) * y
+    s = np.tanh(x * y)
+    if s > 0.2:
+        return s * x
+    return s + y
+
+
+def straight_line(x, y):
+    u = np.sin(x * y) + x ** 3
+    return u * np.exp(-y) + helper(u, x)
+
+
+def quad(a, x):
+    return a * x ** 2 + 3.0 * x + 1.0
+
+
+def quickstart(x, a, b, c):
+    return a * x ** 2 + b * x + c
+
+
+def array_intermediate(s, x):
+    v = np.sin(x * s)
+    return np.sum(v * v[0])
+
+
+def array_argument(x):
+    return np.sum(np.sin(x) * x[0])
+
+
+#: (function, points): each branch of each function is taken at some point
+CASES = [
+    (branchy, [(1.3, 0.4), (0.2, 0.9)]),
+    (nested_if, [(0.7, 0.9), (0.6, 0.2), (-0.8, 0.4)]),
+    (overwrite, [(1.2, 0.5), (0.3, 0.7)]),
+    (several_arguments, [(0.9, 0.5, 0.8), (0.9, 0.5, 0.3), (0.2, 0.5, 0.8), (0.2, 0.9, 0.6)]),
+    (power_in_a_branch, [(1.4, 1.7), (0.6, 0.8)]),
+    (early_return, [(0.9, 0.3), (0.3, 1.2), (-0.5, 0.4)]),
+    (straight_line, [(0.4, 0.7), (-0.3, 1.1)]),
+]
+IDS = [f.__name__ for f, _ in CASES]
+
+
+def generated(function):
+    """``function`` itself, asserting it is generated code (not the tape fallback)."""
+    assert hasattr(function, "__s2sgrad_source__")
+    return function
+
+
+def assert_derivative(derivative, function, point, wrt):
+    got = derivative(*point)
+    expected = numerical_grad(function, point, wrt)
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("f, points", CASES, ids=IDS)
+def test_second_derivatives_match_finite_differences_of_the_first(f, points):
+    n = len(points[0])
+    for inner in range(n):
+        first = sg.grad(f, wrt=inner)
+        for outer in range(n):
+            second = generated(sg.grad(first, wrt=outer))
+            for point in points:
+                assert_derivative(second, first, point, outer)
+
+
+@pytest.mark.parametrize("f, points", CASES, ids=IDS)
+def test_third_derivatives_match_finite_differences_of_the_second(f, points):
+    second = sg.grad(sg.grad(f))
+    third = generated(sg.grad(second))
+    for point in points:
+        assert_derivative(third, second, point, 0)
+    if len(points[0]) > 1:  # a mixed one: d/dy d/dx d/dx
+        third = generated(sg.grad(second, wrt=1))
+        for point in points:
+            assert_derivative(third, second, point, 1)
+
+
+@pytest.mark.parametrize("f", [f for f, _ in CASES] + [quad, quickstart, array_argument,
+                                                          array_intermediate])
+@pytest.mark.parametrize("order", [2, 3])
+def test_every_higher_order_source_compiles_without_warnings(f, order):
+    source = sg.source(f, order=order)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compile(source, f"<{f.__name__} order {order}>", "exec")
+    assert "(1.0)[" not in source
+
+
+def test_an_indexed_array_intermediate_at_order_two_runs():
+    x = np.array([0.3, -0.7, 1.1])
+    first = sg.grad(array_intermediate)
+    second = generated(sg.grad(first))
+    for s in (0.4, -1.3):
+        assert_derivative(second, first, (s, x), 0)
+    # with respect to an array, the first derivative is an array: refused clearly
+    with pytest.raises(ValueError, match="real scalar"):
+        sg.grad(sg.grad(array_argument))(x)
+
+
+def test_the_first_order_guards_are_not_differentiated_again():
+    source = sg.source(quad, wrt=1, order=2)
+    assert len(source.splitlines()) <= 6  # 17 lines when the guards were differentiated
+    assert "'quad'" not in source and "x ** 2" not in source  # no first-order check, no primal
+    assert len(sg.source(quickstart, order=2).splitlines()) <= 6  # was 34
+    second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
+    assert second(3.0, 0.5) == 6.0
+
+
+def test_the_second_derivative_has_guards_of_its_own():
+    second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
+    with pytest.raises(TypeError, match="grad_quad .*integer argument 'x'"):
+        second(1.0, 2)
+    np.testing.assert_allclose(second(np.float32(3.0), np.float64(0.5)), 6.0)
