@@ -10,6 +10,7 @@ import inspect
 
 import numpy as np
 
+from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.primitives import registry
 
@@ -213,8 +214,6 @@ def _contracted_gradient(inner, fun, extra):
     function cannot be expressed this way (keyword-only or variadic
     parameters).
     """
-    import linecache
-
     from s2sgrad.frontend.names import Namer
 
     code = fun.__code__
@@ -231,10 +230,10 @@ def _contracted_gradient(inner, fun, extra):
         seed = f", {seed_name}={extra_names[0]}"
     source = (f"def contracted({', '.join(params + extra_names)}):\n"
               f"    return np.sum(inner({call_args}{seed}) * {extra_names[-1]})\n")
-    filename = f"<s2sgrad contracted {fun.__qualname__} {id(inner):x}>"
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    filename = register_source(f"contracted {fun.__qualname__}", source)
     namespace = {"np": np, "inner": inner, "__name__": "s2sgrad.contracted"}
     exec(compile(source, filename, "exec"), namespace)
+    forget_with(namespace["contracted"].__code__, filename)
     return namespace["contracted"], params, extra_names
 
 

@@ -3,18 +3,45 @@
 The source is registered in ``linecache`` under a pseudo-filename, so
 tracebacks show generated lines and ``inspect.getsource`` works on the
 result — which is what lets ``grad`` read and differentiate generated code
-again. The function runs in the user's module globals (globals stay live)
+again. Each registration gets a name of its own (a per-process serial
+number plus a digest of the text): two different sources never share a
+name, so one derivative never reads another's source. The lines stay in
+``linecache`` exactly as long as the generated code object lives (the cache
+entry or any function bound to it, a traceback...); when the last one goes,
+so do they. The function runs in the user's module globals (globals stay live)
 and shares the user's closure cells; the helpers the generated code needs
 (NumPy under a free name, runtime helpers, rule constants) are closure
 cells of their own.
 """
 
-import zlib
+import hashlib
+import itertools
 import linecache
 import textwrap
 import types
+import weakref
 
 FACTORY = "__s2sgrad_factory__"
+
+_serial = itertools.count(1)
+
+
+def _digest(text):
+    """A short digest of ``text`` (part of its file name, for the reader)."""
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def register_source(label, text):
+    """A pseudo-filename no other registration has, with ``text`` as its
+    ``linecache`` lines (remove them with :func:`forget_with`)."""
+    filename = f"<s2sgrad {label} #{next(_serial)} {_digest(text)}>"
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
+    return filename
+
+
+def forget_with(code, filename):
+    """Drop ``filename``'s lines from ``linecache`` when ``code`` is collected."""
+    weakref.finalize(code, linecache.cache.pop, filename, None).atexit = False
 
 
 class CompiledCode:
@@ -24,16 +51,15 @@ class CompiledCode:
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
-        digest = f"{zlib.crc32(source.encode()):08x}{len(source):x}"
-        self.filename = f"<s2sgrad {label} {digest}>"
         params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"
-        linecache.cache[self.filename] = (len(text), None, text.splitlines(True), self.filename)
+        self.filename = register_source(label, text)
         factory = compile(text, self.filename, "exec")
         (factory_code,) = [c for c in factory.co_consts if isinstance(c, types.CodeType)]
         (self.code,) = [
             c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == name
         ]
+        forget_with(self.code, self.filename)
         self.helper_cells = {k: types.CellType(v) for k, v in self.helpers.items()}
 
     def bind(self, globals_, closure_cells, defaults=None, kwdefaults=None, qualname=None):
