@@ -5,6 +5,9 @@ them together and owns the per-generation context they share.
 
 import ast
 import builtins
+import hashlib
+import inspect
+import marshal
 import numbers
 import weakref
 
@@ -25,27 +28,19 @@ from s2sgrad.frontend.names import Namer, bind as bind_name
 from s2sgrad.primitives import registry
 
 
-_vjps = weakref.WeakKeyDictionary()
-
-
 def call_vjp(function, wrt, seed, *args, **kwargs):
     """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
 
     Generated code calls this for the user's own functions (module level or
     nested) that were not inlined: the callee's VJP is generated once per
-    code object (the pipeline's cache) and bound once per function object.
+    code object (the pipeline's cache, which re-checks what the callee's
+    names resolve to on every call) and bound to the callee on each call
+    (a binding kept per function object would keep its globals alive).
     It lives here, not in the runtime, because it runs the pipeline.
     """
-    per_function = _vjps.get(function)
-    if per_function is None:
-        per_function = _vjps[function] = {}
-    entry = per_function.get(wrt)
-    if entry is None:
-        generated = gradient_code(function, tuple(wrt), seed=True)
-        entry = per_function[wrt] = (bind(generated, function), generated.seed_name)
-    vjp, seed_name = entry
-    kwargs[seed_name] = seed
-    return vjp(*args, **kwargs)
+    generated = gradient_code(function, tuple(wrt), seed=True)
+    kwargs[generated.seed_name] = seed
+    return bind(generated, function)(*args, **kwargs)
 
 
 class Context:
@@ -67,8 +62,9 @@ class Context:
         self.env = dict(normaliser.env)
         self.wrt_is_tuple = wrt_is_tuple
         #: dotted text -> object for every resolution the code relies on
-        #: (including the functions the normaliser inlined)
-        self.dependencies = dict(normaliser.inlined)
+        #: (including the functions the normaliser inlined, their code and
+        #: defaults: the inlined body is theirs)
+        self.dependencies = _with_inlined_bodies(normaliser.inlined)
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions
@@ -124,17 +120,60 @@ class Context:
         text = " ".join(line.strip() for line in lines[lineno - 1:end])
         return text or None
 
-    def still_valid(self, function):
-        """True while every recorded resolution still holds for ``function``."""
-        return resolutions_hold(function, self.dependencies)
 
 
-def resolutions_hold(function, resolved):
-    """True when every dotted text of ``resolved`` still denotes its object in
-    ``function``'s scope (globals, closure cells, builtins): what a cache of
-    code generated from ``function``'s source checks on a hit."""
+def _with_inlined_bodies(inlined):
+    """``inlined`` (dotted text -> function) plus each function's code and
+    defaults: a callee whose ``__code__`` was replaced (as autoreload does)
+    or whose defaults were reassigned has another body to inline."""
+    resolved = {}
+    for text, function in inlined.items():
+        resolved[text] = function
+        resolved[f"{text}.__code__"] = function.__code__
+        resolved[f"{text}.__defaults__"] = function.__defaults__
+    return resolved
+
+
+class _Held:
+    """A strong reference with the interface of a weak one (for objects
+    that allow no weak reference: ufuncs, tuples, numbers)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __call__(self):
+        return self.obj
+
+
+def _reference(obj):
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return _Held(obj)
+
+
+def remember(resolved):
+    """``resolved`` (dotted text -> object) in the form
+    :func:`resolutions_hold` checks: weak references where the object allows
+    one, so what remembers it keeps no user function, class or module alive."""
+    return tuple((text, _reference(obj)) for text, obj in resolved.items())
+
+
+def resolutions_hold(function, remembered):
+    """True when every dotted text of ``remembered`` (see :func:`remember`)
+    still denotes its object in ``function``'s scope (globals, closure cells,
+    builtins): what a cache of code generated from ``function``'s source
+    checks on a hit. An object that died no longer holds."""
     scope = _Scope(function)
-    return all(scope.resolve_text(text) is obj for text, obj in resolved.items())
+    for text, reference in remembered:
+        obj = reference()
+        if obj is None and type(reference) is weakref.ref:
+            return False
+        if scope.resolve_text(text) is not obj:
+            return False
+    return True
 
 
 class _Scope:
@@ -166,7 +205,9 @@ class Generated:
     def __init__(self, source, code, context, wrt_names, seed_name=None, unreached=()):
         self.source = source
         self.code = code
-        self.context = context
+        #: the resolutions the code relies on (the context itself is not
+        #: kept: it holds the user's function, globals and closure)
+        self.resolved = remember(context.dependencies)
         self.wrt_names = wrt_names
         #: keyword-only parameter carrying the output cotangent (seed mode)
         self.seed_name = seed_name
@@ -287,15 +328,53 @@ def wrt_names(function, wrt):
 
 
 def gradient_code(function, wrt=0, *, return_value=False, seed=None):
-    """The (cached) generated gradient of ``function``: a Generated entry."""
+    """The (cached) generated gradient of ``function``: a Generated entry.
+
+    Keyed by the code object running now and the source it was read from
+    (see :func:`code_key`), ``wrt`` and the options (the cache adds the
+    registry's generation); a hit also re-checks every name resolution the
+    code relies on (:func:`resolutions_hold`).
+    """
     names, is_tuple = wrt_names(function, wrt)
-    # code objects compare equal across files (co_filename is not compared)
-    key = (function.__code__, function.__code__.co_filename, names, is_tuple, return_value, seed)
+    key = (*code_key(function.__code__), names, is_tuple, return_value, seed)
 
     def make():
         return _generate(function, names, is_tuple, return_value, seed)
 
-    return cache.cached(key, lambda entry: entry.context.still_valid(function), make)
+    return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
+
+
+#: id(code) -> (weak reference to the code, its code_key)
+_code_keys = {}
+
+
+def code_key(code):
+    """Digests of everything of ``code`` a derivative depends on: the code
+    object itself (what ``marshal`` keeps: bytecode, names, constants,
+    argument layout, file, first line, line table -- so a function whose
+    ``__code__`` was replaced gets a new key) and the source text found for
+    it. Computed once per code object; strings only, so a key can be
+    serialised."""
+    known = _code_keys.get(id(code))
+    if known is not None and known[0]() is code:
+        return known[1]
+    try:
+        source = "".join(inspect.getsourcelines(code)[0])
+    except (OSError, TypeError):
+        source = ""
+    key = (_digest(marshal.dumps(code)), _digest(source.encode()))
+    ident = id(code)
+
+    def forget(reference):
+        if _code_keys.get(ident, (None,))[0] is reference:
+            del _code_keys[ident]
+
+    _code_keys[ident] = (weakref.ref(code, forget), key)
+    return key
+
+
+def _digest(data):
+    return hashlib.sha1(data).hexdigest()
 
 
 def _generate(function, names, is_tuple, return_value, seed):

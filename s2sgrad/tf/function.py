@@ -27,6 +27,7 @@ from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import parse_function
 from s2sgrad.frontend.tape_blocks import NotLiftable, lift_tape_blocks
 from s2sgrad.ir.nodes import function_def
+from s2sgrad.pipeline import remember, resolutions_hold
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
 
@@ -77,12 +78,10 @@ class Conversion:
     def __init__(self, code, blocks, resolved):
         self.code = code
         self.blocks = blocks
-        #: dotted text -> object, every resolution the lifting relied on
-        self.resolved = resolved
+        #: every resolution the lifting relied on (see pipeline.remember)
+        self.resolved = remember(resolved)
 
     def still_valid(self, fn):
-        from s2sgrad.pipeline import resolutions_hold
-
         return resolutions_hold(fn, self.resolved)
 
     def bind(self, fn):
