@@ -68,6 +68,11 @@ class LoopAdjoints:
                 before.append(_assign(var, self.helper_call("owned_copy", [state.expr])))
                 self.owned.add(var)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        # the replay restores (and recomputes) what the loop assigned, and
+        # rebinds its target: adjoints read after the loop keep the values
+        # of now (``da`` is ``s`` for ``return s * a``)
+        for name in sorted(_stored_names(s)):
+            before += self.free_aliases_of(name, adj, None)
         assigned = {n.targets[0].id for n in _walk_statements(s.body)
                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
         for name in crossing:
@@ -332,6 +337,11 @@ def _recomputable_at_readers(body, position, name, inputs):
                     isinstance(n.value, ast.Name) and n.value.id in inputs:
                 return False
     return True
+
+
+def _stored_names(tree):
+    """Every name ``tree`` binds (assignment and loop targets, nested blocks)."""
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
 
 
 def _store_counts(tree):

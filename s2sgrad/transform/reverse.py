@@ -322,11 +322,19 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     self.note_zero_fill(var, value)  # an arm may pass a 0.0 placeholder on
                     writes[id(block)].append((var, value))
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
+        # an alias both arms left alone (``d_t4`` is ``da``) still means the
+        # value before the if: copy it out before the arms write its variable
+        written = [var for block in (body, orelse) for var, _ in writes[id(block)]]
+        reads_after = body + orelse + [value for block in (body, orelse)
+                                       for _, value in writes[id(block)]]
+        before = []
+        for var in dict.fromkeys(written):
+            before += self.free_aliases_of(var, adj, None, reads_after)
         body += _simultaneous(writes[id(body)])
         orelse += _simultaneous(writes[id(orelse)])
         if not body and not orelse:
-            return []
-        return [ast.If(s.test, body or [ast.Pass()], orelse)]
+            return before
+        return before + [ast.If(s.test, body or [ast.Pass()], orelse)]
 
 
     def adjoint_assign(self, s, target, g, adj):
@@ -706,14 +714,20 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
         ``d_t3`` may be an alias of ``dy``; once ``dy`` takes a new value the
         alias must keep the old one, so it becomes a variable of its own.
+        ``var`` may also be a primal name a loop's adjoint restores: a folded
+        seed spread over its shape (``like``) is then materialised first, as
+        the restored value may have another shape (``A = A.T`` in a loop).
         """
         out = []
         for name, state in list(adj.items()):
-            if name == owner or not state.is_alias:
+            spread_over_var = state.like is not None and state.like.id == var
+            if name == owner or not (state.is_alias or spread_over_var):
                 continue
-            if any(isinstance(n, ast.Name) and n.id == var for n in ast.walk(state.expr)):
+            if spread_over_var or any(isinstance(n, ast.Name) and n.id == var
+                                      for n in ast.walk(state.expr)):
                 own = self.adjoint_name(name)
-                exprs = [other.expr for other in adj.values()] + ([pending] if pending else [])
+                exprs = [other.expr for other in adj.values()] + (
+                    [] if pending is None else pending if isinstance(pending, list) else [pending])
                 if own == var or any(isinstance(n, ast.Name) and n.id == own
                                      for e in exprs for n in ast.walk(e)):
                     # its own variable is still read through another alias
