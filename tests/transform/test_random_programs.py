@@ -1,28 +1,47 @@
-"""Random programs: s2sgrad's gradients against finite differences (issue 3).
+"""Random programs: s2sgrad's gradients against finite differences (issue 3, 9).
 
-A hypothesis strategy writes the *source text* of small functions
-``def f(x, y): ...`` -- x and y are Python floats or float64 arrays of shape
-(3,) or (2, 3), drawn per example -- built from
+A hypothesis strategy (random_programs.py) writes the *source text* of small
+functions ``def f(x, y): ...`` -- x and y are Python floats or float64 arrays
+of shape (3,) or (2, 3), drawn per example -- built from
 
 * assignments of smooth expressions over the names in scope (sin, cos,
-  tanh, exp(tanh(.)), sqrt(1 + a*a), log1p(a*a), a**2, +, -, *,
-  a / (1 + b*b), sums, means, dot products, sums over axis 0, constants,
-  conditional expressions), reassignments, tuple unpacking and swaps;
+  tanh, exp(tanh(.)), sqrt(1 + a*a), log1p(a*a), a**2, (1 + a*a)**b, +, -,
+  *, a / (1 + b*b), sums, means, products, dot products, sums and means over
+  axis 0, constants), reassignments, tuple unpacking and swaps;
+* conditional expressions ``a if cond else b``, alone, as operands of
+  arithmetic and assigned or accumulated (``v += a if c else b``) in loops,
+  with conditions on recently accumulated values or on the loop counter, so
+  the branch taken changes between iterations;
+* views bound to new names or rebinding the viewed name, also in loops:
+  ``A = A.T``, ``A[::-1]``, ``A[:, ::-1]``, ``A[1:]``, ``A[::2]``,
+  ``A.reshape(...)``, ``np.transpose(A)``, ``A.ravel()`` and chains such as
+  ``A = A.T[:, ::-1].reshape(2, 3)`` on (2, 3), (3, 2) and (6,) arrays, read
+  afterwards by sums, means, products, subscripts;
 * augmented assignment (+=, -=, *=, /=) on names, and subscript writes
   (v[k] = e, v[k] += e, v[1:] *= e, v[:-1] += v[1:] * c) on arrays;
 * subscripts x[0], x[-1], x[i], x[::-1], x[1:] * x[:-1] where shapes allow;
 * if / elif / else on data-dependent conditions ``np.sum(e) > c`` (also
-  combined with and / or / not), early returns;
+  combined with and / or / not, and flags set from them), ``if s > c: v =
+  s ** e`` with c > 0, early returns;
 * ``for i in range(k)`` (k = 0..4), ``for r in v`` / ``enumerate(v)`` and
   counter-bounded ``while`` loops, with conditional break / continue,
   nested up to two levels;
 * calls to the module-level helpers of random_helpers.py (smooth ones, one
   with a branch, one with a loop and a break, one returning a tuple that
   is unpacked or indexed, one with a keyword argument, one calling others),
+  imported (called) or defined in the program's module (inlined), and a
+  nested helper reading y;
 
 and ending in ``return np.sum(...)`` so the result is a scalar. Every
 program is written to its own module file (s2sgrad reads source with
-inspect.getsource) and imported under a unique name.
+inspect.getsource) and imported under a unique name. Programs come in three
+sizes (statements per block, top-level statements, nesting: small, medium,
+large). The order-2 mode draws programs of two floats, weighted to branches
+(if/elif/else, nested ifs, if/else overwriting a variable, ``x ** y`` in a
+branch, helper calls) and checks ``sg.grad(sg.grad(f, wrt=i), wrt=j)`` for
+(i, j) in (0, 0), (0, 1), (1, 1) against central differences of the
+generated first derivative ``sg.grad(f, wrt=i)``, itself first checked
+against differences of f.
 
 Why the finite differences can be trusted
 -----------------------------------------
@@ -43,19 +62,31 @@ Why the finite differences can be trusted
   discarded. Tolerances are rtol=1e-5, atol=1e-6 * max(1, |f|, |grad|).
 * Aliasing: the generator never binds a name to a view of an array that is
   later modified in place (an assignment whose value would be a view gets
-  ``* 1.0``), the source of ``for r in v`` is not modified in place during
+  ``* 1.0``; after a view statement neither the view nor the viewed array is
+  written into; in a loop, views are taken only of names bound in the body
+  or frozen for the whole loop, so no iteration writes through a view an
+  earlier one made), the source of ``for r in v`` is not modified in place during
   or after the loop (r stays a view of its last row), and subscript writes
   go only into the arguments and arrays made by ``np.copy`` / ``.copy()``
   (s2sgrad refuses writes into arrays it cannot prove unshared). Arguments
   are passed as fresh copies, so in-place updates of x and y are the
   program's own business.
+* Order 2: the probe points of the differences of the first derivative
+  are within 1e-6 of the input, inside the path check's 1e-4 too.
 * If a comparison still fails, the finite differences are recomputed with
   step 1e-5; if the two disagree the differences are unreliable and the
   example is discarded (counted), otherwise it is a real mismatch.
 
 Anything ``sg.grad`` raises must be ``sg.UnsupportedSyntaxError``; rejected
-programs are counted and at most a small fraction may be rejected, else
-the generator is not exercising the engine. Run with ``-s`` to see counts.
+programs are counted and at most a small fraction may be rejected at order 1,
+else the generator is not exercising the engine (at order 2 refusals are
+counted, by message, but not bounded yet). Run with ``-s`` to see counts;
+S2SGRAD_RANDOM_EXAMPLES, S2SGRAD_RANDOM_SIZES and S2SGRAD_RANDOM_LOG (below)
+turn a CI run into a hunt, e.g.
+
+    S2SGRAD_RANDOM_EXAMPLES=1000 S2SGRAD_RANDOM_SIZES=small,medium,large \\
+    S2SGRAD_RANDOM_LOG=/tmp/failures.jsonl S2SGRAD_CHECK=1 \\
+    python -m pytest -q -s tests/transform/test_random_programs.py
 """
 
 import ast
@@ -73,549 +104,23 @@ import textwrap
 import threading
 import uuid
 from collections import Counter
-from dataclasses import dataclass, replace
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, note, reject, settings
-from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
 import s2sgrad as sg
 from tests.fd import numerical_grad
 from tests.transform import random_helpers
+from tests.transform.random_programs import HELPERS, SIZES, cases, programs
 
-HELPERS = ("smooth", "branchy", "looped", "pair", "scaled", "nested")
-HEADER = ("import numpy as np\n"
-          f"from tests.transform.random_helpers import {', '.join(HELPERS)}\n\n\n")
-#: the same helpers defined in the program's own module: calls to them are
-#: inlined (s2sgrad.frontend.inline), while imported ones stay calls
-HEADER_WITH_HELPERS = ("import numpy as np\n\n\n" + inspect.getsource(random_helpers).split(
-    "import numpy as np\n", 1)[1].strip() + "\n\n\n")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-#: () stands for a Python float argument
-ARG_SHAPES = [(), (3,), (2, 3)]
-CONSTANTS = ["0.5", "1.5", "-0.7", "2.0", "0.3", "-1.2"]
-THRESHOLDS = ["0.0", "0.5", "-0.5", "1.0", "-1.0", "2.0"]
-UNARY = ["np.sin({a})", "np.cos({a})", "np.tanh({a})", "np.exp(np.tanh({a}))",
-         "np.sqrt(1.0 + {a} * {a})", "np.log1p({a} * {a})", "{a} ** 2", "(-{a})"]
-BINARY = ["({a} + {b})", "({a} - {b})", "({a} * {b})", "({a} / (1.0 + {b} * {b}))"]
-MAX_NESTING = 2
 DELTA = 1e-4          # path-check displacement
 LIMIT = 1e6           # largest |f| or |grad| compared
 GRAD_SECONDS = 3      # a generated gradient runs in milliseconds
 
-#: statement forms ("while", "unpack", ...) and expression templates (entries of
-#: UNARY) the generator leaves out -- a way to step around a known bug locally
-AVOID = set()
-
 STATS = Counter()
 REJECTIONS = Counter()
-
-
-# --------------------------------------------------------------------------
-# the program generator
-
-@dataclass(frozen=True)
-class Var:
-    shape: tuple
-    kind: str = "float"       # "float", "int" or "bool" (a flag)
-    readonly: bool = False    # loop variables, counters, rows
-    owned: bool = True        # False: may be a view of another array
-    copy: bool = False        # an argument or made by np.copy: may be written into
-    bound: int = 0            # ints: largest value the variable takes
-
-
-@dataclass(frozen=True)
-class Ctx:
-    depth: int = 0
-    in_loop: bool = False
-    frozen: frozenset = frozenset()   # arrays not to modify in place
-
-
-def _fits(sub, target):
-    """True if an operand of shape ``sub`` broadcasts to exactly ``target``."""
-    try:
-        return np.broadcast_shapes(sub, target) == target
-    except ValueError:
-        return False
-
-
-def _merge(scopes, keys=None):
-    """Names bound, with the same shape and kind, at the end of every path."""
-    first = scopes[0]
-    names = [n for n in first if keys is None or n in keys]
-    merged = {}
-    for name in names:
-        vars_ = [s.get(name) for s in scopes]
-        if any(v is None or v.shape != first[name].shape or v.kind != first[name].kind
-               for v in vars_):
-            continue
-        merged[name] = replace(first[name], owned=all(v.owned for v in vars_),
-                               copy=all(v.copy for v in vars_),
-                               readonly=any(v.readonly for v in vars_),
-                               bound=max(v.bound for v in vars_))
-    return merged
-
-
-class Builder:
-    """Draws one program; ``draw`` is hypothesis's, so programs shrink."""
-
-    def __init__(self, draw, xshape, yshape):
-        self.draw = draw
-        self.lines = []
-        self.ids = itertools.count()
-        self.assigned = []
-        self.features = set()
-        self.scope = {"x": Var(xshape, copy=True), "y": Var(yshape, copy=True)}
-
-    # -- drawing helpers (simplest option first, so shrinking simplifies)
-    def pick(self, weighted):
-        total = sum(w for w, _ in weighted)
-        r = self.draw(st.integers(0, total - 1))
-        for w, value in weighted:
-            if r < w:
-                return value
-            r -= w
-        raise AssertionError
-
-    def choice(self, options):
-        return self.draw(st.sampled_from(list(options)))
-
-    def coin(self, p_percent=50):
-        return self.draw(st.integers(0, 99)) < p_percent
-
-    def fresh(self, prefix):
-        return f"{prefix}{next(self.ids)}"
-
-    def emit(self, indent, text):
-        self.lines.append("    " * (indent + 1) + text)
-
-    @staticmethod
-    def shapes(scope):
-        return sorted({v.shape for v in scope.values() if v.kind == "float"} | {()},
-                      key=lambda s: (len(s), s))
-
-    @staticmethod
-    def ints(scope):
-        return [(n, v) for n, v in scope.items() if v.kind == "int"]
-
-    # -- expressions: (text, is_view) of an expression of shape ``target``
-    def leaf(self, scope, target):
-        candidates = []
-        for name, v in scope.items():
-            if v.kind != "float":
-                continue
-            if v.shape == target:
-                candidates.append((name, target != ()))
-        if target == ():
-            candidates.append(("<const>", False))
-        for name, v in scope.items():
-            if v.kind != "float" or not v.shape:
-                continue
-            n = v.shape[0]
-            if v.shape[1:] == target:
-                for idx in ("0", "-1", "1"):
-                    candidates.append((f"{name}[{idx}]", target != ()))
-                for iname, iv in self.ints(scope):
-                    if iv.bound < n:
-                        candidates.append((f"{name}[{iname}]", target != ()))
-                        candidates.append((f"{name}[{iname} - 1]", target != ()))
-            if v.shape == target:
-                candidates.append((f"{name}[::-1]", True))
-            if target == () and n >= 2:
-                candidates.append((f"np.sum({name}[1:] * {name}[:-1])", False))
-        text, view = self.choice(candidates)
-        if text == "<const>":
-            text = self.choice(CONSTANTS)
-        if "[" in text:
-            self.features.add("subscript")
-        return text, view
-
-    def expr(self, scope, target, depth):
-        forms = [(5, "leaf")]
-        if depth > 0:
-            forms += [(3, "unary"), (5, "binary"), (3, "helper"), (1, "ifexp")]
-            if target == ():
-                forms.append((2, "reduce"))
-            if any(s[1:] == target for s in self.shapes(scope) if s):
-                forms.append((1, "axis"))
-            if self.ints(scope):
-                forms.append((1, "intmul"))
-        form = self.pick(forms)
-        if form == "leaf":
-            return self.leaf(scope, target)
-        self.features.add(form)
-        sub = lambda: self.choice([s for s in self.shapes(scope) if _fits(s, target)])  # noqa: E731
-        if form == "unary":
-            a, _ = self.expr(scope, target, depth - 1)
-            return self.choice([u for u in UNARY if u not in AVOID]).format(a=a), False
-        if form == "binary":
-            a, _ = self.expr(scope, target, depth - 1)
-            b, _ = self.expr(scope, sub(), depth - 1)
-            if self.coin():
-                a, b = b, a
-            return self.choice(BINARY).format(a=a, b=b), False
-        if form == "helper":
-            which = "local" if self.local_helper and self.coin(40) else self.choice(HELPERS)
-            self.features.add(f"call {which}")
-            a, _ = self.expr(scope, target, depth - 1)
-            if which == "local":
-                return f"local({a})", False
-            if which in ("smooth", "nested", "pair"):
-                b, _ = self.expr(scope, sub(), depth - 1)
-                if self.coin():
-                    a, b = b, a
-                call = f"{which}({a}, {b})"
-                return (call + f"[{self.choice('01')}]" if which == "pair" else call), False
-            if which == "branchy":
-                c = self.choice(THRESHOLDS) if self.coin() else self.expr(scope, (), depth - 1)[0]
-                return f"branchy({a}, {c})", False
-            if which == "looped":
-                return f"looped({a}, {self.draw(st.integers(0, 3))})", False
-            c = self.choice(CONSTANTS)
-            return self.choice([f"scaled({a})", f"scaled({a}, {c})", f"scaled({a}, k={c})"]), False
-        if form == "ifexp":
-            cond = self.cond(scope, depth - 1)
-            a, va = self.expr(scope, target, depth - 1)
-            b, vb = self.expr(scope, target, depth - 1)
-            return f"({a} if {cond} else {b})", va or vb
-        if form == "reduce":
-            shape = self.choice(self.shapes(scope))
-            vectors = [s for s in self.shapes(scope) if len(s) == 1]
-            kind = self.choice(["sum", "mean", "dot"] if vectors else ["sum", "mean"])
-            if kind == "dot":
-                shape = self.choice(vectors)
-                a, _ = self.expr(scope, shape, depth - 1)
-                b, _ = self.expr(scope, shape, depth - 1)
-                return f"np.dot({a}, {b})", False
-            a, _ = self.expr(scope, shape, depth - 1)
-            return f"np.{kind}({a})", False
-        if form == "axis":
-            shape = self.choice([s for s in self.shapes(scope) if s and s[1:] == target])
-            a, _ = self.expr(scope, shape, depth - 1)
-            return f"np.sum({a}, axis=0)", False
-        if form == "intmul":
-            iname = self.choice([n for n, _ in self.ints(scope)])
-            a, _ = self.expr(scope, target, depth - 1)
-            return self.choice([f"({a} * {iname})", f"({a} * ({iname} + 1))"]), False
-        raise AssertionError(form)
-
-    def top_expr(self, scope, target):
-        """An expression that is never a view (safe to modify in place later)."""
-        text, view = self.expr(scope, target, self.draw(st.integers(0, 3)))
-        if view:
-            text = f"{text} * 1.0"
-        return text
-
-    def cond(self, scope, depth):
-        def atom():
-            shape = self.choice(self.shapes(scope))
-            e, _ = self.expr(scope, shape, depth)
-            op = self.choice([">", "<"])
-            if self.coin(20):
-                e2, _ = self.expr(scope, self.choice(self.shapes(scope)), depth)
-                return f"np.sum({e}) {op} np.sum({e2})"
-            value = f"np.sum({e})" if shape else e
-            return f"{value} {op} {self.choice(THRESHOLDS)}"
-        flags = [n for n, v in scope.items() if v.kind == "bool"]
-        form = self.pick([(6, "atom"), (1, "and"), (1, "or"), (1, "not")]
-                         + ([(6, "flag")] if flags else []))
-        if form == "atom":
-            return atom()
-        if form == "flag":
-            self.features.add("cond flag")
-            return ("not " if self.coin(30) else "") + self.choice(flags)
-        self.features.add(f"cond {form}")
-        if form == "not":
-            return f"not ({atom()})"
-        return f"({atom()} {form} {atom()})"
-
-    # -- statements
-    def block(self, scope, indent, ctx):
-        for _ in range(self.draw(st.integers(1, 3))):
-            scope, terminated = self.statement(scope, indent, ctx)
-            if terminated:
-                return scope, True
-        return scope, False
-
-    def assign(self, scope, name, shape, rhs, indent):
-        copy = bool(shape) and self.coin(30)
-        if copy:
-            rhs = f"np.copy({rhs})" if self.coin(70) else f"({rhs}).copy()"
-            self.features.add("copy")
-        self.emit(indent, f"{name} = {rhs}")
-        scope = dict(scope)
-        scope[name] = Var(shape, copy=copy)
-        self.assigned.append(name)
-        return scope
-
-    def statement(self, scope, indent, ctx):
-        writable = [n for n, v in scope.items() if v.kind == "float" and not v.readonly]
-        inplace = [n for n in writable if scope[n].shape == () or
-                   (scope[n].owned and n not in ctx.frozen)]
-        # s2sgrad only writes into arrays it knows are unshared (np.copy, arguments)
-        arrays = [n for n in inplace if scope[n].shape and scope[n].copy]
-        forms = [(6, "assign"), (3, "reassign"), (1, "unpack"), (1, "flag")]
-        if inplace:
-            forms.append((3, "augassign"))
-        if arrays:
-            forms.append((2, "setitem"))
-        if ctx.depth < MAX_NESTING:
-            forms += [(3, "if"), (3, "for"), (1, "for row"), (1, "while")]
-        if ctx.in_loop:
-            forms.append((2, "jump"))
-        if ctx.depth > 0:
-            forms.append((1, "return"))
-        form = self.pick([(w, f) for w, f in forms if f not in AVOID])
-        self.features.add(form)
-
-        if form == "flag":  # a new flag, or one set again (in a loop: ``if done: ...``)
-            flags = [n for n, v in scope.items() if v.kind == "bool"]
-            name = self.choice(flags) if flags and self.coin(60) else self.fresh("b")
-            value = self.choice(["True", "False", "cond"])
-            self.emit(indent, f"{name} = {self.cond(scope, 1) if value == 'cond' else value}")
-            scope = dict(scope)
-            scope[name] = Var((), kind="bool")
-            return scope, False
-        if form == "assign":
-            shape = self.choice(self.shapes(scope))
-            return self.assign(scope, self.fresh("v"), shape, self.top_expr(scope, shape), indent), False
-        if form == "reassign":
-            name = self.choice(writable)
-            shape = scope[name].shape
-            return self.assign(scope, name, shape, self.top_expr(scope, shape), indent), False
-        if form == "augassign":
-            name = self.choice(inplace)
-            shape = scope[name].shape
-            op = self.choice(["+=", "-=", "*=", "/="])
-            e, _ = self.expr(scope, self.choice([s for s in self.shapes(scope) if _fits(s, shape)]),
-                             self.draw(st.integers(0, 2)))
-            rhs = f"(1.0 + {e} ** 2)" if op == "/=" else e
-            self.emit(indent, f"{name} {op} {rhs}")
-            self.assigned.append(name)
-            return scope, False
-        if form == "setitem":
-            return self.setitem(scope, self.choice(arrays), indent), False
-        if form == "unpack":
-            return self.unpack(scope, writable, indent), False
-        if form == "if":
-            return self.if_statement(scope, indent, ctx)
-        if form == "for":
-            return self.for_range(scope, indent, ctx), False
-        if form == "for row":
-            return self.for_row(scope, indent, ctx), False
-        if form == "while":
-            return self.while_loop(scope, indent, ctx), False
-        if form == "jump":
-            self.emit(indent, f"if {self.cond(scope, 1)}:")
-            jump = self.choice(["break", "continue", "return"])
-            self.features.add(jump)
-            self.emit(indent + 1, f"return {self.result(scope)}" if jump == "return" else jump)
-            return scope, False
-        if form == "return":
-            self.emit(indent, f"return {self.result(scope)}")
-            return scope, True
-        raise AssertionError(form)
-
-    def index(self, scope, n):
-        options = ["0", "-1", "1"] + [name for name, v in self.ints(scope) if v.bound < n]
-        return self.choice(options)
-
-    def setitem(self, scope, name, indent):
-        shape = scope[name].shape
-        n, rest = shape[0], shape[1:]
-        forms = ["=", "+=", "*=", "slice *="] + (["shift +="] if n >= 2 else [])
-        form = self.choice(forms)
-        depth = self.draw(st.integers(0, 2))
-        if form == "shift +=":
-            line = f"{name}[:-1] += {name}[1:] * {self.choice(CONSTANTS)}"
-        elif form == "slice *=":
-            e, _ = self.expr(scope, self.choice([s for s in self.shapes(scope) if _fits(s, rest)]), depth)
-            line = f"{name}[1:] *= {e}"
-        else:
-            e, _ = self.expr(scope, self.choice([s for s in self.shapes(scope) if _fits(s, rest)]), depth)
-            line = f"{name}[{self.index(scope, n)}] {form} {e}"
-        self.emit(indent, line)
-        self.assigned.append(name)
-        return scope
-
-    def unpack(self, scope, writable, indent):
-        form = self.choice(["pair", "tuple", "swap"])
-        self.features.add(f"unpack {form}")
-        scope = dict(scope)
-        if form == "swap":
-            same = [(a, b) for a in writable for b in writable
-                    if a < b and scope[a].shape == scope[b].shape]
-            if same:
-                a, b = self.choice(same)
-                self.emit(indent, f"{a}, {b} = {b}, {a}")
-                scope[a], scope[b] = scope[b], scope[a]
-                return scope
-            form = "tuple"
-
-        def target(shape):
-            existing = [n for n in writable if scope[n].shape == shape]
-            return self.choice(existing) if existing and self.coin(30) else self.fresh("v")
-
-        if form == "pair":
-            shape = self.choice(self.shapes(scope))
-            sub = self.choice([s for s in self.shapes(scope) if _fits(s, shape)])
-            a, _ = self.expr(scope, shape, 1)
-            b, _ = self.expr(scope, sub, 1)
-            if self.coin():
-                a, b = b, a
-            names = [target(shape), target(shape)]
-            shapes = [shape, shape]
-            rhs = f"pair({a}, {b})"
-        else:
-            shapes = [self.choice(self.shapes(scope)), self.choice(self.shapes(scope))]
-            names = [target(shapes[0]), target(shapes[1])]
-            rhs = ", ".join(self.top_expr(scope, s) for s in shapes)
-        if names[0] == names[1]:
-            names[1] = self.fresh("v")
-        self.emit(indent, f"{names[0]}, {names[1]} = {rhs}")
-        for name, shape in zip(names, shapes):
-            scope[name] = Var(shape)
-            self.assigned.append(name)
-        return scope
-
-    def if_statement(self, scope, indent, ctx):
-        inner = replace(ctx, depth=ctx.depth + 1)
-        self.emit(indent, f"if {self.cond(scope, 1)}:")
-        arms = [self.block(scope, indent + 1, inner)]
-        if self.coin(25):
-            self.features.add("elif")
-            self.emit(indent, f"elif {self.cond(scope, 1)}:")
-            arms.append(self.block(scope, indent + 1, inner))
-        if self.coin(75):
-            self.emit(indent, "else:")
-            arms.append(self.block(scope, indent + 1, inner))
-        else:
-            arms.append((scope, False))
-        live = [s for s, terminated in arms if not terminated]
-        if not live:
-            return scope, True
-        return _merge(live), False
-
-    def loop_body(self, scope, body_scope, indent, ctx):
-        body_end, _ = self.block(body_scope, indent + 1, ctx)
-        # after a loop only names bound before it are certainly bound
-        after = _merge([scope, body_end], keys=scope)
-        if self.coin(15):
-            self.features.add("loop else")
-            self.emit(indent, "else:")  # (no jumps in it: they would leave an outer loop)
-            else_end, terminated = self.block(after, indent + 1, replace(ctx, in_loop=False))
-            if not terminated:
-                after = _merge([after, else_end], keys=after)
-        return after
-
-    def for_range(self, scope, indent, ctx):
-        k = self.draw(st.integers(0, 4))
-        i = self.fresh("i")
-        self.emit(indent, f"for {i} in range({k}):")
-        body = dict(scope)
-        body[i] = Var((), kind="int", readonly=True, bound=max(k - 1, 0))
-        return self.loop_body(scope, body, indent, replace(ctx, depth=ctx.depth + 1, in_loop=True))
-
-    def for_row(self, scope, indent, ctx):
-        sources = [n for n, v in scope.items() if v.kind == "float" and v.shape]
-        if not sources:
-            return self.for_range(scope, indent, ctx)
-        name = self.choice(sources)
-        shape = scope[name].shape
-        row = self.fresh("r")
-        body = dict(scope)
-        body[row] = Var(shape[1:], readonly=True, owned=not shape[1:])
-        if self.coin(40):
-            j = self.fresh("j")
-            self.features.add("enumerate")
-            self.emit(indent, f"for {j}, {row} in enumerate({name}):")
-            body[j] = Var((), kind="int", readonly=True, bound=shape[0] - 1)
-        else:
-            self.emit(indent, f"for {row} in {name}:")
-        inner = replace(ctx, depth=ctx.depth + 1, in_loop=True, frozen=ctx.frozen | {name})
-        after = self.loop_body(scope, body, indent, inner)
-        if name in after:    # the last row, a view of it, stays bound after the loop
-            after[name] = replace(after[name], owned=False)
-        return after
-
-    def while_loop(self, scope, indent, ctx):
-        n = self.fresh("n")
-        bound = self.draw(st.integers(1, 4))
-        self.emit(indent, f"{n} = 0")
-        cond = f"{n} < {bound}"
-        if self.coin(70):
-            cond += f" and {self.cond(scope, 1)}"
-        self.emit(indent, f"while {cond}:")
-        self.emit(indent + 1, f"{n} += 1")
-        scope = dict(scope)
-        scope[n] = Var((), kind="int", readonly=True, bound=bound)
-        return self.loop_body(scope, dict(scope), indent,
-                              replace(ctx, depth=ctx.depth + 1, in_loop=True))
-
-    def result(self, scope):
-        shape = self.choice(self.shapes(scope))
-        e, _ = self.expr(scope, shape, 2)
-        terms = [f"np.sum({e})"]
-        recent = [n for n in dict.fromkeys(reversed(self.assigned))
-                  if n in scope and scope[n].kind == "float"]
-        terms += [f"np.sum({n})" for n in recent[: self.draw(st.integers(0, 2))]]
-        return " + ".join(terms)
-
-    def build(self):
-        header = HEADER
-        if self.coin():
-            header = HEADER_WITH_HELPERS
-            self.features.add("helpers inlined")
-        self.lines.append("def f(x, y):")
-        scope = self.scope
-        self.local_helper = self.coin(50)
-        if self.local_helper:  # a nested helper reading the current y (inlined where called)
-            if self.coin():
-                self.emit(0, "def local(a):")
-                self.emit(1, "return np.tanh(a) * np.sum(y) + smooth(a, 0.5)")
-            else:
-                self.emit(0, "local = lambda a: np.sin(a) * np.sum(y * y)  # noqa: E731")
-        if self.coin(30):  # a flag the body may test and set (``done = False``)
-            scope = dict(scope, done=Var((), kind="bool"))
-            self.emit(0, "done = False")
-        scope, terminated = self.block(scope, 0, Ctx())
-        for _ in range(self.draw(st.integers(0, 3))):
-            if terminated:
-                break
-            scope, terminated = self.statement(scope, 0, Ctx())
-        if not terminated:
-            self.emit(0, f"return {self.result(scope)}")
-        return header + "\n".join(self.lines) + "\n"
-
-
-@dataclass
-class Case:
-    source: str
-    x: object
-    y: object
-    features: frozenset
-
-
-def _values(shape):
-    if shape == ():
-        return st.floats(-2.0, 2.0)
-    return hnp.arrays(np.float64, shape, elements=st.floats(-2.0, 2.0))
-
-
-@st.composite
-def programs(draw):
-    xshape, yshape = draw(st.sampled_from(ARG_SHAPES)), draw(st.sampled_from(ARG_SHAPES))
-    builder = Builder(draw, xshape, yshape)
-    return builder.build(), xshape, yshape, frozenset(builder.features)
-
-
-@st.composite
-def cases(draw):
-    source, xshape, yshape, features = draw(programs())
-    return Case(source, draw(_values(xshape)), draw(_values(yshape)), features)
 
 
 # --------------------------------------------------------------------------
@@ -740,6 +245,94 @@ def _close(actual, expected, scale):
     return np.allclose(np.asarray(actual, dtype=float), expected, rtol=1e-5, atol=1e-6 * scale)
 
 
+#: S2SGRAD_RANDOM_EXAMPLES=N: a hunt, N programs per size and order instead of
+#: the CI budgets below; a failure is counted, logged (S2SGRAD_RANDOM_LOG=FILE,
+#: JSON lines) and the hunt goes on; the test fails at the end if any was found.
+#: S2SGRAD_RANDOM_SIZES=small,medium,large chooses the program sizes (CI: medium).
+#: S2SGRAD_SHRINK=1 lets hypothesis shrink a failing program (CI mode only; it
+#: can take minutes: the failure report already shows the program and its
+#: inputs, and tests/transform/cases_found.py holds hand-minimised reproducers).
+HUNT = int(os.environ.get("S2SGRAD_RANDOM_EXAMPLES", "0"))
+HUNT_LOG = os.environ.get("S2SGRAD_RANDOM_LOG")
+RUN_SIZES = os.environ.get("S2SGRAD_RANDOM_SIZES", "medium").split(",")
+FAILURES = Counter()
+PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
+    [Phase.shrink] if os.environ.get("S2SGRAD_SHRINK") and not HUNT else [])
+
+
+def _fail(kind, message, case):
+    """A wrong gradient or an exception other than a refusal: raised in CI,
+    counted and logged in a hunt."""
+    if not HUNT:
+        raise AssertionError(message)
+    FAILURES[kind] += 1
+    STATS["FAILED"] += 1
+    if HUNT_LOG:
+        with open(HUNT_LOG, "a") as fh:
+            fh.write(json.dumps({"kind": kind, "message": message, "source": case.source,
+                                 "x": repr(case.x), "y": repr(case.y)}) + "\n")
+
+
+def _category(error):
+    """A refusal's message with the names that vary between programs replaced."""
+    text = str(error).split(" is not supported")[0]
+    text = re.sub(r"s2s_random_\w+\.py:\d+", "<program>:N", text)
+    text = re.sub(r"<s2sgrad [^>]*>:\w+", "<generated>:N", text)
+    text = re.sub(r"\b(_t|[a-z])\d+(_\d+)?\b", r"\1N", text)
+    return re.sub(r"'[A-Za-z_]\w*'", "'NAME'", text)
+
+
+def _error_kind(error):
+    return f"{type(error).__name__}: {_category(error)[:120]}"
+
+
+def _names_program_line(error, module):
+    where = re.escape(os.path.basename(module.__file__)) + r":\d+"
+    return re.search(where, str(error)) is not None
+
+
+def _reference(case, g):
+    """f's value, its central differences and the scale of both; discards
+    programs that overflow or whose numbers are too large to compare."""
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            value = g(case.x, case.y)
+            fd = [numerical_grad(g, (case.x, case.y), i) for i in (0, 1)]
+        except (FloatingPointError, OverflowError):
+            _discard("overflow")
+    scale = max([1.0, abs(value)] + [float(np.max(np.abs(d))) for d in fd])
+    if not np.isfinite(scale) or scale > LIMIT:
+        _discard("too large")
+    return value, fd, scale
+
+
+def _check_path(case, value):
+    """Discard the program unless every input within DELTA takes its path."""
+    instrumented = traced(case.source)
+    base = _path(instrumented, case.x, case.y)
+    assert instrumented(_copy(case.x), _copy(case.y)) == value, "instrumented copy differs"
+    for moved in _displaced(case.x):
+        if _path(instrumented, moved, case.y) != base:
+            _discard("path changes within 1e-4")
+    for moved in _displaced(case.y):
+        if _path(instrumented, case.x, moved) != base:
+            _discard("path changes within 1e-4")
+
+
+def _compare(what, got, expected, scale, coarse, case):
+    """``got`` against central differences ``expected``; on a mismatch the
+    differences are recomputed with a 10x larger step (``coarse()``): if the
+    two disagree they are unreliable and the example is discarded."""
+    if _close(got, expected, scale):
+        return True
+    if not _close(coarse(), expected, scale):
+        _discard("finite differences unreliable")
+    _fail(f"wrong {what}", f"{what} differs from finite differences:\n"
+          f"s2sgrad: {got!r}\nnumerical: {expected!r}\n\n{case.source}\n"
+          f"x = {case.x!r}\ny = {case.y!r}", case)
+    return False
+
+
 def check_program(case):
     note(case.source)
     note(f"x = {case.x!r}\ny = {case.y!r}")
@@ -751,86 +344,164 @@ def check_program(case):
     def g(x, y):                      # f on fresh copies: in-place updates stay local
         return f(_copy(x), _copy(y))
 
-    with np.errstate(over="raise", invalid="raise", divide="raise"):
-        try:
-            value = g(x, y)
-            fd = [numerical_grad(g, (x, y), i) for i in (0, 1)]
-        except FloatingPointError:
-            _discard("overflow")
-    scale = max([1.0, abs(value)] + [float(np.max(np.abs(d))) for d in fd])
-    if not np.isfinite(scale) or scale > LIMIT:
-        _discard("too large")
-
-    instrumented = traced(case.source)
-    base = _path(instrumented, x, y)
-    assert instrumented(_copy(x), _copy(y)) == value, "instrumented copy differs"
-    for moved in _displaced(x):
-        if _path(instrumented, moved, y) != base:
-            _discard("path changes within 1e-4")
-    for moved in _displaced(y):
-        if _path(instrumented, x, moved) != base:
-            _discard("path changes within 1e-4")
+    value, fd, scale = _reference(case, g)
+    _check_path(case, value)
 
     try:
         with _time_limit(GRAD_SECONDS):
             grads = sg.grad(f, wrt=(0, 1))(_copy(x), _copy(y))
     except sg.UnsupportedSyntaxError as error:
         # the contract: the message names the construct, the file and the line
-        where = re.escape(os.path.basename(module.__file__)) + r":\d+"
-        assert re.search(where, str(error)), f"rejection without file and line: {error}"
+        assert _names_program_line(error, module), f"rejection without file and line: {error}"
         STATS["rejected"] += 1
-        REJECTIONS[str(error).split(" is not supported")[0]] += 1
+        REJECTIONS[_category(error)] += 1
         event("rejected")
         return
+    except Exception as error:        # (AssertionError: the time limit)
+        if not HUNT:
+            raise
+        return _fail(_error_kind(error), repr(error), case)
     STATS["checked"] += 1
     for feature in case.features:
         STATS[f"feature: {feature}"] += 1
 
     assert isinstance(grads, tuple) and len(grads) == 2
     for i, (arg, grad, expected) in enumerate(zip((x, y), grads, fd)):
-        assert np.shape(grad) == np.shape(arg), f"argument {i}: gradient shape {np.shape(grad)}"
-        if isinstance(arg, np.ndarray):
-            assert grad.dtype == np.float64, f"argument {i}: gradient dtype {grad.dtype}"
-        if not _close(grad, expected, scale):
-            coarse = numerical_grad(g, (x, y), i, eps=1e-5)
-            if not _close(coarse, expected, scale):
-                _discard("finite differences unreliable")
-            raise AssertionError(
-                f"gradient of argument {'xy'[i]} differs from finite differences:\n"
-                f"s2sgrad: {grad!r}\nnumerical: {expected!r}\n\n{case.source}\n"
-                f"x = {x!r}\ny = {y!r}")
+        if np.shape(grad) != np.shape(arg):
+            return _fail("gradient shape", f"argument {i}: gradient shape {np.shape(grad)}", case)
+        if isinstance(arg, np.ndarray) and grad.dtype != np.float64:
+            return _fail("gradient dtype", f"argument {i}: gradient dtype {grad.dtype}", case)
+        if not _compare(f"gradient of {'xy'[i]}", grad, expected, scale,
+                        lambda: numerical_grad(g, (x, y), i, eps=1e-5), case):
+            return
+
+
+#: the second derivatives checked: (i, j) is d/d(arg j) of sg.grad(f, wrt=i)
+SECOND = ((0, 0), (0, 1), (1, 1))
+
+
+def check_second_order(case):
+    """sg.grad(sg.grad(f, wrt=i), wrt=j) of a program of two floats against
+    central differences of the generated first derivative sg.grad(f, wrt=i),
+    itself first checked against differences of f. Probe points are within
+    the path check's DELTA."""
+    note(case.source)
+    note(f"x = {case.x!r}\ny = {case.y!r}")
+    STATS["programs"] += 1
+    module = load(case.source)
+    f = module.f
+    x, y = case.x, case.y
+    value, fd, scale = _reference(case, f)
+    _check_path(case, value)
+
+    def attempt(what, thunk):
+        """(True, value) or (False, None) after counting a refusal or failure."""
+        try:
+            with _time_limit(GRAD_SECONDS):
+                return True, thunk()
+        except sg.UnsupportedSyntaxError as error:
+            STATS[f"refused: {what}"] += 1
+            # known bug (order2 colleague): order-2 refusals name generated code
+            # ("name '_t3' read before assignment ... at <s2sgrad f ...>:21"), not the
+            # program's line; counted here, asserted once fixed
+            tag = "" if _names_program_line(error, module) else "[not naming the program's line] "
+            REJECTIONS[f"{what}: {tag}{_category(error)}"] += 1
+            event(f"refused: {what}")
+        except Exception as error:
+            if not HUNT:
+                raise
+            _fail(f"{what}: {_error_kind(error)}", repr(error), case)
+        return False, None
+
+    ok, first = attempt("order 1", lambda: [sg.grad(f, wrt=i) for i in (0, 1)])
+    if not ok:
+        return
+    ok, d = attempt("order 1", lambda: [g(x, y) for g in first])
+    if not ok:
+        return
+    for i in (0, 1):
+        if not _compare(f"first derivative d/d{'xy'[i]}", d[i], fd[i], scale,
+                        lambda: numerical_grad(f, (x, y), i, eps=1e-5), case):
+            return
+    with np.errstate(over="raise", invalid="raise", divide="raise"):
+        try:
+            expected = {(i, j): numerical_grad(first[i], (x, y), j) for i, j in SECOND}
+        except (FloatingPointError, OverflowError):
+            _discard("overflow")
+    scale2 = max([scale] + [abs(e) for e in expected.values()])
+    if not np.isfinite(scale2) or scale2 > LIMIT:
+        _discard("too large")
+    STATS["checked order 1"] += 1
+    for feature in case.features:
+        STATS[f"feature: {feature}"] += 1
+    for i, j in SECOND:
+        what = f"d2/d{'xy'[i]}d{'xy'[j]}"
+        ok, second = attempt("order 2", lambda: sg.grad(first[i], wrt=j)(x, y))
+        if not ok:
+            continue
+        STATS["checked order 2"] += 1
+        if not isinstance(second, float):
+            _fail("order 2 type", f"{what} is a {type(second).__name__}, not a float", case)
+        elif not _compare(what, second, expected[i, j], scale2,
+                          lambda: numerical_grad(first[i], (x, y), j, eps=1e-5), case):
+            return
 
 
 def _report(title):
     counts = ", ".join(f"{k}={v}" for k, v in sorted(STATS.items()) if not k.startswith("feature"))
     features = ", ".join(f"{k[9:]}={v}" for k, v in sorted(STATS.items()) if k.startswith("feature"))
-    print(f"\n{title}: {counts}\n  features of checked programs: {features}\n"
-          f"  rejections: {dict(REJECTIONS)}")
+    print(f"\n{title}: {counts}\n  features of checked programs: {features}")
+    for what, table in (("refusals", REJECTIONS), ("FAILURES", FAILURES)):
+        if table:
+            print(f"  {what}:")
+            for text, count in table.most_common():
+                print(f"    {count:5d}  {text}")
 
 
-#: S2SGRAD_RANDOM_PROGRAMS=2000 for a longer hunt; S2SGRAD_SHRINK=1 to let hypothesis
-#: shrink a failing program (it can take minutes; the failure report already
-#: shows the program and its inputs, and tests/transform/cases_found.py holds
-#: hand-minimised reproducers)
-MAX_EXAMPLES = int(os.environ.get("S2SGRAD_RANDOM_PROGRAMS", "200"))
-PHASES = [Phase.explicit, Phase.reuse, Phase.generate] + (
-    [Phase.shrink] if os.environ.get("S2SGRAD_SHRINK") else [])
-
-
-@settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=False, phases=PHASES,
-          report_multiple_bugs=False,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 HealthCheck.filter_too_much])
-@given(cases())
-def _check_random_program(case):
-    check_program(case)
-
-
-def test_random_programs_match_finite_differences():
+def _run(check, strategy, examples, title):
+    """``check`` on ``examples`` draws of ``strategy``, counts reported with -s."""
     STATS.clear()
     REJECTIONS.clear()
-    _check_random_program()
-    _report("random programs")
+    FAILURES.clear()
+
+    @settings(max_examples=examples, deadline=None, derandomize=False, phases=PHASES,
+              report_multiple_bugs=False, database=None if HUNT else settings.default.database,
+              suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                     HealthCheck.filter_too_much])
+    @given(strategy)
+    def run(case):
+        check(case)
+
+    try:
+        run()
+    finally:
+        _report(title)
+    assert not FAILURES, f"{sum(FAILURES.values())} failures: {dict(FAILURES)}"
+
+
+#: CI budgets (examples per test); a hunt uses S2SGRAD_RANDOM_EXAMPLES
+MAX_EXAMPLES = HUNT or 200
+MAX_EXAMPLES_ORDER2 = HUNT or 25
+
+#: constructs left out of CI runs (a hunt draws everything) while a known bug
+#: makes them fail; see the bug(...) table of test_found_by_generator.py for
+#: the reproducers, and take a construct out of here when its bug is fixed
+KNOWN_FAILING = {
+    # dead `w = y.reshape(-1)` in a loop: the adjoint reshapes the placeholder
+    # cotangent 0.0 to y's shape (ValueError); reported, not fixed yet
+    1: frozenset({"reshape in loop"}),
+    # second derivatives through loops run on nested tapes, where the power
+    # rule's derivative w.r.t. the exponent loses d/dbase of log(base):
+    # wrong d2/dxdy of `for i in range(1): x = y ** x`; reported, not fixed yet
+    2: frozenset({"for", "while", "call looped"}),
+}
+CI_AVOID = {order: frozenset() if HUNT else avoid for order, avoid in KNOWN_FAILING.items()}
+
+
+@pytest.mark.parametrize("size", RUN_SIZES)
+def test_random_programs_match_finite_differences(size):
+    _run(check_program, cases(SIZES[size], avoid=CI_AVOID[1]), MAX_EXAMPLES,
+         f"random programs ({size})")
     handled = STATS["checked"] + STATS["rejected"]
     assert STATS["checked"] >= MAX_EXAMPLES // 2, dict(STATS)
     # Refusals by design remain: writing into (or `+=` on) an array that a copy
@@ -840,13 +511,22 @@ def test_random_programs_match_finite_differences():
     assert STATS["rejected"] <= 0.25 * handled, f"too many rejections: {dict(REJECTIONS)}"
 
 
+@pytest.mark.parametrize("size", RUN_SIZES)
+def test_second_derivatives_of_random_branchy_programs(size):
+    _run(check_second_order, cases(SIZES[size], order=2, avoid=CI_AVOID[2]), MAX_EXAMPLES_ORDER2,
+         f"order 2 ({size})")
+    # every program reached the first derivatives (refusals of order 2 are
+    # allowed for now: see check_second_order)
+    assert STATS["checked order 1"] + STATS["refused: order 1"] >= MAX_EXAMPLES_ORDER2 // 2, dict(STATS)
+
+
 # --------------------------------------------------------------------------
 # determinism of the generated source
 
 _SOURCES = []
 
 
-@settings(max_examples=max(10, MAX_EXAMPLES // 8), deadline=None, derandomize=False,
+@settings(max_examples=max(10, min(MAX_EXAMPLES, 200) // 8), deadline=None, derandomize=False,
           phases=PHASES, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs())
 def _check_deterministic(program):
