@@ -163,8 +163,8 @@ def _shapes(value):
 
 
 def resolve_rule(rule_or_primitive):
-    """A :class:`~s2sgrad.primitives.registry.Rule` for a rule or a primitive."""
-    if isinstance(rule_or_primitive, registry.Rule):
+    """A :class:`~s2sgrad.primitives.registry.Primitive` for a rule or a primitive."""
+    if isinstance(rule_or_primitive, registry.Primitive):
         return rule_or_primitive
     rule = registry.lookup(rule_or_primitive)
     if rule is None:

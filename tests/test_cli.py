@@ -194,7 +194,8 @@ def scratch_registry(monkeypatch):
     """Rules registered during the test (the wrong one) vanish afterwards."""
     from s2sgrad.primitives import registry
 
-    monkeypatch.setattr(registry, "_RULES", dict(registry._RULES))
+    for table in ("_RECORDS", "_BY_METHOD", "_BY_ATTRIBUTE"):
+        monkeypatch.setattr(registry, table, dict(getattr(registry, table)))
 
 
 def test_check_exits_1_when_the_gradient_is_wrong(tmp_path, capsys, scratch_registry):

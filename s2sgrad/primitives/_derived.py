@@ -15,279 +15,279 @@ from s2sgrad.primitives.registry import defvjp
 from s2sgrad.runtime import unbroadcast
 
 
-@defvjp(np.sin, elementwise=True)
+@defvjp(np.sin, elementwise=True, allocates=True, dtype="float")
 def sin(g, ans, x):
     return (g*np.cos(x),)
 
 
-@defvjp(math.sin, elementwise=True)
+@defvjp(math.sin, elementwise=True, dtype="float")
 def math_sin(g, ans, x):
     return (g*math.cos(x),)
 
 
-@defvjp(np.cos, elementwise=True)
+@defvjp(np.cos, elementwise=True, allocates=True, dtype="float")
 def cos(g, ans, x):
     return (-g*np.sin(x),)
 
 
-@defvjp(math.cos, elementwise=True)
+@defvjp(math.cos, elementwise=True, dtype="float")
 def math_cos(g, ans, x):
     return (-g*math.sin(x),)
 
 
-@defvjp(np.tan, elementwise=True)
+@defvjp(np.tan, elementwise=True, allocates=True, dtype="float")
 def tan(g, ans, x):
     return (g*(1 + ans**2),)
 
 
-@defvjp(math.tan, elementwise=True)
+@defvjp(math.tan, elementwise=True, dtype="float")
 def math_tan(g, ans, x):
     return (g*(1 + ans**2),)
 
 
-@defvjp(np.arcsin, elementwise=True)
+@defvjp(np.arcsin, elementwise=True, allocates=True, dtype="float")
 def arcsin(g, ans, x):
     return (g/np.sqrt(1 - x**2),)
 
 
-@defvjp(math.asin, elementwise=True)
+@defvjp(math.asin, elementwise=True, dtype="float")
 def math_asin(g, ans, x):
     return (g/math.sqrt(1 - x**2),)
 
 
-@defvjp(np.arccos, elementwise=True)
+@defvjp(np.arccos, elementwise=True, allocates=True, dtype="float")
 def arccos(g, ans, x):
     return (-g/np.sqrt(1 - x**2),)
 
 
-@defvjp(math.acos, elementwise=True)
+@defvjp(math.acos, elementwise=True, dtype="float")
 def math_acos(g, ans, x):
     return (-g/math.sqrt(1 - x**2),)
 
 
-@defvjp(np.arctan, elementwise=True)
+@defvjp(np.arctan, elementwise=True, allocates=True, dtype="float")
 def arctan(g, ans, x):
     return (g/(1 + x**2),)
 
 
-@defvjp(math.atan, elementwise=True)
+@defvjp(math.atan, elementwise=True, dtype="float")
 def math_atan(g, ans, x):
     return (g/(1 + x**2),)
 
 
-@defvjp(np.sinh, elementwise=True)
+@defvjp(np.sinh, elementwise=True, allocates=True, dtype="float")
 def sinh(g, ans, x):
     return (g*np.cosh(x),)
 
 
-@defvjp(math.sinh, elementwise=True)
+@defvjp(math.sinh, elementwise=True, dtype="float")
 def math_sinh(g, ans, x):
     return (g*math.cosh(x),)
 
 
-@defvjp(np.cosh, elementwise=True)
+@defvjp(np.cosh, elementwise=True, allocates=True, dtype="float")
 def cosh(g, ans, x):
     return (g*np.sinh(x),)
 
 
-@defvjp(math.cosh, elementwise=True)
+@defvjp(math.cosh, elementwise=True, dtype="float")
 def math_cosh(g, ans, x):
     return (g*math.sinh(x),)
 
 
-@defvjp(np.tanh, elementwise=True)
+@defvjp(np.tanh, elementwise=True, allocates=True, dtype="float")
 def tanh(g, ans, x):
     return (g*(1 - ans**2),)
 
 
-@defvjp(math.tanh, elementwise=True)
+@defvjp(math.tanh, elementwise=True, dtype="float")
 def math_tanh(g, ans, x):
     return (g*(1 - ans**2),)
 
 
-@defvjp(np.arcsinh, elementwise=True)
+@defvjp(np.arcsinh, elementwise=True, allocates=True, dtype="float")
 def arcsinh(g, ans, x):
     return (g/np.sqrt(1 + x**2),)
 
 
-@defvjp(math.asinh, elementwise=True)
+@defvjp(math.asinh, elementwise=True, dtype="float")
 def math_asinh(g, ans, x):
     return (g/math.sqrt(1 + x**2),)
 
 
-@defvjp(np.arccosh, elementwise=True)
+@defvjp(np.arccosh, elementwise=True, allocates=True, dtype="float")
 def arccosh(g, ans, x):
     return (g/np.sqrt(-1 + x**2),)
 
 
-@defvjp(math.acosh, elementwise=True)
+@defvjp(math.acosh, elementwise=True, dtype="float")
 def math_acosh(g, ans, x):
     return (g/math.sqrt(-1 + x**2),)
 
 
-@defvjp(np.arctanh, elementwise=True)
+@defvjp(np.arctanh, elementwise=True, allocates=True, dtype="float")
 def arctanh(g, ans, x):
     return (g/(1 - x**2),)
 
 
-@defvjp(math.atanh, elementwise=True)
+@defvjp(math.atanh, elementwise=True, dtype="float")
 def math_atanh(g, ans, x):
     return (g/(1 - x**2),)
 
 
-@defvjp(np.exp, elementwise=True)
+@defvjp(np.exp, elementwise=True, allocates=True, dtype="float")
 def exp(g, ans, x):
     return (ans*g,)
 
 
-@defvjp(math.exp, elementwise=True)
+@defvjp(math.exp, elementwise=True, dtype="float")
 def math_exp(g, ans, x):
     return (ans*g,)
 
 
-@defvjp(np.exp2, elementwise=True)
+@defvjp(np.exp2, elementwise=True, allocates=True, dtype="float")
 def exp2(g, ans, x):
     return (ans*g*math.log(2),)
 
 
 if hasattr(math, "exp2"):
 
-    @defvjp(math.exp2, elementwise=True)
+    @defvjp(math.exp2, elementwise=True, dtype="float")
     def math_exp2(g, ans, x):
         return (ans*g*math.log(2),)
 
 
-@defvjp(np.expm1, elementwise=True)
+@defvjp(np.expm1, elementwise=True, allocates=True, dtype="float")
 def expm1(g, ans, x):
     return (g*(1 + ans),)
 
 
-@defvjp(math.expm1, elementwise=True)
+@defvjp(math.expm1, elementwise=True, dtype="float")
 def math_expm1(g, ans, x):
     return (g*(1 + ans),)
 
 
-@defvjp(np.log, elementwise=True)
+@defvjp(np.log, elementwise=True, allocates=True, dtype="float")
 def log(g, ans, x):
     return (g/x,)
 
 
-@defvjp(math.log, elementwise=True)
+@defvjp(math.log, elementwise=True, dtype="float")
 def math_log(g, ans, x):
     return (g/x,)
 
 
-@defvjp(np.log2, elementwise=True)
+@defvjp(np.log2, elementwise=True, allocates=True, dtype="float")
 def log2(g, ans, x):
     return (g/(x*math.log(2)),)
 
 
-@defvjp(math.log2, elementwise=True)
+@defvjp(math.log2, elementwise=True, dtype="float")
 def math_log2(g, ans, x):
     return (g/(x*math.log(2)),)
 
 
-@defvjp(np.log10, elementwise=True)
+@defvjp(np.log10, elementwise=True, allocates=True, dtype="float")
 def log10(g, ans, x):
     return (g/(x*math.log(10)),)
 
 
-@defvjp(math.log10, elementwise=True)
+@defvjp(math.log10, elementwise=True, dtype="float")
 def math_log10(g, ans, x):
     return (g/(x*math.log(10)),)
 
 
-@defvjp(np.log1p, elementwise=True)
+@defvjp(np.log1p, elementwise=True, allocates=True, dtype="float")
 def log1p(g, ans, x):
     return (g/(1 + x),)
 
 
-@defvjp(math.log1p, elementwise=True)
+@defvjp(math.log1p, elementwise=True, dtype="float")
 def math_log1p(g, ans, x):
     return (g/(1 + x),)
 
 
-@defvjp(np.sqrt, elementwise=True)
+@defvjp(np.sqrt, elementwise=True, allocates=True, dtype="float")
 def sqrt(g, ans, x):
     return (g/(2*ans),)
 
 
-@defvjp(math.sqrt, elementwise=True)
+@defvjp(math.sqrt, elementwise=True, dtype="float")
 def math_sqrt(g, ans, x):
     return (g/(2*ans),)
 
 
-@defvjp(np.cbrt, elementwise=True)
+@defvjp(np.cbrt, elementwise=True, allocates=True, dtype="float")
 def cbrt(g, ans, x):
     return (g/(3*ans**2),)
 
 
 if hasattr(math, "cbrt"):
 
-    @defvjp(math.cbrt, elementwise=True)
+    @defvjp(math.cbrt, elementwise=True, dtype="float")
     def math_cbrt(g, ans, x):
         return (g/(3*ans**2),)
 
 
-@defvjp(np.square, elementwise=True)
+@defvjp(np.square, elementwise=True, allocates=True)
 def square(g, ans, x):
     return (2*g*x,)
 
 
-@defvjp(np.reciprocal, elementwise=True)
+@defvjp(np.reciprocal, elementwise=True, allocates=True)
 def reciprocal(g, ans, x):
     return (-g*ans**2,)
 
 
-@defvjp(np.deg2rad, np.radians, elementwise=True)
+@defvjp(np.deg2rad, np.radians, elementwise=True, linear=True, allocates=True, dtype="float")
 def deg2rad(g, ans, x):
     return (math.pi*g/180,)
 
 
-@defvjp(math.radians, elementwise=True)
+@defvjp(math.radians, elementwise=True, linear=True, dtype="float")
 def math_radians(g, ans, x):
     return (math.pi*g/180,)
 
 
-@defvjp(np.rad2deg, np.degrees, elementwise=True)
+@defvjp(np.rad2deg, np.degrees, elementwise=True, linear=True, allocates=True, dtype="float")
 def rad2deg(g, ans, x):
     return (180*g/math.pi,)
 
 
-@defvjp(math.degrees, elementwise=True)
+@defvjp(math.degrees, elementwise=True, linear=True, dtype="float")
 def math_degrees(g, ans, x):
     return (180*g/math.pi,)
 
 
-@defvjp(np.arctan2, elementwise=True)
+@defvjp(np.arctan2, elementwise=True, allocates=True, dtype="float")
 def arctan2(g, ans, x1, x2):
     t0 = g/(x1**2 + x2**2)
     return (unbroadcast(t0*x2, x1), unbroadcast(-t0*x1, x2))
 
 
-@defvjp(math.atan2, elementwise=True)
+@defvjp(math.atan2, elementwise=True, dtype="float")
 def math_atan2(g, ans, x1, x2):
     t0 = g/(x1**2 + x2**2)
     return (t0*x2, -t0*x1)
 
 
-@defvjp(np.hypot, elementwise=True)
+@defvjp(np.hypot, elementwise=True, allocates=True, dtype="float")
 def hypot(g, ans, x1, x2):
     t0 = g/ans
     return (unbroadcast(t0*x1, x1), unbroadcast(t0*x2, x2))
 
 
-@defvjp(math.hypot, elementwise=True)
+@defvjp(math.hypot, elementwise=True, dtype="float")
 def math_hypot(g, ans, x1, x2):
     t0 = g/ans
     return (t0*x1, t0*x2)
 
 
-@defvjp(np.logaddexp, elementwise=True)
+@defvjp(np.logaddexp, elementwise=True, allocates=True, dtype="float")
 def logaddexp(g, ans, x1, x2):
     return (unbroadcast(g*np.exp(x1 - ans), x1), unbroadcast(g*np.exp(x2 - ans), x2))
 
 
-@defvjp(np.logaddexp2, elementwise=True)
+@defvjp(np.logaddexp2, elementwise=True, allocates=True, dtype="float")
 def logaddexp2(g, ans, x1, x2):
     return (unbroadcast(g*2**(x1 - ans), x1), unbroadcast(g*2**(x2 - ans), x2))

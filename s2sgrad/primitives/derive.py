@@ -44,9 +44,13 @@ class Function:
     samples: tuple
     numpy_names: tuple = ()
     math_names: tuple = ()
+    #: the result's dtype (see ``registry.DTYPES``): floating even for integers
+    dtype: str = "float"
+    #: linear in its argument (a unit conversion)
+    linear: bool = False
 
 
-def _unary(name, formula, samples, numpy_names=None, math_names=()):
+def _unary(name, formula, samples, numpy_names=None, math_names=(), **facts):
     return Function(
         name,
         (X,),
@@ -54,6 +58,7 @@ def _unary(name, formula, samples, numpy_names=None, math_names=()):
         tuple((s,) for s in samples),
         tuple(numpy_names or (name,)),
         tuple(math_names),
+        **facts,
     )
 
 
@@ -79,10 +84,12 @@ FUNCTIONS = (
     _unary("log1p", lambda x: sp.log(1 + x), (0.3, -0.6), math_names=("log1p",)),
     _unary("sqrt", sp.sqrt, (0.3, 2.0), math_names=("sqrt",)),
     _unary("cbrt", sp.cbrt, (0.3, 2.0), math_names=("cbrt",)),
-    _unary("square", lambda x: x**2, (0.3, -2.0)),
-    _unary("reciprocal", lambda x: 1 / x, (0.3, -2.0)),
-    _unary("deg2rad", lambda x: x * sp.pi / 180, (0.3, -2.0), ("deg2rad", "radians"), ("radians",)),
-    _unary("rad2deg", lambda x: x * 180 / sp.pi, (0.3, -2.0), ("rad2deg", "degrees"), ("degrees",)),
+    _unary("square", lambda x: x**2, (0.3, -2.0), dtype="same"),
+    _unary("reciprocal", lambda x: 1 / x, (0.3, -2.0), dtype="same"),
+    _unary("deg2rad", lambda x: x * sp.pi / 180, (0.3, -2.0), ("deg2rad", "radians"), ("radians",),
+           linear=True),
+    _unary("rad2deg", lambda x: x * 180 / sp.pi, (0.3, -2.0), ("rad2deg", "degrees"), ("degrees",),
+           linear=True),
     Function(
         "arctan2", (X1, X2), sp.atan2(X1, X2), ((0.3, 0.7), (-1.2, 0.4), (0.5, -2.0)),
         ("arctan2",), ("atan2",),
@@ -240,6 +247,20 @@ from s2sgrad.runtime import unbroadcast
 NEW_MATH_FUNCTIONS = {"exp2", "cbrt"}
 
 
+def _facts(function, module):
+    """The registry facts of one rule's decorator: every function here is
+    elementwise; the NumPy ufuncs return fresh arrays, the ``math`` ones floats."""
+    facts = ["elementwise=True"]
+    if function.linear:
+        facts.append("linear=True")
+    if module == "np":
+        facts.append("allocates=True")
+    dtype = function.dtype if module == "np" else "float"
+    if dtype != "same":
+        facts.append(f'dtype="{dtype}"')
+    return ", ".join(facts)
+
+
 def _rule_source(function, derivatives, module, primitives, def_name):
     """The source of one rule: decorator, def, cse assignments, return."""
     printer = RulePrinter(module)
@@ -249,7 +270,7 @@ def _rule_source(function, derivatives, module, primitives, def_name):
     lines = [
         "",
         "",
-        f"@defvjp({', '.join(f'{module}.{p}' for p in primitives)}, elementwise=True)",
+        f"@defvjp({', '.join(f'{module}.{p}' for p in primitives)}, {_facts(function, module)})",
         f"def {def_name}(g, ans, {', '.join(params)}):",
     ]
     lines += [f"    {name} = {printer.doprint(value)}" for name, value in shared]

@@ -20,27 +20,28 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import deffacts, defnondiff, defvjp
 from s2sgrad.runtime import unbroadcast
 
 
-@defvjp(np.absolute, np.fabs, builtins.abs, operator.abs, math.fabs, elementwise=True)
+@defvjp(np.absolute, np.fabs, builtins.abs, operator.abs, math.fabs, elementwise=True, allocates=True)
 def absolute(g, ans, x):
     return (g * np.sign(x),)
 
 
-@defvjp(np.maximum, np.minimum, np.fmax, np.fmin, builtins.max, builtins.min, elementwise=True)
+@defvjp(np.maximum, np.minimum, np.fmax, np.fmin, elementwise=True, allocates=True)
+@defvjp(builtins.max, builtins.min, elementwise=True)  # (the larger operand itself)
 def select_extreme(g, ans, x, y):
     share = np.where(x == y, g / 2, g)
     return (unbroadcast(share * (x == ans), x), unbroadcast(share * (y == ans), y))
 
 
-@defvjp(np.where, elementwise=True)
+@defvjp(np.where, elementwise=True, allocates=True)
 def where(g, ans, condition, x, y):
     return (None, unbroadcast(np.where(condition, g, 0), x), unbroadcast(np.where(condition, 0, g), y))
 
 
-@defvjp(np.clip, elementwise=True)
+@defvjp(np.clip, elementwise=True, allocates=True, methods=("clip",))
 def clip(g, ans, a, a_min=None, a_max=None):
     return (
         unbroadcast(g * within_bounds(a, a_min, a_max), a),
@@ -73,14 +74,15 @@ def within_bounds(a, a_min, a_max):
     return inside
 
 
-defnondiff(below_bound, above_bound, within_bounds)
+defnondiff(below_bound, above_bound, within_bounds, dtype="bool")
+deffacts(np.fabs, math.fabs, math.fmod, dtype="float")
 
 
-@defvjp(operator.mod, np.remainder, elementwise=True)
+@defvjp(operator.mod, np.remainder, elementwise=True, allocates=True)
 def remainder(g, ans, x, y):
     return (unbroadcast(g, x), unbroadcast(-g * np.floor_divide(x, y), y))
 
 
-@defvjp(np.fmod, math.fmod, elementwise=True)
+@defvjp(np.fmod, math.fmod, elementwise=True, allocates=True)
 def fmod(g, ans, x, y):
     return (unbroadcast(g, x), unbroadcast(-g * np.trunc(x / y), y))

@@ -23,7 +23,7 @@ from s2sgrad.runtime import repeat_to, unbroadcast
 # -- matmul -----------------------------------------------------------------
 
 
-@defvjp(operator.matmul, np.matmul)
+@defvjp(operator.matmul, np.matmul, allocates=True)
 def matmul(g, ans, a, b):
     return (matmul_adjoint_a(g, a, b), matmul_adjoint_b(g, a, b))
 
@@ -64,12 +64,12 @@ def matmul_adjoint_b(cotangent, a, b):
     return np.reshape(unbroadcast(grad, b2), np.shape(b))
 
 
-@defvjp(matmul_adjoint_a)
+@defvjp(matmul_adjoint_a, allocates=True)
 def matmul_adjoint_a_vjp(g, ans, cotangent, a, b):
     return (np.matmul(g, b), None, matmul_adjoint_b(cotangent, g, b))
 
 
-@defvjp(matmul_adjoint_b)
+@defvjp(matmul_adjoint_b, allocates=True)
 def matmul_adjoint_b_vjp(g, ans, cotangent, a, b):
     return (np.matmul(a, g), matmul_adjoint_a(cotangent, a, g), None)
 
@@ -77,7 +77,7 @@ def matmul_adjoint_b_vjp(g, ans, cotangent, a, b):
 # -- tensordot --------------------------------------------------------------
 
 
-@defvjp(np.tensordot)
+@defvjp(np.tensordot, allocates=True)
 def tensordot(g, ans, a, b, axes=2):
     return (tensordot_adjoint_a(g, a, b, axes), tensordot_adjoint_b(g, a, b, axes))
 
@@ -115,12 +115,12 @@ def tensordot_adjoint_b(cotangent, a, b, axes=2):
     return np.transpose(grad, tuple(int(i) for i in np.argsort(order)))
 
 
-@defvjp(tensordot_adjoint_a)
+@defvjp(tensordot_adjoint_a, allocates=True)
 def tensordot_adjoint_a_vjp(g, ans, cotangent, a, b, axes=2):
     return (np.tensordot(g, b, axes), None, tensordot_adjoint_b(cotangent, g, b, axes), None)
 
 
-@defvjp(tensordot_adjoint_b)
+@defvjp(tensordot_adjoint_b, allocates=True)
 def tensordot_adjoint_b_vjp(g, ans, cotangent, a, b, axes=2):
     return (np.tensordot(a, g, axes), tensordot_adjoint_a(cotangent, a, g, axes), None, None)
 
@@ -128,7 +128,7 @@ def tensordot_adjoint_b_vjp(g, ans, cotangent, a, b, axes=2):
 # -- dot and inner: tensordot with fixed axes, or a product with a 0-d -------
 
 
-@defvjp(np.dot)
+@defvjp(np.dot, allocates=True, methods=("dot",))
 def dot(g, ans, a, b, out=None):
     return (dot_adjoint_a(g, a, b), dot_adjoint_b(g, a, b))
 
@@ -155,17 +155,17 @@ def dot_adjoint_b(cotangent, a, b):
     return tensordot_adjoint_b(cotangent, a, b, _dot_axes(a, b))
 
 
-@defvjp(dot_adjoint_a)
+@defvjp(dot_adjoint_a, allocates=True)
 def dot_adjoint_a_vjp(g, ans, cotangent, a, b):
     return (np.dot(g, b), None, dot_adjoint_b(cotangent, g, b))
 
 
-@defvjp(dot_adjoint_b)
+@defvjp(dot_adjoint_b, allocates=True)
 def dot_adjoint_b_vjp(g, ans, cotangent, a, b):
     return (np.dot(a, g), dot_adjoint_a(cotangent, a, g), None)
 
 
-@defvjp(np.inner)
+@defvjp(np.inner, allocates=True)
 def inner(g, ans, a, b):
     return (inner_adjoint_a(g, a, b), inner_adjoint_b(g, a, b))
 
@@ -188,12 +188,12 @@ def inner_adjoint_b(cotangent, a, b):
     return tensordot_adjoint_b(cotangent, a, b, (-1, -1))
 
 
-@defvjp(inner_adjoint_a)
+@defvjp(inner_adjoint_a, allocates=True)
 def inner_adjoint_a_vjp(g, ans, cotangent, a, b):
     return (np.inner(g, b), None, inner_adjoint_b(cotangent, g, b))
 
 
-@defvjp(inner_adjoint_b)
+@defvjp(inner_adjoint_b, allocates=True)
 def inner_adjoint_b_vjp(g, ans, cotangent, a, b):
     return (np.inner(a, g), inner_adjoint_a(cotangent, a, g), None)
 
@@ -201,7 +201,7 @@ def inner_adjoint_b_vjp(g, ans, cotangent, a, b):
 # -- products that need no helper -------------------------------------------
 
 
-@defvjp(np.outer)
+@defvjp(np.outer, allocates=True)
 def outer(g, ans, a, b, out=None):
     return (
         np.reshape(np.matmul(g, np.ravel(b)), np.shape(a)),
@@ -209,7 +209,7 @@ def outer(g, ans, a, b, out=None):
     )
 
 
-@defvjp(np.vdot)
+@defvjp(np.vdot, allocates=True)
 def vdot(g, ans, a, b):
     return (g * np.reshape(b, np.shape(a)), g * np.reshape(a, np.shape(b)))
 
@@ -217,19 +217,19 @@ def vdot(g, ans, a, b):
 # -- matrix functions -------------------------------------------------------
 
 
-@defvjp(np.linalg.inv)
+@defvjp(np.linalg.inv, allocates=True, dtype="float")
 def inv(g, ans, a):
     ans_t = np.swapaxes(ans, -1, -2)
     return (-np.matmul(ans_t, np.matmul(g, ans_t)),)
 
 
-@defvjp(np.linalg.det)
+@defvjp(np.linalg.det, allocates=True, dtype="float")
 def det(g, ans, a):
     scale = np.expand_dims(g * ans, (-2, -1))
     return (scale * np.swapaxes(np.linalg.inv(a), -1, -2),)
 
 
-@defvjp(np.linalg.norm)
+@defvjp(np.linalg.norm, reduction=True, allocates=True, dtype="float")
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     return (repeat_to(g / ans, x, axis, keepdims) * x * euclidean_only(x, ord, axis),)
 
@@ -246,10 +246,10 @@ def euclidean_only(x, ord=None, axis=None):
     raise NotImplementedError(f"s2sgrad differentiates norm only for ord=None, 'fro' or vector 2; got ord={ord!r}")
 
 
-defnondiff(euclidean_only)
+defnondiff(euclidean_only, dtype="float")
 
 
-@defvjp(np.trace)
+@defvjp(np.trace, linear=True, allocates=True, methods=("trace",))
 def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return (trace_adjoint(g, a, offset, axis1, axis2),)
 
@@ -263,6 +263,6 @@ def trace_adjoint(cotangent, a, offset=0, axis1=0, axis2=1):
     return np.moveaxis(spread, (-2, -1), (axis1, axis2))
 
 
-@defvjp(trace_adjoint)
+@defvjp(trace_adjoint, linear=True, allocates=True)
 def trace_adjoint_vjp(g, ans, cotangent, a, offset=0, axis1=0, axis2=1):
     return (np.trace(g, offset, axis1, axis2), None, None, None, None)

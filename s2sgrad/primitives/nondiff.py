@@ -22,36 +22,63 @@ import numpy as np
 
 from s2sgrad.primitives.registry import defnondiff, defnondiff_module
 
+# rounding and sign: the input's dtype
 defnondiff(
-    # rounding and sign
-    np.floor, np.ceil, np.round, np.around, np.rint, np.trunc, np.fix,
+    np.floor, np.ceil, np.rint, np.trunc, np.fix, np.around,
     np.sign, np.heaviside, np.floor_divide, operator.floordiv,
-    math.floor, math.ceil, math.trunc, builtins.round, builtins.int, builtins.bool,
-    # comparisons and logic
+    allocates=True,
+)
+defnondiff(np.round, allocates=True, methods=("round",))
+defnondiff(math.floor, math.ceil, math.trunc, builtins.round, builtins.int, dtype="int")
+defnondiff(builtins.bool, dtype="bool")
+
+# comparisons and logic
+defnondiff(
     operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
     operator.not_, operator.truth, operator.is_, operator.is_not, operator.contains,
-    operator.and_, operator.or_, operator.xor, operator.invert,
-    operator.lshift, operator.rshift,
     np.less, np.less_equal, np.greater, np.greater_equal, np.equal, np.not_equal,
     np.logical_and, np.logical_or, np.logical_xor, np.logical_not,
+    np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isin,
+    dtype="bool",
+)
+defnondiff(
+    operator.and_, operator.or_, operator.xor, operator.invert,
+    operator.lshift, operator.rshift,
     np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert,
     np.left_shift, np.right_shift,
-    np.isclose, np.allclose, np.array_equal, np.array_equiv, np.isin,
-    np.any, np.all, np.count_nonzero,
-    # predicates on values
+)
+defnondiff(np.any, reduction=True, allocates=True, methods=("any",), dtype="bool")
+defnondiff(np.all, reduction=True, allocates=True, methods=("all",), dtype="bool")
+defnondiff(np.count_nonzero, reduction=True, dtype="int")
+
+# predicates on values
+defnondiff(
     np.isnan, np.isinf, np.isfinite, np.isneginf, np.isposinf, np.signbit,
     np.isreal, np.iscomplex, np.isscalar, np.iscomplexobj, np.isrealobj,
     math.isnan, math.isinf, math.isfinite, math.isclose,
-    # indices and positions
-    np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero, np.flatnonzero,
-    np.searchsorted, np.digitize, np.bincount,
-    # shapes and types
-    np.shape, np.ndim, np.size, builtins.len, builtins.range, builtins.isinstance,
-    np.result_type, np.broadcast_shapes,
-    # fresh arrays that do not depend on the inputs' values
-    np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
-    np.eye, np.identity,
+    dtype="bool",
 )
+
+# indices and positions
+defnondiff(np.argmax, reduction=True, allocates=True, methods=("argmax",), dtype="int")
+defnondiff(np.argmin, reduction=True, allocates=True, methods=("argmin",), dtype="int")
+defnondiff(
+    np.argsort, np.argwhere, np.nonzero, np.flatnonzero,
+    np.searchsorted, np.digitize, np.bincount,
+    dtype="int",
+)
+
+# shapes and types: a shape's parts, folded to constants where it is known
+defnondiff(np.shape, attributes=("shape",), from_shape=tuple, dtype="int")
+defnondiff(np.ndim, attributes=("ndim",), from_shape=len, dtype="int")
+defnondiff(np.size, attributes=("size",), from_shape=math.prod, dtype="int")
+defnondiff(np.result_type, attributes=("dtype",), dtype="given")
+defnondiff(builtins.len, builtins.range, np.broadcast_shapes, dtype="int")
+defnondiff(builtins.isinstance, dtype="bool")
+
+# fresh arrays that do not depend on the inputs' values
+defnondiff(np.zeros, np.ones, np.empty, np.eye, np.identity, allocates=True, dtype="given")
+defnondiff(np.zeros_like, np.ones_like, np.empty_like, allocates=True)
 
 
 # Random draws: every function of numpy.random and every method of its

@@ -4,6 +4,8 @@ One ``def`` serves both spellings: the source transformer keys ``a * b``
 on ``operator.mul`` and a call ``np.multiply(a, b)`` on ``np.multiply``.
 Every binary rule undoes broadcasting with :func:`s2sgrad.runtime.unbroadcast`.
 Matrix multiplication lives in :mod:`s2sgrad.primitives.linalg`.
+Each result is a fresh value (``allocates``), of the operands' promoted
+dtype except for true division.
 """
 
 import builtins
@@ -12,36 +14,36 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives.registry import defvjp
+from s2sgrad.primitives.registry import deffacts, defvjp
 from s2sgrad.runtime import unbroadcast
 
 
-@defvjp(operator.add, np.add, elementwise=True)
+@defvjp(operator.add, np.add, elementwise=True, linear=True, allocates=True)
 def add(g, ans, x, y):
     return (unbroadcast(g, x), unbroadcast(g, y))
 
 
-@defvjp(operator.sub, np.subtract, elementwise=True)
+@defvjp(operator.sub, np.subtract, elementwise=True, linear=True, allocates=True)
 def subtract(g, ans, x, y):
     return (unbroadcast(g, x), unbroadcast(-g, y))
 
 
-@defvjp(operator.mul, np.multiply, elementwise=True)
+@defvjp(operator.mul, np.multiply, elementwise=True, allocates=True)
 def multiply(g, ans, x, y):
     return (unbroadcast(g * y, x), unbroadcast(g * x, y))
 
 
-@defvjp(operator.truediv, np.divide, elementwise=True)
+@defvjp(operator.truediv, np.divide, elementwise=True, allocates=True, dtype="float")
 def divide(g, ans, x, y):
     return (unbroadcast(g / y, x), unbroadcast(-g * ans / y, y))
 
 
-@defvjp(operator.neg, np.negative, elementwise=True)
+@defvjp(operator.neg, np.negative, elementwise=True, linear=True, allocates=True)
 def negative(g, ans, x):
     return (-g,)
 
 
-@defvjp(operator.pos, np.positive, elementwise=True)
+@defvjp(operator.pos, np.positive, elementwise=True, linear=True, allocates=True)
 def positive(g, ans, x):
     return (g,)
 
@@ -49,9 +51,12 @@ def positive(g, ans, x):
 # ``math.pow`` shares this hand-written rule instead of a sympy-derived one:
 # sympy's simplest forms, ``y*ans/x`` and ``ans*log(x)``, are undefined at
 # x == 0 where the true derivatives (for y > 0) exist.
-@defvjp(operator.pow, np.power, builtins.pow, math.pow, elementwise=True)
+@defvjp(operator.pow, np.power, builtins.pow, math.pow, elementwise=True, allocates=True)
 def power(g, ans, x, y):
     return (unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * log_or_zero(x) * ans, y))
+
+
+deffacts(math.pow, dtype="float")
 
 
 def log_or_zero(x):
@@ -69,6 +74,6 @@ def log_or_zero(x):
         return np.log(np.where(x == 0, 1, x))
 
 
-@defvjp(log_or_zero, elementwise=True)
+@defvjp(log_or_zero, elementwise=True, allocates=True, dtype="float")
 def log_or_zero_vjp(g, ans, x):
     return (g / np.where(x == 0, 1, x),)

@@ -14,45 +14,49 @@ choice); ``prod`` is exact when entries are zero (no division by ``a``).
 
 import numpy as np
 
-from s2sgrad.primitives.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import deffacts, defnondiff, defvjp
 from s2sgrad.runtime import repeat_to
 
 
-@defvjp(np.sum)
+@defvjp(np.sum, reduction=True, linear=True, allocates=True, methods=("sum",))
 def sum_(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims),)
 
 
-@defvjp(np.mean)
+@defvjp(np.mean, reduction=True, linear=True, allocates=True, methods=("mean",), dtype="float")
 def mean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) / (np.size(a) / np.size(ans)),)
 
 
-@defvjp(np.prod)
+@defvjp(np.prod, reduction=True, allocates=True, methods=("prod",))
 def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * prod_of_others(a, axis),)
 
 
-@defvjp(np.max, np.amax, np.min, np.amin)
+@defvjp(np.max, np.amax, np.min, np.amin, reduction=True, allocates=True)
 def extreme(g, ans, a, axis=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * tie_share(a, ans, axis, keepdims),)
 
 
-@defvjp(np.var)
+deffacts(np.max, methods=("max",))
+deffacts(np.min, methods=("min",))
+
+
+@defvjp(np.var, reduction=True, allocates=True, methods=("var",), dtype="float")
 def var(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = np.size(a) / np.size(ans) - ddof
     centered = a - np.mean(a, axis=axis, keepdims=True)
     return (repeat_to(g, a, axis, keepdims) * centered * (2 / count),)
 
 
-@defvjp(np.std)
+@defvjp(np.std, reduction=True, allocates=True, methods=("std",), dtype="float")
 def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = np.size(a) / np.size(ans) - ddof
     centered = a - np.mean(a, axis=axis, keepdims=True)
     return (repeat_to(g / ans, a, axis, keepdims) * centered / count,)
 
 
-@defvjp(np.cumsum)
+@defvjp(np.cumsum, linear=True, allocates=True, methods=("cumsum",))
 def cumsum(g, ans, a, axis=None, dtype=None, out=None):
     return (np.reshape(np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis), np.shape(a)),)
 
@@ -124,7 +128,7 @@ def prod_of_others_jvp(a, tangent, axis=None):
     return restore(dleft * right + left * dright)
 
 
-@defvjp(prod_of_others)
+@defvjp(prod_of_others, allocates=True)
 def prod_of_others_vjp(g, ans, a, axis=None):
     return (prod_of_others_jvp(a, g, axis), None)
 
@@ -138,4 +142,4 @@ def tie_share(a, ans, axis=None, keepdims=False):
     return share.astype(dtype if np.issubdtype(dtype, np.floating) else np.float64)
 
 
-defnondiff(tie_share)
+defnondiff(tie_share, allocates=True, dtype="float")

@@ -1,24 +1,92 @@
-"""The one table of derivative rules, keyed by the primitive object itself.
+"""The one table of primitives: one :class:`Primitive` record per object.
 
-A rule is a plain ``def`` whose first two parameters are ``g`` (the
+A record holds everything the engine knows about one primitive (``np.sin``
+the object, never the string "sin", so ``import numpy as anything`` and
+``from numpy import sin`` both find it): its derivative rules and the facts
+the passes and the tape read instead of keeping tables of their own
+(whether it is elementwise, a view, an allocator, a reduction, which
+ndarray method and attribute spellings mean it, ...). Every registration
+goes through :func:`_update`, which bumps :func:`generation`, so caches of
+generated code can tell that a rule or fact changed.
+
+A VJP rule is a plain ``def`` whose first two parameters are ``g`` (the
 cotangent of the result) and ``ans`` (the primal result), followed by the
 primitive's own parameters with the primitive's names and order. It returns
 a tuple with one entry per positional parameter after ``ans`` (shorter
 tuples mean the rest get no gradient); ``None`` marks "no gradient".
-
-Rules are looked up by identity (``np.sin`` the object, never the string
-"sin"), so ``import numpy as anything`` and ``from numpy import sin`` both
-find them. The same rule object serves two clients:
+The same rule object serves two clients:
 
 * the source transformer inlines the rule's body as a template, so a rule
   body must be straight-line: assignments to local names followed by one
   ``return (expr, ...)``; anything needing control flow belongs in a helper
   function in ``s2sgrad.runtime`` (which has a rule of its own);
 * the tape calls the rule directly on recorded values.
+
+The ``jvp`` slot is for forward-mode rules (:func:`defjvp`); no pass reads
+it yet.
 """
 
+import dataclasses
 import itertools
 from dataclasses import dataclass, field
+
+#: How the dtype of a primitive's result follows its inputs.
+DTYPES = (
+    "same",    # the inputs' common (promoted) type: +, sin, reshape, sum...
+    "float",   # floating point even for integer inputs: mean, true division, float()
+    "bool",    # comparisons and predicates
+    "int",     # indices, counts, rounding to integers (argmax, len, int())
+    "given",   # set by an argument or independent of the inputs (zeros, array(dtype=))
+)
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """Everything known about one primitive object."""
+
+    primitive: object
+    #: the reverse-mode rule (see the module docstring), or None
+    vjp: object = None
+    #: the forward-mode rule, or None (forward mode is not built yet)
+    jvp: object = None
+    #: its outputs carry no derivative and using it is never an error
+    #: (floor, argmax, comparisons, zeros_like)
+    nondifferentiable: bool = False
+    #: the result has the broadcast shape of the inputs and the derivative
+    #: is taken entry by entry (sin, +, where, ...)
+    elementwise: bool = False
+    #: linear in each differentiable argument (sum, reshape, negation...)
+    linear: bool = False
+    #: index of the argument whose memory the result may share, or None
+    view_of: object = None
+    #: the result is always a fresh array nothing else refers to
+    allocates: bool = False
+    #: indices of the arguments the call writes into in place
+    mutates: tuple = ()
+    #: ndarray method spellings meaning this primitive with the array
+    #: first: ``x.sum()`` is ``np.sum(x)``
+    methods: tuple = ()
+    #: a method spelling's extra positional arguments form one tuple:
+    #: ``x.reshape(2, 3)`` is ``np.reshape(x, (2, 3))``
+    packs_varargs: bool = False
+    #: ndarray attribute spellings meaning this primitive of the array:
+    #: ``x.T`` is ``np.transpose(x)``, ``x.shape`` is ``np.shape(x)``
+    attributes: tuple = ()
+    #: called with the array alone (no axis) it reduces to a scalar
+    reduction: bool = False
+    #: how the result's dtype follows the inputs (one of :data:`DTYPES`)
+    dtype: str = "same"
+    #: the result as a function of the argument's shape alone (np.shape,
+    #: np.ndim, np.size), so it folds to a constant where the shape is known
+    from_shape: object = None
+    order: int = field(default=0, compare=False)
+
+
+_RECORDS = {}
+_BY_METHOD = {}
+_BY_ATTRIBUTE = {}
+_NONDIFFERENTIABLE_MODULES = []
+_order = itertools.count()
 
 #: Bumped by every registration; part of every cache key, so code generated
 #: before a rule was added or replaced is never served after it.
@@ -35,54 +103,63 @@ def _bump():
     _generation += 1
 
 
-@dataclass(frozen=True)
-class Rule:
-    """A registered derivative rule for one primitive."""
+def _update(primitive, **changes):
+    """The record of ``primitive`` with ``changes`` applied (created if new)."""
+    record = _RECORDS.get(id(primitive))
+    if record is None:
+        record = Primitive(primitive, order=next(_order))
+    elif record.primitive is not primitive:  # (an id reused after garbage collection)
+        record = Primitive(primitive, order=next(_order))
+    if "dtype" in changes and changes["dtype"] not in DTYPES:
+        raise ValueError(f"dtype must be one of {DTYPES}, not {changes['dtype']!r}")
+    record = dataclasses.replace(record, **changes)
+    _RECORDS[id(primitive)] = record
+    for name in record.methods:
+        _BY_METHOD[name] = record
+    for name in record.attributes:
+        _BY_ATTRIBUTE[name] = record
+    _bump()
+    return record
 
-    primitive: object
-    vjp: object
-    #: True when the result has the broadcast shape of the inputs and the
-    #: derivative is taken entry by entry (sin, +, where, ...).
-    elementwise: bool = False
-    order: int = field(default_factory=itertools.count().__next__, compare=False)
 
-
-_RULES = {}
-_NONDIFFERENTIABLE = {}
-
-
-def defvjp(*primitives, elementwise=False):
-    """Register the decorated ``def`` as the rule of each of ``primitives``."""
+def defvjp(*primitives, **facts):
+    """Register the decorated ``def`` as the VJP rule of each of ``primitives``
+    (with ``facts``, fields of :class:`Primitive`, for all of them)."""
 
     def register(vjp):
         for primitive in primitives:
-            _RULES[_key(primitive)] = Rule(primitive, vjp, elementwise)
-        _bump()
+            _update(primitive, vjp=vjp, nondifferentiable=False, **facts)
         return vjp
 
     return register
 
 
-def defnondiff(*primitives):
+def defjvp(*primitives, **facts):
+    """Register the decorated ``def`` as the forward-mode rule of ``primitives``."""
+
+    def register(jvp):
+        for primitive in primitives:
+            _update(primitive, jvp=jvp, **facts)
+        return jvp
+
+    return register
+
+
+def defnondiff(*primitives, **facts):
     """Declare primitives whose outputs carry no derivative (floor, argmax...).
 
     Their results are treated as constants: no gradient flows through them,
     and using them is never an error.
     """
     for primitive in primitives:
-        _NONDIFFERENTIABLE[_key(primitive)] = primitive
-    _bump()
+        _update(primitive, nondifferentiable=True, vjp=None, **facts)
 
 
-def lookup(primitive):
-    """The :class:`Rule` registered for ``primitive``, or ``None``."""
-    try:
-        return _RULES.get(_key(primitive))
-    except TypeError:
-        return None
-
-
-_NONDIFFERENTIABLE_MODULES = []
+def deffacts(*primitives, **facts):
+    """Set facts of ``primitives`` (fields of :class:`Primitive`), which may
+    have no rule at all (``np.diagonal`` is a view even without one)."""
+    for primitive in primitives:
+        _update(primitive, **facts)
 
 
 def defnondiff_module(prefix):
@@ -92,13 +169,34 @@ def defnondiff_module(prefix):
     _bump()
 
 
+def record(primitive):
+    """The :class:`Primitive` record of ``primitive``, or None."""
+    found = _RECORDS.get(id(primitive))
+    return found if found is not None and found.primitive is primitive else None
+
+
+def lookup(primitive):
+    """The record of ``primitive`` when it has a VJP rule, else None."""
+    found = record(primitive)
+    return found if found is not None and found.vjp is not None else None
+
+
+def method(name):
+    """The record of the primitive the ndarray method ``name`` spells, or None."""
+    return _BY_METHOD.get(name)
+
+
+def attribute(name):
+    """The record of the primitive the ndarray attribute ``name`` spells, or None."""
+    return _BY_ATTRIBUTE.get(name)
+
+
 def is_nondifferentiable(primitive):
-    """True when ``primitive`` was declared with :func:`defnondiff`."""
-    try:
-        if _key(primitive) in _NONDIFFERENTIABLE:
-            return True
-    except TypeError:
-        return False
+    """True when ``primitive`` was declared with :func:`defnondiff` (or its
+    module with :func:`defnondiff_module`)."""
+    found = record(primitive)
+    if found is not None:
+        return found.nondifferentiable
     if _NONDIFFERENTIABLE_MODULES:
         owner = getattr(primitive, "__self__", None)
         module = getattr(primitive, "__module__", None) or (
@@ -107,11 +205,11 @@ def is_nondifferentiable(primitive):
     return False
 
 
+def records():
+    """Every record, in registration order."""
+    return sorted(_RECORDS.values(), key=lambda r: r.order)
+
+
 def registered_primitives():
-    """Every primitive with a rule, in registration order."""
-    return [rule.primitive for rule in sorted(_RULES.values(), key=lambda r: r.order)]
-
-
-def _key(primitive):
-    """Identity key; bound methods of the same builtin compare by function."""
-    return id(primitive)
+    """Every primitive with a VJP rule, in registration order."""
+    return [r.primitive for r in records() if r.vjp is not None]

@@ -15,7 +15,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives.registry import defnondiff, defvjp
+from s2sgrad.primitives.registry import deffacts, defnondiff, defvjp
 from s2sgrad import runtime
 from s2sgrad.runtime import repeat_to, unbroadcast
 
@@ -23,17 +23,17 @@ from s2sgrad.runtime import repeat_to, unbroadcast
 # -- the runtime helpers ----------------------------------------------------
 
 
-@defvjp(unbroadcast)
+@defvjp(unbroadcast, view_of=0, linear=True)
 def unbroadcast_vjp(g, ans, value, like):
     return (unbroadcast(g, value), None)
 
 
-@defvjp(repeat_to)
+@defvjp(repeat_to, view_of=0, linear=True)
 def repeat_to_vjp(g, ans, value, like, axis=None, keepdims=False):
     return (unbroadcast(np.sum(g, axis=axis, keepdims=keepdims), value), None, None, None)
 
 
-@defvjp(runtime.unbroadcast_to)
+@defvjp(runtime.unbroadcast_to, view_of=0, linear=True)
 def unbroadcast_to_vjp(g, ans, value, shape):
     return (unbroadcast(g, value), None)
 
@@ -41,39 +41,39 @@ def unbroadcast_to_vjp(g, ans, value, shape):
 # -- reshaping --------------------------------------------------------------
 
 
-@defvjp(np.reshape)
+@defvjp(np.reshape, view_of=0, linear=True, methods=("reshape",), packs_varargs=True)
 def reshape(g, ans, a, shape, order="C", *, copy=None):
     return (np.reshape(g, np.shape(a), order=order), None)
 
 
-@defvjp(np.ravel)
+@defvjp(np.ravel, view_of=0, linear=True, methods=("ravel", "flatten"))
 def ravel(g, ans, a, order="C"):
     return (np.reshape(g, np.shape(a), order=order),)
 
 
-@defvjp(np.squeeze)
+@defvjp(np.squeeze, view_of=0, linear=True, methods=("squeeze",))
 def squeeze(g, ans, a, axis=None):
     return (np.reshape(g, np.shape(a)),)
 
 
-@defvjp(np.expand_dims)
+@defvjp(np.expand_dims, view_of=0, linear=True)
 def expand_dims(g, ans, a, axis):
     return (np.reshape(g, np.shape(a)),)
 
 
-@defvjp(np.broadcast_to)
+@defvjp(np.broadcast_to, view_of=0, linear=True)
 def broadcast_to(g, ans, array, shape, subok=False):
     return (unbroadcast(g, array),)
 
 
-@defvjp(np.copy)
+@defvjp(np.copy, allocates=True, linear=True, methods=("copy",))
 def copy(g, ans, a, order="K", subok=False):
     return (g,)
 
 
 # Casts to a float type: the identity on values. ``unbroadcast`` gives the
 # cotangent the argument's shape when ``float`` unwrapped a 1-element array.
-@defvjp(builtins.float, np.float64, np.float32)
+@defvjp(builtins.float, np.float64, np.float32, allocates=True, linear=True, dtype="float")
 def to_float(g, ans, x):
     return (unbroadcast(g, x),)
 
@@ -81,7 +81,8 @@ def to_float(g, ans, x):
 # -- reordering axes and entries --------------------------------------------
 
 
-@defvjp(np.transpose)
+@defvjp(np.transpose, view_of=0, linear=True, methods=("transpose",), packs_varargs=True,
+        attributes=("T",))
 def transpose(g, ans, a, axes=None):
     return (np.transpose(g, inverse_permutation(axes)),)
 
@@ -94,35 +95,35 @@ def inverse_permutation(axes):
     return tuple(int(i) for i in np.argsort([int(a) % ndim for a in axes]))
 
 
-defnondiff(inverse_permutation)
+defnondiff(inverse_permutation, dtype="int")
 
 
-@defvjp(np.swapaxes)
+@defvjp(np.swapaxes, view_of=0, linear=True, methods=("swapaxes",))
 def swapaxes(g, ans, a, axis1, axis2):
     return (np.swapaxes(g, axis1, axis2),)
 
 
-@defvjp(np.moveaxis)
+@defvjp(np.moveaxis, view_of=0, linear=True)
 def moveaxis(g, ans, a, source, destination):
     return (np.moveaxis(g, destination, source),)
 
 
-@defvjp(np.flip)
+@defvjp(np.flip, view_of=0, linear=True)
 def flip(g, ans, m, axis=None):
     return (np.flip(g, axis),)
 
 
-@defvjp(np.roll)
+@defvjp(np.roll, allocates=True, linear=True)
 def roll(g, ans, a, shift, axis=None):
     return (np.roll(g, np.negative(shift), axis),)
 
 
-@defvjp(np.triu)
+@defvjp(np.triu, allocates=True, linear=True)
 def triu(g, ans, m, k=0):
     return (np.triu(g, k),)
 
 
-@defvjp(np.tril)
+@defvjp(np.tril, allocates=True, linear=True)
 def tril(g, ans, m, k=0):
     return (np.tril(g, k),)
 
@@ -130,7 +131,7 @@ def tril(g, ans, m, k=0):
 # -- reading entries: subscripts and take -----------------------------------
 
 
-@defvjp(operator.getitem)
+@defvjp(operator.getitem, view_of=0, linear=True)
 def getitem(g, ans, a, index):
     return (getitem_adjoint(g, a, index), None)
 
@@ -166,12 +167,12 @@ def getitem_adjoint(cotangent, a, index):
     return grad
 
 
-@defvjp(getitem_adjoint)
+@defvjp(getitem_adjoint, allocates=True, linear=True)
 def getitem_adjoint_vjp(g, ans, cotangent, a, index):
     return (g[index], None, None)
 
 
-@defvjp(np.take)
+@defvjp(np.take, allocates=True, linear=True)
 def take(g, ans, a, indices, axis=None, out=None, mode="raise"):
     return (take_adjoint(g, a, indices, axis), None)
 
@@ -187,7 +188,7 @@ def take_adjoint(cotangent, a, indices, axis=None):
     return grad
 
 
-@defvjp(take_adjoint)
+@defvjp(take_adjoint, allocates=True, linear=True)
 def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None):
     return (np.take(g, indices, axis), None, None, None)
 
@@ -195,7 +196,7 @@ def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None):
 # -- sequences of arrays ----------------------------------------------------
 
 
-@defvjp(np.concatenate)
+@defvjp(np.concatenate, allocates=True, linear=True)
 def concatenate(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (concatenate_adjoint(g, arrays, axis),)
 
@@ -210,32 +211,32 @@ def concatenate_adjoint(cotangent, arrays, axis=0):
     return np.split(cotangent, np.cumsum(sizes)[:-1], axis=axis)
 
 
-@defvjp(concatenate_adjoint)
+@defvjp(concatenate_adjoint, view_of=0, linear=True)
 def concatenate_adjoint_vjp(g, ans, cotangent, arrays, axis=0):
     return (np.concatenate(g, axis=axis), None, None)
 
 
-@defvjp(np.split, np.array_split)
+@defvjp(np.split, np.array_split, view_of=0, linear=True)
 def split(g, ans, ary, indices_or_sections, axis=0):
     return (np.concatenate(g, axis=axis), None, None)
 
 
-@defvjp(np.stack)
+@defvjp(np.stack, allocates=True, linear=True)
 def stack(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (np.unstack(g, axis=axis),)
 
 
-@defvjp(np.unstack)
+@defvjp(np.unstack, view_of=0, linear=True)
 def unstack(g, ans, x, *, axis=0):
     return (np.stack(g, axis=axis),)
 
 
-@defvjp(np.array)
+@defvjp(np.array, allocates=True, linear=True)
 def array(g, ans, object, dtype=None, *, copy=True, order="K", subok=False, ndmin=0):
     return (array_adjoint(g, object),)
 
 
-@defvjp(np.asarray)
+@defvjp(np.asarray, view_of=0, linear=True)
 def asarray(g, ans, a, dtype=None, order=None, *, device=None, copy=None):
     return (array_adjoint(g, a),)
 
@@ -248,7 +249,7 @@ def array_adjoint(cotangent, obj):
     return np.reshape(cotangent, np.shape(obj))
 
 
-@defvjp(array_adjoint)
+@defvjp(array_adjoint, view_of=0, linear=True)
 def array_adjoint_vjp(g, ans, cotangent, obj):
     return (np.reshape(np.array(g), np.shape(cotangent)), None)
 
@@ -259,35 +260,48 @@ def array_adjoint_vjp(g, ans, cotangent, obj):
 # return nothing. Looked up by name because runtime.py is still growing.
 defnondiff(*(
     getattr(runtime, name)
-    for name in ("zeros_like", "full_like", "require_scalar", "require_float",
-                 "refuse_shared_array", "refuse_if_shared", "same_shape")
+    for name in ("require_scalar", "require_float", "refuse_shared_array", "refuse_if_shared")
     if hasattr(runtime, name)
 ))
+defnondiff(runtime.zeros_like, runtime.full_like, allocates=True, dtype="given")
+defnondiff(runtime.same_shape, dtype="int")
+
+
+# -- views and allocators without a rule of their own ---------------------------------------
+
+deffacts(np.diagonal, view_of=0, linear=True, methods=("diagonal",))
+deffacts(np.atleast_1d, np.atleast_2d, np.real, view_of=0, linear=True)
+deffacts(np.real, attributes=("real",))
+deffacts(np.imag, view_of=0, linear=True, attributes=("imag",))
+
+# (fresh arrays whose fill value would carry the gradient: no rule yet)
+deffacts(np.full, np.full_like, allocates=True)
 
 
 # -- runtime helpers of generated code (so it can be differentiated again) ---
 
 
-@defvjp(runtime.owned_copy, runtime.cotangent_or_zero)
+@defvjp(runtime.owned_copy, linear=True, allocates=True)
+@defvjp(runtime.cotangent_or_zero, linear=True, view_of=0)
 def passthrough(g, ans, value):
     return (g,)
 
 
-@defvjp(runtime.as_gradient)
+@defvjp(runtime.as_gradient, view_of=0, linear=True)
 def as_gradient_vjp(g, ans, cotangent, argument):
     return (unbroadcast(g, cotangent), None)
 
 
-@defvjp(runtime.zero_slot)
+@defvjp(runtime.zero_slot, allocates=True, linear=True)
 def zero_slot_vjp(g, ans, cotangent, index):
     return (runtime.zero_slot(g, index), None)
 
 
-@defvjp(runtime.slot_of)
+@defvjp(runtime.slot_of, view_of=0, linear=True)
 def slot_of_vjp(g, ans, cotangent, index):
     return (getitem_adjoint(g, cotangent, index), None)
 
 
-@defvjp(runtime.add_cotangents)
+@defvjp(runtime.add_cotangents, linear=True)
 def add_cotangents_vjp(g, ans, a, b):
     return (unbroadcast(g, a), unbroadcast(g, b))

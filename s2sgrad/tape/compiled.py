@@ -22,7 +22,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.ir.nodes import function_def
-from s2sgrad.primitives.registry import Rule
+from s2sgrad.primitives.registry import Primitive
 from s2sgrad.tape.guard import guard, has_signed_zero
 from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 
@@ -222,7 +222,7 @@ def _build(records, seeds, wanted):
 
     sources = set(wanted)
     for rec in records:
-        if type(rec.rule) is not Rule or type(rec.out) is tuple:
+        if type(rec.rule) is not Primitive or type(rec.out) is tuple:
             return None
         for a, tracked in zip(rec.args, rec.needs):
             if not tracked and id(a) in sources:

@@ -31,7 +31,7 @@ import types
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
-from s2sgrad.primitives.registry import Rule
+from s2sgrad.primitives.registry import Primitive
 from s2sgrad.runtime import repeat_to, unbroadcast
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.tensor import NONDIFF, Tensor, apply, rule_of
@@ -82,7 +82,7 @@ def rewind(records, seeds, wanted, tensor_mode=False):
                 continue
             ans = out if tensor_mode else out._value
         rule = rec.rule
-        if type(rule) is Rule:
+        if type(rule) is Primitive:
             try:
                 vjp = _specialized[(rule.vjp, rec.needs, tensor_mode)]
             except KeyError:

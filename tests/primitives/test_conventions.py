@@ -145,7 +145,7 @@ def test_the_grammar_check_rejects_branches():
         scale = 2 if x else 1
         return ([g * scale for _ in range(2)],)
 
-    errors = template_errors(registry.Rule(np.sin, branchy))
+    errors = template_errors(registry.Primitive(np.sin, vjp=branchy))
     assert any("IfExp" in e for e in errors)
     assert any("ListComp" in e for e in errors)
 

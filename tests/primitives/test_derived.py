@@ -110,6 +110,6 @@ def test_derive_check_flags_a_stale_file(derive, tmp_path, monkeypatch):
 
 def test_check_vjp_catches_a_wrong_rule():
     """The checker itself is sharp: a rule off by a factor fails."""
-    rule = registry.Rule(np.sin, lambda g, ans, x: (2 * g * np.cos(x),), True)
+    rule = registry.Primitive(np.sin, vjp=lambda g, ans, x: (2 * g * np.cos(x),), elementwise=True)
     with pytest.raises(AssertionError):
         check_vjp(rule, (sample((3,)),), argnums=(0,))
