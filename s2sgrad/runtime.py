@@ -11,7 +11,7 @@ first use) is the pipeline's ``call_vjp``, handed to generated code through
 its environment.
 """
 
-import numpy as np
+from s2sgrad.backend import ndarray, xp
 
 from s2sgrad.errors import UnsupportedSyntaxError
 
@@ -24,14 +24,14 @@ def unbroadcast(g, like):
     first. Returns ``g`` itself when the shapes already agree, so the
     common case costs one shape comparison.
     """
-    shape = like.shape if type(like) is np.ndarray else np.shape(like)
-    gshape = g.shape if type(g) is np.ndarray else np.shape(g)
+    shape = like.shape if type(like) is ndarray else xp.shape(like)
+    gshape = g.shape if type(g) is ndarray else xp.shape(g)
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
-    if type(g) is np.ndarray and not shape:
+    if type(g) is ndarray and not shape:
         return g.sum()
-    if type(g) is np.ndarray and lead >= 0:
+    if type(g) is ndarray and lead >= 0:
         # the common case, summing broadcast axes of an array: no dispatch
         axes = list(range(lead))
         for i, n in enumerate(shape):
@@ -43,19 +43,19 @@ def unbroadcast(g, like):
         else:
             g = g.sum(axis=tuple(axes), keepdims=True)
             return g.reshape(shape) if lead else g
-    full = np.broadcast_shapes(gshape, shape)
+    full = xp.broadcast_shapes(gshape, shape)
     if full != gshape:
         if type(g) is float:  # a folded seed: keep the precision of ``like``
-            g = np.asarray(g, dtype=np.result_type(like, 1.0))
-        g = np.broadcast_to(g, full)
+            g = xp.asarray(g, dtype=xp.result_type(like, 1.0))
+        g = xp.broadcast_to(g, full)
     lead = len(full) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1
     )
     if axes:
-        g = np.sum(g, axis=axes, keepdims=True)
+        g = xp.sum(g, axis=axes, keepdims=True)
     if lead:
-        g = np.reshape(g, shape)
+        g = xp.reshape(g, shape)
     return g
 
 
@@ -66,20 +66,20 @@ def repeat_to(g, like, axis=None, keepdims=False):
     ``keepdims`` kept them) and ``g`` is broadcast to ``like``'s shape as a
     read-only view, never materialised.
     """
-    shape = np.shape(like)
+    shape = xp.shape(like)
     if type(g) is float:  # a seed: take the precision of what it spreads over
-        g = np.asarray(g, dtype=np.result_type(like, 1.0))
+        g = xp.asarray(g, dtype=xp.result_type(like, 1.0))
     if axis is not None and not keepdims:
-        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-        g = np.expand_dims(g, tuple(a % len(shape) for a in axes))
-    return np.broadcast_to(g, shape)
+        axes = (axis,) if xp.ndim(axis) == 0 else tuple(axis)
+        g = xp.expand_dims(g, tuple(a % len(shape) for a in axes))
+    return xp.broadcast_to(g, shape)
 
 
 def zeros_like(x):
     """The gradient of an argument the result does not depend on."""
     if isinstance(x, (float, int)):
         return 0.0
-    return np.zeros_like(x)
+    return xp.zeros_like(x)
 
 
 def entry_guard(helper):
@@ -100,7 +100,7 @@ def require_scalar(value, function_name):
     """Raise ValueError unless ``value`` is a real scalar (what grad needs)."""
     if type(value) is float:
         return
-    shape = np.shape(value)
+    shape = xp.shape(value)
     dtype = getattr(value, "dtype", None)
     if shape != () or (dtype is not None and dtype.kind not in "fiub") or isinstance(value, complex):
         raise ValueError(
@@ -134,7 +134,7 @@ def full_like(x, value):
     """An array shaped like ``x`` filled with ``value`` (a folded seed)."""
     if isinstance(x, (float, int)):
         return float(value)
-    return np.full_like(x, value, dtype=np.result_type(x, 1.0))
+    return xp.full_like(x, value, dtype=xp.result_type(x, 1.0))
 
 
 def add_cotangents(a, b):
@@ -142,9 +142,9 @@ def add_cotangents(a, b):
     a_seq, b_seq = isinstance(a, (list, tuple)), isinstance(b, (list, tuple))
     if a_seq and b_seq:
         return [y if x is None else x if y is None else x + y for x, y in zip(a, b)]
-    if b_seq and (a is None or (not a_seq and not np.any(a))):
+    if b_seq and (a is None or (not a_seq and not xp.any(a))):
         return list(b)
-    if a_seq and (b is None or (not b_seq and not np.any(b))):
+    if a_seq and (b is None or (not b_seq and not xp.any(b))):
         return list(a)
     return a + b
 
@@ -162,7 +162,7 @@ def zero_slot(cotangent, index):
     """
     if isinstance(cotangent, float):
         return cotangent
-    out = np.array(cotangent, copy=True)
+    out = xp.array(cotangent, copy=True)
     out[index] = 0
     return out
 
@@ -172,15 +172,15 @@ def owned_copy(value):
     so the generated code may then accumulate into it in place."""
     if isinstance(value, float):
         return value
-    return np.array(value)
+    return xp.array(value)
 
 
 def as_gradient(cotangent, argument):
     """``cotangent`` as a gradient of ``argument``: a 0.0 placeholder left by
     a loop or branch where nothing flowed becomes zeros of the right shape."""
-    if np.shape(cotangent) == np.shape(argument):
+    if xp.shape(cotangent) == xp.shape(argument):
         return cotangent
-    return np.array(np.broadcast_to(cotangent, np.shape(argument)), dtype=np.result_type(argument, 1.0))
+    return xp.array(xp.broadcast_to(cotangent, xp.shape(argument)), dtype=xp.result_type(argument, 1.0))
 
 
 def slot_of(cotangent, index):
@@ -194,7 +194,7 @@ def refuse_shared_array(value, name, operator, filename, lineno):
     """``x += y`` where other names share ``x``: fine for numbers (a new
     object), but on an array it would change those names too, which the
     generated code does not follow — so refuse, never differentiate wrongly."""
-    if isinstance(value, np.ndarray):
+    if isinstance(value, ndarray):
         raise UnsupportedSyntaxError(
             f"augmented assignment to {name!r}, an array other names share", filename, lineno,
             "differentiate", f"write {name} = {name} {operator} ...")
@@ -203,19 +203,19 @@ def refuse_shared_array(value, name, operator, filename, lineno):
 def unbroadcast_to(g, shape):
     """:func:`unbroadcast` given the target shape instead of a value of it
     (loops save the shape of a value whose adjoint needs nothing else)."""
-    if (g.shape if type(g) is np.ndarray else np.shape(g)) == shape:
+    if (g.shape if type(g) is ndarray else xp.shape(g)) == shape:
         return g
-    return unbroadcast(g, np.empty(shape, dtype=bool) if shape else 0.0)
+    return unbroadcast(g, xp.empty(shape, dtype=bool) if shape else 0.0)
 
 
 def refuse_if_shared(result, argument, name, filename, lineno):
     """A call's result that shares memory with ``argument``, which the
     function later writes into, would change with the write: refuse."""
-    if not isinstance(argument, np.ndarray):
+    if not isinstance(argument, ndarray):
         return
     items = result if isinstance(result, (list, tuple)) else (result,)
     for item in items:
-        if isinstance(item, np.ndarray) and np.shares_memory(item, argument):
+        if isinstance(item, ndarray) and xp.shares_memory(item, argument):
                 raise UnsupportedSyntaxError(
                 f"assignment into {name!r} while a view or a call's result shares it",
                 filename, lineno,
@@ -225,5 +225,5 @@ def refuse_if_shared(result, argument, name, filename, lineno):
 def same_shape(value, previous):
     """``np.shape(value)``, as the ``previous`` tuple when equal: a loop that
     saves a shape per iteration then holds one tuple, not one per step."""
-    shape = value.shape if type(value) is np.ndarray else np.shape(value)
+    shape = value.shape if type(value) is ndarray else xp.shape(value)
     return previous if shape == previous else shape

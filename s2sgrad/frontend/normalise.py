@@ -34,32 +34,15 @@ Temporaries are named ``_t1, _t2, ...`` in order of appearance.
 import ast
 import copy
 
-import numpy as np
-
+from s2sgrad import backend
 from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.ir.nodes import function_def
+from s2sgrad.primitives import registry
 
-#: ndarray methods that are NumPy functions taking the array first.
-ARRAY_METHODS = {
-    "sum": "sum", "mean": "mean", "prod": "prod", "max": "max", "min": "min",
-    "reshape": "reshape", "transpose": "transpose", "dot": "dot",
-    "ravel": "ravel", "flatten": "ravel", "squeeze": "squeeze",
-    "swapaxes": "swapaxes", "clip": "clip", "cumsum": "cumsum",
-    "std": "std", "var": "var", "trace": "trace", "diagonal": "diagonal",
-    "argmax": "argmax", "argmin": "argmin", "round": "round", "copy": "copy",
-}
-#: methods whose extra positional arguments form one shape/axes tuple.
-VARARG_METHODS = {"reshape", "transpose"}
-#: functions whose result may be a view of their first argument.
-VIEW_FUNCTIONS = {"reshape", "transpose", "ravel", "squeeze", "expand_dims", "swapaxes",
-                  "moveaxis", "asarray", "broadcast_to", "diagonal", "flip", "atleast_1d",
-                  "atleast_2d", "real"}
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                   ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
-#: attributes with no derivative (metadata of an array).
-METADATA_ATTRS = {"shape", "ndim", "size", "dtype"}
 
 UNSUPPORTED_STATEMENTS = {
     ast.Try: "try statement", ast.With: "with statement", ast.Raise: "raise statement",
@@ -100,7 +83,7 @@ class Normaliser:
         self.out = []
         #: objects the normal form refers to by names we introduced
         self.env = {}
-        self.numpy_name = None
+        self.namespace_alias = None
         #: nested defs: name -> FunctionDef
         self.local_functions = {}
         #: version -> versions that may share memory with it (copies, views)
@@ -303,7 +286,7 @@ class Normaliser:
         saved = self.namer.temp()
         old = ast.Subscript(_normalised(ast.Name(base, ast.Load())), copy.deepcopy(index), ast.Load())
         self.emit(ast.Assign([ast.Name(saved, ast.Store())],
-                             self.numpy_call("copy", [self.atom(old)], origin)), origin)
+                             self.namespace_call(backend.xp.copy, [self.atom(old)])), origin)
         write = ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), index, ast.Store())], atom)
         write.saved = saved
         self.emit(write, origin)
@@ -337,11 +320,11 @@ class Normaliser:
             source = rhs.id
         elif isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
             source = rhs.value.id
-        elif isinstance(rhs, ast.Call) and rhs.args and isinstance(rhs.args[0], ast.Name):
-            func = rhs.func
-            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
-            if name in VIEW_FUNCTIONS:
-                source = rhs.args[0].id
+        elif isinstance(rhs, ast.Call):
+            found = registry.record(self.resolve(rhs.func))
+            viewed = None if found is None else found.view_of
+            if viewed is not None and viewed < len(rhs.args) and isinstance(rhs.args[viewed], ast.Name):
+                source = rhs.args[viewed].id
         if source is not None:
             self.shared.setdefault(source, set()).add(target)
             self.shared.setdefault(target, set()).add(source)
@@ -698,8 +681,9 @@ class Normaliser:
         if self.is_global_ref(e):
             return copy.deepcopy(e)
         base = self.atom(e.value)
-        if e.attr == "T":
-            return self.numpy_call("transpose", [base], e)
+        found = registry.attribute(e.attr)
+        if found is not None and found.vjp is not None:  # x.T is np.transpose(x)
+            return self.namespace_call(found.primitive, [base])
         return ast.Attribute(base, e.attr, ast.Load())
 
     def call(self, e):
@@ -739,32 +723,50 @@ class Normaliser:
                 "a second derivative through a loop", e, stage="normalise",
                 hint="the first derivative replays the loop from a stack, which is not "
                      "differentiated again")
-        if method not in ARRAY_METHODS:
+        found = registry.method(method)
+        if found is None:
             raise self.parsed.error(f"method call .{method}()", e, stage="normalise",
                                     hint="call the NumPy function instead")
         base = self.atom(func.value)
         args = [self.atom(a) for a in e.args]
-        if method in VARARG_METHODS and len(args) > 1:
+        if found.packs_varargs and len(args) > 1:  # x.reshape(2, 3)
             args = [self.atom(ast.Tuple(args, ast.Load()))]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
-        return self.numpy_call(ARRAY_METHODS[method], [base, *args], e, keywords)
+        return self.namespace_call(found.primitive, [base, *args], keywords)
 
-    def numpy_call(self, name, args, origin, keywords=()):
-        module = self.numpy_module_name()
-        func = ast.Attribute(ast.Name(module, ast.Load()), name, ast.Load())
-        return ast.Call(func, list(args), list(keywords))
+    def namespace_call(self, function, args, keywords=()):
+        """A call of ``function``, spelled ``np.<name>`` when the array
+        namespace has it (what a reader expects), else by a bound name."""
+        name = backend.spelling(function)
+        if name is None:
+            callee = ast.Name(self.env_helper(function, function.__name__), ast.Load())
+        else:
+            callee = ast.Attribute(ast.Name(self.namespace_name(), ast.Load()), name, ast.Load())
+        return ast.Call(callee, list(args), list(keywords))
 
-    def numpy_module_name(self):
-        """A name that denotes NumPy in the generated code."""
-        if self.numpy_name is None:
+    def namespace_name(self):
+        """A name that denotes the array namespace in the generated code."""
+        if self.namespace_alias is None:
             for candidate in ("np", "numpy"):
-                if self.parsed.resolve(ast.Name(candidate)) is np:
-                    self.numpy_name = candidate
+                if self.parsed.resolve(ast.Name(candidate)) is backend.xp:
+                    self.namespace_alias = candidate
                     break
             else:
-                self.numpy_name = self.namer.fresh("np")
-                self.env[self.numpy_name] = np
-        return self.numpy_name
+                self.namespace_alias = self.namer.fresh("np")
+                self.env[self.namespace_alias] = backend.xp
+        return self.namespace_alias
+
+    def resolve(self, node):
+        """The object a Name/Attribute chain denotes, also through the names
+        this normaliser bound itself (``np`` when the user's module lacks it)."""
+        if isinstance(node, ast.Name) and node.id in self.env:
+            return self.env[node.id]
+        if isinstance(node, ast.Attribute):
+            base = self.resolve(node.value)
+            if base is LOCAL or base is UNRESOLVED:
+                return base
+            return getattr(base, node.attr, UNRESOLVED)
+        return self.parsed.resolve(node)
 
     def index(self, node):
         if isinstance(node, ast.Slice):

@@ -22,12 +22,14 @@ import numpy as np
 
 from s2sgrad.primitives.registry import defnondiff, defnondiff_module
 
-# rounding and sign: the input's dtype
+# rounding and sign: the input's dtype (floor, ceil, trunc of integers
+# are floats before NumPy 2.1); rint and heaviside give floats
 defnondiff(
-    np.floor, np.ceil, np.rint, np.trunc, np.fix, np.around,
-    np.sign, np.heaviside, np.floor_divide, operator.floordiv,
+    np.floor, np.ceil, np.trunc, np.fix, np.around,
+    np.sign, np.floor_divide, operator.floordiv,
     allocates=True,
 )
+defnondiff(np.rint, np.heaviside, allocates=True, dtype="float")
 defnondiff(np.round, allocates=True, methods=("round",))
 defnondiff(math.floor, math.ceil, math.trunc, builtins.round, builtins.int, dtype="int")
 defnondiff(builtins.bool, dtype="bool")

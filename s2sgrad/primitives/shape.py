@@ -73,7 +73,9 @@ def copy(g, ans, a, order="K", subok=False):
 
 # Casts to a float type: the identity on values. ``unbroadcast`` gives the
 # cotangent the argument's shape when ``float`` unwrapped a 1-element array.
-@defvjp(builtins.float, np.float64, np.float32, allocates=True, linear=True, dtype="float")
+# (``np.float64(x)`` of a float64 array is that array itself.)
+@defvjp(np.float64, np.float32, view_of=0, linear=True, dtype="float")
+@defvjp(builtins.float, allocates=True, linear=True, dtype="float")
 def to_float(g, ans, x):
     return (unbroadcast(g, x),)
 
@@ -276,6 +278,9 @@ deffacts(np.imag, view_of=0, linear=True, attributes=("imag",))
 
 # (fresh arrays whose fill value would carry the gradient: no rule yet)
 deffacts(np.full, np.full_like, allocates=True)
+
+# writing into an argument: refused where differentiated (no rule follows it)
+deffacts(np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, mutates=(0,))
 
 
 # -- runtime helpers of generated code (so it can be differentiated again) ---

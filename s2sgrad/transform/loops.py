@@ -12,8 +12,7 @@ import ast
 import builtins
 import copy
 
-import numpy as np
-
+from s2sgrad import backend
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, simultaneous as _simultaneous, walk_statements as _walk_statements
 
 
@@ -249,7 +248,7 @@ class LoopAdjoints:
             shape_name = self.namer.fresh(name.lstrip("_") + "_shape")
             self.shape_names.append(shape_name)
             if scope is self.fn:
-                numpy = self.context.env_name(np, "np")
+                numpy = self.context.env_name(backend.xp, "np")
                 shape = ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "shape", ast.Load()),
                                  [ast.Name(name, ast.Load())], [])
             else:  # in a loop: one tuple object while the shape stays the same

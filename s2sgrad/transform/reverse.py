@@ -18,10 +18,8 @@ import builtins
 import inspect
 import operator
 
-import numpy as np
-
+from s2sgrad import backend
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
-from s2sgrad.frontend.normalise import METADATA_ATTRS
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 from s2sgrad.transform import simplify
@@ -223,7 +221,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if isinstance(rhs, ast.Compare):
             return False
         if isinstance(rhs, ast.Attribute):
-            return rhs.attr not in METADATA_ATTRS
+            return not _is_metadata(rhs.attr)
         if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.Not, ast.Invert)):
             return False
         if isinstance(rhs, ast.BinOp):
@@ -357,7 +355,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         elif isinstance(rhs, ast.Constant):
             pass
         elif isinstance(rhs, ast.Attribute):
-            if rhs.attr not in METADATA_ATTRS:
+            if not _is_metadata(rhs.attr):
                 raise self.error(f"attribute .{rhs.attr} of a differentiated value", s)
         elif isinstance(rhs, ast.BinOp):
             primitive = BINOPS.get(type(rhs.op))
@@ -571,13 +569,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 if len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Name) \
                         and (node.args[0].id in shapes or mode.shapes.of(node.args[0].id) == 0):
                     shape = shapes.get(node.args[0].id, ())
-                    func = mode.context.resolve(node.func)
-                    if func is np.size:
-                        return ast.Constant(int(np.prod(shape, dtype=np.int64)))
-                    if func is np.ndim:
-                        return ast.Constant(len(shape))
-                    if func is np.shape:
-                        return ast.Tuple([ast.Constant(int(n)) for n in shape], ast.Load())
+                    found = registry.record(mode.context.resolve(node.func))
+                    if found is not None and found.from_shape is not None:
+                        return _constant(found.from_shape(tuple(int(n) for n in shape)))
                 return node
 
         return Fold().visit(expr)
@@ -601,14 +595,14 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                         return e
                     if target == 0 and mode.known_shapes:
                         # a recorded scalar source: every axis is summed
-                        numpy = mode.context.env_name(np, "np")
+                        numpy = mode.context.env_name(backend.xp, "np")
                         return ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "sum",
                                                       ast.Load()), [e], [])
                     lead = mode.leading_broadcast_axes(c, target)
                     if lead:
                         # shapes known (a recording, a lifted block): the axes
                         # broadcasting added are summed directly, as unbroadcast would
-                        numpy = mode.context.env_name(np, "np")
+                        numpy = mode.context.env_name(backend.xp, "np")
                         axis = ast.Constant(0) if lead == 1 else ast.Tuple(
                             [ast.Constant(i) for i in range(lead)], ast.Load())
                         return ast.Call(ast.Attribute(ast.Name(numpy, ast.Load()), "sum",
@@ -769,6 +763,19 @@ def _cheap_scalar(expr):
 def _same_state(a, b):
     return ast.dump(a.expr) == ast.dump(b.expr) and (a.like is None) == (b.like is None) and \
         (a.like is None or a.like.id == b.like.id)
+
+
+def _is_metadata(attr):
+    """True for an attribute that carries no derivative (``x.shape``, ``x.dtype``)."""
+    found = registry.attribute(attr)
+    return found is not None and found.nondifferentiable
+
+
+def _constant(value):
+    """An expression for a folded shape fact: an int or a tuple of ints."""
+    if isinstance(value, tuple):
+        return ast.Tuple([ast.Constant(v) for v in value], ast.Load())
+    return ast.Constant(value)
 
 
 def _is_stop_gradient(func):

@@ -15,13 +15,12 @@ backward from scalar results through elementwise operations, to a fixpoint.
 import ast
 import math
 
+from s2sgrad import backend
 from s2sgrad.primitives import registry
 from s2sgrad.ir.nodes import function_def
 
 SCALAR = 0
 ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
-#: reductions that give a scalar when called with no axis
-FULL_REDUCTIONS_NAMES = {"sum", "mean", "prod", "max", "min", "amax", "amin", "std", "var"}
 
 
 class ShapeClasses:
@@ -134,13 +133,11 @@ class ShapeClasses:
             func = self.resolve(rhs.func)
             if getattr(func, "__module__", None) == "math" or func in (math.pow, len):
                 return SCALAR
-            rule = registry.lookup(func)
-            if rule is not None and rule.elementwise and not rhs.keywords:
+            found = registry.record(func)
+            if found is not None and found.elementwise and not rhs.keywords:
                 return self.elementwise(rhs.args)
-            if getattr(func, "__name__", None) in FULL_REDUCTIONS_NAMES and \
-                    getattr(func, "__module__", "").startswith("numpy") and \
-                    len(rhs.args) == 1 and not rhs.keywords:
-                return SCALAR
+            if found is not None and found.reduction and len(rhs.args) == 1 and not rhs.keywords:
+                return SCALAR  # a full reduction (no axis)
         return self.fresh()
 
     def elementwise(self, operands):
@@ -178,8 +175,8 @@ class ShapeClasses:
             func = self.resolve(e.func)
             if getattr(func, "__module__", None) == "math":
                 return SCALAR
-            rule = registry.lookup(func)
-            if rule is not None and rule.elementwise:
+            found = registry.record(func)
+            if found is not None and found.elementwise:
                 return _combine([self.expression_class(a, name_class) for a in e.args])
         return None
 
@@ -214,8 +211,6 @@ def shapes_by_running(fn, namespace, args):
     recordings. Returns ``{name: shape}``, or None for code with control
     flow or when running it fails (shapes then stay partly unknown).
     """
-    import numpy as np
-
     body = []
     for stmt in fn.body:
         if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
@@ -229,11 +224,11 @@ def shapes_by_running(fn, namespace, args):
 
     probe = function_def("__probe", fn.args, body)
     module = ast.fix_missing_locations(ast.Module([probe], []))
-    shapes = dict(zip(params, (np.shape(a) for a in args)))
-    scope = dict(namespace, __shapes=shapes, __shape=np.shape)
+    shapes = dict(zip(params, (backend.shape_of(a) for a in args)))
+    scope = dict(namespace, __shapes=shapes, __shape=backend.xp.shape)
     try:
         exec(compile(module, "<s2sgrad shapes>", "exec"), scope)
-        with np.errstate(all="ignore"):
+        with backend.xp.errstate(all="ignore"):
             scope["__probe"](*args)
     except Exception:  # noqa: BLE001 - the shapes are an optimisation only
         return None

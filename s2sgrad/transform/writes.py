@@ -63,8 +63,6 @@ class ArrayWrites:
         if not written:
             return
         params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
-        allocators = {"zeros", "ones", "empty", "full", "zeros_like", "ones_like", "empty_like",
-                      "full_like", "copy", "array", "eye", "identity"}
         order = list(_walk_statements(body))
         joins = {}  # name -> sources of the copies merging if arms into it
         for st in order:
@@ -89,10 +87,8 @@ class ArrayWrites:
                     func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
                     fresh = isinstance(rhs, ast.BinOp) or (
                         isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
-                    rule = registry.lookup(func) if func is not None else None
-                    fresh = fresh or (rule is not None and rule.elementwise)
-                    if not fresh and not (getattr(func, "__name__", None) in allocators and
-                                          getattr(func, "__module__", "").startswith("numpy")):
+                    found = registry.record(func) if func is not None else None
+                    if not fresh and not (found is not None and found.allocates):
                         user = self.context.user_names.get(target, target)
                         raise self.error(
                             f"assignment into {user!r}, which may share memory with other values",
@@ -182,17 +178,17 @@ def _own_nodes(st):
 
 def _viewed_name(mode, rhs):
     """The name ``rhs`` may be a view of (a subscript, a view function), else None."""
-    from s2sgrad.frontend.normalise import VIEW_FUNCTIONS
-
     if isinstance(rhs, ast.Subscript) and isinstance(rhs.value, ast.Name):
         return rhs.value.id
-    if isinstance(rhs, ast.Call) and rhs.args and isinstance(rhs.args[0], ast.Name):
-        func = mode.context.resolve(rhs.func)
-        if getattr(func, "__name__", None) in VIEW_FUNCTIONS and \
-                getattr(func, "__module__", "").startswith("numpy"):
-            return rhs.args[0].id
-    if isinstance(rhs, ast.Attribute) and rhs.attr == "T" and isinstance(rhs.value, ast.Name):
-        return rhs.value.id
+    if isinstance(rhs, ast.Call):
+        found = registry.record(mode.context.resolve(rhs.func))
+        viewed = None if found is None else found.view_of
+        if viewed is not None and viewed < len(rhs.args) and isinstance(rhs.args[viewed], ast.Name):
+            return rhs.args[viewed].id
+    if isinstance(rhs, ast.Attribute) and isinstance(rhs.value, ast.Name):
+        found = registry.attribute(rhs.attr)
+        if found is not None and found.view_of == 0:  # x.T (normal form spells it np.transpose)
+            return rhs.value.id
     return None
 
 

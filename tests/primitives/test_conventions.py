@@ -6,7 +6,12 @@
   so generated code can be differentiated again;
 * rule signatures follow the primitive's parameter names and order;
 * float32 inputs give float32 gradients;
-* ``import s2sgrad.primitives`` does not import sympy.
+* ``import s2sgrad.primitives`` does not import sympy;
+* every record's facts hold on sample calls: views can share memory with
+  their argument and allocators never do, elementwise results broadcast,
+  reductions reduce, linear primitives scale, dtypes follow the declared
+  rule, method and attribute spellings round-trip, every registration
+  bumps the generation.
 """
 
 import ast
@@ -20,7 +25,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from s2sgrad.primitives import reductions, registry
+from s2sgrad import backend
+from s2sgrad.primitives import reductions, registry, shape
 from tests.primitives import (
     test_derived,
     test_elementwise,
@@ -230,3 +236,217 @@ def test_float32_inputs_give_float32_gradients(case):
 def test_importing_the_rules_does_not_import_sympy():
     code = "import sys, s2sgrad, s2sgrad.primitives; assert 'sympy' not in sys.modules, 'sympy imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- the records' facts -----------------------------------------------------
+#
+# Each fact is checked against what the primitive does on sample inputs: the
+# test cases of the rule families, plus samples for records without a rule.
+
+SAMPLE = np.arange(1.0, 13.0).reshape(3, 4)
+BOOLS = SAMPLE > 6
+
+#: calls of primitives that have facts but no test case of a rule family
+FACT_SAMPLES = [
+    (np.diagonal, (SAMPLE,), {}),
+    (np.atleast_1d, (SAMPLE,), {}),
+    (np.atleast_2d, (SAMPLE,), {}),
+    (np.real, (SAMPLE,), {}),
+    (np.imag, (SAMPLE.astype(complex),), {}),
+    (np.full, ((2, 3), 1.5), {}),
+    (np.full_like, (SAMPLE, 1.5), {}),
+    (np.zeros_like, (SAMPLE,), {}),
+    (np.ones_like, (SAMPLE,), {}),
+    (np.empty_like, (SAMPLE,), {}),
+    (np.zeros, ((2, 3),), {}),
+    (np.floor, (SAMPLE,), {}),
+    (np.round, (SAMPLE,), {}),
+    (np.sign, (SAMPLE,), {}),
+    (np.argmax, (SAMPLE,), {}),
+    (np.argmin, (SAMPLE,), {}),
+    (np.any, (BOOLS,), {}),
+    (np.all, (BOOLS,), {}),
+    (np.count_nonzero, (SAMPLE,), {}),
+    (np.less, (SAMPLE, 6.0), {}),
+    (np.isnan, (SAMPLE,), {}),
+    (np.shape, (SAMPLE,), {}),
+    (np.size, (SAMPLE,), {}),
+    (np.ndim, (SAMPLE,), {}),
+    (np.copyto, (np.zeros(3), np.ones(3)), {}),
+    (np.float32, (SAMPLE.astype(np.float32),), {}),
+    (shape.array_adjoint, (SAMPLE, SAMPLE), {}),
+]
+
+
+def _calls():
+    """(record, args, kwargs) for every sample call of a primitive with a record."""
+    calls = [(c.primitive, c.args, c.kwargs) for c in ALL_CASES] + FACT_SAMPLES
+    return [(registry.record(p), a, k) for p, a, k in calls if registry.record(p) is not None]
+
+
+CALLS = _calls()
+
+
+def _call_id(call):
+    return _name(call[0].primitive)
+
+
+def _arrays(value):
+    """The arrays in a result or argument (lists and tuples looked into)."""
+    if isinstance(value, np.ndarray):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _arrays(v)]
+    return []
+
+
+def _values(value):
+    """The arrays and scalars in a result (lists and tuples looked into)."""
+    if isinstance(value, (list, tuple)):
+        return [a for v in value for a in _values(v)]
+    return [value]
+
+
+def _records_with(fact):
+    return [r for r in registry.records() if getattr(r, fact)]
+
+
+def _shares(record, args, kwargs):
+    result = record.primitive(*args, **kwargs)
+    viewed = _arrays(args[record.view_of]) if record.view_of < len(args) else []
+    return any(np.shares_memory(r, a) for r in _arrays(result) for a in viewed)
+
+
+@pytest.mark.parametrize("record", [r for r in registry.records() if r.view_of is not None],
+                         ids=lambda r: _name(r.primitive))
+def test_a_view_can_share_memory_with_its_argument(record):
+    calls = [(a, k) for r, a, k in CALLS if r is record]
+    assert calls, "no sample call: add one to FACT_SAMPLES"
+    assert any(_shares(record, a, k) for a, k in calls), "never a view on the samples"
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].allocates], ids=_call_id)
+def test_an_allocator_never_shares_memory_with_its_arguments(call):
+    record, args, kwargs = call
+    result = record.primitive(*args, **kwargs)
+    for r in _arrays(result):
+        assert not any(np.shares_memory(r, a) for a in _arrays(args))
+
+
+def test_no_record_is_both_a_view_and_an_allocator():
+    assert [r for r in _records_with("allocates") if r.view_of is not None] == []
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].mutates], ids=_call_id)
+def test_mutates_names_the_arguments_written_into(call):
+    record, args, kwargs = call
+    before = [np.copy(a) for a in args]
+    record.primitive(*args, **kwargs)
+    changed = tuple(i for i, (a, b) in enumerate(zip(args, before)) if not np.array_equal(a, b))
+    assert changed == record.mutates
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].elementwise], ids=_call_id)
+def test_an_elementwise_result_has_the_broadcast_shape(call):
+    record, args, kwargs = call
+    with np.errstate(all="ignore"):
+        result = record.primitive(*args, **kwargs)
+    assert np.shape(result) == np.broadcast_shapes(*(np.shape(a) for a in args))
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].reduction], ids=_call_id)
+def test_a_reduction_of_the_array_alone_is_a_scalar(call):
+    record, args, kwargs = call
+    assert np.shape(record.primitive(args[0])) == ()
+
+
+def _scaled(value, factor):
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scaled(v, factor) for v in value)
+    if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+        return value * factor
+    return value
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].linear], ids=_call_id)
+def test_a_linear_primitive_scales_with_its_inputs(call):
+    record, args, kwargs = call
+    result = record.primitive(*args, **kwargs)
+    doubled = record.primitive(*_scaled(args, 2.0), **kwargs)
+    for a, b in zip(_arrays(doubled) or [doubled], _arrays(result) or [result]):
+        np.testing.assert_allclose(a, 2.0 * np.asarray(b), rtol=1e-12)
+
+
+KINDS = {"same": "fc", "float": "fc", "bool": "b", "int": "iu"}
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].dtype in KINDS], ids=_call_id)
+def test_the_result_dtype_follows_the_declared_rule(call):
+    record, args, kwargs = call
+    if record.dtype in ("same", "float") and not any(
+            np.result_type(a).kind in "fc" for a in _arrays(args) + [a for a in args if isinstance(a, float)]):
+        return  # (no floating input to follow)
+    with np.errstate(all="ignore"):
+        result = record.primitive(*args, **kwargs)
+    for value in _values(result):
+        assert np.result_type(value).kind in KINDS[record.dtype], np.result_type(value)
+
+
+@pytest.mark.parametrize("record", [r for r in registry.records() if isinstance(r.primitive, np.ufunc)
+                                    and r.vjp is not None and r.dtype in ("same", "float")],
+                         ids=lambda r: _name(r.primitive))
+def test_float_and_same_dtypes_differ_on_integers(record):
+    ints = [np.arange(1, 4)] * record.primitive.nin
+    with np.errstate(all="ignore"):
+        kind = np.result_type(record.primitive(*ints)).kind
+    assert kind == ("f" if record.dtype == "float" else "i")
+
+
+@pytest.mark.parametrize("record", _records_with("methods"), ids=lambda r: _name(r.primitive))
+def test_method_spellings_round_trip(record):
+    calls = [(a, k) for r, a, k in CALLS if r is record and isinstance(a[0], np.ndarray)]
+    calls = calls or [((SAMPLE,), {})]
+    for name in record.methods:
+        assert registry.method(name) is record
+        for args, kwargs in calls:
+            array, rest = args[0], args[1:]
+            expected = record.primitive(*args, **kwargs)
+            np.testing.assert_array_equal(getattr(array, name)(*rest, **kwargs), expected)
+            if record.packs_varargs and rest and isinstance(rest[0], tuple) and rest[0]:
+                np.testing.assert_array_equal(getattr(array, name)(*rest[0], *rest[1:], **kwargs), expected)
+
+
+@pytest.mark.parametrize("record", _records_with("attributes"), ids=lambda r: _name(r.primitive))
+def test_attribute_spellings_round_trip(record):
+    for name in record.attributes:
+        assert registry.attribute(name) is record
+        np.testing.assert_array_equal(getattr(SAMPLE, name), record.primitive(SAMPLE))
+
+
+@pytest.mark.parametrize("record", _records_with("from_shape"), ids=lambda r: _name(r.primitive))
+def test_from_shape_agrees_with_the_primitive(record):
+    for value in (SAMPLE, np.float64(2.0), np.zeros((2, 0, 3))):
+        assert record.from_shape(np.shape(value)) == record.primitive(value)
+
+
+def test_every_spelled_primitive_is_in_the_array_namespace():
+    """Generated code spells a method or attribute by the namespace's name for it."""
+    spelled = _records_with("methods") + [r for r in _records_with("attributes") if r.vjp is not None]
+    assert [_name(r.primitive) for r in spelled if backend.spelling(r.primitive) is None] == []
+
+
+def test_every_dtype_fact_is_one_of_the_kinds():
+    assert {r.dtype for r in registry.records()} <= set(registry.DTYPES)
+
+
+def test_every_registration_bumps_the_generation():
+    before = registry.generation()
+    registry.deffacts(_bump_probe, dtype="float")
+    registry.defjvp(_bump_probe)(lambda tangent, ans, x: (tangent,))
+    assert registry.generation() == before + 2
+    record = registry.record(_bump_probe)
+    assert record.jvp is not None and record.dtype == "float" and record.vjp is None
+
+
+def _bump_probe(x):
+    return x
