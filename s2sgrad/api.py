@@ -11,7 +11,7 @@ import inspect
 import numpy as np
 
 from s2sgrad.codegen.compile import forget_with, register_source
-from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.errors import S2SGradError, SecondOrderLoopError, UndefinedNameError
 from s2sgrad.primitives import registry
 
 __all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
@@ -32,15 +32,12 @@ def _transform(fun, wrt, transform, **options):
     not defined yet (decorating a function that calls one defined further
     down the module), a stand-in that generates on its first call."""
     from s2sgrad import pipeline
-    from s2sgrad.errors import UnsupportedSyntaxError
 
     _check_function(fun, transform)
     pipeline.wrt_names(fun, wrt)  # bad wrt: fail now, not on the first call
     try:
         entry = pipeline.gradient_code(fun, wrt, **options)
-    except UnsupportedSyntaxError as error:
-        if not getattr(error, "unresolved", False):
-            raise
+    except UndefinedNameError:
         return _deferred(fun, wrt, options)
     return pipeline.bind(entry, fun)
 
@@ -71,9 +68,9 @@ def grad(fun=None, wrt=0):
         return functools.partial(grad, wrt=wrt)
     try:
         gradient = _transform(fun, wrt, "grad")
-    except UnsupportedSyntaxError as error:
+    except SecondOrderLoopError as error:
         primal = getattr(fun, "__s2sgrad_primal__", None)
-        if primal is None or not _through_a_loop(error) or isinstance(wrt, (tuple, list)):
+        if primal is None or isinstance(wrt, (tuple, list)):
             raise
         return _second_order_by_tape(*primal, wrt, error, matrix=False)
     if inspect.isfunction(gradient) and not isinstance(wrt, (tuple, list)):
@@ -142,14 +139,10 @@ def hessian(fun, wrt=0):
     _check_function(fun, "hessian")
     try:
         return jacobian(grad(fun, wrt), wrt)
-    except UnsupportedSyntaxError as error:
-        if not _through_a_loop(error) or isinstance(wrt, (tuple, list)):
+    except SecondOrderLoopError as error:
+        if isinstance(wrt, (tuple, list)):
             raise
         return _second_order_by_tape(fun, wrt, wrt, error, matrix=True)
-
-
-def _through_a_loop(error):
-    return error.construct == "a second derivative through a loop"
 
 
 def _second_order_by_tape(fun, inner, outer, refusal, matrix):

@@ -1,7 +1,9 @@
-"""The command line (SPEC section 5): ``s2sgrad show`` and ``s2sgrad check``.
+"""The command line (SPEC section 5): ``s2sgrad show``, ``stages`` and ``check``.
 
 * ``show FILE.py:FUNC`` prints the generated derivative source of a
-  top-level function, exactly what ``sg.source`` returns;
+  top-level function, exactly what ``sg.source`` returns; with ``--stage
+  NAME`` it prints the program after that pass of the pipeline instead;
+* ``stages`` prints the names of the pipeline's passes, in order;
 * ``check FILE.py:FUNC --at NAME=VALUE ...`` compares the generated gradient
   with central finite differences in float64 and exits 1 when they disagree.
 
@@ -38,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 import s2sgrad
+from s2sgrad import pipeline
 from s2sgrad.errors import S2SGradError
 
 __all__ = ["main", "TOLERANCE"]
@@ -82,6 +85,7 @@ examples:
   s2sgrad show examples/quickstart.py:f                # d f / d x (first argument)
   s2sgrad show examples/quickstart.py:f --wrt a,b      # returns (df/da, df/db)
   s2sgrad show examples/quickstart.py:f --order 2      # second derivative in x
+  s2sgrad show examples/quickstart.py:f --stage normalise   # the program after a pass
 """
 
 _CHECK_EPILOG = f"""\
@@ -144,7 +148,18 @@ def build_parser():
                            "several names give a function returning a tuple")
     show.add_argument("--order", metavar="N", type=_positive_int, default=1,
                       help="the N-th derivative (default: 1); N > 1 needs a single --wrt name")
+    show.add_argument("--stage", metavar="NAME",
+                      help="print the program after pass NAME instead of the generated source "
+                           "(`s2sgrad stages` lists them)")
     show.set_defaults(run=run_show)
+
+    stages = commands.add_parser(
+        "stages", help="print the names of the pipeline's passes, in order",
+        description="Print the names of the pipeline's passes, one per line, in the order\n"
+                    "they run (the NAMEs `s2sgrad show --stage` takes).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stages.set_defaults(run=run_stages, traceback=False)
 
     check = commands.add_parser(
         "check", parents=[common], epilog=_CHECK_EPILOG,
@@ -290,6 +305,8 @@ def _engine(action, function, run):
 # -- show ----------------------------------------------------------------------
 
 def run_show(args):
+    if args.stage is not None:
+        _check_stage(args.stage)
     with loaded_function(args.target) as function:
         wrt = 0
         if args.wrt is not None:
@@ -298,9 +315,36 @@ def run_show(args):
         if args.order > 1 and isinstance(wrt, tuple):
             raise CommandError(f"--order {args.order} needs a single --wrt name: a tuple of "
                                f"gradients is not a scalar function to differentiate again")
-        source = _engine("differentiate", function,
-                         lambda: s2sgrad.source(function, wrt=wrt, order=args.order))
+        if args.stage is None:
+            source = _engine("differentiate", function,
+                             lambda: s2sgrad.source(function, wrt=wrt, order=args.order))
+        else:
+            source = _engine("differentiate", function,
+                             lambda: _program_after(function, wrt, args.order, args.stage))
     sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    return EXIT_OK
+
+
+def _check_stage(name):
+    """``name`` if it names a pass, else a CommandError listing the passes."""
+    if name not in pipeline.PASS_NAMES:
+        raise CommandError(f"--stage: no pass is named {name!r} "
+                           f"(the passes: {', '.join(pipeline.PASS_NAMES)})")
+    return name
+
+
+def _program_after(function, wrt, order, stage):
+    """The ``order``-th derivative's program after pass ``stage``, readable."""
+    for _ in range(order - 1):
+        function = s2sgrad.grad(function, wrt)
+    return pipeline.listing(pipeline.program_after(function, wrt, stage), stage)
+
+
+# -- stages --------------------------------------------------------------------
+
+def run_stages(args):
+    for p in pipeline.PASSES:
+        print(p.name)
     return EXIT_OK
 
 

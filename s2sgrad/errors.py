@@ -1,8 +1,12 @@
-"""The exceptions s2sgrad raises: one base class, one for unsupported code.
+"""The exceptions s2sgrad raises: one base class, one for unsupported code,
+and subclasses of it for the refusals a caller acts on.
 
-Every error that concerns the user's source names the stage that failed,
-the construct, and the file and line in the user's source, so that the
-message alone is enough to find the problem.
+Every error that concerns the user's source names the construct and the
+file and line in the user's source, so that the message alone is enough to
+find the problem. The pipeline adds the name of the pass that raised it as
+the attribute ``pass_name`` (not to the message: that is in the user's
+terms). Callers decide what to do from the class of an error, never from
+its text.
 """
 
 
@@ -13,8 +17,9 @@ class S2SGradError(Exception):
 class UnsupportedSyntaxError(S2SGradError):
     """A construct s2sgrad cannot differentiate (never a wrong gradient).
 
-    The message reads ``<construct> is not supported (<stage>) at
-    <file>:<line>`` plus an optional hint.
+    The message reads ``<construct> is not supported at <file>:<line>`` plus
+    an optional hint. ``stage`` says which part of s2sgrad refused (an
+    attribute only).
     """
 
     def __init__(self, construct, filename=None, lineno=None, stage=None, hint=None):
@@ -24,6 +29,17 @@ class UnsupportedSyntaxError(S2SGradError):
         self.stage = stage
         self.hint = hint
         where = f" at {filename}:{lineno}" if filename else ""
-        during = f" ({stage})" if stage else ""
         extra = f": {hint}" if hint else ""
-        super().__init__(f"{construct} is not supported{during}{where}{extra}")
+        super().__init__(f"{construct} is not supported{where}{extra}")
+
+
+class UndefinedNameError(UnsupportedSyntaxError):
+    """The function reads a name that is not defined, possibly not *yet*
+    (a decorated function calling one defined further down its module):
+    ``grad`` then generates on the first call instead."""
+
+
+class SecondOrderLoopError(UnsupportedSyntaxError):
+    """Generated code read again replays a loop from a stack, which the
+    source path does not differentiate: second derivatives then go through
+    the tape."""

@@ -1,31 +1,58 @@
-"""The pipeline: source -> parse -> normalise -> differentiate -> optimise
--> emit -> compile + cache. Each stage is one module; this one only wires
-them together and owns the per-generation context they share.
+"""The pipeline: one table of named passes, and the driver that runs it.
+
+``PASSES`` lists every pass in the order it runs. Each takes the program of
+a :class:`Generation` from the grammar stage of the pass before it to the
+stage it names (:mod:`s2sgrad.ir.grammar` states and checks each stage's
+grammar), so a pass may rely on exactly what that stage guarantees.
+:func:`run` is the one driver; the entry points say where they enter and
+with which options:
+
+* :func:`gradient_code` — a Python function, cached: enters at ``parse``.
+  Generated code differentiated again (order >= 2) is such a function: its
+  source is the generated source.
+* :func:`generate` — a function its front end parsed itself (each tape block
+  ``tf.function`` lifts, with the shapes of its inputs known): enters at
+  ``normalise``.
+* :func:`program_gradient` — a tape recording, a normal-form program
+  already: enters at ``shapes``, its recorded values becoming parameters.
+
+With ``S2SGRAD_CHECK=1`` in the environment (read once per generation) the
+driver checks the program against its stage's grammar after every pass (and
+the entry program before the first); the output is the same either way.
+An exception raised inside a pass carries the pass's name as
+``error.pass_name``; user-facing messages keep to the construct and the
+user's file and line.
 """
 
 import ast
 import builtins
+import contextlib
 import hashlib
 import inspect
 import marshal
 import numbers
+import os
 import weakref
 
+import s2sgrad.primitives  # noqa: F401  (registers every rule)
+from s2sgrad import runtime
 from s2sgrad.codegen import cache
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.frontend.names import Namer, bind as bind_name
 from s2sgrad.frontend.normalise import normalise
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.ir import grammar
+from s2sgrad.primitives import registry
+from s2sgrad.transform.analyse import analyse_shapes
 from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import (
     eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
 from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
 
-import s2sgrad.primitives  # noqa: F401  (registers every rule)
-from s2sgrad import runtime
-from s2sgrad.frontend.names import Namer, bind as bind_name
-from s2sgrad.primitives import registry
+#: the environment variable that turns on checking after every pass
+CHECK_VARIABLE = "S2SGRAD_CHECK"
 
 
 def call_vjp(function, wrt, seed, *args, **kwargs):
@@ -269,37 +296,264 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     """Differentiate a normal-form ``tree`` whose free names are in ``env``.
 
     The entry of the tape: the program comes from a recording, not from
-    source, so parsing and normalising are skipped. Values listed in
+    source, so it enters at the ``shapes`` pass. Values listed in
     ``recorded`` are known already (the tape kept them): statements
     computing them are dropped and they become parameters, after the
-    program's own. Returns the compiled vector-Jacobian product
-    ``(*params, *recorded values, <seed>=cotangent) -> grads``.
+    program's own; the seed is the last positional parameter; no argument
+    checks, no ``del``. Returns the compiled vector-Jacobian product
+    ``(*params, *recorded values, <seed>) -> grads``.
     """
-    context = ProgramContext(tree, env)
-    mode = ReverseMode(tree, context, wrt, seed=True, known_shapes=known_shapes, checks=False)
-    grad_tree = mode.transform()
-    eliminate_dead_code(grad_tree)
-    residuals = []
-    kept = []
-    for stmt in grad_tree.body:
-        if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) \
-                and stmt.targets[0].id in recorded:
-            residuals.append(stmt.targets[0].id)
-        else:
-            kept.append(stmt)
-    grad_tree.body = kept
-    read = {n.id for n in ast.walk(grad_tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-    residuals = [name for name in residuals if name in read]
-    grad_tree.args.args += [ast.arg(name) for name in residuals]
-    # no defaults in a recorded program: the seed can be passed by position
-    grad_tree.args.args.append(grad_tree.args.kwonlyargs.pop())
-    grad_tree.args.kw_defaults.pop()
-    eliminate_dead_code(grad_tree)
-    inline_single_use(grad_tree, context.is_pure_call)
-    source = to_source(grad_tree)
-    code = CompiledCode(source, grad_tree.name, context.env, "tape")
-    function = code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
-    return ProgramGradient(function, set(mode.unreached), source, residuals)
+    g = Generation(wrt, label="tape", is_tuple=True, seed=True, known_shapes=known_shapes,
+                   positional_seed=True, recorded=recorded, checks=False, free_locals=False)
+    g.context = ProgramContext(tree, env)
+    g.program = tree
+    run(g, "shapes")
+    function = g.code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
+    return ProgramGradient(function, set(g.unreached), g.source, g.residuals)
+
+
+# ---------------------------------------------------------------- the passes
+class Generation:
+    """One program on its way through the passes, with the options of the run.
+
+    ``program`` is the pass's output while it is an AST (from ``parse`` to
+    ``free``); ``source`` and ``code`` are what ``emit`` and ``compile``
+    make. The options: ``names`` (the wrt parameters), ``is_tuple`` (a tuple
+    of gradients), ``return_value`` (value and gradient), ``seed`` (a
+    cotangent parameter: a VJP), ``known_shapes`` (parameter -> shape, from a
+    front end that specialises on them), ``example_args`` (values of those
+    shapes, to find every value's shape by running a straight-line program),
+    ``positional_seed`` (the seed is the last positional parameter),
+    ``recorded`` (names whose values a tape kept: they become parameters),
+    ``checks`` (argument checks in generated code; default: unless shapes
+    are known), ``free_locals`` (``del`` arrays after their last use) and
+    ``label`` (names the generated file).
+    """
+
+    def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
+                 known_shapes=None, example_args=None, positional_seed=False, recorded=(),
+                 checks=None, free_locals=True):
+        self.names = tuple(names)
+        self.label = label
+        self.is_tuple = is_tuple
+        self.return_value = return_value
+        self.seed = seed
+        self.known_shapes = known_shapes
+        self.example_args = example_args
+        self.positional_seed = positional_seed
+        self.recorded = frozenset(recorded)
+        self.checks = checks
+        self.free_locals = free_locals
+        self.function = None
+        self.parsed = None
+        self.context = None
+        self.program = None
+        #: the shapes pass's ShapeFacts
+        self.facts = None
+        self.seed_name = None
+        self.unreached = ()
+        #: recorded names the gradient takes as parameters, after the program's own
+        self.residuals = []
+        self.source = None
+        self.code = None
+
+    def output(self, stage):
+        """What the last pass produced, for a pass of ``stage``."""
+        return {"text": self.source, "code": self.code}.get(stage, self.program)
+
+
+class Pass:
+    """One named step of the pipeline: ``run(generation)`` brings its
+    program to grammar ``stage``."""
+
+    __slots__ = ("name", "run", "stage")
+
+    def __init__(self, name, run, stage):
+        self.name = name
+        self.run = run
+        self.stage = stage
+
+    @property
+    def summary(self):
+        """The first line of the pass function's docstring."""
+        return (self.run.__doc__ or "").strip().splitlines()[0]
+
+
+def _parse(g):
+    """Read the function's source; resolve every name it uses."""
+    g.parsed = parse_function(g.function)
+    g.program = g.parsed.tree
+
+
+def _normalise(g):
+    """One operation per statement; calls to the user's functions inlined."""
+    g.program, normaliser = normalise(g.parsed)
+    g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
+
+
+def _cse(g):
+    """Repeated pure operations computed once."""
+    eliminate_common_subexpressions(g.program, g.context.resolve)
+
+
+def _shapes(g):
+    """Which values share a shape, which are scalars (known shapes if given)."""
+    if g.example_args is not None:
+        namespace = dict(g.parsed.globals)
+        namespace.update((name, cell.cell_contents) for name, cell in g.parsed.closure.items())
+        namespace.update(g.context.env)
+        g.known_shapes = shapes_by_running(g.program, namespace, g.example_args) \
+            or g.known_shapes
+    g.facts = analyse_shapes(g.program, g.context.resolve, result_is_scalar=not g.seed,
+                             known_shapes=g.known_shapes)
+
+
+def _differentiate(g):
+    """Reverse mode: the primal sweep, then the adjoint sweep."""
+    checks = g.known_shapes is None if g.checks is None else g.checks
+    mode = ReverseMode(g.program, g.context, g.names, g.facts, seed=g.seed,
+                       return_value=g.return_value, known_shapes=g.known_shapes, checks=checks)
+    g.program = mode.transform()
+    g.seed_name = mode.seed_name
+    g.unreached = mode.unreached
+
+
+def _dce(g):
+    """Statements whose value nothing reads dropped; copies propagated."""
+    eliminate_dead_code(g.program)
+
+
+def _signature(g):
+    """Recorded values become parameters; the seed may become positional."""
+    tree = g.program
+    if g.recorded:
+        kept, dropped = [], []
+        for stmt in tree.body:
+            if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name) \
+                    and stmt.targets[0].id in g.recorded:
+                dropped.append(stmt.targets[0].id)
+            else:
+                kept.append(stmt)
+        tree.body = kept
+        read = {n.id for n in ast.walk(tree)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+        g.residuals = [name for name in dropped if name in read]
+        tree.args.args += [ast.arg(name) for name in g.residuals]
+    if g.positional_seed:
+        tree.args.args.append(tree.args.kwonlyargs.pop())
+        tree.args.kw_defaults.pop()
+    if g.recorded:  # what only computed the recorded values is dead now
+        eliminate_dead_code(tree)
+
+
+def _sink(g):
+    """Primal statements only a guard reads moved into the guard."""
+    sink_into_guards(g.program)
+
+
+def _fold(g):
+    """Temporaries read once folded into the expression that reads them."""
+    inline_single_use(g.program, g.context.is_pure_call)
+
+
+def _free(g):
+    """Arrays deleted after their last use."""
+    if g.free_locals:
+        free_dead_locals(g.program)
+
+
+def _emit(g):
+    """Python source, with ``# grad of:`` comments."""
+    g.source = to_source(g.program)
+
+
+def _compile(g):
+    """A code object, its source registered for tracebacks and getsource."""
+    closure = tuple(g.parsed.closure) if g.parsed is not None else ()
+    g.code = CompiledCode(g.source, g.program.name, g.context.env, g.label,
+                          closure_names=closure)
+
+
+PASSES = (
+    Pass("parse", _parse, "source"),
+    Pass("normalise", _normalise, "normal"),
+    Pass("cse", _cse, "normal"),
+    Pass("shapes", _shapes, "normal"),
+    Pass("differentiate", _differentiate, "adjoint"),
+    Pass("dce", _dce, "adjoint"),
+    Pass("signature", _signature, "adjoint"),
+    Pass("sink", _sink, "adjoint"),
+    Pass("fold", _fold, "adjoint"),
+    Pass("free", _free, "freed"),
+    Pass("emit", _emit, "text"),
+    Pass("compile", _compile, "code"),
+)
+PASS_NAMES = tuple(p.name for p in PASSES)
+
+
+def checking():
+    """True when ``S2SGRAD_CHECK`` asks for the grammar check after every pass."""
+    return os.environ.get(CHECK_VARIABLE, "") not in ("", "0")
+
+
+def run(g, start, stop=None):
+    """Run the passes from ``start`` through ``stop`` (default: the last) on ``g``."""
+    first = PASS_NAMES.index(start)
+    check = checking()
+    if check and first:
+        previous = PASSES[first - 1]
+        grammar.check(g.output(previous.stage), previous.stage, f"{start} (its input)")
+    for p in PASSES[first:]:
+        try:
+            p.run(g)
+        except Exception as error:
+            if getattr(error, "pass_name", None) is None:
+                with contextlib.suppress(AttributeError, TypeError):
+                    error.pass_name = p.name
+            raise
+        if check:
+            grammar.check(g.output(p.stage), p.stage, p.name)
+        if p.name == stop:
+            break
+    return g
+
+
+def program_after(function, wrt, stop):
+    """The Generation of ``function``'s gradient after pass ``stop`` (uncached:
+    what ``s2sgrad show --stage`` prints)."""
+    names, is_tuple = wrt_names(function, wrt)
+    g = Generation(names, label=function.__qualname__, is_tuple=is_tuple)
+    g.function = function
+    return run(g, "parse", stop)
+
+
+def listing(g, stop):
+    """The program of ``g`` after pass ``stop``, readable."""
+    stage = PASSES[PASS_NAMES.index(stop)].stage
+    if stage == "text":
+        return g.source
+    if stage == "code":
+        return f"# compiled as {g.code.filename}\n{g.code.source}"
+    if stage in ("adjoint", "freed"):
+        return to_source(g.program)
+    text = ast.unparse(g.program) + "\n"
+    if stop == "shapes":
+        text += _shape_comments(g)
+    return text
+
+
+def _shape_comments(g):
+    """``# same shape: a b c`` per class of two or more names, and the scalars."""
+    classes = {}
+    for name in sorted(g.facts.assumed.of_name):
+        classes.setdefault(g.facts.assumed.of(name), []).append(name)
+    lines = []
+    scalars = classes.pop(0, [])
+    if scalars:
+        lines.append("# scalars: " + " ".join(scalars))
+    for names in sorted(n for n in classes.values() if len(n) > 1):
+        lines.append("# same shape: " + " ".join(names))
+    return "".join(line + "\n" for line in lines)
 
 
 def wrt_names(function, wrt):
@@ -378,16 +632,17 @@ def _digest(data):
 
 
 def _generate(function, names, is_tuple, return_value, seed):
-    return generate(parse_function(function), names, is_tuple, return_value, seed,
-                    function.__qualname__)
+    g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
+                   return_value=return_value, seed=seed)
+    g.function = function
+    return _generated(run(g, "parse"))
 
 
 def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=None,
              positional_seed=False, example_args=None):
-    """Normalise, differentiate, optimise, emit and compile a parsed function.
+    """Generate from a function its front end parsed itself: enters at ``normalise``.
 
-    The entry for front ends that build the ParsedFunction themselves
-    (``tf.function`` lifts each tape block into one); ``label`` names the
+    ``tf.function`` lifts each tape block into one; ``label`` names the
     generated file. Such a front end may specialise on the parameters'
     ``known_shapes`` (it then also checks their types itself: no argument
     checks are generated); with ``example_args`` (values of those shapes) the
@@ -396,27 +651,16 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
     defaults) the seed is the last positional parameter, saving its caller a
     keyword dict per call. Not cached: the caller owns the cache.
     """
-    normal, normaliser = normalise(parsed)
-    context = Context(parsed, normaliser, wrt_is_tuple=is_tuple)
-    eliminate_common_subexpressions(normal, context.resolve)
-    if example_args is not None:
-        namespace = dict(parsed.globals)
-        namespace.update((name, cell.cell_contents) for name, cell in parsed.closure.items())
-        namespace.update(context.env)
-        known_shapes = shapes_by_running(normal, namespace, example_args) or known_shapes
-    mode = ReverseMode(normal, context, names, seed=seed, return_value=return_value,
-                       known_shapes=known_shapes, checks=known_shapes is None)
-    tree = mode.transform()
-    if positional_seed:
-        tree.args.args.append(tree.args.kwonlyargs.pop())
-        tree.args.kw_defaults.pop()
-    eliminate_dead_code(tree)
-    sink_into_guards(tree)
-    inline_single_use(tree, context.is_pure_call)
-    free_dead_locals(tree)
-    source = to_source(tree)
-    code = CompiledCode(source, tree.name, context.env, label, closure_names=tuple(parsed.closure))
-    return Generated(source, code, context, names, mode.seed_name, mode.unreached)
+    g = Generation(names, label=label, is_tuple=is_tuple, return_value=return_value,
+                   seed=seed, known_shapes=known_shapes, example_args=example_args,
+                   positional_seed=positional_seed)
+    g.parsed = parsed
+    g.program = parsed.tree
+    return _generated(run(g, "normalise"))
+
+
+def _generated(g):
+    return Generated(g.source, g.code, g.context, g.names, g.seed_name, g.unreached)
 
 
 def bind(entry, function):

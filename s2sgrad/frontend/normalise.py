@@ -1,25 +1,11 @@
 """Normalise stage: one operation per statement, one assignment per path.
 
-The output of :func:`normalise` is a ``FunctionDef`` in *normal form*; the
-later stages rely on exactly this grammar (``check_normal_form`` asserts
-it)::
-
-    body   := stmt*
-    stmt   := Name = rhs                     one operation, atoms as operands
-            | Name[index] = atom             subscript write
-            | if Name: body else: body
-            | for Name in atom: body          (no else)
-            | while True: body                test evaluated inside, then break
-            | break | continue | pass
-            | Expr(Call)                      a call kept for its side effect
-            | def ...                         nested def, kept verbatim
-            | return atom                     last statement of the body only
-    rhs    := atom | atom OP atom | UOP atom | Compare(atom, op, atom)
-            | func(atom*, kw=atom*)           func a global or dotted global
-            | atom[index] | atom.attr | (atom, ...) | [atom, ...]
-            | atom if Name else atom
-    index  := atom | slice(atom?, atom?, atom?) | (index, ...)
-    atom   := Name | Constant | dotted global (np.pi)
+The output of :func:`normalise` is a ``FunctionDef`` of the ``normal``
+stage of :mod:`s2sgrad.ir.grammar` (which states the grammar and checks
+it): every statement one operation on atoms, ``if``/``for``/``while True``
+as the only control flow, exactly one ``return``, as the last statement.
+Calls to the user's own functions are inlined as they are met
+(:mod:`s2sgrad.frontend.inline`).
 
 Outside loops every name is assigned at most once on any path through the
 function (reassignments get versioned names ``x_1``, ``x_2``; the two arms
@@ -28,6 +14,8 @@ adjoint is never overwritten. Inside loop bodies a name keeps one version
 for the whole loop; the reverse-mode stage saves what iterations overwrite.
 Early ``return`` statements are removed by moving the rest of the block
 into the other arm, so a normal-form function has exactly one ``return``.
+A ``while c:`` loop becomes ``while True:`` whose body evaluates ``c`` and
+breaks when it is false (``while True:`` keeps its body as it is).
 Temporaries are named ``_t1, _t2, ...`` in order of appearance.
 """
 
@@ -35,6 +23,7 @@ import ast
 import copy
 
 from s2sgrad import backend
+from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
 from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
@@ -561,10 +550,14 @@ class Normaliser:
         head = self.out
         self.out = saved
         body = self.block(_structure_jumps(list(s.body)))
-        branch = _at(ast.If(test, body or [ast.Pass()], [_at(ast.Break(), s)]), s)
+        if isinstance(test, ast.Constant) and test.value is True:
+            # ``while True``: the body itself, no ``if True:`` around it
+            loop_body = head + (body or [ast.Pass()])
+        else:
+            loop_body = head + [_at(ast.If(test, body or [ast.Pass()], [_at(ast.Break(), s)]), s)]
         self.loop_depth -= 1
         self.path = path
-        self.emit(ast.While(ast.Constant(True), head + [branch], []), s)
+        self.emit(ast.While(ast.Constant(True), loop_body, []), s)
 
     # --------------------------------------------------------- expressions
     def atom(self, e):
@@ -601,8 +594,8 @@ class Normaliser:
             raise self.parsed.error(f"name {name!r} read before assignment", name_node,
                                     stage="normalise")
         if resolved is UNRESOLVED:
-            raise _unresolved(self.parsed.error(f"undefined name {name!r}", name_node,
-                                                stage="normalise"))
+            raise self.parsed.error(f"undefined name {name!r}", name_node, stage="normalise",
+                                    kind=UndefinedNameError)
         return ast.Name(name, ast.Load())
 
     def is_global_ref(self, e):
@@ -697,8 +690,8 @@ class Normaliser:
         if isinstance(func, ast.Name):
             func = self.read(func, as_callee=True) if func.id in self.current else func
             if func.id not in self.current.values() and self.parsed.resolve(func) is UNRESOLVED:
-                raise _unresolved(self.parsed.error(f"call to undefined name {func.id!r}", e,
-                                                    stage="normalise"))
+                raise self.parsed.error(f"call to undefined name {func.id!r}", e,
+                                        stage="normalise", kind=UndefinedNameError)
         elif not self.is_global_ref(func):
             func = self.atom(func)
         args = [self.atom(a) for a in e.args]
@@ -721,6 +714,7 @@ class Normaliser:
         if method in ("append", "pop") and self.parsed.filename.startswith("<s2sgrad"):
             raise self.parsed.error(
                 "a second derivative through a loop", e, stage="normalise",
+                kind=SecondOrderLoopError,
                 hint="the first derivative replays the loop from a stack, which is not "
                      "differentiated again")
         found = registry.method(method)
@@ -1065,12 +1059,6 @@ def _remove(stmts, target):
     return False
 
 
-def _unresolved(error):
-    """Mark an error caused by a name that may simply not be defined yet."""
-    error.unresolved = True
-    return error
-
-
 def _normalised(name):
     """Mark an atom the normaliser made, so normalising it again is a no-op."""
     name.normalised = True
@@ -1092,93 +1080,3 @@ def _all_names(tree):
 def _strip_annotations(args):
     for a in args.posonlyargs + args.args + args.kwonlyargs:
         a.annotation = None
-
-
-# ------------------------------------------------------------------ checker
-ATOMS = (ast.Name, ast.Constant)
-
-
-def is_atom(node):
-    if isinstance(node, ATOMS):
-        return True
-    while isinstance(node, ast.Attribute):
-        node = node.value
-    return isinstance(node, ast.Name)
-
-
-def check_normal_form(fn):
-    """Raise AssertionError where ``fn`` breaks the normal-form grammar."""
-    assert isinstance(fn, ast.FunctionDef)
-    assert isinstance(fn.body[-1], ast.Return) and is_atom(fn.body[-1].value)
-    _check_block(fn.body[:-1], in_loop=False)
-
-
-def _check_block(stmts, in_loop):
-    for s in stmts:
-        where = f"line {getattr(s, 'lineno', '?')}: {ast.unparse(s)}"
-        if isinstance(s, ast.Assign):
-            assert len(s.targets) == 1, where
-            target = s.targets[0]
-            if isinstance(target, ast.Subscript):
-                assert isinstance(target.value, ast.Name) and is_atom(s.value), where
-                _check_index(target.slice, where)
-            else:
-                assert isinstance(target, ast.Name), where
-                _check_rhs(s.value, where)
-        elif isinstance(s, ast.If):
-            assert isinstance(s.test, ast.Name), where
-            _check_block(s.body, in_loop)
-            _check_block(s.orelse, in_loop)
-        elif isinstance(s, ast.For):
-            assert isinstance(s.target, ast.Name) and is_atom(s.iter) and not s.orelse, where
-            _check_block(s.body, True)
-        elif isinstance(s, ast.While):
-            assert isinstance(s.test, ast.Constant) and s.test.value is True, where
-            _check_block(s.body, True)
-        elif isinstance(s, (ast.Break, ast.Continue)):
-            assert in_loop, where
-        elif isinstance(s, ast.Expr):
-            _check_rhs(s.value, where)
-            assert isinstance(s.value, ast.Call), where
-        elif isinstance(s, ast.Assert):
-            assert is_atom(s.test), where
-        elif isinstance(s, ast.FunctionDef):
-            pass  # nested defs are kept verbatim
-        else:
-            assert isinstance(s, ast.Pass), where
-
-
-def _check_rhs(e, where):
-    if is_atom(e):
-        return
-    if isinstance(e, ast.BinOp):
-        assert is_atom(e.left) and is_atom(e.right), where
-    elif isinstance(e, ast.UnaryOp):
-        assert is_atom(e.operand), where
-    elif isinstance(e, ast.Compare):
-        assert len(e.ops) == 1 and is_atom(e.left) and is_atom(e.comparators[0]), where
-    elif isinstance(e, ast.Call):
-        assert is_atom(e.func), where
-        assert all(is_atom(a) for a in e.args), where
-        assert all(k.arg and is_atom(k.value) for k in e.keywords), where
-    elif isinstance(e, ast.Subscript):
-        assert is_atom(e.value), where
-        _check_index(e.slice, where)
-    elif isinstance(e, ast.Attribute):
-        assert is_atom(e.value), where
-    elif isinstance(e, (ast.Tuple, ast.List)):
-        assert all(is_atom(v) for v in e.elts), where
-    elif isinstance(e, ast.IfExp):
-        assert isinstance(e.test, ast.Name) and is_atom(e.body) and is_atom(e.orelse), where
-    else:
-        raise AssertionError(where)
-
-
-def _check_index(node, where):
-    if isinstance(node, ast.Slice):
-        assert all(p is None or is_atom(p) for p in (node.lower, node.upper, node.step)), where
-    elif isinstance(node, ast.Tuple):
-        for e in node.elts:
-            _check_index(e, where)
-    else:
-        assert is_atom(node), where

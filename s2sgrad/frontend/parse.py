@@ -68,11 +68,10 @@ class ParsedFunction:
             function=None, tree=tree, filename=self.filename, source_lines=self.source_lines,
             globals=self.globals, closure=closure, local_names=frozenset(_local_names(tree)))
 
-    def error(self, construct, node, hint=None, stage="parse"):
-        """An UnsupportedSyntaxError pointing at ``node`` in the user's file."""
-        return UnsupportedSyntaxError(
-            construct, self.filename, getattr(node, "lineno", None), stage, hint
-        )
+    def error(self, construct, node, hint=None, stage="parse", kind=UnsupportedSyntaxError):
+        """An UnsupportedSyntaxError (or subclass ``kind``) pointing at ``node``
+        in the user's file."""
+        return kind(construct, self.filename, getattr(node, "lineno", None), stage, hint)
 
 
 def parse_function(function):

@@ -30,7 +30,6 @@ from s2sgrad.transform.adjoints import is_atom as _is_atom
 from s2sgrad.transform.adjoints import simultaneous as _simultaneous
 from s2sgrad.transform.adjoints import walk_statements as _walk_statements
 from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
-from s2sgrad.transform.shapes import ShapeClasses
 from s2sgrad.transform.writes import ArrayWrites, _insert_after
 from s2sgrad.transform.templates import template_for
 
@@ -45,9 +44,11 @@ UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 class ReverseMode(LoopAdjoints, ArrayWrites):
     """Builds the gradient of one normal-form function."""
 
-    def __init__(self, fn, context, wrt, *, seed=None, return_value=False, known_shapes=None,
-                 checks=True):
+    def __init__(self, fn, context, wrt, facts, *, seed=None, return_value=False,
+                 known_shapes=None, checks=True):
         self.fn = fn
+        #: the analyse pass's ShapeFacts of ``fn``
+        self.facts = facts
         self.context = context
         self.namer = context.namer
         self.wrt = list(wrt)
@@ -92,10 +93,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 ast.Constant(self.context.user_names.get(argument, argument)),
                 ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
                 ast.Constant(getattr(write, "lineno", None))])))
-        proven = ShapeClasses(self.context.resolve).analyse(self.fn, result_is_scalar=False)
-        result_proven_scalar = isinstance(result, ast.Name) and proven.of(result.id) == 0
-        self.shapes = ShapeClasses(self.context.resolve).analyse(
-            self.fn, result_is_scalar=not self.seed, known_shapes=self.known_shapes)
+        result_proven_scalar = isinstance(result, ast.Name) and \
+            self.facts.proven.of(result.id) == 0
+        self.shapes = self.facts.assumed
         adj = {}
         seed_name = None
         if self.seed:
@@ -151,14 +151,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         for s in _walk_statements(body):
             if not isinstance(s, (ast.Assign, ast.If, ast.Pass)):
                 return ()
-        params = [a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
-                  self.fn.args.kwonlyargs]
-        scalars = tuple(p for p in params if self.shapes.of(p) == 0)
-        if not scalars:
+        proof = self.facts.scalar_proof
+        if proof is None:
             return ()
-        proof = ShapeClasses(self.context.resolve).analyse(
-            self.fn, result_is_scalar=False, scalar_params=scalars)
-        return scalars if proof.of(result.id) == 0 else ()
+        return self.facts.scalar_params if proof.of(result.id) == 0 else ()
 
     def float_guard(self, params, body):
         """``if not (a.__class__ is b.__class__ is float): body``."""

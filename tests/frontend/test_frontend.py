@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 import s2sgrad as sg
-from s2sgrad.frontend.normalise import check_normal_form, normalise
+from s2sgrad.frontend.normalise import normalise
+from s2sgrad.ir.grammar import IRCheckError, check
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from tests.transform import cases
 
@@ -47,7 +48,7 @@ def test_line_numbers_are_the_users():
 ])
 def test_normal_form_grammar_holds(function):
     tree, _ = normalise(parse_function(function))
-    check_normal_form(tree)
+    check(tree, "normal")
 
 
 def test_reassignment_outside_loops_gets_new_versions():
@@ -65,5 +66,5 @@ def test_early_returns_become_one_return():
 
 def test_checker_rejects_nested_expressions():
     tree = ast.parse("def f(x):\n    y = np.sin(x * 2)\n    return y\n").body[0]
-    with pytest.raises(AssertionError):
-        check_normal_form(tree)
+    with pytest.raises(IRCheckError, match=r"func\(atom\*"):
+        check(tree, "normal")

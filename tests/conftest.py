@@ -1,0 +1,40 @@
+"""Every test runs checked: the pipeline verifies each pass's output against
+its stage's grammar (``S2SGRAD_CHECK=1``, set before s2sgrad is imported).
+
+A grammar violation is an ``S2SGradError``, which some callers turn into a
+fallback (the tape's interpreter, a call left a call); so that none goes
+unnoticed, every violation is also recorded here and fails the test during
+which it happened.
+"""
+
+import os
+
+os.environ.setdefault("S2SGRAD_CHECK", "1")
+
+import pytest  # noqa: E402
+
+from s2sgrad.ir import grammar  # noqa: E402
+
+_violations = []
+_check = grammar.check
+
+
+def _recording_check(program, stage, pass_name="?"):
+    try:
+        _check(program, stage, pass_name)
+    except grammar.IRCheckError as error:
+        if pass_name != "?":  # (a test calling the checker itself names no pass)
+            _violations.append(str(error))
+        raise
+
+
+grammar.check = _recording_check
+
+
+@pytest.fixture(autouse=True)
+def _no_grammar_violations():
+    del _violations[:]
+    yield
+    found = list(_violations)
+    del _violations[:]
+    assert not found, "grammar violations:\n" + "\n".join(found)
