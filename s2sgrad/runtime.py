@@ -4,11 +4,11 @@ They exist where a rule would otherwise need control flow (rule bodies are
 straight-line templates). Each helper has a derivative rule of its own in
 ``s2sgrad.primitives.shape`` so generated code stays differentiable.
 
-This module imports nothing of s2sgrad but its errors: it sits in the bottom
-layer, beside ``ir`` and ``backend``, so the rules may use its helpers. The
-one run-time service that needs the pipeline (a callee's VJP, generated on
-first use) is the pipeline's ``call_vjp``, handed to generated code through
-its environment.
+This module imports nothing of s2sgrad but the backend and the errors: it
+sits in the bottom layer, beside ``ir`` and ``backend``, so the rules may
+use its helpers. The one run-time service that needs the pipeline (a
+callee's VJP, generated on first use) is the pipeline's ``call_vjp``,
+handed to generated code through its environment.
 """
 
 from s2sgrad.backend import ndarray, xp

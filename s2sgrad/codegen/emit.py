@@ -1,8 +1,10 @@
 """Emit stage: a gradient ``FunctionDef`` -> deterministic Python source.
 
 astor prints the AST; the ``# grad of: <line>`` markers the reverse-mode
-stage left as string statements become real comments. The same AST always
-prints the same text, byte for byte.
+stage left as string statements become real comments. The output is a
+program of the ``text`` stage of :mod:`s2sgrad.ir.grammar` (one function
+definition that parses), and the same AST always prints the same text,
+byte for byte.
 """
 
 import ast
