@@ -85,6 +85,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.reassigned = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)
                            and isinstance(n.ctx, ast.Store)}
         self.sequences = self.sequence_names(body)
+        self.assigned_under = _arms_assigning(self.fn)
         self.guards = []
         self.check_writes(body)
         for statement, argument, write in self.guards:
@@ -306,8 +307,18 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             if a is not None and b is not None and _same_state(a, b):
                 adj[name] = a
                 continue
+            # the primal assigned on one arm only: on the other nothing reads its adjoint
+            unread = {arm for arm in (True, False) if isinstance(s.test, ast.Name) and
+                      (s.test.id, not arm) in self.assigned_under.get(name, ())}
+            kept = a if False in unread else b if True in unread else None
+            if kept is not None and kept.is_alias and kept.like is None and \
+                    isinstance(kept.expr, ast.Constant):
+                adj[name] = kept  # a constant needs no variable
+                continue
             var = self.adjoint_name(name)
-            for block, state in ((body, a), (orelse, b)):
+            for block, state, arm in ((body, a, True), (orelse, b, False)):
+                if state is None and arm in unread:
+                    continue
                 value = ast.Constant(0.0) if state is None else self.materialise(state)
                 if state is None:
                     self.zero_filled.add(var)
@@ -748,6 +759,36 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return UnsupportedSyntaxError(
             construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
         )
+
+
+def _arms_assigning(fn):
+    """Primal name -> the if arms ``(test, taken)`` enclosing every assignment of it.
+
+    Only names assigned outside loops, and tests assigned at most once
+    (normal form outside loops): a name assigned under ``if t:`` alone is
+    read only under ``if t:`` too, so on the other arm nothing reads its
+    adjoint and none needs to be zero-filled there.
+    """
+    stores = {}
+    for n in ast.walk(fn):
+        if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    arms = {}
+
+    def visit(stmts, path, in_loop):
+        for s in stmts:
+            if isinstance(s, ast.If):
+                once = isinstance(s.test, ast.Name) and stores.get(s.test.id, 0) <= 1
+                visit(s.body, path | {(s.test.id, True)} if once else path, in_loop)
+                visit(s.orelse, path | {(s.test.id, False)} if once else path, in_loop)
+            elif isinstance(s, (ast.For, ast.While)):
+                visit(s.body, path, True)
+            elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                name = s.targets[0].id
+                arms[name] = frozenset() if in_loop else arms.get(name, path) & path
+
+    visit(fn.body, frozenset(), False)
+    return arms
 
 
 def _cheap_scalar(expr):
