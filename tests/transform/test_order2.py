@@ -186,3 +186,10 @@ def test_the_second_derivative_has_guards_of_its_own():
     with pytest.raises(TypeError, match="grad_quad .*integer argument 'x'"):
         second(1.0, 2)
     np.testing.assert_allclose(second(np.float32(3.0), np.float64(0.5)), 6.0)
+
+
+def test_no_zero_fill_for_an_adjoint_read_under_one_arm_only():
+    # _t6 (the log's argument) exists only when x > y: so does its adjoint
+    for order in (2, 3):
+        source = sg.source(branchy, order=order)
+        assert not [line for line in source.splitlines() if line.endswith(" = 0.0")], source
