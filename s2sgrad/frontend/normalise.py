@@ -22,7 +22,7 @@ Temporaries are named ``_t1, _t2, ...`` in order of appearance.
 import ast
 import copy
 
-from s2sgrad import backend
+from s2sgrad import backend, runtime
 from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
 from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
@@ -332,8 +332,6 @@ class Normaliser:
             if self.shared.get(current):
                 # on an array, x += y would also change the other names that
                 # view x; x = x + y would not: refuse arrays at run time
-                from s2sgrad import runtime
-
                 guard = self.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
                 where = self.env_helper(self.parsed.filename, "source_file")
                 operator_text = _OPERATOR_TEXT.get(type(s.op), "op")
