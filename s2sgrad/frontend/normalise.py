@@ -692,6 +692,7 @@ class Normaliser:
                                         stage="normalise", kind=UndefinedNameError)
         elif not self.is_global_ref(func):
             func = self.atom(func)
+        self.refuse_writing_call(func, e)
         args = [self.atom(a) for a in e.args]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
         if isinstance(func, ast.Name) and func.id in self.local_functions:
@@ -706,6 +707,20 @@ class Normaliser:
             raise self.parsed.error(f"nested def {func.id!r} calling another nested def, "
                                     "which cannot be inlined here", e, stage="normalise")
         return ast.Call(copy.deepcopy(func), args, keywords)
+
+    def refuse_writing_call(self, func, e):
+        """A call that writes into an array it is passed (``np.copyto(y, x)``,
+        ``np.add(x, x, out=y)``) changes a value behind its name's back: the
+        gradient would not follow the write, so it is refused."""
+        found = registry.record(self.resolve(func))
+        name = ast.unparse(func)
+        if found is not None and found.mutates:
+            raise self.parsed.error(f"{name}(), which writes into its argument", e,
+                                    stage="normalise", hint="write the values with a subscript assignment: y[...] = x")
+        for k in e.keywords:
+            if k.arg == "out" and not (isinstance(k.value, ast.Constant) and k.value.value is None):
+                raise self.parsed.error(f"{name}(..., out=...), which writes into an array", e,
+                                        stage="normalise", hint="write the values with a subscript assignment: y[...] = x")
 
     def method_call(self, func, e):
         method = func.attr

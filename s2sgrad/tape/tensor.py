@@ -745,96 +745,53 @@ class Tensor:
         return out
 
     # -- ndarray-style methods (each a recorded NumPy function) ---------------
-    @property
-    def T(self):
-        return np.transpose(self)
-
+    # The spellings that mean a primitive (``t.sum()``, ``t.reshape(2, 3)``,
+    # ``t.T``) come from the primitives' records: see _install_spellings.
     @property
     def mT(self):
         return np.swapaxes(self, -1, -2)
-
-    @property
-    def real(self):
-        return np.real(self)
-
-    @property
-    def imag(self):
-        return np.imag(self)
 
     def conj(self):
         return np.conj(self)
 
     conjugate = conj
 
-    def reshape(self, *shape, order="C"):
-        if len(shape) == 1 and not isinstance(shape[0], int):
-            shape = shape[0]
-        return np.reshape(self, shape, order=order)
-
-    def transpose(self, *axes):
-        if len(axes) == 1 and not isinstance(axes[0], int):
-            axes = axes[0]
-        return np.transpose(self, axes or None)
-
-    def swapaxes(self, a, b):
-        return np.swapaxes(self, a, b)
-
-    def squeeze(self, axis=None):
-        return np.squeeze(self, axis=axis)
-
-    def ravel(self):
-        return np.ravel(self)
-
-    def flatten(self):
-        return np.reshape(self, (-1,))
-
     def astype(self, dtype):
         return cast(self, dtype)
 
-    def copy(self):
-        return np.copy(self)
 
-    def sum(self, axis=None, keepdims=False, **kwargs):
-        return np.sum(self, axis=axis, keepdims=keepdims, **kwargs)
+def _method(primitive, packs_varargs):
+    """``t.<name>(...)``: ``primitive(t, ...)``, recorded like any call of it."""
+    if packs_varargs:
 
-    def mean(self, axis=None, keepdims=False, **kwargs):
-        return np.mean(self, axis=axis, keepdims=keepdims, **kwargs)
+        def method(self, *args, **kwargs):
+            if len(args) > 1:  # t.reshape(2, 3) is np.reshape(t, (2, 3))
+                args = (args,)
+            return primitive(self, *args, **kwargs)
+    else:
 
-    def prod(self, axis=None, keepdims=False, **kwargs):
-        return np.prod(self, axis=axis, keepdims=keepdims, **kwargs)
+        def method(self, *args, **kwargs):
+            return primitive(self, *args, **kwargs)
 
-    def max(self, axis=None, keepdims=False):
-        return np.max(self, axis=axis, keepdims=keepdims)
+    return method
 
-    def min(self, axis=None, keepdims=False):
-        return np.min(self, axis=axis, keepdims=keepdims)
 
-    def std(self, axis=None, keepdims=False, **kwargs):
-        return np.std(self, axis=axis, keepdims=keepdims, **kwargs)
+def _install_spellings(cls):
+    """Give ``cls`` the ndarray method and attribute spellings of every
+    primitive record (the attributes of differentiable ones: a tensor's
+    ``shape`` and ``dtype`` are its own metadata, not recorded calls)."""
+    for record in _registry.records():
+        for name in record.methods:
+            method = _method(record.primitive, record.packs_varargs)
+            method.__name__, method.__qualname__ = name, f"{cls.__name__}.{name}"
+            method.__doc__ = f"``{getattr(record.primitive, '__name__', name)}(self, ...)``"
+            setattr(cls, name, method)
+        if not record.nondifferentiable:
+            for name in record.attributes:
+                setattr(cls, name, property(record.primitive))
 
-    def var(self, axis=None, keepdims=False, **kwargs):
-        return np.var(self, axis=axis, keepdims=keepdims, **kwargs)
 
-    def cumsum(self, axis=None):
-        return np.cumsum(self, axis=axis)
-
-    def clip(self, min=None, max=None):
-        return np.clip(self, min, max)
-
-    def dot(self, other):
-        return np.dot(self, other)
-
-    def argmax(self, axis=None):
-        return np.argmax(self, axis=axis)
-
-    def argmin(self, axis=None):
-        return np.argmin(self, axis=axis)
-
-    def all(self, axis=None):
-        return np.all(self, axis=axis)
-
-    def any(self, axis=None):
-        return np.any(self, axis=axis)
+_install_spellings(Tensor)
 
 
 Tensor._result_type = Tensor

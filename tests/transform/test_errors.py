@@ -31,6 +31,9 @@ def test_integer_argument_is_a_type_error():
     ("uses_comprehension", "list comprehension"),
     ("unknown_primitive", "no derivative rule"),
     ("star_args", "*args"),
+    # (the gradient would not follow the write: it was silently zero)
+    ("copies_into", "np.copyto(), which writes into its argument"),
+    ("writes_out", "np.multiply(..., out=...), which writes into an array"),
 ])
 def test_unsupported_constructs(name, construct):
     f = getattr(unsupported, name)

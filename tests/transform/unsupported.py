@@ -57,3 +57,15 @@ def unknown_primitive(x):
 
 def star_args(x, *rest):
     return x
+
+
+def copies_into(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y * y)
+
+
+def writes_out(x):
+    y = np.zeros(3)
+    np.multiply(x, 2.0, out=y)
+    return np.sum(y * y)
