@@ -8,6 +8,7 @@ Each result is a fresh value (``allocates``), of the operands' promoted
 dtype except for true division.
 """
 
+import ast
 import builtins
 import math
 import operator
@@ -77,3 +78,20 @@ def log_or_zero(x):
 @defvjp(log_or_zero, elementwise=True, allocates=True, dtype="float")
 def log_or_zero_vjp(g, ans, x):
     return (g / np.where(x == 0, 1, x),)
+
+
+# -- the operator syntax ------------------------------------------------------
+# ``a + b`` in the source is operator.add, and so on: the passes find an
+# operator node's primitive here (rules of mod, matmul, floordiv and the
+# logical operators live in their families' modules).
+
+for _primitive, _node in (
+    (operator.add, ast.Add), (operator.sub, ast.Sub), (operator.mul, ast.Mult),
+    (operator.truediv, ast.Div), (operator.pow, ast.Pow), (operator.matmul, ast.MatMult),
+    (operator.floordiv, ast.FloorDiv), (operator.mod, ast.Mod),
+    (operator.neg, ast.USub), (operator.pos, ast.UAdd),
+    (operator.not_, ast.Not), (operator.invert, ast.Invert),
+    (operator.and_, ast.BitAnd), (operator.or_, ast.BitOr), (operator.xor, ast.BitXor),
+    (operator.lshift, ast.LShift), (operator.rshift, ast.RShift),
+):
+    deffacts(_primitive, operator_node=_node)

@@ -72,6 +72,8 @@ class Primitive:
     #: ndarray attribute spellings meaning this primitive of the array:
     #: ``x.T`` is ``np.transpose(x)``, ``x.shape`` is ``np.shape(x)``
     attributes: tuple = ()
+    #: the Python operator syntax spelling it: ``ast.Add`` for ``operator.add``
+    operator_node: object = None
     #: called with the array alone (no axis) it reduces to a scalar
     reduction: bool = False
     #: how the result's dtype follows the inputs (one of :data:`DTYPES`)
@@ -85,6 +87,7 @@ class Primitive:
 _RECORDS = {}
 _BY_METHOD = {}
 _BY_ATTRIBUTE = {}
+_BY_OPERATOR = {}
 _NONDIFFERENTIABLE_MODULES = []
 _order = itertools.count()
 
@@ -118,6 +121,8 @@ def _update(primitive, **changes):
         _BY_METHOD[name] = record
     for name in record.attributes:
         _BY_ATTRIBUTE[name] = record
+    if record.operator_node is not None:
+        _BY_OPERATOR[record.operator_node] = record
     _bump()
     return record
 
@@ -189,6 +194,11 @@ def method(name):
 def attribute(name):
     """The record of the primitive the ndarray attribute ``name`` spells, or None."""
     return _BY_ATTRIBUTE.get(name)
+
+
+def operator(node_type):
+    """The record of the primitive an operator node class spells (``ast.Add``), or None."""
+    return _BY_OPERATOR.get(node_type)
 
 
 def is_nondifferentiable(primitive):

@@ -878,3 +878,6 @@ def stop_gradient(x):
     return x
 
 
+_registry.defnondiff(stop_gradient)  # (for the source transformer: a constant)
+
+

@@ -16,6 +16,7 @@ from s2sgrad.optimizers import clip_by_global_norm as _clip_by_global_norm
 from s2sgrad.optimizers import clip_by_norm as _clip_by_norm
 from s2sgrad.optimizers import clip_by_value as _clip_by_value
 from s2sgrad.optimizers import global_norm as _global_norm
+from s2sgrad.primitives import registry as _registry
 from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradient  # noqa: F401
 from s2sgrad.tape.tensor import Tensor as _BaseTensor
 from s2sgrad.tape.tensor import cast as _cast
@@ -58,20 +59,21 @@ def as_dtype(type_value):
     return np.dtype(type_value)
 
 
-def _lowers_to(kind, primitive=None):
+def _lowers_to(primitive=None, template=None):
     """Mark a function as one NumPy operation on its tensors' values.
 
     ``tf.function`` lifts tape blocks into plain NumPy code
     (:mod:`s2sgrad.tf.function`); it rewrites a call to a marked function
-    into that operation: ``("operator", operator.pow)`` is ``x ** y``,
-    ``("call", np.sin)`` is ``np.sin(x)``, ``("reduction", np.sum)`` is
-    ``np.sum(x, axis=..., keepdims=...)``, ``("matmul",)`` is ``a @ b``, and
-    ``("template", "np.sqrt({0})")`` the expression with the arguments put in
-    (it must be what the function computes, operation for operation).
+    into that operation. ``primitive`` is the operation itself, written as
+    its record says (``operator.pow`` as ``x ** y``, ``np.sum`` as a
+    reduction ``np.sum(x, axis=..., keepdims=...)``, ``np.sin`` as a call);
+    ``template`` instead, e.g. ``"np.sqrt({0})"``, is the expression with the
+    arguments put in (it must be what the function computes, operation for
+    operation).
     """
 
     def mark(fn):
-        fn.__s2sgrad_lowering__ = (kind, primitive)
+        fn.__s2sgrad_lowering__ = primitive if template is None else template
         return fn
 
     return mark
@@ -148,13 +150,16 @@ def linspace(start, stop, num, name=None, axis=0):
     )
 
 
-@_lowers_to("call", np.positive)
+@_lowers_to(np.positive)
 def identity(input, name=None):
     return np.positive(as_tensor(input))
 
 
 def stop_gradient(input, name=None):
     return _stop_gradient(as_tensor(input))
+
+
+_registry.defnondiff(stop_gradient)
 
 
 def cast(x, dtype, name=None):
@@ -209,7 +214,7 @@ def _operand(x):
 
 
 def _binary(op):
-    @_lowers_to("operator", op)
+    @_lowers_to(op)
     def fn(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
@@ -235,13 +240,13 @@ def add_n(inputs, name=None):
     return total
 
 
-@_lowers_to("operator", operator.neg)
+@_lowers_to(operator.neg)
 def negative(x, name=None):
     return -as_tensor(x)
 
 
 def _ufunc(fn):
-    @_lowers_to("call", fn)
+    @_lowers_to(fn)
     def op(x, name=None):
         return fn(as_tensor(x))
 
@@ -250,7 +255,7 @@ def _ufunc(fn):
 
 
 def _binary_ufunc(fn):
-    @_lowers_to("call", fn)
+    @_lowers_to(fn)
     def op(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
@@ -299,29 +304,29 @@ is_inf = _ufunc(np.isinf)
 is_finite = _ufunc(np.isfinite)
 
 
-@_lowers_to("template", "1 / np.sqrt({0})")
+@_lowers_to(template="1 / np.sqrt({0})")
 def rsqrt(x, name=None):
     return 1 / np.sqrt(as_tensor(x))
 
 
-@_lowers_to("template", "np.square({0} - {1})")
+@_lowers_to(template="np.square({0} - {1})")
 def squared_difference(x, y, name=None):
     return square(subtract(x, y))
 
 
-@_lowers_to("template", "0.5 * (np.tanh(0.5 * {0}) + 1)")
+@_lowers_to(template="0.5 * (np.tanh(0.5 * {0}) + 1)")
 def sigmoid(x, name=None):
     """``1 / (1 + exp(-x))``, computed as ``(tanh(x/2) + 1) / 2`` (no overflow)."""
     x = as_tensor(x)
     return 0.5 * (np.tanh(0.5 * x) + 1)
 
 
-@_lowers_to("template", "np.logaddexp({0}, 0)")
+@_lowers_to(template="np.logaddexp({0}, 0)")
 def softplus(features, name=None):
     return np.logaddexp(as_tensor(features), 0)
 
 
-@_lowers_to("template", "-np.logaddexp(-{0}, 0)")
+@_lowers_to(template="-np.logaddexp(-{0}, 0)")
 def log_sigmoid(x, name=None):
     return -softplus(-as_tensor(x))
 
@@ -330,7 +335,7 @@ def log_sigmoid(x, name=None):
 
 
 def _reduction(fn):
-    @_lowers_to("reduction", fn)
+    @_lowers_to(fn)
     def op(input_tensor, axis=None, keepdims=False, name=None):
         return fn(as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
 
@@ -348,7 +353,7 @@ reduce_any = _reduction(np.any)
 reduce_all = _reduction(np.all)
 
 
-@_lowers_to("reduction", np.mean)  # lifted blocks read floating-point tensors only
+@_lowers_to(np.mean)  # lifted blocks read floating-point tensors only
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
     x = as_tensor(input_tensor)
     if x.dtype.kind in "iub":
@@ -474,7 +479,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     return tf_constant(out)
 
 
-@_lowers_to("matmul")
+@_lowers_to(operator.matmul)
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, name=None):
     a, b = as_tensor(a), as_tensor(b)
     if transpose_a or adjoint_a:

@@ -19,23 +19,20 @@ cached by code object and re-checked against the names they resolved.
 import ast
 import copy
 import functools
-import operator
 import threading
 import types
 
+from s2sgrad import backend
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import parse_function
 from s2sgrad.frontend.tape_blocks import NotLiftable, lift_tape_blocks
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.pipeline import remember, resolutions_hold
+from s2sgrad.primitives import registry
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
 
 #: tf functions marked ("operator", f) -> the syntax of f
-_OPERATOR_NODES = {operator.add: ast.Add, operator.sub: ast.Sub, operator.mul: ast.Mult,
-                   operator.truediv: ast.Div, operator.pow: ast.Pow}
-
-
 class Function:
     """A ``tf.function``: calls the function with its tape blocks compiled."""
 
@@ -172,37 +169,34 @@ def _function(code, globals_, cells, defaults=None, kwdefaults=None):
 
 
 def lower_call(obj, args, keywords, refer):
-    """The NumPy expression for a call to a marked ``tf`` function, or None."""
+    """The NumPy expression for a call to a marked ``tf`` function, or None.
+
+    How the marked primitive is written follows its record: an operator's
+    syntax (``x ** y``), a reduction with constant options, or a call.
+    """
     marker = getattr(obj, "__s2sgrad_lowering__", None)
     if marker is None:
         return None
-    kind, primitive = marker
     keywords = {k: v for k, v in keywords.items() if k != "name"}
-    if kind == "operator":
-        if primitive is operator.neg and len(args) == 1 and not keywords:
-            return ast.UnaryOp(ast.USub(), args[0])
-        if primitive in _OPERATOR_NODES and len(args) == 2 and not keywords:
-            return ast.BinOp(args[0], _OPERATOR_NODES[primitive](), args[1])
+    if isinstance(marker, str):
+        return _template(marker, args, keywords, refer)
+    found = registry.record(marker)
+    node = None if found is None else found.operator_node
+    if node is not None:
+        if issubclass(node, ast.unaryop) and len(args) == 1 and not keywords:
+            return ast.UnaryOp(node(), args[0])
+        if issubclass(node, ast.operator) and len(args) == 2 and not keywords:
+            return ast.BinOp(args[0], node(), args[1])
         raise NotLiftable(f"{getattr(obj, '__name__', obj)} with these arguments")
-    if kind == "matmul":
-        if len(args) != 2 or keywords:
-            raise NotLiftable("matmul with transposes")
-        return ast.BinOp(args[0], ast.MatMult(), args[1])
-    if kind == "call":
-        if keywords:
-            raise NotLiftable(f"{primitive.__name__} with keywords")
-        return ast.Call(_numpy_function(primitive, refer), args, [])
-    if kind == "reduction":
-        return _reduction(primitive, args, keywords, refer)
-    if kind == "template":
-        return _template(primitive, args, keywords, refer)
-    return None
+    if found is not None and found.reduction:
+        return _reduction(marker, args, keywords, refer)
+    if keywords:
+        raise NotLiftable(f"{marker.__name__} with keywords")
+    return ast.Call(_numpy_function(marker, refer), args, [])
 
 
 def _template(template, args, keywords, refer):
-    """The template's expression with ``{i}`` the i-th argument, ``np`` NumPy."""
-    import numpy as np
-
+    """The template's expression with ``{i}`` the i-th argument, ``np`` the array namespace."""
     names = [f"__s2sgrad_argument_{i}" for i in range(len(args))]
     try:
         expr = ast.parse(template.format(*names), mode="eval").body
@@ -221,7 +215,7 @@ def _template(template, args, keywords, refer):
             if node.id in by_name:
                 return copy.deepcopy(by_name[node.id])
             if node.id == "np":
-                return refer(np, "np")
+                return refer(backend.xp, "np")
             return node
 
     return Fill().visit(expr)
@@ -257,9 +251,7 @@ def _reduction(primitive, args, keywords, refer):
 
 def _numpy_function(primitive, refer):
     """``np.<name>`` for a NumPy function (readable generated code)."""
-    import numpy as np
-
-    name = primitive.__name__
-    if getattr(np, name, None) is primitive:
-        return ast.Attribute(refer(np, "np"), name, ast.Load())
-    return refer(primitive, name)
+    name = backend.spelling(primitive)
+    if name is not None:
+        return ast.Attribute(refer(backend.xp, "np"), name, ast.Load())
+    return refer(primitive, primitive.__name__)

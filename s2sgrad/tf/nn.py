@@ -8,7 +8,7 @@ from s2sgrad.tf._core import as_tensor as _as_tensor
 from s2sgrad.tf._core import log_sigmoid, sigmoid, softplus, tanh  # noqa: F401
 
 
-@_lowers_to("template", "np.where({0} > 0, {0}, 0)")
+@_lowers_to(template="np.where({0} > 0, {0}, 0)")
 def relu(features, name=None):
     """``max(x, 0)`` with derivative 0 at 0, as TensorFlow's."""
     x = _as_tensor(features)
@@ -25,7 +25,7 @@ def leaky_relu(features, alpha=0.2, name=None):
     return np.where(x > 0, x, alpha * x)
 
 
-@_lowers_to("template", "np.where({0} > 0, {0}, np.expm1(np.minimum({0}, 0)))")
+@_lowers_to(template="np.where({0} > 0, {0}, np.expm1(np.minimum({0}, 0)))")
 def elu(features, name=None):
     x = _as_tensor(features)
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))

@@ -33,12 +33,6 @@ from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
 from s2sgrad.transform.writes import ArrayWrites, _insert_after
 from s2sgrad.transform.templates import template_for
 
-BINOPS = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Pow: operator.pow, ast.MatMult: operator.matmul,
-    ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod,
-}
-UNARYOPS = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 
 
 class ReverseMode(LoopAdjoints, ArrayWrites):
@@ -219,13 +213,12 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return False
         if isinstance(rhs, ast.Attribute):
             return not _is_metadata(rhs.attr)
-        if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.Not, ast.Invert)):
-            return False
-        if isinstance(rhs, ast.BinOp):
-            return BINOPS.get(type(rhs.op)) not in (operator.floordiv, operator.mod)
+        if isinstance(rhs, (ast.UnaryOp, ast.BinOp)):  # (not x, a // b: constants)
+            found = registry.operator(type(rhs.op))
+            return found is None or not found.nondifferentiable
         if isinstance(rhs, ast.Call):
             func = self.context.resolve(rhs.func)
-            return not (registry.is_nondifferentiable(func) or _is_stop_gradient(func))
+            return not registry.is_nondifferentiable(func)
         return True
 
     def sequence_names(self, body):
@@ -365,10 +358,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             if not _is_metadata(rhs.attr):
                 raise self.error(f"attribute .{rhs.attr} of a differentiated value", s)
         elif isinstance(rhs, ast.BinOp):
-            primitive = BINOPS.get(type(rhs.op))
+            primitive = _operator_primitive(rhs.op)
             contributions = self.apply_rule(primitive, [rhs.left, rhs.right], {}, g, target, s)
         elif isinstance(rhs, ast.UnaryOp):
-            primitive = UNARYOPS.get(type(rhs.op))
+            primitive = _operator_primitive(rhs.op)
             if primitive is not None:
                 contributions = self.apply_rule(primitive, [rhs.operand], {}, g, target, s)
         elif isinstance(rhs, ast.Call):
@@ -391,7 +384,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
     def adjoint_call(self, call, g, target, s):
         func = self.context.resolve(call.func)
-        if registry.is_nondifferentiable(func) or _is_stop_gradient(func):
+        if registry.is_nondifferentiable(func):
             return []
         keywords = {k.arg: k.value for k in call.keywords}
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
@@ -802,6 +795,12 @@ def _same_state(a, b):
         (a.like is None or a.like.id == b.like.id)
 
 
+def _operator_primitive(op):
+    """The primitive an operator node spells (``operator.add`` for ``+``), or None."""
+    found = registry.operator(type(op))
+    return None if found is None else found.primitive
+
+
 def _is_metadata(attr):
     """True for an attribute that carries no derivative (``x.shape``, ``x.dtype``)."""
     found = registry.attribute(attr)
@@ -813,11 +812,6 @@ def _constant(value):
     if isinstance(value, tuple):
         return ast.Tuple([ast.Constant(v) for v in value], ast.Load())
     return ast.Constant(value)
-
-
-def _is_stop_gradient(func):
-    return getattr(func, "__name__", None) == "stop_gradient" and \
-        getattr(func, "__module__", "").startswith("s2sgrad")
 
 
 def _describe(primitive):

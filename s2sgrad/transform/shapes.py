@@ -20,7 +20,6 @@ from s2sgrad.primitives import registry
 from s2sgrad.ir.nodes import function_def
 
 SCALAR = 0
-ELEMENTWISE_BINOPS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
 class ShapeClasses:
@@ -125,9 +124,9 @@ class ShapeClasses:
         if isinstance(rhs, (ast.Name, ast.Constant)):
             c = self.atom_class(rhs)
             return c if c is not None else self.fresh()
-        if isinstance(rhs, ast.BinOp) and isinstance(rhs.op, ELEMENTWISE_BINOPS):
+        if isinstance(rhs, ast.BinOp) and _elementwise(rhs.op):
             return self.elementwise([rhs.left, rhs.right])
-        if isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, (ast.USub, ast.UAdd)):
+        if isinstance(rhs, ast.UnaryOp) and _elementwise(rhs.op):
             return self.elementwise([rhs.operand])
         if isinstance(rhs, ast.Call):
             func = self.resolve(rhs.func)
@@ -166,10 +165,10 @@ class ShapeClasses:
             return name_class(e.id)
         if isinstance(e, ast.Constant):
             return SCALAR if type(e.value) in (int, float) else None
-        if isinstance(e, ast.BinOp) and isinstance(e.op, ELEMENTWISE_BINOPS):
+        if isinstance(e, ast.BinOp) and _elementwise(e.op):
             return _combine([self.expression_class(e.left, name_class),
                              self.expression_class(e.right, name_class)])
-        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)):
+        if isinstance(e, ast.UnaryOp) and _elementwise(e.op):
             return self.expression_class(e.operand, name_class)
         if isinstance(e, ast.Call) and not e.keywords:
             func = self.resolve(e.func)
@@ -179,6 +178,12 @@ class ShapeClasses:
             if found is not None and found.elementwise:
                 return _combine([self.expression_class(a, name_class) for a in e.args])
         return None
+
+
+def _elementwise(op):
+    """True for an operator whose primitive is elementwise (``+``, ``%``; not ``@``)."""
+    found = registry.operator(type(op))
+    return found is not None and found.elementwise
 
 
 def _combine(classes):
