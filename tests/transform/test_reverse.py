@@ -249,3 +249,12 @@ def test_float32_scalars_and_0d_arrays_keep_their_dtype():
     assert np.asarray(sg.grad(cases.reductions)(np.ones((3, 4), dtype=np.float32))).dtype == np.float32
     assert np.asarray(sg.grad(cases.keyword_only)(np.float32(2.0))).dtype == np.float32
     assert sg.grad(cases.uses_global)(np.ones(3, dtype=np.float32)).dtype == np.float32
+
+
+def remainder_operator(x, y):
+    return np.sum((x % y) * x)
+
+
+def test_the_remainder_operator_is_differentiated_like_np_remainder():
+    """``x % y`` once counted as a constant (a spelling test): its gradient was silently dropped."""
+    check_all(remainder_operator, np.array([2.3, -1.7, 0.4]), 0.9)
