@@ -81,6 +81,9 @@ class Primitive:
     #: the result as a function of the argument's shape alone (np.shape,
     #: np.ndim, np.size), so it folds to a constant where the shape is known
     from_shape: object = None
+    #: indices of the arguments whose being a tuple or list makes the result
+    #: a list (the cotangent helpers: ``add_cotangents``, ``getitem_adjoint``)
+    sequence_of: tuple = ()
     order: int = field(default=0, compare=False)
 
 

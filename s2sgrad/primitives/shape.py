@@ -169,9 +169,10 @@ def getitem_adjoint(cotangent, a, index):
     return grad
 
 
-@defvjp(getitem_adjoint, allocates=True, linear=True)
+@defvjp(getitem_adjoint, allocates=True, linear=True, sequence_of=(1,))
 def getitem_adjoint_vjp(g, ans, cotangent, a, index):
-    return (g[index], None, None)
+    # for a list ``a`` the cotangent g is a list too, where None means zero
+    return (runtime.cotangent_or_zero(g[index]), None, None)
 
 
 @defvjp(np.take, allocates=True, linear=True)
@@ -307,6 +308,6 @@ def slot_of_vjp(g, ans, cotangent, index):
     return (getitem_adjoint(g, cotangent, index), None)
 
 
-@defvjp(runtime.add_cotangents, linear=True)
+@defvjp(runtime.add_cotangents, linear=True, sequence_of=(0, 1))
 def add_cotangents_vjp(g, ans, a, b):
     return (unbroadcast(g, a), unbroadcast(g, b))

@@ -238,14 +238,23 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     local = isinstance(rhs.func, ast.Name) and rhs.func.id in self.context.local_functions
                     if local or (inspect.isfunction(func) and registry.lookup(func) is None):
                         names.add(s.targets[0].id)
-        copies = [(s.targets[0].id, s.value.id) for s in _walk_statements(body)
-                  if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
-                  and isinstance(s.value, ast.Name)]
+        sources = []  # (target, names whose being sequences makes it one)
+        for s in _walk_statements(body):
+            if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
+                continue
+            if isinstance(s.value, ast.Name):  # a copy
+                sources.append((s.targets[0].id, {s.value.id}))
+            elif isinstance(s.value, ast.Call):  # add_cotangents, getitem_adjoint (generated code)
+                found = registry.record(self.context.resolve(s.value.func))
+                if found is not None and found.sequence_of:
+                    sources.append((s.targets[0].id, {
+                        a.id for i, a in enumerate(s.value.args)
+                        if i in found.sequence_of and isinstance(a, ast.Name)}))
         changed = True
-        while changed:  # a copy of a sequence is a sequence
+        while changed:
             changed = False
-            for target, source in copies:
-                if source in names and target not in names:
+            for target, read in sources:
+                if read & names and target not in names:
                     names.add(target)
                     changed = True
         return names

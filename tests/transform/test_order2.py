@@ -85,6 +85,19 @@ def straight_line(x, y):
     return u * np.exp(-y) + helper(u, x)
 
 
+def pair(a, b):
+    return np.sin(a) * b, np.cos(b) + a
+
+
+def tuple_helper(x, y):
+    p, q = pair(x, y)
+    if p > q:
+        r = p * q
+    else:
+        r = p + q * q
+    return r
+
+
 def quad(a, x):
     return a * x ** 2 + 3.0 * x + 1.0
 
@@ -111,6 +124,7 @@ CASES = [
     (power_in_a_branch, [(1.4, 1.7), (0.6, 0.8)]),
     (early_return, [(0.9, 0.3), (0.3, 1.2), (-0.5, 0.4)]),
     (straight_line, [(0.4, 0.7), (-0.3, 1.1)]),
+    (tuple_helper, [(0.3, 0.7), (1.2, -0.4)]),  # list cotangents, summed by add_cotangents
 ]
 IDS = [f.__name__ for f, _ in CASES]
 
