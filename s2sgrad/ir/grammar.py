@@ -47,8 +47,9 @@ temporaries) but stay expressions; statements are::
             | assert expr | def ...
     target := Name | Name[index] | (target, ...)
 
-and no expression is a lambda, comprehension, ``yield``, ``await``, ``:=``
-or starred. ``freed`` — after *free*: the same, plus ``del Name, ...``
+and no expression is a lambda, comprehension, ``yield``, ``await``, ``:=``,
+starred, or a subscript of a constant (a seed ``1.0`` indexed as if it were
+a sequence). ``freed`` — after *free*: the same, plus ``del Name, ...``
 (only *free* deletes). ``text`` — after *emit*: Python source of one
 function definition. ``code`` — after *compile*: a compiled function of
 that name.
@@ -282,6 +283,9 @@ def _adjoint_expressions(checker, body):
                 continue
             checker.require(not isinstance(node, _FORBIDDEN_EXPRESSIONS),
                             f"no {type(node).__name__} in generated code", stmt)
+            checker.require(not (isinstance(node, ast.Subscript)
+                                 and isinstance(node.value, ast.Constant)),
+                            "no subscript of a constant", stmt)
 
 
 # ------------------------------------------------------------------ text, code
