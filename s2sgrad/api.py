@@ -8,8 +8,7 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
-import numpy as np
-
+from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.errors import S2SGradError, SecondOrderLoopError, UndefinedNameError
 from s2sgrad.primitives import registry
@@ -109,11 +108,11 @@ def jacobian(fun, wrt=0):
 
     @functools.wraps(fun)
     def jacobian_fun(*args, **kwargs):
-        out = np.asarray(fun(*args, **kwargs))
+        out = xp.asarray(fun(*args, **kwargs))
         bound = inspect.signature(fun).bind(*args, **kwargs)
         rows = []
         for i in range(out.size):
-            seed = np.zeros(out.size, dtype=out.dtype if out.dtype.kind == "f" else float)
+            seed = xp.zeros(out.size, dtype=out.dtype if out.dtype.kind == "f" else float)
             seed[i] = 1.0
             rows.append(vjp(*args, **kwargs, **{_seed_name(vjp): seed.reshape(out.shape)}))
         return _stack_rows(rows, out.shape, bound, wrt, fun)
@@ -131,7 +130,7 @@ def _stack_rows(rows, out_shape, bound, wrt, fun):
     if isinstance(wrt, (tuple, list)):
         return tuple(_stack_rows([r[k] for r in rows], out_shape, bound, wrt[k], fun)
                      for k in range(len(wrt)))
-    return np.reshape(np.array(rows), out_shape + np.shape(rows[0]))
+    return xp.reshape(xp.array(rows), out_shape + xp.shape(rows[0]))
 
 
 def hessian(fun, wrt=0):
@@ -170,7 +169,7 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
         bound = inspect.signature(fun).bind(*args, **kwargs)
         bound.apply_defaults()
         values = dict(bound.arguments)
-        tensors = {name: _tensor.constant(np.asarray(values[name])) for name in {inner_name, outer_name}}
+        tensors = {name: _tensor.constant(xp.asarray(values[name])) for name in {inner_name, outer_name}}
         values.update(tensors)
         _tensor._rule_depth[0] += 1  # values escaping the tape raise instead of cutting it
         try:
@@ -187,7 +186,7 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
             raise refusal from error
         finally:
             _tensor._rule_depth[0] -= 1
-        result = result.numpy() if hasattr(result, "numpy") else np.asarray(result)
+        result = result.numpy() if hasattr(result, "numpy") else xp.asarray(result)
         if not matrix and isinstance(bound.arguments[outer_name], float):
             return float(result)
         return result
@@ -224,7 +223,7 @@ def _contracted_gradient(inner, fun, extra):
     source = (f"def contracted({', '.join(params + extra_names)}):\n"
               f"    return np.sum(inner({call_args}{seed}) * {extra_names[-1]})\n")
     filename = register_source(f"contracted {fun.__qualname__}", source)
-    namespace = {"np": np, "inner": inner, "__name__": "s2sgrad.contracted"}
+    namespace = {"np": xp, "inner": inner, "__name__": "s2sgrad.contracted"}
     exec(compile(source, filename, "exec"), namespace)
     forget_with(namespace["contracted"].__code__, filename)
     return namespace["contracted"], params, extra_names
@@ -258,7 +257,7 @@ def jvp(fun, wrt=0):
         *args, v = args
         value = fun(*args)
         if built is not None:
-            u = np.zeros_like(np.asarray(value, dtype=float))
+            u = xp.zeros_like(xp.asarray(value, dtype=float))
             try:
                 return value, along(*args, u, v)
             except S2SGradError:
@@ -266,8 +265,8 @@ def jvp(fun, wrt=0):
         if jac is None:
             jac = jacobian(fun, wrt)
         J = jac(*args)
-        v = np.asarray(v)
-        return value, np.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
+        v = xp.asarray(v)
+        return value, xp.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
 
     return jvp_fun
 
@@ -304,8 +303,8 @@ def hvp(fun, wrt=0):
         if hess is None:
             hess = hessian(fun, wrt)
         H = hess(*args)
-        v = np.asarray(v)
-        return np.tensordot(H, v, axes=v.ndim) if v.ndim else H * v
+        v = xp.asarray(v)
+        return xp.tensordot(H, v, axes=v.ndim) if v.ndim else H * v
 
     return hvp_fun
 
