@@ -373,11 +373,6 @@ class Pass:
         self.run = run
         self.stage = stage
 
-    @property
-    def summary(self):
-        """The first line of the pass function's docstring."""
-        return (self.run.__doc__ or "").strip().splitlines()[0]
-
 
 def _parse(g):
     """Read the function's source; resolve every name it uses."""

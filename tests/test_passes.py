@@ -140,6 +140,13 @@ def test_the_grammar_rejects(source, stage, rule):
         grammar.check(ast.parse(source).body[0], stage)
 
 
+def test_nested_defs_are_kept_verbatim_by_the_grammar():
+    tree = ast.parse("def f(x):\n    def g(v):\n        return [w for w in v]\n"
+                     "    y = g(x)\n    return y\n").body[0]
+    grammar.check(tree, "normal")
+    grammar.check(tree, "adjoint")
+
+
 def test_every_pass_output_meets_its_grammar():
     for function in FUNCTIONS:
         for p in pipeline.PASSES:
@@ -152,7 +159,6 @@ def test_one_table_drives_every_entry():
     assert names[0] == "parse" and names[-1] == "compile"
     assert len(set(names)) == len(names)
     assert {p.stage for p in pipeline.PASSES} == set(grammar.STAGES)
-    assert all(p.summary for p in pipeline.PASSES)
 
 
 def test_a_refusal_carries_its_pass_and_the_users_line():

@@ -137,10 +137,21 @@ def _check_function_end(checker, fn, returned, rule):
     checker.require(fn.body and isinstance(fn.body[-1], ast.Return)
                     and fn.body[-1].value is not None and returned(fn.body[-1].value),
                     f"the last statement is {rule}", fn.body[-1] if fn.body else None)
-    for node in ast.walk(ast.Module(fn.body[:-1], [])):
-        if isinstance(node, ast.FunctionDef):
-            continue
-        checker.require(not isinstance(node, ast.Return), "one return, the last statement", node)
+    for stmt in fn.body[:-1]:
+        for node in _own_nodes(stmt):
+            checker.require(not isinstance(node, ast.Return), "one return, the last statement",
+                            node)
+
+
+def _own_nodes(stmt):
+    """The nodes of ``stmt``, not descending into nested function definitions
+    (kept verbatim: their bodies are any Python)."""
+    todo = [stmt]
+    while todo:
+        node = todo.pop()
+        yield node
+        if not isinstance(node, ast.FunctionDef):
+            todo.extend(ast.iter_child_nodes(node))
 
 
 def _normal_block(checker, stmts, in_loop):
@@ -278,9 +289,7 @@ def _is_target(node):
 
 def _adjoint_expressions(checker, body):
     for stmt in body:
-        for node in ast.walk(stmt):
-            if isinstance(node, ast.FunctionDef) and node is not stmt:
-                continue
+        for node in _own_nodes(stmt):
             checker.require(not isinstance(node, _FORBIDDEN_EXPRESSIONS),
                             f"no {type(node).__name__} in generated code", stmt)
             checker.require(not (isinstance(node, ast.Subscript)
