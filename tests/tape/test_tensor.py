@@ -189,3 +189,31 @@ def test_reference_is_hashable_by_identity():
     a, b = sg.constant(1.0), sg.constant(1.0)
     refs = {a.ref(), b.ref(), a.ref()}
     assert len(refs) == 2 and a.ref().deref() is a
+
+
+#: arguments after the array for the method spellings that need some
+METHOD_ARGS = {"reshape": (4, 3), "swapaxes": (0, 1), "clip": (2.0, 9.0), "dot": (np.ones(4),)}
+
+
+def _method_names():
+    from s2sgrad.primitives import registry
+
+    return [name for r in registry.records() for name in r.methods]
+
+
+@pytest.mark.parametrize("name", _method_names())
+def test_every_method_spelling_of_a_primitive_is_a_tensor_method(name):
+    """The Tensor's methods come from the records: same values as the ndarray's."""
+    value = np.arange(1.0, 13.0).reshape(3, 4)
+    args = METHOD_ARGS.get(name, ())
+    np.testing.assert_array_equal(np.asarray(getattr(Tensor(value), name)(*args)),
+                                  getattr(value, name)(*args))
+
+
+def test_method_varargs_are_packed_and_recorded_as_the_primitive():
+    x = sg.Variable(np.arange(6.0))
+    with sg.GradientTape() as tape:
+        y = x.reshape(2, 3).transpose(1, 0).T
+        loss = (y * np.arange(6.0).reshape(2, 3)).sum()
+    assert y.shape == (2, 3)
+    np.testing.assert_array_equal(tape.gradient(loss, x), np.arange(6.0))
