@@ -20,7 +20,7 @@ def sin(g, ans, x):
     return (g*np.cos(x),)
 
 
-@defvjp(math.sin, elementwise=True, dtype="float")
+@defvjp(math.sin, elementwise=True, dtype="float", scalar=True)
 def math_sin(g, ans, x):
     return (g*math.cos(x),)
 
@@ -30,7 +30,7 @@ def cos(g, ans, x):
     return (-g*np.sin(x),)
 
 
-@defvjp(math.cos, elementwise=True, dtype="float")
+@defvjp(math.cos, elementwise=True, dtype="float", scalar=True)
 def math_cos(g, ans, x):
     return (-g*math.sin(x),)
 
@@ -40,7 +40,7 @@ def tan(g, ans, x):
     return (g*(1 + ans**2),)
 
 
-@defvjp(math.tan, elementwise=True, dtype="float")
+@defvjp(math.tan, elementwise=True, dtype="float", scalar=True)
 def math_tan(g, ans, x):
     return (g*(1 + ans**2),)
 
@@ -50,7 +50,7 @@ def arcsin(g, ans, x):
     return (g/np.sqrt(1 - x**2),)
 
 
-@defvjp(math.asin, elementwise=True, dtype="float")
+@defvjp(math.asin, elementwise=True, dtype="float", scalar=True)
 def math_asin(g, ans, x):
     return (g/math.sqrt(1 - x**2),)
 
@@ -60,7 +60,7 @@ def arccos(g, ans, x):
     return (-g/np.sqrt(1 - x**2),)
 
 
-@defvjp(math.acos, elementwise=True, dtype="float")
+@defvjp(math.acos, elementwise=True, dtype="float", scalar=True)
 def math_acos(g, ans, x):
     return (-g/math.sqrt(1 - x**2),)
 
@@ -70,7 +70,7 @@ def arctan(g, ans, x):
     return (g/(1 + x**2),)
 
 
-@defvjp(math.atan, elementwise=True, dtype="float")
+@defvjp(math.atan, elementwise=True, dtype="float", scalar=True)
 def math_atan(g, ans, x):
     return (g/(1 + x**2),)
 
@@ -80,7 +80,7 @@ def sinh(g, ans, x):
     return (g*np.cosh(x),)
 
 
-@defvjp(math.sinh, elementwise=True, dtype="float")
+@defvjp(math.sinh, elementwise=True, dtype="float", scalar=True)
 def math_sinh(g, ans, x):
     return (g*math.cosh(x),)
 
@@ -90,7 +90,7 @@ def cosh(g, ans, x):
     return (g*np.sinh(x),)
 
 
-@defvjp(math.cosh, elementwise=True, dtype="float")
+@defvjp(math.cosh, elementwise=True, dtype="float", scalar=True)
 def math_cosh(g, ans, x):
     return (g*math.sinh(x),)
 
@@ -100,7 +100,7 @@ def tanh(g, ans, x):
     return (g*(1 - ans**2),)
 
 
-@defvjp(math.tanh, elementwise=True, dtype="float")
+@defvjp(math.tanh, elementwise=True, dtype="float", scalar=True)
 def math_tanh(g, ans, x):
     return (g*(1 - ans**2),)
 
@@ -110,7 +110,7 @@ def arcsinh(g, ans, x):
     return (g/np.sqrt(1 + x**2),)
 
 
-@defvjp(math.asinh, elementwise=True, dtype="float")
+@defvjp(math.asinh, elementwise=True, dtype="float", scalar=True)
 def math_asinh(g, ans, x):
     return (g/math.sqrt(1 + x**2),)
 
@@ -120,7 +120,7 @@ def arccosh(g, ans, x):
     return (g/np.sqrt(-1 + x**2),)
 
 
-@defvjp(math.acosh, elementwise=True, dtype="float")
+@defvjp(math.acosh, elementwise=True, dtype="float", scalar=True)
 def math_acosh(g, ans, x):
     return (g/math.sqrt(-1 + x**2),)
 
@@ -130,7 +130,7 @@ def arctanh(g, ans, x):
     return (g/(1 - x**2),)
 
 
-@defvjp(math.atanh, elementwise=True, dtype="float")
+@defvjp(math.atanh, elementwise=True, dtype="float", scalar=True)
 def math_atanh(g, ans, x):
     return (g/(1 - x**2),)
 
@@ -140,7 +140,7 @@ def exp(g, ans, x):
     return (ans*g,)
 
 
-@defvjp(math.exp, elementwise=True, dtype="float")
+@defvjp(math.exp, elementwise=True, dtype="float", scalar=True)
 def math_exp(g, ans, x):
     return (ans*g,)
 
@@ -152,7 +152,7 @@ def exp2(g, ans, x):
 
 if hasattr(math, "exp2"):
 
-    @defvjp(math.exp2, elementwise=True, dtype="float")
+    @defvjp(math.exp2, elementwise=True, dtype="float", scalar=True)
     def math_exp2(g, ans, x):
         return (ans*g*math.log(2),)
 
@@ -162,7 +162,7 @@ def expm1(g, ans, x):
     return (g*(1 + ans),)
 
 
-@defvjp(math.expm1, elementwise=True, dtype="float")
+@defvjp(math.expm1, elementwise=True, dtype="float", scalar=True)
 def math_expm1(g, ans, x):
     return (g*(1 + ans),)
 
@@ -172,7 +172,7 @@ def log(g, ans, x):
     return (g/x,)
 
 
-@defvjp(math.log, elementwise=True, dtype="float")
+@defvjp(math.log, elementwise=True, dtype="float", scalar=True)
 def math_log(g, ans, x):
     return (g/x,)
 
@@ -182,7 +182,7 @@ def log2(g, ans, x):
     return (g/(x*math.log(2)),)
 
 
-@defvjp(math.log2, elementwise=True, dtype="float")
+@defvjp(math.log2, elementwise=True, dtype="float", scalar=True)
 def math_log2(g, ans, x):
     return (g/(x*math.log(2)),)
 
@@ -192,7 +192,7 @@ def log10(g, ans, x):
     return (g/(x*math.log(10)),)
 
 
-@defvjp(math.log10, elementwise=True, dtype="float")
+@defvjp(math.log10, elementwise=True, dtype="float", scalar=True)
 def math_log10(g, ans, x):
     return (g/(x*math.log(10)),)
 
@@ -202,7 +202,7 @@ def log1p(g, ans, x):
     return (g/(1 + x),)
 
 
-@defvjp(math.log1p, elementwise=True, dtype="float")
+@defvjp(math.log1p, elementwise=True, dtype="float", scalar=True)
 def math_log1p(g, ans, x):
     return (g/(1 + x),)
 
@@ -212,7 +212,7 @@ def sqrt(g, ans, x):
     return (g/(2*ans),)
 
 
-@defvjp(math.sqrt, elementwise=True, dtype="float")
+@defvjp(math.sqrt, elementwise=True, dtype="float", scalar=True)
 def math_sqrt(g, ans, x):
     return (g/(2*ans),)
 
@@ -224,7 +224,7 @@ def cbrt(g, ans, x):
 
 if hasattr(math, "cbrt"):
 
-    @defvjp(math.cbrt, elementwise=True, dtype="float")
+    @defvjp(math.cbrt, elementwise=True, dtype="float", scalar=True)
     def math_cbrt(g, ans, x):
         return (g/(3*ans**2),)
 
@@ -244,7 +244,7 @@ def deg2rad(g, ans, x):
     return (math.pi*g/180,)
 
 
-@defvjp(math.radians, elementwise=True, linear=True, dtype="float")
+@defvjp(math.radians, elementwise=True, linear=True, dtype="float", scalar=True)
 def math_radians(g, ans, x):
     return (math.pi*g/180,)
 
@@ -254,7 +254,7 @@ def rad2deg(g, ans, x):
     return (180*g/math.pi,)
 
 
-@defvjp(math.degrees, elementwise=True, linear=True, dtype="float")
+@defvjp(math.degrees, elementwise=True, linear=True, dtype="float", scalar=True)
 def math_degrees(g, ans, x):
     return (180*g/math.pi,)
 
@@ -265,7 +265,7 @@ def arctan2(g, ans, x1, x2):
     return (unbroadcast(t0*x2, x1), unbroadcast(-t0*x1, x2))
 
 
-@defvjp(math.atan2, elementwise=True, dtype="float")
+@defvjp(math.atan2, elementwise=True, dtype="float", scalar=True)
 def math_atan2(g, ans, x1, x2):
     t0 = g/(x1**2 + x2**2)
     return (t0*x2, -t0*x1)
@@ -277,7 +277,7 @@ def hypot(g, ans, x1, x2):
     return (unbroadcast(t0*x1, x1), unbroadcast(t0*x2, x2))
 
 
-@defvjp(math.hypot, elementwise=True, dtype="float")
+@defvjp(math.hypot, elementwise=True, dtype="float", scalar=True)
 def math_hypot(g, ans, x1, x2):
     t0 = g/ans
     return (t0*x1, t0*x2)

@@ -249,7 +249,7 @@ NEW_MATH_FUNCTIONS = {"exp2", "cbrt"}
 
 def _facts(function, module):
     """The registry facts of one rule's decorator: every function here is
-    elementwise; the NumPy ufuncs return fresh arrays, the ``math`` ones floats."""
+    elementwise; the NumPy ufuncs return fresh arrays, the ``math`` ones Python floats."""
     facts = ["elementwise=True"]
     if function.linear:
         facts.append("linear=True")
@@ -258,6 +258,8 @@ def _facts(function, module):
     dtype = function.dtype if module == "np" else "float"
     if dtype != "same":
         facts.append(f'dtype="{dtype}"')
+    if module == "math":
+        facts.append("scalar=True")
     return ", ".join(facts)
 
 

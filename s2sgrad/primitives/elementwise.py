@@ -75,7 +75,8 @@ def within_bounds(a, a_min, a_max):
 
 
 defnondiff(below_bound, above_bound, within_bounds, dtype="bool")
-deffacts(np.fabs, math.fabs, math.fmod, dtype="float")
+deffacts(np.fabs, dtype="float")
+deffacts(math.fabs, math.fmod, dtype="float", scalar=True)
 
 
 @defvjp(operator.mod, np.remainder, elementwise=True, allocates=True)

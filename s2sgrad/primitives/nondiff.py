@@ -31,7 +31,8 @@ defnondiff(
 )
 defnondiff(np.rint, np.heaviside, allocates=True, dtype="float")
 defnondiff(np.round, allocates=True, methods=("round",))
-defnondiff(math.floor, math.ceil, math.trunc, builtins.round, builtins.int, dtype="int")
+defnondiff(math.floor, math.ceil, math.trunc, dtype="int", scalar=True)
+defnondiff(builtins.round, builtins.int, dtype="int")
 defnondiff(builtins.bool, dtype="bool")
 
 # comparisons and logic
@@ -57,9 +58,9 @@ defnondiff(np.count_nonzero, reduction=True, dtype="int")
 defnondiff(
     np.isnan, np.isinf, np.isfinite, np.isneginf, np.isposinf, np.signbit,
     np.isreal, np.iscomplex, np.isscalar, np.iscomplexobj, np.isrealobj,
-    math.isnan, math.isinf, math.isfinite, math.isclose,
     dtype="bool",
 )
+defnondiff(math.isnan, math.isinf, math.isfinite, math.isclose, dtype="bool", scalar=True)
 
 # indices and positions
 defnondiff(np.argmax, reduction=True, allocates=True, methods=("argmax",), dtype="int")
@@ -75,7 +76,8 @@ defnondiff(np.shape, attributes=("shape",), from_shape=tuple, dtype="int")
 defnondiff(np.ndim, attributes=("ndim",), from_shape=len, dtype="int")
 defnondiff(np.size, attributes=("size",), from_shape=math.prod, dtype="int")
 defnondiff(np.result_type, attributes=("dtype",), dtype="given")
-defnondiff(builtins.len, builtins.range, np.broadcast_shapes, dtype="int")
+defnondiff(builtins.len, dtype="int", scalar=True)
+defnondiff(builtins.range, np.broadcast_shapes, dtype="int")
 defnondiff(builtins.isinstance, dtype="bool")
 
 # fresh arrays that do not depend on the inputs' values

@@ -57,7 +57,7 @@ def power(g, ans, x, y):
     return (unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * log_or_zero(x) * ans, y))
 
 
-deffacts(math.pow, dtype="float")
+deffacts(math.pow, dtype="float", scalar=True)
 
 
 def log_or_zero(x):

@@ -74,6 +74,8 @@ class Primitive:
     attributes: tuple = ()
     #: the Python operator syntax spelling it: ``ast.Add`` for ``operator.add``
     operator_node: object = None
+    #: the result is a Python scalar whatever the arguments (math.sin, len)
+    scalar: bool = False
     #: called with the array alone (no axis) it reduces to a scalar
     reduction: bool = False
     #: how the result's dtype follows the inputs (one of :data:`DTYPES`)

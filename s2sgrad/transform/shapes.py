@@ -13,7 +13,6 @@ backward from scalar results through elementwise operations, to a fixpoint.
 """
 
 import ast
-import math
 
 from s2sgrad import backend
 from s2sgrad.primitives import registry
@@ -129,10 +128,9 @@ class ShapeClasses:
         if isinstance(rhs, ast.UnaryOp) and _elementwise(rhs.op):
             return self.elementwise([rhs.operand])
         if isinstance(rhs, ast.Call):
-            func = self.resolve(rhs.func)
-            if getattr(func, "__module__", None) == "math" or func in (math.pow, len):
+            found = registry.record(self.resolve(rhs.func))
+            if found is not None and found.scalar:
                 return SCALAR
-            found = registry.record(func)
             if found is not None and found.elementwise and not rhs.keywords:
                 return self.elementwise(rhs.args)
             if found is not None and found.reduction and len(rhs.args) == 1 and not rhs.keywords:
@@ -171,10 +169,9 @@ class ShapeClasses:
         if isinstance(e, ast.UnaryOp) and _elementwise(e.op):
             return self.expression_class(e.operand, name_class)
         if isinstance(e, ast.Call) and not e.keywords:
-            func = self.resolve(e.func)
-            if getattr(func, "__module__", None) == "math":
+            found = registry.record(self.resolve(e.func))
+            if found is not None and found.scalar:
                 return SCALAR
-            found = registry.record(func)
             if found is not None and found.elementwise:
                 return _combine([self.expression_class(a, name_class) for a in e.args])
         return None

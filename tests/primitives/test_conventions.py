@@ -450,3 +450,15 @@ def test_every_registration_bumps_the_generation():
 
 def _bump_probe(x):
     return x
+
+
+@pytest.mark.parametrize("call", [c for c in CALLS if c[0].scalar], ids=_call_id)
+def test_a_scalar_primitive_returns_a_python_scalar(call):
+    record, args, kwargs = call
+    result = record.primitive(*args, **kwargs)
+    assert isinstance(result, (bool, int, float)) and not isinstance(result, np.generic)
+
+
+def test_scalar_primitives_are_sampled():
+    sampled = {id(c[0]) for c in CALLS if c[0].scalar}
+    assert len(sampled) >= 20  # the math rules' cases
