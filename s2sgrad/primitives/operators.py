@@ -69,7 +69,7 @@ def log_or_zero(x):
     warning, because the tape evaluates this even when y is a constant.
     A Python float stays a Python float, so float32 exponents stay float32.
     """
-    if isinstance(x, (float, int)):
+    if type(x) is float or type(x) is int:  # (not np.float64: the tape records that)
         return math.log(x) if x > 0 else (0.0 if x == 0 else math.nan)
     with np.errstate(invalid="ignore"):
         return np.log(np.where(x == 0, 1, x))

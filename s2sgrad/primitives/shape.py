@@ -266,7 +266,13 @@ defnondiff(*(
     for name in ("require_scalar", "require_float", "refuse_shared_array", "refuse_if_shared")
     if hasattr(runtime, name)
 ))
-defnondiff(runtime.zeros_like, runtime.full_like, allocates=True, dtype="given")
+defnondiff(runtime.zeros_like, allocates=True, dtype="given")
+
+
+@defvjp(runtime.full_like, allocates=True, linear=True, dtype="given")
+def full_like_vjp(g, ans, x, value):
+    # a folded seed spread over x's shape: linear in the value, not in x
+    return (None, unbroadcast(g, value))
 defnondiff(runtime.same_shape, dtype="int")
 
 

@@ -207,3 +207,42 @@ def test_no_zero_fill_for_an_adjoint_read_under_one_arm_only():
     for order in (2, 3):
         source = sg.source(branchy, order=order)
         assert not [line for line in source.splitlines() if line.endswith(" = 0.0")], source
+
+
+def counted_power(x, y):
+    n = 0
+    while n < 2:  # a loop whose adjoint replays a stack: order 2 runs on the tape
+        n += 1
+    return y ** x
+
+
+def test_the_exponents_derivative_through_the_tape_fallback():
+    # log(y) of np.float64 values was computed by math.log, a float the tape
+    # did not record: d/dy of d/dx y**x lost the log(y) term (0.89 for 2.18)
+    for i in (0, 1):
+        first = sg.grad(counted_power, wrt=i)
+        for j in (0, 1):
+            second = sg.grad(first, wrt=j)
+            assert not hasattr(second, "__s2sgrad_source__")  # the tape fallback
+            assert_derivative(second, first, (1.58, 1.55), j)
+
+
+def tanh_times_sum(x, y):
+    return np.tanh(x) * np.sum(y)
+
+
+def test_a_folded_seed_spread_by_full_like_carries_its_derivative():
+    # grad wrt y is full_like(y, tanh(x)): its value depends on x (it was
+    # treated as a constant, so d/dx of it was 0)
+    first = sg.grad(tanh_times_sum, wrt=1)
+    second = generated(sg.grad(first, wrt=0))
+    for point in ((0.4, 0.3), (-1.1, 2.0)):
+        assert_derivative(second, first, point, 0)
+    x, y = 0.4, np.array([0.3, -0.2, 0.5])
+    hvp = sg.hvp(tanh_times_sum, wrt=0)
+    weights = np.array([1.0, 2.0, -0.5])
+    mixed = sg.jvp(first, wrt=0)(x, y, 1.0)[1]  # d/dx of the gradient wrt y
+    h = 1e-6
+    np.testing.assert_allclose(mixed, (first(x + h, y) - first(x - h, y)) / (2 * h), rtol=1e-6)
+    np.testing.assert_allclose(np.sum(mixed * weights), np.sum(weights) * (1 - np.tanh(x) ** 2))
+    assert hvp(x, y, 1.0) == pytest.approx(numerical_grad(sg.grad(tanh_times_sum), (x, y), 0))
