@@ -45,6 +45,7 @@ from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.ir import grammar
 from s2sgrad.primitives import registry
 from s2sgrad.transform.analyse import analyse_shapes
+from s2sgrad.ir.facts import NormalFormFacts
 from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import (
     eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
@@ -95,6 +96,8 @@ class Context:
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions
+        #: the normaliser's side tables (s2sgrad.ir.facts.NormalFormFacts)
+        self.normal_facts = normaliser.facts
         self.user_names = normaliser.user_names
 
     def resolve(self, node):
@@ -260,6 +263,7 @@ class ProgramContext(Context):
         self.dependencies = {}
         self.temporaries = set()
         self.local_functions = {}
+        self.normal_facts = NormalFormFacts()
         self.user_names = {}
         self.lines = ast.unparse(tree).splitlines()[1:]
 
@@ -350,6 +354,8 @@ class Generation:
         self.program = None
         #: the shapes pass's ShapeFacts
         self.facts = None
+        #: the differentiate pass's GradientFacts (s2sgrad.ir.facts), for sink and free
+        self.gradient_facts = None
         self.seed_name = None
         self.unreached = ()
         #: recorded names the gradient takes as parameters, after the program's own
@@ -411,6 +417,7 @@ def _differentiate(g):
     g.program = mode.transform()
     g.seed_name = mode.seed_name
     g.unreached = mode.unreached
+    g.gradient_facts = mode.gradient_facts
 
 
 def _dce(g):
@@ -443,7 +450,7 @@ def _signature(g):
 
 def _sink(g):
     """Primal statements only a guard reads moved into the guard."""
-    sink_into_guards(g.program)
+    sink_into_guards(g.program, g.gradient_facts.float_guards)
 
 
 def _fold(g):
@@ -454,7 +461,7 @@ def _fold(g):
 def _free(g):
     """Arrays deleted after their last use."""
     if g.free_locals:
-        free_dead_locals(g.program)
+        free_dead_locals(g.program, keep=g.gradient_facts.small_values)
 
 
 def _emit(g):

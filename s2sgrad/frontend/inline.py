@@ -32,6 +32,7 @@ import inspect
 from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.ir.facts import copy_facts
 from s2sgrad.primitives import registry
 
 #: calls inlined inside calls inlined ... at most this deep
@@ -67,6 +68,7 @@ def inline_call(normaliser, func, args, keywords, origin):
         inner.inlining = normaliser.inlining + (key,)
         if local is not None:  # the nested defs it may call, inlined in turn
             inner.local_functions = dict(normaliser.local_functions)
+            inner.facts.nested_defs.update(normaliser.facts.nested_defs)
             inner.current.update((name, name) for name in normaliser.local_functions)
         before = set(normaliser.namer.taken)
         tree = inner.function()
@@ -79,7 +81,8 @@ def inline_call(normaliser, func, args, keywords, origin):
     # a parameter the callee never assigns reads the argument's atom itself
     substitutes = {param: atom for param, atom in bound if param not in stored}
     renames = _renames(tree, set(substitutes), before, normaliser)
-    body = [_renamed(stmt, renames, substitutes, origin) for stmt in tree.body]
+    body = [_renamed(stmt, renames, substitutes, origin, inner.facts, normaliser.facts)
+            for stmt in tree.body]
     result = body.pop()
     for param, atom in bound:
         if param not in substitutes:
@@ -221,18 +224,27 @@ def _renames(tree, substituted, before, normaliser):
     return renames
 
 
-def _renamed(stmt, renames, substitutes, origin):
-    """``stmt`` with names renamed or substituted, placed at the call's line."""
+def _renamed(stmt, renames, substitutes, origin, callee_facts, facts):
+    """``stmt`` with names renamed or substituted, placed at the call's line.
+
+    The callee's normaliser recorded ``callee_facts`` about ``stmt``; the
+    caller's ``facts`` learn them of the copy.
+    """
 
     class Rename(ast.NodeTransformer):
         def visit_Name(self, node):
             if node.id in substitutes:
-                return copy.deepcopy(substitutes[node.id])
+                atom = substitutes[node.id]
+                substitute = copy.deepcopy(atom)
+                copy_facts(atom, substitute, facts, facts)
+                return substitute
             if node.id in renames:
                 node.id = renames[node.id]
             return node
 
-    stmt = Rename().visit(copy.deepcopy(stmt))
+    copied = copy.deepcopy(stmt)
+    copy_facts(stmt, copied, callee_facts, facts)
+    stmt = Rename().visit(copied)
     for node in ast.walk(stmt):
         if "lineno" in node._attributes:
             node.lineno = node.end_lineno = origin.lineno

@@ -27,6 +27,7 @@ from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
 from s2sgrad.frontend.inline import inline_call
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+from s2sgrad.ir.facts import NestedDef, NormalFormFacts, SavedSlot, SharedArrayCheck, copy_facts
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 
@@ -95,6 +96,9 @@ class Normaliser:
         self.assignments = {}
         #: counts assignments and branch points (orders last_stores, names facts)
         self.events = 0
+        #: what later stages (and this one) need to know about the nodes it
+        #: emits (see s2sgrad.ir.facts)
+        self.facts = NormalFormFacts()
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -117,7 +121,7 @@ class Normaliser:
                                tree.body[0]))
         body = _remove_early_returns(body, self)
         new_body = self.block(body)
-        _drop_unneeded_guards(new_body)
+        _drop_unneeded_guards(new_body, self.facts.shared_array_checks)
         _drop_uncalled_defs(new_body)
         if result is None:
             new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
@@ -138,6 +142,21 @@ class Normaliser:
 
     def emit(self, node, origin):
         self.out.append(_at(node, origin))
+
+    def made(self, atom):
+        """``atom``, recorded as made here: normalising it again is a no-op."""
+        self.facts.atoms[atom] = True
+        return atom
+
+    def copy(self, node):
+        """A deep copy of ``node`` with the facts recorded of its parts."""
+        copied = copy.deepcopy(node)
+        copy_facts(node, copied, self.facts, self.facts)
+        return copied
+
+    def captured_by(self, name):
+        """The enclosing variables nested def ``name`` reads (passed at calls)."""
+        return self.facts.nested_defs.get(self.local_functions[name]).captured
 
     # ---------------------------------------------------------- statements
     def stmt(self, s):
@@ -216,8 +235,7 @@ class Normaliser:
                 and n.id in self.current and n.id not in inner_locals}
         # a nested def it calls is called with what that one captures
         calls = read & set(self.local_functions)
-        captured = sorted((read - calls) | {name for f in calls
-                                            for name in self.local_functions[f].captured})
+        captured = sorted((read - calls) | {name for f in calls for name in self.captured_by(f)})
         if captured and any(isinstance(n, ast.Name) and n.id == s.name for n in ast.walk(s)):
             raise self.parsed.error(f"recursive nested def {s.name!r} reading enclosing variables",
                                     s, stage="normalise", hint="define it at module level")
@@ -225,8 +243,7 @@ class Normaliser:
         for name in captured:
             node.args.kwonlyargs.append(ast.arg(name))
             node.args.kw_defaults.append(None)
-        node.captured = captured
-        node.calls_nested_defs = bool(calls)
+        self.facts.nested_defs[node] = NestedDef(tuple(captured), bool(calls))
         self.current[s.name] = self.namer.reserve(s.name)
         self.local_functions[s.name] = node
         self.emit(node, s)
@@ -273,11 +290,11 @@ class Normaliser:
                                     origin, stage="normalise")
         base = self.current[name]
         saved = self.namer.temp()
-        old = ast.Subscript(_normalised(ast.Name(base, ast.Load())), copy.deepcopy(index), ast.Load())
+        old = ast.Subscript(self.made(ast.Name(base, ast.Load())), self.copy(index), ast.Load())
         self.emit(ast.Assign([ast.Name(saved, ast.Store())],
                              self.namespace_call(backend.xp.copy, [self.atom(old)])), origin)
         write = ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), index, ast.Store())], atom)
-        write.saved = saved
+        self.facts.saved_slots[write] = SavedSlot(saved)
         self.emit(write, origin)
 
     def unpack(self, target, value, origin):
@@ -323,7 +340,7 @@ class Normaliser:
             return atom
         temp = self.namer.temp()
         self.emit(ast.Assign([ast.Name(temp, ast.Store())], ast.Name(atom.id, ast.Load())), origin)
-        return _normalised(ast.Name(temp, ast.Load()))
+        return self.made(ast.Name(temp, ast.Load()))
 
     def augassign(self, s):
         target = s.target
@@ -339,8 +356,9 @@ class Normaliser:
                     ast.Name(current, ast.Load()), ast.Constant(target.id),
                     ast.Constant(operator_text), ast.Name(where, ast.Load()),
                     ast.Constant(s.lineno)], []))
-                check.sharers = _sharing_closure(self.shared, current) - {current}
-                check.in_loop = bool(self.loop_depth)
+                self.facts.shared_array_checks[check] = SharedArrayCheck(
+                    frozenset(_sharing_closure(self.shared, current) - {current}),
+                    bool(self.loop_depth))
                 self.emit(check, s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
@@ -438,10 +456,12 @@ class Normaliser:
             else:
                 joined = a if self.loop_depth else self.namer.fresh(name, exact_first=False)
                 self.user_names[joined] = name
-                if joined != a:
-                    body.append(_at(_copy(joined, a, join=True), s))
-                if joined != b:
-                    orelse.append(_at(_copy(joined, b, join=True), s))
+                for arm, version in ((body, a), (orelse, b)):
+                    if joined != version:
+                        join = _at(ast.Assign([ast.Name(joined, ast.Store())],
+                                              ast.Name(version, ast.Load())), s)
+                        self.facts.if_joins[join] = True
+                        arm.append(join)
                 self.current[name] = joined
                 if joined not in (a, b):
                     self.assignments[joined] = self.assignments.get(joined, 0) + 1
@@ -477,7 +497,7 @@ class Normaliser:
         """
         header, target, items = self.loop_source(s)
         target_name = self.store(target) if target is not None else self.namer.fresh("i")
-        prefix = [ast.Assign([t], build(_normalised(ast.Name(target_name, ast.Load()))))
+        prefix = [ast.Assign([t], build(self.made(ast.Name(target_name, ast.Load()))))
                   for t, build in items]
         self.loop_depth += 1
         path = self.enter_loop(s)
@@ -560,7 +580,7 @@ class Normaliser:
     # --------------------------------------------------------- expressions
     def atom(self, e):
         """Normalise ``e`` and return an atom holding its value."""
-        if getattr(e, "normalised", False):
+        if e in self.facts.atoms:
             return e
         if isinstance(e, ast.Constant):
             return ast.Constant(e.value)
@@ -573,20 +593,20 @@ class Normaliser:
             return rhs
         temp = self.namer.temp()
         self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
-        return _normalised(ast.Name(temp, ast.Load()))
+        return self.made(ast.Name(temp, ast.Load()))
 
     def read(self, name_node, as_callee=False):
         name = name_node.id
         if name in self.current:
             local = self.local_functions.get(name)
-            if local is not None and local.captured and not as_callee:
+            if local is not None and self.captured_by(name) and not as_callee:
                 raise self.parsed.error(
                     f"nested def {name!r} used as a value", name_node, stage="normalise",
                     hint="call it directly, or pass what it reads as arguments")
-            return _normalised(ast.Name(self.current[name], ast.Load()))
+            return self.made(ast.Name(self.current[name], ast.Load()))
         version = self.defined_on_this_path(name)
         if version is not None:
-            return _normalised(ast.Name(version, ast.Load()))
+            return self.made(ast.Name(version, ast.Load()))
         resolved = self.parsed.resolve(name_node)
         if resolved is LOCAL:
             raise self.parsed.error(f"name {name!r} read before assignment", name_node,
@@ -608,7 +628,7 @@ class Normaliser:
         kind = type(e)
         if kind in UNSUPPORTED_EXPRESSIONS:
             raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[kind], e, stage="normalise")
-        if kind in (ast.Constant, ast.Name) or getattr(e, "normalised", False):
+        if kind in (ast.Constant, ast.Name) or e in self.facts.atoms:
             return self.atom(e)
         if kind is ast.BinOp:
             return ast.BinOp(self.atom(e.left), e.op, self.atom(e.right))
@@ -696,17 +716,17 @@ class Normaliser:
         args = [self.atom(a) for a in e.args]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
         if isinstance(func, ast.Name) and func.id in self.local_functions:
-            for name in self.local_functions[func.id].captured:  # see nested_def
+            for name in self.captured_by(func.id):  # see nested_def
                 keywords.append(ast.keyword(name, self.read(ast.Name(name, ast.Load()))))
         inlined = inline_call(self, func, args, keywords, e)
         if inlined is not None:
             return inlined
-        if isinstance(func, ast.Name) and getattr(self.local_functions.get(func.id),
-                                                  "calls_nested_defs", False):
+        if isinstance(func, ast.Name) and func.id in self.local_functions and \
+                self.facts.nested_defs.get(self.local_functions[func.id]).calls_nested_defs:
             # (its body calls them without what they capture: only inlined it works)
             raise self.parsed.error(f"nested def {func.id!r} calling another nested def, "
                                     "which cannot be inlined here", e, stage="normalise")
-        return ast.Call(copy.deepcopy(func), args, keywords)
+        return ast.Call(self.copy(func), args, keywords)
 
     def refuse_writing_call(self, func, e):
         """A call that writes into an array it is passed (``np.copyto(y, x)``,
@@ -1022,19 +1042,20 @@ def _without_entry_guards(body, resolve):
     return [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
 
 
-def _drop_unneeded_guards(body):
-    """Remove shared-array guards when no sharer is read afterwards.
+def _drop_unneeded_guards(body, checks):
+    """Remove shared-array guards (``checks``: their SharedArrayCheck facts)
+    when no sharer is read afterwards.
 
     ``a, x = f(...)`` shares ``x`` with a temporary tuple nobody reads
     again; ``x += y`` then changes nothing anyone can see.
     """
     order = list(_flatten(body))
     for position, stmt in enumerate(order):
-        sharers = getattr(stmt, "sharers", None)
-        if sharers is None or stmt.in_loop:
+        check = checks.get(stmt)
+        if check is None or check.in_loop:
             continue
         later = order[position + 1:]
-        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in sharers
+        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in check.sharers
                    for st in later for n in ast.walk(st)):
             _remove(body, stmt)
 
@@ -1072,16 +1093,6 @@ def _remove(stmts, target):
     return False
 
 
-def _normalised(name):
-    """Mark an atom the normaliser made, so normalising it again is a no-op."""
-    name.normalised = True
-    return name
-
-
-def _copy(target, source, join=False):
-    copy_ = ast.Assign([ast.Name(target, ast.Store())], ast.Name(source, ast.Load()))
-    copy_.join = join  # the copy that merges the arms of an if
-    return copy_
 
 
 def _all_names(tree):

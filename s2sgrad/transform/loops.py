@@ -11,21 +11,29 @@ that can stop early record their trip counts.
 import ast
 import builtins
 import copy
+import dataclasses
 
 from s2sgrad import backend
+from s2sgrad.ir.facts import RestoreMarker
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, simultaneous as _simultaneous, walk_statements as _walk_statements
 
 
 class LoopAdjoints:
     """The loop part of :class:`s2sgrad.transform.reverse.ReverseMode`."""
 
-    def restore(self, name):
+    def restore(self, name, trip_count=False):
         """Marker: pop ``name``'s value saved before its assignment (kept
-        only if the adjoint reads ``name``; see ``place_saves``)."""
+        only if the adjoint reads ``name``, or if it is a ``trip_count``;
+        see ``place_saves``)."""
         marker = _assign(name, ast.Call(
             ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "pop", ast.Load()), [], []))
-        marker.restores = name
+        self.restore_markers[marker] = RestoreMarker(name, trip_count)
         return marker
+
+    def restored_by(self, stmt):
+        """The name ``stmt`` restores if it is a restore marker, else None."""
+        marker = self.restore_markers.get(stmt)
+        return None if marker is None else marker.name
 
 
     def stack_name(self):
@@ -110,8 +118,7 @@ class LoopAdjoints:
         info["primal"], info["adjoint"] = s, loop
         restore_counter = []
         if counter is not None and info["nested"]:
-            restore_counter = [self.restore(info["counter"])]
-            restore_counter[0].counter = True
+            restore_counter = [self.restore(info["counter"], trip_count=True)]
         return before + restore_counter + [loop]
 
 
@@ -149,7 +156,7 @@ class LoopAdjoints:
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
                     reads.add(n.id)
         saved = set()
-        adjoint = _filter_restores(adjoint, reads, saved)
+        adjoint = _filter_restores(adjoint, reads, saved, self.restore_markers)
         primal = self.primal_block(primal, saved, depth=0)
         if saved or self.loop_shapes:
             # a loop saves a name's previous value before assigning it; give
@@ -191,15 +198,15 @@ class LoopAdjoints:
             inputs = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)}
             if inputs & recomputed or not _recomputable_at_readers(primal, position, name, inputs):
                 continue
-            readers = [k for k, st in enumerate(body) if getattr(st, "restores", None) != name
+            readers = [k for k, st in enumerate(body) if self.restored_by(st) != name
                        and any(isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                                for n in ast.walk(st))]
             if not readers:
                 continue
             first, last = readers[0], readers[-1]
-            if any(getattr(body[k], "restores", None) in inputs for k in range(first, last + 1)):
+            if any(self.restored_by(body[k]) in inputs for k in range(first, last + 1)):
                 continue
-            body[:] = [st for st in body if getattr(st, "restores", None) != name]
+            body[:] = [st for st in body if self.restored_by(st) != name]
             first = next(k for k, st in enumerate(body) if any(
                 isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Load)
                 for n in ast.walk(st)))
@@ -261,9 +268,10 @@ class LoopAdjoints:
                 call.func = ast.Name(self.context.env_name(helper, helper.__name__), ast.Load())
                 call.args[1] = ast.Name(shape_name, ast.Load())
             for marker in _walk_all(adjoint):
-                if getattr(marker, "restores", None) == name:
+                if self.restored_by(marker) == name:
                     marker.targets[0].id = shape_name
-                    marker.restores = shape_name
+                    self.restore_markers[marker] = dataclasses.replace(
+                        self.restore_markers.get(marker), name=shape_name)
             replaced.append(name)
         return replaced
 
@@ -384,19 +392,20 @@ def _breaks(stmts):
     return False
 
 
-def _filter_restores(stmts, reads, saved):
-    """Keep restore markers of names the adjoint reads; record them."""
+def _filter_restores(stmts, reads, saved, markers):
+    """Keep restore markers (``markers``: their RestoreMarker facts) of names
+    the adjoint reads, and trip counts; record their names in ``saved``."""
     out = []
     for s in stmts:
-        name = getattr(s, "restores", None)
-        if name is not None:
-            if name in reads or getattr(s, "counter", False):
-                saved.add(name)
+        marker = markers.get(s)
+        if marker is not None:
+            if marker.name in reads or marker.trip_count:
+                saved.add(marker.name)
                 out.append(s)
             continue
-        for field in ("body", "orelse"):
-            if getattr(s, field, None):
-                setattr(s, field, _filter_restores(getattr(s, field), reads, saved) or
-                        ([ast.Pass()] if field == "body" else []))
+        if getattr(s, "body", None):
+            s.body = _filter_restores(s.body, reads, saved, markers) or [ast.Pass()]
+        if getattr(s, "orelse", None):
+            s.orelse = _filter_restores(s.orelse, reads, saved, markers)
         out.append(s)
     return out

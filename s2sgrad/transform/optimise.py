@@ -22,8 +22,11 @@ def eliminate_dead_code(fn):
     return fn
 
 
-def sink_into_guards(fn):
+def sink_into_guards(fn, guards):
     """Move primal statements only a guard's checks read into the guard.
+
+    ``guards`` (reverse mode's ``GradientFacts.float_guards``) holds the
+    guards that qualify.
 
     ``if not (x.__class__ is float): require_scalar(result)`` needs the
     primal result only when the guard fires; in straight-line code the
@@ -33,7 +36,7 @@ def sink_into_guards(fn):
     """
     body = fn.body
     for index, guard in enumerate(body):
-        if not getattr(guard, "sink_target", False):
+        if guard not in guards:
             continue
         if any(isinstance(s, (ast.For, ast.While)) for s in body):
             return fn
@@ -315,7 +318,7 @@ def _replace_load(stmt, name, value):
         stmt.value = replacer.visit(stmt.value)
 
 
-def free_dead_locals(fn):
+def free_dead_locals(fn, keep=()):
     """``del`` top-level locals after their last use (grouped, one ``del``
     per statement where names die).
 
@@ -323,7 +326,8 @@ def free_dead_locals(fn):
     written by hand lets temporaries die as soon as they are used up. Only
     names assigned by top-level statements (so surely bound) are deleted,
     never parameters, never anything a nested ``def`` might close over,
-    never the saved shapes (``fn.small_values``: tuples, not worth a line),
+    never the names in ``keep`` (the saved shapes, reverse mode's
+    ``GradientFacts.small_values``: tuples, not worth a line),
     and nothing that would die at the ``return`` anyway.
     """
     if any(isinstance(n, (ast.FunctionDef, ast.Lambda)) for n in ast.walk(fn) if n is not fn):
@@ -332,7 +336,7 @@ def free_dead_locals(fn):
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
     bound = {t.id for s in body if isinstance(s, (ast.Assign, ast.AugAssign))
              for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
-             if isinstance(t, ast.Name)} - params - set(getattr(fn, "small_values", ()))
+             if isinstance(t, ast.Name)} - params - set(keep)
     last = {}
     for i, s in enumerate(body):
         for n in ast.walk(s):

@@ -20,6 +20,7 @@ import operator
 
 from s2sgrad import backend
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.ir.facts import GradientFacts, NodeTable
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 from s2sgrad.transform import simplify
@@ -70,6 +71,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.loops = {}
         self.loop_depth_of = {}
         self.active = set()
+        #: the restore markers placed in loops' adjoints (see transform.loops)
+        self.restore_markers = NodeTable()
+        #: what the optimiser needs to know about the gradient (see s2sgrad.ir.facts)
+        self.gradient_facts = GradientFacts()
 
     # --------------------------------------------------------------- driver
     def transform(self):
@@ -130,9 +135,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             args.kw_defaults.append(None)
         name = self.namer.fresh(("value_and_grad_" if self.return_value else "grad_") + self.fn.name)
 
-        out = function_def(name, args, new_body, self.fn.lineno)
-        out.small_values = list(self.shape_names)
-        return out  # compiled from its source text: no locations needed
+        self.gradient_facts.small_values = tuple(self.shape_names)
+        # compiled from its source text: no locations needed
+        return function_def(name, args, new_body, self.fn.lineno)
 
     def float_guard_params(self, body, result):
         """Parameters whose being Python floats proves the result is a float.
@@ -158,7 +163,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         test = ast.Compare(classes[0], [ast.Is()] * len(params),
                            classes[1:] + [ast.Name(float_name, ast.Load())])
         guard = ast.If(ast.UnaryOp(ast.Not(), test), body, [])
-        guard.sink_target = True
+        self.gradient_facts.float_guards[guard] = True
         return guard
 
     def argument_checks(self, skip=(), only=None):

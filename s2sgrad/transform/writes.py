@@ -40,11 +40,11 @@ class ArrayWrites:
             out.append(_assign(var, cleared))
             adj[base] = Adjoint(ast.Name(var, ast.Load()), False)
             self.owned.discard(var)
-        saved = getattr(s, "saved", None)
+        saved = self.context.normal_facts.saved_slots.get(s)
         if saved is not None:
             out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
             out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
-                                                 ast.Store())], ast.Name(saved, ast.Load())))
+                                                 ast.Store())], ast.Name(saved.name, ast.Load())))
         return out
 
 
@@ -64,9 +64,10 @@ class ArrayWrites:
             return
         params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
         order = list(_walk_statements(body))
+        is_join = self.context.normal_facts.if_joins.get
         joins = {}  # name -> sources of the copies merging if arms into it
         for st in order:
-            if getattr(st, "join", False):
+            if is_join(st, False):
                 joins.setdefault(st.targets[0].id, []).append(st.value.id)
         todo = list(written)
         while todo:  # writing into a merged name writes into what was merged
@@ -81,7 +82,7 @@ class ArrayWrites:
         for k, st in enumerate(order):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name):
                 target, rhs = st.targets[0].id, st.value
-                if getattr(st, "join", False):
+                if is_join(st, False):
                     continue  # checked through its source, just above
                 if target in written and target not in params:
                     func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None

@@ -1,0 +1,146 @@
+"""Side tables: what analyses know about a program's nodes, declared and typed.
+
+A stage that learns something about a node it emitted records it here
+instead of hanging an attribute on the ``ast`` node, and the stages that
+need it are handed the table. Each table is a :class:`NodeTable`, keyed by
+node identity; it holds the nodes it describes, so a key cannot be reused
+by another node while the table lives. Copying nodes copies no facts: a
+stage that copies statements (the inliner) copies their facts explicitly
+(:func:`copy_facts`).
+
+Tables of the normal form (:class:`NormalFormFacts`, made by
+``frontend.normalise.Normaliser``, handed on through the pipeline's
+``Context.normal_facts``):
+
+* ``saved_slots`` -- ``x[i] = v`` -> :class:`SavedSlot`, the temporary the
+  normaliser copied the overwritten slot into. Read by
+  ``transform.writes`` (the adjoint writes it back).
+* ``if_joins`` -- the copies ``x_3 = x_1`` that end the arms of an ``if``
+  and merge their versions into one name (fact: True). Read by
+  ``transform.writes.check_writes`` (a write into the merged name writes
+  into what was merged).
+* ``shared_array_checks`` -- each ``refuse_shared_array(...)`` call the
+  normaliser put before an augmented assignment -> :class:`SharedArrayCheck`.
+  Read by the normaliser itself (a check no sharer is read after is dropped).
+* ``nested_defs`` -- each nested ``def`` kept in ``local_functions`` ->
+  :class:`NestedDef`. Read by the normaliser (calls pass what the def
+  captures) and by the inliner (which hands them to the callee's normaliser).
+* ``atoms`` -- atoms the normaliser made (fact: True); normalising one
+  again returns it unchanged. Read by the normaliser and the inliner.
+
+Tables of the gradient (:class:`GradientFacts`, made by
+``transform.reverse.ReverseMode``, read by the optimiser's passes):
+
+* ``float_guards`` -- the ``if not (x.__class__ is float): ...`` checks
+  (fact: True) into which ``optimise.sink_into_guards`` may move the
+  primal statements only the checks read.
+* ``small_values`` -- names holding saved shapes (tuples), which
+  ``optimise.free_dead_locals`` never deletes.
+
+The reverse mode's own table of restore markers (:class:`RestoreMarker`,
+``ReverseMode.restore_markers``) is made and read by ``transform.loops``.
+"""
+
+import ast
+from dataclasses import dataclass, field
+
+
+class NodeTable:
+    """A mapping from AST nodes (by identity) to facts about them."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self):
+        self._entries = {}  # id(node) -> (node, fact): the node is kept alive
+
+    def __setitem__(self, node, fact):
+        self._entries[id(node)] = (node, fact)
+
+    def get(self, node, default=None):
+        entry = self._entries.get(id(node))
+        return default if entry is None else entry[1]
+
+    def __contains__(self, node):
+        return id(node) in self._entries
+
+    def __len__(self):
+        return len(self._entries)
+
+    def items(self):
+        """(node, fact) pairs, in the order they were recorded."""
+        return list(self._entries.values())
+
+    def update(self, other):
+        """Record every fact of ``other`` here too."""
+        self._entries.update(other._entries)
+
+
+@dataclass(frozen=True)
+class SavedSlot:
+    """Of ``x[i] = v``: the temporary holding what the write overwrote."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class SharedArrayCheck:
+    """Of a ``refuse_shared_array`` check before ``x += y``."""
+
+    #: versions that may share memory with ``x``
+    sharers: frozenset
+    #: inside a loop (a sharer may be read by the next iteration: always kept)
+    in_loop: bool
+
+
+@dataclass(frozen=True)
+class NestedDef:
+    """Of a nested ``def`` (kept with its captured variables as keyword-only
+    parameters)."""
+
+    #: enclosing variables it reads (its own and those of the defs it calls)
+    captured: tuple
+    #: whether it calls other nested defs (then only inlining it works)
+    calls_nested_defs: bool
+
+
+@dataclass(frozen=True)
+class RestoreMarker:
+    """Of a ``name = stack.pop()`` reverse mode placed in a loop's adjoint."""
+
+    #: the primal name (or saved shape) popped
+    name: str
+    #: a nested loop's trip count: kept even if the adjoint never reads it
+    trip_count: bool = False
+
+
+@dataclass
+class NormalFormFacts:
+    """What the normaliser knows about the normal form it emitted."""
+
+    saved_slots: NodeTable = field(default_factory=NodeTable)
+    if_joins: NodeTable = field(default_factory=NodeTable)
+    shared_array_checks: NodeTable = field(default_factory=NodeTable)
+    nested_defs: NodeTable = field(default_factory=NodeTable)
+    atoms: NodeTable = field(default_factory=NodeTable)
+
+    def tables(self):
+        return (self.saved_slots, self.if_joins, self.shared_array_checks,
+                self.nested_defs, self.atoms)
+
+
+@dataclass
+class GradientFacts:
+    """What reverse mode knows about the gradient function it emitted."""
+
+    float_guards: NodeTable = field(default_factory=NodeTable)
+    small_values: tuple = ()
+
+
+def copy_facts(original, copied, source, target):
+    """Record in ``target``'s tables, for every node of ``copied`` (a deep copy
+    of ``original``), the facts ``source``'s tables hold of its original."""
+    pairs = list(zip(ast.walk(original), ast.walk(copied)))
+    for from_table, to_table in zip(source.tables(), target.tables()):
+        for node, twin in pairs:
+            if node in from_table:
+                to_table[twin] = from_table.get(node)
