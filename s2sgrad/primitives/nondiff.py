@@ -80,6 +80,9 @@ defnondiff(builtins.len, dtype="int", scalar=True)
 defnondiff(builtins.range, np.broadcast_shapes, dtype="int")
 defnondiff(builtins.isinstance, dtype="bool")
 
+# output: print(x) writes nothing into x
+defnondiff(builtins.print, dtype="given")
+
 # fresh arrays that do not depend on the inputs' values
 defnondiff(np.zeros, np.ones, np.empty, np.eye, np.identity, allocates=True, dtype="given")
 defnondiff(np.zeros_like, np.ones_like, np.empty_like, allocates=True)

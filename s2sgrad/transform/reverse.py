@@ -295,9 +295,29 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return self.adjoint_if(s, adj, in_loop)
         if isinstance(s, (ast.For, ast.While)):
             return self.adjoint_loop(s, adj)
-        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
+        if isinstance(s, ast.Expr):
+            self.refuse_side_effects(s.value, s)
+            return []
+        if isinstance(s, (ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
+
+    def refuse_side_effects(self, call, s):
+        """A call kept for its side effect and handed a differentiated value
+        may write into it (``np.add.at``, ``np.random.shuffle``), which no
+        adjoint follows: refused unless its record says it writes nothing."""
+        if not isinstance(call, ast.Call):
+            return
+        passed = [a.id for a in call.args + [k.value for k in call.keywords]
+                  if isinstance(a, ast.Name) and a.id in self.active]
+        found = registry.record(self.context.resolve(call.func))
+        if passed and (found is None or found.mutates):
+            params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
+            users = [self.context.user_names.get(n, n) for n in passed
+                     if n in self.context.user_names or n in params]
+            given = repr(users[0]) if users else "a differentiated value"
+            raise self.error(f"call of {ast.unparse(call.func)} for its side effect, given {given}", s,
+                             "assign its result instead (a call may write into the arrays it is given)")
 
 
     def adjoint_if(self, s, adj, in_loop=False):

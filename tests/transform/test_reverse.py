@@ -258,3 +258,14 @@ def remainder_operator(x, y):
 def test_the_remainder_operator_is_differentiated_like_np_remainder():
     """``x % y`` once counted as a constant (a spelling test): its gradient was silently dropped."""
     check_all(remainder_operator, np.array([2.3, -1.7, 0.4]), 0.9)
+
+
+def printed(x):
+    print(x)
+    return x * x
+
+
+def test_printing_a_differentiated_value_is_fine(capsys):
+    """print writes nothing into its arguments (calls kept for their side effect are otherwise refused)."""
+    assert sg.grad(printed)(3.0) == pytest.approx(6.0)
+    assert capsys.readouterr().out == "3.0\n"

@@ -69,3 +69,15 @@ def writes_out(x):
     y = np.zeros(3)
     np.multiply(x, 2.0, out=y)
     return np.sum(y * y)
+
+
+def scatters_into(x):
+    y = np.zeros(3)
+    np.add.at(y, [0, 1], x)
+    return np.sum(y * y)
+
+
+def shuffles(x):
+    y = np.ones(3) * x
+    np.random.shuffle(y)
+    return np.sum(y * np.arange(3.0))
