@@ -759,6 +759,8 @@ class Normaliser:
         if found.packs_varargs and len(args) > 1:  # x.reshape(2, 3)
             args = [self.atom(ast.Tuple(args, ast.Load()))]
         keywords = [ast.keyword(k.arg, self.atom(k.value)) for k in e.keywords]
+        if not keywords:  # x.clip(1.0) is np.clip(x, 1.0, None)
+            args += [ast.Constant(v) for v in found.method_defaults[len(args):]]
         return self.namespace_call(found.primitive, [base, *args], keywords)
 
     def namespace_call(self, function, args, keywords=()):

@@ -41,7 +41,8 @@ def where(g, ans, condition, x, y):
     return (None, unbroadcast(np.where(condition, g, 0), x), unbroadcast(np.where(condition, 0, g), y))
 
 
-@defvjp(np.clip, elementwise=True, allocates=True, methods=("clip",))
+@defvjp(np.clip, elementwise=True, allocates=True, methods=("clip",),
+        method_defaults=(None, None))
 def clip(g, ans, a, a_min=None, a_max=None):
     return (
         unbroadcast(g * within_bounds(a, a_min, a_max), a),

@@ -69,6 +69,9 @@ class Primitive:
     #: a method spelling's extra positional arguments form one tuple:
     #: ``x.reshape(2, 3)`` is ``np.reshape(x, (2, 3))``
     packs_varargs: bool = False
+    #: trailing positional arguments a method spelling may leave out though
+    #: the function needs them: ``x.clip(1.0)`` is ``np.clip(x, 1.0, None)``
+    method_defaults: tuple = ()
     #: ndarray attribute spellings meaning this primitive of the array:
     #: ``x.T`` is ``np.transpose(x)``, ``x.shape`` is ``np.shape(x)``
     attributes: tuple = ()

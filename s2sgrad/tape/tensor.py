@@ -760,9 +760,15 @@ class Tensor:
         return cast(self, dtype)
 
 
-def _method(primitive, packs_varargs):
+def _method(primitive, packs_varargs, defaults):
     """``t.<name>(...)``: ``primitive(t, ...)``, recorded like any call of it."""
-    if packs_varargs:
+    if defaults:
+
+        def method(self, *args, **kwargs):
+            if not kwargs:  # t.clip(1.0) is np.clip(t, 1.0, None)
+                args += defaults[len(args):]
+            return primitive(self, *args, **kwargs)
+    elif packs_varargs:
 
         def method(self, *args, **kwargs):
             if len(args) > 1:  # t.reshape(2, 3) is np.reshape(t, (2, 3))
@@ -782,7 +788,7 @@ def _install_spellings(cls):
     ``shape`` and ``dtype`` are its own metadata, not recorded calls)."""
     for record in _registry.records():
         for name in record.methods:
-            method = _method(record.primitive, record.packs_varargs)
+            method = _method(record.primitive, record.packs_varargs, record.method_defaults)
             method.__name__, method.__qualname__ = name, f"{cls.__name__}.{name}"
             method.__doc__ = f"``{getattr(record.primitive, '__name__', name)}(self, ...)``"
             setattr(cls, name, method)

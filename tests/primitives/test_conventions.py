@@ -412,6 +412,11 @@ def test_method_spellings_round_trip(record):
             array, rest = args[0], args[1:]
             expected = record.primitive(*args, **kwargs)
             np.testing.assert_array_equal(getattr(array, name)(*rest, **kwargs), expected)
+            for leave_out in range(1, len(record.method_defaults) + 1):  # x.clip(1.0)
+                kept = rest[:len(rest) - leave_out]
+                filled = kept + record.method_defaults[len(kept):]
+                np.testing.assert_array_equal(getattr(array, name)(*kept),
+                                              record.primitive(array, *filled))
             if record.packs_varargs and rest and isinstance(rest[0], tuple) and rest[0]:
                 np.testing.assert_array_equal(getattr(array, name)(*rest[0], *rest[1:], **kwargs), expected)
 

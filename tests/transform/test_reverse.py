@@ -269,3 +269,12 @@ def test_printing_a_differentiated_value_is_fine(capsys):
     """print writes nothing into its arguments (calls kept for their side effect are otherwise refused)."""
     assert sg.grad(printed)(3.0) == pytest.approx(6.0)
     assert capsys.readouterr().out == "3.0\n"
+
+
+def clipped_below(x):
+    return np.sum(x.clip(0.5) ** 2)
+
+
+def test_a_method_spelling_may_leave_out_what_the_function_needs():
+    """x.clip(0.5) is np.clip(x, 0.5, None) (np.clip(x, 0.5) raises)."""
+    check_all(clipped_below, np.array([0.2, 1.0, 2.0]))
