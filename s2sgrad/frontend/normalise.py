@@ -737,6 +737,10 @@ class Normaliser:
         if found is not None and found.mutates:
             raise self.parsed.error(f"{name}(), which writes into its argument", e,
                                     stage="normalise", hint="write the values with a subscript assignment: y[...] = x")
+        self.refuse_out_argument(name, e)
+
+    def refuse_out_argument(self, name, e):
+        """``out=`` makes any NumPy call write into that array: refused (see above)."""
         for k in e.keywords:
             if k.arg == "out" and not (isinstance(k.value, ast.Constant) and k.value.value is None):
                 raise self.parsed.error(f"{name}(..., out=...), which writes into an array", e,
@@ -754,6 +758,7 @@ class Normaliser:
         if found is None:
             raise self.parsed.error(f"method call .{method}()", e, stage="normalise",
                                     hint="call the NumPy function instead")
+        self.refuse_out_argument(ast.unparse(func), e)
         base = self.atom(func.value)
         args = [self.atom(a) for a in e.args]
         if found.packs_varargs and len(args) > 1:  # x.reshape(2, 3)

@@ -34,6 +34,7 @@ def test_integer_argument_is_a_type_error():
     # (the gradient would not follow the write: it was silently zero)
     ("copies_into", "np.copyto(), which writes into its argument"),
     ("writes_out", "np.multiply(..., out=...), which writes into an array"),
+    ("method_writes_out", "x.sum(..., out=...), which writes into an array"),
     ("scatters_into", "call of np.add.at for its side effect, given 'x'"),
     ("shuffles", "call of np.random.shuffle for its side effect, given 'y'"),
 ])

@@ -81,3 +81,9 @@ def shuffles(x):
     y = np.ones(3) * x
     np.random.shuffle(y)
     return np.sum(y * np.arange(3.0))
+
+
+def method_writes_out(x):
+    y = np.zeros(1)
+    x.sum(out=y)
+    return np.sum(y * y)
