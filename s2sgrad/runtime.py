@@ -149,6 +149,22 @@ def add_cotangents(a, b):
     return a + b
 
 
+class Cotangents(list):
+    """The cotangent of a primitive with several outputs: one array per output.
+
+    Sums add entry by entry (a list would concatenate), so the
+    contributions of the outputs a program uses accumulate as arrays do.
+    """
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        return Cotangents([a + b for a, b in zip(self, other)])
+
+    __radd__ = __add__
+    __iadd__ = __add__
+
+
 def cotangent_or_zero(value):
     """An element of a list cotangent, where None stands for zero."""
     return 0.0 if value is None else value

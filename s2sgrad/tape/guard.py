@@ -18,8 +18,8 @@ exactly, checking what the key encodes:
   parameters, a single output (and, for indexing, its shape and dtype);
 * every argument the output of the same earlier record (by identity), or
   a leaf of the same type, shape and dtype (a repeated leaf the same
-  object), or an equal constant of the same type (a zero of the same
-  sign);
+  object), or an equal literal constant of the same type (a zero of the
+  same sign);
 * where a Tensor leaf is used, the same ``needs``: the inputs the tape
   tracks (elsewhere they follow: an output is always tracked, a constant
   or an array never). An untracked leaf is then a constant of the
@@ -34,6 +34,7 @@ import operator
 
 import numpy as np
 
+from s2sgrad.primitives.registry import Primitive
 from s2sgrad.tape.tensor import _SCALAR_META, Tensor
 
 #: exceptions a guard takes for "not recognised": unpacking a record with
@@ -47,8 +48,10 @@ def guard(records, seeds, wanted):
     ``match`` returns the leaf values -- in first-use order, as
     :func:`~s2sgrad.tape.compiled._key_and_values` lists them -- of a
     recording it recognises, else None. None instead of a guard when the
-    recording has several-output records, nested inputs, or a seed or
-    wanted node no record touches (the key handles those).
+    recording has several-output or ``custom_gradient`` records, nested
+    inputs, constants that are not literals, a Tensor used both tracked and
+    untracked, or a seed or wanted node no record touches (the key handles
+    those).
     """
     if not records:
         return None
@@ -97,6 +100,8 @@ class _GuardWriter:
         self.last_tracked_record = -1
         #: outputs compared by identity with a Tensor (so known not to be tuples)
         self.outputs_used = set()
+        #: id(Tensor leaf) -> whether the tape tracked its first use
+        self.leaf_tracked = {}
 
     def constant(self, value):
         """The name under which the guard sees ``value``."""
@@ -112,8 +117,8 @@ class _GuardWriter:
     def record(self, k, rec):
         """The tests of record ``k``: primitive, parameters, arguments, output."""
         out = rec.out
-        if type(out) is tuple:
-            raise _NoGuard
+        if type(out) is tuple or type(rec.rule) is not Primitive:
+            raise _NoGuard  # several outputs, a custom_gradient call or no rule
         r = f"r{k}"
         args = [f"a{k}_{i}" for i in range(len(rec.args))]
         conditions = [f"{r}.prim is not {self.constant(rec.prim)}"]
@@ -150,9 +155,12 @@ class _GuardWriter:
         """
         name = self.names.get(id(a))
         if name is not None:
+            if self.leaf_tracked.get(id(a), tracked) != tracked:
+                raise _NoGuard  # a source used before it was watched
             conditions.append(f"{x} is not {self.node(id(a))}")
             return conditions
         if isinstance(a, Tensor):
+            self.leaf_tracked[id(a)] = tracked
             conditions.append(f"not isinstance({x}, Tensor)")
             self.fail_if(conditions)
             value = f"v{len(self.values)}"
@@ -162,12 +170,12 @@ class _GuardWriter:
                 self.tracked.append(x)
                 self.last_tracked_record = k
             return self.meta(value, a._value)
-        if isinstance(a, np.ndarray) and a.ndim:
+        if isinstance(a, np.ndarray):
             self.leaf(a, x, x)
             return conditions + self.meta(x, a)
         t = type(a)
-        if t is list or t is tuple:
-            raise _NoGuard
+        if t is list or t is tuple or not is_literal(a):
+            raise _NoGuard  # (a constant the key passes as a value of its own)
         conditions.append(f"type({x}) is not {self.constant(t)}")
         conditions.append(f"not ({x} == {self.constant(a)})")
         if has_signed_zero(a):
@@ -229,6 +237,15 @@ class _GuardWriter:
         namespace = dict(self.env)
         exec(compile(source, "<s2sgrad guard>", "exec"), namespace)
         return namespace["match"]
+
+
+def is_literal(value):
+    """True for a constant generated code can spell as a literal."""
+    if value is None or isinstance(value, (bool, int, float, complex, str)):
+        return True
+    if type(value) is tuple:
+        return all(is_literal(v) for v in value)
+    return isinstance(value, np.generic) and value.ndim == 0 and value.dtype.kind in "biufc"
 
 
 def has_signed_zero(value):

@@ -25,7 +25,7 @@ import inspect
 import numpy as np
 
 from s2sgrad.tape import tensor as _tensor
-from s2sgrad.tape.rewind import rewind
+from s2sgrad.tape.compiled import rewind
 from s2sgrad.tape.tensor import (
     _FLOATING,
     Tensor,
@@ -533,17 +533,38 @@ def _rebuild(structure, it):
 
 
 class _CustomRule:
-    """The rule of one call of a ``custom_gradient`` function: its ``grad_fn``."""
+    """One call of a ``custom_gradient`` function, as its record's rule: the
+    function, its ``grad_fn`` and how to call it.
 
-    __slots__ = ("grad_fn", "n_inputs", "variables", "single_output")
+    The tape's backward pass lowers the record to ``custom_call(rule,
+    inputs)`` (:mod:`s2sgrad.tape.compiled`), whose rule calls
+    :meth:`cotangents`.
+    """
 
-    def __init__(self, grad_fn, n_inputs, variables, single_output):
+    __slots__ = ("function", "grad_fn", "n_inputs", "variables", "single_output")
+
+    def __init__(self, function, grad_fn, n_inputs, variables, single_output):
+        self.function = function
         self.grad_fn = grad_fn
         self.n_inputs = n_inputs
         self.variables = variables
         self.single_output = single_output
 
-    def vjp(self, g, ans, *args):
+    def forward(self, inputs):
+        """The function's value on the NumPy values ``inputs`` (variables as they are now)."""
+        saved = list(_active)
+        _active.clear()
+        try:
+            result, _ = self.function(*(wrap(x) for x in inputs[:self.n_inputs]))
+        finally:
+            _active[:] = saved
+        if self.single_output:
+            return _tensor._to_value(result)
+        return tuple(_tensor._to_value(r) for r in result)
+
+    def cotangents(self, g, ans, inputs):
+        """``grad_fn``'s cotangents for ``inputs`` (then variables) given the
+        outputs' cotangents ``g``; NumPy values unless ``ans`` holds Tensors."""
         raw = not isinstance(ans if self.single_output else ans[0], Tensor)
         if self.single_output:
             upstream = (_as_upstream(g, ans),)
@@ -620,7 +641,7 @@ def custom_gradient(f=None):
                     "then grad_fn must accept a keyword argument 'variables'."
                 )
         if _active:
-            rule = _CustomRule(grad_fn, len(args), variables, single)
+            rule = _CustomRule(f, grad_fn, len(args), variables, single)
             inputs = tuple(args) + tuple(variables)
             vals = tuple(_tensor._unwrap(inputs))
             _tensor._record(decorated, inputs, vals, {}, outs[0] if single else tuple(outs), rule)

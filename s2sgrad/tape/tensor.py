@@ -21,6 +21,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.primitives import registry as _registry
+from s2sgrad.runtime import Cotangents
 
 #: The tapes currently recording, innermost last. Mutated in place only
 #: (other modules hold a reference to this list).
@@ -33,8 +34,10 @@ _rule_depth = [0]
 
 _new = object.__new__
 _ndarray = np.ndarray
-#: (exact types: a named tuple is a constant)
-_LIST_OR_TUPLE = frozenset((list, tuple))
+#: The types of sequences of inputs (``np.stack([a, b])``), exact: a named
+#: tuple is a constant; a several-output primitive's cotangent is a
+#: :class:`~s2sgrad.runtime.Cotangents` list.
+_SEQUENCES = frozenset((list, tuple, Cotangents))
 _NO_PARAMS = {}
 
 
@@ -187,7 +190,7 @@ def _record(prim, args, vals, params, out, rule=None):
                 n = tape._read_variable(a)
             else:
                 n = id(a) in tracked
-        elif type(a) is list or type(a) is tuple:
+        elif type(a) in _SEQUENCES:
             plain = False
             n = _touches(tape, a)
         else:
@@ -222,7 +225,7 @@ def _record_on_each(prim, args, vals, params, out, rule):
                     needs.append(tape._read_variable(a))
                 else:
                     needs.append(id(a) in tracked)
-            elif type(a) is list or type(a) is tuple:
+            elif type(a) in _SEQUENCES:
                 plain = False
                 needs.append(_touches(tape, a))
             else:
@@ -270,7 +273,7 @@ def _touches(tape, args):
                     hit = True
             elif id(a) in tracked:
                 hit = True
-        elif type(a) is list or type(a) is tuple:
+        elif type(a) in _SEQUENCES:
             if _touches(tape, a):
                 hit = True
     return hit
@@ -283,7 +286,7 @@ def _as_nodes(args):
         if isinstance(a, Tensor):
             if a._is_variable:
                 a = a._read()
-        elif type(a) is list or type(a) is tuple:
+        elif type(a) in _SEQUENCES:
             a = type(a)(_as_nodes(a))
         nodes.append(a)
     return tuple(nodes)
@@ -298,7 +301,7 @@ def _unwrap(args):
     for a in args:
         if isinstance(a, Tensor):
             a = a._value
-        elif type(a) is list or type(a) is tuple:
+        elif type(a) in _SEQUENCES:
             a = type(a)(_unwrap(a))
         vals.append(a)
     return vals
@@ -309,7 +312,7 @@ def _result_type(args):
     for a in args:
         if isinstance(a, Tensor):
             return a._result_type
-        if type(a) is list or type(a) is tuple:
+        if type(a) in _SEQUENCES:
             found = _result_type(a)
             if found is not None:
                 return found
@@ -348,7 +351,7 @@ def apply(prim, impl, args, params):
                 if cls is None:
                     cls = a._result_type
                 a = a._value
-            elif type(a) is list or type(a) is tuple:
+            elif type(a) in _SEQUENCES:
                 if cls is None:
                     cls = _result_type(a)
                 a = type(a)(_unwrap(a))
@@ -430,7 +433,7 @@ def _binary(op, a, b, cls):
             a = s
         else:
             na = id(a) in tracked
-    elif type(a) in _LIST_OR_TUPLE:
+    elif type(a) in _SEQUENCES:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
         return out
     else:
@@ -448,7 +451,7 @@ def _binary(op, a, b, cls):
             b = s
         else:
             nb = id(b) in tracked
-    elif type(b) in _LIST_OR_TUPLE:
+    elif type(b) in _SEQUENCES:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
         return out
     elif na:

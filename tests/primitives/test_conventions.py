@@ -27,6 +27,7 @@ import pytest
 
 from s2sgrad import backend
 from s2sgrad.primitives import reductions, registry, shape
+from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_derived,
     test_elementwise,
@@ -35,8 +36,10 @@ from tests.primitives import (
     test_reductions,
     test_shape,
 )
+from tests.tape import test_lowering
 
-MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_shape]
+MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_shape,
+           test_lowering]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""
@@ -80,8 +83,9 @@ OPERATORS = {
 #: helpers whose own derivative is not provided: differentiating through
 #: them fails loudly (no rule) instead of silently. prod_of_others_jvp is
 #: what the second derivative of prod calls; a third derivative of prod
-#: would need it.
-LAST_ORDER = {reductions.prod_of_others_jvp}
+#: would need it. custom_cotangents calls a custom_gradient's grad_fn: its
+#: derivative comes from an outer tape recording what grad_fn does.
+LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents}
 
 
 def _known(obj):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import s2sgrad as sg
-from s2sgrad.tape.rewind import MissingRuleError
+from s2sgrad.tape.compiled import MissingRuleError
 from tests.tape.helpers import assert_tape_grad, tape_grad
 
 RNG = np.random.default_rng(0)

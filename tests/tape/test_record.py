@@ -1,4 +1,4 @@
-"""The recorded program: record format, structural keys, rule specialisation."""
+"""The recorded program: record format, structural keys, the backward pass."""
 
 import operator
 
@@ -6,8 +6,7 @@ import numpy as np
 
 import s2sgrad as sg
 from s2sgrad.primitives.registry import lookup
-from s2sgrad.tape.compiled import _key_and_values
-from s2sgrad.tape.rewind import _specialize, rewind
+from s2sgrad.tape.compiled import _key_and_values, rewind
 
 
 def structural_key(records, seeds=(), wanted=()):
@@ -59,17 +58,6 @@ def test_rewind_returns_cotangents_of_wanted_nodes():
     ct = rewind(tape._records, [(y, 1.0)], [id(snap)])
     np.testing.assert_allclose(ct[id(snap)], 2.0 * np.cos([1.0, 2.0]) + 2 * np.array([1.0, 2.0]))
     assert rewind(tape._records, [], [id(snap)]) == {}
-
-
-def test_specialised_rule_drops_unneeded_gradients():
-    rule = lookup(operator.pow)
-    x = np.array([0.0, 2.0])
-    full = rule.vjp(np.ones(2), x**2, x, 2)
-    only_x = _specialize(rule.vjp, (True, False), False)(np.ones(2), x**2, x, 2)
-    assert only_x[1] is None
-    np.testing.assert_array_equal(only_x[0], full[0])
-    only_y = _specialize(rule.vjp, (False, True), False)(np.ones(2), x**2, x, 2)
-    assert only_y[0] is None
 
 
 def test_constant_exponent_at_zero_gives_no_warning(recwarn):
