@@ -60,7 +60,6 @@ def _fresh_caches():
     cache.clear()
     tf_function._conversions.clear()
     compiled._cache.clear()
-    compiled._seen.clear()
     compiled._last[0] = None
 
 

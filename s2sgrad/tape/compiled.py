@@ -484,10 +484,17 @@ def _constant(value, env):
     if isinstance(value, np.generic) and _literal(value):
         return ast.Constant(value.item())
     if type(value) is tuple and _literal(value):
-        return ast.Tuple([_constant(v, env) for v in value], ast.Load())
+        return ast.Constant(_plain(value))  # (a constant, so an atom)
     if _literal(value):
         return ast.Constant(value)
     return ast.Name(_name_of(value, env), ast.Load())
+
+
+def _plain(value):
+    """A literal tuple with NumPy scalars as Python numbers."""
+    if type(value) is tuple:
+        return tuple(_plain(v) for v in value)
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _name_of(obj, env):
