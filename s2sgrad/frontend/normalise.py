@@ -99,6 +99,8 @@ class Normaliser:
         #: what later stages (and this one) need to know about the nodes it
         #: emits (see s2sgrad.ir.facts)
         self.facts = NormalFormFacts()
+        #: (current, last_stores) at the entry of each enclosing loop
+        self.loop_entries = []
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -403,7 +405,21 @@ class Normaliser:
                 self.assignments[version] = self.assignments.get(version, 0) + 1
         path = self.path
         self.path = path + ((("loop", self.event()), True, 0),)
+        self.loop_entries.append((dict(self.current), dict(self.last_stores)))
         return path
+
+    def leave_loop(self, path):
+        """Back on ``path`` after a loop body: a name the loop assigns in the
+        version it had before keeps the assignments made before as its last
+        ones (the version was certainly assigned there, the loop reassigns it
+        in place)."""
+        self.path = path
+        current, stores = self.loop_entries.pop()
+        for name, before in stores.items():
+            version = current.get(name)
+            if version is not None and self.current.get(name) == version and all(
+                    c[0] == version for c in self.last_stores.get(name, ())):
+                self.last_stores[name] = before
 
     def event(self):
         self.events += 1
@@ -503,7 +519,7 @@ class Normaliser:
         path = self.enter_loop(s)
         body = self.block([_at(p, s) for p in prefix] + _structure_jumps(list(s.body)))
         self.loop_depth -= 1
-        self.path = path
+        self.leave_loop(path)
         self.emit(ast.For(ast.Name(target_name, ast.Store()), header, body or [ast.Pass()], []), s)
 
     def loop_source(self, s):
@@ -574,7 +590,7 @@ class Normaliser:
         else:
             loop_body = head + [_at(ast.If(test, body or [ast.Pass()], [_at(ast.Break(), s)]), s)]
         self.loop_depth -= 1
-        self.path = path
+        self.leave_loop(path)
         self.emit(ast.While(ast.Constant(True), loop_body, []), s)
 
     # --------------------------------------------------------- expressions

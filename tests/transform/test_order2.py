@@ -246,3 +246,32 @@ def test_a_folded_seed_spread_by_full_like_carries_its_derivative():
     np.testing.assert_allclose(mixed, (first(x + h, y) - first(x - h, y)) / (2 * h), rtol=1e-6)
     np.testing.assert_allclose(np.sum(mixed * weights), np.sum(weights) * (1 - np.tanh(x) ** 2))
     assert hvp(x, y, 1.0) == pytest.approx(numerical_grad(sg.grad(tanh_times_sum), (x, y), 0))
+
+
+def looped(a, n):
+    s = a * 0.5
+    for i in range(n):
+        s = np.sin(s) + a * (0.1 * i)
+        if s > 2.5:
+            break
+    return s
+
+
+def loop_in_a_branch(x, y):
+    if x > 1.0:
+        y = x ** looped(0.5, 2) * y
+    else:
+        y = -1.2 * x * y
+    return y * x
+
+
+def test_a_loop_inside_a_branch_at_order_two():
+    # the loop's trip count is assigned before the loop and in it, under
+    # the branch; the adjoint reads it under the same test (it was refused
+    # as "read before assignment", before the tape could take over)
+    for i in (0, 1):
+        first = sg.grad(loop_in_a_branch, wrt=i)
+        for j in (0, 1):
+            second = sg.grad(first, wrt=j)
+            for point in ((1.3, 0.5), (0.3, 0.5)):
+                assert_derivative(second, first, point, j)
