@@ -28,7 +28,7 @@ import ast
 import builtins
 import contextlib
 import hashlib
-import inspect
+import linecache
 import marshal
 import numbers
 import os
@@ -614,11 +614,7 @@ def code_key(code):
     known = _code_keys.get(id(code))
     if known is not None and known[0]() is code:
         return known[1]
-    try:
-        source = "".join(inspect.getsourcelines(code)[0])
-    except (OSError, TypeError):
-        source = ""
-    key = (_digest(marshal.dumps(code)), _digest(source.encode()))
+    key = (_digest(marshal.dumps(code)), _digest("".join(_source_lines(code)).encode()))
     ident = id(code)
 
     def forget(reference):
@@ -627,6 +623,14 @@ def code_key(code):
 
     _code_keys[ident] = (weakref.ref(code, forget), key)
     return key
+
+
+def _source_lines(code):
+    """The lines ``linecache`` holds from ``code``'s first line to its last
+    (the text it was compiled from, as far as the lines it runs show)."""
+    lines = linecache.getlines(code.co_filename)
+    last = max((line for _, _, line in code.co_lines() if line), default=code.co_firstlineno)
+    return lines[code.co_firstlineno - 1:last]
 
 
 def _digest(data):

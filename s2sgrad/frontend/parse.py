@@ -4,14 +4,21 @@ Output guarantees: ``ParsedFunction.tree`` is an ``ast.FunctionDef`` with no
 decorators whose line numbers are the user's own (file lines), and
 ``ParsedFunction.resolve`` maps a name or dotted expression in its body to
 the object it denotes (closure cell, global, builtin), so later stages find
-rules by identity, never by spelling.
+rules by identity, never by spelling. The source is the source of the code
+running now: text found for a function (``inspect`` reads its file again
+when the file changed on disk) that does not compile to the function's own
+code is refused, never differentiated in its place.
 """
+
+import __future__
 
 import ast
 import builtins
+import dis
 import inspect
 import linecache
 import textwrap
+import types
 from dataclasses import dataclass, field
 
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
@@ -60,7 +67,6 @@ class ParsedFunction:
     def derived(self, tree, helpers=None):
         """A function built from this one's source: same file, globals and
         closure, plus ``helpers`` (name -> object) as closure cells of its own."""
-        import types
 
         closure = dict(self.closure)
         closure.update({name: types.CellType(obj) for name, obj in (helpers or {}).items()})
@@ -92,6 +98,11 @@ def parse_function(function):
         ) from None
     first = max(first, 1)
     source = textwrap.dedent("".join(lines))
+    if _compiles_to(function, source, first) is False:
+        raise S2SGradError(
+            f"the source of {function.__qualname__} in {filename} no longer matches the "
+            f"running function: the file changed since it was imported (reload the module, "
+            f"or call the new definition)")
     if function.__name__ == "<lambda>":
         tree = _lambda_tree(function, source, filename, first)
     else:
@@ -137,6 +148,123 @@ def _lambda_tree(function, source, filename, first):
     ast.fix_missing_locations(tree)
     ast.increment_lineno(tree, first - 1)
     return tree
+
+
+#: the compiler flags ``from __future__`` imports set (they show in co_flags)
+_FUTURE_FLAGS = 0
+for _feature in __future__.all_feature_names:
+    _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
+
+#: the co_flags that say how a function is called and what it returns
+_KIND_FLAGS = (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS | inspect.CO_GENERATOR
+               | inspect.CO_COROUTINE | inspect.CO_ASYNC_GENERATOR)
+
+
+def _compiles_to(function, source, first):
+    """True when ``source`` (the dedented text found for ``function``,
+    starting at file line ``first``) compiles, in a scope like its own, to a
+    code object of the same shape as ``function.__code__`` (see
+    :func:`_shape`); None when a lambda's text does not compile alone (the
+    lambda parser says why).
+
+    The scope is rebuilt around the text: the free variables become
+    parameters of an enclosing function (so they compile as cells, not
+    globals), a method sits in a class of its class's name (``super()`` and
+    name mangling), the globals holding modules are imported (CPython
+    compiles ``np.sin(x)`` differently when ``np`` was imported); blank lines
+    put the text at its own line numbers. Instructions are compared exactly
+    first, and with what the scope may still change removed when that fails.
+    """
+    code = function.__code__
+    qualname = getattr(code, "co_qualname", function.__qualname__)
+    free = [name for name in code.co_freevars if name != "__class__"]
+    owner = qualname.split(".")[-2:-1]
+    modules = sorted({name for c in _code_objects(code) for name in c.co_names
+                      if isinstance(function.__globals__.get(name), types.ModuleType)})
+    header = [f"import {', '.join(modules)}"] if modules else []
+    depth = 0
+    if free:
+        header.append(f"def __s2sgrad_scope__({', '.join(free)}):")
+        depth += 1
+    if owner and owner[0] != "<locals>":
+        header.append(" " * depth + f"class {owner[0]}:")
+        depth += 1
+    padding = max(first - 1 - len(header), 0)
+    is_lambda = code.co_name == "<lambda>"
+    body = source.strip().rstrip(",") + "\n" if is_lambda else source
+    text = "\n".join(header) + "\n" * (padding + bool(header)) + textwrap.indent(
+        body, " " * depth)
+    try:
+        compiled = compile(text, code.co_filename, "exec",
+                           flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+    except SyntaxError:
+        return None if is_lambda else False
+    shift = first - 1 - padding - len(header)  # 0 unless the text had no room above it
+    found = [c for c in _code_objects(compiled) if c.co_name == code.co_name]
+    for instructions in (_exact_instructions, _instructions):
+        wanted = _shape(code, code.co_firstlineno, instructions)
+        if any(_shape(c, c.co_firstlineno + shift, instructions) == wanted for c in found):
+            return True
+    return False
+
+
+def _code_objects(code):
+    """``code`` and every code object nested in it."""
+    yield code
+    for const in code.co_consts:
+        if inspect.iscode(const):
+            yield from _code_objects(const)
+
+
+def _shape(code, firstlineno, instructions):
+    """What of ``code`` its source determines: ``instructions(code)``,
+    names, constants (nested code by its shape), argument layout and first
+    line ``firstlineno``, not the file or the scope it was built in."""
+    return (
+        firstlineno, instructions(code), code.co_argcount, code.co_posonlyargcount,
+        code.co_kwonlyargcount, code.co_flags & _KIND_FLAGS, code.co_varnames, code.co_names,
+        code.co_freevars, code.co_cellvars,
+        tuple(_shape(c, c.co_firstlineno - code.co_firstlineno, instructions)
+              if inspect.iscode(c) else (type(c).__name__, repr(c)) for c in code.co_consts),
+    )
+
+
+def _exact_instructions(code):
+    """The bytecode and its lines (from the first), without columns."""
+    first = code.co_firstlineno
+    return code.co_code, tuple((start, line and line - first)
+                               for start, _, line in code.co_lines())
+
+
+#: instructions whose presence depends on how a name was bound in the module
+#: (CPython calls ``module.f()`` with LOAD_ATTR, not LOAD_METHOD, when
+#: ``module`` was imported at module level), or that carry no meaning
+_SCOPE_DEPENDENT = {"CACHE", "EXTENDED_ARG", "PUSH_NULL", "NOP"}
+
+
+def _instructions(code):
+    """``code``'s instructions as (operation, argument, line from the first),
+    with the differences the enclosing module's imports make removed."""
+    found, position = [], {}
+    for i in dis.get_instructions(code):
+        position[i.offset] = len(found)  # a jump to a dropped one goes to the next kept
+        if i.opname not in _SCOPE_DEPENDENT:
+            found.append(i)
+    jumps = set(dis.hasjrel) | set(dis.hasjabs)
+    first = code.co_firstlineno
+    shape = []
+    for i in found:
+        if i.opcode in jumps:
+            arg = position.get(i.argval, i.argval)
+        elif i.opname == "LOAD_CONST":
+            arg = i.arg
+        else:
+            arg = i.argval
+        positions = getattr(i, "positions", None)
+        line = positions.lineno if positions is not None else i.starts_line
+        shape.append(("LOAD_ATTR" if i.opname == "LOAD_METHOD" else i.opname, arg,
+                      line and line - first))
+    return tuple(shape)
 
 
 def _parses(source):
