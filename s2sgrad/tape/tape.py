@@ -67,8 +67,10 @@ class GradientTape:
         self._persistent = bool(persistent)
         self._auto = bool(watch_accessed_variables)
         self._recording = False
+        # TensorFlow's tape starts without its recording (``_tape is None``):
+        # ``gradient`` before ``with`` is the error of a spent tape.
+        self._records = None
         # as _clear() does (spelt out: a tape is created every training step)
-        self._records = []
         self._tracked = set()
         self._watched = []
         self._watched_vars = {}
@@ -93,10 +95,7 @@ class GradientTape:
                 "Tape is still recording, This can happen if you try to "
                 "re-enter an already-active tape."
             )
-        if self._records is None:
-            self._clear()
-        _active.append(self)
-        self._recording = True
+        self._push()
         return self
 
     def __exit__(self, *exc):
@@ -108,6 +107,9 @@ class GradientTape:
         return False
 
     def _push(self):
+        """Start recording, on a fresh recording if the tape has none (as TensorFlow's)."""
+        if self._records is None:
+            self._clear()
         _active.append(self)
         self._recording = True
 
@@ -123,9 +125,14 @@ class GradientTape:
 
     @contextlib.contextmanager
     def stop_recording(self):
-        """Temporarily stop recording operations on this tape."""
-        if not self._recording:
+        """Temporarily stop recording operations on this tape.
+
+        As TensorFlow's: RuntimeError on a tape without a recording (never
+        entered, or spent), ValueError on one whose context has exited.
+        """
+        if self._records is None:
             raise RuntimeError("Trying to stop recording a tape which is not recording.")
+        _check_recording(self)
         self._pop()
         try:
             yield
@@ -133,7 +140,11 @@ class GradientTape:
             self._push()
 
     def reset(self):
-        """Forget everything recorded and watched, as if re-entered afresh."""
+        """Forget everything recorded and watched, as if re-entered afresh.
+
+        Only inside the tape's context (ValueError outside, as TensorFlow's).
+        """
+        _check_recording(self)
         self._clear()
 
     # -- watching -------------------------------------------------------------
@@ -368,6 +379,12 @@ class GradientTape:
     def __repr__(self):
         n = "spent" if self._records is None else f"{len(self._records)} records"
         return f"<GradientTape {n}, persistent={self._persistent}>"
+
+
+def _check_recording(tape):
+    """ValueError unless ``tape`` is inside its context (TensorFlow's ``_pop_tape``)."""
+    if not tape._recording:
+        raise ValueError("Tape is not recording.")
 
 
 def _seed(target, weight, tensor_mode):
