@@ -89,7 +89,7 @@ class _Compiled:
     """A compiled adjoint and how to call it with a recording's values."""
 
     __slots__ = ("function", "connected", "all_connected", "positions", "source", "extras",
-                 "plain", "match", "_tensor_function")
+                 "plain", "match", "guarded", "_tensor_function")
 
     def __init__(self, function, connected, positions, source, extras, match):
         self.function = function
@@ -106,7 +106,9 @@ class _Compiled:
         #: the record indices, when every extra is a single output
         self.plain = [i for i, _ in extras] if all(j is None for _, j in extras) else None
         #: the guard recognising recordings this adjoint serves, or None
+        #: (written when the structure is seen a second time)
         self.match = match
+        self.guarded = match is not None
         self._tensor_function = None
 
     def run(self, records, seeds, wanted, values, tensor_mode):
@@ -183,6 +185,10 @@ def _cached_entry(records, seeds, wanted, tensor_mode):
         if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
             _cache.clear()
         _cache[key] = entry
+    elif entry.match is None and type(entry) is _Compiled and not entry.guarded:
+        # seen again: worth the guard (a one-off recording never pays for one)
+        entry.guarded = True
+        entry.match = guard(records, seeds, wanted)
     return entry, values
 
 
@@ -446,8 +452,7 @@ def _build(records, seeds, wanted):
     if wrt != wanted_names:
         positions = [None if name is None else wrt.index(name) for name in wanted_names]
     extras = taps + [recorded[name] for name in generated.residuals]
-    return _Compiled(generated.function, connected, positions, generated.source, extras,
-                     guard(records, seeds, wanted))
+    return _Compiled(generated.function, connected, positions, generated.source, extras, None)
 
 
 def _live(records, seeds):

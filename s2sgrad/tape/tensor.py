@@ -57,8 +57,8 @@ class Record:
     * ``params``: the keyword arguments, static (``axis=0``, ...);
     * ``out``: the output Tensor, or a tuple of Tensors for a primitive
       with several outputs;
-    * ``rule``: an object with ``.vjp(g, ans, *args, **params)``; the
-      registry's rule, or the closure of a ``custom_gradient`` call;
+    * ``rule``: the registry's record of ``prim``, or the
+      ``_CustomRule`` of a ``custom_gradient`` call (its ``grad_fn``);
     * ``needs``: one bool per positional input, True when a recording tape
       tracks it -- the inputs whose gradients the backward pass computes.
     """

@@ -176,7 +176,7 @@ def test_alternating_programs_get_their_own_gradients():
 def test_a_training_loop_runs_on_the_guard_after_compiling_once(monkeypatch):
     forget_compiled()
     (w,) = scalars(1.0)
-    for _ in range(3):  # compiled, then recognised by the guard
+    for _ in range(3):  # compiled, seen again (the guard written), then recognised
         with sg.GradientTape() as tape:
             y = np.sum(X * w) ** 2
         tape.gradient(y, w)
@@ -197,7 +197,7 @@ def test_one_constant_in_two_places_is_served_by_two_parameters():
     forget_compiled()
     c1, c2 = sg.constant(X), sg.constant(2 * X)
     w, b = scalars(0.5, -1.5)
-    for c in (c2, c1):  # compiled, then recognised
+    for c in (c2, c2, c1):  # compiled, seen again (the guard written), then recognised
         with sg.GradientTape() as tape:
             y = np.sum(c1 * w + c * b)
         grads = [g.numpy() for g in tape.gradient(y, [w, b])]
