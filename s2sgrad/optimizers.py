@@ -13,6 +13,7 @@ a zero-argument ``loss`` callable. ``clipnorm``, ``global_clipnorm`` and
 """
 
 import warnings
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -46,10 +47,23 @@ def clip_by_norm(t, clip_norm, axes=None):
     return t * clip_norm / np.maximum(l2norm, clip_norm)
 
 
+def tensor_list(t_list):
+    """``t_list`` as a list; TypeError unless it is a sequence (not a str).
+
+    TensorFlow's rule for ``clip_by_global_norm`` and ``global_norm``: a
+    single tensor or array is refused rather than iterated as its rows.
+    """
+    if not isinstance(t_list, Sequence) or isinstance(t_list, str):
+        raise TypeError(
+            f"`t_list` should be a sequence of tensors. Received {type(t_list).__name__}."
+        )
+    return list(t_list)
+
+
 def global_norm(t_list):
     """``sqrt(sum of squares of every entry of every tensor)``; None entries skipped."""
     total = None
-    for t in t_list:
+    for t in tensor_list(t_list):
         if t is None:
             continue
         t = _as_array_like(t)
@@ -66,8 +80,7 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None):
     Returns ``(clipped_list, global_norm)``; ``None`` entries stay ``None``.
     A non-finite global norm makes every clipped value NaN, as in TensorFlow.
     """
-    if isinstance(t_list, (Tensor, np.ndarray)) or not isinstance(t_list, (list, tuple)):
-        raise TypeError("t_list should be a sequence of tensors")
+    t_list = tensor_list(t_list)
     if use_norm is None:
         use_norm = global_norm(t_list)
     with np.errstate(divide="ignore", invalid="ignore"):

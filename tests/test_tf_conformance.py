@@ -92,3 +92,130 @@ def test_reset_inside_the_context_forgets_what_came_before():
         tape.reset()
         loss += 3.0 * x
     assert tape.gradient(loss, x).numpy() == 3.0
+
+
+# -- 5. custom_gradient ------------------------------------------------------------------
+# tensorflow.org/api_docs/python/tf/custom_gradient (log1pexp, the variables=
+# form); custom_gradient.py, _eager_mode_decorator: the input gradients are
+# ``nest.flatten(grad_fn(...))`` and must number the inputs ("custom_gradient
+# function expected to return {n} gradients, but returned {m} instead."), and
+# with variables grad_fn returns (input_grads, variable_grads), one per
+# variable ("Must return gradient for each variable from @custom_gradient grad_fn.").
+
+
+def _grads(f, *values, variables=()):
+    xs = [tf.constant(v) for v in values]
+    with tf.GradientTape() as tape:
+        tape.watch(xs)
+        y = f(*xs)
+    return tape.gradient(y, xs + list(variables))
+
+
+def test_custom_gradient_of_one_input_returning_one_tensor():
+    @tf.custom_gradient
+    def log1pexp(x):
+        e = tf.exp(x)
+
+        def grad(upstream):
+            return upstream * (1 - 1 / (1 + e))
+
+        return tf.math.log(1 + e), grad
+
+    # TF's page: the stable gradient at 100 is 1.0 (the naive one is NaN)
+    (g,) = _grads(log1pexp, 100.0)
+    assert g.numpy() == np.float32(1.0)
+    (g,) = _grads(log1pexp, 0.5)
+    assert np.isclose(g.numpy(), 1 / (1 + np.exp(-0.5)), rtol=1e-6)
+
+
+def test_custom_gradient_of_one_input_returning_a_one_element_list():
+    @tf.custom_gradient
+    def triple(x):
+        return 3.0 * x, lambda dy: [3.0 * dy]
+
+    (g,) = _grads(triple, 2.0)
+    assert g.numpy() == 3.0
+
+
+def test_custom_gradient_with_variables_keyword():
+    v = tf.Variable(2.0)
+
+    @tf.custom_gradient
+    def scale(x):
+        def grad(dy, variables=None):
+            assert list(variables) == [v]
+            return dy * v, [dy * x]
+
+        return x * v, grad
+
+    gx, gv = _grads(scale, 3.0, variables=[v])
+    assert (gx.numpy(), gv.numpy()) == (2.0, 3.0)  # d(xv)/dx = v, d(xv)/dv = x
+
+
+def test_custom_gradient_returning_too_few_input_gradients_raises_value_error():
+    @tf.custom_gradient
+    def product(x, y):
+        return x * y, lambda dz: dz * y
+
+    with pytest.raises(
+        ValueError,
+        match=r"custom_gradient function expected to return 2 gradients, but returned 1 instead",
+    ):
+        _grads(product, 1.0, 2.0)
+
+
+def test_custom_gradient_returning_too_many_input_gradients_raises_value_error():
+    @tf.custom_gradient
+    def double(x):
+        return 2.0 * x, lambda dz: (dz, dz)
+
+    with pytest.raises(
+        ValueError,
+        match=r"custom_gradient function expected to return 1 gradients, but returned 2 instead",
+    ):
+        _grads(double, 1.0)
+
+
+def test_custom_gradient_missing_a_variable_gradient_raises_value_error():
+    v = tf.Variable(2.0)
+
+    @tf.custom_gradient
+    def scale(x):
+        return x * v, lambda dy, variables=None: (dy * v, [])
+
+    with pytest.raises(ValueError, match="Must return gradient for each variable"):
+        _grads(scale, 3.0, variables=[v])
+
+
+# -- 7. clip_by_global_norm given a tensor --------------------------------------------------
+# clip_ops.py, clip_by_global_norm and global_norm: ``if not isinstance(t_list,
+# collections_abc.Sequence) or isinstance(t_list, str): raise TypeError("`t_list`
+# should be a sequence of tensors. ...")``.
+
+
+@pytest.mark.parametrize(
+    "t_list",
+    [
+        lambda: tf.constant([3.0, 4.0]),
+        lambda: tf.constant(3.0),
+        lambda: tf.Variable([3.0, 4.0]),
+        lambda: np.array([3.0, 4.0]),
+        lambda: "ab",
+    ],
+    ids=["tensor", "scalar", "variable", "ndarray", "str"],
+)
+@pytest.mark.parametrize("op", [
+    lambda t: tf.clip_by_global_norm(t, 1.0),
+    lambda t: tf.linalg.global_norm(t),
+], ids=["clip_by_global_norm", "global_norm"])
+def test_a_non_sequence_t_list_raises_type_error(op, t_list):
+    with pytest.raises(TypeError, match="`t_list` should be a sequence of tensors"):
+        op(t_list())
+
+
+def test_clip_by_global_norm_of_a_list_and_a_tuple():
+    for t_list in ([tf.constant([3.0, 4.0]), None], (tf.constant([3.0, 4.0]), None)):
+        clipped, norm = tf.clip_by_global_norm(t_list, 1.0)
+        assert norm.numpy() == np.float32(5.0)
+        np.testing.assert_allclose(clipped[0].numpy(), [0.6, 0.8], rtol=1e-6)
+        assert clipped[1] is None

@@ -590,15 +590,18 @@ class _CustomRule:
         if self.variables:
             input_grads, var_grads = self.grad_fn(*upstream, variables=list(self.variables))
             var_grads = list(var_grads)
+            if len(var_grads) != len(self.variables):
+                raise ValueError(
+                    "Must return gradient for each variable from @custom_gradient grad_fn."
+                )
         else:
             input_grads, var_grads = self.grad_fn(*upstream), []
-        if self.n_inputs == 1 and not isinstance(input_grads, (list, tuple)):
-            input_grads = [input_grads]
-        input_grads = list(input_grads)
+        # as TensorFlow's: the input gradients are the leaves of what grad_fn returns
+        input_grads = _flatten(input_grads)
         if len(input_grads) != self.n_inputs:
             raise ValueError(
-                f"custom gradient function returned {len(input_grads)} gradients "
-                f"for {self.n_inputs} inputs"
+                f"custom_gradient function expected to return {self.n_inputs} "
+                f"gradients, but returned {len(input_grads)} instead."
             )
         grads = input_grads + var_grads
         if raw:

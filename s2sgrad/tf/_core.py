@@ -16,6 +16,7 @@ from s2sgrad.optimizers import clip_by_global_norm as _clip_by_global_norm
 from s2sgrad.optimizers import clip_by_norm as _clip_by_norm
 from s2sgrad.optimizers import clip_by_value as _clip_by_value
 from s2sgrad.optimizers import global_norm as _global_norm
+from s2sgrad.optimizers import tensor_list as _tensor_list
 from s2sgrad.primitives import registry as _registry
 from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradient  # noqa: F401
 from s2sgrad.tape.tensor import Tensor as _BaseTensor
@@ -520,14 +521,17 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
-    clipped, norm_value = _clip_by_global_norm(
-        [None if t is None else as_tensor(t) for t in t_list], clip_norm, use_norm
-    )
+    clipped, norm_value = _clip_by_global_norm(_tensors(t_list), clip_norm, use_norm)
     return clipped, as_tensor(norm_value)
 
 
 def global_norm(t_list, name=None):
-    return as_tensor(_global_norm([None if t is None else as_tensor(t) for t in t_list]))
+    return as_tensor(_global_norm(_tensors(t_list)))
+
+
+def _tensors(t_list):
+    """The entries of the sequence ``t_list`` as tensors (None kept); TypeError for a non-sequence."""
+    return [None if t is None else as_tensor(t) for t in _tensor_list(t_list)]
 
 
 def executing_eagerly():

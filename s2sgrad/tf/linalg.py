@@ -3,7 +3,7 @@
 import numpy as np
 
 from s2sgrad.tf._core import as_tensor as _as_tensor
-from s2sgrad.tf._core import eye, matmul, norm, tensordot  # noqa: F401
+from s2sgrad.tf._core import eye, global_norm, matmul, norm, tensordot  # noqa: F401
 
 
 def matrix_transpose(a, name="matrix_transpose", conjugate=False):
