@@ -45,7 +45,7 @@ import numpy as np
 
 from s2sgrad.errors import S2SGradError
 from s2sgrad.ir.nodes import function_def
-from s2sgrad.primitives.registry import Primitive, defvjp
+from s2sgrad.primitives.registry import Primitive, defvjp, generation
 from s2sgrad.runtime import Cotangents
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.guard import guard, has_signed_zero, is_literal
@@ -174,6 +174,20 @@ ALL = "all"
 #: records the same program every step, and the guard recognises it
 #: without building the key
 _last = [None]
+#: the registry generation the cached rules and adjoints were made under
+_rules_generation = [generation()]
+
+
+def forget_stale_rules():
+    """Drop the rules and compiled adjoints cached before a registration
+    (``sg.defgrad`` replacing a rule): called as a tape starts recording,
+    so the next recording uses the rules registered now."""
+    now = generation()
+    if _rules_generation[0] != now:
+        _rules_generation[0] = now
+        _tensor._kinds.clear()
+        _cache.clear()
+        _last[0] = None
 
 
 def _cached_entry(records, seeds, wanted, tensor_mode):

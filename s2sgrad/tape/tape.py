@@ -25,7 +25,7 @@ import inspect
 import numpy as np
 
 from s2sgrad.tape import tensor as _tensor
-from s2sgrad.tape.compiled import rewind
+from s2sgrad.tape.compiled import forget_stale_rules, rewind
 from s2sgrad.tape.tensor import (
     _FLOATING,
     Tensor,
@@ -95,6 +95,7 @@ class GradientTape:
                 "Tape is still recording, This can happen if you try to "
                 "re-enter an already-active tape."
             )
+        forget_stale_rules()
         self._push()
         return self
 

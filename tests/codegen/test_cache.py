@@ -299,3 +299,27 @@ def test_an_edit_that_moves_a_function_is_refused_and_one_elsewhere_is_not(tmp_p
         sg.grad(module.g)
     reloaded, _ = _import_from(tmp_path, "s2sgrad_moved_module", path.read_text())
     np.testing.assert_allclose(sg.grad(reloaded.g)(x), 2 * x)
+
+
+def test_the_tape_uses_a_rule_replaced_after_it_recorded():
+    from s2sgrad import tf
+
+    def gradient():
+        v = tf.Variable(np.array([1.0, 2.0]))
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(np.cbrt(v))
+        return np.asarray(tape.gradient(y, v))
+
+    x = np.array([1.0, 2.0])
+    for _ in range(3):  # recorded, compiled, served from the compiled recordings
+        np.testing.assert_allclose(gradient(), x ** (-2 / 3) / 3)
+    def seven(g, ans, x):
+        return (7.0 * g,)
+
+    original = registry.lookup(np.cbrt).vjp
+    try:
+        sg.defgrad(np.cbrt)(seven)
+        np.testing.assert_allclose(gradient(), [7.0, 7.0])
+    finally:
+        registry.defvjp(np.cbrt)(original)
+    np.testing.assert_allclose(gradient(), x ** (-2 / 3) / 3)
