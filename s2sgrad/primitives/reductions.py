@@ -84,7 +84,10 @@ def _as_rows(a, axis):
     inverse = tuple(np.argsort(kept + axes))
 
     def restore(result):
-        return np.transpose(np.reshape(result, moved_shape), inverse)
+        # a 0-d result is a NumPy scalar, as NumPy's own reductions return
+        # (a Python float argument's gradient must stay a float)
+        restored = np.transpose(np.reshape(result, moved_shape), inverse)
+        return restored[()] if not moved_shape else restored
 
     return rows, restore
 

@@ -102,3 +102,22 @@ def test_reductions_over_any_axes(call, primitive, seed):
     shape, axis, keepdims = call
     a = sample(shape, 0.5, 1.5, seed=seed)
     check_vjp(primitive, (a,), {"axis": axis, "keepdims": keepdims}, argnums=(0,), seed=seed)
+
+
+def _prod_of_float(x, y):
+    v0 = np.prod(np.exp(np.tanh(y)))
+    v1 = (y if v0 > 1.0 else x) + y
+    return np.sum(np.cos(x) * np.prod(v1))
+
+
+def test_second_derivative_of_prod_of_a_float_is_a_float():
+    """prod's second-order helpers on a 0-d input return a scalar, not a 0-d
+    array (found by the random order-2 programs: d2/dy2 came back an ndarray)."""
+    import s2sgrad as sg
+
+    first = sg.grad(_prod_of_float, wrt=1)
+    second = sg.grad(first, wrt=1)(0.1, -1.6)
+    assert isinstance(second, float) and np.ndim(second) == 0 and not isinstance(second, np.ndarray)
+    h = 1e-5
+    expected = (first(0.1, -1.6 + h) - first(0.1, -1.6 - h)) / (2 * h)
+    np.testing.assert_allclose(second, expected, rtol=1e-5, atol=1e-6)
