@@ -219,3 +219,81 @@ def test_clip_by_global_norm_of_a_list_and_a_tuple():
         assert norm.numpy() == np.float32(5.0)
         np.testing.assert_allclose(clipped[0].numpy(), [0.6, 0.8], rtol=1e-6)
         assert clipped[1] is None
+
+
+# -- 9. the namespace holds TensorFlow's names only -----------------------------------
+# Names of TensorFlow 2's top level (tensorflow.org/api_docs/python/tf, "Module:
+# tf", TF 2.x): modules, classes, functions and dtypes; the subset s2sgrad.tf
+# may provide. Not here, on purpose: TF 1's top-level names TF 2 moved to tf.math
+# (tf.log, tf.ceil, tf.rsqrt, ...), and implementation names (np, TFTensor, ...).
+TF2_TOP_LEVEL = frozenset(
+    """
+    GradientTape Module RaggedTensor SparseTensor Tensor TensorShape TensorSpec
+    UnconnectedGradients Variable DType
+    audio autodiff bitwise compat config data debugging distribute dtypes errors
+    experimental feature_column graph_util image io keras linalg lite lookup math
+    mlir nest nn quantization queue ragged random raw_ops saved_model sets signal
+    sparse strings summary sysconfig test tpu train types version xla
+    abs acos acosh add add_n argmax argmin argsort as_dtype as_string asin asinh
+    assert_equal assert_greater assert_less assert_rank atan atan2 atanh
+    batch_to_space bitcast boolean_mask broadcast_dynamic_shape broadcast_static_shape
+    broadcast_to case cast clip_by_global_norm clip_by_norm clip_by_value complex
+    concat cond constant control_dependencies convert_to_tensor cos cosh cumsum
+    custom_gradient device divide dynamic_partition dynamic_stitch edit_distance
+    einsum ensure_shape equal executing_eagerly exp expand_dims extract_volume_patches
+    eye fill fingerprint floor floordiv foldl foldr function gather gather_nd
+    get_logger get_static_value grad_pass_through gradients greater greater_equal
+    group guarantee_const hessians histogram_fixed_width histogram_fixed_width_bins
+    identity identity_n import_graph_def init_scope inside_function is_symbolic_tensor
+    is_tensor less less_equal linspace load_library load_op_library logical_and
+    logical_not logical_or make_ndarray make_tensor_proto map_fn matmul matrix_square_root
+    maximum meshgrid minimum multiply name_scope negative no_gradient no_op nondifferentiable_batch_function
+    norm not_equal numpy_function one_hot ones ones_like pad parallel_stack pow print
+    py_function quantize_and_dequantize_v4 random_index_shuffle range rank realdiv recompute_grad
+    reduce_all reduce_any reduce_logsumexp reduce_max reduce_mean reduce_min
+    reduce_prod reduce_sum register_tensor_conversion_function repeat required_space_to_batch_paddings
+    reshape reverse reverse_sequence roll round saturate_cast scalar_mul scan scatter_nd
+    searchsorted sequence_mask shape shape_n sigmoid sign sin sinh size slice sort
+    space_to_batch space_to_batch_nd split sqrt square squeeze stack stop_gradient
+    strided_slice subtract switch_case tan tanh tensor_scatter_nd_add
+    tensor_scatter_nd_update tensordot tile timestamp transpose truediv truncatediv
+    truncatemod tuple type_spec_from_value unique unique_with_counts unravel_index
+    unstack variable_creator_scope vectorized_map where while_loop zeros zeros_like
+    bfloat16 bool complex128 complex64 double float16 float32 float64 half int16
+    int32 int64 int8 qint16 qint32 qint8 quint16 quint8 resource string uint16
+    uint32 uint64 uint8 variant newaxis
+    """.split()
+)
+
+
+def test_every_public_name_of_the_namespace_is_a_tensorflow_2_name():
+    public = {n for n in dir(tf) if not n.startswith("_")}
+    assert public - TF2_TOP_LEVEL == set()
+
+
+def test_implementation_names_are_not_in_the_namespace():
+    for name in ("np", "functools", "operator", "TFTensor", "TFVariable", "EagerTensor",
+                 "ResourceVariable", "as_tensor", "tf_constant", "tf_value", "tf_print",
+                 "Function", "log", "rsqrt"):
+        assert not hasattr(tf, name), name
+
+
+def test_names_moved_to_tf_math_in_tensorflow_2_are_there():
+    for name in ("log", "ceil", "expm1", "log1p", "rsqrt", "reciprocal", "is_nan",
+                 "squared_difference", "reduce_std", "reduce_variance", "floormod"):
+        assert callable(getattr(tf.math, name)), name
+    assert callable(tf.nn.softplus) and callable(tf.linalg.global_norm)
+
+
+# -- 8. type names, as TF's eager classes -----------------------------------------------
+# In TF 2 eager, type(tf.constant(1.0)) is tensorflow.python.framework.ops.EagerTensor
+# (a subclass of tf.Tensor) and type(tf.Variable(1.0)) is
+# tensorflow.python.ops.resource_variable_ops.ResourceVariable.
+
+
+def test_tensor_and_variable_type_names():
+    t, v = tf.constant(1.0), tf.Variable(1.0)
+    assert type(t).__name__ == "EagerTensor" and isinstance(t, tf.Tensor)
+    assert type(v).__name__ == "ResourceVariable" and isinstance(v, tf.Variable)
+    assert type(t * 2.0).__name__ == "EagerTensor"
+    assert type(v * 2.0).__name__ == "EagerTensor"

@@ -13,5 +13,5 @@ through the source-to-source path (:mod:`s2sgrad.tf.function`).
 """
 
 from s2sgrad.tf._core import *  # noqa: F401,F403  (the namespace's ops)
-from s2sgrad.tf.function import Function, function  # noqa: F401
+from s2sgrad.tf.function import function  # noqa: F401
 from s2sgrad.tf import keras, linalg, math, nn, random  # noqa: F401

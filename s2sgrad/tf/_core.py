@@ -3,8 +3,8 @@ shapes, linear algebra, clipping.
 
 Kept out of the package's ``__init__`` so that ``tf.math``, ``tf.nn``,
 ``tf.linalg`` and ``tf.keras`` import what they share from here, below the
-package that imports them (no import cycle). Every public name of this
-module is a name of ``s2sgrad.tf``.
+package that imports them (no import cycle). ``__all__`` is the names of
+``s2sgrad.tf`` taken from here: TensorFlow 2's top-level names only.
 """
 
 import functools
@@ -22,19 +22,17 @@ from s2sgrad.tape.tape import GradientTape, UnconnectedGradients, custom_gradien
 from s2sgrad.tape.tensor import Tensor as _BaseTensor
 from s2sgrad.tape.tensor import cast as _cast
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
-from s2sgrad.tf._types import (  # noqa: F401
-    TensorShape,
-    TFTensor,
-    TFVariable,
-    as_tensor,
-    tf_constant,
-    tf_print,
-    tf_value,
-)
+from s2sgrad.tf._types import EagerTensor as _EagerTensor
+from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
+from s2sgrad.tf._types import TensorShape  # noqa: F401
+from s2sgrad.tf._types import as_tensor as _as_tensor
+from s2sgrad.tf._types import tf_constant as _tf_constant
+from s2sgrad.tf._types import tf_print as _tf_print
+from s2sgrad.tf._types import tf_value as _tf_value
 
-Tensor = TFTensor
-Variable = TFVariable
-print = tf_print  # noqa: A001  (tf.print)
+Tensor = _EagerTensor
+Variable = _ResourceVariable
+print = _tf_print  # noqa: A001  (tf.print)
 
 # -- dtypes -------------------------------------------------------------------------
 
@@ -85,53 +83,53 @@ def _lowers_to(primitive=None, template=None):
 
 def constant(value, dtype=None, shape=None, name=None):
     """A tensor with TensorFlow's dtype defaults (Python float -> float32)."""
-    return tf_constant(value, dtype, shape)
+    return _tf_constant(value, dtype, shape)
 
 
 def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None):
-    if isinstance(value, TFVariable):
+    if isinstance(value, _ResourceVariable):
         value = value.read_value()
-    if isinstance(value, TFTensor) and (dtype is None or value.dtype == np.dtype(dtype)):
+    if isinstance(value, _EagerTensor) and (dtype is None or value.dtype == np.dtype(dtype)):
         return value
     if dtype is None and dtype_hint is not None and not isinstance(value, (np.ndarray, np.generic)):
         candidate = np.asarray(value)
         if candidate.dtype.kind in "iuf" and np.dtype(dtype_hint).kind in "fc":
             dtype = dtype_hint
-    if isinstance(value, TFTensor):
+    if isinstance(value, _EagerTensor):
         return cast(value, dtype)
-    return tf_constant(value, dtype)
+    return _tf_constant(value, dtype)
 
 
 def is_tensor(x):
-    return isinstance(x, TFTensor) or isinstance(x, TFVariable)
+    return isinstance(x, _EagerTensor) or isinstance(x, _ResourceVariable)
 
 
 def zeros(shape, dtype=float32, name=None):
-    return tf_constant(np.zeros(_shape(shape), dtype=dtype))
+    return _tf_constant(np.zeros(_shape(shape), dtype=dtype))
 
 
 def ones(shape, dtype=float32, name=None):
-    return tf_constant(np.ones(_shape(shape), dtype=dtype))
+    return _tf_constant(np.ones(_shape(shape), dtype=dtype))
 
 
 def zeros_like(input, dtype=None, name=None):
-    return tf_constant(np.zeros_like(np.asarray(_value(input)), dtype=dtype))
+    return _tf_constant(np.zeros_like(np.asarray(_value(input)), dtype=dtype))
 
 
 def ones_like(input, dtype=None, name=None):
-    return tf_constant(np.ones_like(np.asarray(_value(input)), dtype=dtype))
+    return _tf_constant(np.ones_like(np.asarray(_value(input)), dtype=dtype))
 
 
 def fill(dims, value, name=None):
-    v = tf_constant(value)
-    return tf_constant(np.full(_shape(dims), v._value, dtype=v.dtype))
+    v = _tf_constant(value)
+    return _tf_constant(np.full(_shape(dims), v._value, dtype=v.dtype))
 
 
 def eye(num_rows, num_columns=None, batch_shape=None, dtype=float32, name=None):
     m = np.eye(num_rows, num_columns, dtype=dtype)
     if batch_shape is not None:
         m = np.broadcast_to(m, tuple(batch_shape) + m.shape).copy()
-    return tf_constant(m)
+    return _tf_constant(m)
 
 
 def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
@@ -139,25 +137,25 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
     if limit is None:
         start, limit = 0, start
     if dtype is None:
-        dtype = np.result_type(*(tf_value(v) for v in (start, limit, delta)))
+        dtype = np.result_type(*(_tf_value(v) for v in (start, limit, delta)))
     start, limit, delta = (_value(v) for v in (start, limit, delta))
-    return tf_constant(np.arange(start, limit, delta).astype(dtype))
+    return _tf_constant(np.arange(start, limit, delta).astype(dtype))
 
 
 def linspace(start, stop, num, name=None, axis=0):
-    start_v = tf_constant(start)
-    return tf_constant(
+    start_v = _tf_constant(start)
+    return _tf_constant(
         np.linspace(_value(start), _value(stop), int(_value(num)), axis=axis).astype(start_v.dtype)
     )
 
 
 @_lowers_to(np.positive)
 def identity(input, name=None):
-    return np.positive(as_tensor(input))
+    return np.positive(_as_tensor(input))
 
 
 def stop_gradient(input, name=None):
-    return _stop_gradient(as_tensor(input))
+    return _stop_gradient(_as_tensor(input))
 
 
 _registry.defnondiff(stop_gradient)
@@ -165,7 +163,7 @@ _registry.defnondiff(stop_gradient)
 
 def cast(x, dtype, name=None):
     """Convert to ``dtype``; differentiable between floating types."""
-    x = as_tensor(x)
+    x = _as_tensor(x)
     dtype = np.dtype(dtype)
     if x.dtype == dtype and not x._is_variable:
         return x
@@ -173,15 +171,15 @@ def cast(x, dtype, name=None):
 
 
 def shape(input, out_type=int32, name=None):
-    return tf_constant(np.asarray(np.shape(_value(input)), dtype=out_type))
+    return _tf_constant(np.asarray(np.shape(_value(input)), dtype=out_type))
 
 
 def size(input, out_type=int32, name=None):
-    return tf_constant(np.asarray(np.size(_value(input)), dtype=out_type))
+    return _tf_constant(np.asarray(np.size(_value(input)), dtype=out_type))
 
 
 def rank(input, name=None):
-    return tf_constant(np.int32(np.ndim(_value(input))))
+    return _tf_constant(np.int32(np.ndim(_value(input))))
 
 
 def _value(x):
@@ -208,7 +206,7 @@ def _operand(x):
     """A binary operand: tensors and Python/NumPy scalars as they are, else a tensor."""
     if isinstance(x, (_BaseTensor, int, float, complex, np.generic)):
         return x
-    return tf_constant(x)
+    return _tf_constant(x)
 
 
 # -- arithmetic (keyed on the operator module, like ``a + b``) ------------------------
@@ -219,7 +217,7 @@ def _binary(op):
     def fn(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
-            x = tf_constant(x)
+            x = _tf_constant(x)
         return op(x, y)
 
     return fn
@@ -235,7 +233,7 @@ mod = floormod = _binary(operator.mod)
 
 
 def add_n(inputs, name=None):
-    total = as_tensor(inputs[0])
+    total = _as_tensor(inputs[0])
     for x in inputs[1:]:
         total = total + x
     return total
@@ -243,13 +241,13 @@ def add_n(inputs, name=None):
 
 @_lowers_to(operator.neg)
 def negative(x, name=None):
-    return -as_tensor(x)
+    return -_as_tensor(x)
 
 
 def _ufunc(fn):
     @_lowers_to(fn)
     def op(x, name=None):
-        return fn(as_tensor(x))
+        return fn(_as_tensor(x))
 
     op.__name__ = fn.__name__
     return op
@@ -260,7 +258,7 @@ def _binary_ufunc(fn):
     def op(x, y, name=None):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
-            x = tf_constant(x)
+            x = _tf_constant(x)
         return fn(x, y)
 
     op.__name__ = fn.__name__
@@ -307,7 +305,7 @@ is_finite = _ufunc(np.isfinite)
 
 @_lowers_to(template="1 / np.sqrt({0})")
 def rsqrt(x, name=None):
-    return 1 / np.sqrt(as_tensor(x))
+    return 1 / np.sqrt(_as_tensor(x))
 
 
 @_lowers_to(template="np.square({0} - {1})")
@@ -318,18 +316,18 @@ def squared_difference(x, y, name=None):
 @_lowers_to(template="0.5 * (np.tanh(0.5 * {0}) + 1)")
 def sigmoid(x, name=None):
     """``1 / (1 + exp(-x))``, computed as ``(tanh(x/2) + 1) / 2`` (no overflow)."""
-    x = as_tensor(x)
+    x = _as_tensor(x)
     return 0.5 * (np.tanh(0.5 * x) + 1)
 
 
 @_lowers_to(template="np.logaddexp({0}, 0)")
 def softplus(features, name=None):
-    return np.logaddexp(as_tensor(features), 0)
+    return np.logaddexp(_as_tensor(features), 0)
 
 
 @_lowers_to(template="-np.logaddexp(-{0}, 0)")
 def log_sigmoid(x, name=None):
-    return -softplus(-as_tensor(x))
+    return -softplus(-_as_tensor(x))
 
 
 # -- reductions -------------------------------------------------------------------------
@@ -338,7 +336,7 @@ def log_sigmoid(x, name=None):
 def _reduction(fn):
     @_lowers_to(fn)
     def op(input_tensor, axis=None, keepdims=False, name=None):
-        return fn(as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
+        return fn(_as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
 
     op.__name__ = fn.__name__
     return op
@@ -356,16 +354,16 @@ reduce_all = _reduction(np.all)
 
 @_lowers_to(np.mean)  # lifted blocks read floating-point tensors only
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
-    x = as_tensor(input_tensor)
+    x = _as_tensor(input_tensor)
     if x.dtype.kind in "iub":
         total = np.sum(x._value, axis=_axis(axis), keepdims=keepdims)
         count = np.size(x._value) // max(np.size(total), 1)
-        return tf_constant((total // count).astype(x.dtype))
+        return _tf_constant((total // count).astype(x.dtype))
     return np.mean(x, axis=_axis(axis), keepdims=keepdims)
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
-    x = as_tensor(input_tensor)
+    x = _as_tensor(input_tensor)
     axis = _axis(axis)
     m = np.max(_stop_gradient(x), axis=axis, keepdims=True)
     m = np.where(np.isfinite(m), m, 0)
@@ -376,7 +374,7 @@ def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):
 
 
 def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
-    x = as_tensor(x)
+    x = _as_tensor(x)
     if reverse:
         x = np.flip(x, axis)
     out = np.cumsum(x, axis=axis)
@@ -388,15 +386,15 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None):
 
 
 def argmax(input, axis=None, output_type=int64, name=None):
-    return tf_constant(np.argmax(_value(input), axis=0 if axis is None else _axis(axis)).astype(output_type))
+    return _tf_constant(np.argmax(_value(input), axis=0 if axis is None else _axis(axis)).astype(output_type))
 
 
 def argmin(input, axis=None, output_type=int64, name=None):
-    return tf_constant(np.argmin(_value(input), axis=0 if axis is None else _axis(axis)).astype(output_type))
+    return _tf_constant(np.argmin(_value(input), axis=0 if axis is None else _axis(axis)).astype(output_type))
 
 
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
-    x = as_tensor(tensor)
+    x = _as_tensor(tensor)
     axis = _axis(axis)
     if ord in ("euclidean", 2, 2.0) and (axis is None or isinstance(axis, int)):
         squares = x * x if x.dtype.kind != "c" else np.real(x * np.conj(x))
@@ -414,52 +412,52 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
 
 
 def reshape(tensor, shape, name=None):
-    return np.reshape(as_tensor(tensor), _shape(shape))
+    return np.reshape(_as_tensor(tensor), _shape(shape))
 
 
 def transpose(a, perm=None, conjugate=False, name=None):
-    out = np.transpose(as_tensor(a), None if perm is None else _axis(perm))
+    out = np.transpose(_as_tensor(a), None if perm is None else _axis(perm))
     return np.conj(out) if conjugate else out
 
 
 def expand_dims(input, axis, name=None):
-    return np.expand_dims(as_tensor(input), _axis(axis))
+    return np.expand_dims(_as_tensor(input), _axis(axis))
 
 
 def squeeze(input, axis=None, name=None):
-    return np.squeeze(as_tensor(input), axis=_axis(axis))
+    return np.squeeze(_as_tensor(input), axis=_axis(axis))
 
 
 def concat(values, axis, name=None):
-    return np.concatenate([as_tensor(v) for v in values], axis=_axis(axis))
+    return np.concatenate([_as_tensor(v) for v in values], axis=_axis(axis))
 
 
 def stack(values, axis=0, name="stack"):
-    return np.stack([as_tensor(v) for v in values], axis=_axis(axis))
+    return np.stack([_as_tensor(v) for v in values], axis=_axis(axis))
 
 
 def unstack(value, num=None, axis=0, name="unstack"):
-    return list(np.unstack(as_tensor(value), axis=_axis(axis)))
+    return list(np.unstack(_as_tensor(value), axis=_axis(axis)))
 
 
 def split(value, num_or_size_splits, axis=0, num=None, name="split"):
     sections = _value(num_or_size_splits)
     if np.ndim(sections):
         sections = np.cumsum(np.asarray(sections))[:-1]
-    return list(np.split(as_tensor(value), sections, axis=_axis(axis)))
+    return list(np.split(_as_tensor(value), sections, axis=_axis(axis)))
 
 
 def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name=None):
-    return np.take(as_tensor(params), np.asarray(_value(indices)), axis=0 if axis is None else _axis(axis))
+    return np.take(_as_tensor(params), np.asarray(_value(indices)), axis=0 if axis is None else _axis(axis))
 
 
 def where(condition, x=None, y=None, name=None):
     cond = _value(condition)
     if x is None and y is None:
-        return tf_constant(np.argwhere(cond).astype(np.int64))
+        return _tf_constant(np.argwhere(cond).astype(np.int64))
     x, y = _operand(x), _operand(y)
     if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
-        x = tf_constant(x)
+        x = _tf_constant(x)
     return np.where(cond, x, y)
 
 
@@ -468,7 +466,7 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     if dtype is not None:
         dtype = np.dtype(dtype)
     elif on_value is not None:
-        dtype = np.asarray(tf_value(_value(on_value))).dtype
+        dtype = np.asarray(_tf_value(_value(on_value))).dtype
     else:
         dtype = float32
     on = 1 if on_value is None else _value(on_value)
@@ -477,12 +475,12 @@ def one_hot(indices, depth, on_value=None, off_value=None, axis=None, dtype=None
     out = np.where(hot, on, off).astype(dtype)
     if axis is not None and axis != -1:
         out = np.moveaxis(out, -1, axis)
-    return tf_constant(out)
+    return _tf_constant(out)
 
 
 @_lowers_to(operator.matmul)
 def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, name=None):
-    a, b = as_tensor(a), as_tensor(b)
+    a, b = _as_tensor(a), _as_tensor(b)
     if transpose_a or adjoint_a:
         a = np.swapaxes(a, -1, -2)
         if adjoint_a:
@@ -495,11 +493,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
 
 
 def tensordot(a, b, axes, name=None):
-    return np.tensordot(as_tensor(a), as_tensor(b), axes=axes)
+    return np.tensordot(_as_tensor(a), _as_tensor(b), axes=axes)
 
 
 def tile(input, multiples, name=None):
-    x = as_tensor(input)
+    x = _as_tensor(input)
     reps = _shape(multiples)
     # broadcast-and-reshape, which the tape differentiates (np.tile has no rule)
     shape = x.shape
@@ -509,30 +507,47 @@ def tile(input, multiples, name=None):
 
 
 def broadcast_to(input, shape, name=None):
-    return np.broadcast_to(as_tensor(input), _shape(shape))
+    return np.broadcast_to(_as_tensor(input), _shape(shape))
 
 
 def clip_by_value(t, clip_value_min, clip_value_max, name=None):
-    return _clip_by_value(as_tensor(t), clip_value_min, clip_value_max)
+    return _clip_by_value(_as_tensor(t), clip_value_min, clip_value_max)
 
 
 def clip_by_norm(t, clip_norm, axes=None, name=None):
-    return _clip_by_norm(as_tensor(t), clip_norm, axes)
+    return _clip_by_norm(_as_tensor(t), clip_norm, axes)
 
 
 def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     clipped, norm_value = _clip_by_global_norm(_tensors(t_list), clip_norm, use_norm)
-    return clipped, as_tensor(norm_value)
+    return clipped, _as_tensor(norm_value)
 
 
 def global_norm(t_list, name=None):
-    return as_tensor(_global_norm(_tensors(t_list)))
+    return _as_tensor(_global_norm(_tensors(t_list)))
 
 
 def _tensors(t_list):
     """The entries of the sequence ``t_list`` as tensors (None kept); TypeError for a non-sequence."""
-    return [None if t is None else as_tensor(t) for t in _tensor_list(t_list)]
+    return [None if t is None else _as_tensor(t) for t in _tensor_list(t_list)]
 
 
 def executing_eagerly():
     return True
+
+
+#: public here for ``tf.math``/``tf.nn``/``tf.linalg``, but not names of
+#: TensorFlow 2's top level (TF 1 had some of them; TF 2 spells them tf.math.ceil, ...)
+_SUBMODULE_ONLY = frozenset({
+    "ceil", "expm1", "global_norm", "is_finite", "is_inf", "is_nan", "log", "log1p",
+    "log_sigmoid", "mod", "floormod", "reciprocal", "reduce_std", "reduce_variance",
+    "rsqrt", "softplus", "squared_difference",
+})
+
+#: the names ``s2sgrad.tf`` takes from here, every one a name of TensorFlow 2's
+#: top level (helpers are private; modules are not names of the namespace)
+__all__ = sorted(
+    name
+    for name, value in globals().items()
+    if not name.startswith("_") and type(value) is not type(np) and name not in _SUBMODULE_ONLY
+)

@@ -1,6 +1,6 @@
 """The TensorFlow flavour of Tensor and Variable: TF's dtype defaults and printing.
 
-The classes only change conversion and text: a ``TFTensor`` records and
+The classes only change conversion and text: a ``EagerTensor`` records and
 differentiates exactly like a :class:`~s2sgrad.tape.tensor.Tensor`, and
 results of operations on TF-flavoured values are TF-flavoured.
 """
@@ -94,7 +94,7 @@ class _TFShape:
         return self.shape
 
 
-class TFTensor(_TFShape, Tensor):
+class EagerTensor(_TFShape, Tensor):
     """A Tensor that converts and prints like ``tf.Tensor``."""
 
     __slots__ = ()
@@ -114,10 +114,10 @@ class TFTensor(_TFShape, Tensor):
         return f"tf.Tensor({_numpy_text(v, False)}, shape={tuple(v.shape)}, dtype={_dtype_name(v)})"
 
 
-TFTensor._result_type = TFTensor
+EagerTensor._result_type = EagerTensor
 
 
-class TFVariable(_TFShape, Variable):
+class ResourceVariable(_TFShape, Variable):
     """A Variable that converts and prints like ``tf.Variable``."""
 
     __slots__ = ()
@@ -137,11 +137,11 @@ class TFVariable(_TFShape, Variable):
     __str__ = __repr__
 
 
-TFVariable._result_type = TFTensor
+ResourceVariable._result_type = EagerTensor
 
 
 def tf_constant(value, dtype=None, shape=None):
-    """``tf.constant``: a TFTensor with TensorFlow's dtype defaults."""
+    """``tf.constant``: a EagerTensor with TensorFlow's dtype defaults."""
     v = tf_value(value, dtype)
     if shape is not None:
         shape = tuple(shape)
@@ -150,7 +150,7 @@ def tf_constant(value, dtype=None, shape=None):
         elif np.shape(v) != shape:
             v = np.reshape(v, shape)
         v = v[()] if np.ndim(v) == 0 else v
-    t = _new(TFTensor)
+    t = _new(EagerTensor)
     t._value = v
     return t
 

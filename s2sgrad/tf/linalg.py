@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from s2sgrad.tf._core import as_tensor as _as_tensor
+from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._core import eye, global_norm, matmul, norm, tensordot  # noqa: F401
 
 

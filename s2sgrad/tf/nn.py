@@ -4,7 +4,7 @@ import numpy as np
 
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
 from s2sgrad.tf._core import _lowers_to
-from s2sgrad.tf._core import as_tensor as _as_tensor
+from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._core import log_sigmoid, sigmoid, softplus, tanh  # noqa: F401
 
 

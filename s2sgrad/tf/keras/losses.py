@@ -7,7 +7,8 @@ divided by the number of per-sample values), ``"sum"`` or ``"none"``.
 
 import numpy as np
 
-from s2sgrad.tf._core import as_tensor, cast
+from s2sgrad.tf._core import cast
+from s2sgrad.tf._types import as_tensor
 from s2sgrad.tf import nn as _nn
 
 _EPSILON = 1e-7

@@ -1,31 +1,31 @@
 """``tf.keras.optimizers``: s2sgrad's optimizers with a TF-flavoured step counter."""
 
 from s2sgrad import optimizers as _base
-from s2sgrad.tf._types import TFVariable
+from s2sgrad.tf._types import ResourceVariable
 
 
 class Optimizer(_base.Optimizer):
-    _variable_class = TFVariable
+    _variable_class = ResourceVariable
 
 
 class SGD(_base.SGD):
     __doc__ = _base.SGD.__doc__
-    _variable_class = TFVariable
+    _variable_class = ResourceVariable
 
 
 class Adam(_base.Adam):
     __doc__ = _base.Adam.__doc__
-    _variable_class = TFVariable
+    _variable_class = ResourceVariable
 
 
 class RMSprop(_base.RMSprop):
     __doc__ = _base.RMSprop.__doc__
-    _variable_class = TFVariable
+    _variable_class = ResourceVariable
 
 
 class Adagrad(_base.Adagrad):
     __doc__ = _base.Adagrad.__doc__
-    _variable_class = TFVariable
+    _variable_class = ResourceVariable
 
 
 _BY_NAME = {"sgd": SGD, "adam": Adam, "rmsprop": RMSprop, "adagrad": Adagrad}
