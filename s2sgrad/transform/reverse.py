@@ -407,7 +407,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             seq = self.materialise(g)
             for k, element in enumerate(rhs.elts):
                 if isinstance(element, ast.Name) and element.id in self.active:
-                    item = ast.Subscript(seq, ast.Constant(k), ast.Load())
+                    # a literal seed (a tuple result, refused by the entry guard
+                    # before this runs) is no list: never index a literal
+                    item = ast.Constant(seq.value) if isinstance(seq, ast.Constant) else \
+                        ast.Subscript(seq, ast.Constant(k), ast.Load())
                     contributions.append((element.id, self.helper_call("cotangent_or_zero", [item])))
         else:
             raise self.error(f"{type(rhs).__name__} expression", s)

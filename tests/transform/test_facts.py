@@ -13,11 +13,7 @@ from s2sgrad.ir import grammar
 from s2sgrad.ir.facts import NodeTable
 from tests.transform import cases, cases_loops
 
-#: pre-existing, not about facts: grad of a function returning a tuple
-#: indexes the literal seed, ``(1.0)[0]`` (a grammar violation; the generated
-#: code refuses the tuple before reaching it)
-SEED_INDEXED = pytest.mark.xfail(strict=True, reason="(1.0)[0] in the adjoint")
-FUNCTIONS = [pytest.param(f, id=f.__name__, marks=[SEED_INDEXED] if f is cases.cube_vjp else [])
+FUNCTIONS = [pytest.param(f, id=f.__name__)
              for f in dict.fromkeys(
                  f for module in (cases, cases_loops)
                  for _, f in inspect.getmembers(module, inspect.isfunction)

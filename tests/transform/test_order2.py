@@ -275,3 +275,16 @@ def test_a_loop_inside_a_branch_at_order_two():
             second = sg.grad(first, wrt=j)
             for point in ((1.3, 0.5), (0.3, 0.5)):
                 assert_derivative(second, first, point, j)
+
+
+def returns_a_tuple(x):
+    return (np.sin(x) * x,)
+
+
+def test_a_tuple_result_compiles_and_is_refused_when_called():
+    source = sg.source(returns_a_tuple)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compile(source, "<returns_a_tuple>", "exec")
+    with pytest.raises(ValueError, match="real scalar"):
+        sg.grad(returns_a_tuple)(0.5)
