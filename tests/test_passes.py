@@ -261,15 +261,8 @@ def _returns_a_tuple(x):
     return (3.0 * x,)
 
 
-@pytest.mark.xfail(strict=True, raises=grammar.IRCheckError,
-                   reason="found by the grammar check, not fixed (reverse.py): grad of a function "
-                          "returning a tuple subscripts its 1.0 seed, `(1.0)[0]` (a SyntaxWarning "
-                          "when the code compiles; require_scalar raises the ValueError first)")
 def test_a_tuple_result_is_refused_without_subscripting_the_seed(monkeypatch):
     monkeypatch.setenv(pipeline.CHECK_VARIABLE, "1")
-    try:
-        gradient = sg.grad(_returns_a_tuple)
-    finally:
-        del conftest._violations[:]  # (the violation is the known bug)
+    gradient = sg.grad(_returns_a_tuple)  # (no grammar violation: the seed is not indexed)
     with pytest.raises(ValueError, match="real scalar"):
         gradient(2.0)
