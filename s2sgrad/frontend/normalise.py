@@ -436,7 +436,8 @@ class Normaliser:
         iteration); otherwise None.
         """
         facts = set(self.path)
-        denied = {(test, not taken, n) for test, taken, n in self.path}
+        # (a path under both arms of one test is dead code: nothing is denied there)
+        denied = {(test, not taken, n) for test, taken, n in self.path} - facts
         possible = [c for c in self.last_stores.get(name, ()) if not denied & set(c[1])]
         if not possible:
             return None

@@ -288,3 +288,21 @@ def test_a_tuple_result_compiles_and_is_refused_when_called():
         compile(source, "<returns_a_tuple>", "exec")
     with pytest.raises(ValueError, match="real scalar"):
         sg.grad(returns_a_tuple)(0.5)
+
+
+def same_flag_twice(x, y):
+    done = False
+    if done:
+        z = x * y
+    else:
+        if done:  # dead code: under both arms of one test
+            w = np.sin(x) + y
+            return w * x
+        z = np.cos(x) * y
+    return z * x
+
+
+def test_code_under_both_arms_of_one_test_is_read_again():
+    first = sg.grad(same_flag_twice)
+    second = generated(sg.grad(first))
+    assert_derivative(second, first, (0.4, 0.9), 0)
