@@ -297,3 +297,63 @@ def test_tensor_and_variable_type_names():
     assert type(v).__name__ == "ResourceVariable" and isinstance(v, tf.Variable)
     assert type(t * 2.0).__name__ == "EagerTensor"
     assert type(v * 2.0).__name__ == "EagerTensor"
+
+
+# -- 10. dtypes of conversions ---------------------------------------------------------
+# tensorflow.org/api_docs/python/tf/constant and tf/convert_to_tensor: Python
+# floats (and lists of them) become float32, ints int32. math_ops.py,
+# binary_op_wrapper: a non-tensor operand is ``convert_to_tensor(y,
+# dtype=x.dtype)``; truediv casts 8/16-bit integers to float32 and 32/64-bit
+# ones to float64 (_TRUEDIV_TABLE); reduce_sum keeps its input's dtype;
+# linspace_nd computes ``delta = (stop - start) / n_steps`` and "Re-cast[s]
+# tensors as delta": integer start/stop give float64.
+
+
+@pytest.mark.parametrize(
+    "value, dtype",
+    [(1.5, np.float32), ([1.0, 2.0], np.float32), (1, np.int32), ([[1, 2]], np.int32),
+     ((1.0, 2), np.float32)],
+)
+def test_python_values_convert_as_tensorflow(value, dtype):
+    assert tf.constant(value).dtype == dtype
+    assert tf.convert_to_tensor(value).dtype == dtype
+
+
+def test_reduce_sum_of_int32_stays_int32():
+    s = tf.reduce_sum(tf.constant([1, 2, 3]))
+    assert s.dtype == np.int32 and s.numpy() == 6
+    assert tf.reduce_sum(tf.constant([[1, 2]]), axis=1).dtype == np.int32
+    assert tf.reduce_prod(tf.constant([2, 3], dtype=tf.int16)).dtype == np.int16
+
+
+def test_linspace_of_python_ints_is_float64():
+    x = tf.linspace(-2, 2, 201)
+    assert x.dtype == np.float64
+    np.testing.assert_allclose(x.numpy(), np.linspace(-2.0, 2.0, 201))
+    assert tf.linspace(-2.0, 2.0, 5).dtype == np.float32
+
+
+def test_uint8_divided_by_255_is_float32():
+    img = tf.constant(np.array([0, 51, 255], dtype=np.uint8))
+    y = img / 255
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), [0.0, 0.2, 1.0], rtol=1e-6)
+    assert (tf.constant([1, 2]) / 2).dtype == np.float64  # int32 divides as float64
+
+
+def test_matmul_with_a_python_list_converts_it_to_the_tensor_dtype():
+    x = tf.constant([[1.0, 2.0]])
+    right = x @ [[1.0], [2.0]]
+    left = [[1.0, 2.0]] @ tf.constant([[1.0], [2.0]])
+    for r in (right, left):
+        assert r.dtype == np.float32 and r.numpy().tolist() == [[5.0]]
+
+
+def test_variable_times_a_python_list_is_float32_and_differentiable():
+    v = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(v * [3.0, 4.0])
+    assert y.dtype == np.float32 and y.numpy() == 11.0
+    g = tape.gradient(y, v)
+    assert g.dtype == np.float32 and g.numpy().tolist() == [3.0, 4.0]
+    assert ([3.0, 4.0] - v).numpy().tolist() == [2.0, 2.0]

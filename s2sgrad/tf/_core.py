@@ -29,6 +29,7 @@ from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._types import tf_constant as _tf_constant
 from s2sgrad.tf._types import tf_print as _tf_print
 from s2sgrad.tf._types import tf_value as _tf_value
+from s2sgrad.tf._types import true_dtype as _true_dtype
 
 Tensor = _EagerTensor
 Variable = _ResourceVariable
@@ -143,9 +144,11 @@ def range(start, limit=None, delta=1, dtype=None, name="range"):  # noqa: A001
 
 
 def linspace(start, stop, num, name=None, axis=0):
-    start_v = _tf_constant(start)
+    """``tf.linspace``: of ``start``'s dtype, or float for integers (TF 2
+    divides ``stop - start`` by the steps and casts to the quotient's dtype)."""
+    dtype = _true_dtype(_tf_constant(start).dtype)
     return _tf_constant(
-        np.linspace(_value(start), _value(stop), int(_value(num)), axis=axis).astype(start_v.dtype)
+        np.linspace(_value(start), _value(stop), int(_value(num)), axis=axis).astype(dtype)
     )
 
 
@@ -342,8 +345,22 @@ def _reduction(fn):
     return op
 
 
-reduce_sum = _reduction(np.sum)
-reduce_prod = _reduction(np.prod)
+def _same_dtype_reduction(fn):
+    """A sum or product whose integers stay of their dtype (NumPy widens them
+    to int64; TensorFlow's reduce_sum of int32 is int32)."""
+
+    @_lowers_to(fn)
+    def op(input_tensor, axis=None, keepdims=False, name=None):
+        x = _as_tensor(input_tensor)
+        dtype = x.dtype if x.dtype.kind in "iu" else None
+        return fn(x, axis=_axis(axis), keepdims=keepdims, dtype=dtype)
+
+    op.__name__ = fn.__name__
+    return op
+
+
+reduce_sum = _same_dtype_reduction(np.sum)
+reduce_prod = _same_dtype_reduction(np.prod)
 reduce_max = _reduction(np.max)
 reduce_min = _reduction(np.min)
 reduce_std = _reduction(np.std)

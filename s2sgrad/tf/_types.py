@@ -10,7 +10,9 @@ import sys
 
 import numpy as np
 
-from s2sgrad.tape.tensor import Tensor, _new, _to_value
+import operator
+
+from s2sgrad.tape.tensor import Tensor, _binary, _new, _to_value
 from s2sgrad.tape.variable import Variable
 
 _FLOAT64 = np.dtype(np.float64)
@@ -81,10 +83,84 @@ def _dtype_name(value):
     return dtype.name
 
 
+def true_dtype(dtype):
+    """The dtype TensorFlow's ``/`` gives for operands of ``dtype``.
+
+    Integers divide as floats: 8- and 16-bit ones as float32, wider ones as
+    float64 (``math_ops.truediv``); other dtypes divide as themselves.
+    """
+    if dtype.kind not in "iu":
+        return dtype
+    return np.dtype(np.float32) if dtype.itemsize <= 2 else _FLOAT64
+
+
+_SEQUENCES = (list, tuple)
+
+
+def _as_true(x, dtype):
+    """``x`` cast to ``dtype`` for true division if it is an integer tensor or
+    array (integers have no gradient: the cast is not recorded)."""
+    if isinstance(x, Tensor):
+        if x._value.dtype.kind not in "iu":
+            return x
+        out = _new(x._result_type)
+        out._value = np.asarray(x._value, dtype)[()]
+        return out
+    if isinstance(x, (np.ndarray, np.generic)) and x.dtype.kind in "iu":
+        return x.astype(dtype)
+    return x
+
+
+def _operator(op, reflected=False):
+    """A TF tensor's operator: a list or tuple operand becomes an array of the
+    tensor's dtype (TF's ``convert_to_tensor(y, dtype=x.dtype)``), not float64."""
+    if reflected:
+
+        def method(self, other):
+            if type(other) in _SEQUENCES:
+                other = _to_value(other, self._value.dtype)
+            return _binary(op, other, self, self._result_type)
+
+    else:
+
+        def method(self, other):
+            if type(other) in _SEQUENCES:
+                other = _to_value(other, self._value.dtype)
+            return _binary(op, self, other, self._result_type)
+
+    return method
+
+
+def _true_division(reflected=False):
+    """A TF tensor's ``/``: as :func:`_operator`, and integers divide as floats
+    of :func:`true_dtype`."""
+
+    def method(self, other):
+        dtype = self._value.dtype
+        if type(other) in _SEQUENCES:
+            other = _to_value(other, dtype)
+        a, b = (other, self) if reflected else (self, other)
+        if dtype.kind in "iu":
+            true = true_dtype(dtype)
+            a, b = _as_true(a, true), _as_true(b, true)
+        return _binary(operator.truediv, a, b, self._result_type)
+
+    return method
+
+
 class _TFShape:
-    """``shape`` as a ``TensorShape``, for tensors and variables alike."""
+    """``shape`` as a ``TensorShape``, for tensors and variables alike; the
+    operators convert Python lists as TensorFlow does."""
 
     __slots__ = ()
+
+    __add__, __radd__ = _operator(operator.add), _operator(operator.add, True)
+    __sub__, __rsub__ = _operator(operator.sub), _operator(operator.sub, True)
+    __mul__, __rmul__ = _operator(operator.mul), _operator(operator.mul, True)
+    __truediv__, __rtruediv__ = _true_division(), _true_division(True)
+    __pow__, __rpow__ = _operator(operator.pow), _operator(operator.pow, True)
+    __matmul__ = _operator(operator.matmul)
+    __rmatmul__ = _operator(operator.matmul, True)
 
     @property
     def shape(self):
