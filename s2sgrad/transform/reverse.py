@@ -818,7 +818,10 @@ def _arms_assigning(fn):
                 arms[name] = frozenset() if in_loop else arms.get(name, path) & path
 
     visit(fn.body, frozenset(), False)
-    return arms
+    # under both arms of one test is dead code: claim nothing there (the
+    # zero-fills keep the code readable again at the next order)
+    return {name: path for name, path in arms.items()
+            if not any((test, not taken) in path for test, taken in path)}
 
 
 def _cheap_scalar(expr):
