@@ -357,3 +357,142 @@ def test_variable_times_a_python_list_is_float32_and_differentiable():
     g = tape.gradient(y, v)
     assert g.dtype == np.float32 and g.numpy().tolist() == [3.0, 4.0]
     assert ([3.0, 4.0] - v).numpy().tolist() == [2.0, 2.0]
+
+
+# -- 8. dtype and tensor texts -------------------------------------------------------------
+# dtypes.py, DType: ``__str__`` is ``"<dtype: %r>" % self.name``, ``__repr__`` is
+# ``"tf." + self.name``; ``__eq__`` compares ``as_dtype(other)`` (NumPy dtypes too).
+# ops.py, _EagerTensorBase.__repr__: "<tf.Tensor: shape=%s, dtype=%s, numpy=%s>"
+# with ``repr(self._numpy())`` (a float32 scalar's NumPy repr: shortest digits).
+
+
+@pytest.mark.parametrize("name", ["float16", "float32", "float64", "int8", "int16", "int32",
+                                  "int64", "uint8", "uint16", "uint32", "uint64", "bool",
+                                  "complex64", "complex128"])
+def test_dtype_texts_and_equality_with_numpy(name):
+    dtype = getattr(tf, name)
+    np_dtype = np.dtype(np.bool_ if name == "bool" else name)
+    assert str(dtype) == f"<dtype: '{name}'>"
+    assert repr(dtype) == f"tf.{name}"
+    assert dtype == np_dtype and np_dtype == dtype and dtype.name == name
+    assert hash(dtype) == hash(np_dtype)
+    assert np.zeros(2, dtype=dtype).dtype == np_dtype
+    assert tf.constant([0], dtype=dtype).dtype == dtype
+
+
+def test_dtype_aliases_and_as_dtype():
+    assert tf.half == tf.float16 and tf.double == tf.float64
+    assert tf.as_dtype(np.float32) == tf.float32 and repr(tf.as_dtype("int32")) == "tf.int32"
+    assert tf.float32 != tf.float64 and tf.float32 != "not a dtype"
+    assert tf.float32.is_floating and tf.int32.is_integer and tf.float32.as_numpy_dtype is np.float32
+
+
+def test_cast_and_ones_take_tf_dtypes():
+    assert tf.cast(tf.constant([1, 2]), tf.float32).dtype == np.float32
+    assert tf.ones((2,), dtype=tf.int32).numpy().dtype == np.int32
+
+
+def test_float32_scalar_repr_shows_numpy_float32_digits():
+    # TF 2.x eager: <tf.Tensor: shape=(), dtype=float32, numpy=27.3>
+    assert repr(tf.constant(27.3)) == "<tf.Tensor: shape=(), dtype=float32, numpy=27.3>"
+    assert str(tf.constant(27.3)) == "tf.Tensor(27.3, shape=(), dtype=float32)"
+
+
+# -- 4. batch_jacobian ------------------------------------------------------------------------
+# backprop.py, batch_jacobian: "Need first dimension of `target` shape (...) and
+# `source` shape (...) to match." (ValueError); unconnected_gradients="zero"
+# gives zeros of shape target.shape + source.shape[1:].
+
+
+def test_batch_jacobian_with_mismatched_batch_sizes_raises_value_error():
+    x = tf.constant([[1.0, 2.0], [3.0, 4.0]])
+    z = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    with tf.GradientTape() as tape:
+        tape.watch([x, z])
+        y = x * 2.0
+    with pytest.raises(ValueError, match="Need first dimension of .*target.* shape .* and .*source.* shape .* to match"):
+        tape.batch_jacobian(y, z)
+
+
+def test_batch_jacobian_of_an_unconnected_source_with_zero():
+    x = tf.constant(np.ones((2, 3), np.float32))
+    z = tf.constant(np.ones((2, 4), np.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, z])
+        y = x * 2.0
+    zeros = tape.batch_jacobian(y, z, unconnected_gradients="zero")
+    assert zeros.shape == (2, 3, 4) and zeros.dtype == np.float32
+    assert not np.any(zeros.numpy())
+    assert tape.batch_jacobian(y, z) is None
+    j = tape.batch_jacobian(y, x)
+    np.testing.assert_array_equal(j.numpy(), np.broadcast_to(2.0 * np.eye(3), (2, 3, 3)))
+
+
+# -- 3. watched_variables -----------------------------------------------------------------------
+# backprop.py: watched_variables "Returns variables watched by this tape in order
+# of construction"; ``gradient`` on a non-persistent tape keeps
+# ``self._watched_variables`` before dropping the tape; reset starts a new tape.
+
+
+def test_watched_variables_in_order_of_construction_variables_only():
+    a, b, c = tf.Variable(1.0), tf.Variable(2.0), tf.Variable(3.0)
+    x = tf.constant(4.0)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = c * b
+        tape.watch(a)
+        y = y * x
+    assert tape.watched_variables() == (a, b, c)
+
+
+def test_watched_variables_after_a_non_persistent_gradient_and_after_reset():
+    a, b = tf.Variable(1.0), tf.Variable(2.0)
+    with tf.GradientTape() as tape:
+        y = a * 3.0
+    tape.gradient(y, a)
+    assert tape.watched_variables() == (a,)
+    with tf.GradientTape() as tape:
+        a * 2.0
+        tape.reset()
+        b * 2.0
+    assert tape.watched_variables() == (b,)
+    assert tf.GradientTape().watched_variables() == ()
+
+
+@pytest.mark.parametrize("target_rank_1", [True, False])
+def test_batch_jacobian_needs_rank_at_least_2(target_rank_1):
+    # backprop.py, batch_jacobian: target_shape.with_rank_at_least(2) and
+    # source.shape.with_rank_at_least(2)
+    x = tf.constant([1.0, 2.0]) if not target_rank_1 else tf.constant([[1.0], [2.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(x, axis=1) if target_rank_1 else tf.reshape(x * 2.0, (2, 1))
+    with pytest.raises(ValueError, match="must have rank at least 2"):
+        tape.batch_jacobian(y, x)
+
+
+# -- 6. ties in reduce_max / reduce_min ---------------------------------------------------------
+# math_grad.py, _MinOrMaxGrad: ``indicators = cast(equal(y, op.inputs[0]));
+# num_selected = reduce_sum(indicators, axes); return indicators / num_selected * grad``:
+# the gradient is split evenly among the tied entries (s2sgrad's NumPy rule does the same).
+
+
+@pytest.mark.parametrize("reduce, values, expected", [
+    (tf.reduce_max, [1.0, 3.0, 3.0, 2.0], [0.0, 0.5, 0.5, 0.0]),
+    (tf.reduce_min, [1.0, 3.0, 1.0, 1.0], [1 / 3, 0.0, 1 / 3, 1 / 3]),
+    (tf.reduce_max, [2.0, 2.0, 2.0, 2.0], [0.25, 0.25, 0.25, 0.25]),
+])
+def test_ties_share_the_gradient_evenly(reduce, values, expected):
+    x = tf.constant(values)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = reduce(x)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), expected, rtol=1e-6)
+
+
+def test_ties_along_an_axis_are_split_per_row():
+    x = tf.constant([[1.0, 1.0, 0.0], [0.0, 2.0, 1.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_max(x, axis=1)
+    np.testing.assert_allclose(tape.gradient(y, x).numpy(), [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])

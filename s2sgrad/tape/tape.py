@@ -351,7 +351,8 @@ class GradientTape:
         target = _as_tensor(target)
         _check_sources([source])
         tshape, sshape = target.shape, source.shape
-        if not tshape or not sshape or tshape[0] != sshape[0]:
+        _check_batch_shapes(tshape, sshape)
+        if tshape[0] != sshape[0]:
             raise ValueError(
                 f"Need first dimension of target shape ({tshape}) and source "
                 f"shape ({sshape}) to match."
@@ -380,6 +381,14 @@ class GradientTape:
     def __repr__(self):
         n = "spent" if self._records is None else f"{len(self._records)} records"
         return f"<GradientTape {n}, persistent={self._persistent}>"
+
+
+def _check_batch_shapes(target_shape, source_shape):
+    """ValueError unless both shapes have a batch axis and one more (TensorFlow's
+    ``with_rank_at_least(2)`` in ``batch_jacobian``)."""
+    for shape in (target_shape, source_shape):
+        if len(shape) < 2:
+            raise ValueError(f"Shape {tuple(shape)} must have rank at least 2")
 
 
 def _check_recording(tape):

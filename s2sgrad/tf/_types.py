@@ -39,6 +39,65 @@ def tf_value(value, dtype=None):
     return v[()] if v.ndim == 0 else v
 
 
+class DType:
+    """A TensorFlow dtype: prints as TF's (``str`` ``<dtype: 'float32'>``,
+    ``repr`` ``tf.float32``) and is equal to, hashes as, and converts to (via
+    its ``dtype`` attribute, which NumPy reads) the NumPy dtype it names."""
+
+    __slots__ = ("dtype",)
+
+    def __init__(self, dtype):
+        self.dtype = np.dtype(dtype)
+
+    @property
+    def name(self):
+        return "string" if self.dtype.kind in "US" else self.dtype.name
+
+    @property
+    def as_numpy_dtype(self):
+        return self.dtype.type
+
+    @property
+    def is_floating(self):
+        return self.dtype.kind == "f"
+
+    @property
+    def is_integer(self):
+        return self.dtype.kind in "iu"
+
+    @property
+    def is_complex(self):
+        return self.dtype.kind == "c"
+
+    @property
+    def is_bool(self):
+        return self.dtype.kind == "b"
+
+    @property
+    def size(self):
+        return self.dtype.itemsize
+
+    def __eq__(self, other):
+        if isinstance(other, DType):
+            return self.dtype == other.dtype
+        try:
+            return self.dtype == np.dtype(other)
+        except TypeError:
+            return False
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash(self.dtype)
+
+    def __str__(self):
+        return f"<dtype: {self.name!r}>"
+
+    def __repr__(self):
+        return f"tf.{self.name}"
+
+
 class TensorShape(tuple):
     """A shape that prints like TensorFlow's: ``(2, 3)``, ``TensorShape([2, 3])``."""
 
