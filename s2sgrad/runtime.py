@@ -200,10 +200,43 @@ def as_gradient(cotangent, argument):
 
 
 def slot_of(cotangent, index):
-    """``cotangent[index]``, where a 0.0 placeholder stands for zeros."""
+    """The cotangent of ``v`` in ``x[index] = v``: ``cotangent[index]``, where
+    a 0.0 placeholder stands for zeros.
+
+    A repeated fancy index writes each entry once, the last write winning
+    (NumPy buffers the assignment): the positions of ``v`` overwritten by a
+    later one never reached ``x``, so their cotangent is zero.
+    """
     if isinstance(cotangent, float):
         return cotangent
-    return cotangent[index]
+    return written_only(cotangent[index], cotangent, index)
+
+
+def written_only(slot, like, index):
+    """``slot`` (shaped like ``like[index]``) with zeros where a later
+    position of ``index`` names the same entry of ``like``.
+
+    Which write wins is found by replaying the write itself on position
+    numbers, so it is NumPy's own rule for any mix of slices, integers and
+    index arrays. An index without integer arrays cannot repeat an entry:
+    ``slot`` is returned as it is.
+    """
+    if isinstance(slot, float) or not _may_repeat(index):
+        return slot
+    positions = xp.reshape(xp.arange(xp.size(slot)), xp.shape(slot))
+    owner = xp.full(xp.shape(like), -1, dtype=positions.dtype)
+    owner[index] = positions
+    return xp.where(owner[index] == positions, slot, 0)
+
+
+def _may_repeat(index):
+    """True when ``index`` holds an integer index array (or list), the only
+    parts that can name one entry twice."""
+    parts = index if isinstance(index, tuple) else (index,)
+    for part in parts:
+        if isinstance(part, (list, ndarray)) and xp.asarray(part).dtype != xp.bool_:
+            return True
+    return False
 
 
 def refuse_shared_array(value, name, operator, filename, lineno):

@@ -177,23 +177,30 @@ def getitem_adjoint_vjp(g, ans, cotangent, a, index):
 
 @defvjp(np.take, allocates=True, linear=True)
 def take(g, ans, a, indices, axis=None, out=None, mode="raise"):
-    return (take_adjoint(g, a, indices, axis), None)
+    return (take_adjoint(g, a, indices, axis, mode), None)
 
 
-def take_adjoint(cotangent, a, indices, axis=None):
-    """Zeros shaped like ``a`` with ``cotangent`` added where ``take`` read."""
+def take_adjoint(cotangent, a, indices, axis=None, mode="raise"):
+    """Zeros shaped like ``a`` with ``cotangent`` added where ``take`` read.
+
+    ``mode="wrap"`` and ``"clip"`` read at the indices wrapped or clipped
+    into range: the cotangent goes there (repeats accumulate).
+    """
     grad = np.zeros(np.shape(a), dtype=np.result_type(a, cotangent))
-    if axis is None:
-        np.add.at(np.reshape(grad, -1), indices, cotangent)
-    else:
-        axis = axis % np.ndim(a)
-        np.add.at(grad, (slice(None),) * axis + (indices,), cotangent)
+    flat = np.reshape(grad, -1) if axis is None else grad
+    axis = 0 if axis is None else axis % np.ndim(a)
+    size = np.shape(flat)[axis]
+    if mode == "wrap":
+        indices = np.mod(indices, size)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, size - 1)
+    np.add.at(flat, (slice(None),) * axis + (indices,), cotangent)
     return grad
 
 
 @defvjp(take_adjoint, allocates=True, linear=True)
-def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None):
-    return (np.take(g, indices, axis), None, None, None)
+def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None, mode="raise"):
+    return (np.take(g, indices, axis, mode=mode), None, None, None, None)
 
 
 # -- sequences of arrays ----------------------------------------------------
@@ -311,7 +318,13 @@ def zero_slot_vjp(g, ans, cotangent, index):
 
 @defvjp(runtime.slot_of, view_of=0, linear=True)
 def slot_of_vjp(g, ans, cotangent, index):
-    return (getitem_adjoint(g, cotangent, index), None)
+    return (getitem_adjoint(runtime.written_only(g, cotangent, index), cotangent, index), None)
+
+
+@defvjp(runtime.written_only, linear=True, allocates=True)
+def written_only_vjp(g, ans, slot, like, index):
+    # a mask, so its own transpose
+    return (runtime.written_only(g, like, index), None, None)
 
 
 @defvjp(runtime.add_cotangents, linear=True, sequence_of=(0, 1))
