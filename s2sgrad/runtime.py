@@ -149,6 +149,15 @@ def add_cotangents(a, b):
     return a + b
 
 
+def addend_share(g, like):
+    """The cotangent of the addend ``like`` of a sum with cotangent ``g``
+    (``add_cotangents``): a list cotangent passes through whole (its
+    entries have the addend's pieces' shapes), an array is unbroadcast."""
+    if isinstance(g, (list, tuple)):
+        return g
+    return unbroadcast(g, like)
+
+
 class Cotangents(list):
     """The cotangent of a primitive with several outputs: one array per output.
 

@@ -89,6 +89,9 @@ class Primitive:
     #: indices of the arguments whose being a tuple or list makes the result
     #: a list (the cotangent helpers: ``add_cotangents``, ``getitem_adjoint``)
     sequence_of: tuple = ()
+    #: the result is a list of arrays (``split``): its cotangent is a list,
+    #: summed entry by entry
+    returns_list: bool = False
     order: int = field(default=0, compare=False)
 
 

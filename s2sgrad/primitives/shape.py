@@ -226,9 +226,28 @@ def concatenate_adjoint_vjp(g, ans, cotangent, arrays, axis=0):
     return (np.concatenate(g, axis=axis), None, None)
 
 
-@defvjp(np.split, np.array_split, view_of=0, linear=True)
+@defvjp(np.split, np.array_split, view_of=0, linear=True, returns_list=True)
 def split(g, ans, ary, indices_or_sections, axis=0):
-    return (np.concatenate(g, axis=axis), None, None)
+    return (pieces_adjoint(g, ans, axis), None, None)
+
+
+def pieces_adjoint(cotangent, pieces, axis=0):
+    """The list cotangent of ``split``'s pieces joined into one array.
+
+    A program that uses only some pieces leaves ``None`` (zero) at the
+    others, or a 0.0 placeholder for the whole list: those are zeros
+    shaped like their piece.
+    """
+    if not isinstance(cotangent, (list, tuple)):
+        cotangent = [cotangent] * len(pieces)
+    parts = [np.zeros(np.shape(piece), np.result_type(piece, 1.0)) if part is None
+             else np.broadcast_to(part, np.shape(piece)) for part, piece in zip(cotangent, pieces)]
+    return np.concatenate(parts, axis=axis)
+
+
+@defvjp(pieces_adjoint, allocates=True, linear=True)
+def pieces_adjoint_vjp(g, ans, cotangent, pieces, axis=0):
+    return (concatenate_adjoint(g, pieces, axis), None, None)
 
 
 @defvjp(np.stack, allocates=True, linear=True)
@@ -329,4 +348,9 @@ def written_only_vjp(g, ans, slot, like, index):
 
 @defvjp(runtime.add_cotangents, linear=True, sequence_of=(0, 1))
 def add_cotangents_vjp(g, ans, a, b):
-    return (unbroadcast(g, a), unbroadcast(g, b))
+    return (runtime.addend_share(g, a), runtime.addend_share(g, b))
+
+
+@defvjp(runtime.addend_share, view_of=0, linear=True)
+def addend_share_vjp(g, ans, value, like):
+    return (runtime.addend_share(g, value), None)

@@ -241,7 +241,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 elif isinstance(rhs, ast.Call):
                     func = self.context.resolve(rhs.func)
                     local = isinstance(rhs.func, ast.Name) and rhs.func.id in self.context.local_functions
-                    if local or (inspect.isfunction(func) and registry.lookup(func) is None):
+                    found = registry.record(func)
+                    if local or (inspect.isfunction(func) and registry.lookup(func) is None) or \
+                            (found is not None and found.returns_list):
                         names.add(s.targets[0].id)
         sources = []  # (target, names whose being sequences makes it one)
         for s in _walk_statements(body):

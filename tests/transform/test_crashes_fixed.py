@@ -113,3 +113,33 @@ def test_overwritten_value_gets_no_cotangent():
 @given(st.lists(st.integers(0, 5), min_size=2, max_size=5), st.integers(0, len(WRITES) - 1))
 def test_repeated_indices_hypothesis(indices, which):
     assert_grad(WRITES[which], X6, np.array(indices))
+
+
+# -- 1. the pieces of np.split / np.array_split used -------------------------
+
+def split_unpacked(x):
+    a, b, c = np.split(x, 3)
+    return np.sum(a * b) + np.sum(np.sin(c))
+
+
+def split_indexed_some(x):
+    pieces = np.array_split(x, 4)  # pieces 1 and 3 unused
+    return np.sum(pieces[0] ** 2) + np.sum(pieces[2] * pieces[0][0])
+
+
+def split_iterated(x):
+    s = 0.0
+    for q in np.split(x, [1, 4]):
+        s = s + np.sum(q ** 2) * np.sum(q)
+    return s
+
+
+def split_axis(x):
+    top, bottom = np.split(x.reshape(2, 3), 2, axis=0)
+    return np.sum(np.tanh(top) * bottom)
+
+
+@pytest.mark.parametrize("f", [split_unpacked, split_indexed_some, split_iterated, split_axis])
+def test_split_pieces(f):
+    assert_grad(f, X6)
+    assert_hessian(f, X6)
