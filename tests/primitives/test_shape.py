@@ -94,6 +94,10 @@ CASES = [
     Case(runtime.slot_of, (A, (np.array([1, 0, 1, 1]), slice(0, 2))), argnums=(0,), label="repeated"),
     Case(runtime.written_only, (sample((4, 3, 4)), A, np.array([1, 0, 1, 1])), argnums=(0,), label="repeated"),
     Case(runtime.add_cotangents, (A, sample((3, 4)))),
+    Case(runtime.addend_share, (A, sample((3, 4))), argnums=(0,)),
+    Case(runtime.addend_share, (A, A), argnums=(0,), label="same shape"),
+    Case(shape.pieces_adjoint, ([sample((2, 3)), sample((1, 3), seed=2)], [sample((2, 3)), sample((1, 3))]),
+         argnums=(0,)),
     # scatter helpers, checked in the cotangent
     Case(shape.getitem_adjoint, (sample((3,)), V, np.array([4, 0, 4])), argnums=(0,), label="fancy"),
     Case(shape.getitem_adjoint, (sample((3, 2)), M, (slice(None), slice(1, 3))), argnums=(0,), label="slice"),
