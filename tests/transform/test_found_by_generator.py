@@ -246,3 +246,33 @@ def test_call_result_sharing_a_written_argument_is_refused():
     # (the call is inlined, so the sharing is seen when generating, not at run time)
     with pytest.raises(sg.UnsupportedSyntaxError, match="another name shares it"):
         sg.grad(cases.call_returning_argument_then_setitem)(X3.copy(), Y3)
+
+
+def _ravel_then_return_in_loop(x):
+    v = x.ravel()
+    for r in x:
+        return np.sum(x)
+    return np.sum(v * v)
+
+
+def _reshape_on_one_arm(x, c):
+    w = x[::-1].reshape(-1)
+    if c > 0.0:
+        w = w.reshape(2, 3)[:, 0]
+        return np.sum(w * w)
+    return np.sum(x)
+
+
+@pytest.mark.parametrize("f, args", [
+    (_ravel_then_return_in_loop, (np.arange(1.0, 7.0).reshape(2, 3),)),
+    (_ravel_then_return_in_loop, (np.zeros((0, 3)) + 0.5,)),
+    (_reshape_on_one_arm, (np.arange(1.0, 7.0).reshape(2, 3), 1.0)),
+    (_reshape_on_one_arm, (np.arange(1.0, 7.0).reshape(2, 3), -1.0)),
+])
+def test_a_placeholder_cotangent_reaching_a_view_rule_is_shaped(f, args):
+    """A 0.0 placeholder adjoint (a branch or loop where nothing flowed)
+    reaching reshape's rule raised 'cannot reshape array of size 1' (found by
+    the random programs)."""
+    got = sg.grad(f)(*args)
+    expected = numerical_grad(f, args)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
