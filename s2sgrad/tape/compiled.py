@@ -39,6 +39,7 @@ primitives, not traced into (their bodies may assign into arrays).
 
 import ast
 import operator
+import threading
 import types
 
 import numpy as np
@@ -82,7 +83,52 @@ def rewind(records, seeds, wanted, tensor_mode=False):
         entry, values = _cached_entry(records, seeds, wanted, tensor_mode)
         if entry.match is not None and not tensor_mode:
             _last[0] = entry
-    return entry.run(records, seeds, wanted, values, tensor_mode)
+    outer = _severed_now()
+    severed = _state.severed = {}
+    try:
+        grads = entry.run(records, seeds, wanted, values, tensor_mode)
+    finally:
+        _state.severed = outer
+    if severed:
+        _drop_severed(grads, records, seeds, severed)
+    return grads
+
+
+#: per thread: the inputs whose ``grad_fn`` gave None in the backward pass
+#: running now (see :func:`custom_cotangents`)
+_state = threading.local()
+_state.severed = None
+
+
+def _severed_now():
+    """This thread's record of None cotangents, or None outside a backward pass."""
+    return getattr(_state, "severed", None)
+
+
+def _drop_severed(grads, records, seeds, severed):
+    """Remove from ``grads`` the sources the seeds reach only through an input
+    whose ``grad_fn`` returned None (TensorFlow: unconnected, a None gradient).
+
+    ``severed``: id of a ``custom_gradient`` call's rule -> the indices of
+    the inputs it gave None. A dynamic fact (what ``grad_fn`` returned),
+    so it is applied to the compiled adjoint's result, not built into it.
+    """
+    reached = {id(node) for node, _ in seeds}
+    for i in range(len(records) - 1, -1, -1):
+        rec = records[i]
+        out = rec.out
+        if type(out) is tuple:
+            if not any(id(o) in reached for o in out):
+                continue
+        elif id(out) not in reached:
+            continue
+        cut = severed.get(id(rec.rule))
+        if cut is None:
+            _reach(rec.args, reached)
+        else:
+            _reach([a for k, a in enumerate(rec.args) if k not in cut], reached)
+    for k in [k for k in grads if k not in reached]:
+        del grads[k]
 
 
 class _Compiled:
@@ -598,7 +644,12 @@ def custom_cotangents(g, ans, rule, inputs):
     It has no rule of its own: a second derivative comes from an outer tape
     recording what ``grad_fn`` does (the adjoint then runs on Tensors).
     """
-    return rule.cotangents(g, ans, inputs)
+    grads = rule.cotangents(g, ans, inputs)
+    if any(c is None for c in grads):  # unconnected unless reached another way
+        severed = _severed_now()
+        if severed is not None:
+            severed[id(rule)] = {k for k, c in enumerate(grads) if c is None}
+    return grads
 
 
 def output_of(results, index):

@@ -132,3 +132,51 @@ def test_custom_gradient_is_differentiable_again():
         g = inner.gradient(y, x)
     assert float(g) == 12.0
     assert float(outer.gradient(g, x)) == 12.0
+
+
+@sg.custom_gradient
+def times_second_fixed(x, y):
+    """x * y whose grad_fn gives None for y (TensorFlow: y is unconnected through it)."""
+    return x * y, lambda u: (u * y, None)
+
+
+def test_none_from_grad_fn_is_an_unconnected_gradient():
+    x, y = sg.constant(2.0), sg.constant(3.0)
+    with sg.GradientTape(persistent=True) as tape:
+        tape.watch([x, y])
+        z = times_second_fixed(x, y)
+    dx, dy = tape.gradient(z, [x, y])
+    assert dx.numpy() == 3.0 and dy is None
+    dx, dy = tape.gradient(z, [x, y], unconnected_gradients=sg.UnconnectedGradients.ZERO)
+    assert dx.numpy() == 3.0 and dy.numpy() == 0.0
+
+
+def test_none_from_grad_fn_leaves_other_paths_connected():
+    x, y = sg.constant(2.0), sg.constant(3.0)
+    with sg.GradientTape() as tape:
+        tape.watch([x, y])
+        z = times_second_fixed(x, np.sin(y)) * y  # dz/dy = x sin(y) along the other path
+    dx, dy = tape.gradient(z, [x, y])
+    np.testing.assert_allclose(dx.numpy(), np.sin(3.0) * 3.0)
+    np.testing.assert_allclose(dy.numpy(), 2.0 * np.sin(3.0))
+
+
+def test_none_from_grad_fn_severs_what_lies_behind_the_input():
+    x, y = sg.constant(2.0), sg.constant(3.0)
+    with sg.GradientTape() as tape:
+        tape.watch([x, y])
+        z = times_second_fixed(x, y * y)
+    assert tape.gradient(z, [x, y])[1] is None
+
+
+def test_none_from_grad_fn_under_a_recording_tape():
+    x, y = sg.constant(2.0), sg.constant(3.0)
+    with sg.GradientTape() as outer:
+        outer.watch(x)
+        with sg.GradientTape() as inner:
+            inner.watch([x, y])
+            z = times_second_fixed(x * x, y)
+        dx, dy = inner.gradient(z, [x, y])  # 2 x y, None
+    assert dy is None
+    np.testing.assert_allclose(dx.numpy(), 12.0)
+    np.testing.assert_allclose(outer.gradient(dx, x).numpy(), 6.0)
