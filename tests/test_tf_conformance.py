@@ -496,3 +496,12 @@ def test_ties_along_an_axis_are_split_per_row():
         tape.watch(x)
         y = tf.reduce_max(x, axis=1)
     np.testing.assert_allclose(tape.gradient(y, x).numpy(), [[0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+
+
+# (tf.nn still holds np: tf.function lifts its functions' source, which names np)
+@pytest.mark.parametrize("module", ["math", "linalg", "random", "keras"])
+def test_submodules_hold_no_implementation_names(module):
+    namespace = getattr(tf, module)
+    leaked = {"np", "functools", "operator", "pprint", "sys", "warnings", "tf_constant",
+              "tf_value", "as_tensor"} & set(dir(namespace))
+    assert leaked == set()

@@ -5,12 +5,12 @@ The numbers are not TensorFlow's, but the seeding contract is: after
 ``seed=`` gives a reproducible stream of its own.
 """
 
-import numpy as np
+import numpy as _np
 
-from s2sgrad.tf._types import tf_constant
+from s2sgrad.tf._types import tf_constant as _tf_constant
 
 _global_seed = None
-_generator = np.random.default_rng()
+_generator = _np.random.default_rng()
 _op_generators = {}
 
 
@@ -18,7 +18,7 @@ def set_seed(seed):
     """Reset the global seed: later samples repeat from program start."""
     global _global_seed, _generator
     _global_seed = int(seed)
-    _generator = np.random.default_rng(_global_seed)
+    _generator = _np.random.default_rng(_global_seed)
     _op_generators.clear()
 
 
@@ -29,44 +29,44 @@ def _rng(seed):
     rng = _op_generators.get(key)
     if rng is None:
         base = 0 if _global_seed is None else _global_seed
-        rng = _op_generators[key] = np.random.default_rng([base, key])
+        rng = _op_generators[key] = _np.random.default_rng([base, key])
     return rng
 
 
 def _shape(shape):
     if hasattr(shape, "numpy"):
         shape = shape.numpy()
-    return tuple(int(s) for s in np.asarray(shape).reshape(-1)) if np.ndim(shape) else (int(shape),)
+    return tuple(int(s) for s in _np.asarray(shape).reshape(-1)) if _np.ndim(shape) else (int(shape),)
 
 
-def normal(shape, mean=0.0, stddev=1.0, dtype=np.float32, seed=None, name=None):
+def normal(shape, mean=0.0, stddev=1.0, dtype=_np.float32, seed=None, name=None):
     sample = _rng(seed).normal(size=_shape(shape))
-    return tf_constant((sample * stddev + mean).astype(dtype))
+    return _tf_constant((sample * stddev + mean).astype(dtype))
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=np.float32, seed=None, name=None):
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_np.float32, seed=None, name=None):
     rng = _rng(seed)
     sample = rng.normal(size=_shape(shape))
-    bad = np.abs(sample) > 2
+    bad = _np.abs(sample) > 2
     while bad.any():
         sample[bad] = rng.normal(size=int(bad.sum()))
-        bad = np.abs(sample) > 2
-    return tf_constant((sample * stddev + mean).astype(dtype))
+        bad = _np.abs(sample) > 2
+    return _tf_constant((sample * stddev + mean).astype(dtype))
 
 
-def uniform(shape, minval=0, maxval=None, dtype=np.float32, seed=None, name=None):
-    dtype = np.dtype(dtype)
+def uniform(shape, minval=0, maxval=None, dtype=_np.float32, seed=None, name=None):
+    dtype = _np.dtype(dtype)
     rng = _rng(seed)
     if dtype.kind in "iu":
         if maxval is None:
             raise ValueError("Must specify maxval for integer dtype")
-        return tf_constant(rng.integers(minval, maxval, size=_shape(shape)).astype(dtype))
+        return _tf_constant(rng.integers(minval, maxval, size=_shape(shape)).astype(dtype))
     if maxval is None:
         maxval = 1
     sample = rng.uniform(size=_shape(shape))
-    return tf_constant((sample * (maxval - minval) + minval).astype(dtype))
+    return _tf_constant((sample * (maxval - minval) + minval).astype(dtype))
 
 
 def shuffle(value, seed=None, name=None):
-    v = np.asarray(value.numpy() if hasattr(value, "numpy") else value)
-    return tf_constant(_rng(seed).permutation(v))
+    v = _np.asarray(value.numpy() if hasattr(value, "numpy") else value)
+    return _tf_constant(_rng(seed).permutation(v))
