@@ -11,7 +11,9 @@ Conventions at the non-differentiable points:
   where the two operands tie, each gets half of ``g`` (autograd's choice;
   the sum is right and the split is symmetric);
 * ``clip``: an entry exactly on a bound belongs to ``a``, not to the bound;
-* ``mod``/``fmod``: the derivative of the smooth piece, ignoring the jumps.
+* ``%``/``np.mod``/``np.remainder``/``math.fmod``/``np.fmod``/``divmod``:
+  the derivative of the smooth piece, ignoring the jumps: 1 in the left
+  operand, ``-floor(x / y)`` in the right (``-trunc(x / y)`` for fmod).
 """
 
 import builtins
@@ -21,7 +23,7 @@ import operator
 import numpy as np
 
 from s2sgrad.primitives.registry import deffacts, defnondiff, defvjp
-from s2sgrad.runtime import unbroadcast
+from s2sgrad.runtime import cotangent_or_zero, unbroadcast
 
 
 @defvjp(np.absolute, np.fabs, builtins.abs, operator.abs, math.fabs, elementwise=True, allocates=True)
@@ -88,3 +90,10 @@ def remainder(g, ans, x, y):
 @defvjp(np.fmod, math.fmod, elementwise=True, allocates=True)
 def fmod(g, ans, x, y):
     return (unbroadcast(g, x), unbroadcast(-g * np.trunc(x / y), y))
+
+
+@defvjp(builtins.divmod, np.divmod, allocates=True, returns_list=True)
+def divmod_vjp(g, ans, x, y):
+    # only the remainder carries a derivative (the quotient is piecewise constant)
+    g_remainder = cotangent_or_zero(g[1])
+    return (unbroadcast(g_remainder, x), unbroadcast(-g_remainder * np.floor_divide(x, y), y))

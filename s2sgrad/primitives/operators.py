@@ -52,9 +52,17 @@ def positive(g, ans, x):
 # ``math.pow`` shares this hand-written rule instead of a sympy-derived one:
 # sympy's simplest forms, ``y*ans/x`` and ``ans*log(x)``, are undefined at
 # x == 0 where the true derivatives (for y > 0) exist.
+#
+# d/dx x**y = y * x**(y - 1), except that x**0 is constant: its derivative is
+# 0 everywhere, but 0 * 0**-1 is nan for arrays and ZeroDivisionError for
+# floats. Adding ``(y == 0)`` to the exponent makes that case 0 * x**0 = 0
+# without a branch or np.where; for a constant exponent the whole exponent
+# folds to a number (``x ** 2`` still gets ``2 * x``). The derivative is a
+# power again, so differentiating it again goes through this same rule:
+# x**1 has derivative x**0 and second derivative 0 * x**0 = 0, also at 0.
 @defvjp(operator.pow, np.power, builtins.pow, math.pow, elementwise=True, allocates=True)
 def power(g, ans, x, y):
-    return (unbroadcast(g * y * x ** (y - 1), x), unbroadcast(g * log_or_zero(x) * ans, y))
+    return (unbroadcast(g * y * x ** (y - 1 + (y == 0)), x), unbroadcast(g * log_or_zero(x) * ans, y))
 
 
 deffacts(math.pow, dtype="float", scalar=True)

@@ -229,8 +229,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
     def sequence_names(self, body):
         """Names that may hold tuples/lists, whose cotangents are lists.
 
-        Displays ``(a, b)`` and results of the user's own functions (which
-        may return tuples) accumulate cotangents with ``add_cotangents``.
+        Displays ``(a, b)``, results of the user's own functions (which
+        may return tuples) and of primitives returning sequences (np.split,
+        divmod) accumulate cotangents with ``add_cotangents``.
         """
         names = set()
         for s in _walk_statements(body):

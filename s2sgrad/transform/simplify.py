@@ -16,6 +16,11 @@ _FOLD = {
     ast.Div: operator.truediv, ast.Pow: operator.pow,
 }
 
+_COMPARE = {
+    ast.Eq: operator.eq, ast.NotEq: operator.ne, ast.Lt: operator.lt,
+    ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
+}
+
 
 def _number(node):
     return (isinstance(node, ast.Constant) and type(node.value) in (int, float)
@@ -93,6 +98,16 @@ class _Simplify(ast.NodeTransformer):
                 # temporary on the left NumPy reuses its buffer instead of
                 # allocating another array (tanh' = -(ans ** 2 - 1))
                 return ast.UnaryOp(ast.USub(), ast.BinOp(right, ast.Sub(), left))
+        return node
+
+    def visit_Compare(self, node):
+        """A comparison of two numbers folds to 0 or 1, the value it has in
+        arithmetic (the power rule's exponent ``y - 1 + (y == 0)``)."""
+        self.generic_visit(node)
+        if len(node.ops) == 1 and type(node.ops[0]) in _COMPARE:
+            left, right = _value(node.left), _value(node.comparators[0])
+            if left is not None and right is not None:
+                return ast.Constant(int(_COMPARE[type(node.ops[0])](left, right)))
         return node
 
     def visit_UnaryOp(self, node):

@@ -397,6 +397,7 @@ def test_the_result_dtype_follows_the_declared_rule(call):
 
 
 @pytest.mark.parametrize("record", [r for r in registry.records() if isinstance(r.primitive, np.ufunc)
+                                    and r.primitive.nout == 1  # (np.divmod: a pair)
                                     and r.vjp is not None and r.dtype in ("same", "float")],
                          ids=lambda r: _name(r.primitive))
 def test_float_and_same_dtypes_differ_on_integers(record):
