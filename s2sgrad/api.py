@@ -171,7 +171,7 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
         values = dict(bound.arguments)
         tensors = {name: _tensor.constant(xp.asarray(values[name])) for name in {inner_name, outer_name}}
         values.update(tensors)
-        _tensor._rule_depth[0] += 1  # values escaping the tape raise instead of cutting it
+        _tensor._local.rule_depth += 1  # values escaping the tape raise instead of cutting it
         try:
             with GradientTape(persistent=True) as outer_tape:
                 outer_tape.watch(tensors[outer_name])
@@ -185,7 +185,7 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
         except (S2SGradError, TypeError) as error:
             raise refusal from error
         finally:
-            _tensor._rule_depth[0] -= 1
+            _tensor._local.rule_depth -= 1
         result = result.numpy() if hasattr(result, "numpy") else xp.asarray(result)
         if not matrix and isinstance(bound.arguments[outer_name], float):
             return float(result)

@@ -133,7 +133,7 @@ class LiftedBlock:
         self._fast = {}
 
     def __call__(self, *values):
-        if _tensor._active or self._seed is None:
+        if _tensor._local.active or self._seed is None:
             return self._run_eager(values)
         kinds = tuple(map(type, values))
         classified = self._kinds.get(kinds)
@@ -228,7 +228,7 @@ class LiftedBlock:
 
     def _run_eager(self, values):
         target, grads = self.eager(*values)
-        if isinstance(target, Tensor) and not _tensor._active:
+        if isinstance(target, Tensor) and not _tensor._local.active:
             raw = target._value
             if _is_real(raw):
                 self._seed = _seed(target, None, False)
@@ -241,11 +241,11 @@ def _guarded_entry(code, values, kinds, cls, function, gather, seed, general):
 
     spec = code.spec
     helpers = {"general": general, "function": function, "seed": seed, "new": _new,
-               "finish": _finish, "active": _tensor._active, "seed_type": type(seed),
+               "finish": _finish, "this_thread": _tensor._local, "seed_type": type(seed),
                "cls": cls}
     inputs, raw = _entry_names(spec.inputs, helpers, len(gather))
     fall_back = f"return general({', '.join(inputs)})"
-    guards, value_guards, unpack = ["active"], [], []
+    guards, value_guards, unpack = ["this_thread.active"], [], []
     for i, (name, value, kind) in enumerate(zip(inputs, values, kinds)):
         helpers[f"kind{i}"] = kind
         guards.append(f"{name}.__class__ is not kind{i}")

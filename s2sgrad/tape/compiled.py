@@ -56,6 +56,9 @@ from s2sgrad.tape.tensor import _SCALAR_META, _SEQUENCES, Tensor, apply, rule_of
 _cache = {}
 #: bound on compiled recordings kept (each holds generated code)
 _MAX_PROGRAMS = 1000
+#: held while an adjoint is built for the cache (re-entrant: building runs no
+#: user code today, but a nested tape inside it must not deadlock)
+_generating = threading.RLock()
 
 
 class MissingRuleError(S2SGradError, LookupError):
@@ -95,9 +98,8 @@ def rewind(records, seeds, wanted, tensor_mode=False):
 
 
 #: per thread: the inputs whose ``grad_fn`` gave None in the backward pass
-#: running now (see :func:`custom_cotangents`)
+#: running now (see :func:`custom_cotangents`), in ``severed``
 _state = threading.local()
-_state.severed = None
 
 
 def _severed_now():
@@ -184,11 +186,11 @@ class _Compiled:
         function = self._tensor_function
         if function is None:
             function = self._tensor_function = _on_tensors(self.function)
-        _tensor._rule_depth[0] += 1  # values escaping the tape raise instead of cutting it
+        _tensor._local.rule_depth += 1  # values escaping the tape raise instead of cutting it
         try:
             grads = function(*values)
         finally:
-            _tensor._rule_depth[0] -= 1
+            _tensor._local.rule_depth -= 1
         return self._pick(wanted, grads)
 
     def _pick(self, wanted, grads):
@@ -218,7 +220,8 @@ ALL = "all"
 
 #: the compiled recording run last, when it has a guard: a training loop
 #: records the same program every step, and the guard recognises it
-#: without building the key
+#: without building the key (shared by threads: a guard is a pure function
+#: of the recording, so another thread's entry is only a miss)
 _last = [None]
 #: the registry generation the cached rules and adjoints were made under
 _rules_generation = [generation()]
@@ -241,10 +244,13 @@ def _cached_entry(records, seeds, wanted, tensor_mode):
     key, values = _key_and_values(records, seeds, wanted, tensor_mode)
     entry = _cache.get(key)
     if entry is None:
-        entry = _build(records, seeds, wanted)
-        if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
-            _cache.clear()
-        _cache[key] = entry
+        with _generating:  # (threads share the cache; one builds each structure)
+            entry = _cache.get(key)
+            if entry is None:
+                entry = _build(records, seeds, wanted)
+                if len(_cache) >= _MAX_PROGRAMS:  # many distinct structures: start over
+                    _cache.clear()
+                _cache[key] = entry
     elif entry.match is None and type(entry) is _Compiled and not entry.guarded:
         # seen again: worth the guard (a one-off recording never pays for one)
         entry.guarded = True

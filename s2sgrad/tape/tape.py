@@ -29,7 +29,7 @@ from s2sgrad.tape.compiled import forget_stale_rules, rewind
 from s2sgrad.tape.tensor import (
     _FLOATING,
     Tensor,
-    _active,
+    _local,
     _is_floating,
     _ndarray,
     _new,
@@ -100,8 +100,8 @@ class GradientTape:
         return self
 
     def __exit__(self, *exc):
-        if _active and _active[-1] is self:
-            del _active[-1]
+        if _local.active and _local.active[-1] is self:
+            del _local.active[-1]
             self._recording = False
         else:
             self._pop()
@@ -111,16 +111,16 @@ class GradientTape:
         """Start recording, on a fresh recording if the tape has none (as TensorFlow's)."""
         if self._records is None:
             self._clear()
-        _active.append(self)
+        _local.active.append(self)
         self._recording = True
 
     def _pop(self):
-        if _active and _active[-1] is self:
-            del _active[-1]
+        if _local.active and _local.active[-1] is self:
+            del _local.active[-1]
         else:
-            for i in range(len(_active) - 1, -1, -1):
-                if _active[i] is self:
-                    del _active[i]
+            for i in range(len(_local.active) - 1, -1, -1):
+                if _local.active[i] is self:
+                    del _local.active[i]
                     break
         self._recording = False
 
@@ -223,7 +223,7 @@ class GradientTape:
             if flat_sources is None:
                 flat_sources = _flatten(sources)
                 _check_sources(flat_sources)
-        tensor_mode = bool(_active)
+        tensor_mode = bool(_local.active)
         if output_gradients is None and isinstance(target, Tensor):
             # one target, seeded with ones (the common case)
             v = target._value
@@ -317,7 +317,7 @@ class GradientTape:
         flat_sources = _flatten(sources)
         _check_sources(flat_sources)
         target = _as_tensor(target)
-        tensor_mode = bool(_active)
+        tensor_mode = bool(_local.active)
         rows = []
         for i in range(target._value.size):
             seed = np.zeros(target._value.shape, dtype=target._value.dtype)
@@ -359,7 +359,7 @@ class GradientTape:
             )
         batch = tshape[0]
         inner = int(np.prod(tshape[1:], dtype=np.int64))
-        tensor_mode = bool(_active)
+        tensor_mode = bool(_local.active)
         rows = []
         for j in range(inner):
             seed = np.zeros((batch, inner), dtype=target._value.dtype)
@@ -579,12 +579,12 @@ class _CustomRule:
 
     def forward(self, inputs):
         """The function's value on the NumPy values ``inputs`` (variables as they are now)."""
-        saved = list(_active)
-        _active.clear()
+        saved = list(_local.active)
+        _local.active.clear()
         try:
             result, _ = self.function(*(wrap(x) for x in inputs[:self.n_inputs]))
         finally:
-            _active[:] = saved
+            _local.active[:] = saved
         if self.single_output:
             return _tensor._to_value(result)
         return tuple(_tensor._to_value(r) for r in result)
@@ -643,15 +643,15 @@ def custom_gradient(f=None):
     @functools.wraps(f)
     def decorated(*args, **kwargs):
         nonlocal takes_variables
-        saved = list(_active)
-        _active.clear()
+        saved = list(_local.active)
+        _local.active.clear()
         watcher = GradientTape(watch_accessed_variables=True)
         watcher._push()
         try:
             result, grad_fn = f(*args, **kwargs)
         finally:
             watcher._pop()
-            _active[:] = saved
+            _local.active[:] = saved
         single = not isinstance(result, (list, tuple))
         results = [result] if single else list(result)
         outs = []
@@ -670,7 +670,7 @@ def custom_gradient(f=None):
                     "If using @custom_gradient with a function that uses variables, "
                     "then grad_fn must accept a keyword argument 'variables'."
                 )
-        if _active:
+        if _local.active:
             rule = _CustomRule(f, grad_fn, len(args), variables, single)
             inputs = tuple(args) + tuple(variables)
             vals = tuple(_tensor._unwrap(inputs))

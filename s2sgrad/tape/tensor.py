@@ -16,6 +16,7 @@ recording, an operation costs the NumPy call plus one small object.
 """
 
 import operator
+import threading
 
 import numpy as np
 
@@ -23,14 +24,22 @@ from s2sgrad.errors import S2SGradError
 from s2sgrad.primitives import registry as _registry
 from s2sgrad.runtime import Cotangents
 
-#: The tapes currently recording, innermost last. Mutated in place only
-#: (other modules hold a reference to this list).
-_active = []
+class _PerThread(threading.local):
+    """What one thread is doing with tapes (TensorFlow's tape stack is per
+    thread too): another thread's tapes never record this thread's work.
 
-#: How many derivative rules are running on recorded Tensors (nested
-#: tapes); while positive, silently turning a tracked Tensor into an
-#: array is an error.
-_rule_depth = [0]
+    * ``active``: the tapes recording in this thread, innermost last;
+    * ``rule_depth``: how many derivative rules this thread is running on
+      recorded Tensors (nested tapes); while positive, silently turning a
+      tracked Tensor into an array is an error.
+    """
+
+    def __init__(self):
+        self.active = []
+        self.rule_depth = 0
+
+
+_local = _PerThread()
 
 _new = object.__new__
 _ndarray = np.ndarray
@@ -174,11 +183,11 @@ def _record(prim, args, vals, params, out, rule=None):
             rule = rule_of(prim)
         if rule is NONDIFF:
             return
-    if len(_active) != 1:
+    if len(_local.active) != 1:
         _record_on_each(prim, args, vals, params, out, rule)
         return
     # one recording tape (the common case): no merging of needs
-    tape = _active[0]
+    tape = _local.active[0]
     tracked = tape._tracked
     plain = True
     hit = False
@@ -214,7 +223,7 @@ def _record(prim, args, vals, params, out, rule=None):
 def _record_on_each(prim, args, vals, params, out, rule):
     """:func:`_record` with any number of recording tapes (nested tapes)."""
     record = None
-    for tape in _active:
+    for tape in _local.active:
         tracked = tape._tracked
         plain = True
         needs = []
@@ -252,7 +261,7 @@ def _check_not_escaping(t):
     The value would carry on without its connection to the tape, and the
     higher derivative would silently be wrong.
     """
-    for tape in _active:
+    for tape in _local.active:
         if id(t) in tape._tracked:
             raise S2SGradError(
                 "a derivative rule converted a recorded Tensor to a plain NumPy "
@@ -364,7 +373,7 @@ def apply(prim, impl, args, params):
             raw = raw[()]
         out = _new(cls or Tensor)
         out._value = raw
-        if _active:
+        if _local.active:
             _record(prim, args, vals, params, out)
         return out
     if isinstance(raw, (tuple, list)) and raw and all(map(_is_array, raw)):
@@ -375,7 +384,7 @@ def apply(prim, impl, args, params):
             o._value = r
             outs.append(o)
         outs = tuple(outs)
-        if _active:
+        if _local.active:
             _record(prim, args, vals, params, outs)
         if hasattr(raw, "_fields"):
             return type(raw)(*outs)
@@ -400,7 +409,7 @@ def _binary(op, a, b, cls):
         t = type(raw)
     out = _new(cls)
     out._value = raw
-    if not _active:
+    if not _local.active:
         return out
     # -- recording: as _record(op, (a, b), (av, bv), _NO_PARAMS, out)
     if t is _ndarray:
@@ -414,11 +423,11 @@ def _binary(op, a, b, cls):
         rule = rule_of(op)
     if rule is NONDIFF:
         return out
-    if len(_active) != 1:
+    if len(_local.active) != 1:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
         return out
     # one recording tape (the common case), inputs Tensors or constants
-    tape = _active[0]
+    tape = _local.active[0]
     tracked = tape._tracked
     if ta:
         if a._is_variable:
@@ -468,7 +477,7 @@ def _unary(op, a):
     out = _new(a._result_type)
     av = a._value
     out._value = op(av)
-    if _active:
+    if _local.active:
         _record(op, (a,), (av,), _NO_PARAMS, out)
     return out
 
@@ -546,7 +555,7 @@ class Tensor:
         return Reference(self)
 
     def __array__(self, dtype=None, copy=None):
-        if _rule_depth[0]:
+        if _local.rule_depth:
             _check_not_escaping(self)
         v = np.asarray(self._value)
         if dtype is not None and v.dtype != dtype:
@@ -556,7 +565,7 @@ class Tensor:
         return v
 
     def __float__(self):
-        if _rule_depth[0]:
+        if _local.rule_depth:
             _check_not_escaping(self)
         return float(self._value)
 
@@ -610,7 +619,7 @@ class Tensor:
                 out = _new(self._result_type)
                 v = self._value
                 out._value = ufunc(v, **kwargs)
-                if _active:
+                if _local.active:
                     _record(ufunc, inputs, (v,), kwargs, out)
                 return out
             return apply(ufunc, ufunc, inputs, kwargs)
@@ -743,7 +752,7 @@ class Tensor:
         out = _new(self._result_type)
         v = self._value
         out._value = v[key]
-        if _active:
+        if _local.active:
             _record(operator.getitem, (self, key), (v, key), _NO_PARAMS, out)
         return out
 

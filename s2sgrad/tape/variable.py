@@ -82,7 +82,7 @@ class Variable(Tensor):
     def read_value(self):
         """The current value as a Tensor; reading it inside a tape watches it."""
         s = self._read()
-        for tape in _tensor._active:
+        for tape in _tensor._local.active:
             tape._read_variable(self)
         return s
 
