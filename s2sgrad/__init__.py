@@ -4,7 +4,7 @@
 tape and the optimizers are imported on first use of one of their names.
 """
 
-from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.errors import S2SGradError, S2SGradWarning, UnsupportedSyntaxError
 
 __version__ = "0.1.0"
 
@@ -30,7 +30,7 @@ _LAZY = {
     "clip_by_value": "s2sgrad.optimizers",
 }
 
-__all__ = sorted(["S2SGradError", "UnsupportedSyntaxError", "optimizers", *_LAZY])
+__all__ = sorted(["S2SGradError", "S2SGradWarning", "UnsupportedSyntaxError", "optimizers", *_LAZY])
 
 
 def __getattr__(name):

@@ -43,3 +43,8 @@ class SecondOrderLoopError(UnsupportedSyntaxError):
     """Generated code read again replays a loop from a stack, which the
     source path does not differentiate: second derivatives then go through
     the tape."""
+
+
+class S2SGradWarning(UserWarning):
+    """What s2sgrad warns about (SPEC sections 1 and 2): a result that is
+    right but may surprise, such as an operation the tape cannot follow."""
