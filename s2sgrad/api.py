@@ -10,6 +10,7 @@ import inspect
 
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
+from s2sgrad.frontend.parse import called_function
 from s2sgrad.errors import S2SGradError, SecondOrderLoopError, UndefinedNameError
 from s2sgrad.primitives import registry
 
@@ -33,6 +34,7 @@ def _transform(fun, wrt, transform, **options):
     from s2sgrad import pipeline
 
     _check_function(fun, transform)
+    fun = called_function(fun)
     pipeline.wrt_names(fun, wrt)  # bad wrt: fail now, not on the first call
     try:
         entry = pipeline.gradient_code(fun, wrt, **options)
@@ -91,6 +93,7 @@ def source(fun, wrt=0, order=1):
     if not isinstance(order, int) or order < 1:
         raise ValueError(f"order must be a positive integer, got {order!r}")
     _check_function(fun, "source")
+    fun = called_function(fun)
     for _ in range(order - 1):
         fun = grad(fun, wrt)
     return pipeline.gradient_code(fun, wrt).source

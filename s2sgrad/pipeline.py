@@ -28,6 +28,7 @@ import ast
 import builtins
 import contextlib
 import hashlib
+import inspect
 import linecache
 import marshal
 import numbers
@@ -36,12 +37,13 @@ import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
+from s2sgrad.errors import UnsupportedSyntaxError
 from s2sgrad.codegen import cache
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
 from s2sgrad.frontend.names import Namer, bind as bind_name
 from s2sgrad.frontend.normalise import normalise
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, called_function, parse_function
 from s2sgrad.ir import grammar
 from s2sgrad.primitives import registry
 from s2sgrad.transform.analyse import analyse_shapes
@@ -66,6 +68,7 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     (a binding kept per function object would keep its globals alive).
     It lives here, not in the runtime, because it runs the pipeline.
     """
+    function = called_function(function)
     generated = gradient_code(function, tuple(wrt), seed=True)
     kwargs[generated.seed_name] = seed
     return bind(generated, function)(*args, **kwargs)
@@ -561,6 +564,14 @@ def _shape_comments(g):
 def wrt_names(function, wrt):
     """Parameter names for ``wrt`` (int, str or tuple of them)."""
     code = function.__code__
+    if code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        # (a decorator's wrapper that does more than pass them on is what
+        # runs: its parameters say nothing of what to differentiate)
+        what = "a decorator's wrapper" if hasattr(function, "__wrapped__") else "a function"
+        raise UnsupportedSyntaxError(
+            f"{what} with *args/**kwargs parameters ({function.__qualname__})",
+            code.co_filename, code.co_firstlineno, "parse",
+            "give it named parameters, or differentiate the undecorated function")
     params = list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
     items = wrt if isinstance(wrt, (tuple, list)) else (wrt,)
     names = []

@@ -19,9 +19,10 @@ pipeline's ``call_vjp``):
   parameters (defaults that are literals);
 * it is not already being inlined (recursion stays a call), and the
   nesting stays shallow;
-* its normal form writes into no array (a write into a parameter would
-  write into the caller's argument), defines no nested function, and needs
-  no run-time aliasing checks;
+* its normal form writes into no array but its parameters and its own
+  locals (a write into a parameter is then the caller's own write into
+  its argument), defines no nested function, and needs no run-time
+  aliasing checks;
 * none of the global names it reads is a local of the caller.
 """
 
@@ -104,6 +105,52 @@ def inline_call(normaliser, func, args, keywords, origin):
         normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
+
+
+#: methods that change the list, dict or array they are called on
+MUTATING_METHODS = frozenset({
+    "append", "extend", "insert", "pop", "remove", "clear", "update", "setdefault",
+    "popitem", "sort", "reverse", "fill", "resize", "put", "itemset", "partition"})
+
+
+def outside_write(callee):
+    """What ``callee``'s own code writes that outlives the call -- a
+    parameter's items, a global, a list or dict it was passed -- as the
+    text a refusal names, or None.
+
+    A call that is not inlined is differentiated through its VJP, which
+    knows nothing of such writes (the caller's gradient would silently miss
+    them), so the normaliser refuses it. Names the callee assigns are its
+    own; any other name whose item, attribute or contents it changes is not.
+    """
+    try:
+        tree = parse_function(callee).tree
+    except S2SGradError:
+        return None
+    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+           and isinstance(n.ctx, ast.Store)}
+    params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
+    if tree.args.vararg:
+        params.add(tree.args.vararg.arg)
+    if tree.args.kwarg:
+        params.add(tree.args.kwarg.arg)
+    own -= params
+
+    def outside(node):
+        while isinstance(node, (ast.Subscript, ast.Attribute)):
+            node = node.value
+        return isinstance(node, ast.Name) and node.id not in own
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Global, ast.Nonlocal)):
+            return ", ".join(node.names)
+        if isinstance(node, (ast.Subscript, ast.Attribute)) \
+                and isinstance(node.ctx, (ast.Store, ast.Del)) and outside(node.value):
+            return ast.unparse(node.value)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+                and node.func.attr in MUTATING_METHODS and outside(node.func.value):
+            return ast.unparse(node.func.value)
+    return None
 
 
 def _local_function(normaliser, func):
@@ -193,13 +240,13 @@ def _splicable(inner, tree, normaliser, parsed):
         return False
     if any(value is runtime.refuse_shared_array for value in inner.env.values()):
         return False
-    stored = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
-            return False
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            stored.add(node.id)
+    stored = {node.id for node in ast.walk(tree)
+              if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
     params = {a.arg for a in tree.args.args}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and not (
+                isinstance(node.value, ast.Name) and node.value.id in stored | params):
+            return False
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id not in stored and node.id not in params \
                 and node.id not in inner.env:

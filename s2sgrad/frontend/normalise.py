@@ -21,10 +21,11 @@ Temporaries are named ``_t1, _t2, ...`` in order of appearance.
 
 import ast
 import copy
+import inspect
 
 from s2sgrad import backend, runtime
 from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
-from s2sgrad.frontend.inline import inline_call
+from s2sgrad.frontend.inline import inline_call, outside_write
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.ir.facts import NestedDef, NormalFormFacts, SavedSlot, SharedArrayCheck, copy_facts
@@ -333,9 +334,19 @@ class Normaliser:
             viewed = None if found is None else found.view_of
             if viewed is not None and viewed < len(rhs.args) and isinstance(rhs.args[viewed], ast.Name):
                 source = rhs.args[viewed].id
+        elif isinstance(rhs, (ast.Tuple, ast.List)):
+            # a display holds its items themselves: ``items = [y]; y *= 3``
+            # changes items[0] too when y is an array
+            for item in rhs.elts:
+                if isinstance(item, ast.Name):
+                    self.share(target, item.id)
         if source is not None:
-            self.shared.setdefault(source, set()).add(target)
-            self.shared.setdefault(target, set()).add(source)
+            self.share(target, source)
+
+    def share(self, a, b):
+        """Names ``a`` and ``b`` may reach the same array."""
+        self.shared.setdefault(b, set()).add(a)
+        self.shared.setdefault(a, set()).add(b)
 
     def snapshot(self, atom, origin):
         if not isinstance(atom, ast.Name):
@@ -609,6 +620,8 @@ class Normaliser:
         if isinstance(rhs, (ast.Name, ast.Constant)):
             return rhs
         temp = self.namer.temp()
+        if isinstance(rhs, (ast.Tuple, ast.List)):  # [[y]]: the inner list holds y
+            self.note_sharing(temp, rhs)
         self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
         return self.made(ast.Name(temp, ast.Load()))
 
@@ -738,12 +751,30 @@ class Normaliser:
         inlined = inline_call(self, func, args, keywords, e)
         if inlined is not None:
             return inlined
+        self.refuse_outside_writes(func, e)
         if isinstance(func, ast.Name) and func.id in self.local_functions and \
                 self.facts.nested_defs.get(self.local_functions[func.id]).calls_nested_defs:
             # (its body calls them without what they capture: only inlined it works)
             raise self.parsed.error(f"nested def {func.id!r} calling another nested def, "
                                     "which cannot be inlined here", e, stage="normalise")
         return ast.Call(self.copy(func), args, keywords)
+
+    def refuse_outside_writes(self, func, e):
+        """A user function left a call whose code writes into what outlives
+        the call (``a[0] = v`` on a parameter, ``G[0] = v`` on a global,
+        ``items.append(v)``): its VJP would not see the write, so refuse."""
+        callee = None if isinstance(func, ast.Name) and func.id in self.current \
+            else self.resolve(func)
+        if not inspect.isfunction(callee) or registry.lookup(callee) is not None \
+                or registry.is_nondifferentiable(callee) \
+                or callee.__module__.partition(".")[0] == __name__.partition(".")[0]:
+            return  # (s2sgrad's own helpers, which generated code calls, are not the user's)
+        written = outside_write(callee)
+        if written is not None:
+            raise self.parsed.error(
+                f"call to {ast.unparse(func)}(), which writes into {written}", e,
+                stage="normalise",
+                hint="return the new value instead, and assign it in the caller")
 
     def refuse_writing_call(self, func, e):
         """A call that writes into an array it is passed (``np.copyto(y, x)``,

@@ -90,7 +90,9 @@ def parse_function(function):
     code = function.__code__
     filename = code.co_filename
     try:
-        lines, first = inspect.getsourcelines(function)
+        # (the code's own source: inspect would follow a decorator's
+        # __wrapped__ to the inner function, which is not what is called)
+        lines, first = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise S2SGradError(
             f"cannot read the source of {function.__qualname__} ({filename}): {exc}; "
@@ -127,6 +129,58 @@ def parse_function(function):
         closure=closure,
         local_names=frozenset(_local_names(tree)),
     )
+
+
+def called_function(function):
+    """The function a call of ``function`` runs: ``function`` itself, or,
+    through a decorator's wrapper whose whole body is provably
+    ``return inner(*args, **kwargs)`` (``inner`` a closure cell or global
+    holding a plain function), what that wrapper calls. Any other wrapper is
+    what runs, and is differentiated (or refused) as itself."""
+    seen = set()
+    while inspect.isfunction(function) and function.__code__ not in seen:
+        seen.add(function.__code__)
+        inner = _passed_through(function)
+        if inner is None:
+            return function
+        function = inner
+    return function
+
+
+def _passed_through(function):
+    """The function ``function``'s body forwards all its arguments to, or None."""
+    code = function.__code__
+    flags = inspect.CO_VARARGS | inspect.CO_VARKEYWORDS
+    if code.co_flags & flags != flags or code.co_argcount or code.co_kwonlyargcount \
+            or code.co_posonlyargcount or function.__name__ == "<lambda>":
+        return None
+    try:
+        tree = ast.parse(textwrap.dedent("".join(inspect.getsourcelines(code)[0]))).body[0]
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return None
+    if not isinstance(tree, ast.FunctionDef):
+        return None
+    body = tree.body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # a docstring
+    star, double = code.co_varnames[0], code.co_varnames[1]
+    if len(body) != 1 or not isinstance(body[0], ast.Return):
+        return None
+    call = body[0].value
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)
+            and len(call.args) == 1 and isinstance(call.args[0], ast.Starred)
+            and isinstance(call.args[0].value, ast.Name) and call.args[0].value.id == star
+            and len(call.keywords) == 1 and call.keywords[0].arg is None
+            and isinstance(call.keywords[0].value, ast.Name)
+            and call.keywords[0].value.id == double):
+        return None
+    name = call.func.id
+    cells = dict(zip(code.co_freevars, function.__closure__ or ()))
+    try:
+        inner = cells[name].cell_contents if name in cells else function.__globals__.get(name)
+    except ValueError:
+        return None
+    return inner if inspect.isfunction(inner) else None
 
 
 def _lambda_tree(function, source, filename, first):

@@ -81,6 +81,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         body = self.fn.body[:-1]
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
+        self.check_calls(body)
         self.reassigned = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)
                            and isinstance(n.ctx, ast.Store)}
         self.sequences = self.sequence_names(body)
@@ -209,6 +210,51 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                         active.add(base)
                         changed = True
         return active
+
+    def check_calls(self, body):
+        """Refuse every call whose derivative nothing here knows.
+
+        A call is differentiated through a primitive's record, a user function
+        (inlined, or its VJP at run time) or a declared nondifferentiable
+        primitive. Any other callee -- a callable computed from the input
+        (``f = functools.partial(np.power, x)``, ``f = x.sum``), or an object
+        with no rule receiving a value that depends on a wrt argument
+        (``operator.setitem(a, 0, x)``, ``np.add.at(a, i, x)``) -- could return
+        or write anything: treated as a constant the gradient would be
+        silently wrong, whether or not its result is read later.
+        """
+        made = {s.targets[0].id: s.value for s in _walk_statements(body)
+                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                and s.targets[0].id in self.context.temporaries}
+        for s in _walk_statements(body):
+            call = s.value if isinstance(s, (ast.Assign, ast.Expr)) else None
+            if not isinstance(call, ast.Call):
+                continue
+            func = call.func
+            spelling = ast.unparse(made[func.id]) if isinstance(func, ast.Name) \
+                and func.id in made else self.spelling(func)
+            if isinstance(func, ast.Name) and func.id in self.active \
+                    and func.id not in self.context.local_functions:
+                raise self.error(f"call to {spelling}, a function computed from the "
+                                 "differentiated input", s,
+                                 "call the function it stands for directly")
+            given = list(call.args) + [k.value for k in call.keywords]
+            if not any(isinstance(a, ast.Name) and a.id in self.active for a in given):
+                continue
+            callee = self.context.resolve(func)
+            known = registry.lookup(callee) is not None or registry.is_nondifferentiable(callee) \
+                or (isinstance(func, ast.Name) and func.id in self.context.local_functions) \
+                or inspect.isfunction(callee)
+            if not known:
+                raise self.error(f"call to {spelling} (no derivative rule)", s,
+                                 "register one with sg.defgrad or wrap the argument in "
+                                 "sg.stop_gradient")
+
+    def spelling(self, func):
+        """How the user wrote callee ``func`` (their name for a local)."""
+        if isinstance(func, ast.Name):
+            return self.context.user_names.get(func.id, func.id)
+        return ast.unparse(func)
 
     def carries_derivative(self, rhs, active):
         reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active

@@ -140,6 +140,15 @@ def calls_a_writer(x):
     return np.sum(writes_its_argument(x * 1.0))
 
 
+def test_a_callee_writing_into_its_parameter_is_the_callers_write():
+    # (its VJP would not see the write into the caller's array: inlined, the
+    # write is the caller's own, whose adjoint restores what it overwrote)
+    args = (RNG.standard_normal(3),)
+    assert "call_vjp" not in sg.source(calls_a_writer)
+    np.testing.assert_allclose(sg.grad(calls_a_writer)(*args),
+                               numerical_grad(calls_a_writer, args, 0), rtol=1e-6, atol=1e-9)
+
+
 def reads_global_w(v):
     return v @ W
 
@@ -153,7 +162,6 @@ def shadows_w(x):
     (recursive, (RNG.standard_normal(3),)),
     (with_closure, (RNG.standard_normal(3),)),
     (from_other_module, (RNG.standard_normal(3), RNG.standard_normal(3))),
-    (calls_a_writer, (RNG.standard_normal(3),)),
     (shadows_w, (RNG.standard_normal(3),)),
 ])
 def test_calls_that_cannot_move_stay_calls(function, args):
@@ -258,9 +266,19 @@ def nested_helper_that_cannot_be_inlined(x):
     def double(v):
         return v * x
 
+    def writes(*vs):  # *args: not inlined
+        return double(vs[0])
+
+    return np.sum(writes(x))
+
+
+def nested_helper_writing_a_local(x):
+    def double(v):
+        return v * x
+
     def writes(v):
         w = v * 1.0
-        w[0] = double(w)[0]  # a write into an array: not inlined
+        w[0] = double(w)[0]  # a write into its own array: inlined like the caller's
         return w
 
     return np.sum(writes(x))
@@ -269,3 +287,6 @@ def nested_helper_that_cannot_be_inlined(x):
 def test_a_nested_def_calling_another_that_stays_a_call_is_refused_clearly():
     with pytest.raises(sg.UnsupportedSyntaxError, match="calling another nested def"):
         sg.grad(nested_helper_that_cannot_be_inlined)(np.ones(3))
+    args = (RNG.standard_normal(3),)
+    np.testing.assert_allclose(sg.grad(nested_helper_writing_a_local)(*args),
+                               numerical_grad(nested_helper_writing_a_local, args, 0), rtol=1e-6)
