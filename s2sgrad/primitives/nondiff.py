@@ -79,6 +79,9 @@ defnondiff(np.result_type, attributes=("dtype",), dtype="given")
 defnondiff(builtins.len, dtype="int", scalar=True)
 defnondiff(builtins.range, np.broadcast_shapes, dtype="int")
 defnondiff(builtins.isinstance, dtype="bool")
+# output only: it returns None and writes into nothing the program reads (a
+# call with no record receiving a differentiated value is refused)
+defnondiff(builtins.print)
 
 # output: print(x) writes nothing into x
 defnondiff(builtins.print, dtype="given")
