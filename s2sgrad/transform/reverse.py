@@ -221,7 +221,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         with no rule receiving a value that depends on a wrt argument
         (``operator.setitem(a, 0, x)``, ``np.add.at(a, i, x)``) -- could return
         or write anything: treated as a constant the gradient would be
-        silently wrong, whether or not its result is read later.
+        silently wrong, whether or not its result is read later. A call kept
+        only for its side effect and given a differentiated value is refused
+        unless its record says it writes nothing.
         """
         made = {s.targets[0].id: s.value for s in _walk_statements(body)
                 if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
@@ -245,10 +247,28 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             known = registry.lookup(callee) is not None or registry.is_nondifferentiable(callee) \
                 or (isinstance(func, ast.Name) and func.id in self.context.local_functions) \
                 or inspect.isfunction(callee)
+            found = registry.record(callee)
+            if isinstance(s, ast.Expr) and (found is None or found.mutates):
+                # (kept for its side effect, it may write into what it is
+                # given -- np.add.at, np.random.shuffle -- unless its record
+                # says it writes nothing)
+                raise self.error(f"call of {spelling} for its side effect, given "
+                                 f"{self.given(given)}", s,
+                                 "assign its result instead (a call may write into the "
+                                 "arrays it is given)")
             if not known:
                 raise self.error(f"call to {spelling} (no derivative rule)", s,
                                  "register one with sg.defgrad or wrap the argument in "
                                  "sg.stop_gradient")
+
+    def given(self, values):
+        """The user's name of the first differentiated value among ``values``."""
+        params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args
+                  + self.fn.args.kwonlyargs}
+        users = [self.context.user_names.get(a.id, a.id) for a in values
+                 if isinstance(a, ast.Name) and a.id in self.active
+                 and (a.id in self.context.user_names or a.id in params)]
+        return repr(users[0]) if users else "a differentiated value"
 
     def spelling(self, func):
         """How the user wrote callee ``func`` (their name for a local)."""
@@ -344,30 +364,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return self.adjoint_if(s, adj, in_loop)
         if isinstance(s, (ast.For, ast.While)):
             return self.adjoint_loop(s, adj)
-        if isinstance(s, ast.Expr):
-            self.refuse_side_effects(s.value, s)
-            return []
-        if isinstance(s, (ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
+        if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
-
-    def refuse_side_effects(self, call, s):
-        """A call kept for its side effect and handed a differentiated value
-        may write into it (``np.add.at``, ``np.random.shuffle``), which no
-        adjoint follows: refused unless its record says it writes nothing."""
-        if not isinstance(call, ast.Call):
-            return
-        passed = [a.id for a in call.args + [k.value for k in call.keywords]
-                  if isinstance(a, ast.Name) and a.id in self.active]
-        found = registry.record(self.context.resolve(call.func))
-        if passed and (found is None or found.mutates):
-            params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args + self.fn.args.kwonlyargs}
-            users = [self.context.user_names.get(n, n) for n in passed
-                     if n in self.context.user_names or n in params]
-            given = repr(users[0]) if users else "a differentiated value"
-            raise self.error(f"call of {ast.unparse(call.func)} for its side effect, given {given}", s,
-                             "assign its result instead (a call may write into the arrays it is given)")
-
 
     def adjoint_if(self, s, adj, in_loop=False):
         adj_body, adj_else = dict(adj), dict(adj)
