@@ -391,7 +391,9 @@ class Builder:
         # s2sgrad only writes into arrays it knows are unshared (np.copy, arguments)
         arrays = [n for n in inplace if scope[n].shape and scope[n].copy]
         scalars = [n for n in writable if scope[n].shape == ()]
-        names = ["assign", "reassign", "unpack", "flag", "select"]
+        # (x and y themselves leave the scope when arms of an if rebind them to
+        # views of different shapes)
+        names = ["assign", "unpack", "flag", "select"] + (["reassign"] if writable else [])
         if inplace:
             names.append("augassign")
         if arrays:
@@ -476,7 +478,7 @@ class Builder:
             self.assigned.append(name)
             return scope
         writable = [n for n, v in scope.items() if v.kind == "float" and not v.readonly]
-        name = self.choice(writable) if self.coin(50) else self.fresh("v")
+        name = self.choice(writable) if writable and self.coin(50) else self.fresh("v")
         shape = scope[name].shape if name in scope else self.choice(self.shapes(scope))
         e, view = self.ifexp(scope, shape, self.draw(st.integers(0, 2)))
         return self.assign(scope, name, shape, f"{e} * 1.0" if view else e, indent)
