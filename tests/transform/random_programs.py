@@ -241,7 +241,7 @@ class Builder:
                 forms.append((1, "axis"))
             if self.ints(scope):
                 forms.append((1, "intmul"))
-        form = self.pick(forms)
+        form = self.pick([(w, f) for w, f in forms if f not in self.avoid])
         if form == "leaf":
             return self.leaf(scope, target)
         self.features.add(form)
@@ -759,7 +759,7 @@ def _values(shape):
 
 @st.composite
 def programs(draw, size=SIZES["medium"], order=1, avoid=frozenset()):
-    """``avoid``: statement forms ("while", "view", ...), expression templates
+    """``avoid``: statement and expression forms ("while", "view", "reduce", ...), templates
     (entries of UNARY), "call HELPER" and "reshape in loop" to leave out -- a
     way to step around a known bug."""
     shapes = ARG_SHAPES if order == 1 else [()]
