@@ -102,6 +102,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 import uuid
 from collections import Counter
 
@@ -117,7 +118,12 @@ from tests.transform.random_programs import HELPERS, SIZES, cases, programs
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DELTA = 1e-4          # path-check displacement
 LIMIT = 1e6           # largest |f| or |grad| compared
-GRAD_SECONDS = float(os.environ.get("S2SGRAD_RANDOM_SECONDS", "3"))  # a gradient takes milliseconds
+#: a gradient (generation included) takes milliseconds; one taking longer than
+#: SLOW_SECONDS is counted (and logged in a hunt) -- today some 60-line programs
+#: with returns in nested loops after returning branches take seconds to
+#: generate (reported) -- and one exceeding GRAD_SECONDS is taken for a hang
+SLOW_SECONDS = 3.0
+GRAD_SECONDS = float(os.environ.get("S2SGRAD_RANDOM_SECONDS", "30"))
 
 STATS = Counter()
 REJECTIONS = Counter()
@@ -235,6 +241,20 @@ def _time_limit(seconds):
         signal.signal(signal.SIGALRM, previous)
 
 
+@contextlib.contextmanager
+def _timed(case):
+    """Count (and in a hunt, log) a gradient slower than SLOW_SECONDS."""
+    start = time.perf_counter()
+    yield
+    seconds = time.perf_counter() - start
+    if seconds > SLOW_SECONDS:
+        STATS[f"slower than {SLOW_SECONDS:g} s"] += 1
+        if HUNT_LOG:
+            with open(HUNT_LOG, "a") as fh:
+                fh.write(json.dumps({"kind": "slow", "message": f"{seconds:.1f} s", "source": case.source,
+                                     "x": repr(case.x), "y": repr(case.y)}) + "\n")
+
+
 def _discard(reason):
     STATS[f"discarded: {reason}"] += 1
     event(f"discarded: {reason}")
@@ -348,7 +368,7 @@ def check_program(case):
     _check_path(case, value)
 
     try:
-        with _time_limit(GRAD_SECONDS):
+        with _time_limit(GRAD_SECONDS), _timed(case):
             grads = sg.grad(f, wrt=(0, 1))(_copy(x), _copy(y))
     except sg.UnsupportedSyntaxError as error:
         # the contract: the message names the construct, the file and the line
@@ -397,7 +417,7 @@ def check_second_order(case):
     def attempt(what, thunk):
         """(True, value) or (False, None) after counting a refusal or failure."""
         try:
-            with _time_limit(GRAD_SECONDS):
+            with _time_limit(GRAD_SECONDS), _timed(case):
                 return True, thunk()
         except sg.UnsupportedSyntaxError as error:
             STATS[f"refused: {what}"] += 1
