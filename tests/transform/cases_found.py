@@ -391,3 +391,34 @@ def folded_seed_through_a_reassigned_argument(x, y):
     x = x * 1.0
     v0 = x * 1.0
     return np.sum(x) + np.sum(v0) + np.sum(x)
+
+
+# -- second derivatives (test_found_by_generator.py's bug2 table)
+
+def power_in_a_loop(x, y):
+    for i in range(1):
+        x = y ** x
+    return x
+
+
+def square_of_a_sum(x, y):
+    v = np.sum(x)
+    return v * v * y
+
+
+def square_and_identity(a):
+    """A tuple-returning helper of this module: its calls are inlined."""
+    return a * a, a
+
+
+def unpacked_tuple_helper(x, y):
+    p, q = square_and_identity(y)
+    return p * q * x
+
+
+def sine_and_cosine(a, b):
+    return np.sin(a) * b, np.cos(b) + a
+
+
+def function_of_a_tuple_entry(x, y):
+    return np.sin(sine_and_cosine(x, x)[0]) * y

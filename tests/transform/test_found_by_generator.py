@@ -1,7 +1,8 @@
 """Bugs found by the random-program generator, one minimal reproducer each.
 
 Every test compares s2sgrad's value and gradient with the primal and with
-central finite differences on a reproducer of cases_found.py. The reason
+central finite differences on a reproducer of cases_found.py; the bug2 table
+compares second derivatives with differences of the generated first one. The reason
 string of each case describes the bug as found. Cases still open are strict
 xfails (listed in OPEN): when a fix makes one pass, take it out of OPEN; the
 others were fixed and stay as regression tests. For cases in MAY_REFUSE a
@@ -276,3 +277,33 @@ def test_a_placeholder_cotangent_reaching_a_view_rule_is_shaped(f, args):
     got = sg.grad(f)(*args)
     expected = numerical_grad(f, args)
     np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-8)
+
+
+def bug2(name, args, reason):
+    return pytest.param(getattr(cases, name), args, id=name)
+
+
+@pytest.mark.parametrize("f, args", [
+    bug2("power_in_a_loop", (0.7, 1.2),
+         "second derivatives through a loop run on nested tapes, where log_or_zero took the "
+         "base to math.log unrecorded: d2/dxdy of `x = y ** x` in a loop was 0.12, not 1.07"),
+    bug2("square_of_a_sum", (-1.38, 0.7),
+         "`v = np.sum(x); return v * v`: the first derivative's full_like(x, 2 * v) was taken "
+         "as a constant, so d2/dx2 was 0 (also sg.hessian(np.sum(x) ** 2) of an array)"),
+    bug2("unpacked_tuple_helper", (0.7, 0.7375),
+         "an inlined helper returning a tuple, unpacked: the adjoint of the adjoint added the "
+         "tuple's cotangents with + (concatenation), ValueError (4,) against (2,)"),
+    bug2("function_of_a_tuple_entry", (0.7, 0.7375),
+         "np.sin of an inlined tuple helper's entry: TypeError bad operand type for unary -: "
+         "'NoneType' (the unused entry's cotangent) in d2/dx2"),
+])
+def test_second_derivatives_found_by_generator(f, args):
+    first = [sg.grad(f, wrt=i) for i in range(len(args))]
+    for i, d in enumerate(first):
+        np.testing.assert_allclose(d(*args), numerical_grad(f, args, i), rtol=1e-5, atol=1e-7)
+        for j in range(len(args)):
+            with time_limit(5):
+                second = sg.grad(d, wrt=j)(*args)
+            assert isinstance(second, float), f"d2/d{i}d{j} is a {type(second).__name__}"
+            np.testing.assert_allclose(second, numerical_grad(d, args, j), rtol=1e-5, atol=1e-7,
+                                       err_msg=f"d2/d{i}d{j}")

@@ -510,19 +510,9 @@ KNOWN_FAILING = {
     # dead `w = y.reshape(-1)` in a loop: the adjoint reshapes the placeholder
     # cotangent 0.0 to y's shape (ValueError); reported, not fixed yet
     1: frozenset({"reshape in loop"}),
-    2: frozenset({
-        # second derivatives through loops run on nested tapes, where the power
-        # rule's derivative w.r.t. the exponent loses d/dbase of log(base):
-        # wrong d2/dxdy of `for i in range(1): x = y ** x`; reported, not fixed yet
-        "for", "while", "call looped",
-        # `v = np.sum(x); return v * v`: d2/dx2 is 0 (the first derivative's
-        # full_like(x, 2 * v) is taken as a constant); `np.prod(x) + x`: the
-        # second derivative of a float is a 0-d array; reported, not fixed yet
-        "reduce",
-        # a helper returning a tuple, inlined: `p, q = two(y); return p * q` adds
-        # the tuple's cotangents with + (concatenation: ValueError), and
-        # `np.sin(pair(x, x)[0])` meets a None cotangent (TypeError); reported
-        "call pair", "call nested", "unpack"}),
+    # `np.prod(x) + x` of a float x: the second derivative is a 0-d array, not
+    # a float (prod_of_others_jvp); reported, not fixed yet
+    2: frozenset({"prod"}),
 }
 CI_AVOID = {order: avoid if not HUNT or os.environ.get("S2SGRAD_RANDOM_AVOID_KNOWN") else frozenset()
             for order, avoid in KNOWN_FAILING.items()}
