@@ -26,8 +26,13 @@ Y3 = np.array([-0.4, 0.9, 1.3])
 Y23 = np.array([[0.5, -0.7, 1.2], [0.9, 0.2, -1.3]])
 
 
+#: long enough for generation on a loaded machine (an alarm inside compile()
+#: surfaces as CPython's SystemError "AST constructor recursion depth mismatch")
+HANG_SECONDS = 30
+
+
 @contextlib.contextmanager
-def time_limit(seconds):
+def time_limit(seconds=HANG_SECONDS):
     """Turn a hanging gradient into a failure."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
@@ -58,7 +63,7 @@ def check(f, *args, may_refuse=False):
 
     wrt = tuple(range(len(args)))
     try:
-        with time_limit(2):
+        with time_limit():
             value, grads = sg.value_and_grad(f, wrt=wrt)(*map(_copy, args))
     except sg.UnsupportedSyntaxError:
         if may_refuse:
@@ -302,7 +307,7 @@ def test_second_derivatives_found_by_generator(f, args):
     for i, d in enumerate(first):
         np.testing.assert_allclose(d(*args), numerical_grad(f, args, i), rtol=1e-5, atol=1e-7)
         for j in range(len(args)):
-            with time_limit(5):
+            with time_limit():
                 second = sg.grad(d, wrt=j)(*args)
             assert isinstance(second, float), f"d2/d{i}d{j} is a {type(second).__name__}"
             np.testing.assert_allclose(second, numerical_grad(d, args, j), rtol=1e-5, atol=1e-7,
