@@ -507,9 +507,8 @@ MAX_EXAMPLES_ORDER2 = HUNT or 25
 #: draws everything, unless S2SGRAD_RANDOM_AVOID_KNOWN=1: then it looks for
 #: new bugs only); take a construct out of here when its bug is fixed
 KNOWN_FAILING = {
-    # dead `w = y.reshape(-1)` in a loop: the adjoint reshapes the placeholder
-    # cotangent 0.0 to y's shape (ValueError); reported, not fixed yet
-    1: frozenset({"reshape in loop"}),
+    # (dead `w = y.reshape(-1)` in a loop, a ValueError, was fixed in e24ba84)
+    1: frozenset(),
     # `np.prod(x) + x` of a float x: the second derivative is a 0-d array, not
     # a float (prod_of_others_jvp); reported, not fixed yet
     2: frozenset({"prod"}),
