@@ -231,22 +231,95 @@ def det(g, ans, a):
 
 @defvjp(np.linalg.norm, reduction=True, allocates=True, dtype="float")
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
-    return (repeat_to(g / ans, x, axis, keepdims) * x * euclidean_only(x, ord, axis),)
+    return (repeat_to(g / ans, x, axis, keepdims) * x * euclidean_only(x, ord, axis)
+            + repeat_to(g, x, axis, keepdims) * (norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)),)
+
+
+def _norm_axes(x, axis):
+    """The axes ``norm`` reduces, as a tuple of non-negative ints."""
+    if axis is None:
+        return tuple(range(np.ndim(x)))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return tuple(a % np.ndim(x) for a in axes)
+
+
+def _supported_ord(x, ord, axis):
+    """Refuse a ``norm`` order no rule covers (a vector p-norm with p not in
+    0, 1, 2, inf, -inf; a matrix norm of another order)."""
+    vector = len(_norm_axes(x, axis)) == 1
+    known = (None, 0, 1, 2, np.inf, -np.inf) if vector else (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
+    if not any(ord is k or (not isinstance(ord, str) and not isinstance(k, str) and k is not None
+                             and ord is not None and ord == k) for k in known):
+        raise NotImplementedError(f"s2sgrad differentiates no {'vector' if vector else 'matrix'} "
+                                  f"norm of order {ord!r}")
+    return vector
 
 
 def euclidean_only(x, ord=None, axis=None):
-    """1.0 when ``norm(x, ord, axis)`` is a Euclidean (2- or Frobenius) norm.
-
-    The rule covers only those; any other ``ord`` raises here rather than
-    getting the Euclidean gradient silently.
-    """
-    reduced = np.ndim(x) if axis is None else np.size(axis)
-    if ord is None or ord == "fro" or (ord == 2 and reduced == 1):
-        return 1.0
-    raise NotImplementedError(f"s2sgrad differentiates norm only for ord=None, 'fro' or vector 2; got ord={ord!r}")
+    """1.0 when ``norm(x, ord, axis)`` is a Euclidean (2- or Frobenius) norm, else 0.0."""
+    vector = _supported_ord(x, ord, axis)
+    return 1.0 if ord is None or ord == "fro" or (vector and ord == 2) else 0.0
 
 
-defnondiff(euclidean_only, dtype="float")
+def _share_of_extremes(values, axis, pick):
+    """1/(number of ties) where ``values`` is extreme (``pick``) along ``axis``, else 0."""
+    hits = (values == pick(values, axis=axis, keepdims=True)).astype(np.result_type(values, 1.0))
+    return hits / np.sum(hits, axis=axis, keepdims=True)
+
+
+def norm_direction(x, ord=None, axis=None):
+    """d norm(x, ord, axis) / dx, shaped like ``x``, for the piecewise-linear
+    orders (vector 0, 1, inf, -inf; matrix 1, -1, inf, -inf); 0.0 for the
+    others. Ties share the cotangent evenly, as for ``max``. Locally
+    constant in ``x``, so it has no derivative."""
+    axes = _norm_axes(x, axis)
+    if _supported_ord(x, ord, axis):
+        if ord == 1:
+            return np.sign(x)
+        if ord in (np.inf, -np.inf):
+            pick = np.max if ord > 0 else np.min
+            return np.sign(x) * _share_of_extremes(np.abs(x), axes[0], pick)
+        return 0.0
+    if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, str):
+        summed, over = (axes[0], axes[1]) if ord in (1, -1) else (axes[1], axes[0])
+        pick = np.max if ord > 0 else np.min
+        totals = np.sum(np.abs(x), axis=summed, keepdims=True)
+        return np.sign(x) * _share_of_extremes(totals, over, pick)
+    return 0.0
+
+
+def spectral_direction(x, ord=None, axis=None):
+    """d norm(x, ord, axis) / dx for the matrix norms of the singular values
+    (``"nuc"``: U V^T; 2 and -2: u v^T of the largest or smallest singular
+    value); 0.0 for the other orders."""
+    if _supported_ord(x, ord, axis) or ord not in ("nuc", 2, -2):
+        return 0.0
+    rows, cols = _norm_axes(x, axis)
+    moved = np.moveaxis(x, (rows, cols), (-2, -1))
+    u, _, vh = np.linalg.svd(moved, full_matrices=False)
+    if ord == "nuc":
+        direction = np.matmul(u, vh)
+    else:
+        k = 0 if ord == 2 else -1  # singular values come largest first
+        direction = u[..., :, k, None] * vh[..., k, None, :]
+    return np.moveaxis(direction, (-2, -1), (rows, cols))
+
+
+@defvjp(spectral_direction, allocates=True, dtype="float")
+def spectral_direction_vjp(g, ans, x, ord=None, axis=None):
+    return (no_spectral_second_order(x, ord, axis), None, None)
+
+
+def no_spectral_second_order(x, ord=None, axis=None):
+    """0.0 (spectral_direction is 0.0 for the other orders), or an error for
+    the singular-value norms: their second derivative needs the SVD's."""
+    if isinstance(spectral_direction(x, ord, axis), float):
+        return np.zeros(np.shape(x), np.result_type(x, 1.0))
+    raise NotImplementedError(
+        f"s2sgrad has no second derivative of np.linalg.norm of order {ord!r} (it needs the SVD's derivative)")
+
+
+defnondiff(euclidean_only, norm_direction, no_spectral_second_order, dtype="float")
 
 
 @defvjp(np.trace, linear=True, allocates=True, methods=("trace",))

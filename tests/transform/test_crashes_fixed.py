@@ -143,3 +143,27 @@ def split_axis(x):
 def test_split_pieces(f):
     assert_grad(f, X6)
     assert_hessian(f, X6)
+
+
+# -- 3. np.linalg.norm of every order, with axis -----------------------------
+
+NORMS = [
+    (1, None, (6,)), (np.inf, None, (6,)), (-np.inf, None, (6,)), (2, None, (6,)),
+    (1, 1, (2, 3)), (np.inf, -1, (2, 3)), (-np.inf, 0, (2, 3)),
+    ("fro", None, (2, 3)), (1, None, (2, 3)), (-1, None, (2, 3)), (np.inf, None, (2, 3)),
+    (-np.inf, None, (2, 3)), ("nuc", None, (2, 3)), (2, None, (2, 3)), (-2, None, (2, 3)),
+    ("nuc", (1, 2), (2, 1, 3)), (1, (2, 0), (2, 1, 3)),
+]
+
+
+@pytest.mark.parametrize("ord, axis, shape", NORMS, ids=str)
+def test_norm_orders(ord, axis, shape):
+    def f(x):
+        return np.sum(np.sin(np.linalg.norm(x.reshape(shape), ord=ord, axis=axis)))
+    x = np.array([0.3, -1.2, 0.7, 2.1, -0.4, 1.5])  # no ties
+    assert_grad(f, x)
+    if ord in ("nuc", 2, -2) and len(shape) > 1 and axis != 1:
+        with pytest.raises(NotImplementedError, match="second derivative of np.linalg.norm"):
+            sg.hessian(f)(x)
+    else:
+        assert_hessian(f, x)
