@@ -553,7 +553,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if g.like is None and isinstance(g.expr, ast.Constant) and template.indexes_g:
             # a literal cotangent indexed by the rule: spread it over ans first
             g = Adjoint(g.expr, True, ast.Name(target, ast.Load()))
-        if g.like is None and rule.view_of is not None and not rule.elementwise and any(
+        if g.like is None and rule.view_of is not None and not rule.elementwise and \
+                target not in self.sequences and any(  # a list's rule reads a placeholder itself
                 isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(g.expr)):
             # a 0.0 placeholder (a branch or loop where nothing flowed) carries
             # no shape, which the rule of a view (reshape, transpose...) needs: shape it as ans
