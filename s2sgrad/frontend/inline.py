@@ -124,9 +124,10 @@ def outside_write(callee):
     own; any other name whose item, attribute or contents it changes is not.
     """
     try:
-        tree = parse_function(callee).tree
+        parsed = parse_function(callee)
     except S2SGradError:
         return None
+    tree = parsed.tree
     own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
            and isinstance(n.ctx, ast.Store)}
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
@@ -147,9 +148,17 @@ def outside_write(callee):
         if isinstance(node, (ast.Subscript, ast.Attribute)) \
                 and isinstance(node.ctx, (ast.Store, ast.Del)) and outside(node.value):
             return ast.unparse(node.value)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-                and node.func.attr in MUTATING_METHODS and outside(node.func.value):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Attribute) and node.func.attr in MUTATING_METHODS \
+                and outside(node.func.value):
             return ast.unparse(node.func.value)
+        for k in node.keywords:  # np.sin(v, out=a)
+            if k.arg == "out" and outside(k.value):
+                return ast.unparse(k.value)
+        found = registry.record(parsed.resolve(node.func))
+        if found is not None and found.mutates and node.args and outside(node.args[0]):
+            return ast.unparse(node.args[0])  # np.copyto(a, v)
     return None
 
 

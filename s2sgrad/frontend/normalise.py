@@ -772,7 +772,7 @@ class Normaliser:
         written = outside_write(callee)
         if written is not None:
             raise self.parsed.error(
-                f"call to {ast.unparse(func)}(), which writes into {written}", e,
+                f"call to {ast.unparse(func)}(), which writes into {written!r}", e,
                 stage="normalise",
                 hint="return the new value instead, and assign it in the caller")
 

@@ -208,6 +208,42 @@ def writes_global_array(x):
     return x * np.sum(GLOBAL_ARRAY)
 
 
+def make_writers():
+    k = 2.0  # (a closure: these stay calls, never inlined)
+
+    def sin_into(a, v):
+        np.sin(v * k, out=a)
+        return k
+
+    def copy_into(a, v):
+        np.copyto(a, v * k)
+        return k
+
+    def fill(a, v):
+        a[0] = v * k
+    return sin_into, copy_into, fill
+
+
+sin_into, copy_into, fill_closure = make_writers()
+
+
+def writes_out_through_closure(x):
+    a = np.zeros(3)
+    k = sin_into(a, x)
+    return np.sum(a) * k
+
+
+def copies_through_closure(x):
+    a = np.zeros(3)
+    k = copy_into(a, x)
+    return np.sum(a * a) * k
+
+
+def fills_argument_through_closure(x):
+    fill_closure(x, 1.0)
+    return np.sum(x * x)
+
+
 def sets_item(x):
     a = np.zeros(3)
     operator.setitem(a, 0, x)
@@ -254,6 +290,9 @@ def copies_to(x):
     (appends_through_helper, 1.5, "append_to", "append_to(items"),
     (writes_global, 1.5, "GLOBAL_LIST", "store_global(x"),
     (writes_global_array, 1.5, "GLOBAL_ARRAY", "store_global_array("),
+    (writes_out_through_closure, X, "sin_into(), which writes into 'a'", "sin_into("),
+    (copies_through_closure, X, "copy_into(), which writes into 'a'", "copy_into("),
+    (fills_argument_through_closure, X, "fill_closure(), which writes into 'a'", "fill_closure("),
     (sets_item, 1.5, "operator.setitem", "operator.setitem"),
     (adds_in_place, 1.5, "operator.iadd", "operator.iadd"),
     (adds_at, 1.5, "add.at", "np.add.at"),
