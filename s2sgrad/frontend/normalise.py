@@ -650,8 +650,10 @@ class Normaliser:
         """True for ``np.pi`` style dotted references to non-local objects."""
         while isinstance(e, ast.Attribute):
             e = e.value
-        return isinstance(e, ast.Name) and e.id not in self.current and \
-            self.parsed.resolve(e) not in (LOCAL, UNRESOLVED)
+        if not (isinstance(e, ast.Name) and e.id not in self.current):
+            return False
+        resolved = self.parsed.resolve(e)  # by identity: a global array has no truth value
+        return resolved is not LOCAL and resolved is not UNRESOLVED
 
     def rhs(self, e):
         """Normalise ``e`` into a single operation over atoms."""

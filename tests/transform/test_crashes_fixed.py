@@ -167,3 +167,66 @@ def test_norm_orders(ord, axis, shape):
             sg.hessian(f)(x)
     else:
         assert_hessian(f, x)
+
+
+# -- 4. a module-level array constant (in an if, or through an attribute) -----
+
+W = np.array([1.0, -2.0, 3.0])
+M32 = np.arange(6.0).reshape(3, 2) / 5
+
+
+def global_in_if(x):
+    if W[0] > 0:
+        return np.sum(np.sin(x) * W)
+    return np.sum(x)
+
+
+def global_any_in_if(x):
+    if np.any(W > 0):
+        return np.sum(x ** 2 * W)
+    return np.sum(x)
+
+
+def global_attribute(x):
+    return np.sum((M32.T @ x) ** 2) + np.sum(np.dot(M32.T, x))
+
+
+@pytest.mark.parametrize("f", [global_in_if, global_any_in_if, global_attribute])
+def test_global_array_constants(f):
+    assert_grad(f, X3)
+    assert_hessian(f, X3)
+
+
+# -- 6. matmul of vectors and matrices, every spelling -----------------------
+
+B = RNG.standard_normal((2, 3, 3))
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(np.sin(x @ M32)),
+    lambda x: np.sum(np.sin(M32.T @ x)),
+    lambda x: x @ x,
+    lambda x: np.sum(np.matmul(x, M32) ** 2),
+    lambda x: np.sum(np.dot(M32.T, x) ** 2),
+    lambda x: np.sum(np.tanh(B @ x)),
+    lambda x: np.sum(np.tanh(x @ B)),
+    lambda x: np.dot(x, np.sin(x)),
+], ids=["v@M", "M@v", "v@v", "matmul", "dot", "batched@v", "v@batched", "dot vv"])
+def test_matmul_vectors(f):
+    assert_grad(f, X3)
+    assert_hessian(f, X3)
+
+
+# -- 5. reductions along axes of a reshaped 1-d array ------------------------
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(x.reshape(2, 3).sum(axis=1) ** 2),
+    lambda x: np.sum(x.reshape(2, 3).sum(axis=-1, keepdims=True) ** 2),
+    lambda x: np.sum(np.max(x.reshape(2, 3), axis=1) ** 2),
+    lambda x: np.sum(x.reshape(2, 3).mean(axis=0) ** 3),
+    lambda x: np.sum(np.prod(x.reshape(3, 2), axis=-2, keepdims=True) * x.reshape(3, 2)),
+    lambda x: np.sum(x.reshape(1, 2, 3).std(axis=(0, 2)) ** 2),
+], ids=["sum1", "sum-1 keepdims", "max1", "mean0", "prod-2 keepdims", "std axes"])
+def test_reshaped_reductions(f):
+    assert_grad(f, X6)
+    assert_hessian(f, X6)
