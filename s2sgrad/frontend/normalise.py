@@ -234,8 +234,12 @@ class Normaliser:
         inner_locals = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
                         and isinstance(n.ctx, ast.Store)}
         inner_locals |= {a.arg for a in ast.walk(s.args) if isinstance(a, ast.arg)}
+        # an enclosing variable assigned only after the def is read too: a
+        # closure sees its value at the call
+        later = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)
+                 and isinstance(n.ctx, ast.Store)}
         read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
-                and n.id in self.current and n.id not in inner_locals}
+                and (n.id in self.current or n.id in later) and n.id not in inner_locals}
         # a nested def it calls is called with what that one captures
         calls = read & set(self.local_functions)
         captured = sorted((read - calls) | {name for f in calls for name in self.captured_by(f)})

@@ -230,3 +230,26 @@ def test_matmul_vectors(f):
 def test_reshaped_reductions(f):
     assert_grad(f, X6)
     assert_hessian(f, X6)
+
+
+# -- 7. a nested def reading a variable assigned after it --------------------
+
+def reads_later(x):
+    def inner(t):
+        return y * t + np.sin(y)
+    y = x ** 2
+    return np.sum(inner(x))
+
+
+def reads_rebound(x):
+    y = x
+    def inner():
+        return np.sum(y * x)
+    y = np.cos(x)  # the value at the call is read
+    return inner()
+
+
+@pytest.mark.parametrize("f", [reads_later, reads_rebound])
+def test_nested_def_reads_value_at_call(f):
+    assert_grad(f, X3)
+    assert_hessian(f, X3)
