@@ -72,6 +72,8 @@ def repeat_to(g, like, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         axes = (axis,) if xp.ndim(axis) == 0 else tuple(axis)
         g = xp.expand_dims(g, tuple(a % len(shape) for a in axes))
+    if not shape:  # a scalar stays a scalar (a 0-d array would reach the gradient)
+        return g[()] if type(g) is ndarray else g
     return xp.broadcast_to(g, shape)
 
 

@@ -312,3 +312,21 @@ def test_second_derivatives_found_by_generator(f, args):
             assert isinstance(second, float), f"d2/d{i}d{j} is a {type(second).__name__}"
             np.testing.assert_allclose(second, numerical_grad(d, args, j), rtol=1e-5, atol=1e-7,
                                        err_msg=f"d2/d{i}d{j}")
+
+
+def _log1p_of_square_of_sum(x, y):
+    y += x
+    if np.sum(x) < 1.0:
+        return np.sum(np.log1p(np.sum(y) * np.sum(y)))
+    return np.sum(x) + np.sum(y)
+
+
+@pytest.mark.parametrize("x, y", [(0.0, 0.0), (0.3, 0.2)])
+def test_a_second_derivative_of_floats_through_sums_is_a_scalar(x, y):
+    """repeat_to spread a cotangent over a float as a 0-d array, which reached
+    the second derivative (found by the random order-2 programs)."""
+    first = sg.grad(_log1p_of_square_of_sum)
+    second = sg.grad(first)(x, y)
+    assert not isinstance(second, np.ndarray)
+    s = x + y
+    np.testing.assert_allclose(second, 2 * (1 - s * s) / (1 + s * s) ** 2, rtol=1e-12)
