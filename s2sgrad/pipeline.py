@@ -591,6 +591,11 @@ def wrt_names(function, wrt):
                              f"(its arguments are {params})")
         else:
             names.append(item)
+    if not names:
+        raise ValueError(f"wrt=() names no argument of {function.__qualname__}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"wrt names argument {repeated[0]!r} of {function.__qualname__} more than once")
     return tuple(names), isinstance(wrt, (tuple, list))
 
 

@@ -102,6 +102,9 @@ def require_scalar(value, function_name):
     """Raise ValueError unless ``value`` is a real scalar (what grad needs)."""
     if type(value) is float:
         return
+    if value is None or isinstance(value, (str, bytes)):
+        what = "None" if value is None else f"{type(value).__name__} {value!r}"
+        raise ValueError(f"grad requires {function_name} to return a real scalar; it returned {what}")
     shape = xp.shape(value)
     dtype = getattr(value, "dtype", None)
     if shape != () or (dtype is not None and dtype.kind not in "fiub") or isinstance(value, complex):
@@ -124,7 +127,17 @@ def require_float(value, argument, function_name):
                 f"cannot differentiate {function_name} with respect to integer "
                 f"argument {argument!r} ({value!r}); pass a float"
             )
+        if isinstance(value, (complex, str, bytes)) or value is None:
+            raise TypeError(
+                f"cannot differentiate {function_name} with respect to argument {argument!r}, "
+                f"a {type(value).__name__}; pass a real float or float array"
+            )
         return
+    if dtype.kind in "cOSUV":
+        raise TypeError(
+            f"cannot differentiate {function_name} with respect to argument {argument!r} "
+            f"of dtype {dtype}; pass a real float or float array"
+        )
     if dtype.kind in "iub":
         raise TypeError(
             f"cannot differentiate {function_name} with respect to argument {argument!r} "
