@@ -53,18 +53,25 @@ def clip(g, ans, a, a_min=None, a_max=None):
     )
 
 
+def _float_mask(mask, a):
+    """``mask`` as 0/1 in ``a``'s floating dtype: a gradient never comes out bool
+    (folding the seed 1.0 away would leave the bare mask)."""
+    mask = np.asarray(mask, dtype=np.result_type(a, 1.0))
+    return mask[()] if mask.ndim == 0 else mask
+
+
 def below_bound(a, bound):
     """Mask of entries of ``a`` strictly below ``bound`` (none if no bound)."""
     if bound is None:
-        return False
-    return a < bound
+        return 0.0
+    return _float_mask(a < bound, a)
 
 
 def above_bound(a, bound):
     """Mask of entries of ``a`` strictly above ``bound`` (none if no bound)."""
     if bound is None:
-        return False
-    return a > bound
+        return 0.0
+    return _float_mask(a > bound, a)
 
 
 def within_bounds(a, a_min, a_max):
@@ -74,10 +81,10 @@ def within_bounds(a, a_min, a_max):
         inside = inside & (a >= a_min)
     if a_max is not None:
         inside = inside & (a <= a_max)
-    return inside
+    return _float_mask(inside, a)
 
 
-defnondiff(below_bound, above_bound, within_bounds, dtype="bool")
+defnondiff(below_bound, above_bound, within_bounds, dtype="float")
 deffacts(np.fabs, dtype="float")
 deffacts(math.fabs, math.fmod, dtype="float", scalar=True)
 

@@ -109,3 +109,19 @@ def test_binary_rules_undo_broadcasting(shapes, primitive, seed):
     x = sample(sx, 0.5, 2.0, seed=seed)
     y = sample(sy, -2.0, -0.5, seed=seed + 1)  # never ties with x
     check_vjp(primitive, (x, y), argnums=(0, 1), seed=seed)
+
+
+def _clipped_sum(x):
+    return np.sum(np.clip(x, -0.5, 0.5))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_gradient_of_clip_has_the_arguments_dtype(dtype):
+    """The seed 1.0 folded away left clip's bool mask as the gradient."""
+    import s2sgrad as sg
+
+    x = np.linspace(-1.0, 1.0, 5).astype(dtype)
+    got = sg.grad(_clipped_sum)(x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got, [0.0, 1.0, 1.0, 1.0, 0.0])
+    assert isinstance(sg.grad(_clipped_sum)(0.2), float)
