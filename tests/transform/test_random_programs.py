@@ -273,6 +273,10 @@ def _close(actual, expected, scale):
 #: can take minutes: the failure report already shows the program and its
 #: inputs, and tests/transform/cases_found.py holds hand-minimised reproducers).
 HUNT = int(os.environ.get("S2SGRAD_RANDOM_EXAMPLES", "0"))
+#: CI draws the same programs every run (a fixed seed), so a red run is a change's
+#: doing, not the dice; hunts (S2SGRAD_RANDOM_EXAMPLES) draw new ones each time.
+#: Known and open, found by a hunt: a second derivative through a returning
+#: while loop that falls back to the tape came out 0.0 (finite differences -0.33).
 HUNT_LOG = os.environ.get("S2SGRAD_RANDOM_LOG")
 RUN_SIZES = os.environ.get("S2SGRAD_RANDOM_SIZES", "medium").split(",")
 FAILURES = Counter()
@@ -484,8 +488,8 @@ def _run(check, strategy, examples, title):
     REJECTIONS.clear()
     FAILURES.clear()
 
-    @settings(max_examples=examples, deadline=None, derandomize=False, phases=PHASES,
-              report_multiple_bugs=False, database=None if HUNT else settings.default.database,
+    @settings(max_examples=examples, deadline=None, derandomize=not HUNT, phases=PHASES,
+              report_multiple_bugs=False, database=None,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                      HealthCheck.filter_too_much])
     @given(strategy)
@@ -545,7 +549,7 @@ def test_second_derivatives_of_random_branchy_programs(size):
 _SOURCES = []
 
 
-@settings(max_examples=max(10, min(MAX_EXAMPLES, 200) // 8), deadline=None, derandomize=False,
+@settings(max_examples=max(10, min(MAX_EXAMPLES, 200) // 8), deadline=None, derandomize=not HUNT,
           phases=PHASES, report_multiple_bugs=False, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(programs())
 def _check_deterministic(program):
