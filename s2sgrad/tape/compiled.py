@@ -118,11 +118,7 @@ def _drop_severed(grads, records, seeds, severed):
     reached = {id(node) for node, _ in seeds}
     for i in range(len(records) - 1, -1, -1):
         rec = records[i]
-        out = rec.out
-        if type(out) is tuple:
-            if not any(id(o) in reached for o in out):
-                continue
-        elif id(out) not in reached:
+        if not _is_reached(rec.out, reached):
             continue
         cut = severed.get(id(rec.rule))
         if cut is None:
@@ -521,17 +517,20 @@ def _build(records, seeds, wanted):
     return _Compiled(generated.function, connected, positions, generated.source, extras, None)
 
 
+def _is_reached(out, reached):
+    """True when a cotangent reaches the record output ``out`` (one value or a tuple)."""
+    if type(out) is tuple:
+        return any(id(o) in reached for o in out)
+    return id(out) in reached
+
+
 def _live(records, seeds):
     """Indices of the records whose outputs the seeds' cotangents reach."""
     reached = {id(node) for node, _ in seeds}
     live = set()
     for i in range(len(records) - 1, -1, -1):
         rec = records[i]
-        out = rec.out
-        if type(out) is tuple:
-            if not any(id(o) in reached for o in out):
-                continue
-        elif id(out) not in reached:
+        if not _is_reached(rec.out, reached):
             continue
         live.add(i)
         _reach(rec.args, reached)
