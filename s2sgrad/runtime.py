@@ -78,10 +78,12 @@ def repeat_to(g, like, axis=None, keepdims=False):
 
 
 def zeros_like(x):
-    """The gradient of an argument the result does not depend on."""
-    if isinstance(x, (float, int)):
+    """The gradient of an argument the result does not depend on (a NumPy
+    scalar's is a NumPy scalar of its type, a Python number's a float)."""
+    if type(x) is float or type(x) is int:
         return 0.0
-    return xp.zeros_like(x)
+    zeros = xp.zeros_like(x)
+    return zeros[()] if isinstance(x, xp.generic) else zeros
 
 
 def entry_guard(helper):
@@ -146,10 +148,12 @@ def require_float(value, argument, function_name):
 
 
 def full_like(x, value):
-    """An array shaped like ``x`` filled with ``value`` (a folded seed)."""
-    if isinstance(x, (float, int)):
+    """An array shaped like ``x`` filled with ``value`` (a folded seed); a
+    NumPy scalar ``x`` gets a NumPy scalar, a Python number a float."""
+    if type(x) is float or type(x) is int:
         return float(value)
-    return xp.full_like(x, value, dtype=xp.result_type(x, 1.0))
+    full = xp.full_like(x, value, dtype=xp.result_type(x, 1.0))
+    return full[()] if isinstance(x, xp.generic) else full
 
 
 def add_cotangents(a, b):

@@ -368,6 +368,9 @@ def apply(prim, impl, args, params):
         vals = tuple(vals)
     raw = impl(*vals, **params)
     t = type(raw)
+    if t is float:  # a Python float (a helper on a NumPy scalar): a value, recorded
+        raw = np.float64(raw)
+        t = np.float64
     if t is _ndarray or t in _FLOATING or _is_array(raw):
         if t is _ndarray and not raw.shape:
             raw = raw[()]

@@ -139,6 +139,27 @@ def test_helpers_with_rules_are_recorded_as_primitives():
     np.testing.assert_allclose(h, expected)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("reduce", [np.sum, np.mean])
+def test_second_derivative_through_a_reduction_of_a_scalar(reduce, dtype):
+    """The inner gradient spreads the seed over the scalar with full_like, a
+    helper that returned a Python float for a NumPy scalar: not recorded, so
+    the outer gradient was None (found through sg.grad(sg.grad(f)) of a
+    loop, which runs on nested tapes)."""
+    x = sg.constant(dtype(0.6))
+    with sg.GradientTape() as outer:
+        outer.watch(x)
+        with sg.GradientTape() as inner:
+            inner.watch(x)
+            s = reduce(x)
+            y = s * np.cos(s)
+        g = inner.gradient(y, x)
+    h = outer.gradient(g, x)
+    assert g.dtype == h.dtype == dtype
+    expected = -2 * np.sin(0.6) - 0.6 * np.cos(0.6)
+    np.testing.assert_allclose(float(h), expected, rtol=1e-5 if dtype is np.float32 else 1e-12)
+
+
 def test_rule_that_would_lose_the_connection_raises():
     x = sg.constant(P[0])
     with pytest.raises(S2SGradError, match="higher derivative"):

@@ -422,3 +422,30 @@ def sine_and_cosine(a, b):
 
 def function_of_a_tuple_entry(x, y):
     return np.sin(sine_and_cosine(x, x)[0]) * y
+
+
+def square_of_a_sum_beside_a_loop(x, y):
+    v = np.sum(y)
+    for i in range(2):
+        x = x * 1.1
+    return v * v * x
+
+
+def sum_in_a_returning_while(x, y):
+    n = 0
+    while n < 1:
+        n += 1
+        return np.sum(y) * np.cos(np.sum(y)) * x
+    return x
+
+
+def closure_over_a_rebound_argument(x, y):
+    def local(a):
+        return np.tanh(a) * np.sum(y)
+    v0 = local(-1.2)
+    y = np.cos(v0)
+    n = 0
+    while n < 1:
+        n += 1
+        return local(v0) + x
+    return x

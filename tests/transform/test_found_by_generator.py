@@ -301,6 +301,15 @@ def bug2(name, args, reason):
     bug2("function_of_a_tuple_entry", (0.7, 0.7375),
          "np.sin of an inlined tuple helper's entry: TypeError bad operand type for unary -: "
          "'NoneType' (the unused entry's cotangent) in d2/dx2"),
+    bug2("square_of_a_sum_beside_a_loop", (0.7, 1.2),
+         "a loop sends second derivatives to nested tapes; there the first derivative's "
+         "full_like(y, 2 * v) of a float y returned a Python float, which the tape does not "
+         "record: d2/dy2 and d2/dydx were 0.0"),
+    bug2("sum_in_a_returning_while", (0.7, 1.2),
+         "the same through a returning while loop: d2/dy2 0.0 (differences -1.61)"),
+    bug2("closure_over_a_rebound_argument", (1.1971743893140863, 0.619502735896273),
+         "the hunt's program, minimised: a nested def reading y before and after y is "
+         "rebound, then a returning while loop: d2/dy2 0.0 (differences 1.26)"),
 ])
 def test_second_derivatives_found_by_generator(f, args):
     first = [sg.grad(f, wrt=i) for i in range(len(args))]

@@ -275,8 +275,6 @@ def _close(actual, expected, scale):
 HUNT = int(os.environ.get("S2SGRAD_RANDOM_EXAMPLES", "0"))
 #: CI draws the same programs every run (a fixed seed), so a red run is a change's
 #: doing, not the dice; hunts (S2SGRAD_RANDOM_EXAMPLES) draw new ones each time.
-#: Known and open, found by a hunt: a second derivative through a returning
-#: while loop that falls back to the tape came out 0.0 (finite differences -0.33).
 HUNT_LOG = os.environ.get("S2SGRAD_RANDOM_LOG")
 RUN_SIZES = os.environ.get("S2SGRAD_RANDOM_SIZES", "medium").split(",")
 FAILURES = Counter()
