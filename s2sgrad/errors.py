@@ -45,6 +45,14 @@ class SecondOrderLoopError(UnsupportedSyntaxError):
     the tape."""
 
 
+class InternalError(Exception):
+    """A bug in s2sgrad, not in the user's code (a pass broke the IR's
+    grammar). Deliberately not an :class:`S2SGradError`: the fallbacks that
+    turn a refusal into another route (the tape's interpreter, the eager
+    tape under ``tf.function``) catch ``S2SGradError`` and must never hide
+    one of these."""
+
+
 class S2SGradWarning(UserWarning):
     """What s2sgrad warns about (SPEC sections 1 and 2): a result that is
     right but may surprise, such as an operation the tape cannot follow."""

@@ -1,10 +1,10 @@
 """Every test runs checked: the pipeline verifies each pass's output against
 its stage's grammar (``S2SGRAD_CHECK=1``, set before s2sgrad is imported).
 
-A grammar violation is an ``S2SGradError``, which some callers turn into a
-fallback (the tape's interpreter, a call left a call); so that none goes
-unnoticed, every violation is also recorded here and fails the test during
-which it happened.
+A grammar violation is an internal error (``IRCheckError``, deliberately
+not an ``S2SGradError``, so no refusal fallback hides it); so that none goes
+unnoticed even where a caller catches everything, every violation is also
+recorded here and fails the test during which it happened.
 """
 
 import os

@@ -123,6 +123,35 @@ def test_the_checker_names_the_pass_the_rule_and_the_line(monkeypatch):
     assert "func(atom*, kw=atom*)" in str(error) and "y = np.sin(x * 2.0)" in str(error)
 
 
+def test_a_grammar_violation_is_never_taken_for_a_refusal(monkeypatch):
+    """The tape turns a refusal (an S2SGradError) into its interpreter; a
+    broken pass is a bug in s2sgrad and must surface, with the check on,
+    wherever the pipeline runs, not be hidden by that fallback."""
+    import numpy as np
+
+    import s2sgrad as sg
+    from s2sgrad.errors import S2SGradError
+
+    assert not issubclass(grammar.IRCheckError, S2SGradError)
+
+    dce = next(p for p in pipeline.PASSES if p.name == "dce")
+
+    def broken_dce(g):
+        dce.run(g)
+        g.program.body.insert(0, ast.parse("del y").body[0])
+
+    passes = tuple(pipeline.Pass("dce", broken_dce, "adjoint") if p is dce else p
+                   for p in pipeline.PASSES)
+    monkeypatch.setattr(pipeline, "PASSES", passes)
+    monkeypatch.setenv(pipeline.CHECK_VARIABLE, "1")
+    x = sg.Variable(np.array([0.3, 0.7]))
+    with pytest.raises(grammar.IRCheckError):
+        with sg.GradientTape() as tape:
+            y = np.sum(np.sin(x) * x)
+        tape.gradient(y, x)
+    del conftest._violations[:]  # (the violation this test provoked)
+
+
 @pytest.mark.parametrize("source, stage, rule", [
     ("def f(x):\n    return x\n    y = x\n", "normal", "the last statement is return atom"),
     ("def f(x):\n    if x > 0:\n        y = x\n    return x\n", "normal", "if atom"),

@@ -58,7 +58,7 @@ that name.
 import ast
 import types
 
-from s2sgrad.errors import S2SGradError
+from s2sgrad.errors import InternalError
 
 STAGES = ("source", "normal", "adjoint", "freed", "text", "code")
 
@@ -69,7 +69,7 @@ _FORBIDDEN_EXPRESSIONS = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
 _SIMPLE_STATEMENTS = (ast.Pass, ast.Break, ast.Continue)
 
 
-class IRCheckError(S2SGradError):
+class IRCheckError(InternalError):
     """A pass produced a program outside the grammar of its stage: a bug in
     s2sgrad, not in the user's code."""
 
