@@ -28,6 +28,7 @@ it yet.
 
 import dataclasses
 import itertools
+import weakref
 from dataclasses import dataclass, field
 
 #: How the dtype of a primitive's result follows its inputs.
@@ -112,9 +113,27 @@ def generation():
     return _generation
 
 
+#: objects holding code generated under the rules of their time, told when
+#: the rules change (held weakly: a listener lives as long as its owner)
+_listeners = weakref.WeakSet()
+
+
+def on_change(listener):
+    """Call ``listener.rules_changed()`` after every later registration.
+
+    For caches that cannot carry :func:`generation` in a key looked up on
+    every call (a compiled ``tf.function`` block installs its generated entry
+    where the function calls it directly): they are emptied when a rule
+    changes instead, so no check runs in the generated hot path.
+    """
+    _listeners.add(listener)
+
+
 def _bump():
     global _generation
     _generation += 1
+    for listener in list(_listeners):
+        listener.rules_changed()
 
 
 def _update(primitive, **changes):

@@ -20,9 +20,12 @@ when it watches accessed variables) and tensors passed to ``watch``;
 sources the target does not depend on get None.
 """
 
+from collections import OrderedDict
+
 import numpy as np
 
 from s2sgrad.errors import S2SGradError
+from s2sgrad.primitives import registry
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.tape import _finish, _seed
 from s2sgrad.tape.tensor import Tensor, _new
@@ -31,6 +34,26 @@ _ndarray = np.ndarray
 
 #: NumPy scalar type -> True for real floating point (cached by type)
 _REAL_SCALAR = {}
+
+#: generated entries kept per block, least recently used dropped first (a
+#: block called with ever new shapes generates for each, as TensorFlow
+#: traces for each; the bound keeps that from growing without end)
+BLOCK_CACHE_SIZE = 64
+
+
+class _Bounded(OrderedDict):
+    """A dict of at most BLOCK_CACHE_SIZE entries, least recently used first out."""
+
+    def get(self, key, default=None):
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        return default
+
+    def __setitem__(self, key, value):
+        super().__setitem__(key, value)
+        if len(self) > BLOCK_CACHE_SIZE:
+            self.popitem(last=False)
 
 
 def _is_real(value):
@@ -56,13 +79,17 @@ class BlockCode:
         #: the block as a function of the user's file, its helpers closure cells
         self.parsed = parsed.derived(spec.function, spec.helpers)
         #: (wrt input indices, input shapes) -> pipeline.Generated, or the
-        #: S2SGradError refusing it
-        self.generated = {}
+        #: S2SGradError refusing it (emptied when a rule changes)
+        self.generated = _Bounded()
+        registry.on_change(self)
         inputs = spec.inputs
         self.source_indices = tuple(inputs.index(name) for name in spec.source_names)
         self.watched_indices = frozenset(inputs.index(name) for name in spec.watched)
         self.helper_cells = {name: self.parsed.closure[name] for name in spec.helpers}
         self.pack = _packer(spec)
+
+    def rules_changed(self):
+        self.generated.clear()
 
     def generate(self, wrt, args):
         """The block's value-and-gradient for inputs ``wrt``, specialised on
@@ -122,7 +149,7 @@ class LiftedBlock:
         #: the block as written (with the tape), set once the function is compiled
         self.eager = None
         #: (wrt, shapes) -> see _compile
-        self._compiled = {}
+        self._compiled = _Bounded()
         #: the target's cotangent seed, learnt from the last eager run
         self._seed = None
         #: the types of the values read -> see _classify
@@ -130,7 +157,16 @@ class LiftedBlock:
         #: the cell the rewritten function calls this block through (set by
         #: tf.function), and the guarded entries installed in it per signature
         self.cell = None
-        self._fast = {}
+        self._fast = _Bounded()
+        registry.on_change(self)
+
+    def rules_changed(self):
+        """A rule changed (``sg.defgrad``): forget the code generated under
+        the old ones; the function calls this block again, which generates anew."""
+        self._compiled.clear()
+        self._fast.clear()
+        if self.cell is not None:
+            self.cell.cell_contents = self
 
     def __call__(self, *values):
         if _tensor._local.active or self._seed is None:

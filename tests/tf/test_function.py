@@ -583,3 +583,55 @@ def test_broadcasting_blocks_match_the_tape(w_shape, x_shape, seed):
     compiled = run_both(program)
     # the generated code ran (an entry of None would mean it was refused)
     assert any(entry is not None for entry in blocks_of(compiled)[0]._compiled.values())
+
+
+def test_a_rule_registered_after_the_first_calls_reaches_the_compiled_block(lifted_calls):
+    """``sg.defgrad`` replacing a rule empties the blocks' generated code
+    (the compiled entry the function calls directly included), as it does
+    the tape's and ``sg.grad``'s caches."""
+    from s2sgrad.primitives import registry
+
+    original = registry.lookup(np.tanh).vjp
+    w = tf.Variable(np.array([0.5, 1.0]))
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            y = tf.reduce_sum(tf.tanh(w))
+        return tape.gradient(y, w)
+
+    for _ in range(3):
+        np.testing.assert_allclose(step().numpy(), 1.0 - np.tanh(w.numpy()) ** 2)
+    assert lifted_calls["lifted"] == 2
+    try:
+        @sg.defgrad(np.tanh)
+        def doubled(g, ans, x):
+            return (2.0 * g,)
+
+        for _ in range(3):
+            np.testing.assert_array_equal(step().numpy(), [2.0, 2.0])
+        assert lifted_calls["lifted"] == 5  # generated again under the new rule, not the tape
+    finally:
+        registry.defvjp(np.tanh)(original)
+    np.testing.assert_allclose(step().numpy(), 1.0 - np.tanh(w.numpy()) ** 2)
+
+
+def test_a_block_keeps_a_bounded_number_of_specialisations(lifted_calls, monkeypatch):
+    from s2sgrad.tape import blocks
+
+    monkeypatch.setattr(blocks, "BLOCK_CACHE_SIZE", 3)
+
+    @tf.function
+    def grad_of(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            y = tf.reduce_sum(v * v)
+        return tape.gradient(y, v)
+
+    for n in range(1, 9):
+        v = tf.constant(np.arange(float(n)))
+        for _ in range(2):
+            np.testing.assert_array_equal(grad_of(v).numpy(), 2.0 * np.arange(float(n)))
+    (block,) = blocks_of(grad_of)
+    assert len(block.code.generated) <= 3 and len(block._compiled) <= 3 and len(block._fast) <= 3
+    assert lifted_calls["lifted"] >= 7
