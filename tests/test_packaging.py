@@ -17,7 +17,6 @@ import pytest
 import s2sgrad
 
 PACKAGE_DIR = Path(s2sgrad.__file__).resolve().parent
-IMPORT_BUDGET_US = 150_000
 
 
 def run_python(code, *options, cwd):
@@ -31,16 +30,6 @@ def run_python(code, *options, cwd):
     )
 
 
-def cumulative_import_us(cwd):
-    """Cumulative microseconds of the ``s2sgrad`` entry of ``python -X importtime``."""
-    stderr = run_python("import s2sgrad", "-X", "importtime", cwd=cwd).stderr
-    for line in reversed(stderr.splitlines()):
-        parts = line.split("|")
-        if len(parts) == 3 and parts[2].strip() == "s2sgrad":
-            return int(parts[1])
-    raise AssertionError(f"no s2sgrad entry in -X importtime output:\n{stderr[-2000:]}")
-
-
 def test_child_interpreters_import_the_package_under_test(tmp_path):
     out = run_python("import s2sgrad; print(s2sgrad.__file__)", cwd=tmp_path).stdout.strip()
     assert Path(out).resolve().parent == PACKAGE_DIR
@@ -51,10 +40,15 @@ def test_import_does_not_load_sympy(tmp_path):
     assert run_python(code, cwd=tmp_path).stdout.strip() == "[]"
 
 
-def test_import_takes_under_150_ms(tmp_path):
-    # The best of three runs: a busy machine slows a run down, never speeds it up.
-    best = min(cumulative_import_us(tmp_path) for _ in range(3))
-    assert best < IMPORT_BUDGET_US, f"import s2sgrad took {best / 1000:.1f} ms cumulative"
+def test_import_loads_only_the_entry_modules(tmp_path):
+    """``import s2sgrad`` stays cheap by what it loads (its time is a bench/
+    row, import_time.py, not a timed test): the package and its errors,
+    NumPy at most; the engine, sympy and astor on first use of a name."""
+    code = ("import sys; before = set(sys.modules); import s2sgrad; "
+            "print(sorted(m for m in set(sys.modules) - before "
+            "if m.split('.')[0] in ('s2sgrad', 'sympy', 'astor')))")
+    loaded = run_python(code, cwd=tmp_path).stdout.strip()
+    assert loaded == "['s2sgrad', 's2sgrad.errors']"
 
 
 def test_installed_metadata_matches_version():
