@@ -7,7 +7,6 @@ package that imports them (no import cycle). ``__all__`` is the names of
 ``s2sgrad.tf`` taken from here: TensorFlow 2's top-level names only.
 """
 
-import functools
 import operator
 
 import numpy as np
@@ -25,12 +24,13 @@ from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
 from s2sgrad.tf._types import DType as _DType
 from s2sgrad.tf._types import EagerTensor as _EagerTensor
 from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
-from s2sgrad.tf._types import TensorShape  # noqa: F401
+from s2sgrad.tf._types import TensorShape, TensorSpec  # noqa: F401
 from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._types import tf_constant as _tf_constant
 from s2sgrad.tf._types import tf_print as _tf_print
 from s2sgrad.tf._types import tf_value as _tf_value
 from s2sgrad.tf._types import true_dtype as _true_dtype
+from s2sgrad.tf.errors import InvalidArgumentError as _InvalidArgumentError
 
 Tensor = _EagerTensor
 Variable = _ResourceVariable
@@ -431,7 +431,26 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
 
 
 def reshape(tensor, shape, name=None):
-    return np.reshape(_as_tensor(tensor), _shape(shape))
+    """``tensor`` with ``shape`` (one entry may be -1); a shape of another size
+    is TensorFlow's InvalidArgumentError."""
+    tensor = _as_tensor(tensor)
+    shape = _shape(shape)
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    if len(unknown) > 1:
+        raise _InvalidArgumentError(
+            None, "Reshape",
+            f"Only one input size may be -1, not both {unknown[0]} and {unknown[1]} [Op:Reshape]")
+    size = int(np.size(tensor._value))
+    known = int(np.prod([n for n in shape if n != -1], dtype=np.int64))
+    if not unknown and known != size:
+        raise _InvalidArgumentError(
+            None, "Reshape", f"Input to reshape is a tensor with {size} values, but the "
+            f"requested shape has {known} [Op:Reshape]")
+    if unknown and (size % known if known else size):
+        raise _InvalidArgumentError(
+            None, "Reshape", f"Input to reshape is a tensor with {size} values, but the "
+            f"requested shape requires a multiple of {known} [Op:Reshape]")
+    return np.reshape(tensor, shape)
 
 
 def transpose(a, perm=None, conjugate=False, name=None):
@@ -511,6 +530,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
     return a @ b
 
 
+def einsum(equation, *inputs, **kwargs):
+    """``np.einsum`` of the tensors (differentiated by np.einsum's rule)."""
+    return np.einsum(equation, *(_as_tensor(x) for x in inputs))
+
+
 def tensordot(a, b, axes, name=None):
     return np.tensordot(_as_tensor(a), _as_tensor(b), axes=axes)
 
@@ -553,6 +577,21 @@ def _tensors(t_list):
 
 def executing_eagerly():
     return True
+
+
+class device:  # noqa: N801  (TensorFlow's name)
+    """``with tf.device("CPU:0"):`` -- accepted; everything runs on the CPU here."""
+
+    def __init__(self, device_name):
+        if device_name is not None and not isinstance(device_name, str):
+            raise ValueError(f"tf.device does not support functions; got {device_name!r}")
+        self.device_name = device_name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 #: public here for ``tf.math``/``tf.nn``/``tf.linalg``, but not names of

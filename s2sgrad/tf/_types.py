@@ -5,12 +5,12 @@ differentiates exactly like a :class:`~s2sgrad.tape.tensor.Tensor`, and
 results of operations on TF-flavoured values are TF-flavoured.
 """
 
+import operator
 import pprint
 import sys
+import threading
 
 import numpy as np
-
-import operator
 
 from s2sgrad.tape.tensor import Tensor, _binary, _new, _to_value
 from s2sgrad.tape.variable import Variable
@@ -122,6 +122,46 @@ class TensorShape(tuple):
 
     def __str__(self):
         return tuple.__repr__(self)
+
+
+class TensorSpec:
+    """``tf.TensorSpec(shape, dtype)``: the shape (None for any length) and dtype
+    of a tensor, e.g. in a ``tf.function``'s ``input_signature``."""
+
+    __slots__ = ("_shape", "_dtype", "_name")
+
+    def __init__(self, shape, dtype=np.float32, name=None):
+        self._shape = TensorShape(() if shape is None else
+                                  (None if n is None else int(n) for n in shape))
+        self._dtype = dtype if isinstance(dtype, DType) else DType(dtype)
+        self._name = name
+
+    @classmethod
+    def from_tensor(cls, tensor, name=None):
+        return cls(tensor.shape, tensor.dtype, name)
+
+    shape = property(lambda self: self._shape)
+    dtype = property(lambda self: self._dtype)
+    name = property(lambda self: self._name)
+
+    def is_compatible_with(self, spec_or_tensor):
+        """Same dtype, same rank, and equal lengths where this spec gives one."""
+        other = spec_or_tensor
+        shape = other.shape if isinstance(other, TensorSpec) else np.shape(
+            other._value if isinstance(other, Tensor) else other)
+        dtype = other.dtype if isinstance(other, (TensorSpec, Tensor)) else np.asarray(other).dtype
+        return self._dtype == dtype and len(shape) == len(self._shape) and all(
+            a is None or b is None or a == b for a, b in zip(self._shape, shape))
+
+    def __eq__(self, other):
+        return (isinstance(other, TensorSpec) and tuple(self._shape) == tuple(other._shape)
+                and self._dtype == other._dtype and self._name == other._name)
+
+    def __hash__(self):
+        return hash((tuple(self._shape), self._dtype, self._name))
+
+    def __repr__(self):
+        return f"TensorSpec(shape={self._shape}, dtype={self._dtype!r}, name={self._name!r})"
 
 
 def _numpy_text(value, is_repr):
@@ -252,11 +292,29 @@ class EagerTensor(_TFShape, Tensor):
 EagerTensor._result_type = EagerTensor
 
 
+_scopes = threading.local()
+
+
+def scope_prefix():
+    """The current ``tf.name_scope`` path, ``"outer/inner/"`` (``""`` outside any)."""
+    return getattr(_scopes, "prefix", "")
+
+
+def set_scope_prefix(prefix):
+    _scopes.prefix = prefix
+
+
 class ResourceVariable(_TFShape, Variable):
-    """A Variable that converts and prints like ``tf.Variable``."""
+    """A Variable that converts and prints like ``tf.Variable``; its name is
+    prefixed by the ``tf.name_scope`` it is created in, as in TensorFlow."""
 
     __slots__ = ()
     _convert = staticmethod(tf_value)
+
+    def __init__(self, initial_value=None, trainable=None, name=None, dtype=None, shape=None,
+                 **ignored):
+        super().__init__(initial_value, trainable, name, dtype, shape)
+        self._name = scope_prefix() + self._name
 
     @property
     def name(self):
@@ -273,6 +331,20 @@ class ResourceVariable(_TFShape, Variable):
 
 
 ResourceVariable._result_type = EagerTensor
+
+
+def missing_names(namespace, kind, names, hint=""):
+    """A module ``__getattr__``: a name ``namespace`` lacks is an AttributeError
+    listing the ``kind`` (e.g. "layers") it has, then ``hint``."""
+
+    def __getattr__(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise AttributeError(
+            f"{namespace} has no {name}: s2sgrad.tf has the {kind} {', '.join(sorted(names))}"
+            f"{hint}")
+
+    return __getattr__
 
 
 def tf_constant(value, dtype=None, shape=None):

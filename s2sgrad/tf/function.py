@@ -11,6 +11,15 @@ source cannot be read, or with no liftable block, runs unchanged; a block
 runs on the tape whenever its generated code would not compute exactly
 what the tape computes.
 
+TensorFlow runs a function's Python code only when it traces it: once per
+input signature (each tensor's shape and dtype, each Python value), so a
+Python ``print`` in it prints on the first call with a new signature and
+not on the others (``tf.print`` prints every time). Here the function runs
+every time, and its calls of the builtin ``print`` are rewritten to print
+only on the calls that TensorFlow would trace (the functions it calls are
+not rewritten). ``experimental_get_tracing_count()`` counts the signatures
+seen; with ``input_signature`` there is one, and arguments must fit it.
+
 The rewritten function is compiled from the user's own syntax tree with the
 user's file name, so tracebacks point at the user's lines; conversions are
 cached by code object and re-checked against the names they resolved.
@@ -22,6 +31,8 @@ import functools
 import threading
 import types
 
+import numpy as np
+
 from s2sgrad import backend
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import parse_function
@@ -31,22 +42,61 @@ from s2sgrad.pipeline import remember, resolutions_hold
 from s2sgrad.primitives import registry
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
+from s2sgrad.tape.tensor import Tensor
+from s2sgrad.tf._types import TensorSpec
 
-#: tf functions marked ("operator", f) -> the syntax of f
+_tracing = threading.local()
+#: the name calls of the builtin print are rewritten to
+_PRINT = "__s2sgrad_print__"
+
+
+def print_when_tracing(*args, **kwargs):
+    """The builtin ``print``, on the calls TensorFlow would trace only."""
+    if getattr(_tracing, "active", True):
+        print(*args, **kwargs)
+
+
 class Function:
     """A ``tf.function``: calls the function with its tape blocks compiled."""
 
-    def __init__(self, fn, autograph=True, **options):
+    def __init__(self, fn, autograph=True, input_signature=None, **options):
         self.python_function = fn
         self._options = options
         self._run = None if autograph else fn
+        self.input_signature = None if input_signature is None else tuple(input_signature)
+        self._traces = set()
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
         run = self._run
         if run is None:
             run = self._run = convert(self.python_function)
-        return run(*args, **kwargs)
+        key = self._trace_key(args, kwargs)
+        tracing = key not in self._traces
+        if tracing:
+            self._traces.add(key)
+        outer = getattr(_tracing, "active", True)
+        _tracing.active = tracing
+        try:
+            return run(*args, **kwargs)
+        finally:
+            _tracing.active = outer
+
+    def _trace_key(self, args, kwargs):
+        if self.input_signature is None:
+            return trace_key((args, kwargs))
+        specs = self.input_signature
+        if kwargs or len(args) != len(specs) or not all(
+                spec.is_compatible_with(arg) for spec, arg in zip(specs, args)
+                if isinstance(spec, TensorSpec)):
+            raise TypeError(
+                f"Binding inputs to tf.function {self.python_function.__name__!r} failed: "
+                f"the arguments {args!r} do not fit its input_signature {specs!r}")
+        return "input_signature"
+
+    def experimental_get_tracing_count(self):
+        """How many times TensorFlow would have traced the function so far."""
+        return len(self._traces)
 
     def __get__(self, obj, objtype=None):
         if obj is None:
@@ -55,6 +105,24 @@ class Function:
 
     def get_concrete_function(self, *args, **kwargs):
         return self
+
+
+def trace_key(value):
+    """What TensorFlow traces a function anew for: tensors and arrays by shape
+    and dtype, Python numbers and strings by value, containers entry by entry,
+    other objects by identity."""
+    if isinstance(value, Tensor):
+        v = value._value
+        return ("tensor", np.shape(v), np.asarray(v).dtype)
+    if isinstance(value, (np.ndarray, np.generic)):
+        return ("tensor", value.shape, value.dtype)
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes)):
+        return (type(value), value)
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(trace_key(v) for v in value))
+    if isinstance(value, dict):
+        return (dict, tuple(sorted((repr(k), trace_key(v)) for k, v in value.items())))
+    return ("object", id(value))
 
 
 def function(func=None, input_signature=None, autograph=True, jit_compile=None,
@@ -86,6 +154,7 @@ class Conversion:
         closure = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         lifted = [LiftedBlock(block, fn.__globals__, closure) for block in self.blocks]
         cells = dict(closure)
+        cells[_PRINT] = types.CellType(print_when_tracing)
         for block, runtime in zip(self.blocks, lifted):
             runtime.cell = cells[block.spec.helper] = types.CellType(runtime)
         outer, *eagers = self.code
@@ -127,13 +196,30 @@ def _convert(fn):
         return False
     tree, specs, resolved = lift_tape_blocks(
         parsed, lambda obj: isinstance(obj, type) and issubclass(obj, GradientTape), lower_call)
-    if not specs:
+    prints = _rewrite_prints(tree, fn)
+    if not specs and not prints:
         return False
-    code = _compile(tree, specs, parsed.filename, fn.__code__.co_freevars)
+    code = _compile(tree, specs, parsed.filename, fn.__code__.co_freevars, prints)
     return Conversion(code, [BlockCode(spec, parsed) for spec in specs], resolved)
 
 
-def _compile(tree, specs, filename, freevars):
+def _rewrite_prints(tree, fn):
+    """Rename the function's uses of the builtin ``print`` to :data:`_PRINT`;
+    whether there were any (a ``print`` of the user's own is left alone)."""
+    if "print" in fn.__globals__ or "print" in fn.__code__.co_freevars:
+        return False
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Name) and node.id == "print" and not isinstance(node.ctx, ast.Load)
+                or isinstance(node, ast.arg) and node.arg == "print"
+                or isinstance(node, (ast.Global, ast.Nonlocal)) and "print" in node.names):
+            return False
+    uses = [node for node in ast.walk(tree) if isinstance(node, ast.Name) and node.id == "print"]
+    for node in uses:
+        node.id = _PRINT
+    return bool(uses)
+
+
+def _compile(tree, specs, filename, freevars, prints=False):
     """Code objects of the rewritten function and of each block's eager form.
 
     They are compiled inside a factory whose parameters are the user's
@@ -146,7 +232,7 @@ def _compile(tree, specs, filename, freevars):
     for spec in specs:
         spec.eager.name = f"{spec.helper}_eager"
         functions.append(spec.eager)
-    params = sorted(set(freevars) | {spec.helper for spec in specs})
+    params = sorted(set(freevars) | {spec.helper for spec in specs} | ({_PRINT} if prints else set()))
     arguments = ast.arguments(posonlyargs=[], args=[ast.arg(p) for p in params], vararg=None,
                               kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     factory = function_def("__s2sgrad_factory__", arguments, functions, tree.lineno)

@@ -31,4 +31,12 @@ def matvec(a, b, transpose_a=False, adjoint_a=False, name=None):
     return _np.squeeze(a @ _np.expand_dims(_as_tensor(b), -1), -1)
 
 
+def solve(matrix, rhs, adjoint=False, name=None):
+    """``X`` with ``matrix @ X = rhs``, for ``rhs`` of shape ``[..., M, K]``."""
+    matrix = _as_tensor(matrix)
+    if adjoint:
+        matrix = matrix_transpose(matrix, conjugate=True)
+    return _np.linalg.solve(matrix, _as_tensor(rhs))
+
+
 transpose = matrix_transpose

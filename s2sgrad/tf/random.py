@@ -44,14 +44,18 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=_np.float32, seed=None, name=None)
     return _tf_constant((sample * stddev + mean).astype(dtype))
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_np.float32, seed=None, name=None):
-    rng = _rng(seed)
-    sample = rng.normal(size=_shape(shape))
+def _truncated(rng, shape):
+    """Unit normal samples, those beyond two standard deviations drawn again."""
+    sample = rng.normal(size=shape)
     bad = _np.abs(sample) > 2
     while bad.any():
         sample[bad] = rng.normal(size=int(bad.sum()))
         bad = _np.abs(sample) > 2
-    return _tf_constant((sample * stddev + mean).astype(dtype))
+    return sample
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_np.float32, seed=None, name=None):
+    return _tf_constant((_truncated(_rng(seed), _shape(shape)) * stddev + mean).astype(dtype))
 
 
 def uniform(shape, minval=0, maxval=None, dtype=_np.float32, seed=None, name=None):

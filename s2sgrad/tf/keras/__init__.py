@@ -1,3 +1,7 @@
-"""``tf.keras``: the optimizers, losses and activations of small TF programs."""
+"""``tf.keras``: layers, models, losses, metrics, optimizers and initializers of
+custom training loops (see :mod:`s2sgrad.tf.keras.layers`)."""
 
-from s2sgrad.tf.keras import activations, losses, optimizers  # noqa: F401
+from s2sgrad.tf.keras import (  # noqa: F401
+    activations, backend, initializers, layers, losses, metrics, models, optimizers)
+from s2sgrad.tf.keras.layers import Input  # noqa: F401
+from s2sgrad.tf.keras.models import Model, Sequential  # noqa: F401

@@ -1,0 +1,427 @@
+"""``tf.keras.layers``: the ``Layer`` base class and the layers of the training guides.
+
+A layer is a ``tf.Module`` that builds its weights on its first call, from
+the shape of what it is called with (``build(input_shape)``, run once),
+and then computes ``call(inputs)``. As Keras's do:
+
+- weights are found in the order they were assigned or made by
+  ``add_weight`` (a layer's own first, then its sublayers', in attribute
+  order), ``trainable_weights`` / ``non_trainable_weights`` / ``weights``
+  and their ``*_variables`` aliases are lists, ``layer.trainable = False``
+  freezes the layer and its sublayers;
+- floating inputs are cast to the layer's dtype (float32), NumPy arrays and
+  lists converted first;
+- ``training=`` given to an outer layer or model reaches the inner layers
+  whose ``call`` takes it (``Dropout``, ``BatchNormalization``);
+- names are unique per class (``dense``, ``dense_1``, ...) and variables are
+  named in the layer's name scope (``dense/kernel:0``, Keras 2's names).
+
+Only what TensorFlow's autodiff, training-loop and modules guides use is
+here; another layer name is an ``AttributeError`` saying so.
+"""
+
+import collections as _collections
+import inspect as _inspect
+import threading as _threading
+
+import numpy as _np
+
+from s2sgrad.tf import random as _random
+from s2sgrad.tf._core import cast as _cast
+from s2sgrad.tf._core import convert_to_tensor as _convert_to_tensor
+from s2sgrad.tf._core import reshape as _reshape
+from s2sgrad.tf._core import stop_gradient as _stop_gradient
+from s2sgrad.tf._module import Module as _Module
+from s2sgrad.tf._module import camel_to_snake as _camel_to_snake
+from s2sgrad.tf._module import name_scope as _name_scope
+from s2sgrad.tf._module import nest_leaves as _nest_leaves
+from s2sgrad.tf._types import EagerTensor as _EagerTensor
+from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
+from s2sgrad.tf._types import TensorShape as _TensorShape
+from s2sgrad.tf._types import missing_names as _missing_names
+from s2sgrad.tf.keras import activations as _activations
+from s2sgrad.tf.keras import initializers as _initializers
+
+_name_counts = _collections.Counter()
+_name_lock = _threading.Lock()
+_context = _threading.local()
+_UNSET = object()
+_takes_training = {}
+
+
+def _reset_names():
+    with _name_lock:
+        _name_counts.clear()
+
+
+def _unique_name(base):
+    """Keras's layer names: ``dense``, then ``dense_1``, ``dense_2``, ..."""
+    with _name_lock:
+        n = _name_counts[base]
+        _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+def _unsupported(what):
+    """The error for a Keras feature s2sgrad.tf does not have."""
+    return NotImplementedError(
+        f"s2sgrad.tf does not support {what}; it has the layers, models, losses, metrics and "
+        "optimizers of custom training loops written with tf.GradientTape")
+
+
+class Input:
+    """``tf.keras.Input(shape=...)``: the input shape of a ``Sequential`` model.
+
+    It only tells a ``Sequential`` model its input shape (the model is built
+    at once); calling a layer on it (Keras's functional models) is not
+    supported.
+    """
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, **kwargs):
+        if shape is None:
+            raise ValueError("Please provide to Input a `shape` argument.")
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        self.shape = _TensorShape((batch_size,) + shape)
+        self.dtype = _np.dtype(_np.float32 if dtype is None else dtype)
+        self.name = name or _unique_name("input_layer")
+
+
+InputLayer = Input
+
+
+def _call_takes_training(cls):
+    found = _takes_training.get(cls)
+    if found is None:
+        parameters = _inspect.signature(cls.call).parameters.values()
+        found = _takes_training[cls] = any(
+            p.name == "training" or p.kind is p.VAR_KEYWORD for p in parameters)
+    return found
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, (list, tuple)):
+        return [_shape_of(x) for x in inputs]
+    return _TensorShape(inputs.shape)
+
+
+class Layer(_Module):
+    """``tf.keras.layers.Layer``: subclass it with ``build`` and ``call``."""
+
+    #: floating inputs are cast to the layer's dtype (models leave that to their layers)
+    _casts_inputs = True
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 batch_input_shape=None, **kwargs):
+        for key in kwargs:
+            if key not in ("dynamic", "autocast", "input_dim"):
+                raise TypeError(f"Keyword argument not understood: {key!r}")
+        if "input_dim" in kwargs and input_shape is None:
+            input_shape = (kwargs["input_dim"],)
+        self._name = name or _unique_name(_camel_to_snake(type(self).__name__))
+        self._trainable = bool(trainable)
+        self._dtype = _np.dtype(_np.float32 if dtype is None else dtype)
+        self._made_weights = []
+        self.built = False
+        if batch_input_shape is not None:
+            self._batch_input_shape = tuple(batch_input_shape)
+        elif input_shape is not None:
+            input_shape = (input_shape,) if isinstance(input_shape, int) else tuple(input_shape)
+            self._batch_input_shape = (None,) + input_shape
+
+    # -- building and calling ---------------------------------------------------
+
+    def build(self, input_shape):
+        """Make the weights, once, from the first input's shape."""
+        self.built = True
+
+    def call(self, inputs, *args, **kwargs):
+        """The layer's computation (the identity unless overridden)."""
+        return inputs
+
+    def __call__(self, inputs, *args, **kwargs):
+        if isinstance(inputs, Input):
+            raise _unsupported("functional models (a layer called on tf.keras.Input); use "
+                              "tf.keras.Sequential or subclass tf.keras.Model")
+        inputs = self._cast_inputs(inputs)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = getattr(_context, "training", None)
+        if training is not None and _call_takes_training(type(self)):
+            kwargs["training"] = training
+        outer = getattr(_context, "training", None)
+        _context.training = training
+        try:
+            with _name_scope(self.name):
+                if not self.built:
+                    self.build(_shape_of(inputs))
+                    self.built = True
+                return self.call(inputs, *args, **kwargs)
+        finally:
+            _context.training = outer
+
+    def _cast_inputs(self, inputs):
+        """Floating inputs in the layer's dtype; arrays and lists as tensors."""
+        if isinstance(inputs, (list, tuple)) and any(
+                isinstance(x, _EagerTensor) or isinstance(x, _np.ndarray) for x in inputs):
+            return type(inputs)(self._cast_inputs(x) for x in inputs)
+        x = _convert_to_tensor(inputs)
+        if self._casts_inputs and x.dtype.kind == "f" and x.dtype != self._dtype:
+            x = _cast(x, self._dtype)
+        return x
+
+    def add_weight(self, name=None, shape=None, dtype=None, initializer=None, regularizer=None,
+                   trainable=True, constraint=None, **kwargs):
+        """A new variable of this layer, initialised by ``initializer``
+        (``glorot_uniform`` for floating weights by default, as Keras)."""
+        if regularizer is not None or constraint is not None:
+            raise _unsupported("weight regularizers and constraints")
+        shape = () if shape is None else tuple(int(s) for s in shape)
+        dtype = self._dtype if dtype is None else _np.dtype(dtype)
+        if initializer is None:
+            initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
+        value = _initializers.get(initializer)(shape, dtype=dtype)
+        variable = _ResourceVariable(value, trainable=trainable, dtype=dtype,
+                                     name="Variable" if name is None else name)
+        self._made_weights.append(variable)
+        return variable
+
+    add_variable = add_weight
+
+    # -- weights ----------------------------------------------------------------------
+
+    @property
+    def dtype(self):
+        return self._dtype.name
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        self._trainable = bool(value)
+        for child in self._children():
+            if isinstance(child, Layer):
+                child.trainable = value
+
+    def _own_and_children(self):
+        """This layer's variables and the modules it holds, in assignment order."""
+        own, children, seen = [], [], set()
+        for value in vars(self).values():
+            for leaf in _nest_leaves(value):
+                if id(leaf) in seen or leaf is self:
+                    continue
+                seen.add(id(leaf))
+                if isinstance(leaf, _ResourceVariable):
+                    own.append(leaf)
+                elif isinstance(leaf, _Module):
+                    children.append(leaf)
+        return own, children
+
+    def _children(self):
+        return self._own_and_children()[1]
+
+    @property
+    def trainable_weights(self):
+        if not self._trainable:
+            return []
+        own, children = self._own_and_children()
+        found = [v for v in own if v.trainable]
+        for child in children:
+            found += child.trainable_weights if isinstance(child, Layer) else list(
+                child.trainable_variables)
+        return _unique(found)
+
+    @property
+    def non_trainable_weights(self):
+        own, children = self._own_and_children()
+        if self._trainable:
+            found = [v for v in own if not v.trainable]
+            for child in children:
+                found += child.non_trainable_weights if isinstance(child, Layer) else list(
+                    child.non_trainable_variables)
+        else:
+            found = list(own)
+            for child in children:
+                found += child.weights if isinstance(child, Layer) else list(child.variables)
+        return _unique(found)
+
+    @property
+    def weights(self):
+        return _unique(self.trainable_weights + self.non_trainable_weights)
+
+    @property
+    def variables(self):
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
+    def get_weights(self):
+        return [v.numpy() for v in self.weights]
+
+    def set_weights(self, weights):
+        mine = self.weights
+        if len(weights) != len(mine):
+            raise ValueError(
+                f"You called `set_weights(weights)` on layer {self.name!r} with a weight list "
+                f"of length {len(weights)}, but the layer was expecting {len(mine)} weights.")
+        for variable, value in zip(mine, weights):
+            variable.assign(value)
+
+    def count_params(self):
+        return int(sum(_np.size(v.numpy()) for v in self.weights))
+
+
+def _unique(variables):
+    seen = set()
+    return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
+
+
+class Dense(Layer):
+    """``activation(inputs @ kernel + bias)``, the kernel ``(input_dim, units)``."""
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, (int, _np.integer)) or isinstance(units, bool) or units <= 0:
+            raise ValueError("Received an invalid value for `units`, expected a positive "
+                             f"integer. Received: units={units!r}")
+        if any(x is not None for x in (kernel_regularizer, bias_regularizer, activity_regularizer,
+                                       kernel_constraint, bias_constraint)):
+            raise _unsupported("Dense's regularizers and constraints")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+
+    def build(self, input_shape):
+        last = input_shape[-1] if len(input_shape) else None
+        if last is None:
+            raise ValueError(
+                "The last dimension of the inputs to a Dense layer should be defined. "
+                f"Found None. Full input shape received: {tuple(input_shape)}")
+        self.kernel = self.add_weight("kernel", (last, self.units),
+                                      initializer=self.kernel_initializer)
+        self.bias = (self.add_weight("bias", (self.units,), initializer=self.bias_initializer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, inputs):
+        outputs = inputs @ self.kernel
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+
+class Flatten(Layer):
+    """Each sample flattened: ``(batch, d1, d2, ...)`` -> ``(batch, d1 * d2 * ...)``."""
+
+    def __init__(self, data_format=None, **kwargs):
+        super().__init__(**kwargs)
+
+    def call(self, inputs):
+        if inputs.ndim == 0:
+            raise ValueError("A Flatten layer needs inputs with a batch axis; got a scalar.")
+        if inputs.ndim == 1:
+            return _reshape(inputs, (inputs.shape[0], 1))
+        return _reshape(inputs, (inputs.shape[0], -1))
+
+
+class Dropout(Layer):
+    """With ``training=True``: entries zeroed with probability ``rate``, the rest
+    scaled by ``1 / (1 - rate)``; otherwise the identity."""
+
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if not 0 <= rate <= 1:
+            raise ValueError("Invalid value received for argument `rate`. Expected a float "
+                             f"value between 0 and 1. Received: rate={rate!r}")
+        self.rate = float(rate)
+        self.noise_shape = noise_shape
+        self.seed = seed
+        self._rng = None if seed is None else _np.random.default_rng(int(seed))
+
+    def call(self, inputs, training=None):
+        if not training or self.rate == 0:
+            return inputs
+        rng = self._rng if self._rng is not None else _random._rng(None)
+        shape = inputs.shape if self.noise_shape is None else tuple(
+            n if s is None else s for s, n in zip(self.noise_shape, inputs.shape))
+        if self.rate == 1:
+            keep = _np.zeros(shape, inputs.dtype)
+        else:
+            keep = (rng.uniform(size=shape) >= self.rate) / (1 - self.rate)
+        return inputs * keep.astype(inputs.dtype)
+
+
+class BatchNormalization(Layer):
+    """Normalises over every axis but ``axis``: by the batch's mean and variance
+    with ``training=True`` (and updates the moving ones), else by the moving ones."""
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=0.001, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if any(x is not None for x in (beta_regularizer, gamma_regularizer, beta_constraint,
+                                       gamma_constraint)):
+            raise _unsupported("BatchNormalization's regularizers and constraints")
+        if not isinstance(axis, int):
+            raise _unsupported("BatchNormalization over several axes")
+        self.axis, self.momentum, self.epsilon = axis, momentum, epsilon
+        self.center, self.scale = center, scale
+        self._initializers = (gamma_initializer, beta_initializer, moving_mean_initializer,
+                              moving_variance_initializer)
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        self._axis = self.axis % ndim
+        dim = (input_shape[self._axis],)
+        gamma, beta, mean, variance = self._initializers
+        self.gamma = self.add_weight("gamma", dim, initializer=gamma) if self.scale else None
+        self.beta = self.add_weight("beta", dim, initializer=beta) if self.center else None
+        self.moving_mean = self.add_weight("moving_mean", dim, initializer=mean,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", dim, initializer=variance,
+                                               trainable=False)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        axes = tuple(i for i in range(inputs.ndim) if i != self._axis)
+        shape = [1] * inputs.ndim
+        shape[self._axis] = -1
+        if training:
+            # tf.nn.moments: the variance about the mean with its gradient stopped
+            mean = _np.mean(inputs, axis=axes, keepdims=True)
+            variance = _np.mean(_np.square(inputs - _stop_gradient(mean)), axis=axes,
+                                keepdims=True)
+            decay = _np.asarray(1 - self.momentum, inputs.dtype)
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                value = _np.reshape(batch.numpy(), -1)
+                moving.assign_sub((moving.numpy() - value) * decay)
+        else:
+            mean = _np.reshape(self.moving_mean, shape)
+            variance = _np.reshape(self.moving_variance, shape)
+        inv = 1 / _np.sqrt(variance + _np.asarray(self.epsilon, inputs.dtype))
+        if self.gamma is not None:
+            inv = inv * _np.reshape(self.gamma, shape)
+        offset = -mean * inv
+        if self.beta is not None:
+            offset = offset + _np.reshape(self.beta, shape)
+        return inputs * inv + offset
+
+
+__getattr__ = _missing_names(
+    "s2sgrad.tf.keras.layers", "layers",
+    ("BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"),
+    " (subclass Layer for others)")
