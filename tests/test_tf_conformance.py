@@ -509,3 +509,19 @@ def test_submodules_hold_no_implementation_names(module):
               "tf_value", "as_tensor", "collections", "inspect", "threading", "re",
               "Module", "unsupported", "unique_name"} & set(dir(namespace))
     assert leaked == set()
+
+
+# -- a tensor's dtype is a tf.DType --------------------------------------------------------
+# tensorflow.org/guide/tensor: print(rank_4_tensor.dtype) shows <dtype: 'float32'>;
+# tf.dtypes.DType: the dtypes are interned (x.dtype is tf.float32) and compare
+# equal to their NumPy types; as_numpy_dtype is the NumPy type.
+
+
+def test_the_dtype_of_a_tensor_or_variable_is_a_tf_dtype():
+    x, v = tf.constant([1.0, 2.0]), tf.Variable(3)
+    assert str(x.dtype) == "<dtype: 'float32'>" and repr(v.dtype) == "tf.int32"
+    assert x.dtype is tf.float32 and v.dtype is tf.int32 and (x * 2).dtype is tf.float32
+    assert tf.as_dtype(np.float64) is tf.float64 and tf.as_dtype("int32") is tf.int32
+    assert x.dtype == np.float32 and x.dtype.is_floating and x.dtype.as_numpy_dtype is np.float32
+    assert np.zeros(2, dtype=x.dtype).dtype == np.float32 and x.dtype.kind == "f"
+    assert {np.dtype(np.float32): "f4"}[x.dtype] == "f4"

@@ -22,6 +22,7 @@ from s2sgrad.tape.tensor import Tensor as _BaseTensor
 from s2sgrad.tape.tensor import cast as _cast
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
 from s2sgrad.tf._types import DType as _DType
+from s2sgrad.tf._types import as_tf_dtype as _as_tf_dtype
 from s2sgrad.tf._types import EagerTensor as _EagerTensor
 from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
 from s2sgrad.tf._types import TensorShape, TensorSpec  # noqa: F401
@@ -38,27 +39,27 @@ print = _tf_print  # noqa: A001  (tf.print)
 
 # -- dtypes -------------------------------------------------------------------------
 
-float16 = half = _DType(np.float16)
-float32 = _DType(np.float32)
-float64 = double = _DType(np.float64)
-int8 = _DType(np.int8)
-int16 = _DType(np.int16)
-int32 = _DType(np.int32)
-int64 = _DType(np.int64)
-uint8 = _DType(np.uint8)
-uint16 = _DType(np.uint16)
-uint32 = _DType(np.uint32)
-uint64 = _DType(np.uint64)
-bool = _DType(np.bool_)  # noqa: A001
-complex64 = _DType(np.complex64)
-complex128 = _DType(np.complex128)
-string = _DType(np.str_)
+float16 = half = _as_tf_dtype(np.dtype(np.float16))
+float32 = _as_tf_dtype(np.dtype(np.float32))
+float64 = double = _as_tf_dtype(np.dtype(np.float64))
+int8 = _as_tf_dtype(np.dtype(np.int8))
+int16 = _as_tf_dtype(np.dtype(np.int16))
+int32 = _as_tf_dtype(np.dtype(np.int32))
+int64 = _as_tf_dtype(np.dtype(np.int64))
+uint8 = _as_tf_dtype(np.dtype(np.uint8))
+uint16 = _as_tf_dtype(np.dtype(np.uint16))
+uint32 = _as_tf_dtype(np.dtype(np.uint32))
+uint64 = _as_tf_dtype(np.dtype(np.uint64))
+bool = _as_tf_dtype(np.dtype(np.bool_))  # noqa: A001
+complex64 = _as_tf_dtype(np.dtype(np.complex64))
+complex128 = _as_tf_dtype(np.dtype(np.complex128))
+string = _as_tf_dtype(np.dtype(np.str_))
 DType = _DType
 newaxis = None
 
 
 def as_dtype(type_value):
-    return type_value if isinstance(type_value, _DType) else _DType(type_value)
+    return type_value if isinstance(type_value, _DType) else _as_tf_dtype(np.dtype(type_value))
 
 
 def _lowers_to(primitive=None, template=None):

@@ -91,11 +91,29 @@ class DType:
     def __hash__(self):
         return hash(self.dtype)
 
+    def __getattr__(self, name):
+        # the NumPy dtype's attributes (kind, itemsize, type, ...), so that a
+        # tensor's dtype serves wherever a NumPy dtype is read
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.dtype, name)
+
     def __str__(self):
         return f"<dtype: {self.name!r}>"
 
     def __repr__(self):
         return f"tf.{self.name}"
+
+
+_DTYPES = {}
+
+
+def as_tf_dtype(dtype):
+    """The ``DType`` of a NumPy dtype (one object per dtype)."""
+    found = _DTYPES.get(dtype)
+    if found is None:
+        found = _DTYPES[dtype] = DType(dtype)
+    return found
 
 
 class TensorShape(tuple):
@@ -264,6 +282,11 @@ class _TFShape:
     @property
     def shape(self):
         return TensorShape(self._value.shape)
+
+    @property
+    def dtype(self):
+        """A ``DType`` (prints ``<dtype: 'float32'>``, equals ``np.float32``)."""
+        return as_tf_dtype(self._value.dtype)
 
     def get_shape(self):
         return self.shape

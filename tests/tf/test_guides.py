@@ -288,3 +288,43 @@ def test_custom_training_walkthrough(capsys):
     prediction = tf.argmax(logits, axis=1, output_type=tf.int32)
     test_accuracy(prediction, labels)
     assert float(test_accuracy.result()) > 0.9
+
+
+# -- the modules guide, Keras part: a layer whose variables are made in build -----------------
+
+
+def test_flexible_dense_layer_and_a_model_of_them():
+    tf.keras.backend.clear_session()
+
+    class FlexibleDense(tf.keras.layers.Layer):
+        def __init__(self, out_features, **kwargs):
+            super().__init__(**kwargs)
+            self.out_features = out_features
+
+        def build(self, input_shape):
+            self.w = tf.Variable(tf.random.normal([input_shape[-1], self.out_features]), name="w")
+            self.b = tf.Variable(tf.zeros([self.out_features]), name="b")
+
+        def call(self, inputs):
+            return tf.matmul(inputs, self.w) + self.b
+
+    flexible_dense = FlexibleDense(out_features=3)
+    assert flexible_dense.variables == []  # not built yet
+    out = flexible_dense(tf.constant([[2.0, 2.0, 2.0], [3.0, 3.0, 3.0]]))
+    assert out.shape == (2, 3)
+    assert [v.name for v in flexible_dense.variables] == ["flexible_dense/w:0",
+                                                          "flexible_dense/b:0"]
+
+    class MySequentialModel(tf.keras.Model):
+        def __init__(self, name=None, **kwargs):
+            super().__init__(**kwargs)
+            self.dense_1 = FlexibleDense(out_features=3)
+            self.dense_2 = FlexibleDense(out_features=2)
+
+        def call(self, x):
+            return self.dense_2(self.dense_1(x))
+
+    model = MySequentialModel(name="the_model")
+    assert model(tf.constant([[2.0, 2.0, 2.0]])).shape == (1, 2)
+    assert model.submodules == (model.dense_1, model.dense_2)
+    assert model.variables == [model.dense_1.w, model.dense_1.b, model.dense_2.w, model.dense_2.b]
