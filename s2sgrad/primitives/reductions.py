@@ -1,4 +1,5 @@
-"""Rules for reductions: sum, mean, prod, max/min, var/std, cumsum.
+"""Rules for reductions: sum, mean, prod, max/min, ptp, var/std, the NaN-
+ignoring nansum/nanmean/nanmax/nanmin, average, cumsum and cumprod.
 
 The cotangent of a reduction has the reduced shape; ``repeat_to`` spreads
 it back over the input (reinserting the reduced axes unless ``keepdims``).
@@ -9,7 +10,9 @@ Rules list the primitive's parameters up to the last one they handle;
 does not bind to the rule instead of getting a wrong gradient.
 
 ``max``/``min`` split the cotangent evenly among tied maxima (autograd's
-choice); ``prod`` is exact when entries are zero (no division by ``a``).
+choice), and so do ``nanmax``/``nanmin`` (a NaN gets no gradient) and
+``ptp``; ``prod`` and ``cumprod`` are exact when entries are zero (no
+division by ``a``).
 """
 
 import numpy as np
@@ -33,13 +36,90 @@ def prod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * prod_of_others(a, axis),)
 
 
-@defvjp(np.max, np.amax, np.min, np.amin, reduction=True, allocates=True)
+@defvjp(np.max, np.amax, np.min, np.amin, np.nanmax, np.nanmin, reduction=True, allocates=True)
 def extreme(g, ans, a, axis=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * tie_share(a, ans, axis, keepdims),)
 
 
 deffacts(np.max, methods=("max",))
 deffacts(np.min, methods=("min",))
+
+
+@defvjp(np.ptp, reduction=True, allocates=True)
+def ptp(g, ans, a, axis=None, out=None, keepdims=False):
+    top = tie_share(a, np.max(a, axis=axis, keepdims=True), axis, True)
+    bottom = tie_share(a, np.min(a, axis=axis, keepdims=True), axis, True)
+    return (repeat_to(g, a, axis, keepdims) * (top - bottom),)
+
+
+# NaNs are left out of the sum and of the count: their entries get no gradient
+@defvjp(np.nansum, reduction=True, linear=True, allocates=True)
+def nansum(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (repeat_to(g, a, axis, keepdims) * number_share(a, ()),)
+
+
+@defvjp(np.nanmean, reduction=True, linear=True, allocates=True, dtype="float")
+def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (repeat_to(g, a, axis, keepdims) * number_share(a, axis),)
+
+
+def number_share(a, axis=None):
+    """0 at NaNs, elsewhere 1 over the count of numbers reduced together
+    along ``axis`` (None: all of them; ``()``: none, so 1), in ``a``'s
+    floating dtype."""
+    numbers = np.logical_not(np.isnan(a))
+    return _in_float_dtype(numbers / np.maximum(np.sum(numbers, axis=axis, keepdims=True), 1), a)
+
+
+def _in_float_dtype(share, a):
+    """``share`` in ``a``'s floating dtype (float64 for integer ``a``)."""
+    dtype = np.result_type(a)
+    share = np.asarray(share, dtype=dtype if np.issubdtype(dtype, np.floating) else np.float64)
+    return share[()] if share.ndim == 0 else share
+
+
+defnondiff(number_share, dtype="float")
+
+
+# (returned= and keepdims= do not bind to the rule: such calls are refused)
+@defvjp(np.average, reduction=True, allocates=True, dtype="float")
+def average(g, ans, a, axis=None, weights=None):
+    spread = spread_weights(weights, a, axis)
+    share = repeat_to(g, a, axis) / np.sum(spread, axis=axis, keepdims=True)
+    return (share * spread, None, gathered_weights(share * (a - repeat_to(ans, a, axis)), weights, axis))
+
+
+def spread_weights(weights, a, axis=None):
+    """``np.average``'s ``weights`` spread over ``a``'s shape (ones for None;
+    a vector of weights lies along ``axis``)."""
+    if weights is None:
+        return np.ones(np.shape(a), np.result_type(a, 1.0))
+    if np.ndim(weights) == 1 and np.ndim(a) > 1:
+        along = [1] * np.ndim(a)
+        along[axis] = -1
+        weights = np.reshape(weights, along)
+    return np.broadcast_to(weights, np.shape(a))
+
+
+def gathered_weights(cotangent, weights, axis=None):
+    """The cotangent of :func:`spread_weights` with respect to ``weights``
+    (None for no weights)."""
+    if weights is None:
+        return None
+    if np.ndim(weights) == 1 and np.ndim(cotangent) > 1:
+        others = tuple(i for i in range(np.ndim(cotangent)) if i != axis % np.ndim(cotangent))
+        return np.sum(cotangent, axis=others)
+    return cotangent
+
+
+@defvjp(spread_weights, view_of=0, linear=True)
+def spread_weights_vjp(g, ans, weights, a, axis=None):
+    return (gathered_weights(g, weights, axis), None, None)
+
+
+@defvjp(gathered_weights, allocates=True, linear=True)
+def gathered_weights_vjp(g, ans, cotangent, weights, axis=None):
+    return (spread_weights(g, cotangent, axis), None, None)
 
 
 @defvjp(np.var, reduction=True, allocates=True, methods=("var",), dtype="float")
@@ -59,6 +139,50 @@ def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 @defvjp(np.cumsum, linear=True, allocates=True, methods=("cumsum",))
 def cumsum(g, ans, a, axis=None, dtype=None, out=None):
     return (np.reshape(np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis), np.shape(a)),)
+
+
+# Exact where entries are zero: every prefix product is a product of one row
+# of the matrix of prefixes (a_j for j <= i, else 1), differentiated by
+# ``prod_of_others``. That costs n**2 per run of n entries along the axis.
+@defvjp(np.cumprod, allocates=True, methods=("cumprod",))
+def cumprod(g, ans, a, axis=None, dtype=None, out=None):
+    rows = np.expand_dims(np.moveaxis(g, cumulative_axis(axis), -1), -1)
+    return (prefixes_adjoint(rows * prod_of_others(prefixes(a, axis, 1), -1), a, axis),)
+
+
+def cumulative_axis(axis):
+    """The axis a cumulative reduction runs along (0 of the flattened array for None)."""
+    return 0 if axis is None else axis
+
+
+defnondiff(cumulative_axis, dtype="int")
+
+
+def prefixes(a, axis=None, fill=0):
+    """For every entry i along ``axis`` (flattened for None), moved last, the
+    row of entries j <= i of ``a`` followed by ``fill``: shape (..., n, n)."""
+    along = np.moveaxis(np.reshape(a, -1) if axis is None else a, cumulative_axis(axis), -1)
+    n = np.shape(along)[-1]
+    lower = np.tri(n, dtype=bool)
+    return np.where(lower, along[..., None, :], np.asarray(fill, dtype=np.result_type(a)))
+
+
+def prefixes_adjoint(cotangent, a, axis=None):
+    """The cotangent of :func:`prefixes` with respect to ``a``: each entry's
+    cotangents on the rows it belongs to, summed, in ``a``'s shape."""
+    n = np.shape(cotangent)[-1]
+    summed = np.sum(np.where(np.tri(n, dtype=bool), cotangent, 0), axis=-2)
+    return np.reshape(np.moveaxis(summed, -1, cumulative_axis(axis)), np.shape(a))
+
+
+@defvjp(prefixes, allocates=True, linear=True)
+def prefixes_vjp(g, ans, a, axis=None, fill=0):
+    return (prefixes_adjoint(g, a, axis), None, None)
+
+
+@defvjp(prefixes_adjoint, allocates=True, linear=True)
+def prefixes_adjoint_vjp(g, ans, cotangent, a, axis=None):
+    return (prefixes(g, axis, 0), None, None)
 
 
 def _reduced_axes(ndim, axis):
@@ -140,9 +264,7 @@ def tie_share(a, ans, axis=None, keepdims=False):
     """Each entry's share of the cotangent of ``max``/``min``: 1/(number of ties) at the extremes, else 0."""
     hits = a == repeat_to(ans, a, axis, keepdims)
     count = np.sum(hits, axis=axis, keepdims=True)
-    share = hits / np.maximum(count, 1)
-    dtype = np.result_type(a)
-    return share.astype(dtype if np.issubdtype(dtype, np.floating) else np.float64)
+    return _in_float_dtype(hits / np.maximum(count, 1), a)
 
 
 defnondiff(tie_share, allocates=True, dtype="float")

@@ -11,6 +11,7 @@ must likewise be a full list (no ``None`` entries).
 """
 
 import builtins
+import math
 import operator
 
 import numpy as np
@@ -115,6 +116,28 @@ def flip(g, ans, m, axis=None):
     return (np.flip(g, axis),)
 
 
+@defvjp(np.fliplr, view_of=0, linear=True)
+def fliplr(g, ans, m):
+    return (np.fliplr(g),)
+
+
+@defvjp(np.flipud, view_of=0, linear=True)
+def flipud(g, ans, m):
+    return (np.flipud(g),)
+
+
+@defvjp(np.rot90, view_of=0, linear=True)
+def rot90(g, ans, m, k=1, axes=(0, 1)):
+    return (np.rot90(g, -k, axes),)
+
+
+# (one array only: several give a tuple, and the rule's single parameter
+# does not bind to them, so such calls are refused)
+@defvjp(np.atleast_1d, np.atleast_2d, np.atleast_3d, view_of=0, linear=True)
+def atleast(g, ans, arys):
+    return (np.reshape(g, np.shape(arys)),)
+
+
 @defvjp(np.roll, allocates=True, linear=True)
 def roll(g, ans, a, shift, axis=None):
     return (np.roll(g, np.negative(shift), axis),)
@@ -212,23 +235,99 @@ def concatenate(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_k
 
 
 def concatenate_adjoint(cotangent, arrays, axis=0):
-    """``cotangent`` cut into one piece per concatenated array, each shaped like it."""
+    """``cotangent`` cut into one piece per joined array, each shaped like it.
+
+    The arrays may have fewer axes than the joined result, as in ``hstack``,
+    ``vstack``, ``dstack`` and ``column_stack``, which give them axes of
+    length 1 first: a piece's extent along ``axis`` is the array's size over
+    the size of a slice of the result, and the piece is reshaped back.
+    ``axis=None`` joins the flattened arrays.
+    """
     if axis is None:
-        sizes = [np.size(x) for x in arrays]
-        pieces = np.split(np.reshape(cotangent, -1), np.cumsum(sizes)[:-1])
-        return [np.reshape(piece, np.shape(x)) for piece, x in zip(pieces, arrays)]
-    sizes = [np.shape(x)[axis] for x in arrays]
-    return np.split(cotangent, np.cumsum(sizes)[:-1], axis=axis)
+        cotangent, axis = np.reshape(cotangent, -1), 0
+    extents = _extents(np.shape(cotangent), arrays, axis)
+    pieces = np.split(cotangent, np.cumsum(extents)[:-1], axis=axis)
+    return [np.reshape(piece, np.shape(x)) for piece, x in zip(pieces, arrays)]
 
 
-@defvjp(concatenate_adjoint, view_of=0, linear=True)
+def _extents(shape, arrays, axis):
+    """How far each of ``arrays`` extends along ``axis`` of their join, of ``shape``."""
+    slice_size = math.prod(shape) // shape[axis]
+    if slice_size == 0:  # (empty slices: the extents are the arrays' own)
+        return [np.shape(x)[axis] if np.ndim(x) == len(shape) else 1 for x in arrays]
+    return [np.size(x) // slice_size for x in arrays]
+
+
+@defvjp(concatenate_adjoint, view_of=0, linear=True, returns_list=True)
 def concatenate_adjoint_vjp(g, ans, cotangent, arrays, axis=0):
-    return (np.concatenate(g, axis=axis), None, None)
+    return (joined_cotangent(g, arrays, cotangent, axis), None, None)
+
+
+def joined_cotangent(parts, arrays, like, axis=0):
+    """The pieces ``parts`` (one per array, None for zeros) joined into an
+    array shaped like ``like``: the transpose of :func:`concatenate_adjoint`."""
+    shape = np.shape(like) if axis is not None else (np.size(like),)
+    axis = 0 if axis is None else axis % len(shape)
+    dtype = np.result_type(like, *(part for part in parts if part is not None))
+    blocks = [
+        np.zeros(shape[:axis] + (extent,) + shape[axis + 1:], dtype) if part is None
+        else np.reshape(part, shape[:axis] + (extent,) + shape[axis + 1:])
+        for part, extent in zip(parts, _extents(shape, arrays, axis))
+    ]
+    return np.reshape(np.concatenate(blocks, axis=axis), np.shape(like))
+
+
+@defvjp(joined_cotangent, allocates=True, linear=True)
+def joined_cotangent_vjp(g, ans, parts, arrays, like, axis=0):
+    return (concatenate_adjoint(g, arrays, axis), None, None, None)
+
+
+# hstack joins 1-d arrays along their only axis, others along the second
+@defvjp(np.hstack, allocates=True, linear=True)
+def hstack(g, ans, tup, *, dtype=None, casting="same_kind"):
+    return (concatenate_adjoint(g, tup, min(np.ndim(ans) - 1, 1)),)
+
+
+@defvjp(np.vstack, allocates=True, linear=True)
+def vstack(g, ans, tup, *, dtype=None, casting="same_kind"):
+    return (concatenate_adjoint(g, tup, 0),)
+
+
+@defvjp(np.dstack, allocates=True, linear=True)
+def dstack(g, ans, tup):
+    return (concatenate_adjoint(g, tup, 2),)
+
+
+@defvjp(np.column_stack, allocates=True, linear=True)
+def column_stack(g, ans, tup):
+    return (concatenate_adjoint(g, tup, 1),)
+
+
+@defvjp(np.append, allocates=True, linear=True)
+def append(g, ans, arr, values, axis=None):
+    pieces = concatenate_adjoint(g, [arr, values], axis)
+    return (pieces[0], pieces[1])
 
 
 @defvjp(np.split, np.array_split, view_of=0, linear=True, returns_list=True)
 def split(g, ans, ary, indices_or_sections, axis=0):
     return (pieces_adjoint(g, ans, axis), None, None)
+
+
+# hsplit cuts a 1-d array along its only axis, others along the second
+@defvjp(np.hsplit, view_of=0, linear=True, returns_list=True)
+def hsplit(g, ans, ary, indices_or_sections):
+    return (pieces_adjoint(g, ans, min(np.ndim(ary) - 1, 1)), None)
+
+
+@defvjp(np.vsplit, view_of=0, linear=True, returns_list=True)
+def vsplit(g, ans, ary, indices_or_sections):
+    return (pieces_adjoint(g, ans, 0), None)
+
+
+@defvjp(np.dsplit, view_of=0, linear=True, returns_list=True)
+def dsplit(g, ans, ary, indices_or_sections):
+    return (pieces_adjoint(g, ans, 2), None)
 
 
 def pieces_adjoint(cotangent, pieces, axis=0):
@@ -255,7 +354,7 @@ def stack(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
     return (np.unstack(g, axis=axis),)
 
 
-@defvjp(np.unstack, view_of=0, linear=True)
+@defvjp(np.unstack, view_of=0, linear=True, returns_list=True)
 def unstack(g, ans, x, *, axis=0):
     return (np.stack(g, axis=axis),)
 
@@ -278,7 +377,7 @@ def array_adjoint(cotangent, obj):
     return np.reshape(cotangent, np.shape(obj))
 
 
-@defvjp(array_adjoint, view_of=0, linear=True)
+@defvjp(array_adjoint, view_of=0, linear=True, returns_list=True)
 def array_adjoint_vjp(g, ans, cotangent, obj):
     return (np.reshape(np.array(g), np.shape(cotangent)), None)
 
@@ -304,8 +403,7 @@ defnondiff(runtime.same_shape, dtype="int")
 
 # -- views and allocators without a rule of their own ---------------------------------------
 
-deffacts(np.diagonal, view_of=0, linear=True, methods=("diagonal",))
-deffacts(np.atleast_1d, np.atleast_2d, np.real, view_of=0, linear=True)
+deffacts(np.real, view_of=0, linear=True)
 deffacts(np.real, attributes=("real",))
 deffacts(np.imag, view_of=0, linear=True, attributes=("imag",))
 

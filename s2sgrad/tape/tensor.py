@@ -15,6 +15,7 @@ to that tape as a :class:`Record` -- one line of a straight-line program
 recording, an operation costs the NumPy call plus one small object.
 """
 
+import inspect
 import operator
 import threading
 
@@ -491,6 +492,25 @@ def _unary(op, a):
 _PLAIN_PARAMS = frozenset((type(None), bool, int, float, str))
 
 
+def _tensor_keywords_by_position(func, args, kwargs):
+    """``args`` and ``kwargs`` of a call of ``func`` with every keyword
+    argument holding a Tensor passed by position instead (with the defaults
+    of the parameters before it), so the tape records it as an input and
+    not as a constant; a keyword-only one cannot be and is refused."""
+    signature = inspect.signature(func)
+    bound = signature.bind(*args, **kwargs)
+    params = list(signature.parameters.values())
+    by_position = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    for param in params:
+        if isinstance(bound.arguments.get(param.name), Tensor) and param.kind not in by_position:
+            raise TypeError(f"{getattr(func, '__name__', func)}: the tensor passed as {param.name}= "
+                            "cannot be differentiated (a keyword-only parameter)")
+    last = max(i for i, p in enumerate(params) if isinstance(bound.arguments.get(p.name), Tensor))
+    positional = tuple(bound.arguments.get(p.name, p.default) for p in params[:last + 1])
+    rest = {k: v for k, v in kwargs.items() if k not in {p.name for p in params[:last + 1]}}
+    return positional, rest
+
+
 def _no_out(kwargs):
     if "out" in kwargs:
         raise TypeError("s2sgrad Tensors are immutable: out= is not supported")
@@ -636,9 +656,9 @@ class Tensor:
             plain = True
             for v in kwargs.values():
                 if isinstance(v, Tensor):
-                    kwargs = {
-                        k: (v._value if isinstance(v, Tensor) else v) for k, v in kwargs.items()
-                    }
+                    # a tensor passed by keyword (np.average(x, weights=w)):
+                    # the rules' arguments are positional, recorded ones
+                    args, kwargs = _tensor_keywords_by_position(func, args, kwargs)
                     plain = False
                     break
                 if type(v) not in _PLAIN_PARAMS and not (

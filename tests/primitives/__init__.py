@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tests.fd import _is_float, check_vjp
+from tests.fd import _is_float, check_vjp, numerical_grad, numerical_jvp
 
 
 @dataclass
@@ -59,3 +59,21 @@ def sample(shape, low=-2.0, high=2.0, seed=0):
     if shape is None:
         return float(rng.uniform(low, high))
     return rng.uniform(low, high, shape)
+
+
+def check_user_function(f, x, rtol=1e-5, atol=1e-7):
+    """The gradient of the user function ``f`` at the float64 array ``x``
+    through ``sg.grad`` and through the tape, in float32 (which it keeps),
+    and its Hessian-vector product, against finite differences."""
+    import s2sgrad as sg
+    from tests.tape.helpers import tape_grad
+
+    expected = numerical_grad(f, (x,))
+    np.testing.assert_allclose(sg.grad(f)(x), expected, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(tape_grad(f, (x,)), expected, rtol=rtol, atol=atol)
+    single = sg.grad(f)(x.astype(np.float32))
+    assert single.dtype == np.float32
+    np.testing.assert_allclose(single, expected, rtol=1e-3, atol=1e-3)
+    direction = np.random.default_rng(0).standard_normal(np.shape(x))
+    np.testing.assert_allclose(sg.hvp(f)(x, direction), numerical_jvp(sg.grad(f), (x,), 0, direction),
+                               rtol=rtol, atol=1e-6)

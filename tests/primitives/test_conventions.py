@@ -29,6 +29,7 @@ from s2sgrad import backend
 from s2sgrad.primitives import reductions, registry, shape
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
+    test_arrays,
     test_derived,
     test_elementwise,
     test_linalg,
@@ -39,7 +40,7 @@ from tests.primitives import (
 from tests.tape import test_lowering
 
 MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_shape,
-           test_lowering]
+           test_arrays, test_lowering]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""
@@ -165,6 +166,9 @@ def test_the_grammar_check_rejects_branches():
 #: primitives whose keyword-able parameter names a shared rule cannot match
 #: (builtin pow's ``base``/``exp``; keyword calls to it fail to bind).
 SIGNATURE_EXEMPT = {id(builtins.pow)}
+# variadic functions whose rule takes what one call can differentiate: one
+# array (atleast_*), one scalar spacing (gradient); more do not bind
+SIGNATURE_EXEMPT |= {id(np.atleast_1d), id(np.atleast_2d), id(np.atleast_3d)}
 if "newshape" in inspect.signature(np.reshape).parameters:
     # NumPy < 2.4 (the newest for Python 3.10) still has the deprecated
     # newshape= keyword; the rule follows the current signature

@@ -66,3 +66,14 @@ def test_constant_exponent_at_zero_gives_no_warning(recwarn):
         y = x**2 + 3 * x
     assert float(tape.gradient(y, x)) == 3.0
     assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+
+
+def test_a_tensor_passed_by_keyword_is_an_input():
+    """np.average(x, weights=w) and np.clip(x, a_min=m) record w and m as
+    inputs (by keyword they were taken for constants: a wrong gradient)."""
+    from tests.tape.helpers import assert_tape_grad
+
+    x = np.array([[0.5, -0.3, 1.2], [0.1, 0.9, -1.1]])
+    assert_tape_grad(lambda x: np.average(x, weights=x ** 2), (x,))
+    assert_tape_grad(lambda x: np.sum(np.clip(x, a_min=x[0] * 0.5, a_max=None) ** 2), (x,))
+    assert_tape_grad(lambda x: np.sum(np.average(x, axis=1, weights=x[0] ** 2) ** 3), (x,))

@@ -1,0 +1,307 @@
+"""Rules for functions that copy, gather or rearrange entries: tiling and
+repeating, diagonals, sorting, selecting, padding, differences, linspace.
+
+Each adjoint sends the cotangent of every result entry back to the entry it
+was read from; entries read several times (``tile``, ``repeat``, ``pad``)
+accumulate. The scatter helpers are linear in the cotangent, and their own
+rules are the gathers they undo, so generated code can be differentiated
+again.
+
+At ties ``sort`` and ``partition`` send each result entry's cotangent to
+one of the equal entries (the derivative does not exist there; any choice
+is a one-sided one).
+"""
+
+import math
+
+import numpy as np
+
+from s2sgrad.primitives.registry import defnondiff, defvjp
+from s2sgrad.primitives.shape import getitem_adjoint, take_adjoint
+from s2sgrad.runtime import unbroadcast
+
+# -- tiling and repeating ---------------------------------------------------
+
+
+@defvjp(np.tile, allocates=True, linear=True)
+def tile(g, ans, A, reps):
+    return (tile_adjoint(g, A, reps), None)
+
+
+def tile_adjoint(cotangent, A, reps):
+    """The cotangent of ``np.tile(A, reps)`` summed over the copies: ``A``'s shape.
+
+    ``tile`` first gives ``A`` and ``reps`` the same length by prepending
+    ones; the cotangent is then split into (copies, A's extent) pairs of
+    axes and summed over the copies.
+    """
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    ndim = max(np.ndim(A), len(reps))
+    shape = (1,) * (ndim - np.ndim(A)) + np.shape(A)
+    reps = (1,) * (ndim - len(reps)) + reps
+    pairs = np.reshape(cotangent, [n for pair in zip(reps, shape) for n in pair])
+    return np.reshape(np.sum(pairs, axis=tuple(range(0, 2 * ndim, 2))), np.shape(A))
+
+
+@defvjp(tile_adjoint, allocates=True, linear=True)
+def tile_adjoint_vjp(g, ans, cotangent, A, reps):
+    return (np.tile(g, reps), None, None)
+
+
+@defvjp(np.repeat, allocates=True, linear=True, methods=("repeat",))
+def repeat(g, ans, a, repeats, axis=None):
+    return (take_adjoint(g, a, repeated_indices(a, repeats, axis), axis), None)
+
+
+def repeated_indices(a, repeats, axis=None):
+    """The indices ``np.take(a, ., axis)`` reads to give ``np.repeat(a, repeats, axis)``."""
+    length = np.size(a) if axis is None else np.shape(a)[axis]
+    return np.repeat(np.arange(length), repeats)
+
+
+defnondiff(repeated_indices, dtype="int")
+
+
+# -- diagonals --------------------------------------------------------------
+
+
+@defvjp(np.diagonal, view_of=0, linear=True, methods=("diagonal",))
+def diagonal(g, ans, a, offset=0, axis1=0, axis2=1):
+    return (diagonal_adjoint(g, a, offset, axis1, axis2),)
+
+
+def diagonal_adjoint(cotangent, a, offset=0, axis1=0, axis2=1):
+    """Zeros shaped like ``a`` with ``cotangent`` on the diagonal ``np.diagonal`` reads."""
+    grad = np.zeros(np.shape(a), dtype=np.result_type(a, cotangent))
+    length = np.shape(np.diagonal(grad, offset, axis1, axis2))[-1]
+    plane = np.moveaxis(grad, (axis1, axis2), (-2, -1))
+    rows = np.arange(length) + max(-offset, 0)
+    plane[..., rows, rows + offset] = cotangent
+    return grad
+
+
+@defvjp(diagonal_adjoint, allocates=True, linear=True)
+def diagonal_adjoint_vjp(g, ans, cotangent, a, offset=0, axis1=0, axis2=1):
+    return (np.diagonal(g, offset, axis1, axis2), None, None, None, None)
+
+
+@defvjp(np.diag, view_of=0, linear=True)
+def diag(g, ans, v, k=0):
+    return (diag_adjoint(g, v, k),)
+
+
+def diag_adjoint(cotangent, v, k=0):
+    """The cotangent of ``np.diag(v, k)``: for a vector ``v`` the k-th
+    diagonal of ``cotangent``, for a matrix ``v`` zeros shaped like it with
+    ``cotangent`` on that diagonal."""
+    if np.ndim(v) == 1:
+        return np.diagonal(cotangent, k)
+    return diagonal_adjoint(cotangent, v, k)
+
+
+# in both directions the transpose is np.diag again
+@defvjp(diag_adjoint, view_of=0, linear=True)
+def diag_adjoint_vjp(g, ans, cotangent, v, k=0):
+    return (np.diag(g, k), None, None)
+
+
+# -- gathering along an axis: take_along_axis, sort, partition ----------------
+
+
+@defvjp(np.take_along_axis, allocates=True, linear=True)
+def take_along_axis(g, ans, arr, indices, axis=-1):
+    return (getitem_adjoint(g, arr, along_axis_index(np.shape(arr), indices, axis)), None, None)
+
+
+def along_axis_index(shape, indices, axis=-1):
+    """The subscript ``index`` for which ``x[index]`` is
+    ``np.take_along_axis(x, indices, axis)``, for ``x`` of ``shape``."""
+    if axis is None:
+        return np.unravel_index(np.mod(indices, math.prod(shape)), shape)
+    axis = axis % len(shape)
+    index = []
+    for dim, length in enumerate(shape):
+        if dim == axis:
+            index.append(indices)
+        else:
+            spread = (1,) * dim + (-1,) + (1,) * (np.ndim(indices) - dim - 1)
+            index.append(np.reshape(np.arange(length), spread))
+    return tuple(index)
+
+
+@defvjp(np.sort, allocates=True)
+def sort(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
+    return (getitem_adjoint(g, a, along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)),)
+
+
+@defvjp(np.partition, allocates=True)
+def partition(g, ans, a, kth, axis=-1, kind="introselect", order=None):
+    return (getitem_adjoint(g, a, along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)), None)
+
+
+def source_positions(a, rearranged, axis=-1):
+    """Where along ``axis`` of ``a`` each entry of ``rearranged`` (a
+    permutation of ``a`` along ``axis``, flattened for ``axis=None``) came
+    from: the entry of the same rank (equal entries are matched in order)."""
+    if axis is None:
+        a, axis = np.reshape(a, -1), -1
+    order = np.argsort(a, axis=axis, kind="stable")
+    ranks = np.argsort(np.argsort(rearranged, axis=axis, kind="stable"), axis=axis, kind="stable")
+    return np.take_along_axis(order, ranks, axis)
+
+
+defnondiff(along_axis_index, source_positions, dtype="int")
+
+
+# -- selecting among arrays: select, choose ----------------------------------
+
+
+@defvjp(np.select, allocates=True)
+def select(g, ans, condlist, choicelist, default=0):
+    masks = first_true(condlist)
+    return (
+        None,
+        masked_cotangents(g, masks, choicelist),
+        unbroadcast(np.where(masks[len(condlist)], g, 0), default),
+    )
+
+
+@defvjp(np.choose, allocates=True)
+def choose(g, ans, a, choices, out=None, mode="raise"):
+    return (None, masked_cotangents(g, chosen_masks(a, len(choices), mode), choices))
+
+
+def first_true(condlist):
+    """For each condition, where it is the first true one; last, where none is."""
+    taken = np.zeros(np.broadcast_shapes(*(np.shape(c) for c in condlist)), dtype=bool)
+    masks = []
+    for condition in condlist:
+        masks.append(np.logical_and(condition, np.logical_not(taken)))
+        taken = np.logical_or(taken, condition)
+    return masks + [np.logical_not(taken)]
+
+
+def chosen_masks(a, count, mode="raise"):
+    """For each of ``count`` choices, where ``np.choose(a, ., mode)`` takes it."""
+    if mode == "wrap":
+        a = np.mod(a, count)
+    elif mode == "clip":
+        a = np.clip(a, 0, count - 1)
+    return [np.equal(a, i) for i in range(count)]
+
+
+defnondiff(first_true, chosen_masks, dtype="bool")
+
+
+def masked_cotangents(cotangent, masks, arrays):
+    """``cotangent`` where each mask holds (zero elsewhere), summed back to
+    each array's shape (None for a None array: no cotangent flowed there)."""
+    return [None if x is None else unbroadcast(np.where(mask, cotangent, 0), x)
+            for mask, x in zip(masks, arrays)]
+
+
+@defvjp(masked_cotangents, allocates=True, linear=True, returns_list=True)
+def masked_cotangents_vjp(g, ans, cotangent, masks, arrays):
+    return (masked_sum(g, masks, cotangent), None, None)
+
+
+def masked_sum(parts, masks, like):
+    """The sum of ``parts`` (None for zeros), each kept where its mask holds,
+    shaped like ``like``: the transpose of :func:`masked_cotangents`."""
+    total = np.zeros(np.shape(like), dtype=np.result_type(like, *(p for p in parts if p is not None)))
+    for part, mask in zip(parts, masks):
+        if part is not None:
+            total = total + np.where(mask, part, 0)
+    return total
+
+
+@defvjp(masked_sum, allocates=True, linear=True)
+def masked_sum_vjp(g, ans, parts, masks, like):
+    return (masked_cotangents(g, masks, parts), None, None)
+
+
+# -- padding ----------------------------------------------------------------
+
+#: the modes of ``np.pad`` whose every padded entry is a copy of an entry
+#: of the array (or a constant): their gradient is a scatter
+COPYING_PAD_MODES = ("constant", "edge", "reflect", "symmetric", "wrap")
+
+
+# (keyword options such as constant_values= do not bind to the rule: refused)
+@defvjp(np.pad, allocates=True, linear=True)
+def pad(g, ans, array, pad_width, mode="constant"):
+    return (pad_adjoint(g, array, pad_width, mode), None, None)
+
+
+def pad_adjoint(cotangent, array, pad_width, mode="constant"):
+    """The cotangent of ``np.pad`` summed onto the entries each padded entry copies."""
+    if mode not in COPYING_PAD_MODES:
+        raise NotImplementedError(
+            f"the gradient of np.pad with mode={mode!r}: only the modes {', '.join(COPYING_PAD_MODES)} "
+            "have one")
+    grad = np.zeros(np.shape(array), dtype=np.result_type(array, cotangent))
+    positions = np.reshape(np.arange(np.size(array)), np.shape(array))
+    if mode == "constant":
+        sources = np.pad(positions, pad_width, mode, constant_values=-1)
+    else:
+        sources = np.pad(positions, pad_width, mode)
+    copied = sources >= 0
+    np.add.at(np.reshape(grad, -1), sources[copied], np.broadcast_to(cotangent, np.shape(sources))[copied])
+    return grad
+
+
+@defvjp(pad_adjoint, allocates=True, linear=True)
+def pad_adjoint_vjp(g, ans, cotangent, array, pad_width, mode="constant"):
+    return (np.pad(g, pad_width, mode), None, None, None)
+
+
+# -- differences ------------------------------------------------------------
+
+
+# (prepend= and append= do not bind to the rule: such calls are refused)
+@defvjp(np.diff, view_of=0, linear=True)  # (n=0 returns a itself)
+def diff(g, ans, a, n=1, axis=-1):
+    return (diff_adjoint(g, a, n, axis),)
+
+
+def diff_adjoint(cotangent, a, n=1, axis=-1):
+    """The cotangent of ``np.diff(a, n, axis)`` with respect to ``a``.
+
+    Each difference ``a[i + 1] - a[i]`` sends its cotangent to ``a[i + 1]``
+    and, negated, to ``a[i]``: minus the differences of the cotangent
+    padded with a zero at both ends, once per difference taken (a
+    difference of fewer than two entries is empty: no more are taken).
+    """
+    widths = [(0, 0)] * np.ndim(a)
+    widths[axis] = (1, 1)
+    for _ in range(min(n, np.shape(a)[axis])):
+        cotangent = -np.diff(np.pad(cotangent, widths), axis=axis)
+    return cotangent
+
+
+@defvjp(diff_adjoint, view_of=0, linear=True)
+def diff_adjoint_vjp(g, ans, cotangent, a, n=1, axis=-1):
+    return (np.diff(g, n, axis), None, None, None)
+
+
+# -- evenly spaced samples between differentiable endpoints -------------------
+
+
+# (retstep=, dtype= and axis= do not bind to the rule: such calls are refused)
+@defvjp(np.linspace, allocates=True, linear=True, dtype="float")
+def linspace(g, ans, start, stop, num=50, endpoint=True):
+    along = linspace_fractions(ans, num, endpoint)
+    return (
+        unbroadcast(np.sum(g * (1 - along), axis=0), start),
+        unbroadcast(np.sum(g * along, axis=0), stop),
+    )
+
+
+def linspace_fractions(samples, num=50, endpoint=True):
+    """How far from start to stop each of ``np.linspace``'s ``samples`` lies
+    (0 to 1), shaped to broadcast against them, in their dtype."""
+    along = np.linspace(0.0, 1.0, num, endpoint, dtype=np.result_type(samples))
+    return np.reshape(along, (num,) + (1,) * (np.ndim(samples) - 1))
+
+
+defnondiff(linspace_fractions, dtype="float")
