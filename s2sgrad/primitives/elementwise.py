@@ -1,4 +1,5 @@
-"""Hand-written elementwise rules: the non-smooth and special ones.
+"""Hand-written elementwise rules: the non-smooth and special ones, and
+sinc, nan_to_num, real/conj/imag, astype, copysign, ldexp and frexp.
 
 The smooth unary and binary functions are derived by sympy (see
 ``derive.py`` and ``_derived.py``); what lives here has kinks, jumps or
@@ -104,3 +105,129 @@ def divmod_vjp(g, ans, x, y):
     # only the remainder carries a derivative (the quotient is piecewise constant)
     g_remainder = cotangent_or_zero(g[1])
     return (unbroadcast(g_remainder, x), unbroadcast(-g_remainder * np.floor_divide(x, y), y))
+
+
+# -- sinc: its derivatives' closed forms cancel near 0, where a series takes over
+
+
+@defvjp(np.sinc, elementwise=True, allocates=True, dtype="float")
+def sinc(g, ans, x):
+    return (g * sinc_slope(x),)
+
+
+def sinc_slope(x):
+    """d sinc(x) / dx: ``(cos(pi x) - sinc(x)) / x``, and its Taylor series
+    where ``|x| < 0.01`` (0 at x == 0)."""
+    near = np.abs(x) < 0.01
+    far = np.where(near, 1.0, x)
+    square = x * x
+    series = x * (-math.pi ** 2 / 3 + square * (math.pi ** 4 / 30 - square * math.pi ** 6 / 840))
+    return _like(np.where(near, series, (np.cos(math.pi * far) - np.sinc(far)) / far), x)
+
+
+def sinc_curvature(x):
+    """d² sinc(x) / dx²: ``-pi² sinc(x) - 2 sinc'(x) / x``, and its Taylor
+    series where ``|x| < 0.01`` (-pi²/3 at x == 0)."""
+    near = np.abs(x) < 0.01
+    far = np.where(near, 1.0, x)
+    square = x * x
+    series = -math.pi ** 2 / 3 + square * (math.pi ** 4 / 10 - square * math.pi ** 6 / 168)
+    return _like(np.where(near, series, -math.pi ** 2 * np.sinc(far) - 2 * sinc_slope(far) / far), x)
+
+
+def _like(value, x):
+    """``value`` a NumPy scalar when ``x`` is a scalar (``np.where`` gives 0-d arrays)."""
+    return value[()] if np.ndim(x) == 0 else value
+
+
+# (the third derivative of sinc is not provided: it fails loudly, never silently)
+@defvjp(sinc_slope, elementwise=True, allocates=True, dtype="float")
+def sinc_slope_vjp(g, ans, x):
+    return (g * sinc_curvature(x),)
+
+
+# -- values replaced, parts of real numbers, casts --------------------------
+
+
+@defvjp(np.nan_to_num, elementwise=True, allocates=True)
+def nan_to_num(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return (
+        np.where(np.isfinite(x), g, 0),
+        None,
+        replaced_cotangent(g, np.isnan(x), nan),
+        replaced_cotangent(g, np.isposinf(x), posinf),
+        replaced_cotangent(g, np.isneginf(x), neginf),
+    )
+
+
+def replaced_cotangent(cotangent, mask, value):
+    """The cotangent of the ``value`` that replaced the entries under ``mask``
+    (None when no value was given)."""
+    if value is None:
+        return None
+    return unbroadcast(np.where(mask, cotangent, 0), value)
+
+
+@defvjp(replaced_cotangent, allocates=True, linear=True)
+def replaced_cotangent_vjp(g, ans, cotangent, mask, value):
+    return (np.where(mask, g, 0), None, None)
+
+
+# real numbers only (complex arguments are refused): real and conj are the
+# identity, and imag is a constant 0 (no derivative)
+@defvjp(np.real, view_of=0, linear=True, attributes=("real",))
+def real(g, ans, val):
+    return (np.real(g),)
+
+
+@defvjp(np.conj, elementwise=True, linear=True, allocates=True, methods=("conj", "conjugate"))
+def conj(g, ans, x):
+    return (np.conj(g),)
+
+
+defnondiff(np.imag, view_of=0, attributes=("imag",))
+
+
+# A cast to a floating type passes the cotangent through, in the argument's
+# dtype; to an integer or bool type the result is piecewise constant: zero.
+@defvjp(np.astype, view_of=0, dtype="given", methods=("astype",))
+def astype(g, ans, x, dtype, /, *, copy=True, device=None):
+    return (cast_like(g * is_inexact(dtype), x), None)
+
+
+def is_inexact(dtype):
+    """1.0 for a floating (or complex) ``dtype``, else 0.0."""
+    return 1.0 if np.issubdtype(dtype, np.inexact) else 0.0
+
+
+def cast_like(value, like):
+    """``value`` in the floating dtype of ``like`` (float64 for integers)."""
+    value = np.asarray(value, dtype=np.result_type(like, 1.0))
+    return value[()] if value.ndim == 0 and np.ndim(like) == 0 else value
+
+
+defnondiff(is_inexact, dtype="float")
+
+
+@defvjp(cast_like, linear=True, view_of=0)
+def cast_like_vjp(g, ans, value, like):
+    return (cast_like(g, value), None)
+
+
+# |x1| with the sign of x2: the derivative of |x1| (0 at 0, as for abs)
+# times that sign; none in x2 (the sign is piecewise constant)
+@defvjp(np.copysign, elementwise=True, allocates=True, dtype="float")
+def copysign(g, ans, x1, x2):
+    return (unbroadcast(g * np.sign(x1 * ans), x1), None)
+
+
+# x1 * 2**x2 for integer x2
+@defvjp(np.ldexp, elementwise=True, linear=True, allocates=True, dtype="float")
+def ldexp(g, ans, x1, x2):
+    return (unbroadcast(np.ldexp(g, x2), x1), None)
+
+
+# x = mantissa * 2**exponent: only the mantissa has a derivative, 2**-exponent
+@defvjp(np.frexp, allocates=True, returns_list=True, dtype="given")
+def frexp(g, ans, x):
+    return (np.ldexp(cotangent_or_zero(g[0]), np.negative(ans[1])),)

@@ -60,12 +60,13 @@ def positive(g, ans, x):
 # folds to a number (``x ** 2`` still gets ``2 * x``). The derivative is a
 # power again, so differentiating it again goes through this same rule:
 # x**1 has derivative x**0 and second derivative 0 * x**0 = 0, also at 0.
-@defvjp(operator.pow, np.power, builtins.pow, math.pow, elementwise=True, allocates=True)
+@defvjp(operator.pow, np.power, np.float_power, builtins.pow, math.pow, elementwise=True, allocates=True)
 def power(g, ans, x, y):
     return (unbroadcast(g * y * x ** (y - 1 + (y == 0)), x), unbroadcast(g * log_or_zero(x) * ans, y))
 
 
 deffacts(math.pow, dtype="float", scalar=True)
+deffacts(np.float_power, dtype="float")
 
 
 def log_or_zero(x):

@@ -403,9 +403,6 @@ defnondiff(runtime.same_shape, dtype="int")
 
 # -- views and allocators without a rule of their own ---------------------------------------
 
-deffacts(np.real, view_of=0, linear=True)
-deffacts(np.real, attributes=("real",))
-deffacts(np.imag, view_of=0, linear=True, attributes=("imag",))
 
 # (fresh arrays whose fill value would carry the gradient: no rule yet)
 deffacts(np.full, np.full_like, allocates=True)

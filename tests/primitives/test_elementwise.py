@@ -12,7 +12,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 
 from s2sgrad.primitives import elementwise, registry
 from tests.fd import check_vjp
-from tests.primitives import Case, params, sample
+from tests.primitives import Case, check_user_function, params, sample
 
 
 def away_from_zero(shape, seed=0):
@@ -53,6 +53,37 @@ CASES += [
     Case(elementwise.above_bound, (sample((3,)), 0.0), argnums=()),
     Case(elementwise.within_bounds, (sample((3,)), -0.5, 0.5), argnums=()),
 ]
+
+
+# -- sinc, replaced values, parts of real numbers, casts, signs and exponents --
+
+NEAR_ZERO = np.array([-0.7, -0.004, 0.0, 0.003, 0.009, 0.011, 1.3, 2.5])
+
+CASES += [
+    Case(np.sinc, (sample((3, 4), seed=20),)),
+    Case(np.sinc, (NEAR_ZERO,), label="near-zero", options={"eps": 1e-4}),
+    Case(elementwise.sinc_slope, (NEAR_ZERO,), options={"eps": 1e-4}),
+    Case(np.nan_to_num, (np.array([0.5, np.nan, np.inf, -np.inf, -1.5]),)),
+    Case(np.nan_to_num, (np.array([[0.5, np.nan], [np.inf, -np.inf]]), True, 2.0, 3.0, -4.0), label="values"),
+    Case(elementwise.replaced_cotangent, (sample((4,)), np.array([True, False, True, True]), 1.5),
+         argnums=(0,)),
+    Case(np.real, (sample((3, 4), seed=21),)),
+    Case(np.conj, (sample((3, 4), seed=22),)),
+    Case(np.astype, (sample((3, 4), seed=23), np.float64), keeps_dtype=False),
+    Case(np.astype, (sample((3, 4), seed=23), np.float64), {"copy": False}, label="view"),
+    Case(np.astype, (sample((3, 4), seed=24), np.float32), keeps_dtype=False,
+         options={"eps": 1e-2, "rtol": 1e-4}, label="float32"),
+    Case(np.astype, (sample((3, 4), seed=25), np.int64), keeps_dtype=False, argnums=(), label="int"),
+    Case(elementwise.cast_like, (sample((3,), seed=26), np.ones(3, np.float32)), argnums=(0,),
+         keeps_dtype=False, options={"eps": 1e-2, "rtol": 1e-4}),
+    Case(elementwise.cast_like, (sample((3,), seed=26), np.ones(3)), argnums=(0,), label="same"),
+    Case(elementwise.is_inexact, (np.float32,), argnums=()),
+    Case(np.copysign, (away_from_zero((3, 4), seed=27), sample((4,), seed=28)), argnums=(0,)),
+    Case(np.ldexp, (sample((3, 4), seed=29), np.array([1, -2, 0, 3]))),
+    Case(np.frexp, (away_from_zero((5,), seed=30),)),
+    Case(np.float_power, (sample((3, 4), 0.5, 2.0, seed=31), sample((4,), seed=32))),
+]
+ALSO_COVERED = [elementwise.sinc_curvature]
 
 
 @pytest.mark.parametrize("case", params(CASES))
@@ -125,3 +156,26 @@ def test_the_gradient_of_clip_has_the_arguments_dtype(dtype):
     assert got.dtype == dtype
     np.testing.assert_array_equal(got, [0.0, 1.0, 1.0, 1.0, 0.0])
     assert isinstance(sg.grad(_clipped_sum)(0.2), float)
+
+
+def test_sinc_is_smooth_through_zero():
+    """The series and the closed forms meet: the derivatives are continuous
+    at |x| = 0.01 and right at 0."""
+    x = np.array([0.0, 0.00999999, 0.01, -0.01, 1e-9])
+    slope = elementwise.sinc_slope(x)
+    np.testing.assert_allclose(slope, (np.sinc(x + 1e-7) - np.sinc(x - 1e-7)) / 2e-7, atol=1e-8)
+    curvature = elementwise.sinc_curvature(x)
+    np.testing.assert_allclose(curvature[:4], [-np.pi ** 2 / 3, *((elementwise.sinc_slope(x[1:4] + 1e-7)
+                                               - elementwise.sinc_slope(x[1:4] - 1e-7)) / 2e-7)], rtol=1e-7)
+
+
+def sinc_and_casts(x):
+    y = np.nan_to_num(np.log(x * x - 0.1), nan=0.5, neginf=-3.0)
+    return (np.sum(np.sinc(x) ** 2) + np.sum(y * x) + np.sum(np.real(x) * np.conj(x) ** 2)
+            + np.sum(x.astype(np.float64) ** 3) + np.sum(np.copysign(x, x[0]) ** 3)
+            + np.sum(np.ldexp(x, 2) * x) + np.sum(x.conj() * x.astype(int)) + np.sum(np.imag(x) * x))
+
+
+def test_user_function():
+    x = np.array([[0.5, -0.3, 1.2, 0.7], [0.0, 0.9, -1.1, 0.4], [1.5, -0.6, 0.25, -0.9]])
+    check_user_function(sinc_and_casts, x)

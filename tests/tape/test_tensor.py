@@ -192,7 +192,8 @@ def test_reference_is_hashable_by_identity():
 
 
 #: arguments after the array for the method spellings that need some
-METHOD_ARGS = {"reshape": (4, 3), "swapaxes": (0, 1), "clip": (2.0,), "dot": (np.ones(4),), "repeat": (2,)}
+METHOD_ARGS = {"reshape": (4, 3), "swapaxes": (0, 1), "clip": (2.0,), "dot": (np.ones(4),), "repeat": (2,),
+               "astype": (np.float32,)}
 
 
 def _method_names():
