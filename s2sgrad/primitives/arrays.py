@@ -1,5 +1,6 @@
 """Rules for functions that copy, gather or rearrange entries: tiling and
-repeating, diagonals, sorting, selecting, padding, differences, linspace.
+repeating, diagonals, sorting, selecting, padding, differences (``diff``,
+``gradient``), linspace.
 
 Each adjoint sends the cotangent of every result entry back to the entry it
 was read from; entries read several times (``tile``, ``repeat``, ``pad``)
@@ -282,6 +283,80 @@ def diff_adjoint(cotangent, a, n=1, axis=-1):
 @defvjp(diff_adjoint, view_of=0, linear=True)
 def diff_adjoint_vjp(g, ans, cotangent, a, n=1, axis=-1):
     return (np.diff(g, n, axis), None, None, None)
+
+
+# -- np.gradient: central differences inside, one-sided at the edges ----------
+
+
+# One scalar spacing at most (several spacings, or coordinate arrays, do not
+# bind to the rule, or raise: refused); the result is an array for one axis,
+# a tuple of arrays for several, and so is the cotangent.
+@defvjp(np.gradient, allocates=True, returns_list=True)
+def gradient(g, ans, f, spacing=1.0, *, axis=None, edge_order=1):
+    return (gradient_adjoint(g, f, spacing, axis, edge_order), -parts_inner(g, ans) / spacing)
+
+
+def _gradient_axes(ndim, axis):
+    if axis is None:
+        return tuple(range(ndim))
+    return (axis,) if np.ndim(axis) == 0 else tuple(axis)
+
+
+def gradient_adjoint(cotangent, f, spacing=1.0, axis=None, edge_order=1):
+    """The cotangent of ``np.gradient(f, spacing, axis=axis, edge_order=...)``
+    with respect to ``f``: each difference's weights sent back to the entries
+    it reads (one array per axis, summed)."""
+    if np.ndim(spacing) != 0:
+        raise NotImplementedError("the gradient of np.gradient with coordinate arrays as spacing")
+    axes = _gradient_axes(np.ndim(f), axis)
+    parts = cotangent if isinstance(cotangent, (list, tuple)) else [cotangent]
+    total = np.zeros(np.shape(f), dtype=np.result_type(f, 1.0, *(p for p in parts if p is not None)))
+    for part, along in zip(parts, axes):
+        if part is None:
+            continue
+        c = np.moveaxis(np.broadcast_to(part, np.shape(f)), along, -1) / spacing
+        out = np.moveaxis(total, along, -1)  # (a view: writes reach total)
+        out[..., 2:] += c[..., 1:-1] / 2
+        out[..., :-2] -= c[..., 1:-1] / 2
+        if edge_order == 1:
+            out[..., 1] += c[..., 0]
+            out[..., 0] -= c[..., 0]
+            out[..., -1] += c[..., -1]
+            out[..., -2] -= c[..., -1]
+        else:
+            out[..., :3] += c[..., :1] * np.array([-1.5, 2.0, -0.5], total.dtype)
+            out[..., -3:] += c[..., -1:] * np.array([0.5, -2.0, 1.5], total.dtype)
+    return total
+
+
+@defvjp(gradient_adjoint, allocates=True)
+def gradient_adjoint_vjp(g, ans, cotangent, f, spacing=1.0, axis=None, edge_order=1):
+    return (np.gradient(g, spacing, axis=axis, edge_order=edge_order), None, -parts_inner(g, ans) / spacing)
+
+
+def parts_inner(a, b):
+    """The sum of the entrywise products of ``a`` and ``b``: arrays, or lists
+    of arrays (None for zeros) taken part by part."""
+    if not isinstance(a, (list, tuple)):
+        return np.sum(a * b)
+    return sum(np.sum(x * y) for x, y in zip(a, b) if x is not None and y is not None)
+
+
+@defvjp(parts_inner, allocates=True)
+def parts_inner_vjp(g, ans, a, b):
+    return (scaled_parts(g, b), scaled_parts(g, a))
+
+
+def scaled_parts(scale, parts):
+    """``scale`` times ``parts``: an array, or each array of a list (None stays None)."""
+    if not isinstance(parts, (list, tuple)):
+        return scale * parts
+    return [None if p is None else scale * p for p in parts]
+
+
+@defvjp(scaled_parts, allocates=True, sequence_of=(1,))
+def scaled_parts_vjp(g, ans, scale, parts):
+    return (parts_inner(g, parts), scaled_parts(scale, g))
 
 
 # -- evenly spaced samples between differentiable endpoints -------------------

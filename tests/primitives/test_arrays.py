@@ -77,6 +77,17 @@ CASES = [
     Case(np.pad, (M, ((2, 1), (3, 2)), "reflect"), label="reflect"),
     Case(np.pad, (M, 1, "symmetric"), label="symmetric"),
     Case(np.pad, (V, 7, "wrap"), label="wrap"),
+    Case(np.gradient, (V,)),
+    Case(np.gradient, (V, 0.5), {"edge_order": 2}, label="spacing-edge2"),
+    Case(np.gradient, (A, 2.0), {"axis": 1}, label="axis"),
+    Case(np.gradient, (M, 0.7), label="all-axes"),
+    Case(np.gradient, (A,), {"axis": (1, 2), "edge_order": 2}, label="axes"),
+    Case(np.gradient, (sample((2, 5)), 1.5), {"axis": -1}, label="two-entries"),
+    Case(arrays.gradient_adjoint, ([sample((3, 4)), sample((3, 4))], M, 0.5), argnums=(0, 2)),
+    Case(arrays.gradient_adjoint, (sample((5,)), V, 2.0, None, 2), argnums=(0, 2), label="vector"),
+    Case(arrays.parts_inner, ([M, V], [sample((3, 4)), sample((5,))])),
+    Case(arrays.parts_inner, (M, sample((3, 4))), label="arrays"),
+    Case(arrays.scaled_parts, (1.5, [M, V])),
     Case(np.linspace, (0.5, 2.0, 5)),
     Case(np.linspace, (sample((3,)), sample((2, 1)), 4, False), label="arrays"),
     Case(np.linspace, (1.5, -0.5, 1), label="one"),
@@ -191,6 +202,15 @@ def padded(x):
             + np.sum(np.pad(x, 3, mode="wrap") ** 3) + np.sum(np.pad(x, 1, "edge") ** 3))
 
 
+def finite_differences(x):
+    return (np.sum(np.gradient(x[0]) ** 3) + np.sum(np.gradient(x, 0.5, axis=1, edge_order=2) ** 3)
+            + np.sum(np.gradient(x)[0] * np.gradient(x)[1]))
+
+
+def spacing_of_differences(h):
+    return np.sum(np.gradient(np.sin(h[1] * 3.0), h[0, 0] + 1.0) ** 3)
+
+
 def linspaced(x):
     return np.sum(np.linspace(x[0], x[1], 7) ** 3) + np.sum(np.linspace(x[0, 0], 3.0, 5) ** 3)
 
@@ -203,7 +223,8 @@ USER_FUNCTIONS = [
     hstack_matrices, hstack_vectors, vstack_rows, dstack_matrices, column_stack_columns,
     append_flat, append_rows, split_variants, flips_and_rotations, atleast_forms, tile_and_repeat,
     repeat_method, diagonals, take_along, sorted_weighted, partitioned, selected, chosen,
-    differences, padded, linspaced, stack_of_entries,
+    differences, finite_differences, spacing_of_differences, padded, linspaced,
+    stack_of_entries,
 ]
 
 
@@ -233,6 +254,14 @@ def linspace_with_step(x):
     return np.sum(np.linspace(x[0, 0], 2.0, 5, retstep=True)[0] ** 2)
 
 
+def gradient_with_two_spacings(x):
+    return np.sum(np.gradient(x, 0.5, 2.0)[0] ** 2)
+
+
+def gradient_along_coordinates(x):
+    return np.sum(np.gradient(x[0], np.array([0.0, 0.5, 1.5, 1.75])) ** 2)
+
+
 def atleast_of_two(x):
     return np.sum(np.atleast_2d(x[0], x[1])[0] ** 2)
 
@@ -243,6 +272,7 @@ def atleast_of_two(x):
     (diff_with_prepend, "prepend"),
     (linspace_with_step, "retstep"),
     (atleast_of_two, "too many positional arguments"),
+    (gradient_with_two_spacings, "too many positional arguments"),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_what_the_rules_do_not_cover_is_refused(f, construct):
     with pytest.raises(sg.UnsupportedSyntaxError, match=construct) as info:
@@ -257,6 +287,11 @@ def pad_by_mean(x):
 def test_a_pad_mode_that_is_no_copy_has_no_gradient():
     with pytest.raises(NotImplementedError, match="mode='mean'"):
         sg.grad(pad_by_mean)(M)
+
+
+def test_gradient_along_coordinate_arrays_is_not_differentiated():
+    with pytest.raises(NotImplementedError, match="coordinate arrays"):
+        sg.grad(gradient_along_coordinates)(M)
 
 
 # -- over drawn shapes and axes -------------------------------------------------
@@ -282,6 +317,10 @@ def test_gathers_over_drawn_axes(call, seed, data):
     picks = np.random.default_rng(seed).integers(0, shape[axis], size=shape[:axis % len(shape)] + (3,)
                                                  + shape[axis % len(shape) + 1:])
     check_vjp(np.take_along_axis, (a, picks, axis), argnums=(0,), seed=seed)
+    edge_order = data.draw(st.sampled_from([1, 2]))
+    if shape[axis] > edge_order:
+        check_vjp(np.gradient, (a, data.draw(st.floats(0.5, 2.0))), {"axis": axis, "edge_order": edge_order},
+                  argnums=(0, 1), seed=seed)
     mode = data.draw(st.sampled_from(arrays.COPYING_PAD_MODES))
     widths = data.draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)),
                                 min_size=len(shape), max_size=len(shape)))

@@ -168,7 +168,7 @@ def test_the_grammar_check_rejects_branches():
 SIGNATURE_EXEMPT = {id(builtins.pow)}
 # variadic functions whose rule takes what one call can differentiate: one
 # array (atleast_*), one scalar spacing (gradient); more do not bind
-SIGNATURE_EXEMPT |= {id(np.atleast_1d), id(np.atleast_2d), id(np.atleast_3d)}
+SIGNATURE_EXEMPT |= {id(np.atleast_1d), id(np.atleast_2d), id(np.atleast_3d), id(np.gradient)}
 if "newshape" in inspect.signature(np.reshape).parameters:
     # NumPy < 2.4 (the newest for Python 3.10) still has the deprecated
     # newshape= keyword; the rule follows the current signature
