@@ -1,4 +1,4 @@
-"""Rules for reductions: sum, mean, prod, max/min, ptp, var/std, the NaN-
+"""Rules for reductions: sum, mean, median, prod, max/min, ptp, var/std, the NaN-
 ignoring nansum/nanmean/nanmax/nanmin, average, cumsum and cumprod.
 
 The cotangent of a reduction has the reduced shape; ``repeat_to`` spreads
@@ -79,6 +79,29 @@ def _in_float_dtype(share, a):
 
 
 defnondiff(number_share, dtype="float")
+
+
+# the mean of the middle entry or two: at ties one of the equal entries
+# gets their share (a one-sided derivative)
+@defvjp(np.median, reduction=True, allocates=True, dtype="float")
+def median(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return (repeat_to(g, a, axis, keepdims) * middle_share(a, axis),)
+
+
+def middle_share(a, axis=None):
+    """Each entry's share of ``np.median(a, axis)``: 1 for the middle entry
+    of an odd count, 1/2 for each of the two middle ones of an even count."""
+    rows, restore = _as_rows(a, axis)
+    count = np.shape(rows)[-1]
+    order = np.argsort(rows, axis=-1, kind="stable")
+    share = np.zeros(np.shape(rows), np.result_type(a, 1.0))
+    middles = {(count - 1) // 2, count // 2}
+    for middle in middles:
+        np.put_along_axis(share, order[..., middle:middle + 1], 1 / len(middles), -1)
+    return restore(share)
+
+
+defnondiff(middle_share, dtype="float")
 
 
 # (returned= and keepdims= do not bind to the rule: such calls are refused)

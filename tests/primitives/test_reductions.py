@@ -44,7 +44,7 @@ CASES += [
 ]
 CASES += [
     Case(f, (sample((2, 3, 4), 0.5, 1.5, seed=i),), kw, label=str(kw))
-    for i, f in enumerate((np.nansum, np.nanmean, np.nanmax, np.nanmin, np.ptp))
+    for i, f in enumerate((np.nansum, np.nanmean, np.nanmax, np.nanmin, np.ptp, np.median))
     for kw in AXES
 ]
 WITH_NANS = np.where(WITH_ZEROS == 0.0, np.nan, WITH_ZEROS)
@@ -71,6 +71,7 @@ CASES += [
     Case(reductions.spread_weights, (sample((4,)), sample((3, 4)), 1), argnums=(0,)),
     Case(reductions.gathered_weights, (sample((3, 4)), sample((4,)), -1), argnums=(0,)),
     Case(reductions.number_share, (WITH_NANS, 1), argnums=()),
+    Case(reductions.middle_share, (sample((3, 4)), 1), argnums=()),
     Case(reductions.cumulative_axis, (None,), argnums=()),
 ]
 
@@ -119,6 +120,14 @@ def test_nans_get_no_gradient():
     np.testing.assert_array_equal(grad, [[0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
 
 
+def test_median_of_an_even_count_shares_the_two_middles():
+    a = np.array([[4.0, 1.0, 3.0, 2.0], [0.5, 0.1, 0.9, 0.3]])
+    (grad,) = reductions.median(np.ones(2), np.median(a, axis=1), a, axis=1)
+    np.testing.assert_array_equal(grad, [[0.0, 0.0, 0.5, 0.5], [0.5, 0.0, 0.0, 0.5]])
+    (grad,) = reductions.median(1.0, np.median(a[0, :3]), a[0, :3])
+    np.testing.assert_array_equal(grad, [0.0, 0.0, 1.0])
+
+
 def test_cumprod_gradient_with_zeros_is_exact():
     a = np.array([2.0, 0.0, 3.0, 0.0, 5.0])
     (grad,) = reductions.cumprod(np.ones(5), np.cumprod(a), a)
@@ -152,7 +161,7 @@ def reductions_calls(draw):
 @given(
     call=reductions_calls(),
     primitive=st.sampled_from([np.sum, np.mean, np.prod, np.max, np.min, np.var, np.nansum,
-                               np.nanmean, np.nanmax, np.nanmin, np.ptp]),
+                               np.nanmean, np.nanmax, np.nanmin, np.ptp, np.median]),
     seed=st.integers(0, 2**16),
 )
 def test_reductions_over_any_axes(call, primitive, seed):
@@ -195,12 +204,16 @@ def ranges_and_averages(x):
             + np.average(x, weights=x ** 2))
 
 
+def medians(x):
+    return np.sum(np.median(x, axis=0) ** 3) + np.median(x ** 2) + np.sum(np.median(x, axis=1, keepdims=True) * x)
+
+
 def prefix_products(x):
     y = np.where(np.abs(x) < 0.2, 0.0, x)
     return np.sum(np.cumprod(y, axis=1)) + np.sum(np.cumprod(x) ** 2) + np.sum(x.cumprod(0))
 
 
-@pytest.mark.parametrize("f", [nan_reductions, ranges_and_averages, prefix_products], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("f", [nan_reductions, ranges_and_averages, medians, prefix_products], ids=lambda f: f.__name__)
 def test_user_function(f):
     x = np.array([[0.5, -0.3, 1.2, 0.7], [0.0, 0.9, -1.1, 0.4], [1.5, -0.6, 0.25, -0.9]])
     check_user_function(f, x)
