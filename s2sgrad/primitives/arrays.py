@@ -1,6 +1,6 @@
 """Rules for functions that copy, gather or rearrange entries: tiling and
 repeating, diagonals, sorting, selecting, padding, differences (``diff``,
-``gradient``), linspace.
+``gradient``), linspace, meshgrid.
 
 Each adjoint sends the cotangent of every result entry back to the entry it
 was read from; entries read several times (``tile``, ``repeat``, ``pad``)
@@ -380,3 +380,52 @@ def linspace_fractions(samples, num=50, endpoint=True):
 
 
 defnondiff(linspace_fractions, dtype="float")
+
+
+# -- grids of coordinates ---------------------------------------------------
+
+
+# (two coordinate vectors: one or three do not bind to the rule, refused)
+@defvjp(np.meshgrid, allocates=True, linear=True, returns_list=True)
+def meshgrid(g, ans, x1, x2, *, copy=True, sparse=False, indexing="xy"):
+    return (grid_adjoint(g, ans, x1, 0, indexing), grid_adjoint(g, ans, x2, 1, indexing))
+
+
+def _grid_axis(position, count, indexing):
+    """The axis of ``np.meshgrid``'s grids along which coordinate ``position`` varies."""
+    if indexing == "xy" and count > 1 and position < 2:
+        return 1 - position
+    return position
+
+
+def grid_adjoint(cotangent, grids, x, position, indexing="xy"):
+    """The cotangent of coordinate vector ``x``, number ``position`` of
+    ``np.meshgrid``: its grid's cotangent summed over the other axes (none
+    when no cotangent reached that grid)."""
+    part = cotangent[position] if isinstance(cotangent, (list, tuple)) else cotangent
+    if part is None:
+        return np.zeros(np.shape(x), np.result_type(x, 1.0))
+    part = np.broadcast_to(part, np.shape(grids[position]))
+    along = _grid_axis(position, len(grids), indexing)
+    summed = np.sum(part, axis=tuple(i for i in range(np.ndim(part)) if i != along))
+    return np.reshape(summed, np.shape(x))
+
+
+def grid_spread(g, grids, position, indexing="xy"):
+    """The transpose of :func:`grid_adjoint`: ``g`` (a coordinate vector's
+    cotangent) spread along its grid, None for the other grids."""
+    along = _grid_axis(position, len(grids), indexing)
+    shape = [1] * np.ndim(grids[position])
+    shape[along] = -1
+    spread = np.broadcast_to(np.reshape(g, shape), np.shape(grids[position]))
+    return [spread if i == position else None for i in range(len(grids))]
+
+
+@defvjp(grid_adjoint, allocates=True, linear=True)
+def grid_adjoint_vjp(g, ans, cotangent, grids, x, position, indexing="xy"):
+    return (grid_spread(g, grids, position, indexing), None, None, None, None)
+
+
+@defvjp(grid_spread, view_of=0, linear=True, returns_list=True)
+def grid_spread_vjp(g, ans, g_coordinates, grids, position, indexing="xy"):
+    return (grid_adjoint(g, grids, g_coordinates, position, indexing), None, None, None)

@@ -88,6 +88,9 @@ CASES = [
     Case(arrays.parts_inner, ([M, V], [sample((3, 4)), sample((5,))])),
     Case(arrays.parts_inner, (M, sample((3, 4))), label="arrays"),
     Case(arrays.scaled_parts, (1.5, [M, V])),
+    Case(np.meshgrid, (V, sample((3,)))),
+    Case(np.meshgrid, (V, sample((3,))), {"indexing": "ij"}, label="ij"),
+    Case(np.meshgrid, (V, sample((3,))), {"sparse": True}, label="sparse"),
     Case(np.linspace, (0.5, 2.0, 5)),
     Case(np.linspace, (sample((3,)), sample((2, 1)), 4, False), label="arrays"),
     Case(np.linspace, (1.5, -0.5, 1), label="one"),
@@ -106,12 +109,28 @@ CASES = [
     Case(arrays.diff_adjoint, (sample((3, 2)), M, 2), argnums=(0,)),
     Case(arrays.diff_adjoint, (V, V, 0), argnums=(0,), label="zero"),
 ]
-ALSO_COVERED = []
+ALSO_COVERED = [arrays.grid_adjoint, arrays.grid_spread]
 
 
 @pytest.mark.parametrize("case", params(CASES))
 def test_rule_matches_finite_differences(case):
     case.check()
+
+
+@pytest.mark.parametrize("indexing", ["xy", "ij"])
+@pytest.mark.parametrize("position", [0, 1])
+def test_grid_adjoint_and_grid_spread_are_transposes(position, indexing):
+    """<grid_adjoint(c), u> = <c, grid_spread(u)>: each is the other's rule."""
+    grids = np.meshgrid(V, V[:3] * 2.0, indexing=indexing)
+    x = [V, V[:3]][position]
+    c = [sample(np.shape(grids[0]), seed=7), sample(np.shape(grids[1]), seed=8)]
+    u = sample(np.shape(x), seed=9)
+    spread = arrays.grid_spread(u, grids, position, indexing)
+    assert spread[1 - position] is None
+    np.testing.assert_allclose(np.sum(arrays.grid_adjoint(c, grids, x, position, indexing) * u),
+                               np.sum(c[position] * spread[position]), rtol=1e-12)
+    (back, *_) = arrays.grid_spread_vjp(c, spread, u, grids, position, indexing)
+    np.testing.assert_allclose(back, arrays.grid_adjoint(c, grids, x, position, indexing), rtol=1e-12)
 
 
 # -- user functions, through every way in -------------------------------------
@@ -211,6 +230,12 @@ def spacing_of_differences(h):
     return np.sum(np.gradient(np.sin(h[1] * 3.0), h[0, 0] + 1.0) ** 3)
 
 
+def gridded(x):
+    u, v = np.meshgrid(x[0], x[1, :3] * 2.0)
+    p, q = np.meshgrid(x[2], x[0], indexing="ij")
+    return np.sum(np.sin(u) * v ** 2) + np.sum(p * q ** 3)
+
+
 def linspaced(x):
     return np.sum(np.linspace(x[0], x[1], 7) ** 3) + np.sum(np.linspace(x[0, 0], 3.0, 5) ** 3)
 
@@ -223,7 +248,7 @@ USER_FUNCTIONS = [
     hstack_matrices, hstack_vectors, vstack_rows, dstack_matrices, column_stack_columns,
     append_flat, append_rows, split_variants, flips_and_rotations, atleast_forms, tile_and_repeat,
     repeat_method, diagonals, take_along, sorted_weighted, partitioned, selected, chosen,
-    differences, finite_differences, spacing_of_differences, padded, linspaced,
+    differences, finite_differences, spacing_of_differences, padded, gridded, linspaced,
     stack_of_entries,
 ]
 
@@ -262,6 +287,10 @@ def gradient_along_coordinates(x):
     return np.sum(np.gradient(x[0], np.array([0.0, 0.5, 1.5, 1.75])) ** 2)
 
 
+def grid_of_one(x):
+    return np.sum(np.meshgrid(x[0])[0] ** 2)
+
+
 def atleast_of_two(x):
     return np.sum(np.atleast_2d(x[0], x[1])[0] ** 2)
 
@@ -273,6 +302,7 @@ def atleast_of_two(x):
     (linspace_with_step, "retstep"),
     (atleast_of_two, "too many positional arguments"),
     (gradient_with_two_spacings, "too many positional arguments"),
+    (grid_of_one, "meshgrid with these arguments"),
 ], ids=lambda v: getattr(v, "__name__", ""))
 def test_what_the_rules_do_not_cover_is_refused(f, construct):
     with pytest.raises(sg.UnsupportedSyntaxError, match=construct) as info:

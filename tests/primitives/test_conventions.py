@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from s2sgrad import backend
-from s2sgrad.primitives import elementwise, reductions, registry, shape
+from s2sgrad.primitives import arrays, elementwise, reductions, registry, shape
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
@@ -168,7 +168,8 @@ def test_the_grammar_check_rejects_branches():
 SIGNATURE_EXEMPT = {id(builtins.pow)}
 # variadic functions whose rule takes what one call can differentiate: one
 # array (atleast_*), one scalar spacing (gradient); more do not bind
-SIGNATURE_EXEMPT |= {id(np.atleast_1d), id(np.atleast_2d), id(np.atleast_3d), id(np.gradient)}
+SIGNATURE_EXEMPT |= {id(np.atleast_1d), id(np.atleast_2d), id(np.atleast_3d), id(np.gradient),
+                     id(np.meshgrid)}
 if "newshape" in inspect.signature(np.reshape).parameters:
     # NumPy < 2.4 (the newest for Python 3.10) still has the deprecated
     # newshape= keyword; the rule follows the current signature
@@ -282,6 +283,7 @@ FACT_SAMPLES = [
     (np.copyto, (np.zeros(3), np.ones(3)), {}),
     (np.float32, (SAMPLE.astype(np.float32),), {}),
     (shape.array_adjoint, (SAMPLE, SAMPLE), {}),
+    (arrays.grid_spread, (SAMPLE[0], np.meshgrid(SAMPLE[0], SAMPLE[:, 0]), 0), {}),
 ]
 
 
