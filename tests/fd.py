@@ -172,6 +172,18 @@ def resolve_rule(rule_or_primitive):
     return rule
 
 
+def spread_varargs(vjp, grads, count):
+    """A rule's gradients one per positional argument: the entry of a
+    ``*args`` parameter (a list, one per argument it took) spread out."""
+    kinds = [p.kind for p in inspect.signature(vjp).parameters.values()][2:]
+    if inspect.Parameter.VAR_POSITIONAL not in kinds:
+        return grads
+    i = kinds.index(inspect.Parameter.VAR_POSITIONAL)
+    spread = list(grads[i]) if i < len(grads) and grads[i] is not None else [None] * (count - i)
+    assert len(spread) == count - i, f"{len(spread)} entries for {count - i} arguments of *args"
+    return tuple(grads[:i]) + tuple(spread)
+
+
 def check_vjp(rule_or_primitive, args, kwargs=None, *, argnums=None, seed=0, rtol=1e-6, atol=1e-9, eps=EPS):
     """Check a rule against finite differences by the inner-product identity.
 
@@ -190,6 +202,7 @@ def check_vjp(rule_or_primitive, args, kwargs=None, *, argnums=None, seed=0, rto
     grads = rule.vjp(v, ans, *args, **kwargs)
     assert isinstance(grads, tuple), f"rule returned {type(grads).__name__}, not a tuple"
     assert len(grads) <= len(inspect.signature(rule.vjp).parameters) - 2, "more entries than parameters"
+    grads = spread_varargs(rule.vjp, grads, len(args))
     checked = 0
     for i, grad in enumerate(grads):
         if grad is None or (argnums is not None and i not in argnums):

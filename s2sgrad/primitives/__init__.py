@@ -13,6 +13,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     linalg,
     nondiff,
     operators,
+    products,
     reductions,
     shape,
 )

@@ -539,9 +539,15 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             raise self.error(f"call to {_describe(primitive)} with these arguments", s, str(exc))
         wanted = {}  # parameter index -> the active argument bound to it
         values = {"ans": ast.Name(target, ast.Load())}
+        spread_list = None  # (index, arguments) of a *args parameter with active ones
         for i, param in enumerate(template.params):
             value = bound[param]
-            if isinstance(value, ast.AST):
+            if param == template.vararg:
+                values[param] = ast.Tuple([v if isinstance(v, ast.AST) else self.context.literal(v)
+                                           for v in value], ast.Load())
+                if any(v is a for v in value for a in active):
+                    spread_list = (i, value)
+            elif isinstance(value, ast.AST):
                 values[param] = value
                 if any(value is a for a in active):
                     wanted[i] = value.id
@@ -559,19 +565,34 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             # a 0.0 placeholder (a branch or loop where nothing flowed) carries
             # no shape, which the rule of a view (reshape, transpose...) needs: shape it as ans
             g = Adjoint(self.helper_call("as_gradient", [g.expr, ast.Name(target, ast.Load())]), False)
+        result = [] if spread_list is None else \
+            self.vararg_cotangents(template, values, self.materialise(g), target, *spread_list)
+        if not wanted:
+            return result
         if g.like is None:
-            return self.instantiate(template, values, g.expr, wanted)
+            return result + self.instantiate(template, values, g.expr, wanted)
         # A folded seed: elementwise rules may use the scalar for arguments
         # shaped like the seed; everything else needs the broadcast array.
         folded, spread = {}, {}
         for i, name in wanted.items():
             same = self.shapes.of(name) is not None and self.shapes.of(name) == self.shapes.of(g.like.id)
             (folded if rule.elementwise and same else spread)[i] = name
-        result = []
         if folded:
             result += self.instantiate(template, values, g.expr, folded, fold_like=g.like)
         if spread:
             result += self.instantiate(template, values, self.materialise(g), spread)
+        return result
+
+    def vararg_cotangents(self, template, values, g, target, index, arguments):
+        """The cotangents of the active arguments a rule's ``*args`` took:
+        its entry (a list, one per argument) named once, then indexed."""
+        (_, expr), *rest = reversed(self.instantiate(template, values, g, {index: target}))
+        grads = self.namer.fresh("d" + target + "_args")
+        result = list(reversed(rest)) + [(None, [_assign(grads, expr)])]
+        for k, value in enumerate(arguments):
+            if isinstance(value, ast.Name) and value.id in self.active:
+                item = ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(k), ast.Load())
+                result.append((value.id, self.helper_call("cotangent_or_zero", [item])))
         return result
 
     def call_rule(self, rule, args, keywords, active, g, target, s):

@@ -28,6 +28,11 @@ class Template:
         if names[:2] != ["g", "ans"]:
             raise S2SGradError(f"rule {fn.__qualname__} must start with (g, ans, ...)")
         self.params = names[2:]
+        #: the ``*args`` parameter (``np.einsum``'s operands), or None: it
+        #: stands for the tuple of those arguments, and its entry in the
+        #: returned tuple is a list with one cotangent per argument
+        self.vararg = next((p.name for p in self.signature.parameters.values()
+                            if p.kind is p.VAR_POSITIONAL), None)
         tree = _function_node(fn)
         *assignments, ret = tree.body
         if assignments and isinstance(assignments[0], ast.Expr):

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from s2sgrad import backend
-from s2sgrad.primitives import arrays, elementwise, reductions, registry, shape
+from s2sgrad.primitives import arrays, elementwise, products, reductions, registry, shape
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
@@ -34,13 +34,15 @@ from tests.primitives import (
     test_elementwise,
     test_linalg,
     test_operators,
+    test_products,
     test_reductions,
     test_shape,
 )
+from tests.fd import _is_float, spread_varargs
 from tests.tape import test_lowering
 
-MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_shape,
-           test_arrays, test_lowering]
+MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_products,
+           test_shape, test_arrays, test_lowering]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""
@@ -86,7 +88,8 @@ OPERATORS = {
 #: what the second derivative of prod calls; a third derivative of prod
 #: would need it. custom_cotangents calls a custom_gradient's grad_fn: its
 #: derivative comes from an outer tape recording what grad_fn does.
-LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents, elementwise.sinc_curvature}
+LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents, elementwise.sinc_curvature,
+              products.einsum_second_cotangents}
 
 
 def _known(obj):
@@ -103,6 +106,13 @@ def _resolve(node, rule):
     raise AssertionError(f"calls must name their function, not {ast.dump(node)}")
 
 
+def _primitive_parameters(rule):
+    try:
+        return list(inspect.signature(rule.primitive).parameters.values())
+    except (TypeError, ValueError):
+        return []
+
+
 def template_errors(rule):
     """Ways in which ``rule``'s body breaks the straight-line template grammar."""
     fn = rule.vjp
@@ -110,10 +120,13 @@ def template_errors(rule):
     errors = []
     args = tree.args
     params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+    params += [args.vararg.arg] if args.vararg else []
     if params[:2] != ["g", "ans"]:
         errors.append("parameters must start with (g, ans)")
-    if args.vararg or args.kwarg:
-        errors.append("no *args / **kwargs in a rule signature")
+    if args.kwarg:
+        errors.append("no **kwargs in a rule signature")
+    if args.vararg and not any(p.kind == p.VAR_POSITIONAL for p in _primitive_parameters(rule)):
+        errors.append("*args in a rule signature only mirrors the primitive's own (np.einsum)")
     body = tree.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:]
@@ -192,8 +205,8 @@ def test_rule_signature_follows_the_primitive(primitive):
     theirs = list(sig.parameters.values())
     assert len(rule_params) <= len(theirs)
     for mine, their in zip(rule_params, theirs):
-        if their.kind == their.VAR_POSITIONAL:
-            pytest.fail(f"{their} is variadic; a rule cannot mirror it")
+        if (their.kind == their.VAR_POSITIONAL) != (mine.kind == mine.VAR_POSITIONAL):
+            pytest.fail(f"{their} is variadic and {mine} is not, or the other way round")
         if their.kind != their.POSITIONAL_ONLY and their.name not in ("g", "ans"):
             assert mine.name == their.name
             assert (mine.kind == mine.KEYWORD_ONLY) == (their.kind == their.KEYWORD_ONLY), mine.name
@@ -229,9 +242,9 @@ def test_float32_inputs_give_float32_gradients(case):
     if not all(_is_float32_array(a) or isinstance(a, np.float32) for a in answers):
         return  # e.g. mean(dtype=float64): the result is not float32 to begin with
     g = type(ans)(np.ones_like(a) for a in ans) if isinstance(ans, (list, tuple)) else np.ones_like(ans)
-    grads = rule.vjp(g, ans, *args, **case.kwargs)
+    grads = spread_varargs(rule.vjp, rule.vjp(g, ans, *args, **case.kwargs), len(args))
     for i, grad in enumerate(grads):
-        if grad is None or i >= len(args):
+        if grad is None or i >= len(args) or not _is_float(args[i]):
             continue
         pairs = zip(grad, args[i]) if isinstance(args[i], list) else [(grad, args[i])]
         for entry, arg in pairs:

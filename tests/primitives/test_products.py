@@ -1,0 +1,194 @@
+"""einsum, kron, cross and multi_dot: rules, the source path, the tape, order 2."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import s2sgrad as sg
+from s2sgrad.primitives import products, registry
+from tests.fd import check_vjp, numerical_grad, numerical_jacobian, random_like
+from tests.primitives import Case, params, sample
+
+EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("ii->", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("iii->i", [(2, 2, 2)]),
+    ("iij,jk", [(2, 2, 3), (3, 4)]),
+    ("ii,i->i", [(3, 3), (3,)]),
+    ("ij->i", [(2, 3)]),
+    ("ij->ji", [(2, 3)]),
+    ("ij", [(2, 3)]),
+    ("ba", [(2, 3)]),
+    ("i,i", [(3,), (3,)]),
+    ("i,j->ij", [(3,), (2,)]),
+    (",ij->ij", [None, (2, 2)]),
+    ("ij,ij->ij", [(1, 3), (2, 3)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 2)]),
+    ("...ij,...jk", [(2, 1, 2, 3), (4, 3, 2)]),
+    ("...ij,...jk->...ik", [(2, 3), (5, 3, 2)]),
+    ("i...->...", [(3, 2, 1)]),
+    ("...,...->...", [(2, 3), (3,)]),
+    ("ij,jk,kl->il", [(2, 3), (3, 4), (4, 2)]),
+    ("bqd,bkd->bqk", [(2, 3, 4), (2, 5, 4)]),
+]
+
+CASES = [
+    Case(np.einsum, (spec, *(sample(s, seed=i + j) for j, s in enumerate(shapes))), label=spec)
+    for i, (spec, shapes) in enumerate(EINSUMS)
+]
+CASES += [
+    Case(np.einsum, (sample((2, 3)), [0, 1], sample((3, 4), seed=1), [1, 2], [0, 2]), label="sublists"),
+    Case(np.einsum, (sample((2, 3)), [0, Ellipsis], sample((4, 3), seed=1), [Ellipsis]),
+         label="sublists-ellipsis"),
+]
+ALSO_COVERED = [products.einsum_cotangents]
+
+
+@pytest.mark.parametrize("case", params(CASES))
+def test_rule_matches_finite_differences(case):
+    case.check()
+
+
+def _check_second_order(operands, seed=0):
+    """einsum_cotangents' rule (einsum's second order) by the inner-product
+    identity in the cotangent and in every array."""
+    rng = np.random.default_rng(seed)
+    positions = products.einsum_terms(operands)[0]
+    cotangent = random_like(np.einsum(*operands), rng)
+
+    def apply(cotangent, *arrays):
+        ops = list(operands)
+        for p, array in zip(positions, arrays):
+            ops[p] = array
+        return [products.einsum_cotangents(cotangent, ops)[p] for p in positions]
+
+    def vjp(g, ans, cotangent, *arrays):
+        ops = list(operands)
+        for p, array in zip(positions, arrays):
+            ops[p] = array
+        full = [None] * len(ops)
+        for p, entry in zip(positions, g):
+            full[p] = entry
+        grad_cotangent, grads = products.einsum_cotangents_vjp(full, None, cotangent, ops)
+        return (grad_cotangent, [grads[p] for p in positions])
+
+    check_vjp(registry.Primitive(apply, vjp=vjp), [cotangent, *(operands[p] for p in positions)], seed=seed)
+
+
+@pytest.mark.parametrize("spec, shapes", EINSUMS, ids=[s for s, _ in EINSUMS])
+def test_second_order_rule_matches_finite_differences(spec, shapes):
+    _check_second_order([spec, *(sample(s, seed=j) for j, s in enumerate(shapes))])
+
+
+@st.composite
+def einsum_calls(draw):
+    """A random einsum: 1-3 operands over labels i, j, k, l (repeats and
+    labels used once included), implicit or explicit output, maybe ``...``."""
+    sizes = dict(zip("ijkl", draw(st.lists(st.integers(1, 3), min_size=4, max_size=4))))
+    count = draw(st.integers(1, 3))
+    batch = tuple(draw(st.lists(st.integers(1, 3), max_size=2)))
+    ellipsis = draw(st.booleans())
+    terms, arrays = [], []
+    for _ in range(count):
+        labels = draw(st.lists(st.sampled_from("ijkl"), max_size=3))
+        shape = tuple(sizes[c] for c in labels)
+        if ellipsis:
+            lead = batch[draw(st.integers(0, len(batch))):]
+            shape = lead + shape
+            labels = ["..."] + labels
+        terms.append("".join(labels))
+        arrays.append(draw(st.integers(0, 2**16)))
+    spec = ",".join(terms)
+    if draw(st.booleans()):
+        used = sorted(set("".join(terms).replace(".", "")))
+        output = draw(st.permutations(used))[:draw(st.integers(0, len(used)))]
+        spec += "->" + ("..." if ellipsis else "") + "".join(output)
+    shapes = []
+    for term in terms:
+        labels = term.replace("...", "")
+        lead = ()
+        if ellipsis:
+            lead = batch[draw(st.integers(0, len(batch))):]
+            lead = tuple(1 if draw(st.booleans()) else n for n in lead)  # stretched by broadcasting
+        shapes.append(lead + tuple(sizes[c] for c in labels))
+    return [spec] + [sample(s, seed=seed) for s, seed in zip(shapes, arrays)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(einsum_calls())
+def test_random_einsums_match_finite_differences(operands):
+    try:
+        np.einsum(*operands)
+    except ValueError:
+        return  # (an output label the inputs lack, ...)
+    check_vjp(np.einsum, operands)
+    _check_second_order(operands)
+
+
+# -- through sg.grad, the tape and second order -----------------------------
+
+
+def attention(q, k, v):
+    scores = np.einsum("bqd,bkd->bqk", q, k) / q.shape[-1] ** 0.5
+    weights = np.exp(scores - np.max(scores, axis=-1, keepdims=True))
+    weights = weights / np.sum(weights, axis=-1, keepdims=True)
+    return np.sum(np.einsum("bqk,bkd->bqd", weights, v) ** 2)
+
+
+def traces(a, x):
+    return np.einsum("ii", a) * np.einsum("i,ij,j", x, a, x) + np.sum(np.einsum("ii->i", a) ** 3)
+
+
+def test_grad_of_a_user_function_calling_einsum():
+    q, k, v = sample((2, 3, 4)), sample((2, 5, 4), seed=1), sample((2, 5, 4), seed=2)
+    grads = sg.grad(attention, wrt=(0, 1, 2))(q, k, v)
+    for i, grad in enumerate(grads):
+        np.testing.assert_allclose(grad, numerical_grad(attention, [q, k, v], i), rtol=1e-6, atol=1e-8)
+
+
+def test_grad_with_respect_to_one_operand_of_several():
+    a, x = sample((3, 3)), sample((3,), seed=1)
+    for i in range(2):
+        np.testing.assert_allclose(sg.grad(traces, wrt=i)(a, x), numerical_grad(traces, [a, x], i),
+                                   rtol=1e-6, atol=1e-8)
+
+
+def test_second_order_through_einsum():
+    a, x = sample((3, 3)), sample((3,), seed=1)
+    hessian = sg.hessian(traces, wrt=1)(a, x)
+    expected = numerical_jacobian(sg.grad(traces, wrt=1), [a, x], 1)
+    np.testing.assert_allclose(hessian, expected, rtol=1e-6, atol=1e-7)
+    hessian = sg.hessian(traces)(a, x)
+    np.testing.assert_allclose(hessian, numerical_jacobian(sg.grad(traces), [a, x], 0), rtol=1e-6, atol=1e-7)
+
+
+def test_the_tape_records_einsum():
+    a, x = sample((3, 3)), sample((3,), seed=1)
+    va, vx = sg.Variable(a), sg.Variable(x)
+    with sg.GradientTape() as tape:
+        y = np.einsum("ii", va) * np.einsum("i,ij,j", vx, va, vx) + np.sum(np.einsum("ii->i", va) ** 3)
+    grads = tape.gradient(y, [va, vx])
+    for i, grad in enumerate(grads):
+        np.testing.assert_allclose(np.asarray(grad), numerical_grad(traces, [a, x], i), rtol=1e-6, atol=1e-8)
+
+
+def test_nested_tapes_differentiate_einsum_twice():
+    x = sg.Variable(sample((3,)))
+    a = sample((3, 3), seed=1)
+    with sg.GradientTape() as outer:
+        with sg.GradientTape() as tape:
+            y = np.einsum("i,ij,j", x, a, x) ** 2
+        g = tape.gradient(y, x)
+    hessian = outer.jacobian(g, x)
+    expected = numerical_jacobian(lambda x: 2 * np.einsum("i,ij,j", x, a, x) * (a + a.T) @ x, [x.numpy()], 0)
+    np.testing.assert_allclose(np.asarray(hessian), expected, rtol=1e-6, atol=1e-7)
+
+
+def test_float32_operands_keep_float32_gradients():
+    q, k, v = (sample(s, seed=i).astype(np.float32) for i, s in enumerate([(2, 3, 4), (2, 5, 4), (2, 5, 4)]))
+    for grad in sg.grad(attention, wrt=(0, 1, 2))(q, k, v):
+        assert grad.dtype == np.float32
