@@ -1,4 +1,4 @@
-"""Rules for products and a few matrix functions.
+"""Rules for products, matrix functions, factorisations and solves.
 
 Every product here is bilinear: ``F(a, b)``. Its rule applies the two
 adjoint maps, ``adjoint_a(g, a, b)`` (= the ``a``-cotangent) and
@@ -17,6 +17,7 @@ import operator
 import numpy as np
 
 from s2sgrad.primitives.registry import defnondiff, defvjp
+from s2sgrad.primitives.shape import getitem_adjoint
 from s2sgrad.runtime import repeat_to, unbroadcast
 
 
@@ -29,7 +30,10 @@ def matmul(g, ans, a, b):
 
 
 def _as_matrices(cotangent, a, b):
-    """Operands and cotangent of ``a @ b`` with 1-d operands made 2-d."""
+    """Operands and cotangent of ``a @ b`` with 1-d operands made 2-d (a
+    cotangent folded to a Python float gets the operands' float type)."""
+    if isinstance(cotangent, float):
+        cotangent = np.asarray(cotangent, np.result_type(a, b, 1.0))
     if np.ndim(b) == 1:
         cotangent = np.expand_dims(cotangent, -1)
         b = np.expand_dims(b, -1)
@@ -339,3 +343,171 @@ def trace_adjoint(cotangent, a, offset=0, axis1=0, axis2=1):
 @defvjp(trace_adjoint, linear=True, allocates=True)
 def trace_adjoint_vjp(g, ans, cotangent, a, offset=0, axis1=0, axis2=1):
     return (np.trace(g, offset, axis1, axis2), None, None, None, None)
+
+
+# -- factorisations and solves ------------------------------------------------
+#
+# The symmetric-input functions (cholesky, eigh, eigvalsh) read one triangle
+# of their argument: the gradient is that of the function NumPy computes,
+# so it lies on the triangle read (off-diagonal entries count twice: each
+# stands for a pair), and finite differences in any entry agree with it.
+
+
+def output_cotangent(cotangent, results, index):
+    """The cotangent of output ``index`` of a primitive with several outputs,
+    shaped like that output: zeros where nothing reached it (None, or a
+    0.0 placeholder for the whole list)."""
+    part = cotangent[index] if isinstance(cotangent, (list, tuple)) else None
+    if part is None or isinstance(part, float):  # (a seed folded to a Python float)
+        return np.full(np.shape(results[index]), part or 0.0, np.result_type(results[index]))
+    return part
+
+
+@defvjp(output_cotangent, view_of=0, linear=True)
+def output_cotangent_vjp(g, ans, cotangent, results, index):
+    return (getitem_adjoint(g, results, index), None, None)
+
+
+def triangle_weights(a, triangle="L"):
+    """1 on the strict triangle of ``a`` that a symmetric-input function
+    reads (``triangle``: "L" or "U", or cholesky's ``upper``), 1/2 on the
+    diagonal, 0 on the other: ``(S + S^T) * weights`` is the gradient on
+    the triangle read of a function whose symmetric gradient is ``(S + S^T) / 2``."""
+    n = np.shape(a)[-1]
+    ones = np.ones((n, n), np.result_type(a, 1.0))
+    upper = triangle is True or triangle == "U"
+    return (np.triu(ones) if upper else np.tril(ones)) - 0.5 * np.eye(n, dtype=ones.dtype)
+
+
+def identity_like(a):
+    """The identity matrix of the last axis of ``a``, in its float type."""
+    return np.eye(np.shape(a)[-1], dtype=np.result_type(a, 1.0))
+
+
+def vector_axes(b):
+    """``(-1,)`` when ``solve``'s right-hand side ``b`` is a vector, else ``()``."""
+    return (-1,) if np.ndim(b) == 1 else ()
+
+
+def as_lower(factor, upper=False):
+    """A Cholesky factor (or its cotangent) as the lower one: transposed when upper."""
+    return np.swapaxes(factor, -1, -2) if upper else factor
+
+
+@defvjp(as_lower, view_of=0, linear=True)
+def as_lower_vjp(g, ans, factor, upper=False):
+    return (as_lower(g, upper), None)
+
+
+defnondiff(triangle_weights, identity_like, dtype="float")
+defnondiff(vector_axes, dtype="int")
+
+
+@defvjp(np.linalg.solve, allocates=True, dtype="float")
+def solve(g, ans, a, b):
+    axes = vector_axes(b)
+    g_b = np.linalg.solve(np.swapaxes(a, -1, -2), np.expand_dims(g, axes))
+    x = np.expand_dims(ans, axes)
+    return (unbroadcast(-np.matmul(g_b, np.swapaxes(x, -1, -2)), a), unbroadcast(np.squeeze(g_b, axes), b))
+
+
+@defvjp(np.linalg.cholesky, allocates=True, dtype="float")
+def cholesky(g, ans, a, *, upper=False):
+    lower_t = np.swapaxes(as_lower(ans, upper), -1, -2)
+    phi = np.matmul(lower_t, as_lower(g, upper)) * triangle_weights(ans)
+    half = np.linalg.solve(lower_t, np.swapaxes(np.linalg.solve(lower_t, phi), -1, -2))
+    return ((half + np.swapaxes(half, -1, -2)) * triangle_weights(a, upper),)
+
+
+@defvjp(np.linalg.slogdet, allocates=True, dtype="float", returns_list=True)
+def slogdet(g, ans, a):
+    # the sign is piecewise constant: only log|det| carries a derivative
+    scale = np.expand_dims(output_cotangent(g, ans, 1), (-2, -1))
+    return (scale * np.swapaxes(np.linalg.inv(a), -1, -2),)
+
+
+@defvjp(np.linalg.eigh, allocates=True, dtype="float", returns_list=True)
+def eigh(g, ans, a, UPLO="L"):
+    w = ans[0]
+    v = ans[1]
+    v_t = np.swapaxes(v, -1, -2)
+    eye = identity_like(w)
+    # 1 / (w_j - w_i) off the diagonal, 0 on it
+    gaps = 1.0 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
+    middle = np.matmul(v_t, output_cotangent(g, ans, 1)) * gaps + np.expand_dims(output_cotangent(g, ans, 0), -1) * eye
+    full = np.matmul(v, np.matmul(middle, v_t))
+    return ((full + np.swapaxes(full, -1, -2)) * triangle_weights(a, UPLO),)
+
+
+@defvjp(np.linalg.eigvalsh, allocates=True, dtype="float")
+def eigvalsh(g, ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    full = np.matmul(v * np.expand_dims(g, -2), np.swapaxes(v, -1, -2))
+    return ((full + np.swapaxes(full, -1, -2)) * triangle_weights(a, UPLO),)
+
+
+@defvjp(np.linalg.pinv, allocates=True, dtype="float")
+def pinv(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
+    # the derivative where the rank is locally constant (Golub and Pereyra)
+    x_t = np.swapaxes(ans, -1, -2)
+    g_t = np.swapaxes(g, -1, -2)
+    left = np.matmul(g_t, np.matmul(ans, x_t))
+    right = np.matmul(np.matmul(x_t, ans), g_t)
+    return (-np.matmul(x_t, np.matmul(g, x_t)) + left - np.matmul(a, np.matmul(ans, left))
+            + right - np.matmul(np.matmul(right, ans), a),)
+
+
+@defvjp(np.linalg.svd, allocates=True, dtype="float", returns_list=True)
+def svd(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    return (svd_adjoint(g, ans, a, full_matrices, compute_uv),)
+
+
+def svd_adjoint(cotangent, results, a, full_matrices=True, compute_uv=True):
+    """The cotangent of ``a`` from those of ``svd(a)``'s factors (distinct
+    nonzero singular values), by the reduced factorisation ``U S V^T``.
+
+    With ``full_matrices`` a non-square ``a`` has columns of U (or rows of
+    V^T) that are an arbitrary basis of a complement: a cotangent on them
+    has no meaning, and is refused.
+    """
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+        g_u, g_s, g_vh = 0.0, cotangent, 0.0
+    else:
+        k = min(np.shape(a)[-2:])
+        parts = [output_cotangent(cotangent, results, i) for i in range(3)]
+        if full_matrices and (np.any(parts[0][..., k:]) or np.any(parts[2][..., k:, :])):
+            raise NotImplementedError(
+                "s2sgrad has no derivative of the extra columns of U or rows of V^T that "
+                "np.linalg.svd(full_matrices=True) gives a non-square matrix (an arbitrary basis); "
+                "use full_matrices=False")
+        u, s, vh = results[0][..., :k], results[1], results[2][..., :k, :]
+        g_u, g_s, g_vh = parts[0][..., :k], parts[1], parts[2][..., :k, :]
+    u_t, v = np.swapaxes(u, -1, -2), np.swapaxes(vh, -1, -2)
+    eye = np.eye(np.shape(s)[-1], dtype=np.result_type(s))
+    square = s[..., None, :] ** 2 - s[..., :, None] ** 2
+    f = 1.0 / (square + eye) - eye  # 1 / (s_j^2 - s_i^2) off the diagonal
+    middle = g_s[..., :, None] * eye
+    if compute_uv:
+        g_v = np.swapaxes(g_vh, -1, -2)
+        j = f * (u_t @ g_u - np.swapaxes(g_u, -1, -2) @ u)
+        k = f * (vh @ g_v - np.swapaxes(g_v, -1, -2) @ v)
+        middle = middle + j * s[..., None, :] + s[..., :, None] * k
+        grad = u @ middle @ vh
+        grad = grad + (g_u - u @ (u_t @ g_u)) / s[..., None, :] @ vh
+        return grad + u @ (np.swapaxes(g_v - v @ (vh @ g_v), -1, -2) / s[..., :, None])
+    return u @ middle @ vh
+
+
+@defvjp(svd_adjoint, allocates=True, dtype="float")
+def svd_adjoint_vjp(g, ans, cotangent, results, a, full_matrices=True, compute_uv=True):
+    return (no_second_order("np.linalg.svd"), no_second_order("np.linalg.svd"),
+            no_second_order("np.linalg.svd"), None, None)
+
+
+def no_second_order(name):
+    """Refuse a second derivative no rule provides."""
+    raise NotImplementedError(f"s2sgrad has no second derivative of {name}")
+
+
+defnondiff(no_second_order)
