@@ -86,17 +86,27 @@ def value_and_grad(fun=None, wrt=0):
     return _transform(fun, wrt, "value_and_grad", return_value=True)
 
 
-def source(fun, wrt=0, order=1):
-    """The generated Python source of the ``order``-th derivative of ``fun``."""
+def source(fun, wrt=0, order=1, mode="reverse"):
+    """The generated Python source of the ``order``-th derivative of ``fun``.
+
+    ``mode="forward"`` shows the Jacobian-vector product instead (at order
+    2, forward over the reverse-mode gradient: the Hessian-vector product).
+    """
     from s2sgrad import pipeline
 
-    if not isinstance(order, int) or order < 1:
+    if not isinstance(order, int) or isinstance(order, bool) or order < 1:
         raise ValueError(f"order must be a positive integer, got {order!r}")
+    _check_mode(mode)
     _check_function(fun, "source")
     fun = called_function(fun)
     for _ in range(order - 1):
         fun = grad(fun, wrt)
-    return pipeline.gradient_code(fun, wrt).source
+    return pipeline.gradient_code(fun, wrt, mode=mode).source
+
+
+def _check_mode(mode):
+    if mode not in ("reverse", "forward"):
+        raise ValueError(f"mode must be 'reverse' or 'forward', got {mode!r}")
 
 
 def _vjp_function(fun, wrt):
@@ -137,8 +147,18 @@ def _stack_rows(rows, out_shape, bound, wrt, fun):
 
 
 def hessian(fun, wrt=0):
-    """``(*args) -> H`` with shape ``arg.shape + arg.shape``."""
+    """``(*args) -> H`` with shape ``arg.shape + arg.shape``.
+
+    Forward over reverse: the forward transform of the generated gradient,
+    run once per direction of the argument (a tuple ``wrt`` gives a tuple
+    of tuples of blocks ``H[a][b]``, as JAX does). Where the gradient's code
+    cannot be run forward, the Jacobian of the gradient.
+    """
     _check_function(fun, "hessian")
+    try:
+        return _forward_over_reverse_hessian(fun, wrt)
+    except S2SGradError:
+        pass
     try:
         return jacobian(grad(fun, wrt), wrt)
     except SecondOrderLoopError as error:
@@ -198,6 +218,89 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
     return second_derivative
 
 
+def _forward_function(fun, wrt, transform):
+    """The generated JVP of ``fun`` and a ``call(args, kwargs, tangents)`` running it."""
+    from s2sgrad import pipeline
+
+    _check_function(fun, transform)
+    fun = called_function(fun)
+    pipeline.wrt_names(fun, wrt)
+    entry = pipeline.gradient_code(fun, wrt, mode="forward")
+    forward = pipeline.bind(entry, fun)
+    tangent_names = entry.seed_name
+
+    def call(args, kwargs, tangents):
+        kwargs = dict(kwargs)
+        kwargs.update(zip(tangent_names, tangents))
+        return forward(*args, **kwargs)
+
+    return forward, call
+
+
+def _argument_values(fun, wrt, args, kwargs):
+    """The values of the wrt arguments in a call ``fun(*args, **kwargs)``."""
+    from s2sgrad import pipeline
+
+    names, _ = pipeline.wrt_names(fun, wrt)
+    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return [bound.arguments[name] for name in names], names
+
+
+def _check_tangent(v, x, name, fun):
+    if xp.shape(v) != xp.shape(x):
+        raise ValueError(f"the direction v has shape {xp.shape(v)}, but argument {name!r} of "
+                         f"{fun.__qualname__} has shape {xp.shape(x)}")
+
+
+def _forward_over_reverse_hessian(fun, wrt):
+    """The Hessian from the forward transform of the generated gradient."""
+    gradient = _transform(fun, wrt, "hessian")
+    _, call = _forward_function(gradient, wrt, "hessian")
+    blocks = isinstance(wrt, (tuple, list))
+
+    @functools.wraps(fun)
+    def hessian_fun(*args, **kwargs):
+        values, _ = _argument_values(fun, wrt, args, kwargs)
+        zeros = [_zero_tangent(x) for x in values]
+        columns = [[] for _ in values]  # per argument b: d(gradient)/d(x_b) along each direction
+        for b, x in enumerate(values):
+            for direction in _basis(x):
+                tangents = list(zeros)
+                tangents[b] = direction
+                columns[b].append(call(args, kwargs, tangents)[1])
+        if not blocks:
+            return _assemble(columns[0], values[0], values[0])
+        return tuple(tuple(_assemble([c[a] for c in columns[b]], values[a], values[b])
+                           for b in range(len(values))) for a in range(len(values)))
+
+    del hessian_fun.__wrapped__
+    return hessian_fun
+
+
+def _zero_tangent(x):
+    return 0.0 if isinstance(x, (float, int)) else xp.zeros(xp.shape(x), xp.result_type(x, 1.0))
+
+
+def _basis(x):
+    """The unit directions of argument ``x`` (a float for a Python float)."""
+    if isinstance(x, (float, int)):
+        yield 1.0
+        return
+    shape = xp.shape(x)
+    eye = xp.eye(int(xp.prod(shape, dtype=int)), dtype=xp.result_type(x, 1.0))
+    for row in eye:
+        yield row.reshape(shape)
+
+
+def _assemble(columns, row_arg, column_arg):
+    """``H[i..., j...]`` from the columns ``H[..., j]`` (one per direction j)."""
+    if isinstance(row_arg, float) and isinstance(column_arg, float):
+        return float(columns[0])
+    stacked = xp.stack([xp.asarray(c) for c in columns], axis=-1)
+    return xp.reshape(stacked, xp.shape(row_arg) + xp.shape(column_arg))
+
+
 def _contracted_gradient(inner, fun, extra):
     """A generated function ``(*params, *extra) -> grad of sum(inner(...) * extra[-1])``.
 
@@ -235,13 +338,35 @@ def _contracted_gradient(inner, fun, extra):
 def jvp(fun, wrt=0):
     """``(*args, v) -> (fun(*args), J·v)``: the derivative along ``v``.
 
-    Computed as the gradient of ``vjp(u)·v`` with respect to ``u``, from
-    generated code differentiated twice; functions whose generated VJP
-    cannot be differentiated again (loops) fall back to the Jacobian.
+    Forward mode: the generated JVP runs the primal and the tangent side by
+    side, once. Functions it cannot run forward fall back to reverse over
+    reverse (the gradient of ``vjp(u)·v`` with respect to ``u``), and those
+    whose VJP cannot be differentiated again to the Jacobian.
     """
     _check_function(fun, "jvp")
     if isinstance(wrt, (tuple, list)):
         raise TypeError("jvp takes one argument to differentiate (wrt=int or name)")
+    try:
+        _, call = _forward_function(fun, wrt, "jvp")
+    except UndefinedNameError:
+        call = None  # (generated on the first call, when the names are defined)
+    except S2SGradError:
+        return _jvp_by_reverse(fun, wrt)
+    target = called_function(fun)
+
+    def jvp_fun(*args, **kwargs):
+        nonlocal call
+        *args, v = args
+        (x,), (name,) = _argument_values(target, wrt, args, kwargs)
+        _check_tangent(v, x, name, target)
+        if call is None:
+            _, call = _forward_function(fun, wrt, "jvp")
+        return call(args, kwargs, [v])
+
+    return jvp_fun
+
+
+def _jvp_by_reverse(fun, wrt):
     jac = None
     built = None
     try:
@@ -277,13 +402,31 @@ def jvp(fun, wrt=0):
 def hvp(fun, wrt=0):
     """``(*args, v) -> H·v``, the Hessian-vector product.
 
-    The gradient of ``grad(f)·v`` (reverse over reverse), so the Hessian is
-    never formed; functions whose gradient cannot be differentiated again
-    (loops) fall back to the Hessian.
+    One forward-over-reverse pass: the forward transform of the generated
+    gradient, along ``v``, so the Hessian is never formed. Where the
+    gradient's code cannot be run forward, the gradient of ``grad(f)·v``
+    (reverse over reverse), and failing that the Hessian.
     """
     _check_function(fun, "hvp")
     if isinstance(wrt, (tuple, list)):
         raise TypeError("hvp takes one argument to differentiate (wrt=int or name)")
+    try:
+        gradient = _transform(fun, wrt, "hvp")
+        _, call = _forward_function(gradient, wrt, "hvp")
+    except S2SGradError:
+        return _hvp_by_reverse(fun, wrt)
+    target = called_function(fun)
+
+    def hvp_fun(*args, **kwargs):
+        *args, v = args
+        (x,), (name,) = _argument_values(target, wrt, args, kwargs)
+        _check_tangent(v, x, name, target)
+        return call(args, kwargs, [v])[1]
+
+    return hvp_fun
+
+
+def _hvp_by_reverse(fun, wrt):
     hess = None
     product = None
     try:

@@ -85,6 +85,7 @@ examples:
   s2sgrad show examples/quickstart.py:f                # d f / d x (first argument)
   s2sgrad show examples/quickstart.py:f --wrt a,b      # returns (df/da, df/db)
   s2sgrad show examples/quickstart.py:f --order 2      # second derivative in x
+  s2sgrad show examples/quickstart.py:f --mode forward # the JVP: primal and tangent side by side
   s2sgrad show examples/quickstart.py:f --stage normalise   # the program after a pass
 """
 
@@ -148,6 +149,9 @@ def build_parser():
                            "several names give a function returning a tuple")
     show.add_argument("--order", metavar="N", type=_positive_int, default=1,
                       help="the N-th derivative (default: 1); N > 1 needs a single --wrt name")
+    show.add_argument("--mode", choices=("reverse", "forward"), default="reverse",
+                      help="reverse (the gradient, default) or forward (the Jacobian-vector "
+                           "product; at --order 2, forward over the reverse gradient)")
     show.add_argument("--stage", metavar="NAME",
                       help="print the program after pass NAME instead of the generated source "
                            "(`s2sgrad stages` lists them)")
@@ -306,7 +310,7 @@ def _engine(action, function, run):
 
 def run_show(args):
     if args.stage is not None:
-        _check_stage(args.stage)
+        _check_stage(args.stage, args.mode)
     with loaded_function(args.target) as function:
         wrt = 0
         if args.wrt is not None:
@@ -317,27 +321,32 @@ def run_show(args):
                                f"gradients is not a scalar function to differentiate again")
         if args.stage is None:
             source = _engine("differentiate", function,
-                             lambda: s2sgrad.source(function, wrt=wrt, order=args.order))
+                             lambda: s2sgrad.source(function, wrt=wrt, order=args.order,
+                                                    mode=args.mode))
         else:
             source = _engine("differentiate", function,
-                             lambda: _program_after(function, wrt, args.order, args.stage))
+                             lambda: _program_after(function, wrt, args.order, args.stage,
+                                                    args.mode))
     sys.stdout.write(source if source.endswith("\n") else source + "\n")
     return EXIT_OK
 
 
-def _check_stage(name):
-    """``name`` if it names a pass, else a CommandError listing the passes."""
+def _check_stage(name, mode="reverse"):
+    """``name`` if it names a pass of ``mode``, else a CommandError listing the passes."""
     if name not in pipeline.PASS_NAMES:
         raise CommandError(f"--stage: no pass is named {name!r} "
                            f"(the passes: {', '.join(pipeline.PASS_NAMES)})")
+    found = pipeline.PASSES[pipeline.PASS_NAMES.index(name)]
+    if found.mode not in (None, mode):
+        raise CommandError(f"--stage {name}: that pass runs with --mode {found.mode} only")
     return name
 
 
-def _program_after(function, wrt, order, stage):
+def _program_after(function, wrt, order, stage, mode="reverse"):
     """The ``order``-th derivative's program after pass ``stage``, readable."""
     for _ in range(order - 1):
         function = s2sgrad.grad(function, wrt)
-    return pipeline.listing(pipeline.program_after(function, wrt, stage), stage)
+    return pipeline.listing(pipeline.program_after(function, wrt, stage, mode), stage)
 
 
 # -- stages --------------------------------------------------------------------

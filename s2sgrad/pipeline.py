@@ -51,6 +51,7 @@ from s2sgrad.ir.facts import NormalFormFacts
 from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.optimise import (
     eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
+from s2sgrad.transform.forward import ForwardMode
 from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
 
@@ -333,14 +334,17 @@ class Generation:
     ``positional_seed`` (the seed is the last positional parameter),
     ``recorded`` (names whose values a tape kept: they become parameters),
     ``checks`` (argument checks in generated code; default: unless shapes
-    are known), ``free_locals`` (``del`` arrays after their last use) and
-    ``label`` (names the generated file).
+    are known), ``free_locals`` (``del`` arrays after their last use),
+    ``label`` (names the generated file) and ``mode`` ("reverse": a
+    gradient; "forward": a Jacobian-vector product, ``(value, tangent)``
+    with one keyword-only tangent parameter per wrt argument).
     """
 
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
-                 checks=None, free_locals=True):
+                 checks=None, free_locals=True, mode="reverse"):
         self.names = tuple(names)
+        self.mode = mode
         self.label = label
         self.is_tuple = is_tuple
         self.return_value = return_value
@@ -373,14 +377,16 @@ class Generation:
 
 class Pass:
     """One named step of the pipeline: ``run(generation)`` brings its
-    program to grammar ``stage``."""
+    program to grammar ``stage``; a pass with a ``mode`` runs only in
+    generations of that mode."""
 
-    __slots__ = ("name", "run", "stage")
+    __slots__ = ("name", "run", "stage", "mode")
 
-    def __init__(self, name, run, stage):
+    def __init__(self, name, run, stage, mode=None):
         self.name = name
         self.run = run
         self.stage = stage
+        self.mode = mode
 
 
 def _parse(g):
@@ -391,7 +397,7 @@ def _parse(g):
 
 def _normalise(g):
     """One operation per statement; calls to the user's functions inlined."""
-    g.program, normaliser = normalise(g.parsed)
+    g.program, normaliser = normalise(g.parsed, stacks=g.mode == "forward")
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
 
 
@@ -408,7 +414,8 @@ def _shapes(g):
         namespace.update(g.context.env)
         g.known_shapes = shapes_by_running(g.program, namespace, g.example_args) \
             or g.known_shapes
-    g.facts = analyse_shapes(g.program, g.context.resolve, result_is_scalar=not g.seed,
+    g.facts = analyse_shapes(g.program, g.context.resolve,
+                             result_is_scalar=not g.seed and g.mode == "reverse",
                              known_shapes=g.known_shapes)
 
 
@@ -419,6 +426,16 @@ def _differentiate(g):
                        return_value=g.return_value, known_shapes=g.known_shapes, checks=checks)
     g.program = mode.transform()
     g.seed_name = mode.seed_name
+    g.unreached = mode.unreached
+    g.gradient_facts = mode.gradient_facts
+
+
+def _forward(g):
+    """Forward mode: each primal statement followed by its tangent."""
+    checks = g.known_shapes is None if g.checks is None else g.checks
+    mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks)
+    g.program = mode.transform()
+    g.seed_name = mode.tangent_params
     g.unreached = mode.unreached
     g.gradient_facts = mode.gradient_facts
 
@@ -484,7 +501,8 @@ PASSES = (
     Pass("normalise", _normalise, "normal"),
     Pass("cse", _cse, "normal"),
     Pass("shapes", _shapes, "normal"),
-    Pass("differentiate", _differentiate, "adjoint"),
+    Pass("differentiate", _differentiate, "adjoint", mode="reverse"),
+    Pass("forward", _forward, "adjoint", mode="forward"),
     Pass("dce", _dce, "adjoint"),
     Pass("signature", _signature, "adjoint"),
     Pass("sink", _sink, "adjoint"),
@@ -509,6 +527,10 @@ def run(g, start, stop=None):
         previous = PASSES[first - 1]
         grammar.check(g.output(previous.stage), previous.stage, f"{start} (its input)")
     for p in PASSES[first:]:
+        if p.mode is not None and p.mode != g.mode:
+            if p.name == stop:
+                raise ValueError(f"pass {stop!r} runs in {p.mode} mode only")
+            continue
         try:
             p.run(g)
         except Exception as error:
@@ -523,11 +545,11 @@ def run(g, start, stop=None):
     return g
 
 
-def program_after(function, wrt, stop):
-    """The Generation of ``function``'s gradient after pass ``stop`` (uncached:
+def program_after(function, wrt, stop, mode="reverse"):
+    """The Generation of ``function``'s derivative after pass ``stop`` (uncached:
     what ``s2sgrad show --stage`` prints)."""
     names, is_tuple = wrt_names(function, wrt)
-    g = Generation(names, label=function.__qualname__, is_tuple=is_tuple)
+    g = Generation(names, label=function.__qualname__, is_tuple=is_tuple, mode=mode)
     g.function = function
     return run(g, "parse", stop)
 
@@ -599,7 +621,7 @@ def wrt_names(function, wrt):
     return tuple(names), isinstance(wrt, (tuple, list))
 
 
-def gradient_code(function, wrt=0, *, return_value=False, seed=None):
+def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse"):
     """The (cached) generated gradient of ``function``: a Generated entry.
 
     Keyed by the code object running now and the source it was read from
@@ -608,10 +630,10 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None):
     code relies on (:func:`resolutions_hold`).
     """
     names, is_tuple = wrt_names(function, wrt)
-    key = (*code_key(function.__code__), names, is_tuple, return_value, seed)
+    key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
 
     def make():
-        return _generate(function, names, is_tuple, return_value, seed)
+        return _generate(function, names, is_tuple, return_value, seed, mode)
 
     return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
 
@@ -653,9 +675,9 @@ def _digest(data):
     return hashlib.sha1(data).hexdigest()
 
 
-def _generate(function, names, is_tuple, return_value, seed):
+def _generate(function, names, is_tuple, return_value, seed, mode="reverse"):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
-                   return_value=return_value, seed=seed)
+                   return_value=return_value, seed=seed, mode=mode)
     g.function = function
     return _generated(run(g, "parse"))
 

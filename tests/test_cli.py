@@ -128,6 +128,22 @@ def test_show_second_order(functions, capsys):
     assert out.rstrip("\n") == sg.source(load(functions).cubic, order=2).rstrip("\n")
 
 
+def test_show_forward_mode(functions, capsys):
+    code, out, err = run(capsys, "show", f"{functions}:cubic", "--mode", "forward")
+    assert (code, err) == (0, "")
+    assert out.startswith("def jvp_")
+    assert out.rstrip("\n") == sg.source(load(functions).cubic, mode="forward").rstrip("\n")
+    code, out, err = run(capsys, "show", f"{functions}:cubic", "--mode", "forward", "--order", "2")
+    assert (code, err) == (0, "")
+    assert out.rstrip("\n") == sg.source(load(functions).cubic, order=2,
+                                          mode="forward").rstrip("\n")
+    code, out, err = run(capsys, "show", f"{functions}:cubic", "--mode", "forward",
+                         "--stage", "forward")
+    assert (code, err) == (0, "") and "jvp_" in out
+    code, out, err = run(capsys, "show", f"{functions}:cubic", "--stage", "forward")
+    assert code == 2 and "--mode forward" in err and "Traceback" not in err
+
+
 def test_show_does_not_run_the_main_block(functions, capsys):
     # the file's __main__ block raises SystemExit with a message
     code, out, err = run(capsys, "show", f"{functions}:cubic")

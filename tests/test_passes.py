@@ -178,7 +178,7 @@ def test_nested_defs_are_kept_verbatim_by_the_grammar():
 def test_every_pass_output_meets_its_grammar():
     for function in FUNCTIONS:
         for p in pipeline.PASSES:
-            g = pipeline.program_after(function, 0, p.name)
+            g = pipeline.program_after(function, 0, p.name, mode=p.mode or "reverse")
             grammar.check(g.output(p.stage), p.stage)
 
 
@@ -250,15 +250,21 @@ def quadratic_file(tmp_path):
 
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize("stage", pipeline.PASS_NAMES)
-def test_show_prints_the_program_after_every_pass(quadratic_file, capsys, stage, order):
-    assert cli.main(["show", quadratic_file, "--order", str(order), "--stage", stage]) == 0
+@pytest.mark.parametrize("mode", ["reverse", "forward"])
+def test_show_prints_the_program_after_every_pass(quadratic_file, capsys, stage, order, mode):
+    own = pipeline.PASSES[pipeline.PASS_NAMES.index(stage)].mode
+    if own not in (None, mode):
+        return  # (refused: see test_cli)
+    assert cli.main(["show", quadratic_file, "--order", str(order), "--stage", stage,
+                     "--mode", mode]) == 0
     out = capsys.readouterr().out
     tree = ast.parse(out)  # readable Python (comments at most)
     (function,) = [s for s in tree.body if isinstance(s, ast.FunctionDef)]
+    prefix = "grad_" if mode == "reverse" else "jvp_"
     if stage == "parse":
         assert function.name == ("f" if order == 1 else "grad_f")
     elif pipeline.PASS_NAMES.index(stage) >= pipeline.PASS_NAMES.index("differentiate"):
-        assert function.name == ("grad_f" if order == 1 else "grad_grad_f")
+        assert function.name == (prefix + "f" if order == 1 else prefix + "grad_f")
 
 
 @pytest.mark.parametrize("order", [1, 2])

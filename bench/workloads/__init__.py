@@ -14,4 +14,5 @@ ALL = (
     "seed_sgd",
     "linreg",
     "tape_overhead",
+    "second_order",
 )

@@ -56,9 +56,15 @@ UNSUPPORTED_EXPRESSIONS = {
 }
 
 
-def normalise(parsed, namer=None):
-    """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser)."""
+def normalise(parsed, namer=None, stacks=False):
+    """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser).
+
+    With ``stacks``, the ``stack.append(v)`` and ``v = stack.pop()`` of
+    generated code read again are kept as calls (forward mode carries
+    tangents through them; reverse mode refuses them).
+    """
     normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
+    normaliser.stacks = stacks
     return normaliser.function(), normaliser
 
 
@@ -68,6 +74,8 @@ class Normaliser:
     def __init__(self, parsed, namer):
         self.parsed = parsed
         self.namer = namer
+        #: keep generated code's stack pushes and pops (see :func:`normalise`)
+        self.stacks = False
         #: user name -> the version currently holding its value
         self.current = {}
         self.loop_depth = 0
@@ -803,6 +811,9 @@ class Normaliser:
     def method_call(self, func, e):
         method = func.attr
         if method in ("append", "pop") and self.parsed.filename.startswith("<s2sgrad"):
+            if self.stacks and isinstance(func.value, ast.Name):
+                return ast.Call(ast.Attribute(self.atom(func.value), method, ast.Load()),
+                                [self.atom(a) for a in e.args], [])
             raise self.parsed.error(
                 "a second derivative through a loop", e, stage="normalise",
                 kind=SecondOrderLoopError,

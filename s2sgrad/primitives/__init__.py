@@ -1,7 +1,8 @@
 """Derivative rules: importing this package registers every rule family.
 
 The families are plain modules of ``@defvjp`` / ``defnondiff``
-registrations (see :mod:`s2sgrad.primitives.registry` for the conventions).
+registrations (``forward_rules`` holds the forward-mode rules that cannot
+be derived from the others' facts) (see :mod:`s2sgrad.primitives.registry` for the conventions).
 Only NumPy is imported here; sympy is used by ``derive.py`` alone, which
 writes ``_derived.py`` ahead of time.
 """
@@ -10,6 +11,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     _derived,
     arrays,
     elementwise,
+    forward_rules,
     linalg,
     nondiff,
     operators,

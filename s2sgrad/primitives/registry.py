@@ -24,8 +24,13 @@ The same rule object serves two clients:
   function in ``s2sgrad.runtime`` (which has a rule of its own);
 * the tape calls the rule directly on recorded values.
 
-The ``jvp`` slot is for forward-mode rules (:func:`defjvp`); no pass reads
-it yet.
+The ``jvp`` slot holds a forward-mode rule (:func:`defjvp`), shaped like a
+VJP rule: ``(g, ans, *params)`` returning one entry per parameter, entry
+``i`` being the tangent of the result when ``g`` is the tangent of
+parameter ``i`` and the other arguments are held fixed (entries of several
+active arguments add). Most primitives need none: ``s2sgrad.transform.forward``
+derives the forward rule of an ``elementwise``, ``linear`` or
+``multilinear`` primitive from its VJP rule or from the primitive itself.
 """
 
 import dataclasses
@@ -50,7 +55,7 @@ class Primitive:
     primitive: object
     #: the reverse-mode rule (see the module docstring), or None
     vjp: object = None
-    #: the forward-mode rule, or None (forward mode is not built yet)
+    #: the forward-mode rule (see the module docstring), or None
     jvp: object = None
     #: its outputs carry no derivative and using it is never an error
     #: (floor, argmax, comparisons, zeros_like)
@@ -58,8 +63,13 @@ class Primitive:
     #: the result has the broadcast shape of the inputs and the derivative
     #: is taken entry by entry (sin, +, where, ...)
     elementwise: bool = False
-    #: linear in each differentiable argument (sum, reshape, negation...)
+    #: linear in its differentiable arguments jointly (sum, reshape, negation,
+    #: +): its forward rule is the primitive applied to their tangents
     linear: bool = False
+    #: linear in each argument with the others held fixed (matmul, tensordot):
+    #: its forward rule sums the primitive with one argument replaced by its
+    #: tangent, argument by argument
+    multilinear: bool = False
     #: index of the argument whose memory the result may share, or None
     view_of: object = None
     #: the result is always a fresh array nothing else refers to

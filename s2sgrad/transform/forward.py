@@ -1,0 +1,562 @@
+"""Forward stage: normal form -> primal and tangent statements side by side.
+
+``ForwardMode(fn, context, wrt, facts).transform()`` takes the normal-form
+``FunctionDef`` the reverse transform reads and returns the ``FunctionDef``
+of its Jacobian-vector product: the same parameters plus one keyword-only
+tangent ``d<name>`` per wrt argument, every primal statement followed by
+its tangent statement (``dy = ...`` after ``y = ...``), and
+``return (result, dresult)``.
+
+Only values that depend differentiably on a wrt argument get tangents (the
+activity analysis reverse mode uses); a tangent is a variable
+``d<primal name>`` or absent (zero), and nothing is zero-filled except
+where paths meet -- the arms of an ``if``, a loop's back edge, an entry of
+a display -- and one path has a tangent the other lacks.
+
+The tangent of one operation comes from its primitive's record
+(:mod:`s2sgrad.primitives.registry`), rule by rule:
+
+* an explicit forward rule (``jvp`` slot): a straight-line ``def`` shaped
+  like a VJP rule, ``(g, ans, *params)``, whose returned entry ``i`` is the
+  result's tangent when ``g`` is the tangent of parameter ``i`` (and every
+  other argument is held fixed); entries of several active arguments add;
+* ``elementwise``: the Jacobian is diagonal, so the VJP rule's entry with
+  the tangent in place of ``g`` and broadcasting not undone (no
+  ``unbroadcast``) is the JVP;
+* ``linear`` (jointly, in the arguments its VJP differentiates): the
+  primitive applied to the tangents;
+* ``multilinear`` (linear in each argument with the others fixed: matmul,
+  tensordot...): the sum over active arguments of the primitive with that
+  argument replaced by its tangent.
+
+Anything else -- a primitive with none of these, a user function left a
+call -- raises ``UnsupportedSyntaxError`` naming it and the user's line,
+never a silent zero.
+
+Generated gradient code read again (forward over reverse: Hessians) replays
+loops from a ``stack``: a push of an active value pushes its tangent on a
+tangent stack beside it, a pop into an active name pops the tangent too.
+"""
+
+import ast
+import inspect
+import operator
+
+from s2sgrad import runtime
+from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.ir.facts import GradientFacts
+from s2sgrad.ir.nodes import function_def
+from s2sgrad.primitives import registry
+from s2sgrad.transform import simplify
+from s2sgrad.transform.adjoints import assign, comment, walk_statements
+from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata
+from s2sgrad.transform.templates import _substitute, template_for, Template
+
+_STACK_METHODS = ("append", "pop")
+
+
+class ForwardMode:
+    """Builds the Jacobian-vector product of one normal-form function."""
+
+    def __init__(self, fn, context, wrt, facts, *, checks=True):
+        self.fn = fn
+        self.context = context
+        self.namer = context.namer
+        self.wrt = list(wrt)
+        self.facts = facts
+        self.checks = checks
+        # reverse mode's analyses of the same program: activity, argument checks
+        self.analysis = ReverseMode(fn, context, wrt, facts, seed=True, checks=checks)
+        self.tangent_names = {}
+        self.tangent_params = []
+        #: primal names whose tangent variable holds their tangent now
+        self.live = set()
+        #: names assigned so far, in program order (a zero-fill may read them)
+        self.bound = set()
+        #: stacks onto which an active value is pushed (they get tangent stacks)
+        self.tangent_stacks = set()
+        #: names some statement writes into by subscript (their tangents must be owned)
+        self.written = set()
+        self.loop_sets = []
+        #: names holding a constant now (their zero tangent is a constant too)
+        self.constants = {}
+        self.gradient_facts = GradientFacts()
+        self.unreached = []
+
+    # --------------------------------------------------------------- driver
+    def transform(self):
+        fn = self.fn
+        body = fn.body[:-1]
+        result = fn.body[-1].value
+        self.active = self.analysis.activity(body, set(self.wrt))
+        self.analysis.active = self.active
+        self.tangent_stacks = self.stacks_with_active_pushes(body)
+        self.written = {s.targets[0].value.id for s in walk_statements(body)
+                        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
+        params = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
+        self.bound = {a.arg for a in params}
+        for name in self.wrt:
+            self.tangent_params.append(self.tangent_name(name))
+            self.live.add(name)
+        out = self.block(body)
+        tangent = self.atom_tangent(result)
+        if tangent is None:
+            self.unreached = list(self.wrt)
+            tangent = self.zero(result)
+        value = ast.Tuple([result, tangent], ast.Load())
+        args = fn.args
+        for name in self.tangent_params:
+            args.kwonlyargs.append(ast.arg(name))
+            args.kw_defaults.append(None)
+        checks = self.analysis.argument_checks()
+        name = self.namer.fresh("jvp_" + fn.name)
+        return function_def(name, args, checks + out + [ast.Return(value)], fn.lineno)
+
+    def stacks_with_active_pushes(self, body):
+        found = set()
+        for s in walk_statements(body):
+            call = _stack_call(s, "append")
+            if call is not None and isinstance(call.args[0], ast.Name) \
+                    and call.args[0].id in self.active:
+                found.add(call.func.value.id)
+        return found
+
+    # ----------------------------------------------------------- statements
+    def block(self, stmts):
+        out = []
+        for s in stmts:
+            out.extend(self.statement(s))
+        return out
+
+    def statement(self, s):
+        if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+            target = s.targets[0].id
+            emitted = [s] + self.assign_tangent(s, target)
+            self.bound.add(target)
+            if isinstance(s.value, ast.Constant):
+                self.constants[target] = s.value
+            else:
+                self.constants.pop(target, None)
+            return emitted
+        if isinstance(s, ast.Assign):
+            return [s] + self.write_tangent(s)
+        if isinstance(s, ast.If):
+            return self.if_tangent(s)
+        if isinstance(s, (ast.For, ast.While)):
+            return self.loop_tangent(s)
+        if isinstance(s, ast.Expr):
+            return [s] + self.call_statement(s)
+        if isinstance(s, (ast.Break, ast.Continue)):
+            return self.fill_loop_carried() + [s]
+        if isinstance(s, (ast.Assert, ast.Pass, ast.FunctionDef)):
+            return [s]
+        raise self.error(f"{type(s).__name__} statement", s)
+
+    def assign_tangent(self, s, target):
+        if target in self.tangent_stacks:  # stack = []: its tangents' stack beside it
+            return [assign(self.tangent_name(target), ast.List([], ast.Load()))]
+        if target not in self.active:
+            self.live.discard(target)
+            return []
+        rhs = s.value
+        if _stack_call(s, "pop") is not None:
+            stack = rhs.func.value.id
+            if stack not in self.tangent_stacks:
+                self.live.discard(target)
+                return []
+            pop = ast.Call(ast.Attribute(ast.Name(self.tangent_name(stack), ast.Load()), "pop",
+                                         ast.Load()), [], [])
+            self.live.add(target)
+            return [assign(self.tangent_name(target), pop)]
+        tangent = self.rhs_tangent(rhs, target, s)
+        if tangent is None:
+            self.live.discard(target)
+            return []
+        if target in self.written and isinstance(tangent, ast.Name) \
+                and not (isinstance(rhs, ast.Name)):
+            # written into later: its tangent must not share memory its primal does not
+            tangent = self.helper_call("owned_copy", [tangent])
+        self.live.add(target)
+        return [self.marked(s, assign(self.tangent_name(target), tangent))]
+
+    def marked(self, s, stmt):
+        """``stmt`` placed where ``s`` is: its line numbers, for messages."""
+        return ast.copy_location(stmt, s)
+
+    def write_tangent(self, s):
+        """``x[i] = v``: ``dx[i] = dv`` (zeros where ``v`` has no tangent)."""
+        target = s.targets[0]
+        base = target.value.id
+        if base not in self.active:
+            return []
+        value = self.atom_tangent(s.value)
+        if value is None and base not in self.live:
+            return []
+        out = []
+        if base not in self.live:  # the write makes x depend on the input
+            out.append(assign(self.tangent_name(base), self.helper_call(
+                "owned_copy", [self.zero(ast.Name(base, ast.Load()))])))
+            self.live.add(base)
+        if value is None:
+            value = ast.Constant(0.0)
+        write = ast.Subscript(ast.Name(self.tangent_name(base), ast.Load()), target.slice,
+                              ast.Store())
+        out.append(ast.Assign([write], value))
+        return out
+
+    def call_statement(self, s):
+        """A call kept for its side effect: pushes carry tangents along."""
+        call = _stack_call(s, "append")
+        if call is not None:
+            stack = call.func.value.id
+            if stack not in self.tangent_stacks:
+                return []
+            pushed = call.args[0]
+            tangent = self.atom_tangent(pushed)
+            if tangent is None:
+                if not (isinstance(pushed, ast.Name) and pushed.id in self.active):
+                    return []
+                tangent = self.zero(pushed)
+            push = ast.Call(ast.Attribute(ast.Name(self.tangent_name(stack), ast.Load()),
+                                          "append", ast.Load()), [tangent], [])
+            return [ast.Expr(push)]
+        given = list(s.value.args) + [k.value for k in s.value.keywords]
+        if any(self.atom_tangent(a) is not None for a in given):
+            found = registry.record(self.context.resolve(s.value.func))
+            if found is None or found.mutates or not found.nondifferentiable:
+                raise self.error(f"call of {ast.unparse(s.value.func)} for its side effect, "
+                                 f"given {self.analysis.given(given)}", s,
+                                 "assign its result instead (a call may write into the "
+                                 "arrays it is given)")
+        return []
+
+    def if_tangent(self, s):
+        before, constants, bound = set(self.live), dict(self.constants), set(self.bound)
+        body = self.block(s.body)
+        after_body, self.live = self.live, set(before)
+        body_constants, self.constants = self.constants, constants
+        orelse = self.block(s.orelse)
+        after_else = self.live
+        self.constants = {name: value for name, value in body_constants.items()
+                          if name in self.constants and ast.dump(self.constants[name]) == ast.dump(value)}
+        for name in sorted(after_body ^ after_else):
+            # (a name assigned on one arm only is read after the if only
+            # where that arm ran: the other arm needs no tangent of it)
+            arm, assigned = (orelse, s.orelse) if name in after_body else (body, s.body)
+            if name in before or name in bound or _assigns(assigned, name):
+                arm.append(assign(self.tangent_name(name), self.zero(ast.Name(name, ast.Load()))))
+        self.live = after_body | after_else
+        return [ast.If(s.test, body or [ast.Pass()], orelse)]
+
+    def loop_tangent(self, s):
+        """Names carried round the loop keep a tangent at every iteration's start."""
+        assigned = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+                    and isinstance(n.ctx, ast.Store)}
+        carried = (assigned & self.active) | self.live
+        before = []
+        for name in sorted(carried - self.live):
+            if name in self.bound:
+                before.append(assign(self.tangent_name(name), self.zero(ast.Name(name, ast.Load()))))
+        self.live = set(carried)
+        header = s
+        if isinstance(s, ast.For):
+            if isinstance(s.target, ast.Name) and s.target.id in self.active:
+                self.live.discard(s.target.id)
+            iterated = self.atom_tangent(s.iter)
+            if iterated is not None:
+                raise self.error("a for loop over a differentiated array (forward mode)", s,
+                                 "loop over range(len(x)) and index instead")
+        self.loop_sets.append(carried)
+        body = self.block(s.body)
+        body += self.fill_loop_carried()
+        self.loop_sets.pop()
+        self.live = set(carried)
+        if isinstance(header, ast.For):
+            loop = ast.For(header.target, header.iter, body, [])
+        else:
+            loop = ast.While(header.test, body, [])
+        self.bound |= assigned
+        for name in assigned:
+            self.constants.pop(name, None)
+        return before + [ast.copy_location(loop, s)]
+
+    def fill_loop_carried(self):
+        """Zero tangents for carried names whose tangent this path lost."""
+        if not self.loop_sets:
+            return []
+        out = []
+        for name in sorted(self.loop_sets[-1] - self.live):
+            if name in self.bound:
+                out.append(assign(self.tangent_name(name), self.zero(ast.Name(name, ast.Load()))))
+        return out
+
+    # ---------------------------------------------------------- expressions
+    def rhs_tangent(self, rhs, target, s):
+        """The tangent expression of ``target = rhs``, or None (zero)."""
+        if isinstance(rhs, ast.Name):
+            return self.atom_tangent(rhs)
+        if isinstance(rhs, ast.Constant):
+            return None
+        if isinstance(rhs, ast.Attribute):
+            if self.atom_tangent(rhs.value) is None or _is_metadata(rhs.attr):
+                return None
+            raise self.error(f"attribute .{rhs.attr} of a differentiated value", s)
+        if isinstance(rhs, ast.Compare):
+            return None
+        if isinstance(rhs, ast.BinOp):
+            found = registry.operator(type(rhs.op))
+            return self.apply(found, [rhs.left, rhs.right], {}, target, s,
+                              lambda a, k: ast.BinOp(a[0], rhs.op, a[1]))
+        if isinstance(rhs, ast.UnaryOp):
+            found = registry.operator(type(rhs.op))
+            return self.apply(found, [rhs.operand], {}, target, s,
+                              lambda a, k: ast.UnaryOp(rhs.op, a[0]))
+        if isinstance(rhs, ast.Subscript):
+            found = registry.record(operator.getitem)
+            index = rhs.slice
+            from s2sgrad.transform.adjoints import index_expression
+
+            return self.apply(found, [rhs.value, index_expression(index, self)], {}, target, s,
+                              lambda a, k: ast.Subscript(a[0], index, ast.Load()))
+        if isinstance(rhs, (ast.Tuple, ast.List)):
+            tangents = [self.atom_tangent(e) for e in rhs.elts]
+            if all(t is None for t in tangents):
+                return None
+            elts = [t if t is not None else self.zero(e) for t, e in zip(tangents, rhs.elts)]
+            return type(rhs)(elts, ast.Load())
+        if isinstance(rhs, ast.IfExp):
+            body, orelse = self.atom_tangent(rhs.body), self.atom_tangent(rhs.orelse)
+            if body is None and orelse is None:
+                return None
+            return ast.IfExp(rhs.test, body or self.zero(rhs.body), orelse or self.zero(rhs.orelse))
+        if isinstance(rhs, ast.Call):
+            return self.call_tangent(rhs, target, s)
+        raise self.error(f"{type(rhs).__name__} expression", s)
+
+    def call_tangent(self, call, target, s):
+        func = self.context.resolve(call.func)
+        if registry.is_nondifferentiable(func):
+            return None
+        given = list(call.args) + [k.value for k in call.keywords]
+        if all(self.atom_tangent(a) is None for a in given):
+            return None
+        local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
+        found = registry.record(func)
+        if local or (found is None and inspect.isfunction(func)):
+            raise self.error(f"call to {self.analysis.spelling(call.func)}, which is not inlined "
+                             "(forward mode)", s,
+                             "forward mode differentiates functions it can inline")
+        keywords = {k.arg: k.value for k in call.keywords}
+        return self.apply(found, list(call.args), keywords, target, s,
+                          lambda a, k: ast.Call(call.func, a,
+                                                [ast.keyword(n, v) for n, v in k.items()]),
+                          primitive=func)
+
+    def apply(self, found, args, keywords, target, s, rebuild, primitive=None):
+        """The tangent of ``target = primitive(*args, **keywords)`` from its record.
+
+        ``rebuild(args, keywords)`` spells the primitive applied to other
+        arguments (the linear rules apply it to tangents).
+        """
+        if primitive is None:
+            primitive = None if found is None else found.primitive
+        tangents = {id(a): self.atom_tangent(a) for a in args + list(keywords.values())}
+        if all(t is None for t in tangents.values()):
+            return None
+        if found is None or (found.jvp is None and found.vjp is None):
+            raise self.no_rule(primitive, s)
+        if found.jvp is not None:
+            template = _forward_template(found)
+            return self.by_template(template, found, args, keywords, tangents, target, s,
+                                    keep_unbroadcast=True)
+        vjp_template = self.vjp_template(found, s)
+        if found.elementwise:
+            return self.by_template(vjp_template, found, args, keywords, tangents, target, s,
+                                    keep_unbroadcast=False)
+        if found.linear or found.multilinear:
+            bound = self.bind(vjp_template, found, args, keywords, s)
+            differentiable = [bound[p] for i, p in enumerate(vjp_template.params)
+                              if i < len(vjp_template.returns) and vjp_template.returns[i] is not None
+                              and isinstance(bound[p], ast.AST)]
+            active = [a for a in differentiable if tangents.get(id(a)) is not None]
+            # arguments the rule does not differentiate carry no tangent
+            if not active:
+                return None
+            if found.multilinear:
+                terms = [self.replaced(rebuild, args, keywords, {id(a): tangents[id(a)]})
+                         for a in active]
+                return _sum(terms)
+            replacement = {id(a): tangents[id(a)] if tangents.get(id(a)) is not None
+                           else self.zero(a) for a in differentiable}
+            return self.replaced(rebuild, args, keywords, replacement)
+        raise self.no_rule(primitive, s)
+
+    def replaced(self, rebuild, args, keywords, replacement):
+        new_args = [replacement.get(id(a), a) for a in args]
+        new_keywords = {k: replacement.get(id(v), v) for k, v in keywords.items()}
+        return rebuild(new_args, new_keywords)
+
+    def vjp_template(self, found, s):
+        try:
+            return template_for(found)
+        except S2SGradError:
+            raise self.no_rule(found.primitive, s) from None
+
+    def bind(self, template, found, args, keywords, s):
+        try:
+            return template.bind(args, keywords)
+        except TypeError as exc:
+            raise self.error(f"call to {_describe(found.primitive)} with these arguments", s,
+                             str(exc)) from None
+
+    def by_template(self, template, found, args, keywords, tangents, target, s, keep_unbroadcast):
+        bound = self.bind(template, found, args, keywords, s)
+        values = {"ans": ast.Name(target, ast.Load())}
+        wanted = {}
+        for i, param in enumerate(template.params):
+            value = bound[param]
+            if isinstance(value, ast.AST):
+                values[param] = value
+                tangent = tangents.get(id(value))
+                if tangent is not None:
+                    wanted[i] = tangent
+            else:
+                values[param] = self.context.literal(value)
+        for name in template.free:
+            values[name] = ast.Name(self.context.env_name(template.free_object(name), name),
+                                    ast.Load())
+        terms = []
+        for i, tangent in sorted(wanted.items()):
+            local = dict(values, g=tangent)
+            for name in template.locals:
+                local[name] = ast.Name(self.namer.fresh("_" + name.strip("_")), ast.Load())
+            statements, exprs = template.instantiate(local, [i])
+            if i not in exprs:
+                continue
+            if statements:  # (the rule's locals, folded into the expression)
+                expr = _fold_locals(statements, exprs[i])
+            else:
+                expr = exprs[i]
+            if not keep_unbroadcast:
+                expr = self.strip_unbroadcast(expr)
+            terms.append(expr)
+        if not terms:
+            return None
+        total = simplify.expression(_sum(terms), self.context)
+        if found.elementwise:
+            total = self.broadcast(total, [bound[p] for p in template.params], target)
+        return total
+
+    def broadcast(self, expr, operands, target):
+        """``expr`` spread over ``target``'s shape unless it has it already.
+
+        An elementwise tangent has the broadcast shape of the operands it
+        reads (primal values, or tangents: a tangent has its primal's
+        shape); an operand it does not read (``c`` in the tangent ``dx`` of
+        ``x + c``) may have stretched the result, unless it is a scalar or
+        provably shaped like one that is read.
+        """
+        proven = self.facts.proven
+        primal_of = {t: p for p, t in self.tangent_names.items()}
+        read = {primal_of.get(n.id, n.id) for n in ast.walk(expr) if isinstance(n, ast.Name)}
+        classes = {proven.of(name) for name in read}
+        for operand in operands:
+            if not isinstance(operand, ast.Name) or operand.id in read:
+                continue
+            c = proven.of(operand.id)
+            if c == 0 or (c is not None and c in classes):
+                continue
+            return self.helper_call("repeat_to", [expr, ast.Name(target, ast.Load())])
+        return expr
+
+    def strip_unbroadcast(self, expr):
+        """``unbroadcast(e, like)`` -> ``e``: a tangent keeps the broadcast shape."""
+        mode = self
+
+        class Strip(ast.NodeTransformer):
+            def visit_Call(self, node):
+                self.generic_visit(node)
+                if mode.context.resolve(node.func) is runtime.unbroadcast and len(node.args) == 2:
+                    return node.args[0]
+                return node
+
+        return Strip().visit(expr)
+
+    # --------------------------------------------------------------- names
+    def atom_tangent(self, atom):
+        """The tangent of an atom now: its tangent variable, or None (zero)."""
+        if isinstance(atom, ast.Name) and atom.id in self.active and atom.id in self.live:
+            return ast.Name(self.tangent_name(atom.id), ast.Load())
+        return None
+
+    def tangent_name(self, name):
+        if name not in self.tangent_names:
+            self.tangent_names[name] = self.namer.fresh("d" + name)
+        return self.tangent_names[name]
+
+    def zero(self, value):
+        """A zero tangent for ``value``: 0.0 for a number, None for None
+        (a constant, or a name holding one), else ``zeros_like(value)``."""
+        if isinstance(value, ast.Name) and value.id in self.constants:
+            value = self.constants[value.id]
+        if isinstance(value, ast.Constant):
+            return ast.Constant(None if value.value is None else 0.0)
+        return self.helper_call("zeros_like", [value])
+
+    def helper_call(self, helper, args):
+        name = self.context.env_name(getattr(runtime, helper), helper)
+        return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+    def no_rule(self, primitive, s):
+        return self.error(f"forward mode through {_describe(primitive)} (no forward rule)", s,
+                          "register one with registry.defjvp")
+
+    def error(self, construct, node, hint=None):
+        return UnsupportedSyntaxError(construct, self.context.filename,
+                                      getattr(node, "lineno", None), "forward", hint)
+
+
+def _forward_template(found):
+    return _FORWARD_TEMPLATES.get(found.jvp) or _FORWARD_TEMPLATES.setdefault(
+        found.jvp, Template(_JvpView(found)))
+
+
+_FORWARD_TEMPLATES = {}
+
+
+class _JvpView:
+    """A record seen through its forward rule (templates read ``rule.vjp``)."""
+
+    def __init__(self, found):
+        self.vjp = found.jvp
+        self.primitive = found.primitive
+
+
+def _fold_locals(statements, expr):
+    """``expr`` with the rule's local assignments substituted in."""
+    values = {}
+    for stmt in statements:
+        values[stmt.targets[0].id] = _substitute(stmt.value, values)
+    return _substitute(expr, values)
+
+
+def _sum(terms):
+    total = terms[0]
+    for term in terms[1:]:
+        total = ast.BinOp(total, ast.Add(), term)
+    return total
+
+
+def _stack_call(s, method):
+    """The ``stack.append(v)`` / ``stack.pop()`` call of statement ``s``, or None."""
+    value = s.value if isinstance(s, (ast.Expr, ast.Assign)) else None
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
+            and value.func.attr == method and isinstance(value.func.value, ast.Name) \
+            and len(value.args) == (1 if method == "append" else 0):
+        return value
+    return None
+
+
+def _assigns(stmts, name):
+    return any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
+               for s in stmts for n in ast.walk(s))
