@@ -5,7 +5,9 @@
   NAME`` it prints the program after that pass of the pipeline instead;
 * ``stages`` prints the names of the pipeline's passes, in order;
 * ``check FILE.py:FUNC --at NAME=VALUE ...`` compares the generated gradient
-  with central finite differences in float64 and exits 1 when they disagree.
+  with central finite differences in float64 and exits 1 when they disagree;
+* ``cache info`` and ``cache clear`` show and empty the disk cache of
+  generated code.
 
 Every mistake a user can make — a missing file or function, an unsupported
 construct, a bad ``--at`` value, the function itself raising — ends as one
@@ -41,6 +43,7 @@ import numpy as np
 
 import s2sgrad
 from s2sgrad import pipeline
+from s2sgrad.codegen import disk
 from s2sgrad.errors import S2SGradError
 
 __all__ = ["main", "TOLERANCE"]
@@ -73,6 +76,7 @@ _MAIN_EPILOG = """\
 examples:
   s2sgrad show examples/quickstart.py:f --wrt x,b
   s2sgrad check examples/quickstart.py:f --at x=3.0 a=1.0 b=-2.0 c=1.0
+  s2sgrad cache info
 
 FUNC is the name of a top-level function in FILE.py. FILE.py is imported
 as a module (its directory on sys.path, its `if __name__ == "__main__"`
@@ -179,6 +183,7 @@ def build_parser():
                        help="differentiate with respect to these arguments "
                             "(default: those given float values)")
     check.set_defaults(run=run_check)
+    _add_cache_command(commands)
     return parser
 
 
@@ -354,6 +359,51 @@ def _program_after(function, wrt, order, stage, mode="reverse"):
 def run_stages(args):
     for p in pipeline.PASSES:
         print(p.name)
+    return EXIT_OK
+
+
+# -- cache ---------------------------------------------------------------------
+
+_CACHE_EPILOG = """\
+examples:
+  s2sgrad cache info          # where it is, how many entries, their size, the limit
+  s2sgrad cache clear         # remove every entry
+
+environment: S2SGRAD_CACHE_DIR sets the directory (default: the user cache
+directory, e.g. ~/.cache/s2sgrad), S2SGRAD_CACHE=0 turns the disk cache off,
+S2SGRAD_CACHE_MAX_MB bounds its size (default {limit} MB; the least recently
+used entries go first).
+""".format(limit=disk.DEFAULT_MAX_MB)
+
+
+def _add_cache_command(commands):
+    cache = commands.add_parser(
+        "cache", epilog=_CACHE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="show or empty the disk cache of generated code",
+        description="Show (info) or empty (clear) the disk cache where s2sgrad keeps the code\n"
+                    "it generated, so that a new process does not generate it again.",
+    )
+    cache.add_argument("action", choices=("info", "clear"),
+                       help="info: directory, entries, size and limit; clear: remove every entry")
+    cache.set_defaults(run=run_cache, traceback=False)
+
+
+def _megabytes(size):
+    return f"{size / 2**20:.1f} MB" if size >= 2**20 / 10 else f"{size / 2**10:.1f} kB"
+
+
+def run_cache(args):
+    if args.action == "clear":
+        removed = disk.clear()
+        print(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {disk.directory()}")
+        return EXIT_OK
+    shown = disk.info()
+    state = "on" if shown["enabled"] else "off (S2SGRAD_CACHE=0)"
+    print(f"directory: {shown['directory']}")
+    print(f"disk cache: {state}")
+    print(f"entries:   {shown['entries']}")
+    print(f"size:      {_megabytes(shown['bytes'])}")
+    print(f"limit:     {_megabytes(shown['limit'])} (S2SGRAD_CACHE_MAX_MB)")
     return EXIT_OK
 
 

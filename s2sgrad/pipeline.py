@@ -30,7 +30,6 @@ import contextlib
 import hashlib
 import inspect
 import linecache
-import marshal
 import numbers
 import os
 import weakref
@@ -38,7 +37,7 @@ import weakref
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
 from s2sgrad.errors import UnsupportedSyntaxError
-from s2sgrad.codegen import cache
+from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
 from s2sgrad.frontend.names import Namer, bind as bind_name
@@ -236,12 +235,12 @@ class _Scope:
 class Generated:
     """One cache entry: the compiled code and what it was built from."""
 
-    def __init__(self, source, code, context, wrt_names, seed_name=None, unreached=()):
+    def __init__(self, source, code, dependencies, wrt_names, seed_name=None, unreached=()):
         self.source = source
         self.code = code
-        #: the resolutions the code relies on (the context itself is not
-        #: kept: it holds the user's function, globals and closure)
-        self.resolved = remember(context.dependencies)
+        #: the resolutions the code relies on (dotted text -> object; the
+        #: context is not kept: it holds the user's function, globals and closure)
+        self.resolved = remember(dependencies)
         self.wrt_names = wrt_names
         #: keyword-only parameter carrying the output cotangent (seed mode)
         self.seed_name = seed_name
@@ -627,13 +626,15 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
     Keyed by the code object running now and the source it was read from
     (see :func:`code_key`), ``wrt`` and the options (the cache adds the
     registry's generation); a hit also re-checks every name resolution the
-    code relies on (:func:`resolutions_hold`).
+    code relies on (:func:`resolutions_hold`). A miss reads the disk cache
+    (:func:`from_disk`) before it generates, and stores what it generates.
     """
     names, is_tuple = wrt_names(function, wrt)
     key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
 
     def make():
-        return _generate(function, names, is_tuple, return_value, seed, mode)
+        return from_disk(function, key) or _generate(
+            function, names, is_tuple, return_value, seed, mode, key)
 
     return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
 
@@ -646,13 +647,13 @@ def code_key(code):
     """Digests of everything of ``code`` a derivative depends on: the code
     object itself (what ``marshal`` keeps: bytecode, names, constants,
     argument layout, file, first line, line table -- so a function whose
-    ``__code__`` was replaced gets a new key) and the source text found for
-    it. Computed once per code object; strings only, so a key can be
-    serialised."""
+    ``__code__`` was replaced gets a new key; a generated file's per-process
+    serial number left out) and the source text found for it. Computed once
+    per code object; strings only, so a key can be serialised."""
     known = _code_keys.get(id(code))
     if known is not None and known[0]() is code:
         return known[1]
-    key = (_digest(marshal.dumps(code)), _digest("".join(_source_lines(code)).encode()))
+    key = (portable.code_digest(code), _digest("".join(_source_lines(code)).encode()))
     ident = id(code)
 
     def forget(reference):
@@ -675,11 +676,60 @@ def _digest(data):
     return hashlib.sha1(data).hexdigest()
 
 
-def _generate(function, names, is_tuple, return_value, seed, mode="reverse"):
+def _generate(function, names, is_tuple, return_value, seed, mode, key):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
                    return_value=return_value, seed=seed, mode=mode)
     g.function = function
-    return _generated(run(g, "parse"))
+    entry = _generated(run(g, "parse"))
+    stored = _portable_entry(g)
+    if stored is not None:
+        disk.store(key, stored)
+    return entry
+
+
+def _portable_entry(g):
+    """What the disk cache keeps of generation ``g`` (JSON: the source and
+    portable descriptions of the helpers it is handed and of every
+    resolution it relies on), or None when one of them has none."""
+    closure = list(g.parsed.closure)
+    used = sorted(set(g.code.code.co_freevars) - set(closure))
+    helpers = {name: portable.reference(g.code.helpers[name]) for name in used}
+    resolved = [[text, portable.fingerprint(obj)] for text, obj in g.context.dependencies.items()]
+    if None in helpers.values() or any(fp is None for _, fp in resolved):
+        return None
+    # (the helpers the code does not read stay parameters of the factory, so
+    # that what is compiled again is the same text: see code_key)
+    unused = sorted(set(g.code.helpers) - set(used) - set(closure))
+    return {"source": g.source, "name": g.code.name, "label": g.label, "closure": closure,
+            "unused": unused, "helpers": helpers, "resolved": resolved, "wrt_names": list(g.names),
+            "seed_name": g.seed_name, "unreached": sorted(g.unreached)}
+
+
+def from_disk(function, key):
+    """The entry the disk cache holds for ``key``, compiled and bound to
+    nothing yet, when every resolution it relies on still holds in
+    ``function``'s scope (by fingerprint: another process's objects are not
+    these); else None. No pass runs."""
+    stored = disk.load(key)
+    if stored is None:
+        return None
+    try:
+        scope = _Scope(function)
+        dependencies = {}
+        for text, expected in stored["resolved"]:
+            obj = scope.resolve_text(text)
+            if portable.fingerprint(obj) != expected:
+                return None
+            dependencies[text] = obj
+        helpers = {name: portable.rebuild(ref) for name, ref in stored["helpers"].items()}
+        if any(obj is portable.MISSING for obj in helpers.values()):
+            return None
+        code = CompiledCode(stored["source"], stored["name"], helpers, stored["label"],
+                            closure_names=[*stored["closure"], *stored["unused"]])
+        return Generated(stored["source"], code, dependencies, tuple(stored["wrt_names"]),
+                         stored["seed_name"], stored["unreached"])
+    except (KeyError, TypeError, ValueError, SyntaxError):
+        return None
 
 
 def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=None,
@@ -704,7 +754,8 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
 
 
 def _generated(g):
-    return Generated(g.source, g.code, g.context, g.names, g.seed_name, g.unreached)
+    return Generated(g.source, g.code, g.context.dependencies, g.names, g.seed_name,
+                     g.unreached)
 
 
 def bind(entry, function):

@@ -5,11 +5,20 @@ A grammar violation is an internal error (``IRCheckError``, deliberately
 not an ``S2SGradError``, so no refusal fallback hides it); so that none goes
 unnoticed even where a caller catches everything, every violation is also
 recorded here and fails the test during which it happened.
+
+The disk cache of generated code goes to a temporary directory of the test
+session (removed at its end; subprocesses inherit it), never into the
+user's cache.
 """
 
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("S2SGRAD_CHECK", "1")
+os.environ["S2SGRAD_CACHE_DIR"] = _cache_dir = tempfile.mkdtemp(prefix="s2sgrad-test-cache-")
+atexit.register(shutil.rmtree, _cache_dir, True)
 
 import pytest  # noqa: E402
 

@@ -25,4 +25,7 @@ from s2sgrad.primitives.registry import (  # noqa: F401
     is_nondifferentiable,
     lookup,
     registered_primitives,
+    seal,
 )
+
+seal()  # (what registers rules from here on is the user's: see registry.seal)

@@ -120,6 +120,30 @@ _order = itertools.count()
 _generation = 0
 
 
+#: after :func:`seal`: the primitives registered or changed since, in order
+#: (None before), and the nondifferentiable module prefixes declared since
+_since_seal = None
+
+
+def seal():
+    """Mark the end of the engine's own registrations (the rule families'
+    imports): what changes the table later is listed by :func:`changed_since_seal`,
+    so a digest of the table need only describe that (the rest follows from
+    the engine's sources)."""
+    global _since_seal
+    if _since_seal is None:
+        _since_seal = {"records": {}, "modules": []}
+
+
+def changed_since_seal():
+    """The records registered or changed after :func:`seal`, in the order of
+    their first change, and the module prefixes declared after it."""
+    if _since_seal is None:
+        return [], []
+    found = [record(p) for p in _since_seal["records"].values()]
+    return [r for r in found if r is not None], list(_since_seal["modules"])
+
+
 def generation():
     """How many registrations changed the tables so far (a cache-key part)."""
     return _generation
@@ -159,6 +183,8 @@ def _update(primitive, **changes):
         raise ValueError(f"dtype must be one of {DTYPES}, not {changes['dtype']!r}")
     record = dataclasses.replace(record, **changes)
     _RECORDS[id(primitive)] = record
+    if _since_seal is not None:
+        _since_seal["records"].setdefault(id(primitive), primitive)
     for name in record.methods:
         _BY_METHOD[name] = record
     for name in record.attributes:
@@ -213,6 +239,8 @@ def defnondiff_module(prefix):
     """Declare every function of modules named ``prefix...`` nondifferentiable
     (and methods of objects whose type lives there, e.g. random generators)."""
     _NONDIFFERENTIABLE_MODULES.append(prefix)
+    if _since_seal is not None:
+        _since_seal["modules"].append(prefix)
     _bump()
 
 

@@ -1,0 +1,175 @@
+"""Portable descriptions of objects: what the disk cache writes instead of them.
+
+Generated code depends on objects (the ufunc ``np.sin``, a runtime helper,
+the callee a global names, a rule); a process reading a cache entry must
+tell whether the objects it has now are the ones the entry was made with,
+without ever storing (pickling) or importing anything. Two kinds of
+description, both plain JSON values:
+
+* :func:`fingerprint` (one way): equal in two processes only for objects
+  that make the same derivative -- a module or a named object (function,
+  class, ufunc) by the place it is found at (``numpy.sin``), a Python
+  function also by its code, defaults and closure contents, a code object by
+  its bytecode and constants, plain numbers, strings and tuples of them by
+  value. Anything else (an array, an instance...) has none (``None``):
+  what depends on it is kept in memory only.
+* :func:`reference` / :func:`rebuild` (both ways), for the helpers generated
+  code is handed: modules and named objects looked up again in
+  ``sys.modules`` (never imported), plain values rebuilt from their value.
+"""
+
+import hashlib
+import marshal
+import re
+import sys
+import types
+
+from s2sgrad.primitives import registry
+
+#: the serial number in a generated file's name (``<s2sgrad f #12 a1b2...>``):
+#: per process, so it is left out of what identifies the code
+_SERIAL = re.compile(r" #\d+ ")
+_PLAIN = (bool, int, float, str, type(None))
+
+
+def code_digest(code):
+    """A digest of everything ``marshal`` keeps of ``code`` (bytecode, names,
+    constants, argument layout, file, lines), the same in every process for
+    the same code: a generated file's per-process serial number is left out."""
+    filename = code.co_filename
+    if filename.startswith("<s2sgrad "):
+        code = code.replace(co_filename=_SERIAL.sub(" ", filename))
+    return hashlib.sha1(marshal.dumps(code)).hexdigest()
+
+
+def _named(obj):
+    """``[module, qualname]`` when ``sys.modules[module]`` reaches ``obj`` by
+    that dotted name (no module is imported), else None."""
+    module = getattr(obj, "__module__", None)
+    if module is None and isinstance(obj, type(sys.modules["numpy"].sin)):
+        module = "numpy"  # (a ufunc names no module)
+    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str):
+        return None
+    found = sys.modules.get(module)
+    for part in qualname.split("."):
+        found = getattr(found, part, None)
+    return [module, qualname] if found is obj else None
+
+
+def fingerprint(obj, _seen=()):
+    """A JSON value equal across processes only for equivalent objects, or None."""
+    if type(obj) in _PLAIN:  # (by type too: True == 1 == 1.0)
+        return ["value", type(obj).__name__, obj]
+    if type(obj) is tuple:
+        parts = [fingerprint(item, _seen) for item in obj]
+        return None if None in parts else ["tuple", parts]
+    if isinstance(obj, types.ModuleType):
+        return ["module", obj.__name__] if sys.modules.get(obj.__name__) is obj else None
+    if isinstance(obj, types.CodeType):
+        return ["code", code_digest(obj)]
+    if isinstance(obj, types.FunctionType):
+        return _function_fingerprint(obj, _seen)
+    named = _named(obj)
+    if named is not None:
+        return ["named", *named]
+    dtype = sys.modules["numpy"].dtype
+    if type(obj) is dtype or isinstance(obj, dtype):
+        return ["dtype", obj.str]
+    return None
+
+
+def _function_fingerprint(function, seen):
+    """A Python function by its name, code, defaults and closure contents
+    (a function in its own closure is named, not followed)."""
+    if id(function) in seen:
+        return ["recursive", function.__qualname__]
+    seen = (*seen, id(function))
+    cells = []
+    for cell in function.__closure__ or ():
+        try:
+            cells.append(fingerprint(cell.cell_contents, seen))
+        except ValueError:  # an empty cell
+            cells.append(["empty"])
+    kwdefaults = sorted((function.__kwdefaults__ or {}).items())
+    parts = [fingerprint(function.__defaults__, seen),
+             fingerprint(tuple(v for _, v in kwdefaults), seen), *cells]
+    if None in parts:
+        return None
+    return ["function", function.__module__, function.__qualname__,
+            code_digest(function.__code__), [k for k, _ in kwdefaults], parts]
+
+
+def reference(obj):
+    """A JSON value :func:`rebuild` turns back into ``obj`` in another
+    process, or None when there is none."""
+    if type(obj) in _PLAIN:
+        return ["value", obj]
+    if type(obj) is tuple:
+        parts = [reference(item) for item in obj]
+        return None if None in parts else ["tuple", parts]
+    if isinstance(obj, types.ModuleType):
+        return ["module", obj.__name__] if sys.modules.get(obj.__name__) is obj else None
+    named = _named(obj)
+    return None if named is None else ["named", *named]
+
+
+#: what :func:`rebuild` returns for a reference it cannot follow
+MISSING = object()
+
+
+def rebuild(ref):
+    """The object ``ref`` (from :func:`reference`) denotes here, or MISSING."""
+    try:
+        kind, *rest = ref
+        if kind == "value" and type(rest[0]) in _PLAIN:
+            return rest[0]
+        if kind == "tuple":
+            parts = tuple(rebuild(item) for item in rest[0])
+            return MISSING if any(p is MISSING for p in parts) else parts
+        if kind == "module":
+            return sys.modules.get(rest[0], MISSING)
+        if kind == "named":
+            module, qualname = rest
+            found = sys.modules.get(module, MISSING)
+            for part in qualname.split("."):
+                found = getattr(found, part, MISSING)
+            return found
+    except (TypeError, ValueError, AttributeError, IndexError):
+        pass
+    return MISSING
+
+
+_table = {"generation": None, "digest": None}
+
+
+def table_digest():
+    """A digest of what the primitive table holds beyond the engine's own
+    registrations (those follow from the engine's sources, see
+    disk.engine_digest): each record registered or changed since (its
+    primitive, rules and facts) and the modules declared nondifferentiable.
+    The same in two processes that registered the same rules; None when such
+    a record has no fingerprint. Computed once per registry generation."""
+    generation = registry.generation()
+    if _table["generation"] != generation:
+        changed, modules = registry.changed_since_seal()
+        described = [[_part_of_table(getattr(r, f)) for f in _RECORD_FIELDS] for r in changed]
+        portable = all(None not in fields for fields in described)
+        text = repr((described, modules)).encode()
+        _table["digest"] = hashlib.sha256(text).hexdigest() if portable else None
+        _table["generation"] = generation
+    return _table["digest"]
+
+
+def _part_of_table(obj):
+    """The fingerprint of a record's field; the engine's own rules by name
+    alone (their code is part of the engine's digest, see disk.engine_digest)."""
+    if isinstance(obj, types.FunctionType) and obj.__module__.startswith("s2sgrad."):
+        named = _named(obj)
+        if named is not None:
+            return ["engine", *named]
+    return fingerprint(obj)
+
+
+#: the fields of a record that make derivatives (not its registration order)
+_RECORD_FIELDS = tuple(f for f in registry.Primitive.__dataclass_fields__ if f != "order")
