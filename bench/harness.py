@@ -36,6 +36,14 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 
+#: the benchmarks never read or fill the user's disk cache of generated code:
+#: the run and its child processes (which import this module too) share a
+#: directory of the run's own, removed when the run ends
+if not os.environ.get("S2SGRAD_BENCH_CACHE_DIR"):
+    os.environ["S2SGRAD_BENCH_CACHE_DIR"] = tempfile.mkdtemp(prefix="s2sgrad-bench-cache-")
+    atexit.register(shutil.rmtree, os.environ["S2SGRAD_BENCH_CACHE_DIR"], ignore_errors=True)
+os.environ["S2SGRAD_CACHE_DIR"] = os.environ["S2SGRAD_BENCH_CACHE_DIR"]
+
 
 @dataclass(frozen=True)
 class Config:
@@ -423,15 +431,20 @@ def gradient_row(
 _FRESH_DIR = None
 
 
+def _fresh_dir() -> Path:
+    """The run's directory for copies of functions (removed at exit)."""
+    global _FRESH_DIR
+    if _FRESH_DIR is None:
+        _FRESH_DIR = tempfile.mkdtemp(prefix="s2sgrad-bench-")
+        atexit.register(shutil.rmtree, _FRESH_DIR, ignore_errors=True)
+    return Path(_FRESH_DIR)
+
+
 def fresh_function(func: Callable, tag: int) -> Callable:
     """A new function object with ``func``'s source, from a new file and with new
     code (shifted line numbers, a distinct comment), so that no cache keyed by the
     function, its code or its source text can already hold its derivative.
     The copy's module sees ``np`` and ``math``, as the workloads' functions expect."""
-    global _FRESH_DIR
-    if _FRESH_DIR is None:
-        _FRESH_DIR = tempfile.mkdtemp(prefix="s2sgrad-bench-")
-        atexit.register(shutil.rmtree, _FRESH_DIR, ignore_errors=True)
     source = textwrap.dedent(inspect.getsource(func))
     lines = source.splitlines()
     first_statement = ast.parse(source).body[0].body[0].lineno - 1
@@ -439,7 +452,7 @@ def fresh_function(func: Callable, tag: int) -> Callable:
     lines.insert(first_statement, f"{indent}# fresh copy {os.getpid()}-{tag}")
     text = "import math\nimport numpy as np\n" + "\n" * (tag + 1) + "\n".join(lines) + "\n"
     module_name = f"_s2sgrad_bench_fresh_{os.getpid()}_{tag}"
-    path = Path(_FRESH_DIR) / f"{module_name}.py"
+    path = _fresh_dir() / f"{module_name}.py"
     path.write_text(text)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -513,6 +526,70 @@ class FirstCallRow:
         seconds = statistics.median(samples)
         new.s2sgrad, new.met = format_seconds(seconds), self.target.met(None, seconds)
         return [warm, new]
+
+
+_WARM_CHILD = """
+import importlib, importlib.util, json, sys, time
+sys.path.insert(0, {root!r})
+spec = importlib.util.spec_from_file_location({name!r}, {path!r})
+module = importlib.util.module_from_spec(spec)
+sys.modules[{name!r}] = module
+spec.loader.exec_module(module)
+args = getattr(importlib.import_module({workload!r}), {make_args!r})()
+import s2sgrad as sg
+if {engine_imported!r}:
+    import s2sgrad.api, s2sgrad.pipeline
+start = time.perf_counter()
+sg.grad(module.{func}, wrt={wrt!r})(*args)
+seconds = time.perf_counter() - start
+from s2sgrad.codegen import disk
+print(json.dumps({{"seconds": seconds, "loaded": disk.stats["loaded"]}}))
+"""
+
+
+@dataclass
+class WarmDiskFirstCallRow(FirstCallRow):
+    """Time of the first ``sg.grad(f)(...)`` call in a new interpreter whose disk
+    cache already holds ``f``'s derivative (an earlier process generated it):
+    no pass runs, the entry is read, checked and compiled. ``f`` is copied to a
+    file of its own that every process imports (the cache is keyed by the
+    code, which names its file). Two rows: after ``import s2sgrad`` (so the
+    pipeline's import is counted, as in FirstCallRow's new-process row) and
+    with the engine imported already (the cache's own cost)."""
+
+    def run(self, cfg: Config) -> list[Result]:
+        module_name = f"_s2sgrad_bench_warm_{self.func.__name__}"
+        path = _fresh_dir() / f"{module_name}.py"
+        path.write_text("import math\nimport numpy as np\n\n\n"
+                        + textwrap.dedent(inspect.getsource(self.func)))
+        results = []
+        for engine_imported, title in ((False, "new process, warm disk cache"),
+                                       (True, "new process, warm disk cache, engine imported")):
+            row = Result(f"{self.name} ({title})", target=self.target.describe())
+            results.append(row)
+            try:
+                self._child(path, module_name, False, must_load=False)  # fills the cache
+                seconds = statistics.median(
+                    self._child(path, module_name, engine_imported) for _ in range(cfg.trials))
+            except RuntimeError as exc:
+                row.s2sgrad = f"error: {exc}"[:100].replace("|", "/")
+                continue
+            row.s2sgrad, row.met = format_seconds(seconds), self.target.met(None, seconds)
+        return results
+
+    def _child(self, path, module_name, engine_imported, must_load=True):
+        child = _WARM_CHILD.format(root=str(ROOT), name=module_name, path=str(path),
+                                   workload=self.func.__module__, make_args=self.make_args.__name__,
+                                   func=self.func.__name__, wrt=self.wrt,
+                                   engine_imported=engine_imported)
+        proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                              cwd=ROOT, env=_env_with_bytecode())
+        if proc.returncode != 0:
+            raise RuntimeError((proc.stderr.strip().splitlines() or ["no output"])[-1])
+        report = json.loads(proc.stdout.strip().splitlines()[-1])
+        if must_load and not report["loaded"]:
+            raise RuntimeError("the derivative was not read from the disk cache")
+        return report["seconds"]
 
 
 def _env_with_bytecode():

@@ -53,6 +53,12 @@ class InternalError(Exception):
     one of these."""
 
 
+class SourceUnavailableError(S2SGradError):
+    """The source of a function to differentiate cannot be found (typed at
+    a prompt that keeps none, built by ``exec`` of a string nobody
+    registered, a file gone): the message says how to make it available."""
+
+
 class S2SGradWarning(UserWarning):
     """What s2sgrad warns about (SPEC sections 1 and 2): a result that is
     right but may surprise, such as an operation the tape cannot follow."""

@@ -702,7 +702,8 @@ def _portable_entry(g):
     unused = sorted(set(g.code.helpers) - set(used) - set(closure))
     return {"source": g.source, "name": g.code.name, "label": g.label, "closure": closure,
             "unused": unused, "helpers": helpers, "resolved": resolved, "wrt_names": list(g.names),
-            "seed_name": g.seed_name, "unreached": sorted(g.unreached)}
+            "seed_name": g.seed_name, "unreached": sorted(g.unreached),
+            "compiled": disk.code_text(g.code.factory)}
 
 
 def from_disk(function, key):
@@ -725,10 +726,11 @@ def from_disk(function, key):
         if any(obj is portable.MISSING for obj in helpers.values()):
             return None
         code = CompiledCode(stored["source"], stored["name"], helpers, stored["label"],
-                            closure_names=[*stored["closure"], *stored["unused"]])
+                            closure_names=[*stored["closure"], *stored["unused"]],
+                            factory=disk.code_of(stored["compiled"]))
         return Generated(stored["source"], code, dependencies, tuple(stored["wrt_names"]),
                          stored["seed_name"], stored["unreached"])
-    except (KeyError, TypeError, ValueError, SyntaxError):
+    except (KeyError, TypeError, ValueError, EOFError, SyntaxError):
         return None
 
 

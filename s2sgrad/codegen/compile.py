@@ -44,17 +44,33 @@ def forget_with(code, filename):
     weakref.finalize(code, linecache.cache.pop, filename, None).atexit = False
 
 
-class CompiledCode:
-    """A compiled generated function, ready to bind to a user function."""
+def _renamed(code, filename):
+    """``code`` and the code objects in its constants, compiled from ``filename``."""
+    consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c
+                   for c in code.co_consts)
+    return code.replace(co_filename=filename, co_consts=consts)
 
-    def __init__(self, source, name, helpers, label, closure_names=()):
+
+class CompiledCode:
+    """A compiled generated function, ready to bind to a user function.
+
+    ``factory`` (optional) is the module code compiled from this source
+    before (``self.factory`` of an earlier CompiledCode, as the disk cache
+    keeps it): it is used instead of compiling again."""
+
+    def __init__(self, source, name, helpers, label, closure_names=(), factory=None):
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
         params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"
         self.filename = register_source(label, text)
-        factory = compile(text, self.filename, "exec")
+        if factory is None:
+            factory = compile(text, self.filename, "exec")
+        else:
+            factory = _renamed(factory, self.filename)
+        #: the module code defining the factory (what the disk cache keeps)
+        self.factory = factory
         (factory_code,) = [c for c in factory.co_consts if isinstance(c, types.CodeType)]
         (self.code,) = [
             c for c in factory_code.co_consts if isinstance(c, types.CodeType) and c.co_name == name

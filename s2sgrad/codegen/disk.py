@@ -11,9 +11,11 @@ digests, ``wrt`` and the options) plus what the engine itself is: the
 format, s2sgrad's, Python's and NumPy's versions, a digest of the engine's
 sources (which fixes its own rules) and of the rules registered since
 (:func:`s2sgrad.codegen.portable.table_digest`; the registry's generation is
-a per-process counter). An entry holds JSON only: the generated source and
-portable descriptions of what it needs -- nothing is pickled, nothing
-imported, and the source is compiled only after its header checks out.
+a per-process counter). An entry holds JSON only: the generated source, the
+code compiled from it (``marshal``, Python's own format for ``.pyc`` files:
+loading it skips compiling) and portable descriptions of what it needs --
+nothing is pickled, nothing imported, and nothing of an entry is used
+before its header and content digest check out.
 
 Safety: the directory is made owner-only (0o700) and a directory another
 user owns or may write is not used; files are 0o600, written to a temporary
@@ -25,19 +27,24 @@ ignored, and rewritten by the next generation -- never executed, never an
 error. A directory that cannot be used gives one S2SGradWarning and the
 cache stays in memory.
 
-Bounded: after a write, the oldest entries (by modification time, which a
-hit refreshes) are removed until the total is under ``S2SGRAD_CACHE_MAX_MB``
-megabytes (default 64).
+Bounded: when the directory passes ``S2SGRAD_CACHE_MAX_MB`` megabytes
+(default 64), the oldest entries (by modification time, which a hit
+refreshes) are removed until the rest fit. A process counts the directory
+on its first write and adds what it writes; it lists the directory again
+only when that estimate passes the bound.
 """
 
+import base64
 import contextlib
 import hashlib
 import json
+import marshal
 import os
 import stat
 import sys
 import tempfile
 import threading
+import types
 import warnings
 from pathlib import Path
 
@@ -105,12 +112,15 @@ def engine_digest():
     """A digest of the engine's sources (path, size and modification time of
     every module of the package): another build never reads this one's entries."""
     if "digest" not in _engine:
-        root = Path(__file__).resolve().parent.parent
-        digest = hashlib.sha256()
-        for path in sorted(root.rglob("*.py")):
-            info = path.stat()
-            digest.update(f"{path.relative_to(root)} {info.st_size} {info.st_mtime_ns}\n".encode())
-        _engine["digest"] = digest.hexdigest()
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        lines = []
+        for folder, subfolders, files in os.walk(root):
+            subfolders.sort()
+            for name in sorted(files):
+                if name.endswith(".py"):
+                    info = os.stat(os.path.join(folder, name))
+                    lines.append(f"{folder[len(root):]}/{name} {info.st_size} {info.st_mtime_ns}")
+        _engine["digest"] = hashlib.sha256("\n".join(lines).encode()).hexdigest()
     return _engine["digest"]
 
 
@@ -226,8 +236,26 @@ def store(key, payload):
         _give_up(path, error.strerror or str(error))
         return False
     stats["stored"] += 1
-    _evict(path)
+    _evict(path, len(data))
     return True
+
+
+def code_text(code):
+    """``code`` (a module code object) as text an entry can hold: its
+    ``marshal`` bytes (the format is Python's own, and entries of another
+    Python version are never read), base64-encoded."""
+    return base64.b64encode(marshal.dumps(code)).decode("ascii")
+
+
+def code_of(text):
+    """The module code object :func:`code_text` wrote (ValueError when it is
+    not a code object defining a function); only called on an entry whose
+    header and content digest checked out."""
+    code = marshal.loads(base64.b64decode(text.encode("ascii"), validate=True))
+    if not isinstance(code, types.CodeType) or not any(
+            isinstance(c, types.CodeType) for c in code.co_consts):
+        raise ValueError("not the code of a generated function")
+    return code
 
 
 def _entries(path):
@@ -242,12 +270,24 @@ def _entries(path):
     return found
 
 
-def _evict(path):
-    """Remove the least recently used entries until the rest fit the bound."""
+#: directory -> its size as this process last counted it plus what it wrote
+#: since (the directory is listed again only when that passes the bound)
+_estimated = {}
+
+
+def _evict(path, written):
+    """Remove the least recently used entries until the rest fit the bound.
+    The directory is listed on a process's first write and when the size
+    it estimates passes the bound, not on every write."""
+    bound = limit_bytes()
     with _lock:
+        key = str(path)
+        if key in _estimated:
+            _estimated[key] += written
+            if _estimated[key] <= bound:
+                return
         entries = sorted(_entries(path))
         total = sum(size for _, size, _ in entries)
-        bound = limit_bytes()
         for _, size, file in entries:
             if total <= bound:
                 break
@@ -255,6 +295,7 @@ def _evict(path):
                 os.unlink(file)
                 stats["evicted"] += 1
             total -= size
+        _estimated[key] = total
 
 
 def info():
@@ -270,6 +311,7 @@ def clear():
     entries were removed. Files that are not the cache's are left alone."""
     path = directory()
     removed = 0
+    _estimated.pop(str(path), None)
     with contextlib.suppress(OSError), os.scandir(path) as listing:
         for item in listing:
             ours = item.name.endswith(SUFFIX) or item.name.startswith(_TEMPORARY)

@@ -19,7 +19,6 @@ description, both plain JSON values:
 """
 
 import hashlib
-import marshal
 import re
 import sys
 import types
@@ -33,13 +32,46 @@ _PLAIN = (bool, int, float, str, type(None))
 
 
 def code_digest(code):
-    """A digest of everything ``marshal`` keeps of ``code`` (bytecode, names,
-    constants, argument layout, file, lines), the same in every process for
-    the same code: a generated file's per-process serial number is left out."""
-    filename = code.co_filename
-    if filename.startswith("<s2sgrad "):
-        code = code.replace(co_filename=_SERIAL.sub(" ", filename))
-    return hashlib.sha1(marshal.dumps(code)).hexdigest()
+    """A digest of everything of ``code`` that makes it run as it does
+    (bytecode, names, constants, argument layout, file, lines, exception
+    table), the same in every process for the same code: a generated file's
+    per-process serial number is left out, and so is what ``marshal`` adds
+    that depends on the process (its bytes differ for a code object compiled
+    and the same one read from a ``.pyc``)."""
+    return hashlib.sha1(repr(_code_parts(code)).encode()).hexdigest()
+
+
+#: the fields of a code object that make what it does (those Python has)
+_CODE_FIELDS = tuple(f for f in (
+    "co_argcount", "co_posonlyargcount", "co_kwonlyargcount", "co_nlocals", "co_stacksize",
+    "co_flags", "co_code", "co_names", "co_varnames", "co_freevars", "co_cellvars",
+    "co_filename", "co_name", "co_qualname", "co_firstlineno", "co_linetable", "co_lnotab",
+    "co_exceptiontable") if hasattr(compile("", "", "exec"), f))
+
+
+def _code_parts(code):
+    parts = []
+    for field in _CODE_FIELDS:
+        if field == "co_lnotab" and "co_linetable" in _CODE_FIELDS:
+            continue  # (derived from the line table; reading it warns on 3.12+)
+        value = getattr(code, field)
+        if field == "co_filename" and value.startswith("<s2sgrad "):
+            value = _SERIAL.sub(" ", value)
+        parts.append(value)
+    parts.append(tuple(_constant(c) for c in code.co_consts))
+    return tuple(parts)
+
+
+def _constant(value):
+    """A constant of a code object as a value whose ``repr`` is the same in
+    every process (a frozenset's order is not)."""
+    if isinstance(value, types.CodeType):
+        return _code_parts(value)
+    if isinstance(value, tuple):
+        return tuple(_constant(v) for v in value)
+    if isinstance(value, frozenset):
+        return ("frozenset", tuple(sorted(repr(_constant(v)) for v in value)))
+    return (type(value).__name__, repr(value))
 
 
 def _named(obj):

@@ -21,7 +21,7 @@ import textwrap
 import types
 from dataclasses import dataclass, field
 
-from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
+from s2sgrad.errors import S2SGradError, SourceUnavailableError, UnsupportedSyntaxError
 from s2sgrad.ir.nodes import function_def
 
 #: Marker for "this name is a local of the function" / "cannot resolve".
@@ -93,11 +93,8 @@ def parse_function(function):
         # (the code's own source: inspect would follow a decorator's
         # __wrapped__ to the inner function, which is not what is called)
         lines, first = inspect.getsourcelines(code)
-    except (OSError, TypeError) as exc:
-        raise S2SGradError(
-            f"cannot read the source of {function.__qualname__} ({filename}): {exc}; "
-            "s2sgrad needs functions defined in a file (or registered with linecache)"
-        ) from None
+    except (OSError, TypeError):
+        raise source_unavailable(function) from None
     first = max(first, 1)
     source = textwrap.dedent("".join(lines))
     if _compiles_to(function, source, first) is False:
@@ -129,6 +126,33 @@ def parse_function(function):
         closure=closure,
         local_names=frozenset(_local_names(tree)),
     )
+
+
+#: the pseudo-file names of interactive prompts that keep no source
+_PROMPTS = ("<stdin>", "<console>")
+
+
+def source_unavailable(function):
+    """The error for a function whose source cannot be read, saying how to
+    make it available. s2sgrad reads source through ``linecache``: a file,
+    or text registered there under the code's file name (IPython and
+    Jupyter cells and the Python 3.13 REPL register theirs)."""
+    filename = function.__code__.co_filename
+    where = f"{function.__qualname__} ({filename}:{function.__code__.co_firstlineno})"
+    register = ("linecache.cache[NAME] = (len(text), None, text.splitlines(True), NAME); "
+                "exec(compile(text, NAME, 'exec'), namespace)")
+    if filename in _PROMPTS:
+        how = ("it was typed at an interactive prompt that keeps no source (the Python REPL "
+               "before 3.13); define it in a file and import it, or use IPython, Jupyter or "
+               "the Python 3.13 REPL, which keep the source of what is typed")
+    elif filename.startswith("<") and filename.endswith(">"):
+        how = ("it was built from a string (exec or compile) whose text is not registered in "
+               f"linecache; register it before exec: {register}, with NAME a name of your own "
+               "such as '<my-model>'")
+    else:
+        how = ("its file cannot be read (moved or deleted since it was imported?); define it "
+               "in a file that exists, or register its text in linecache under that name")
+    return SourceUnavailableError(f"the source of {where} is not available: {how}")
 
 
 def called_function(function):

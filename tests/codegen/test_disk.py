@@ -8,6 +8,7 @@ an entry damaged on purpose (corrupt, truncated, foreign, of another version)
 must be ignored and rewritten, never run and never an error.
 """
 
+import hashlib
 import json
 import os
 import subprocess
@@ -69,6 +70,7 @@ def cache_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("S2SGRAD_CACHE", raising=False)
     monkeypatch.delenv("S2SGRAD_CACHE_MAX_MB", raising=False)
     monkeypatch.setattr(disk, "_unusable", {})
+    monkeypatch.setattr(disk, "_estimated", {})
     for name in disk.stats:
         monkeypatch.setitem(disk.stats, name, 0)
     cache.clear()
@@ -88,6 +90,7 @@ def in_new_process(tmp_path, module="user_module", func="module.f", setup="", no
     child = CHILD.format(where=str(tmp_path), module=module, func=func, setup=setup,
                          no_parse=no_parse, at=at)
     environment = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT), **(env or {}))
+    environment = {k: v for k, v in environment.items() if v is not None}
     proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
                           env=environment, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
@@ -119,6 +122,18 @@ def test_a_new_process_reuses_the_entry_without_parsing(tmp_path, cache_dir):
     assert second["stats"]["loaded"] == 1 and second["stats"]["stored"] == 0
     np.testing.assert_allclose(second["gradient"], expected_gradient(X))
     np.testing.assert_allclose(first["gradient"], second["gradient"], rtol=0, atol=0)
+
+
+def test_a_module_read_from_its_pyc_finds_what_its_first_import_stored(tmp_path, cache_dir):
+    """The first process compiles the module and writes its .pyc; the next
+    reads the .pyc, whose code objects ``marshal`` would write differently:
+    the key is of what the code does, not of marshal's bytes."""
+    write_module(tmp_path)
+    bytecode = {"PYTHONDONTWRITEBYTECODE": None, "PYTHONPYCACHEPREFIX": None}
+    in_new_process(tmp_path, env=bytecode)
+    assert list((tmp_path / "__pycache__").glob("user_module.*.pyc"))
+    second = in_new_process(tmp_path, env=bytecode, no_parse=True)
+    assert second["stats"]["loaded"] == 1
 
 
 def test_entries_are_owner_only(tmp_path, cache_dir):
@@ -422,3 +437,36 @@ def test_code_relying_on_an_object_without_a_portable_description_stays_in_memor
     second = in_new_process(tmp_path)
     assert second["stats"]["loaded"] == 1 and second["stats"]["stored"] == 0
     np.testing.assert_allclose(second["gradient"], first["gradient"])
+
+
+def _rewrite_body(path, change):
+    """Change an entry's payload and give it a header that checks out (what
+    only someone who may write the directory could do)."""
+    head, _, body = path.read_bytes().partition(b"\n")
+    magic, _, header = head.partition(b" ")
+    payload = json.loads(body)
+    change(payload)
+    body = json.dumps(payload).encode()
+    fields = {**json.loads(header), "content": hashlib.sha256(body).hexdigest()}
+    path.write_bytes(magic + b" " + json.dumps(fields).encode() + b"\n" + body)
+
+
+@pytest.mark.parametrize("change", [
+    lambda p: p.update(compiled="bm90IG1hcnNoYWw="),                  # not marshal data
+    lambda p: p.update(compiled=disk.code_text(compile("1", "x", "eval"))),  # no function
+    lambda p: p.update(helpers={"np": ["pickle", "os.system"]}),       # no such reference
+    lambda p: p.pop("source"),
+    lambda p: p["resolved"].append(["np", ["module", "os"]]),          # does not hold
+])
+def test_an_entry_that_checks_out_but_does_not_make_the_function_is_regenerated(
+        tmp_path, cache_dir, change):
+    path = write_module(tmp_path, "import numpy as np\n\ndef g(x):\n    return np.sum(x ** 3)\n",
+                        name="cubes")
+    namespace = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    np.testing.assert_allclose(sg.grad(namespace["g"])(X), 3 * X ** 2)
+    (entry,) = entries(cache_dir)
+    _rewrite_body(entry, change)
+    cache.clear()
+    np.testing.assert_allclose(sg.grad(namespace["g"])(X), 3 * X ** 2)
+    assert disk.stats["stored"] == 2  # (generated again, and rewritten)
