@@ -79,9 +79,13 @@ def repeat_to(g, like, axis=None, keepdims=False):
 
 def zeros_like(x):
     """The gradient of an argument the result does not depend on (a NumPy
-    scalar's is a NumPy scalar of its type, a Python number's a float)."""
+    scalar's is a NumPy scalar of its type, a Python number's a float, a
+    list's or tuple's a list of its entries' zeros: the pieces of ``split``
+    may differ in shape)."""
     if type(x) is float or type(x) is int:
         return 0.0
+    if type(x) is list or type(x) is tuple:
+        return [None if e is None else zeros_like(e) for e in x]  # (None: no gradient)
     zeros = xp.zeros_like(x)
     return zeros[()] if isinstance(x, xp.generic) else zeros
 
