@@ -79,3 +79,32 @@ def std_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 @defjvp(reductions.prod_of_others)
 def prod_of_others_forward(g, ans, a, axis=None):
     return (prod_of_others_jvp(a, g, axis), None)
+
+
+# -- affine or masked: "linear" would apply the primitive to the tangent as is,
+# which is wrong where a fill value or a NaN mask enters the result
+
+@defjvp(np.nansum)
+def nansum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.sum(np.where(np.isnan(a), 0, g), axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.nanmean)
+def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.nanmean(np.where(np.isnan(a), np.nan, g), axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.nan_to_num)
+def nan_to_num_jvp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
+    return (
+        np.where(np.isfinite(x), g, 0),
+        None,
+        np.where(np.isnan(x), g, 0),
+        np.where(np.isposinf(x), g, 0),
+        np.where(np.isneginf(x), g, 0),
+    )
+
+
+@defjvp(reductions.prefixes)
+def prefixes_jvp(g, ans, a, axis=None, fill=0):
+    return (reductions.prefixes(g, axis, 0),)

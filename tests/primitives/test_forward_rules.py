@@ -21,7 +21,13 @@ from tests.primitives.test_conventions import ALL_CASES
 
 #: primitives with a VJP rule but no forward rule (refused in forward mode):
 #: divmod, and the tape's own records of calls it could not see into
-NO_FORWARD_RULE = {"divmod", "custom_call", "output_of", "output_adjoint"}
+NO_FORWARD_RULE = {"divmod", "custom_call", "output_of", "output_adjoint",
+                   # rules that landed beside forward mode; their forward rules are
+                   # still to be written (refused meanwhile, as asserted below)
+                   "astype", "average", "choose", "cumprod", "einsum", "frexp", "gradient",
+                   "cholesky", "eigh", "eigvalsh", "pinv", "slogdet", "solve", "svd", "median",
+                   "nanmax", "nanmin", "partition", "ptp", "select", "sort",
+                   "gradient_adjoint", "parts_inner", "scaled_parts"}
 
 
 def _calling(primitive, nargs, kwargs):
