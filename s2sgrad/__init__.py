@@ -18,7 +18,7 @@ _LAZY = {
     "hvp": "s2sgrad.api",
     "source": "s2sgrad.api",
     "defgrad": "s2sgrad.api",
-    "explain": "s2sgrad.explain",
+    "explain": "s2sgrad.explanation",
     "stop_gradient": "s2sgrad.tape.tensor",
     "Tensor": "s2sgrad.tape.tensor",
     "Variable": "s2sgrad.tape",

@@ -1,19 +1,26 @@
-"""The command line (SPEC section 5): ``s2sgrad show``, ``stages`` and ``check``.
+"""The command line (SPEC section 5): ``s2sgrad show``, ``stages``, ``check``
+and ``explain``.
 
 * ``show FILE.py:FUNC`` prints the generated derivative source of a
   top-level function, exactly what ``sg.source`` returns; with ``--stage
-  NAME`` it prints the program after that pass of the pipeline instead;
+  NAME`` it prints the program after that pass of the pipeline instead; on
+  a terminal the code is syntax-coloured (:mod:`s2sgrad.highlight`);
 * ``stages`` prints the names of the pipeline's passes, in order;
 * ``check FILE.py:FUNC --at NAME=VALUE ...`` compares the generated gradient
   with central finite differences in float64 and exits 1 when they disagree;
+  it names the argument and entry that disagree, hints at a kink or a jump
+  there (one-sided differences), and runs a Taylor remainder test;
+* ``explain FILE.py:FUNC --at NAME=VALUE ...`` prints ``sg.explain``'s report.
 * ``cache info`` and ``cache clear`` show and empty the disk cache of
   generated code.
 
 Every mistake a user can make — a missing file or function, an unsupported
-construct, a bad ``--at`` value, the function itself raising — ends as one
-line ``s2sgrad: error: ...`` on stderr and exit status 2, never a traceback
-(``--traceback`` shows one, for bug reports). Values given on the command
-line are read with :func:`ast.literal_eval` and never evaluated as code.
+construct, a bad ``--at`` value, the function itself raising, a usage error
+— ends as one line ``s2sgrad: error: ...`` on stderr and exit status 2,
+never a traceback (``--traceback`` shows one, for bug reports). Values given
+on the command line are read with :func:`ast.literal_eval` and never
+evaluated as code; but ``check`` and ``explain`` import FILE.py (running its
+top-level code) and call FUNC.
 
 Agreement. Entry ``i`` of a finite-difference gradient uses the step
 ``h = eps**(1/3) * max(1, |x_i|)`` (``eps**(1/3)`` ≈ 6e-6 balances the
@@ -26,6 +33,13 @@ zero from turning rounding noise (which grows with ``|f|``) into a large
 relative error. The gradients agree when every argument's relative error is
 at most ``TOLERANCE = 1e-5``; a wrong derivative rule is typically off by
 an error of order 1.
+
+Taylor remainder. Along a direction ``v`` (random, seeded), the remainder
+``r(h) = |f(x + h v) - f(x) - h <g, v>|`` of a right gradient ``g`` decays
+as ``h**2``; of a wrong one as ``h``. ``check`` halves ``h`` from
+``0.01 * max(1, |x|)`` and reports the median order ``log2(r(h) / r(h/2))``
+over the steps where ``r`` is above rounding noise: about 2 for a right
+gradient, about 1 for a wrong one, whatever the step -- no step to choose.
 """
 
 import argparse
@@ -42,9 +56,10 @@ from pathlib import Path
 import numpy as np
 
 import s2sgrad
-from s2sgrad import pipeline
+from s2sgrad import highlight, pipeline
 from s2sgrad.codegen import disk
 from s2sgrad.errors import S2SGradError
+from s2sgrad.explanation import explain, near_thresholds
 
 __all__ = ["main", "TOLERANCE"]
 
@@ -68,6 +83,18 @@ class CommandError(Exception):
     """A problem with the user's input, reported as one line with exit status 2."""
 
 
+class _UsageError(CommandError):
+    """A command line argparse cannot read (reported as one line too)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error raised as one line instead of printed with
+    the whole usage (``s2sgrad COMMAND --help`` shows that)."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see `{self.prog} --help`)")
+
+
 # -- the parser ---------------------------------------------------------------
 
 _MAIN_DESCRIPTION = "Source-to-source automatic differentiation for Python/NumPy functions."
@@ -76,12 +103,15 @@ _MAIN_EPILOG = """\
 examples:
   s2sgrad show examples/quickstart.py:f --wrt x,b
   s2sgrad check examples/quickstart.py:f --at x=3.0 a=1.0 b=-2.0 c=1.0
+  s2sgrad explain examples/quickstart.py:f --at x=3.0 a=1.0 b=-2.0 c=1.0
+  s2sgrad stages
   s2sgrad cache info
 
 FUNC is the name of a top-level function in FILE.py. FILE.py is imported
-as a module (its directory on sys.path, its `if __name__ == "__main__"`
-block not run). Exit status: 0 success, 1 check found a disagreement,
-2 bad input. Run `s2sgrad COMMAND --help` for each command's options.
+as a module (its directory on sys.path, its top-level code run, its
+`if __name__ == "__main__"` block not run); check and explain then call
+FUNC: use them on code you trust. Exit status: 0 success, 1 check found a
+disagreement, 2 bad input. Run `s2sgrad COMMAND --help` for each command.
 """
 
 _SHOW_EPILOG = """\
@@ -112,6 +142,32 @@ agreement: for each argument, relative error =
   max|grad - fd| / max(max|grad|, max|fd|, {FLOOR_SCALE:g} * max(1, |f|)),
   with central differences in float64 (step 6e-6 * max(1, |x_i|)).
   Exit status 0 when every relative error is at most {TOLERANCE:g}, 1 otherwise.
+  On a disagreement check names the argument and entry, and compares the
+  one-sided differences there: when they differ, FUNC has a kink or a jump
+  (np.abs, np.maximum, an if on a threshold) at that point.
+
+Taylor remainder test: |f(x + h v) - f(x) - h <grad, v>| along a random
+  direction v decays like h**2 for a right gradient and like h for a wrong
+  one; check prints the observed order (no step size to choose).
+
+security: check imports FILE.py, which runs its top-level code, and calls
+  FUNC with the values given. Run it only on files you trust.
+"""
+
+_EXPLAIN_EPILOG = """\
+examples:
+  s2sgrad explain model.py:loss --at w=[0.5,-1.0] --at x=[1.0,2.0]
+  s2sgrad explain model.py:loss --at w=[0.5,-1.0] x=[1.0,2.0] --wrt w
+
+The report names, for each differentiated argument whose gradient is zero
+or not finite, the lines of FUNC and the operations that cut the path to
+the result (an int() cast, np.argmax, np.round, a comparison,
+sg.stop_gradient, an arm of an if that did not run), the line where the
+derivative is zero at these values, or the first line making a NaN or inf.
+Values are read as for `s2sgrad check` (see `s2sgrad check --help`).
+
+security: explain imports FILE.py, which runs its top-level code, and calls
+  FUNC with the values given. Run it only on files you trust.
 """
 
 
@@ -127,14 +183,18 @@ def _positive_int(text):
 
 def build_parser():
     """The argparse parser of the ``s2sgrad`` command."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("target", metavar="FILE.py:FUNC",
                         help="a Python file and the name of a top-level function in it")
     common.add_argument("--traceback", action="store_true",
                         help="on an error, show the Python traceback instead of one line "
                              "(for bug reports)")
 
-    parser = argparse.ArgumentParser(
+    valued = _Parser(add_help=False)
+    valued.add_argument("--at", metavar="NAME=VALUE", nargs="+", action="extend", default=[],
+                        help="argument values; repeat --at or give several after one --at")
+
+    parser = _Parser(
         prog="s2sgrad", description=_MAIN_DESCRIPTION, epilog=_MAIN_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -170,19 +230,29 @@ def build_parser():
     stages.set_defaults(run=run_stages, traceback=False)
 
     check = commands.add_parser(
-        "check", parents=[common], epilog=_CHECK_EPILOG,
+        "check", parents=[common, valued], epilog=_CHECK_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         help="compare the generated gradient with finite differences",
-        description="Evaluate the generated gradient of FUNC at the given argument values,\n"
-                    "compare it with central finite differences in float64, and print the\n"
-                    "largest relative error.",
+        description="Import FILE.py, call FUNC's generated gradient at the given argument\n"
+                    "values, compare it with central finite differences in float64, and\n"
+                    "print the largest relative error (check runs FUNC: see security below).",
     )
-    check.add_argument("--at", metavar="NAME=VALUE", nargs="+", action="extend", default=[],
-                       help="argument values; repeat --at or give several after one --at")
     check.add_argument("--wrt", metavar="NAME[,NAME...]",
                        help="differentiate with respect to these arguments "
                             "(default: those given float values)")
     check.set_defaults(run=run_check)
+
+    explain = commands.add_parser(
+        "explain", parents=[common, valued], epilog=_EXPLAIN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        help="say why a gradient is zero or not finite",
+        description="Import FILE.py, call FUNC and its gradient at the given argument values,\n"
+                    "and print why a gradient is zero or not finite (what sg.explain returns).",
+    )
+    explain.add_argument("--wrt", metavar="NAME[,NAME...]",
+                         help="explain the gradients of these arguments "
+                              "(default: those given float values)")
+    explain.set_defaults(run=run_explain)
     _add_cache_command(commands)
     return parser
 
@@ -190,17 +260,39 @@ def build_parser():
 def main(argv=None):
     """Run the ``s2sgrad`` command line; returns the exit status."""
     parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv:  # bare `s2sgrad`: what it can do
+        parser.print_help()
+        return EXIT_OK
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exit:  # --help, --version or a usage error (status 2)
+    except SystemExit as exit:  # --help or --version
         return exit.code
+    except _UsageError as error:
+        _print_error(error)
+        return EXIT_ERROR
     try:
         return args.run(args)
     except (CommandError, S2SGradError) as error:
         if args.traceback:
             raise
-        print(f"s2sgrad: error: {_one_line(str(error))}", file=sys.stderr)
+        _print_error(error)
         return EXIT_ERROR
+
+
+def _print_error(error):
+    prefix = "s2sgrad: error:"
+    if highlight.wants_colour(sys.stderr):
+        prefix = highlight.paint(prefix, "error")
+    print(f"{prefix} {_one_line(str(error))}", file=sys.stderr)
+
+
+def _print_code(source):
+    """Print generated source: coloured on a terminal, plain when piped."""
+    text = source if source.endswith("\n") else source + "\n"
+    if highlight.wants_colour(sys.stdout):
+        text = highlight.highlight(text)
+    sys.stdout.write(text)
 
 
 def _one_line(text):
@@ -332,7 +424,7 @@ def run_show(args):
             source = _engine("differentiate", function,
                              lambda: _program_after(function, wrt, args.order, args.stage,
                                                     args.mode))
-    sys.stdout.write(source if source.endswith("\n") else source + "\n")
+    _print_code(source)
     return EXIT_OK
 
 
@@ -407,6 +499,22 @@ def run_cache(args):
     return EXIT_OK
 
 
+# -- explain --------------------------------------------------------------------
+
+def run_explain(args):
+    with loaded_function(args.target) as function, np.errstate(all="ignore"):
+        given = parse_assignments(args.at, function)
+        wrt = _differentiated(args, function, given, "explain")
+        call = Call(function, _bind(function, given, wrt))
+        call.value()  # (its errors in the user's terms before the analysis runs)
+        positional, keywords = call.arguments()
+        spec = wrt[0] if len(wrt) == 1 else tuple(wrt)
+        report = _engine("explain the gradient of", function,
+                         lambda: explain(function, *positional, wrt=spec, **keywords))
+    sys.stdout.write(report)
+    return EXIT_OK
+
+
 # -- check: values -------------------------------------------------------------
 
 def parse_value(name, text):
@@ -449,6 +557,18 @@ def parse_assignments(items, function):
             raise CommandError(f"--at: argument {name!r} is given twice")
         values[name] = parse_value(name, text)
     return values
+
+
+def _differentiated(args, function, given, what):
+    """The arguments ``--wrt`` names, or by default those given float values."""
+    if args.wrt is not None:
+        return _parse_wrt(args.wrt, function)
+    wrt = [name for name, value in given.items() if _is_float_value(value)]
+    if not wrt:
+        raise CommandError(
+            f"nothing to {what}: no --at value is a float or a list "
+            f"(write 3.0 instead of 3, or choose arguments with --wrt)")
+    return wrt
 
 
 def _is_float_value(value):
@@ -500,21 +620,29 @@ class Call:
             value = self.function(*args, **kwargs)
         except (Exception, SystemExit) as error:
             raise CommandError(f"{self.function.__name__} raised {_describe(error)} "
-                               f"(at {self._where(replace)})") from error
+                               f"{self._where(replace)}") from error
         if np.ndim(value) != 0 or np.iscomplexobj(value) or not _is_real_number(value):
             raise CommandError(
-                f"check needs {self.function.__name__} to return a real scalar; it returned "
-                f"{type(value).__name__} of shape {np.shape(value)}"
+                f"{self.function.__name__} must return a real scalar to be differentiated; "
+                f"it returned {type(value).__name__} of shape {np.shape(value)}"
             )
         value = float(value)
         if not np.isfinite(value):
-            raise CommandError(f"{self.function.__name__} is {value} at {self._where(replace)}; "
-                               f"choose values where it is finite")
+            raise CommandError(f"{self.function.__name__} is {value} {self._where(replace)}; "
+                               f"choose values where it is finite"
+                               + (" around them (`s2sgrad explain` shows which line)"
+                                  if replace else ""))
         return value
 
     def _where(self, replace):
-        values = {**self.values, **(replace or {})}
-        return ", ".join(f"{name}={_short(value)}" for name, value in values.items())
+        """Where the function was called: the values given, or next to them
+        (the point a finite difference probes is not the user's business)."""
+        if replace:
+            moved = ", ".join(replace)
+            return (f"next to the values given (moving {moved} by a finite-difference step "
+                    f"from {', '.join(f'{n}={_short(self.values[n])}' for n in replace)})")
+        values = self.values
+        return "at " + ", ".join(f"{name}={_short(value)}" for name, value in values.items())
 
 
 def _is_real_number(value):
@@ -542,6 +670,8 @@ def _bind(function, given, wrt):
             raise CommandError(f"no value for argument {name!r} of {function.__name__} "
                                f"(add --at {name}=VALUE)")
         values[name] = as_differentiable(name, value) if name in wrt else value
+        if name in wrt and np.size(values[name]) == 0:
+            raise CommandError(f"--at {name}: an empty array has no entries to differentiate")
     return values
 
 
@@ -621,15 +751,7 @@ def run_check(args):
     # Non-finite values are reported by check itself, not as NumPy warnings.
     with loaded_function(args.target) as function, np.errstate(all="ignore"):
         given = parse_assignments(args.at, function)
-        if args.wrt is not None:
-            wrt = _parse_wrt(args.wrt, function)
-        else:
-            wrt = [name for name, value in given.items() if _is_float_value(value)]
-            if not wrt:
-                raise CommandError(
-                    "nothing to differentiate: no --at value is a float or a list "
-                    "(write 3.0 instead of 3, or choose arguments with --wrt)"
-                )
+        wrt = _differentiated(args, function, given, "differentiate")
         call = Call(function, _bind(function, given, wrt))
         floor = FLOOR_SCALE * max(1.0, abs(call.value()))
         spec = wrt[0] if len(wrt) == 1 else tuple(wrt)
@@ -644,11 +766,101 @@ def run_check(args):
             x = call.values[name]
             numerical = finite_difference(lambda moved, name=name: call.value({name: moved}), x)
             comparisons.append(Comparison(name, x, gradient, numerical, floor))
+        hints = [line for c in comparisons if not c.ok for line in _kink_hint(call, c)]
+        taylor = taylor_order(call, wrt, gradients)
     for comparison in comparisons:
         for line in comparison.lines():
             print(line)
+    for line in hints:
+        print(line)
+    print(_taylor_line(taylor))
     worst = max((c.error for c in comparisons), key=lambda error: (error != error, error))
     ok = all(comparison.ok for comparison in comparisons)
     verdict = "ok" if ok else f"MISMATCH: above the tolerance {TOLERANCE:g}"
     print(f"max relative error: {worst:.1e} ({verdict})")
     return EXIT_OK if ok else EXIT_MISMATCH
+
+
+def _worst_entry(comparison):
+    """The index of the entry of ``comparison`` that disagrees most."""
+    grad = np.asarray(comparison.gradient, dtype=np.float64)
+    differences = np.nan_to_num(np.abs(grad - comparison.numerical), nan=np.inf)
+    return np.unravel_index(int(np.argmax(differences)), grad.shape) if grad.shape else ()
+
+
+def _kink_hint(call, comparison):
+    """Lines naming the entry that disagrees and, when the one-sided
+    differences there differ, the kink or jump of the function there."""
+    if comparison.problem:
+        return []
+    index = _worst_entry(comparison)
+    x = comparison.x
+    label = comparison.name + ("[" + ", ".join(map(str, index)) + "]" if index else "")
+    entry = float(np.asarray(x)[index])
+    step = STEP * max(1.0, abs(entry))
+
+    def moved(delta):
+        if isinstance(x, float):
+            return call.value({comparison.name: x + delta})
+        value = np.array(x, dtype=np.float64)
+        value[index] += delta
+        return call.value({comparison.name: value})
+
+    centre = call.value()
+    left, right = (centre - moved(-step)) / step, (moved(step) - centre) / step
+    lines = [f"disagreement at {label} = {entry:.12g}: s2sgrad "
+             f"{float(np.asarray(comparison.gradient)[index]):.12g}, finite difference "
+             f"{float(comparison.numerical[index]):.12g}"]
+    positional, keywords = call.arguments()
+    try:
+        near = near_thresholds(call.function, *positional, within=2 * step, **keywords)
+    except Exception:  # noqa: BLE001 - a hint only: a function the trace cannot run gets none
+        near = []
+    for where, comparison, distance in near:
+        lines.append(f"  hint: the two sides of {comparison} are {distance:.2g} apart, less than "
+                     f"a finite-difference step, so the differences cross its threshold: {where}")
+    scale = max(abs(left), abs(right), 1e-300)
+    if abs(left - right) > 1e-3 * scale:
+        jump = max(abs(left), abs(right)) * step > 1e-3 * max(1.0, abs(centre))
+        kind = "jumps (an if on a threshold, a rounding)" if jump else \
+            "has a kink (np.abs, np.maximum, an if on a threshold)"
+        lines.append(f"  hint: the one-sided differences disagree there (left {left:.6g}, right "
+                     f"{right:.6g}): {call.function.__name__} {kind} at {label} = {entry:.12g}, "
+                     f"where the derivative is one-sided; check a point away from it")
+    return lines
+
+
+#: the Taylor remainder test's halvings of h, and its first h relative to |x|
+TAYLOR_STEPS = 8
+TAYLOR_START = 1e-2
+
+
+def taylor_order(call, wrt, gradients):
+    """The observed order of decay of the Taylor remainder (see the module
+    docstring), or None when the remainder is rounding noise (f linear along
+    the direction)."""
+    rng = np.random.default_rng(0)
+    directions = {name: (rng.standard_normal() if isinstance(call.values[name], float) else
+                         rng.standard_normal(np.shape(call.values[name]))) for name in wrt}
+    slope = sum(float(np.sum(np.asarray(g, dtype=np.float64) * directions[name]))
+                for name, g in zip(wrt, gradients))
+    centre = call.value()
+    size = max([1.0] + [float(np.max(np.abs(call.values[name]))) for name in wrt])
+    h = TAYLOR_START * size
+    noise = 1e3 * np.finfo(np.float64).eps * max(1.0, abs(centre))
+    remainders = []
+    for _ in range(TAYLOR_STEPS):
+        moved = {name: call.values[name] + h * directions[name] for name in wrt}
+        remainders.append(abs(call.value(moved) - centre - h * slope))
+        h /= 2
+    orders = [np.log2(a / b) for a, b in zip(remainders, remainders[1:]) if a > noise and b > noise]
+    return float(np.median(orders)) if orders else None
+
+
+def _taylor_line(order):
+    if order is None:
+        return ("Taylor remainder: at rounding level on every step (f is linear along the "
+                "direction tried)")
+    verdict = "second order: consistent with the gradient" if order > 1.5 else \
+        "below second order: the gradient is wrong, or f is not smooth here"
+    return f"Taylor remainder: decays at order {order:.2f} ({verdict})"

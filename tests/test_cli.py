@@ -8,6 +8,7 @@ is tested on a correct function and on a deliberately wrong ``defgrad`` rule.
 
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -285,17 +286,35 @@ def test_traceback_option_reraises(functions):
         main(["show", f"{functions}:g", "--traceback"])
 
 
-@pytest.mark.parametrize("argv", [[], ["frobnicate"], ["show"], ["show", "a.py:f", "--order", "0"]])
-def test_usage_errors_exit_2(capsys, argv):
+@pytest.mark.parametrize("argv", [["frobnicate"], ["show"], ["show", "a.py:f", "--order", "0"],
+                                  ["show", "--traceback"], ["check", "--at"], ["explain"]])
+def test_usage_errors_are_one_line_and_exit_2(capsys, argv):
     code, out, err = run(capsys, *argv)
-    assert code == 2 and "usage:" in err
+    assert_one_error_line(code, out, err)
+    assert "--help" in err
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["show", "--help"], ["check", "--help"]])
+def test_bare_command_shows_the_commands(capsys):
+    code, out, err = run(capsys)
+    assert (code, err) == (0, "")
+    for command in ("show", "check", "explain", "stages"):
+        assert command in out
+    assert "example" in out
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["show", "--help"], ["check", "--help"],
+                                  ["explain", "--help"]])
 def test_help_has_an_example(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 0
     assert "example" in out and "s2sgrad " in out
+
+
+@pytest.mark.parametrize("command", ["check", "explain"])
+def test_help_says_the_command_imports_the_file_and_runs_the_function(capsys, command):
+    code, out, err = run(capsys, command, "--help")
+    text = " ".join(out.split())
+    assert "imports FILE.py" in text and "calls FUNC" in text
 
 
 # -- the entry point -------------------------------------------------------------
@@ -320,3 +339,164 @@ def test_python_m_s2sgrad_show_and_check(functions, tmp_path):
 def test_python_m_s2sgrad_bad_input(tmp_path):
     result = run_module("check", "nowhere.py:f", "--at", "x=1.0", cwd=tmp_path)
     assert_one_error_line(result.returncode, result.stdout, result.stderr)
+
+
+# -- check: what it says about a disagreement ------------------------------------
+
+FUNCTIONS_WITH_EDGES = """
+import numpy as np
+
+def empty_sum(x):
+    return np.sum(x)
+
+def sqrt_of(x):
+    return np.sqrt(x)
+
+def step_up(x):
+    if x > 1.0:
+        return 2.0 * x
+    return x
+
+def smooth(x, y):
+    return np.sum(np.sin(x) * y) + np.sum(y ** 3)
+
+def cut(x):
+    k = int(np.sum(x))
+    return float(k) * 2.0
+"""
+
+
+@pytest.fixture
+def edges(tmp_path):
+    return write(tmp_path, "edges.py", FUNCTIONS_WITH_EDGES)
+
+
+def test_check_of_an_empty_array_is_one_line(edges, capsys):
+    code, out, err = run(capsys, "check", f"{edges}:empty_sum", "--at", "x=[]")
+    assert_one_error_line(code, out, err)
+    assert "empty array" in err
+
+
+def test_check_not_finite_next_to_the_point_does_not_show_the_probe(edges, capsys):
+    code, out, err = run(capsys, "check", f"{edges}:sqrt_of", "--at", "x=0.0")
+    assert_one_error_line(code, out, err)
+    assert "x=0.0" in err and "e-06" not in err and "finite-difference step" in err
+
+
+def test_check_names_the_entry_and_hints_at_a_jump(edges, capsys):
+    code, out, err = run(capsys, "check", f"{edges}:step_up", "--at", "x=1.0")
+    assert code == 1
+    assert "disagreement at x = 1" in out
+    assert "one-sided differences disagree" in out and "jumps" in out
+    assert "the two sides of x > 1.0 are 0 apart" in out and "edges.py:11: if x > 1.0:" in out
+
+
+def test_check_hint_names_the_array_entry(tmp_path, capsys, scratch_registry):
+    path = write(tmp_path, "wrong_rule.py", WRONG_RULE)
+    code, out, err = run(capsys, "check", f"{path}:f", "--at", "x=1.5")
+    assert code == 1 and "disagreement at x = 1.5" in out
+
+
+def test_taylor_remainder_is_second_order_for_a_right_gradient(edges, capsys):
+    code, out, err = run(capsys, "check", f"{edges}:smooth", "--at", "x=[0.3,1.2]", "y=[0.5,-2.0]")
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("Taylor remainder"))
+    order = float(line.split("order ")[1].split()[0])
+    assert 1.8 < order < 2.2
+
+
+def test_taylor_remainder_is_first_order_for_a_wrong_gradient(tmp_path, capsys, scratch_registry):
+    path = write(tmp_path, "wrong_rule.py", WRONG_RULE)
+    code, out, err = run(capsys, "check", f"{path}:f", "--at", "x=1.5")
+    line = next(line for line in out.splitlines() if line.startswith("Taylor remainder"))
+    order = float(line.split("order ")[1].split()[0])
+    assert 0.8 < order < 1.2 and "wrong" in line
+
+
+# -- explain ------------------------------------------------------------------------
+
+def test_explain_prints_the_report(edges, capsys):
+    code, out, err = run(capsys, "explain", f"{edges}:cut", "--at", "x=[0.4,0.9]")
+    assert (code, err) == (0, "")
+    assert "gradient with respect to x: zero" in out
+    line = FUNCTIONS_WITH_EDGES.splitlines().index("    k = int(np.sum(x))") + 1
+    assert f"edges.py:{line}: k = int(np.sum(x))" in out and "int()" in out
+
+
+def test_explain_of_a_fine_gradient(edges, capsys):
+    code, out, err = run(capsys, "explain", f"{edges}:smooth", "--at", "x=[0.3]", "y=[0.5]",
+                         "--wrt", "x")
+    assert code == 0 and "gradient with respect to x: fine" in out
+
+
+@pytest.mark.parametrize("argv", [
+    ["explain", "{edges}:cut", "--at", "x=1"],
+    ["explain", "{edges}:cut", "--at", "z=1.0"],
+    ["explain", "{edges}:sqrt_of", "--at", "x=-1.0"],
+    ["explain", "{dir}/nowhere.py:f", "--at", "x=1.0"],
+])
+def test_explain_bad_input_is_one_line(edges, tmp_path, capsys, argv):
+    argv = [arg.format(edges=edges, dir=tmp_path) for arg in argv]
+    assert_one_error_line(*run(capsys, *argv))
+
+
+# -- colour -----------------------------------------------------------------------
+
+def run_on_terminal(argv, cwd, **environment):
+    """``python -m s2sgrad argv`` with a pseudo-terminal as its stdout: its output."""
+    import pty
+
+    env = dict(os.environ, TERM="xterm")
+    env.pop("NO_COLOR", None)
+    env.update(environment)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PACKAGE_PARENT), env.get("PYTHONPATH")]))
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "s2sgrad", *argv], stdout=follower,
+                               stderr=subprocess.PIPE, cwd=cwd, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    process.wait(timeout=60)
+    return b"".join(chunks).decode()
+
+
+def test_show_is_coloured_on_a_terminal(functions, tmp_path):
+    out = run_on_terminal(["show", "functions.py:cubic"], tmp_path)
+    assert "\x1b[" in out
+    plain = re.sub("\x1b\\[[0-9;]*m", "", out).replace("\r\n", "\n")
+    assert plain.rstrip("\n") == sg.source(load(functions).cubic).rstrip("\n")
+
+
+def test_no_color_turns_the_colour_off(functions, tmp_path):
+    out = run_on_terminal(["show", "functions.py:cubic"], tmp_path, NO_COLOR="1")
+    assert "\x1b[" not in out and "def grad_cubic" in out
+
+
+def test_piped_output_is_plain(functions, tmp_path):
+    shown = run_module("show", "functions.py:cubic", cwd=tmp_path)
+    assert "\x1b[" not in shown.stdout and "def grad_cubic" in shown.stdout
+
+
+def test_the_highlighter_only_adds_colour():
+    from s2sgrad import highlight
+
+    source = sg.source(load_source_of_cubic())
+    coloured = highlight.highlight(source)
+    assert coloured != source
+    assert re.sub("\x1b\\[[0-9;]*m", "", coloured) == source
+    assert highlight.highlight("def broken(:\n") == "def broken(:\n"
+
+
+def load_source_of_cubic():
+    def cubic(x):
+        return x ** 3 - 2.0 * x  # a comment
+
+    return cubic

@@ -220,3 +220,51 @@ def test_several_arguments_get_a_section_each():
 def test_explain_rejects_what_is_not_a_function():
     with pytest.raises(TypeError, match="Python function"):
         sg.explain(np.sin, 1.0)
+
+
+# -- a while loop counting its passes: the count has no derivative
+def doublings(x):
+    n = 0
+    while np.sum(x) < 10.0:  # loop
+        x = x * 2.0
+        n = n + 1
+    return float(n)
+
+
+def test_a_loop_count_names_the_loop_test():
+    text = sg.explain(doublings, np.array([0.5, 1.5]))
+    assert line_of(doublings, "loop") in text
+    assert "how many passes the loop makes" in text and "3 passes" in text
+
+
+# -- a helper the function calls is inlined: its cut is named at the call
+def floor_twice(a):
+    return np.floor(a) * 2.0
+
+
+def calls_helper(x):
+    return np.sum(floor_twice(x))  # call
+
+
+def test_a_cut_inside_a_helper_is_named_at_the_call():
+    text = sg.explain(calls_helper, np.array([0.5, 1.5]))
+    assert line_of(calls_helper, "call") in text and "np.floor()" in text
+
+
+def split_and_mask(x):
+    a, b = np.split(x, 2)
+    return np.sum(np.maximum(a, 0.0) * b)  # max
+
+
+def test_lists_of_arrays_are_followed():
+    text = sg.explain(split_and_mask, np.array([-0.5, -1.5, 2.0, 3.0]))
+    assert line_of(split_and_mask, "max") in text and "np.maximum()" in text
+
+
+def quadratic(x, a, b):
+    return a * x ** 2 + b * x
+
+
+def test_a_stationary_point():
+    text = sg.explain(quadratic, 3.0, 1.0, -6.0)
+    assert "stationary point" in text

@@ -26,6 +26,7 @@ import numpy as np
 
 from s2sgrad.tape import tensor as _tensor
 from s2sgrad.tape.compiled import forget_stale_rules, rewind
+from s2sgrad.tape.explain import explain_tape
 from s2sgrad.tape.tensor import (
     _FLOATING,
     Tensor,
@@ -75,6 +76,8 @@ class GradientTape:
         self._watched = []
         self._watched_vars = {}
         self._reads = {}
+        self._cuts = {}
+        self._spent = None
 
     def _clear(self):
         #: the recorded program (list of Records), None once spent.
@@ -87,6 +90,9 @@ class GradientTape:
         self._watched_vars = {}
         #: id(variable) -> the read-snapshots of it this tape tracks.
         self._reads = {}
+        #: (primitive, (file, line)) -> the tracked inputs it gave a result
+        #: with no derivative (see tensor._note_cut; read by explain)
+        self._cuts = {}
 
     # -- the context manager ------------------------------------------------
     def __enter__(self):
@@ -236,12 +242,22 @@ class GradientTape:
             seeds = self._seeds(target, output_gradients, tensor_mode)
         grads = self._gradients(seeds, flat_sources, zero, tensor_mode)
         if not self._persistent:
+            # (a None result keeps the recording for explain to read)
+            self._spent = self._records if any(g is None for g in grads) else None
             self._records = None  # as _release()
             if self._recording:
                 self._pop()
         if flat_sources is sources:
             return grads if type(sources) is list else tuple(grads)
         return _pack(sources, grads)
+
+    def explain(self, target, sources):
+        """A report (str) of why ``gradient(target, sources)`` is ``None`` for
+        a source: it is not watched, the target was not recorded, or the
+        operations (with their lines) that gave a value computed from it a
+        result with no derivative. Also after a non-persistent tape's
+        ``gradient`` call that returned a ``None``."""
+        return explain_tape(self, target, sources)
 
     def _release(self):
         """Drop the records of a non-persistent tape; it records nothing more."""

@@ -17,6 +17,7 @@ recording, an operation costs the NumPy call plus one small object.
 
 import inspect
 import operator
+import sys
 import threading
 
 import numpy as np
@@ -165,17 +166,20 @@ def _record(prim, args, vals, params, out, rule=None):
             if _is_floating(o._value):
                 break
         else:
+            _note_cut(prim, args)
             return
     else:
         v = out._value
         if type(v) is _ndarray:
             if v.dtype.kind not in "fc":
+                _note_cut(prim, args)
                 return
         else:
             f = _FLOATING.get(type(v))
             if f is None:
                 f = _is_floating(v)
             if not f:
+                _note_cut(prim, args)
                 return
     if rule is None:
         try:
@@ -183,6 +187,7 @@ def _record(prim, args, vals, params, out, rule=None):
         except (KeyError, TypeError):
             rule = rule_of(prim)
         if rule is NONDIFF:
+            _note_cut(prim, args)
             return
     if len(_local.active) != 1:
         _record_on_each(prim, args, vals, params, out, rule)
@@ -219,6 +224,55 @@ def _record(prim, args, vals, params, out, rule=None):
             tracked.add(id(o))
     else:
         tracked.add(id(out))
+
+
+#: at most this many places where a path was cut are noted per tape
+MAX_CUTS = 64
+
+
+def _note_cut(prim, args):
+    """Note, on each recording tape tracking one of ``args``, that ``prim``
+    gave it a result carrying no derivative (an integer, a truth value, a
+    nondifferentiable primitive), with the user's line: what
+    ``GradientTape.explain`` reports. Costs nothing unless an input is tracked."""
+    for tape in _local.active:
+        cuts = getattr(tape, "_cuts", None)
+        if cuts is None or len(cuts) >= MAX_CUTS:
+            continue
+        inputs = _tracked_inputs(tape, args)
+        if inputs:
+            cuts.setdefault((prim, user_line()), inputs)
+
+
+def _tracked_inputs(tape, args):
+    """The Tensors among ``args`` (nested) that ``tape`` tracks (a watched
+    Variable as the snapshot of its value; a trainable Variable it would
+    watch as the Variable itself)."""
+    found = []
+    for a in args:
+        if isinstance(a, Tensor):
+            if a._is_variable and id(a) not in tape._watched_vars:
+                if tape._auto and a._trainable:  # (it would be watched, were it recorded)
+                    found.append(a)
+                continue
+            if a._is_variable:
+                a = a._snap
+            if a is not None and id(a) in tape._tracked:
+                found.append(a)
+        elif type(a) in _SEQUENCES:
+            found += _tracked_inputs(tape, a)
+    return found
+
+
+def user_line():
+    """``(file, line)`` of the innermost frame outside s2sgrad and NumPy."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        module = frame.f_globals.get("__name__") or ""
+        if not module.startswith(("s2sgrad.", "numpy.")) and module not in ("s2sgrad", "numpy"):
+            return frame.f_code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return None, None
 
 
 def _record_on_each(prim, args, vals, params, out, rule):
@@ -418,14 +472,17 @@ def _binary(op, a, b, cls):
     # -- recording: as _record(op, (a, b), (av, bv), _NO_PARAMS, out)
     if t is _ndarray:
         if raw.dtype.kind not in "fc":
+            _note_cut(op, (a, b))
             return out
     elif not _FLOATING.get(t, False) and not _is_floating(raw):
+        _note_cut(op, (a, b))
         return out
     try:
         rule = _kinds[op]
     except KeyError:
         rule = rule_of(op)
     if rule is NONDIFF:
+        _note_cut(op, (a, b))
         return out
     if len(_local.active) != 1:
         _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
@@ -915,6 +972,8 @@ def stop_gradient(x):
     if isinstance(x, Tensor):
         t = _new(x._result_type)
         t._value = x._value
+        if _local.active:
+            _note_cut(stop_gradient, (x,))
         return t
     return x
 

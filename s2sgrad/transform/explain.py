@@ -44,7 +44,8 @@ _INDEX = "__s2sgrad_index"
 #: at most this many statements are recorded (a long loop is cut short)
 MAX_STEPS = 200_000
 
-_COMPARISONS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
+#: the primitive of each comparison node
+COMPARISONS = {ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt,
                 ast.GtE: operator.ge, ast.Eq: operator.eq, ast.NotEq: operator.ne,
                 ast.Is: operator.is_, ast.IsNot: operator.is_not, ast.In: operator.contains}
 
@@ -101,7 +102,7 @@ def operation_of(stmt, resolve):
     if isinstance(rhs, ast.Constant):
         return Operation("constant")
     if isinstance(rhs, ast.Compare):
-        symbol = _OPERATOR_SYMBOLS.get(type(rhs.ops[0]), type(rhs.ops[0]).__name__)
+        symbol = OPERATOR_SYMBOLS.get(type(rhs.ops[0]), type(rhs.ops[0]).__name__)
         return Operation("cut", f"the comparison {symbol}")
     if isinstance(rhs, ast.Attribute):
         found = registry.attribute(rhs.attr)
@@ -110,7 +111,7 @@ def operation_of(stmt, resolve):
         return _rule_or_opaque(found.primitive, [rhs.value], (), f".{rhs.attr}")
     if isinstance(rhs, (ast.BinOp, ast.UnaryOp)):
         found = registry.operator(type(rhs.op))
-        symbol = _OPERATOR_SYMBOLS.get(type(rhs.op), type(rhs.op).__name__)
+        symbol = OPERATOR_SYMBOLS.get(type(rhs.op), type(rhs.op).__name__)
         args = [rhs.left, rhs.right] if isinstance(rhs, ast.BinOp) else [rhs.operand]
         if found is None:
             return Operation("opaque", f"the operator {symbol}")
@@ -136,7 +137,8 @@ def _rule_or_opaque(primitive, args, keywords, spelling):
     return Operation("rule", spelling, primitive, tuple(args), tuple(keywords))
 
 
-_OPERATOR_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
+#: how the user writes each operator node
+OPERATOR_SYMBOLS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                      ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%", ast.USub: "-",
                      ast.UAdd: "+", ast.Not: "not", ast.Invert: "~", ast.BitAnd: "&",
                      ast.BitOr: "|", ast.BitXor: "^", ast.Lt: "<", ast.LtE: "<=",
@@ -612,11 +614,11 @@ def _statically_feeding(body, ret, operation):
 
 
 def _all_finite(value):
+    if isinstance(value, (list, tuple)):
+        return all(_all_finite(v) for v in value)
     try:
         return bool(np.all(np.isfinite(value)))
-    except TypeError:
-        if isinstance(value, (list, tuple)):
-            return all(_all_finite(v) for v in value)
+    except (TypeError, ValueError):  # (not numbers: a string, an object)
         return True
 
 

@@ -35,6 +35,7 @@ def explain(f, *args, wrt=0, **kwargs):
 
     ``wrt`` is as for :func:`s2sgrad.grad`; keyword arguments are passed to
     ``f``. When every gradient is finite and not zero, the report says so.
+    ``f`` runs twice: its generated gradient, then its traced normal form.
     """
     if not inspect.isfunction(f):
         raise TypeError(f"explain expects a Python function, got {type(f).__name__}")
@@ -58,6 +59,36 @@ def explain(f, *args, wrt=0, **kwargs):
     for name, gradient in zip(names, gradients):
         lines += writer.section(name, gradient, value, found.get(name) if trace else None)
     return "\n".join(lines) + "\n"
+
+
+def near_thresholds(f, *args, within, **kwargs):
+    """Comparisons of ``f`` at ``args`` whose two sides are less than
+    ``within`` apart (a finite difference of that step may cross them):
+    a list of ``(file:line and source, comparison, distance)``."""
+    g = pipeline.program_after(f, 0, "normalise")
+    namespace = dict(g.parsed.globals)
+    namespace.update((name, cell.cell_contents) for name, cell in g.parsed.closure.items())
+    namespace.update(g.context.env)
+    trace = analysis.Trace(g.program, namespace, args, kwargs)
+    analyser = analysis.Analyser(trace, g.context.resolve, None)
+    writer = _Report(f, g.context, trace, analyser)
+    found, seen = [], set()
+    for step in trace.steps:
+        node = step.node
+        if not (isinstance(node, ast.Assign) and isinstance(node.value, ast.Compare)) \
+                or id(node) in seen:
+            continue
+        compare = node.value
+        try:
+            left = analyser.evaluate(compare.left, step)
+            right = analyser.evaluate(compare.comparators[0], step)
+            distance = float(np.min(np.abs(np.asarray(left, dtype=float) - right)))
+        except (TypeError, ValueError):
+            continue
+        if distance < within:
+            seen.add(id(node))
+            found.append((writer.where(node), writer.spell(analysis.target_of(node)), distance))
+    return found
 
 
 class _Report:
@@ -159,7 +190,7 @@ class _Report:
                 lines += self.zeroed(zeroed)
             return lines
         lines = [f"  {argument} reaches the result through derivatives, whose contributions "
-                 f"cancel at these values"]
+                 f"cancel at these values (a stationary point)"]
         return lines + self.unfollowed(found)
 
     def shown_cuts(self, found):
@@ -190,12 +221,20 @@ class _Report:
     def branch(self, step):
         node = step.node
         test = node.test
-        arm = "if" if step.value else "else"
         spelt = self.spell(test.id) if isinstance(test, ast.Name) else ast.unparse(test)
         made = step.inputs.get(test.id) if isinstance(test, ast.Name) else None
-        detail = ""
+        values = ""
         if made is not None and self.trace.steps[made].inputs:
-            detail = f" ({self.values(self.trace.steps[made])})"
+            values = self.values(self.trace.steps[made])
+        exits = [arm for arm, stmts in ((True, node.body), (False, node.orelse))
+                 if len(stmts) == 1 and isinstance(stmts[0], ast.Break)]
+        if exits:  # (a while loop's test: the normal form's `if c: ... else: break`)
+            passes = sum(1 for s in self.trace.steps if s.node is node and bool(s.value) != exits[0])
+            first = f"; at the first test: {values}" if values else ""
+            return (f"how many passes the loop makes depends on {spelt}, which has no "
+                    f"derivative ({passes} passes here{first})")
+        arm = "if" if step.value else "else"
+        detail = f" ({values})" if values else ""
         return f"the {arm} arm ran: {spelt} is {bool(step.value)}{detail}"
 
     def untaken(self, argument, found):
