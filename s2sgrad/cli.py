@@ -223,6 +223,7 @@ def build_parser():
 
     stages = commands.add_parser(
         "stages", help="print the names of the pipeline's passes, in order",
+        epilog="example:\n  s2sgrad stages\n  s2sgrad show examples/quickstart.py:f --stage shapes\n",
         description="Print the names of the pipeline's passes, one per line, in the order\n"
                     "they run (the NAMEs `s2sgrad show --stage` takes).",
         formatter_class=argparse.RawDescriptionHelpFormatter,

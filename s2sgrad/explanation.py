@@ -152,8 +152,9 @@ class _Report:
         argument = self.user(name)
         verdict = _verdict(gradient, value)
         if verdict == "fine":
+            largest = max(float(np.max(np.abs(leaf), initial=0.0)) for leaf in _leaves(gradient))
             return [f"gradient with respect to {argument}: fine (finite, not zero; "
-                    f"largest magnitude {float(np.max(np.abs(gradient))):.3g})"]
+                    f"largest magnitude {largest:.3g})"]
         lines = [f"gradient with respect to {argument}: {verdict}"]
         if found is None:
             return lines + ["  (the function runs too many statements to trace it)"]
@@ -185,12 +186,17 @@ class _Report:
             lines += self.untaken(argument, found)
             return lines
         if found.zeroed:
-            lines = [f"  the derivative is zero at these values:"]
+            lines = ["  the derivative is zero at these values:"]
             for zeroed in found.zeroed[:MAX_LISTED]:
                 lines += self.zeroed(zeroed)
-            return lines
-        lines = [f"  {argument} reaches the result through derivatives, whose contributions "
-                 f"cancel at these values (a stationary point)"]
+        else:
+            lines = [f"  {argument} reaches the result through derivatives, whose contributions "
+                     f"cancel at these values (a stationary point)"]
+        cuts = self.shown_cuts(found)
+        if cuts:
+            lines.append(f"  other paths from {argument} to the result are cut:")
+            for cut in cuts[:MAX_LISTED]:
+                lines += self.cut(cut)
         return lines + self.unfollowed(found)
 
     def shown_cuts(self, found):
@@ -266,14 +272,14 @@ class _Report:
         if found.first_nonfinite is not None:
             step = self.trace.steps[found.first_nonfinite]
             op = self.analyser.operation(step.node)
-            lines.append(f"  the first value that is not finite is made at")
+            lines.append("  the first value that is not finite is made at")
             lines.append(f"    {self.where(step.node)}")
             lines.append(f"      {op.spelling or 'it'} gives {_short(step.value)} from "
                          f"{self.values(step) or 'constants'}")
         for blowup in found.blowups[:MAX_LISTED]:
             step = self.trace.steps[blowup.step]
             op = self.analyser.operation(step.node)
-            lines.append(f"  the derivative is not finite at")
+            lines.append("  the derivative is not finite at")
             lines.append(f"    {self.where(step.node)}")
             lines.append(f"      the derivative of {op.spelling} at {self.values(step)} is "
                          f"{_short(blowup.derivative)} (the cotangent reaching it: "
@@ -293,8 +299,6 @@ def _cut_reason(op):
     """Why the operation of a cut carries no derivative, from the primitive table."""
     if op.primitive is stop_gradient:
         return "sg.stop_gradient() stops the derivative (on purpose)"
-    if op.spelling.startswith("the comparison"):
-        return f"{op.spelling} is piecewise constant (its derivative is zero)"
     record = registry.record(op.primitive) if op.primitive is not None else None
     if record is None:
         return f"{op.spelling} carries no derivative"
@@ -329,6 +333,9 @@ def _kinds(gradient, value):
 
 
 def _leaves(value):
+    """The arrays and numbers of a (nested) gradient; an entry None is zero."""
+    if value is None:
+        return [0.0]
     if isinstance(value, (list, tuple)):
         return [leaf for v in value for leaf in _leaves(v)]
     if isinstance(value, dict):

@@ -303,7 +303,7 @@ def test_bare_command_shows_the_commands(capsys):
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["show", "--help"], ["check", "--help"],
-                                  ["explain", "--help"]])
+                                  ["explain", "--help"], ["stages", "--help"]])
 def test_help_has_an_example(capsys, argv):
     code, out, err = run(capsys, *argv)
     assert code == 0

@@ -9,8 +9,12 @@ import inspect
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
+from hypothesis.extra import numpy as hnp
 
 import s2sgrad as sg
+from s2sgrad import pipeline
+from s2sgrad.transform import explain as analysis
 
 
 def line_of(function, marker):
@@ -268,3 +272,51 @@ def quadratic(x, a, b):
 def test_a_stationary_point():
     text = sg.explain(quadratic, 3.0, 1.0, -6.0)
     assert "stationary point" in text
+
+
+# -- the backward sweep over the trace is reverse mode itself: where it follows
+#    every step, the gradient it finds is the generated code's
+
+def mixed(x, w):
+    h = np.tanh(x * w) + np.maximum(x, 0.1) ** 2
+    total = 0.0
+    for i in range(len(x)):
+        total = total + h[i] * np.exp(-x[i])
+    return total / np.sum(w ** 2)
+
+
+def traced_gradient(function, *args):
+    g = pipeline.program_after(function, 0, "normalise")
+    namespace = dict(g.parsed.globals, **g.context.env)
+    _, _, found = analysis.analyse(g.program, namespace, g.context.resolve, ["x"], args)
+    return found["x"]
+
+
+@settings(max_examples=25, deadline=None)
+@given(hnp.arrays(np.float64, st.integers(1, 5),
+                  elements=st.floats(-2.0, 2.0).filter(lambda v: abs(v - 0.1) > 1e-3)))
+def test_the_backward_sweep_agrees_with_the_generated_gradient(x):
+    w = np.linspace(0.5, 1.5, x.size)
+    found = traced_gradient(mixed, x, w)
+    assert found.active and not found.unfollowed
+    np.testing.assert_allclose(found.gradient, sg.grad(mixed)(x, w), rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(hnp.array_shapes(min_dims=0, max_dims=3, max_side=3))
+def test_a_cut_is_found_for_every_shape(shape):
+    x = np.full(shape, 0.3)
+    text = sg.explain(rounded, x)
+    assert "zero" in section(text, "x").splitlines()[0]
+    assert line_of(rounded, "round") in text
+
+
+def weighted_and_rounded(ws, x):
+    return np.sum(ws[0] * x) + np.sum(np.round(ws[1]))  # both
+
+
+def test_a_list_argument_with_a_zero_path_and_a_cut_path():
+    text = sg.explain(weighted_and_rounded, [np.array([0.0, 0.0]), np.array([0.3])],
+                      np.array([0.0, 0.0]))
+    assert "the derivative of the operator * is zero here" in text
+    assert "other paths from ws to the result are cut" in text and "np.round()" in text

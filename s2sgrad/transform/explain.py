@@ -103,7 +103,7 @@ def operation_of(stmt, resolve):
         return Operation("constant")
     if isinstance(rhs, ast.Compare):
         symbol = OPERATOR_SYMBOLS.get(type(rhs.ops[0]), type(rhs.ops[0]).__name__)
-        return Operation("cut", f"the comparison {symbol}")
+        return Operation("cut", f"the comparison {symbol}", COMPARISONS.get(type(rhs.ops[0])))
     if isinstance(rhs, ast.Attribute):
         found = registry.attribute(rhs.attr)
         if found is None or found.nondifferentiable:
@@ -336,6 +336,9 @@ class Analysis:
     outside: dict = field(default_factory=dict)
     #: the argument is read by no statement at all
     unused: bool = False
+    #: the gradient the backward sweep found (None: nothing reached the
+    #: argument); the same as the generated code's where every step was followed
+    gradient: object = None
 
 
 class Analyser:
@@ -459,6 +462,8 @@ class Analyser:
         for i in range(len(self.steps) - 1, -1, -1):
             g = cotangents.pop(i, None)
             step = self.steps[i]
+            if isinstance(step.node, ast.arg) and step.node.arg == name:
+                found.gradient = g
             if g is None or not active[i] or isinstance(step.node, ast.arg):
                 continue
             try:
