@@ -71,7 +71,9 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     function = called_function(function)
     generated = gradient_code(function, tuple(wrt), seed=True)
     kwargs[generated.seed_name] = seed
-    return bind(generated, function)(*args, **kwargs)
+    grads = bind(generated, function)(*args, **kwargs)
+    # (a list, tuple or dict argument's gradient sums entry by entry in the caller)
+    return tuple(runtime.as_cotangent(g) for g in grads)
 
 
 class Context:

@@ -79,13 +79,15 @@ def repeat_to(g, like, axis=None, keepdims=False):
 
 def zeros_like(x):
     """The gradient of an argument the result does not depend on (a NumPy
-    scalar's is a NumPy scalar of its type, a Python number's a float, a
-    list's or tuple's a list of its entries' zeros: the pieces of ``split``
-    may differ in shape)."""
+    scalar's is a NumPy scalar of its type, a Python number's a float; for a
+    list, tuple or dict: the same structure of zeros; None (no gradient, an
+    entry of a list cotangent) stays None)."""
     if type(x) is float or type(x) is int:
         return 0.0
-    if type(x) is list or type(x) is tuple:
-        return [None if e is None else zeros_like(e) for e in x]  # (None: no gradient)
+    if x is None:
+        return None
+    if isinstance(x, STRUCTURES):
+        return structure_gradient(None, x, as_given=True)
     zeros = xp.zeros_like(x)
     return zeros[()] if isinstance(x, xp.generic) else zeros
 
@@ -176,30 +178,157 @@ def addend_share(g, like):
     """The cotangent of the addend ``like`` of a sum with cotangent ``g``
     (``add_cotangents``): a list cotangent passes through whole (its
     entries have the addend's pieces' shapes), an array is unbroadcast."""
-    if isinstance(g, (list, tuple)):
+    if isinstance(g, STRUCTURES):
         return g
     return unbroadcast(g, like)
 
 
-class Cotangents(list):
-    """The cotangent of a primitive with several outputs: one array per output.
+#: the containers whose cotangent is a container of the same shape
+STRUCTURES = (list, tuple, dict)
 
-    Sums add entry by entry (a list would concatenate), so the
-    contributions of the outputs a program uses accumulate as arrays do.
+
+def _no_cotangent(value):
+    """True for what stands for a zero cotangent: None, or the 0.0
+    placeholder of a loop or branch where nothing flowed."""
+    return value is None or (type(value) is float and value == 0.0)
+
+
+def _add_entries(a, b):
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if type(a) in STRUCTURES:  # (a callee's gradient of a nested container)
+        a = as_cotangent(a)
+    return a + b
+
+
+class Cotangents(list):
+    """The cotangent of a list, a tuple, or a primitive with several outputs:
+    one entry per item, ``None`` standing for zero.
+
+    Sums add entry by entry (a list would concatenate), so contributions
+    accumulate as arrays do; a zero placeholder (``None``, ``0.0``) adds
+    nothing, and plain lists and tuples (a callee's gradient of a sequence)
+    add entry by entry too.
     """
 
     __slots__ = ()
 
     def __add__(self, other):
-        return Cotangents([a + b for a, b in zip(self, other)])
+        if _no_cotangent(other):
+            return self
+        return Cotangents([_add_entries(a, b) for a, b in zip(self, other)])
 
     __radd__ = __add__
     __iadd__ = __add__
 
 
+class DictCotangent(dict):
+    """The cotangent of a dict: key -> cotangent of the value, for the keys
+    that received one (a missing key, or ``None``, is zero). Sums merge."""
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        if _no_cotangent(other):
+            return self
+        merged = DictCotangent(self)
+        for key, value in other.items():
+            merged[key] = _add_entries(merged.get(key), value)
+        return merged
+
+    __radd__ = __add__
+    __iadd__ = __add__
+
+
+def as_cotangent(value):
+    """``value`` (a gradient, maybe of a list, tuple or dict) as a cotangent
+    that sums entry by entry: plain containers become :class:`Cotangents`
+    and :class:`DictCotangent`, nested ones too."""
+    if isinstance(value, dict):
+        return DictCotangent({k: as_cotangent(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return Cotangents(as_cotangent(v) for v in value)
+    return value
+
+
+def structure_gradient(cotangent, argument, as_given=False):
+    """The cotangent of list, tuple or dict ``argument`` from ``cotangent``,
+    complete: every leaf a gradient shaped like the argument's, zeros where
+    nothing flowed. With ``as_given`` it is the argument's own structure
+    (type, keys, nesting: what a gradient returns), else a cotangent that
+    sums entry by entry (what the adjoint accumulates)."""
+    if isinstance(argument, dict):
+        get = cotangent.get if isinstance(cotangent, dict) else _nothing
+        grads = {key: _leaf_gradient(get(key), value, as_given) for key, value in argument.items()}
+        return grads if as_given else DictCotangent(grads)
+    entries = cotangent if isinstance(cotangent, (list, tuple)) else (None,) * len(argument)
+    grads = [_leaf_gradient(c, a, as_given) for c, a in zip(entries, argument)]
+    if not as_given:
+        return Cotangents(grads)
+    if isinstance(argument, list):
+        return grads
+    kind = type(argument)
+    return kind(*grads) if hasattr(argument, "_fields") else kind(grads)  # (namedtuples)
+
+
+def _nothing(key):
+    return None
+
+
+def _leaf_gradient(cotangent, argument, as_given):
+    if isinstance(argument, STRUCTURES):
+        return structure_gradient(cotangent, argument, as_given)
+    if cotangent is None:
+        return zeros_like(argument)
+    return as_gradient(cotangent, argument)
+
+
+def gradient_of(cotangent, argument):
+    """The gradient returned for ``argument``: :func:`as_gradient`, in the
+    argument's own structure when it is a list, tuple or dict."""
+    if isinstance(argument, STRUCTURES):
+        return structure_gradient(cotangent, argument, as_given=True)
+    return as_gradient(cotangent, argument)
+
+
 def cotangent_or_zero(value):
     """An element of a list cotangent, where None stands for zero."""
     return 0.0 if value is None else value
+
+
+def element_cotangent(cotangent, index):
+    """The cotangent of ``seq[index]`` from the cotangent of ``seq``: an
+    array's entry, a list's item (a slice: its items), a dict's value. A
+    zero placeholder (``None``, ``0.0``: nothing flowed into the sequence,
+    as for the unused ``cache`` of ``out, cache = layer(x)``) gives 0.0,
+    and so does an item with no cotangent."""
+    if _no_cotangent(cotangent):
+        return 0.0
+    if isinstance(cotangent, dict):
+        value = cotangent.get(index)
+    else:
+        value = cotangent[index]
+        if type(index) is slice and isinstance(cotangent, list):
+            value = Cotangents(value)
+    return 0.0 if value is None else value
+
+
+def element_cotangent_adjoint(g, cotangent, index):
+    """The transpose of :func:`element_cotangent`: ``g`` at ``index`` of a
+    cotangent shaped like ``cotangent`` (zero when that was a placeholder)."""
+    if _no_cotangent(cotangent):
+        return 0.0
+    if isinstance(cotangent, dict):
+        return DictCotangent({index: g})
+    if isinstance(cotangent, list):
+        entries = Cotangents([None] * len(cotangent))
+        entries[index] = g
+        return entries
+    grad = xp.zeros_like(cotangent)
+    grad[index] = g
+    return grad
 
 
 def zero_slot(cotangent, index):
@@ -225,7 +354,13 @@ def owned_copy(value):
 
 def as_gradient(cotangent, argument):
     """``cotangent`` as a gradient of ``argument``: a 0.0 placeholder left by
-    a loop or branch where nothing flowed becomes zeros of the right shape."""
+    a loop or branch where nothing flowed becomes zeros of the right shape,
+    and the cotangent of a list, tuple or dict the argument's structure."""
+    if type(argument) is ndarray and type(cotangent) is ndarray and \
+            cotangent.shape == argument.shape:
+        return cotangent
+    if isinstance(argument, STRUCTURES):
+        return structure_gradient(cotangent, argument)
     if xp.shape(cotangent) == xp.shape(argument):
         return cotangent
     return xp.array(xp.broadcast_to(cotangent, xp.shape(argument)), dtype=xp.result_type(argument, 1.0))

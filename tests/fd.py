@@ -37,6 +37,8 @@ EPS = 1e-6
 
 def _is_float(value):
     """True for values finite differences can perturb."""
+    if isinstance(value, dict):
+        return _is_float(list(value.values()))
     if isinstance(value, (list, tuple)):
         return len(value) > 0 and all(_is_float(v) for v in value)
     if isinstance(value, (bool, np.bool_)):
@@ -48,8 +50,10 @@ def _is_float(value):
 
 def as_float64(value):
     """``value`` with every floating array or NumPy scalar cast to float64."""
+    if isinstance(value, dict):
+        return {k: as_float64(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(as_float64(v) for v in value)
+        return _rebuilt(value, [as_float64(v) for v in value])
     if isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating):
         return value.astype(np.float64)
     if isinstance(value, np.floating):
@@ -59,6 +63,8 @@ def as_float64(value):
 
 def _step(value, direction, size):
     """``value + size * direction``, keeping Python floats Python floats."""
+    if isinstance(value, dict):
+        return {k: _step(v, direction[k], size) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_step(v, d, size) for v, d in zip(value, direction))
     if isinstance(value, float):
@@ -73,6 +79,10 @@ def _with_arg(args, argnum, value):
 
 
 def _difference(plus, minus, eps):
+    if plus is None and minus is None:  # (an entry a container cotangent leaves out)
+        return None
+    if isinstance(plus, dict):
+        return {k: _difference(plus[k], minus[k], eps) for k in plus}
     if isinstance(plus, (list, tuple)):
         return [_difference(p, m, eps) for p, m in zip(plus, minus)]
     return (np.asarray(plus, dtype=np.float64) - np.asarray(minus, dtype=np.float64)) / (2 * eps)
@@ -82,6 +92,8 @@ def random_like(value, rng):
     """Standard normal values with the structure and shape of ``value`` (float64)."""
     if value is None:
         return None
+    if isinstance(value, dict):
+        return {k: random_like(v, rng) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [random_like(v, rng) for v in value]
     if isinstance(value, float):
@@ -93,6 +105,9 @@ def inner(a, b):
     """⟨a, b⟩ summed over every entry of (possibly nested lists of) arrays."""
     if a is None or b is None:
         return 0.0
+    if isinstance(a, dict) or isinstance(b, dict):  # (a missing key is a zero entry)
+        a, b = (v if isinstance(v, dict) else {} for v in (a, b))
+        return sum(inner(a[k], b[k]) for k in a if k in b)
     if isinstance(a, (list, tuple)):
         return sum(inner(x, y) for x, y in zip(a, b))
     return float(np.sum(np.asarray(a, dtype=np.float64) * np.asarray(b, dtype=np.float64)))
@@ -154,11 +169,18 @@ def assert_grad_close(actual, f, args, argnum=0, rtol=1e-5, atol=1e-7, eps=EPS):
     np.testing.assert_allclose(np.asarray(actual, dtype=np.float64), expected, rtol=rtol, atol=atol)
 
 
-def _shapes(value):
+def _shapes(value, like=None):
+    """The shapes in ``value``; with ``like``, an entry or key missing from
+    a container cotangent (``None``: zero) counts as shaped like ``like``'s."""
     if value is None:
-        return None
+        return None if like is None else _shapes(like)
+    if isinstance(like, dict) or isinstance(value, dict):
+        like = like if isinstance(like, dict) else {}
+        value = value if isinstance(value, dict) else {}
+        return {k: _shapes(value.get(k), like.get(k)) for k in set(value) | set(like)}
     if isinstance(value, (list, tuple)):
-        return [_shapes(v) for v in value]
+        likes = like if isinstance(like, (list, tuple)) else [None] * len(value)
+        return [_shapes(v, l) for v, l in zip(value, likes)]
     return np.shape(value)
 
 
@@ -210,7 +232,7 @@ def check_vjp(rule_or_primitive, args, kwargs=None, *, argnums=None, seed=0, rto
         if i >= len(args) or not _is_float(args[i]):
             continue
         x = args[i]
-        assert _shapes(grad) == _shapes(x), f"argument {i}: gradient shape {_shapes(grad)} != {_shapes(x)}"
+        assert _shapes(grad, x) == _shapes(x), f"argument {i}: gradient shape {_shapes(grad, x)} != {_shapes(x)}"
         u = random_like(x, rng)
         jvp = numerical_jvp(rule.primitive, args, i, u, kwargs, eps)
         lhs, rhs = inner(v, jvp), inner(grad, u)
@@ -222,3 +244,57 @@ def check_vjp(rule_or_primitive, args, kwargs=None, *, argnums=None, seed=0, rto
     if argnums is not None:
         assert checked == len(argnums), f"checked {checked} arguments, expected {sorted(argnums)}"
     return grads
+
+
+def _leaves(value, path=()):
+    """(path, leaf) of every float or float array in a nested list/tuple/dict."""
+    if isinstance(value, dict):
+        return [p for k in value for p in _leaves(value[k], path + (k,))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in _leaves(v, path + (i,))]
+    return [(path, value)]
+
+
+def _replaced(value, path, leaf):
+    """``value`` with the leaf at ``path`` replaced (containers copied, types kept)."""
+    if not path:
+        return leaf
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        return {k: _replaced(v, rest, leaf) if k == head else v for k, v in value.items()}
+    return _rebuilt(value, [_replaced(v, rest, leaf) if i == head else v
+                            for i, v in enumerate(value)])
+
+
+def _rebuilt(sequence, items):
+    """``items`` in a sequence of the type of ``sequence`` (namedtuples too)."""
+    if isinstance(sequence, list):
+        return items
+    return type(sequence)(*items) if hasattr(sequence, "_fields") else type(sequence)(items)
+
+
+def assert_structure_grad_close(actual, f, args, argnum=0, rtol=1e-5, atol=1e-7, eps=EPS):
+    """Assert ``actual`` is the gradient of ``f`` with respect to the nested
+    list/tuple/dict ``args[argnum]``: the same structure (container types,
+    keys, lengths), every leaf the central-difference gradient."""
+    args = list(args)
+    structure = as_float64(args[argnum])
+    expected_leaves = _leaves(structure)
+    actual_leaves = _leaves(actual)
+    assert [p for p, _ in actual_leaves] == [p for p, _ in expected_leaves], \
+        (actual, args[argnum])
+    _assert_same_containers(actual, structure)
+    for (path, leaf), (_, got) in zip(expected_leaves, actual_leaves):
+        def of_leaf(value, path=path):
+            return f(*_with_arg(args, argnum, _replaced(structure, path, value)))
+        assert_grad_close(got, of_leaf, [leaf], 0, rtol, atol, eps)
+
+
+def _assert_same_containers(actual, expected):
+    if isinstance(expected, (list, tuple, dict)):
+        assert type(actual) is type(expected), (type(actual), type(expected))
+        items = expected.items() if isinstance(expected, dict) else enumerate(expected)
+        for k, v in items:
+            _assert_same_containers(actual[k], v)
+    else:
+        assert not isinstance(actual, (list, tuple, dict)), actual

@@ -25,6 +25,7 @@ import inspect
 
 from s2sgrad import backend, runtime
 from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
+from s2sgrad.frontend import idioms
 from s2sgrad.frontend.inline import inline_call, outside_write
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
@@ -121,6 +122,9 @@ class Normaliser:
             self.current[a.arg] = a.arg
             self.namer.reserve(a.arg)
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
+        body = idioms.without_try(body)
+        #: lists and dicts only this function holds (written as new ones)
+        self.containers = idioms.private_containers(tree, self.parsed.resolve)
         body = _loops_without_else(body, self.namer)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
@@ -265,33 +269,44 @@ class Normaliser:
 
     def assign(self, target, value, origin):
         if isinstance(target, ast.Name):
-            rhs = self.rhs(value)
-            name = self.store(target.id)
-            if self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
-                isinstance(n, ast.Name) and n.id == name for n in ast.walk(rhs)
-            ):
-                # x = x * y in a loop: compute into a temporary first, so the
-                # adjoint sees the old x while the new one is saved apart.
-                temp = self.namer.temp()
-                self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
-                rhs = ast.Name(temp, ast.Load())
-            self.note_sharing(name, rhs)
-            self.emit(ast.Assign([ast.Name(name, ast.Store())], rhs), origin)
+            self.assign_value(target.id, self.rhs(value), origin)
         elif isinstance(target, (ast.Tuple, ast.List)):
             self.unpack(target, value, origin)
         elif isinstance(target, ast.Subscript):
             base = target.value
+            if isinstance(base, ast.Subscript) and idioms.held_item(self, base) is not None:
+                # xs[t][i] = v: a write into the array a private container holds
+                self.write_subscript(idioms.held_item(self, base, origin), self.index(target.slice),
+                                     self.atom(value), origin)
+                return
             if not isinstance(base, ast.Name) or self.parsed.resolve(base) is not LOCAL:
                 raise self.parsed.error("assignment to a subscript of a non-local", origin,
                                         stage="normalise")
             index = self.index(target.slice)
             atom = self.atom(value)
-            self.write_subscript(base.id, index, atom, origin)
+            if base.id in self.containers:
+                idioms.write_item(self, base.id, index, atom, origin)
+            else:
+                self.write_subscript(base.id, index, atom, origin)
         elif isinstance(target, ast.Attribute):
             raise self.parsed.error("assignment to an attribute", origin, stage="normalise")
         else:
             raise self.parsed.error(f"assignment to {type(target).__name__}", origin,
                                     stage="normalise")
+
+    def assign_value(self, user_name, rhs, origin):
+        """``user_name = rhs``, ``rhs`` normalised already."""
+        name = self.store(user_name)
+        if self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
+            isinstance(n, ast.Name) and n.id == name for n in ast.walk(rhs)
+        ):
+            # x = x * y in a loop: compute into a temporary first, so the
+            # adjoint sees the old x while the new one is saved apart.
+            temp = self.namer.temp()
+            self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
+            rhs = ast.Name(temp, ast.Load())
+        self.note_sharing(name, rhs)
+        self.emit(ast.Assign([ast.Name(name, ast.Store())], rhs), origin)
 
     def write_subscript(self, name, index, atom, origin):
         """``x[i] = v``: save what the write overwrites, then write.
@@ -343,6 +358,10 @@ class Normaliser:
             source = rhs.value.id
         elif isinstance(rhs, ast.Call):
             found = registry.record(self.resolve(rhs.func))
+            if found is not None and found.holds:  # a container of the arguments
+                for item in rhs.args:
+                    if isinstance(item, ast.Name):
+                        self.share(target, item.id)
             viewed = None if found is None else found.view_of
             if viewed is not None and viewed < len(rhs.args) and isinstance(rhs.args[viewed], ast.Name):
                 source = rhs.args[viewed].id
@@ -391,6 +410,8 @@ class Normaliser:
         elif isinstance(target, ast.Subscript):
             read = copy.deepcopy(target)
             read.ctx = ast.Load()
+            if isinstance(target.value, ast.Name) and target.value.id in self.containers:
+                read = idioms.item_updated_in_place(self, read, s)
             value = ast.BinOp(read, s.op, s.value)
             self.assign(target, value, s)
         else:
@@ -575,7 +596,7 @@ class Normaliser:
                 count = lengths[0] if len(lengths) == 1 else self.builtin_call("min", lengths)
                 header = self.atom(self.builtin_call("range", [count]))
                 return header, None, [(t, _item_of(q)) for t, q in zip(target.elts, seqs)]
-        seq = self.iterated(self.atom(it), s)
+        seq = self.iterated(idioms.iterated(self, it, self.atom(it)), s)
         header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
         return header, None, [(target, _item_of(seq))]
 
@@ -670,6 +691,8 @@ class Normaliser:
     def rhs(self, e):
         """Normalise ``e`` into a single operation over atoms."""
         kind = type(e)
+        if kind in idioms.EXPRESSIONS:
+            return idioms.expression(self, e)
         if kind in UNSUPPORTED_EXPRESSIONS:
             raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[kind], e, stage="normalise")
         if kind in (ast.Constant, ast.Name) or e in self.facts.atoms:
@@ -742,6 +765,9 @@ class Normaliser:
         return ast.Attribute(base, e.attr, ast.Load())
 
     def call(self, e):
+        spelled = idioms.call(self, e)
+        if spelled is not None:
+            return spelled
         if any(isinstance(a, ast.Starred) for a in e.args) or any(
             k.arg is None for k in e.keywords
         ):
@@ -751,7 +777,8 @@ class Normaliser:
             return self.method_call(func, e)
         if isinstance(func, ast.Name):
             func = self.read(func, as_callee=True) if func.id in self.current else func
-            if func.id not in self.current.values() and self.parsed.resolve(func) is UNRESOLVED:
+            if func.id not in self.current.values() and func.id not in self.env \
+                    and self.parsed.resolve(func) is UNRESOLVED:
                 raise self.parsed.error(f"call to undefined name {func.id!r}", e,
                                         stage="normalise", kind=UndefinedNameError)
         elif not self.is_global_ref(func):
@@ -819,6 +846,9 @@ class Normaliser:
                 kind=SecondOrderLoopError,
                 hint="the first derivative replays the loop from a stack, which is not "
                      "differentiated again")
+        spelled = idioms.method_call(self, func, e)
+        if spelled is not None:
+            return spelled
         found = registry.method(method)
         if found is None:
             raise self.parsed.error(f"method call .{method}()", e, stage="normalise",

@@ -105,6 +105,13 @@ class Primitive:
     #: the result is a list of arrays (``split``): its cotangent is a list,
     #: summed entry by entry
     returns_list: bool = False
+    #: indices of the arguments it reads as lists, tuples or dicts (builtin
+    #: ``sum``, ``np.stack``): their cotangent is a structure, which an
+    #: argument's gradient turns back into the argument's own type
+    structures: tuple = ()
+    #: the result is a list, tuple or dict holding the arguments themselves
+    #: (``appended``, ``dict_display``): it shares memory with each of them
+    holds: bool = False
     order: int = field(default=0, compare=False)
 
 

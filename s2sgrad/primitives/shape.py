@@ -177,12 +177,19 @@ def getitem_adjoint(cotangent, a, index):
     """Zeros shaped like ``a`` with ``cotangent`` added at ``a[index]``.
 
     Repeated fancy indices accumulate (``np.add.at``). For a list or tuple
-    ``a`` with an integer index the result is a list holding ``cotangent``
-    at ``index`` and ``None`` (no gradient) elsewhere.
+    ``a`` the result is a :class:`~s2sgrad.runtime.Cotangents` holding
+    ``cotangent`` at ``index`` (an item, or the items of a slice) and
+    ``None`` (no gradient) elsewhere; for a dict, a
+    :class:`~s2sgrad.runtime.DictCotangent` of the one key.
     """
+    if isinstance(a, dict):
+        return runtime.DictCotangent({index: cotangent})
     if isinstance(a, (list, tuple)):
-        grads = [None] * len(a)
-        grads[index] = cotangent
+        grads = runtime.Cotangents([None] * len(a))
+        if type(index) is not slice:
+            grads[index] = cotangent
+        elif isinstance(cotangent, (list, tuple)):
+            grads[index] = cotangent
         return grads
     grad = np.zeros(np.shape(a), dtype=np.result_type(a, cotangent))
     if _is_basic_index(index):
@@ -194,8 +201,8 @@ def getitem_adjoint(cotangent, a, index):
 
 @defvjp(getitem_adjoint, allocates=True, linear=True, sequence_of=(1,))
 def getitem_adjoint_vjp(g, ans, cotangent, a, index):
-    # for a list ``a`` the cotangent g is a list too, where None means zero
-    return (runtime.cotangent_or_zero(g[index]), None, None)
+    # for a list or dict ``a`` the cotangent g is one too, where None means zero
+    return (runtime.element_cotangent(g, index), None, None)
 
 
 @defvjp(np.take, allocates=True, linear=True)
@@ -420,9 +427,19 @@ def passthrough(g, ans, value):
     return (g,)
 
 
-@defvjp(runtime.as_gradient, view_of=0, linear=True)
+@defvjp(runtime.element_cotangent, view_of=0, linear=True)
+def element_cotangent_vjp(g, ans, cotangent, index):
+    return (runtime.element_cotangent_adjoint(g, cotangent, index), None)
+
+
+@defvjp(runtime.element_cotangent_adjoint, holds=True, linear=True)
+def element_cotangent_adjoint_vjp(g, ans, value, cotangent, index):
+    return (runtime.element_cotangent(g, index), None, None)
+
+
+@defvjp(runtime.as_gradient, runtime.gradient_of, view_of=0, linear=True)
 def as_gradient_vjp(g, ans, cotangent, argument):
-    return (unbroadcast(g, cotangent), None)
+    return (runtime.addend_share(g, cotangent), None)
 
 
 @defvjp(runtime.zero_slot, allocates=True, linear=True)

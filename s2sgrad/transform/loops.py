@@ -57,21 +57,24 @@ class LoopAdjoints:
             var = self.adjoint_name(name)
             state = adj.get(name)
             before += self.free_aliases_of(var, adj, name)
+            # (the gradient of an argument that may be a container starts as a
+            # placeholder: its cotangent sums entry by entry, never in place)
+            array_wrt = name in self.wrt and name not in self.structured
             if state is None:
                 zero = self.helper_call("zeros_like", [ast.Name(name, ast.Load())]) \
-                    if name in self.wrt else ast.Constant(0.0)
+                    if array_wrt else ast.Constant(0.0)
                 self.note_ownership(name, var, zero)
-                if name not in self.wrt:
+                if not array_wrt:
                     self.zero_filled.add(var)
                 before.append(_assign(var, zero))
             elif not (isinstance(state.expr, ast.Name) and state.expr.id == var and state.like is None):
                 value = self.materialise(state)
-                if name in self.wrt and name not in self.reassigned:
+                if array_wrt and name not in self.reassigned:
                     # accumulated in place below: start from our own copy
                     value = self.helper_call("owned_copy", [value])
                     self.owned.add(var)
                 before.append(_assign(var, value))
-            elif name in self.wrt and var not in self.owned and name not in self.reassigned:
+            elif array_wrt and var not in self.owned and name not in self.reassigned:
                 before.append(_assign(var, self.helper_call("owned_copy", [state.expr])))
                 self.owned.add(var)
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)

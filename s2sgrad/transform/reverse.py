@@ -31,6 +31,7 @@ from s2sgrad.transform.adjoints import is_atom as _is_atom
 from s2sgrad.transform.adjoints import simultaneous as _simultaneous
 from s2sgrad.transform.adjoints import walk_statements as _walk_statements
 from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
+from s2sgrad.transform.structures import may_be_structures, reads_placeholder, sequence_operator
 from s2sgrad.transform.writes import ArrayWrites, _insert_after
 from s2sgrad.transform.templates import template_for
 
@@ -85,6 +86,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.reassigned = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)
                            and isinstance(n.ctx, ast.Store)}
         self.sequences = self.sequence_names(body)
+        self.structured = may_be_structures(body, self.wrt, self.context)
         self.assigned_under = _arms_assigning(self.fn)
         self.guards = []
         self.check_writes(body)
@@ -187,7 +189,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
         if state.like is not None:
             return self.helper_call("full_like", [state.like, state.expr])
-        if any(isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(state.expr)):
+        if name in self.structured:
+            return self.helper_call("gradient_of", [state.expr, ast.Name(name, ast.Load())])
+        if reads_placeholder(state.expr, self.zero_filled, self.context):
             return self.helper_call("as_gradient", [state.expr, ast.Name(name, ast.Load())])
         return state.expr
 
@@ -440,7 +444,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             if not _is_metadata(rhs.attr):
                 raise self.error(f"attribute .{rhs.attr} of a differentiated value", s)
         elif isinstance(rhs, ast.BinOp):
-            primitive = _operator_primitive(rhs.op)
+            primitive = sequence_operator(rhs, self.sequences) or _operator_primitive(rhs.op)
             contributions = self.apply_rule(primitive, [rhs.left, rhs.right], {}, g, target, s)
         elif isinstance(rhs, ast.UnaryOp):
             primitive = _operator_primitive(rhs.op)
@@ -458,8 +462,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     # a literal seed (a tuple result, refused by the entry guard
                     # before this runs) is no list: never index a literal
                     item = ast.Constant(seq.value) if isinstance(seq, ast.Constant) else \
-                        ast.Subscript(seq, ast.Constant(k), ast.Load())
-                    contributions.append((element.id, self.helper_call("cotangent_or_zero", [item])))
+                        self.helper_call("element_cotangent", [seq, ast.Constant(k)])
+                    contributions.append((element.id, item))
         else:
             raise self.error(f"{type(rhs).__name__} expression", s)
         statements = list(prologue)
@@ -560,8 +564,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             # a literal cotangent indexed by the rule: spread it over ans first
             g = Adjoint(g.expr, True, ast.Name(target, ast.Load()))
         if g.like is None and rule.view_of is not None and not rule.elementwise and \
-                target not in self.sequences and any(  # a list's rule reads a placeholder itself
-                isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(g.expr)):
+                target not in self.sequences and \
+                reads_placeholder(g.expr, self.zero_filled, self.context):  # (a list's rule reads it itself)
             # a 0.0 placeholder (a branch or loop where nothing flowed) carries
             # no shape, which the rule of a view (reshape, transpose...) needs: shape it as ans
             g = Adjoint(self.helper_call("as_gradient", [g.expr, ast.Name(target, ast.Load())]), False)
@@ -797,7 +801,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
     def note_zero_fill(self, var, value):
         """``var`` may hold a 0.0 placeholder if ``value`` reads one."""
-        if any(isinstance(n, ast.Name) and n.id in self.zero_filled for n in ast.walk(value)):
+        if reads_placeholder(value, self.zero_filled, self.context):
             self.zero_filled.add(var)
 
     def note_ownership(self, name, var, value):

@@ -22,13 +22,12 @@ def test_integer_argument_is_a_type_error():
 
 
 @pytest.mark.parametrize("name, construct", [
-    ("uses_try", "try statement"),
     ("uses_with", "with statement"),
     ("uses_yield", "yield"),
     ("uses_global_statement", "global statement"),
     ("uses_class", "class definition"),
     ("uses_lambda", "lambda"),
-    ("uses_comprehension", "list comprehension"),
+    ("uses_set_comprehension", "set comprehension"),
     ("unknown_primitive", "no derivative rule"),
     ("star_args", "*args"),
     # (the gradient would not follow the write: it was silently zero)

@@ -15,13 +15,6 @@ def square_sum(x):
     return np.sum(x * x)
 
 
-def uses_try(x):
-    try:
-        return x * 2
-    except ValueError:
-        return x
-
-
 def uses_with(x):
     with open("f") as fh:
         return x * len(fh.read())
@@ -47,8 +40,8 @@ def uses_lambda(x):
     return np.sum(np.array(list(map(lambda t: t * 2, x))))
 
 
-def uses_comprehension(x):
-    return sum([x * i for i in range(3)])
+def uses_set_comprehension(x):
+    return sum({x * i for i in range(3)})
 
 
 def unknown_primitive(x):

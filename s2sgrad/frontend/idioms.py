@@ -1,0 +1,397 @@
+"""Python idioms of numerical code, spelled in the normal form's terms.
+
+The normaliser hands these constructs here; each becomes ordinary normal
+form (operations on atoms, ``for`` loops over ranges) built from the
+container helpers of :mod:`s2sgrad.primitives.containers`, which carry
+derivative rules like any primitive:
+
+* dict displays ``{k: v}`` and ``dict(k=v)`` -> ``dict_display(keys, values)``;
+* list, dict and set-free comprehensions and generator expressions -> a
+  ``for`` loop appending to a fresh list (or writing a fresh dict);
+* ``d[k] = v`` and ``d[k] += v`` on a dict or list the function builds
+  itself -> ``d = with_item(d, k, v)``; ``xs.append(v)``, ``xs.extend(vs)``,
+  ``xs.pop()`` -> a new list bound to ``xs``. A container the function
+  shares (copied to another name, held by another container, passed to a
+  function, or a parameter: the caller's) would see the write through the
+  other reference, which a new list does not: those writes are refused;
+* ``d.get``, ``d.items()``, ``d.values()``, ``d.keys()``;
+* ``max(a, b, c)`` -> ``max(max(a, b), c)``; a star argument of a call
+  with no derivative (``np.random.rand(*x.shape)``); a method of an object
+  held in a global (``layer.forward(x)``: its class's function, called with
+  the object);
+* f-strings (text: no derivative) and ``try`` statements, of which the
+  body, ``else`` and ``finally`` run (a handler that runs is an error
+  raised by the gradient, never a silently different program).
+"""
+
+import ast
+import builtins
+import copy
+import inspect
+import types
+
+from s2sgrad import runtime
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+from s2sgrad.primitives import containers, registry
+
+#: expressions :func:`expression` spells
+EXPRESSIONS = (ast.Dict, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.JoinedStr)
+
+#: calls that build a list or dict, whatever their arguments
+_BUILDERS = {builtins.dict: "dict", builtins.list: "list"}
+#: container methods, and the kind of container each needs
+_METHODS = {"append": "list", "extend": "list", "pop": "list",
+            "get": "dict", "items": "dict", "values": "dict", "keys": "dict"}
+
+
+# ------------------------------------------------------------- containers
+def private_containers(tree, resolve):
+    """User names of ``tree`` that always hold a list or dict the function
+    itself builds and that no other reference can reach: name -> kind.
+
+    Every assignment to such a name is a display, a comprehension or a
+    ``dict(...)``/``list(...)`` call, and every read of it is a subscript,
+    a method call on it, an iteration, or an argument of a call with a
+    derivative rule or none (``np.stack(xs)``, ``len(xs)``, ``sum(xs)``),
+    which cannot keep it. Writes into these are new containers bound to the
+    same name: nothing else sees the old one.
+    """
+    kinds = {}
+    for node in _own_nodes(tree):
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                for name, value in _bindings(target, node.value):
+                    kinds.setdefault(name, set()).add(_kind_of(value, resolve))
+        elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
+            kind = _kind_of(node.value, resolve) if isinstance(node, ast.AugAssign) else None
+            kinds.setdefault(node.target.id, set()).add(kind)
+        elif isinstance(node, (ast.For, ast.comprehension, ast.withitem, ast.NamedExpr)):
+            target = getattr(node, "target", None) or getattr(node, "optional_vars", None)
+            for name in _names(target):
+                kinds.setdefault(name, set()).add(None)
+    params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
+    found = {name: next(iter(k)) for name, k in kinds.items()
+             if len(k) == 1 and None not in k and name not in params}
+    for node, parent in _reads(tree):
+        if node.id in found and not _keeps_no_reference(node, parent, resolve):
+            del found[node.id]
+    return found
+
+
+def _own_nodes(tree):
+    """The nodes of ``tree``'s body outside nested functions and lambdas."""
+    stack = list(tree.body)
+    while stack:
+        node = stack.pop()
+        yield node
+        for child in ast.iter_child_nodes(node):
+            if not isinstance(child, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)):
+                stack.append(child)
+
+
+def _bindings(target, value):
+    """(name, value or None) pairs an assignment ``target = value`` binds."""
+    if isinstance(target, ast.Name):
+        return [(target.id, value)]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(target.elts):
+            return [p for t, v in zip(target.elts, value.elts) for p in _bindings(t, v)]
+        return [(name, None) for name in _names(target)]
+    return []
+
+
+def _names(target):
+    return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target else []
+
+
+def _kind_of(value, resolve):
+    """"list" or "dict" when ``value`` certainly builds a new one, else None."""
+    if isinstance(value, (ast.Dict, ast.DictComp)):
+        return "dict"
+    if isinstance(value, (ast.List, ast.ListComp)):
+        return "list"
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
+        obj = resolve(value.func)
+        if obj is not LOCAL and obj is not UNRESOLVED:
+            return next((kind for builder, kind in _BUILDERS.items() if obj is builder), None)
+    return None
+
+
+def _reads(tree):
+    """(Name node, parent node) of every read in ``tree``'s own body."""
+    for parent in _own_nodes(tree):
+        for child in ast.iter_child_nodes(parent):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
+                yield child, parent
+
+
+def _keeps_no_reference(node, parent, resolve):
+    if isinstance(parent, (ast.Subscript, ast.Attribute)) and parent.value is node:
+        return True
+    if isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node:
+        return True
+    if isinstance(parent, ast.Compare):
+        return True
+    if isinstance(parent, ast.AugAssign) and parent.target is node:
+        return True
+    if isinstance(parent, ast.Call) and node in parent.args:
+        callee = resolve(parent.func) if isinstance(parent.func, (ast.Name, ast.Attribute)) \
+            else UNRESOLVED
+        return callee is not LOCAL and callee is not UNRESOLVED and (
+            registry.lookup(callee) is not None or registry.is_nondifferentiable(callee))
+    return False
+
+
+def write_item(normaliser, name, index, atom, origin):
+    """``d[k] = v`` into a private list or dict: ``d = with_item(d, k, v)``."""
+    base = normaliser.read(ast.Name(name, ast.Load()))
+    normaliser.assign_value(name, _helper_call(normaliser, containers.with_item, [
+        base, index, atom]), origin)
+
+
+# ------------------------------------------------------------ expressions
+def expression(normaliser, e):
+    """The rhs of one of :data:`EXPRESSIONS`."""
+    if isinstance(e, ast.Dict):
+        if any(k is None for k in e.keys):
+            raise normaliser.parsed.error("dict display with ** unpacking", e, stage="normalise")
+        return _dict_display(normaliser, e.keys, e.values)
+    if isinstance(e, ast.JoinedStr):
+        return _format(normaliser, e)
+    return _comprehension(normaliser, e)
+
+
+def _dict_display(normaliser, keys, values):
+    key_atoms = [normaliser.atom(k) for k in keys]
+    value_atoms = [normaliser.atom(v) for v in values]
+    if all(isinstance(k, ast.Constant) for k in key_atoms):
+        keys_atom = ast.Constant(tuple(k.value for k in key_atoms))
+    else:
+        keys_atom = normaliser.atom(ast.Tuple(key_atoms, ast.Load()))
+    values_atom = normaliser.atom(ast.Tuple(value_atoms, ast.Load())) if value_atoms \
+        else ast.Constant(())
+    return _helper_call(normaliser, containers.dict_display, [keys_atom, values_atom])
+
+
+def _comprehension(normaliser, e):
+    """``[elt for t in it if c]`` is a loop appending to a fresh list (a
+    generator expression is read as the list it would produce; a dict
+    comprehension writes a fresh dict). The loop variables get names of
+    their own: they do not leak into the function, as in Python 3."""
+    renames = {}
+    for generator in e.generators:
+        if generator.is_async:
+            raise normaliser.parsed.error("async comprehension", e, stage="normalise")
+        for name in _names(generator.target):
+            renames.setdefault(name, normaliser.namer.fresh(name, exact_first=False))
+    e = _Renamer(renames).visit(copy.deepcopy(e))
+    acc = normaliser.namer.fresh("items" if not isinstance(e, ast.DictComp) else "entries")
+    is_dict = isinstance(e, ast.DictComp)
+    if is_dict:
+        step = _helper_call(normaliser, containers.with_item,
+                            [ast.Name(acc, ast.Load()), e.key, e.value])
+    else:
+        step = _helper_call(normaliser, containers.appended, [ast.Name(acc, ast.Load()), e.elt])
+    body = [ast.Assign([ast.Name(acc, ast.Store())], step)]
+    for generator in reversed(e.generators):
+        for condition in reversed(generator.ifs):
+            body = [ast.If(condition, body, [])]
+        body = [ast.For(generator.target, generator.iter, body, [])]
+    start = ast.Dict([], []) if is_dict else ast.List([], ast.Load())
+    for s in [ast.Assign([ast.Name(acc, ast.Store())], start)] + body:
+        normaliser.stmt(ast.fix_missing_locations(ast.copy_location(s, e)))
+    return normaliser.read(ast.Name(acc, ast.Load()))
+
+
+class _Renamer(ast.NodeTransformer):
+    def __init__(self, renames):
+        self.renames = renames
+
+    def visit_Name(self, node):
+        if node.id in self.renames:
+            return ast.copy_location(ast.Name(self.renames[node.id], node.ctx), node)
+        return node
+
+
+def _format(normaliser, e):
+    """An f-string: ``format_text(template, values...)`` (text, no derivative)."""
+    template, values = [], []
+    for part in e.values:
+        if isinstance(part, ast.Constant):
+            template.append(part.value.replace("{", "{{").replace("}", "}}"))
+            continue
+        spec = ""
+        if part.format_spec is not None:
+            if not all(isinstance(p, ast.Constant) for p in part.format_spec.values):
+                raise normaliser.parsed.error("f-string with a computed format spec", e,
+                                              stage="normalise")
+            spec = ":" + "".join(p.value for p in part.format_spec.values)
+        conversion = "" if part.conversion == -1 else "!" + chr(part.conversion)
+        template.append("{" + conversion + spec + "}")
+        values.append(normaliser.atom(part.value))
+    return _helper_call(normaliser, format_text, [ast.Constant("".join(template)), *values])
+
+
+def format_text(template, *values):
+    """The text of an f-string (its parts formatted as Python formats them)."""
+    return template.format(*values)
+
+
+registry.defnondiff(format_text)
+
+
+# ------------------------------------------------------------------ calls
+def call(normaliser, e):
+    """The rhs of a call this module spells, or None for an ordinary call."""
+    func = e.func
+    callee = normaliser.resolve(func) if isinstance(func, (ast.Name, ast.Attribute)) \
+        and not (isinstance(func, ast.Name) and func.id in normaliser.current) else UNRESOLVED
+    if callee is builtins.dict and not e.args and all(k.arg for k in e.keywords):
+        return _dict_display(normaliser, [ast.Constant(k.arg) for k in e.keywords],
+                             [k.value for k in e.keywords])
+    if callee is builtins.zip and not e.keywords:
+        if len(e.args) == 1 and isinstance(e.args[0], ast.Starred):
+            return _helper_call(normaliser, containers.transposed, [normaliser.atom(e.args[0].value)])
+        if 1 <= len(e.args) <= 4 and not any(isinstance(a, ast.Starred) for a in e.args):
+            return _helper_call(normaliser, containers.zipped,
+                                [normaliser.atom(a) for a in e.args])
+    if callee in (builtins.max, builtins.min) and len(e.args) > 2 and not e.keywords:
+        inner = ast.copy_location(ast.Call(func, e.args[:-1], []), e)
+        return normaliser.rhs(ast.copy_location(ast.Call(func, [inner, e.args[-1]], []), e))
+    if any(isinstance(a, ast.Starred) for a in e.args) and not any(k.arg is None for k in e.keywords) \
+            and callee is not LOCAL and callee is not UNRESOLVED \
+            and registry.is_nondifferentiable(callee):
+        return _unpacked_call(normaliser, func, e)
+    if isinstance(callee, types.MethodType) and inspect.isfunction(callee.__func__) \
+            and not isinstance(callee.__self__, type) and registry.lookup(callee) is None \
+            and not registry.is_nondifferentiable(callee):
+        # ``layer.forward(x)``: its class's function, given the object
+        # (the object is read where the user reads it; the cache checks that
+        # the expression still means a method of the same function)
+        function = ast.Name(normaliser.env_helper(callee.__func__, callee.__func__.__name__),
+                            ast.Load())
+        normaliser.inlined[ast.unparse(func) + ".__func__"] = callee.__func__
+        return normaliser.rhs(ast.copy_location(
+            ast.Call(function, [func.value, *e.args], e.keywords), e))
+    return None
+
+
+def _unpacked_call(normaliser, func, e):
+    """``f(a, *s)`` of a callee with no derivative: ``call_unpacked(f, (a,), s)``."""
+    parts = []
+    for a in e.args:
+        if isinstance(a, ast.Starred):
+            parts.append(normaliser.atom(a.value))
+        else:
+            parts.append(normaliser.atom(ast.Tuple([a], ast.Load())))
+    keywords = [ast.keyword(k.arg, normaliser.atom(k.value)) for k in e.keywords]
+    callee = func if normaliser.is_global_ref(func) or isinstance(func, ast.Name) \
+        else normaliser.atom(func)
+    return _helper_call(normaliser, call_unpacked, [callee, *parts], keywords)
+
+
+def call_unpacked(function, *parts, **keywords):
+    """``function(*parts[0], *parts[1], ..., **keywords)``."""
+    return function(*(item for part in parts for item in part), **keywords)
+
+
+registry.defnondiff(call_unpacked)
+
+
+def method_call(normaliser, func, e):
+    """The rhs of a container method call, or None for another method."""
+    method = func.attr
+    if method not in _METHODS or not isinstance(func.value, ast.Name) \
+            or func.value.id not in normaliser.current or registry.method(method) is not None:
+        return None
+    name = func.value.id
+    kind = _METHODS[method]
+    mutating = method in ("append", "extend", "pop")
+    if mutating and normaliser.containers.get(name) != kind:
+        raise normaliser.parsed.error(
+            f".{method}() on {name!r}, a {kind} other names may share", e, stage="normalise",
+            hint=f"build a new {kind} instead (a function's parameter is the caller's, "
+                 "and a copy or an enclosing container would change too)")
+    base = normaliser.read(func.value)
+    args = [normaliser.atom(a) for a in e.args]
+    if e.keywords:
+        raise normaliser.parsed.error(f".{method}() with keyword arguments", e, stage="normalise")
+    if method == "append" and len(args) == 1:
+        normaliser.assign_value(name, _helper_call(normaliser, containers.appended, [base, *args]), e)
+        return ast.Constant(None)
+    if method == "extend" and len(args) == 1:
+        normaliser.assign_value(name, _helper_call(normaliser, containers.extended, [base, *args]), e)
+        return ast.Constant(None)
+    if method == "pop" and (not args or (isinstance(args[0], ast.Constant)
+                                         and args[0].value in (0, -1))):
+        last = not args or args[0].value == -1
+        item = normaliser.atom(ast.Subscript(base, ast.Constant(-1 if last else 0), ast.Load()))
+        rest = ast.Slice(None, ast.Constant(-1)) if last else ast.Slice(ast.Constant(1), None)
+        normaliser.assign_value(name, ast.Subscript(base, rest, ast.Load()), e)
+        return item
+    helpers = {"get": containers.dict_get, "items": containers.dict_items,
+               "values": containers.dict_values, "keys": containers.dict_keys}
+    if method in helpers and (method == "get") == bool(args) and len(args) <= 2:
+        return _helper_call(normaliser, helpers[method], [base, *args])
+    raise normaliser.parsed.error(f".{method}() with these arguments", e, stage="normalise")
+
+
+def iterated(normaliser, it, atom):
+    """What a ``for`` over ``it`` iterates: a private dict's keys, else ``atom``."""
+    if isinstance(it, ast.Name) and normaliser.containers.get(it.id) == "dict":
+        return normaliser.atom(_helper_call(normaliser, containers.dict_keys, [atom]))
+    return atom
+
+
+def _helper_call(normaliser, helper, args, keywords=()):
+    name = normaliser.env_helper(helper, helper.__name__)
+    return ast.Call(ast.Name(name, ast.Load()), list(args), list(keywords))
+
+
+# ------------------------------------------------------------- statements
+def without_try(stmts):
+    """``stmts`` with each ``try`` replaced by its body, ``else`` and
+    ``finally`` blocks, in order (nested blocks too)."""
+    out = []
+    for s in stmts:
+        if isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
+            out.extend(without_try(s.body + s.orelse + s.finalbody))
+            continue
+        if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, without_try(getattr(s, field)))
+        out.append(s)
+    return out
+
+
+def held_item(normaliser, item, origin=None):
+    """For ``xs[t]`` where ``xs`` is a private container: with ``origin``,
+    bind the item (the object itself, so a write into it is a write into
+    what ``xs`` holds, as in Python) to a name of its own and return that
+    name; without, whether it applies (else None)."""
+    root = item.value
+    if not (isinstance(root, ast.Name) and root.id in normaliser.containers):
+        return None
+    if origin is None:
+        return root.id
+    name = normaliser.namer.fresh(root.id + "_item")
+    normaliser.assign_value(name, normaliser.rhs(item), origin)
+    normaliser.user_names[normaliser.current[name]] = ast.unparse(item)  # (how errors name it)
+    return name
+
+
+def item_updated_in_place(normaliser, read, s):
+    """``d[k] += v`` on a private container: Python adds into the item
+    itself, so an array item (which other names may hold: ``d = {"a": x}``
+    holds the argument ``x``) would change everywhere, which the new item
+    the normal form writes does not do. Returns the item's atom, after a
+    run-time refusal of array items (numbers are new objects anyway)."""
+    item = normaliser.atom(read)
+    guard = normaliser.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
+    where = normaliser.env_helper(normaliser.parsed.filename, "source_file")
+    text = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}.get(type(s.op), "op")
+    normaliser.emit(ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
+        item, ast.Constant(ast.unparse(read)), ast.Constant(text),
+        ast.Name(where, ast.Load()), ast.Constant(s.lineno)], [])), s)
+    return item
