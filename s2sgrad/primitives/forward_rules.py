@@ -15,7 +15,8 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives import linalg, reductions
+from s2sgrad import runtime
+from s2sgrad.primitives import containers, linalg, reductions
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import prod_of_others, prod_of_others_jvp, tie_share
 from s2sgrad.primitives.registry import deffacts, defjvp
@@ -108,3 +109,23 @@ def nan_to_num_jvp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
 @defjvp(reductions.prefixes)
 def prefixes_jvp(g, ans, a, axis=None, fill=0):
     return (reductions.prefixes(g, axis, 0),)
+
+
+# the cotangent helpers of sequences and dicts take and give structures,
+# whose tangents forward mode does not build yet: refused, never derived
+deffacts(runtime.element_cotangent, runtime.element_cotangent_adjoint,
+         containers.values_cotangent,
+         containers.found_cotangent,
+         containers.default_cotangent,
+         containers.items_cotangent,
+         containers.keyed_cotangent,
+         containers.addend_cotangent,
+         containers.addend_cotangent_adjoint,
+         containers.repeated_cotangent,
+         containers.repeated_cotangent_adjoint,
+         containers.spread_cotangent,
+         containers.gathered_cotangent,
+         containers.unzipped_cotangent,
+         containers.transposed_cotangent,
+         containers.copied_cotangent,
+         structured_cotangents=True)

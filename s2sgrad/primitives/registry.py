@@ -112,6 +112,10 @@ class Primitive:
     #: the result is a list, tuple or dict holding the arguments themselves
     #: (``appended``, ``dict_display``): it shares memory with each of them
     holds: bool = False
+    #: its arguments or result may be structures (the cotangent helpers of
+    #: sequences and dicts): forward mode, which builds no structure
+    #: tangents yet, refuses it instead of deriving a rule from its facts
+    structured_cotangents: bool = False
     order: int = field(default=0, compare=False)
 
 

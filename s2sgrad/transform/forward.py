@@ -365,6 +365,8 @@ class ForwardMode:
             return None
         if found is None or (found.jvp is None and found.vjp is None):
             raise self.no_rule(primitive, s)
+        if found.jvp is None and (found.holds or found.structures or found.structured_cotangents):
+            raise self.no_rule(primitive, s)  # (structure tangents are not built yet)
         if found.jvp is not None:
             template = _forward_template(found)
             return self.by_template(template, found, args, keywords, tangents, target, s,

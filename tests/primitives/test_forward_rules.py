@@ -91,7 +91,9 @@ def test_forward_rule_agrees_with_the_vjp_rule(case):
     if record is None or not case.expected_argnums():
         pytest.skip("no rule to compare")
     name = getattr(case.primitive, "__name__", "")
-    if name in NO_FORWARD_RULE:
+    structured = record.jvp is None and (record.holds or record.structures
+                                          or record.structured_cotangents)
+    if name in NO_FORWARD_RULE or structured:  # (structure tangents are not built yet)
         with pytest.raises(UnsupportedSyntaxError, match="no forward rule"):
             check_forward_against_vjp(case.primitive, case.args, case.kwargs,
                                       case.expected_argnums())
