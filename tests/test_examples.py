@@ -93,8 +93,46 @@ def test_two_layer_net_gradient_matches_hand_backprop_and_trains():
     assert losses[-1] < 0.6 * losses[0] and accuracy > 0.6
 
 
-@pytest.mark.parametrize("name", ["linear_regression", "logistic_regression", "newton", "pendulum"])
+@pytest.mark.parametrize("name", ["quickstart", "tape", "mlp", "linear_regression", "logistic_regression",
+                                  "newton", "pendulum", "char_rnn", "two_layer_net"])
 def test_example_runs_as_a_script(name, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # the plot, if any, lands here
     runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="__main__")
     assert capsys.readouterr().out
+
+
+def test_quickstart_derivative_and_source():
+    ex = load("quickstart")
+    import s2sgrad as sg
+    for x, a, b, c in [(3.0, 1.0, -2.0, 1.0), (-0.7, 2.5, 0.3, -4.0)]:
+        assert sg.grad(ex.f)(x, a, b, c) == pytest.approx(2 * a * x + b, rel=1e-14)
+    source = sg.source(ex.f)
+    compile(source, "<quickstart source>", "exec")
+    assert "def " in source and "x" in source
+
+
+def test_tape_example_derivatives(capsys):
+    ex = load("tape")
+    ex.derivatives()
+    out = capsys.readouterr().out
+    x, c = 3.0, 2.0
+    for label, value in [("dy/dx", 2 * c * x + np.cos(x)), ("dy/dc", x ** 2), ("d2y/dx2", 2 * c - np.sin(x))]:
+        line = next(line for line in out.splitlines() if line.startswith(label))
+        printed = float(line.split("Tensor(")[1].split(",")[0])
+        assert printed == pytest.approx(value, rel=1e-8), label
+
+
+def test_mlp_gradient_matches_finite_differences_and_trains(capsys):
+    ex = load("mlp")
+    import s2sgrad as sg
+    from tests.fd import numerical_grad
+    rng = np.random.default_rng(4)
+    X, Y = ex.make_data(rng, n=12, n_in=3, n_classes=2)
+    params = [rng.normal(size=(3, 4)), rng.normal(size=4), rng.normal(size=(4, 2)), rng.normal(size=2)]
+    grads = sg.grad(ex.loss, wrt=ex.PARAMS)(*params, X, Y)
+    for i, g in enumerate(grads):
+        np.testing.assert_allclose(g, numerical_grad(ex.loss, (*params, X, Y), argnum=i), rtol=1e-6, atol=1e-8)
+    ex.main()
+    losses = [float(line.split()[-1]) for line in capsys.readouterr().out.splitlines()
+              if line.startswith("step")]
+    assert losses[-1] < 0.2 * losses[0]
