@@ -64,6 +64,15 @@ def grad(fun=None, wrt=0):
 
     Usable as ``sg.grad(f)``, ``sg.grad(f, wrt=(0, "b"))``, ``@sg.grad`` and
     ``@sg.grad(wrt="w")``. The result has ``fun``'s signature.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x, y):
+    ...     return x ** 2 * y + np.sin(y)
+    >>> sg.grad(f)(3.0, 2.0)                  # 2 x y
+    12.0
+    >>> dx, dy = sg.grad(f, wrt=(0, "y"))(3.0, 0.0)
+    >>> print(dx, dy)                         # 2 x y, x**2 + cos y
+    0.0 10.0
     """
     if fun is None:
         return functools.partial(grad, wrt=wrt)
@@ -80,7 +89,15 @@ def grad(fun=None, wrt=0):
 
 
 def value_and_grad(fun=None, wrt=0):
-    """Like :func:`grad` but returning ``(fun(...), gradient)``."""
+    """Like :func:`grad` but returning ``(fun(...), gradient)``.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def loss(w, x):
+    ...     return np.sum((x @ w - 1.0) ** 2)
+    >>> value, dw = sg.value_and_grad(loss)(np.array([1.0, 2.0]), np.eye(2))
+    >>> print(value, dw)                      # 2 (x w - 1) x
+    1.0 [0. 2.]
+    """
     if fun is None:
         return functools.partial(value_and_grad, wrt=wrt)
     return _transform(fun, wrt, "value_and_grad", return_value=True)
@@ -91,6 +108,15 @@ def source(fun, wrt=0, order=1, mode="reverse"):
 
     ``mode="forward"`` shows the Jacobian-vector product instead (at order
     2, forward over the reverse-mode gradient: the Hessian-vector product).
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x, a):
+    ...     return a * np.sin(x)
+    >>> print(sg.source(f))                   # doctest: +ELLIPSIS
+    def grad_f(x, a):
+        ...
+        return a * np.cos(x)
+    <BLANKLINE>
     """
     from s2sgrad import pipeline
 
@@ -115,7 +141,15 @@ def _vjp_function(fun, wrt):
 
 
 def jacobian(fun, wrt=0):
-    """``(*args) -> J`` with shape ``out.shape + arg.shape`` (tuple for tuple wrt)."""
+    """``(*args) -> J`` with shape ``out.shape + arg.shape`` (tuple for tuple wrt).
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x):
+    ...     return np.array([x[0] * x[1], np.sin(x[0])])
+    >>> sg.jacobian(f)(np.array([0.0, 2.0]))
+    array([[2., 0.],
+           [1., 0.]])
+    """
     _check_function(fun, "jacobian")
     vjp = _vjp_function(fun, wrt)
 
@@ -153,6 +187,13 @@ def hessian(fun, wrt=0):
     run once per direction of the argument (a tuple ``wrt`` gives a tuple
     of tuples of blocks ``H[a][b]``, as JAX does). Where the gradient's code
     cannot be run forward, the Jacobian of the gradient.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x):
+    ...     return x[0] ** 2 * x[1] + x[1] ** 3
+    >>> sg.hessian(f)(np.array([1.0, 2.0]))   # [[2 x1, 2 x0], [2 x0, 6 x1]]
+    array([[ 4.,  2.],
+           [ 2., 12.]])
     """
     _check_function(fun, "hessian")
     try:
@@ -342,6 +383,13 @@ def jvp(fun, wrt=0):
     side, once. Functions it cannot run forward fall back to reverse over
     reverse (the gradient of ``vjp(u)·v`` with respect to ``u``), and those
     whose VJP cannot be differentiated again to the Jacobian.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x):
+    ...     return np.sum(x ** 3)
+    >>> value, tangent = sg.jvp(f)(np.array([1.0, 2.0]), np.array([1.0, 0.5]))
+    >>> print(value, tangent)                 # f(x), 3 x**2 . v
+    9.0 9.0
     """
     _check_function(fun, "jvp")
     if isinstance(wrt, (tuple, list)):
@@ -406,6 +454,12 @@ def hvp(fun, wrt=0):
     gradient, along ``v``, so the Hessian is never formed. Where the
     gradient's code cannot be run forward, the gradient of ``grad(f)·v``
     (reverse over reverse), and failing that the Hessian.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x):
+    ...     return np.sum(x ** 3)
+    >>> sg.hvp(f)(np.array([1.0, 2.0]), np.array([1.0, 0.5]))   # 6 x * v
+    array([6., 6.])
     """
     _check_function(fun, "hvp")
     if isinstance(wrt, (tuple, list)):
@@ -464,6 +518,17 @@ def defgrad(primitive):
     as a function instead of being inlined. Registering bumps the registry's
     generation (``registry.defvjp`` does), so gradients generated before are
     generated again on their next ``grad``.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def softplus(x):                      # treated as one operation
+    ...     return np.logaddexp(0.0, x)
+    >>> @sg.defgrad(softplus)
+    ... def softplus_grad(g, ans, x):
+    ...     return g / (1.0 + np.exp(-x))
+    >>> def f(x):
+    ...     return softplus(2.0 * x)
+    >>> print(sg.grad(f)(0.0))
+    1.0
     """
     if not callable(primitive):
         raise TypeError(f"defgrad expects the function to register, got {primitive!r}")

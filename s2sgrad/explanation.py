@@ -36,6 +36,17 @@ def explain(f, *args, wrt=0, **kwargs):
     ``wrt`` is as for :func:`s2sgrad.grad`; keyword arguments are passed to
     ``f``. When every gradient is finite and not zero, the report says so.
     ``f`` runs twice: its generated gradient, then its traced normal form.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> def f(x):
+    ...     return np.maximum(x, 0.0) * 2.0
+    >>> print(sg.explain(f, -1.0))            # doctest: +ELLIPSIS
+    f(x=-1.0) = 0.0
+    gradient with respect to x: zero
+      the derivative is zero at these values:
+        <doctest explain[1]>:2: return np.maximum(x, 0.0) * 2.0
+          the derivative of np.maximum() is zero here: x = -1.0
+    <BLANKLINE>
     """
     if not inspect.isfunction(f):
         raise TypeError(f"explain expects a Python function, got {type(f).__name__}")

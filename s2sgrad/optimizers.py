@@ -38,7 +38,12 @@ __all__ = [
 
 
 def clip_by_norm(t, clip_norm, axes=None):
-    """``t`` scaled down so its L2 norm (over ``axes``) is at most ``clip_norm``."""
+    """``t`` scaled down so its L2 norm (over ``axes``) is at most ``clip_norm``.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> sg.clip_by_norm(np.array([3.0, 4.0]), 1.0)
+    array([0.6, 0.8])
+    """
     t = _as_array_like(t)
     l2sum = np.sum(t * t, axis=_axes(axes), keepdims=True)
     positive = l2sum > 0
@@ -79,6 +84,11 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None):
 
     Returns ``(clipped_list, global_norm)``; ``None`` entries stay ``None``.
     A non-finite global norm makes every clipped value NaN, as in TensorFlow.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> clipped, norm = sg.clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
+    >>> print(clipped, norm)
+    [array([0.6]), array([0.8])] 5.0
     """
     t_list = tensor_list(t_list)
     if use_norm is None:
@@ -101,7 +111,12 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None):
 
 
 def clip_by_value(t, clip_value_min, clip_value_max):
-    """``t`` with entries below/above the bounds replaced by the bounds."""
+    """``t`` with entries below/above the bounds replaced by the bounds.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> sg.clip_by_value(np.array([-2.0, 0.5, 3.0]), -1.0, 1.0)
+    array([-1. ,  0.5,  1. ])
+    """
     t = _as_array_like(t)
     return np.minimum(np.maximum(t, clip_value_min), clip_value_max)
 

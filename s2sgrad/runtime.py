@@ -293,6 +293,12 @@ def gradient_of(cotangent, argument):
     return as_gradient(cotangent, argument)
 
 
+def rule_gradients(returned):
+    """What a one-argument rule returned, as the tuple of its gradients (the
+    rule may return the gradient alone or in a tuple)."""
+    return returned if type(returned) in (tuple, list) else (returned,)
+
+
 def cotangent_or_zero(value):
     """An element of a list cotangent, where None stands for zero."""
     return 0.0 if value is None else value

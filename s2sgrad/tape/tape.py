@@ -62,7 +62,15 @@ _SPENT = (
 
 
 class GradientTape:
-    """Records operations on watched values; ``gradient`` differentiates them."""
+    """Records operations on watched values; ``gradient`` differentiates them.
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> x = sg.Variable(3.0)
+    >>> with sg.GradientTape() as tape:
+    ...     y = x ** 2 + np.sin(0.0 * x)
+    >>> tape.gradient(y, x)                   # 2 x + 0
+    Tensor(6., dtype=float64)
+    """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
         self._persistent = bool(persistent)
@@ -650,6 +658,17 @@ def custom_gradient(f=None):
     ``(input_grads, variable_grads)``. Operations inside ``f`` are not
     recorded; the call is recorded as a single operation whose rule calls
     ``grad_fn`` (itself recorded when tapes are nested).
+
+    >>> import numpy as np, s2sgrad as sg
+    >>> @sg.custom_gradient
+    ... def clipped_identity(x):
+    ...     return x, lambda upstream: np.clip(upstream, -1.0, 1.0)
+    >>> x = sg.constant(2.0)
+    >>> with sg.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = clipped_identity(x) * 5.0
+    >>> tape.gradient(y, x)
+    Tensor(1., dtype=float64)
     """
     if f is None:
         return custom_gradient

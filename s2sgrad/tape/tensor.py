@@ -945,6 +945,10 @@ def constant(value, dtype=None, shape=None, name=None):
 
     ``shape`` broadcasts a scalar or checks an array, as in TensorFlow;
     ``name`` is accepted for compatibility.
+
+    >>> import s2sgrad as sg
+    >>> sg.constant(2.0, shape=(2,))
+    Tensor([2., 2.], dtype=float64)
     """
     return _make_constant(Tensor, value, dtype, shape)
 
@@ -968,6 +972,12 @@ def stop_gradient(x):
     For a Tensor or Variable, a new untracked Tensor with the same value;
     anything else (a NumPy array, a float) is returned unchanged, which is
     what the source transformer relies on when it uses this as an identity.
+
+    >>> import s2sgrad as sg
+    >>> def f(x):
+    ...     return x * sg.stop_gradient(x)
+    >>> sg.grad(f)(3.0)                       # only the first factor is differentiated
+    3.0
     """
     if isinstance(x, Tensor):
         t = _new(x._result_type)

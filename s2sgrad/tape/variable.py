@@ -28,6 +28,12 @@ class Variable(Tensor):
     Arithmetic, indexing and NumPy functions work on its current value and
     return Tensors. ``trainable=False`` variables are not watched unless a
     tape watches them explicitly.
+
+    >>> import s2sgrad as sg
+    >>> w = sg.Variable(1.0, name="w")
+    >>> _ = w.assign_sub(0.25)
+    >>> print(w.numpy())
+    0.75
     """
 
     __slots__ = ("_snap", "_name", "_trainable", "_uid")

@@ -33,7 +33,7 @@ from s2sgrad.transform.adjoints import walk_statements as _walk_statements
 from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
 from s2sgrad.transform.structures import may_be_structures, reads_placeholder, sequence_operator
 from s2sgrad.transform.writes import ArrayWrites, _insert_after
-from s2sgrad.transform.templates import template_for
+from s2sgrad.transform.templates import returns_bare, template_for
 
 
 
@@ -612,12 +612,16 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         call = ast.Call(ast.Name(name, ast.Load()),
                         [self.materialise(g), ast.Name(target, ast.Load()), *args],
                         [ast.keyword(k, v) for k, v in keywords.items()])
-        grads = self.namer.fresh("d" + target + "_args")
+        bare = returns_bare(rule.vjp)
+        if bare is None:  # (a one-argument rule whose return may or may not be a tuple)
+            call = self.helper_call("rule_gradients", [call])
+        grads = self.namer.fresh("d" + target + ("_arg" if bare else "_args"))
         result = [(None, [_assign(grads, call)])]
         for i, param in enumerate(params):
             value = bound.arguments[param]
             if any(value is a for a in active):
-                item = ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(i), ast.Load())
+                item = ast.Name(grads, ast.Load()) if bare else \
+                    ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(i), ast.Load())
                 result.append((value.id, self.helper_call("cotangent_or_zero", [item])))
         return result
 

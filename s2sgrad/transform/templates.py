@@ -37,14 +37,20 @@ class Template:
         *assignments, ret = tree.body
         if assignments and isinstance(assignments[0], ast.Expr):
             assignments = assignments[1:]  # docstring
-        if not isinstance(ret, ast.Return) or not isinstance(ret.value, ast.Tuple):
+        if not isinstance(ret, ast.Return) or ret.value is None:
+            raise S2SGradError(f"rule {fn.__qualname__} must end with return (a tuple)")
+        if isinstance(ret.value, (ast.Tuple, ast.List)):
+            returned = ret.value.elts
+        elif returns_bare(fn, tree):
+            returned = [ret.value]  # (a one-argument rule may return its gradient alone)
+        else:
             raise S2SGradError(f"rule {fn.__qualname__} must end with return (a tuple)")
         for a in assignments:
             if not (isinstance(a, ast.Assign) and len(a.targets) == 1
                     and isinstance(a.targets[0], ast.Name)):
                 raise S2SGradError(f"rule {fn.__qualname__}: straight-line assignments only")
         self.assignments = assignments
-        self.returns = [None if _is_none(e) else e for e in ret.value.elts]
+        self.returns = [None if _is_none(e) else e for e in returned]
         self.locals = {a.targets[0].id for a in assignments}
         bound = set(names) | self.locals
         self.free = sorted(
@@ -150,6 +156,41 @@ def _function_node(fn):
         if first <= code.co_firstlineno <= node.lineno:
             return node
     return ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+
+
+def returns_bare(fn, tree=None):
+    """Whether rule ``fn`` of one argument returns that argument's gradient
+    itself, not in a tuple: True when every ``return`` is an expression that
+    cannot be a tuple display, False when every one is a tuple or list
+    display, None when that cannot be told from the source (a returned name
+    may hold either). Rules of several arguments return tuples: False."""
+    params = [p for p in inspect.signature(fn).parameters.values()][2:]
+    if len(params) != 1 or params[0].kind in (params[0].VAR_POSITIONAL, params[0].VAR_KEYWORD):
+        return False
+    if tree is None:
+        try:
+            tree = _function_node(fn)
+        except (OSError, TypeError, SyntaxError, IndexError):
+            return None
+    values = [n.value for n in _own_returns(tree)]
+    if values and all(isinstance(v, (ast.Tuple, ast.List)) for v in values):
+        return False
+    if values and all(isinstance(v, (ast.BinOp, ast.UnaryOp, ast.Call, ast.Constant))
+                      and not _is_none(v) for v in values):
+        return True
+    return None
+
+
+def _own_returns(tree):
+    """The ``return`` statements of function ``tree`` (not of functions inside it)."""
+    found, todo = [], list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.Return) and node.value is not None:
+            found.append(node)
+        elif not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+            todo.extend(ast.iter_child_nodes(node))
+    return found
 
 
 @functools.lru_cache(maxsize=None)

@@ -338,6 +338,36 @@ def uses_cube(x):
     return np.sum(cube(np.sin(x)))
 
 
+def softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+@sg.defgrad(softplus)
+def softplus_vjp(g, ans, x):  # a one-argument rule may return its gradient alone
+    return g / (1.0 + np.exp(-x))
+
+
+def uses_softplus(x):
+    return np.sum(softplus(2.0 * x) * x)
+
+
+def hinge(x):
+    return np.maximum(1.0 - x, 0.0)
+
+
+@sg.defgrad(hinge)
+def hinge_vjp(g, ans, x):  # alone, from a rule with branches (called, not inlined)
+    if np.ndim(x):
+        out = -g * (x < 1.0)
+    else:
+        out = -g * float(x < 1.0)
+    return out
+
+
+def uses_hinge(x):
+    return np.sum(hinge(x * 3.0) ** 2)
+
+
 @sg.grad
 def calls_a_later_function(x):
     return defined_later(x) * 2.0

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import s2sgrad as sg
-from tests.fd import numerical_grad
+from tests.fd import numerical_grad, numerical_jacobian
 from tests.transform import cases
 
 rng = np.random.default_rng(0)
@@ -192,6 +192,16 @@ def test_defgrad_rules_inlined_or_called():
     assert "3.0 *" in sg.source(cases.uses_cube)  # a straight-line rule is inlined
     check_all(cases.uses_custom_rule, x, 0.25)
     assert "soft_threshold_vjp(" in sg.source(cases.uses_custom_rule)  # branches: called
+
+
+@pytest.mark.parametrize("x", [0.4, np.array([0.3, -1.2, 2.0, -0.05])])
+def test_defgrad_rules_of_one_argument_may_return_the_gradient_alone(x):
+    check_all(cases.uses_softplus, x)
+    check_all(cases.uses_hinge, x)
+    assert "hinge_vjp(" in sg.source(cases.uses_hinge)
+    x = np.atleast_1d(x)
+    expected = numerical_jacobian(sg.grad(cases.uses_softplus), (x,))
+    np.testing.assert_allclose(sg.hessian(cases.uses_softplus)(x), expected, rtol=1e-6, atol=1e-8)
 
 
 def test_decorating_before_a_callee_is_defined():
