@@ -52,7 +52,7 @@ def _explain_source(tape, target, source, label, producers, have_records):
                 f"it was computed from values taken out of the tape (t.numpy(), float(t), "
                 f"np.asarray(t)) or made outside it, which are constants"]
     nodes = _nodes_of(tape, source)
-    if source._is_variable and id(source) not in tape._watched_vars:
+    if source._is_variable and source._uid not in tape._watched_vars:
         if not source._trainable:
             return [f"{what}: None, because the tape does not watch it: it was created with "
                     f"trainable=False (call tape.watch on it)"]
@@ -127,7 +127,7 @@ def _reason(prim):
 def _nodes_of(tape, source):
     """The ids of the recorded nodes standing for ``source`` on ``tape``."""
     if source._is_variable:
-        return {id(r) for r in tape._reads.get(id(source), ())}
+        return {id(r) for r in tape._reads.get(source._uid, ())}
     return {id(source)} if id(source) in tape._tracked else set()
 
 

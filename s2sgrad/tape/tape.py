@@ -94,9 +94,10 @@ class GradientTape:
         self._tracked = set()
         #: explicitly watched Tensors (kept alive while their ids are tracked).
         self._watched = []
-        #: id(variable) -> variable, for every watched variable.
+        #: variable._uid -> variable, for every watched variable (keyed by the
+        #: variable's unique id, never reused, unlike id()).
         self._watched_vars = {}
-        #: id(variable) -> the read-snapshots of it this tape tracks.
+        #: variable._uid -> the read-snapshots of it this tape tracks.
         self._reads = {}
         #: (primitive, (file, line)) -> the tracked inputs it gave a result
         #: with no derivative (see tensor._note_cut; read by explain)
@@ -176,14 +177,14 @@ class GradientTape:
             if t._value.dtype.kind not in "fc":
                 continue  # TensorFlow: only floating values can be watched
             if t._is_variable:
-                self._watched_vars[id(t)] = t
+                self._watched_vars[t._uid] = getattr(t, "_variable", t)
             elif id(t) not in self._tracked:
                 self._tracked.add(id(t))
                 self._watched.append(t)
 
     def _read_variable(self, var):
         """Track ``var``'s current snapshot if this tape watches ``var``."""
-        k = id(var)
+        k = var._uid
         watched = self._watched_vars
         if k not in watched:
             if not (self._auto and var._trainable):
@@ -191,7 +192,7 @@ class GradientTape:
             v = var._value
             if not (_FLOATING.get(type(v)) or _is_floating(v)):
                 return False
-            watched[k] = var
+            watched[k] = getattr(var, "_variable", var)  # (what tf's assign returned: its variable)
         s = var._snap
         if s is None:  # as var._read()
             s = var._snap = _new(var._result_type)
@@ -303,7 +304,7 @@ class GradientTape:
         tracked = self._tracked
         for s in flat_sources:
             if s._is_variable:
-                for r in reads.get(id(s), ()):
+                for r in reads.get(s._uid, ()):
                     wanted.append(id(r))
             elif id(s) in tracked:  # an unwatched tensor is a constant: no gradient
                 wanted.append(id(s))
@@ -319,7 +320,7 @@ class GradientTape:
                 g = cts.get(id(s))
             else:
                 g = None
-                for r in reads.get(id(s), ()):
+                for r in reads.get(s._uid, ()):
                     gr = cts.get(id(r))
                     if gr is not None:
                         g = gr if g is None else g + gr

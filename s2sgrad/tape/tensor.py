@@ -251,7 +251,7 @@ def _tracked_inputs(tape, args):
     found = []
     for a in args:
         if isinstance(a, Tensor):
-            if a._is_variable and id(a) not in tape._watched_vars:
+            if a._is_variable and a._uid not in tape._watched_vars:
                 if tape._auto and a._trainable:  # (it would be watched, were it recorded)
                     found.append(a)
                 continue
@@ -493,7 +493,7 @@ def _binary(op, a, b, cls):
     if ta:
         if a._is_variable:
             s = a._snap
-            if s is None or id(s) not in tracked or id(a) not in tape._watched_vars:
+            if s is None or id(s) not in tracked or a._uid not in tape._watched_vars:
                 na = tape._read_variable(a)
                 s = a._snap
                 if s is None:
@@ -511,7 +511,7 @@ def _binary(op, a, b, cls):
     if tb:
         if b._is_variable:
             s = b._snap
-            if s is None or id(s) not in tracked or id(b) not in tape._watched_vars:
+            if s is None or id(s) not in tracked or b._uid not in tape._watched_vars:
                 nb = tape._read_variable(b)
                 s = b._snap
                 if s is None:

@@ -353,7 +353,59 @@ class ResourceVariable(_TFShape, Variable):
     __str__ = __repr__
 
 
+    def assign(self, value, use_locking=None, name=None, read_value=True):
+        """Replace the value; as TensorFlow's, the result reads the variable
+        (an ``UnreadVariable``), or is None with ``read_value=False``."""
+        Variable.assign(self, value)
+        return UnreadVariable(self) if read_value else None
+
+    def assign_add(self, delta, use_locking=None, name=None, read_value=True):
+        Variable.assign_add(self, delta)
+        return UnreadVariable(self) if read_value else None
+
+    def assign_sub(self, delta, use_locking=None, name=None, read_value=True):
+        Variable.assign_sub(self, delta)
+        return UnreadVariable(self) if read_value else None
+
+
 ResourceVariable._result_type = EagerTensor
+
+
+def _of_variable(name):
+    """The attribute ``name`` of an ``UnreadVariable``'s variable, read and written through."""
+    return property(lambda self: getattr(self._variable, name),
+                    lambda self, value: setattr(self._variable, name, value))
+
+
+class UnreadVariable(ResourceVariable):
+    """What ``tf.Variable.assign`` returns (TensorFlow's ``_UnreadVariable``):
+    the same variable under another name -- its value is the variable's
+    current value, assigning it assigns the variable, and a tape reading
+    it reads the variable (the gradient is the variable's)."""
+
+    __slots__ = ("_variable",)
+
+    _value = _of_variable("_value")
+    _snap = _of_variable("_snap")
+    _uid = _of_variable("_uid")
+    _trainable = _of_variable("_trainable")
+
+    def __init__(self, variable):
+        self._variable = variable
+        self._name = "UnreadVariable"
+
+    @property
+    def name(self):
+        return self._variable.name
+
+    def __repr__(self):
+        v = self._value
+        return (
+            f"<tf.Variable 'UnreadVariable' shape={tuple(v.shape)} "
+            f"dtype={_dtype_name(v)}, numpy={_numpy_text(v, True)}>"
+        )
+
+    __str__ = __repr__
 
 
 def missing_names(namespace, kind, names, hint=""):
