@@ -61,6 +61,17 @@ _SPENT = (
 )
 
 
+def _reads_of(variable, reads, seeded):
+    """The snapshots of ``variable`` whose cotangents are its gradient: those
+    read while recording, and its current value when that is itself a target
+    (``tape.gradient(v, v)`` is ones, as in TensorFlow)."""
+    found = reads.get(variable._uid, ())
+    snap = variable._snap
+    if snap is not None and id(snap) in seeded and all(r is not snap for r in found):
+        return (*found, snap)
+    return found
+
+
 class GradientTape:
     """Records operations on watched values; ``gradient`` differentiates them.
 
@@ -302,9 +313,10 @@ class GradientTape:
         wanted = []
         reads = self._reads
         tracked = self._tracked
+        seeded = {id(node) for node, _ in seeds}
         for s in flat_sources:
             if s._is_variable:
-                for r in reads.get(s._uid, ()):
+                for r in _reads_of(s, reads, seeded):
                     wanted.append(id(r))
             elif id(s) in tracked:  # an unwatched tensor is a constant: no gradient
                 wanted.append(id(s))
@@ -320,7 +332,7 @@ class GradientTape:
                 g = cts.get(id(s))
             else:
                 g = None
-                for r in reads.get(s._uid, ()):
+                for r in _reads_of(s, reads, seeded):
                     gr = cts.get(id(r))
                     if gr is not None:
                         g = gr if g is None else g + gr

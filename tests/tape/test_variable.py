@@ -117,3 +117,21 @@ def test_read_value_inside_a_tape_is_watched():
 
 def test_repr():
     assert repr(sg.Variable(1.5, name="w")) == "Variable(1.5, dtype=float64, name='w')"
+
+
+def test_the_gradient_of_a_variable_with_respect_to_itself_is_one():
+    """As in TensorFlow (its autodiff guide: ``result = v0`` inside the tape
+    gives ``dv0 = 1.0``), also when the variable was not read while recording."""
+    v0, v1 = sg.Variable(2.0), sg.Variable(2.0)
+    x = sg.constant(1.0)
+    with sg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        result = v0 if x > 0.0 else v1 ** 2
+    dv0, dv1 = tape.gradient(result, [v0, v1])
+    assert float(dv0) == 1.0 and dv1 is None
+    assert tape.gradient(result, x) is None
+    v = sg.Variable(np.array([1.0, 2.0]))
+    with sg.GradientTape(persistent=True) as tape:
+        y = v * 3.0
+    np.testing.assert_array_equal(np.asarray(tape.gradient([v, y], v)), [4.0, 4.0])
+    np.testing.assert_array_equal(np.asarray(tape.jacobian(v, v)), np.eye(2))
