@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from s2sgrad import runtime
-from s2sgrad.primitives import containers, linalg, reductions
+from s2sgrad.primitives import containers, linalg, products, reductions
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import prod_of_others, prod_of_others_jvp, tie_share
 from s2sgrad.primitives.registry import deffacts, defjvp
@@ -129,3 +129,83 @@ deffacts(runtime.element_cotangent, runtime.element_cotangent_adjoint,
          containers.transposed_cotangent,
          containers.copied_cotangent,
          structured_cotangents=True)
+
+
+# == linear algebra: factorisations, solves, einsum (the linalg rules) =========
+#
+# The symmetric-input functions read one triangle of their argument (see
+# linalg.py): the tangent they see is the symmetric matrix that triangle
+# stands for, ``W∘dA + (W∘dA)^T`` with ``W = triangle_weights`` (1 on the
+# strict triangle, 1/2 on the diagonal).
+
+
+@defjvp(np.linalg.solve)
+def solve_jvp(g, ans, a, b):
+    axes = linalg.vector_axes(b)
+    x = np.expand_dims(ans, axes)
+    return (-np.squeeze(np.linalg.solve(a, np.matmul(g, x)), axes), np.linalg.solve(a, g))
+
+
+@defjvp(np.linalg.cholesky)
+def cholesky_jvp(g, ans, a, *, upper=False):
+    lower = linalg.as_lower(ans, upper)
+    half = g * linalg.triangle_weights(a, upper)
+    inner = np.linalg.solve(lower, np.swapaxes(np.linalg.solve(lower, half + np.swapaxes(half, -1, -2)), -1, -2))
+    return (linalg.as_lower(np.matmul(lower, inner * linalg.triangle_weights(ans)), upper),)
+
+
+@defjvp(np.linalg.slogdet)
+def slogdet_jvp(g, ans, a):
+    # the sign is piecewise constant: its tangent is zero
+    return ((np.zeros_like(ans[0]), np.sum(np.swapaxes(np.linalg.inv(a), -1, -2) * g, axis=(-2, -1))),)
+
+
+@defjvp(np.linalg.eigh)
+def eigh_jvp(g, ans, a, UPLO="L"):
+    w = ans[0]
+    v = ans[1]
+    eye = linalg.identity_like(w)
+    half = g * linalg.triangle_weights(a, UPLO)
+    rotated = np.matmul(np.swapaxes(v, -1, -2), np.matmul(half + np.swapaxes(half, -1, -2), v))
+    # 1 / (w_j - w_i) off the diagonal, 0 on it
+    gaps = 1.0 / (np.expand_dims(w, -2) - np.expand_dims(w, -1) + eye) - eye
+    return ((np.sum(rotated * eye, axis=-1), np.matmul(v, rotated * gaps)), None)
+
+
+@defjvp(np.linalg.eigvalsh)
+def eigvalsh_jvp(g, ans, a, UPLO="L"):
+    v = np.linalg.eigh(a, UPLO)[1]
+    half = g * linalg.triangle_weights(a, UPLO)
+    return (np.sum(v * np.matmul(half + np.swapaxes(half, -1, -2), v), axis=-2), None)
+
+
+@defjvp(np.linalg.pinv)
+def pinv_jvp(g, ans, a, rcond=None, hermitian=False, *, rtol=None):
+    # the derivative where the rank is locally constant (Golub and Pereyra)
+    x_t = np.swapaxes(ans, -1, -2)
+    g_t = np.swapaxes(g, -1, -2)
+    left = np.matmul(ans, np.matmul(x_t, g_t))
+    right = np.matmul(g_t, np.matmul(x_t, ans))
+    return (-np.matmul(ans, np.matmul(g, ans)) + left - np.matmul(left, np.matmul(a, ans))
+            + right - np.matmul(ans, np.matmul(a, right)),)
+
+
+@defjvp(np.linalg.svd)
+def svd_jvp(g, ans, a, full_matrices=True, compute_uv=True, hermitian=False):
+    return (linalg.svd_tangent(g, ans, a, full_matrices, compute_uv),)
+
+
+@defjvp(linalg.svd_adjoint)
+def svd_adjoint_jvp(g, ans, cotangent, results, a, full_matrices=True, compute_uv=True):
+    return (linalg.no_second_order("np.linalg.svd"), linalg.no_second_order("np.linalg.svd"),
+            linalg.no_second_order("np.linalg.svd"), None, None)
+
+
+@defjvp(np.einsum)
+def einsum_jvp(g, ans, *operands, out=None, optimize=False):
+    return (products.einsum_tangent(g, operands),)
+
+
+@defjvp(products.einsum_cotangents)
+def einsum_cotangents_jvp(g, ans, cotangent, operands):
+    return (products.einsum_cotangents(g, operands), products.einsum_cotangents_tangent(g, cotangent, operands))

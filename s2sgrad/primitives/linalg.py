@@ -499,6 +499,49 @@ def svd_adjoint(cotangent, results, a, full_matrices=True, compute_uv=True):
     return u @ middle @ vh
 
 
+def svd_tangent(tangent, results, a, full_matrices=True, compute_uv=True):
+    """The tangent of ``svd(a)`` (its factors, or the singular values with
+    ``compute_uv=False``) along ``tangent`` (distinct nonzero singular
+    values), by the reduced factorisation ``U S V^T``.
+
+    The extra columns of U (or rows of V^T) that ``full_matrices`` gives a
+    non-square ``a`` are an arbitrary basis of a complement, with no
+    derivative: refused.
+    """
+    if not compute_uv:
+        u, s, vh = np.linalg.svd(a, full_matrices=False)
+    else:
+        u, s, vh = results
+        if full_matrices and np.shape(u)[-1] != np.shape(vh)[-2]:
+            raise NotImplementedError(
+                "s2sgrad has no derivative of the extra columns of U or rows of V^T that "
+                "np.linalg.svd(full_matrices=True) gives a non-square matrix (an arbitrary basis); "
+                "use full_matrices=False")
+    v = np.swapaxes(vh, -1, -2)
+    rotated = np.swapaxes(u, -1, -2) @ tangent @ v  # U^T dA V
+    eye = np.eye(np.shape(s)[-1], dtype=np.result_type(s))
+    d_s = np.sum(rotated * eye, axis=-1)
+    if not compute_uv:
+        return d_s
+    f = 1.0 / (s[..., None, :] ** 2 - s[..., :, None] ** 2 + eye) - eye  # 1 / (s_j^2 - s_i^2)
+    scaled = rotated * s[..., None, :]  # (U^T dA V) S
+    d_u = u @ (f * (scaled + np.swapaxes(scaled, -1, -2)))
+    scaled = s[..., :, None] * rotated  # S (U^T dA V)
+    d_v = v @ (f * (scaled + np.swapaxes(scaled, -1, -2)))
+    # the parts outside the span of U (tall a) or of V (wide a)
+    spread = tangent @ v
+    d_u = d_u + (spread - u @ (np.swapaxes(u, -1, -2) @ spread)) / s[..., None, :]
+    spread = np.swapaxes(tangent, -1, -2) @ u
+    d_v = d_v + (spread - v @ (vh @ spread)) / s[..., None, :]
+    return d_u, d_s, np.swapaxes(d_v, -1, -2)
+
+
+@defvjp(svd_tangent, allocates=True, dtype="float")
+def svd_tangent_vjp(g, ans, tangent, results, a, full_matrices=True, compute_uv=True):
+    return (no_second_order("np.linalg.svd"), no_second_order("np.linalg.svd"),
+            no_second_order("np.linalg.svd"), None, None)
+
+
 @defvjp(svd_adjoint, allocates=True, dtype="float")
 def svd_adjoint_vjp(g, ans, cotangent, results, a, full_matrices=True, compute_uv=True):
     return (no_second_order("np.linalg.svd"), no_second_order("np.linalg.svd"),

@@ -155,3 +155,42 @@ def einsum_second_cotangents(g, cotangent, operands):
 
 def _add(total, part):
     return part if total is None else total + part
+
+
+# -- einsum forward: one einsum per active operand --------------------------
+
+
+def _has_tangent(tangent):
+    return tangent is not None and not (isinstance(tangent, float) and tangent == 0.0)
+
+
+def einsum_tangent(tangents, operands):
+    """The tangent of ``np.einsum(*operands)`` given one tangent per operand
+    (None, or a 0.0 placeholder, where it has none): multilinear in the
+    arrays, so the sum of the einsums with one array replaced by its tangent."""
+    total = None
+    for p in einsum_terms(operands)[0]:
+        if _has_tangent(tangents[p]):
+            replaced = list(operands)
+            replaced[p] = tangents[p]
+            total = _add(total, np.einsum(*replaced))
+    return cotangent_or_zero(total)
+
+
+def einsum_cotangents_tangent(tangents, cotangent, operands):
+    """The tangent of ``einsum_cotangents(cotangent, operands)`` given one
+    tangent per operand: entry ``p`` is an einsum of ``cotangent`` and the
+    other arrays, multilinear in them, so each array's tangent enters the
+    entries of the others (the entry of array ``p`` does not read it)."""
+    positions = einsum_terms(operands)[0]
+    grads = [np.zeros(())] * len(operands)
+    for j in positions:
+        if not _has_tangent(tangents[j]):
+            continue
+        replaced = list(operands)
+        replaced[j] = tangents[j]
+        parts = einsum_cotangents(cotangent, replaced)
+        for p in positions:
+            if p != j:
+                grads[p] = grads[p] + parts[p]
+    return grads

@@ -15,7 +15,9 @@ primitive's own parameters with the primitive's names and order. It returns
 a tuple with one entry per positional parameter after ``ans`` (shorter
 tuples mean the rest get no gradient); ``None`` marks "no gradient".
 A primitive taking ``*args`` (``np.einsum``) has a rule taking them too:
-its entry for them is a list, one cotangent per argument it took.
+its entry for them is a list, one cotangent per argument it took (in a
+forward rule, the entry's ``g`` is the list of their tangents, None where
+inactive).
 The same rule object serves two clients:
 
 * the source transformer inlines the rule's body as a template, so a rule

@@ -20,6 +20,8 @@ The tangent of one operation comes from its primitive's record
   like a VJP rule, ``(g, ans, *params)``, whose returned entry ``i`` is the
   result's tangent when ``g`` is the tangent of parameter ``i`` (and every
   other argument is held fixed); entries of several active arguments add;
+  the entry of a ``*args`` parameter (``np.einsum``'s operands) gets for
+  ``g`` the list of those arguments' tangents, None where inactive;
 * ``elementwise``: the Jacobian is diagonal, so the VJP rule's entry with
   the tangent in place of ``g`` and broadcasting not undone (no
   ``unbroadcast``) is the JVP;
@@ -82,6 +84,8 @@ class ForwardMode:
         self.constants = {}
         self.gradient_facts = GradientFacts()
         self.unreached = []
+        #: statements the tangent being built reads (locals of its rule read twice)
+        self.pending = []
 
     # --------------------------------------------------------------- driver
     def transform(self):
@@ -168,7 +172,9 @@ class ForwardMode:
                                          ast.Load()), [], [])
             self.live.add(target)
             return [assign(self.tangent_name(target), pop)]
+        self.pending = []
         tangent = self.rhs_tangent(rhs, target, s)
+        computed, self.pending = self.pending, []  # (a rule's locals read twice)
         if tangent is None:
             self.live.discard(target)
             return []
@@ -177,7 +183,7 @@ class ForwardMode:
             # written into later: its tangent must not share memory its primal does not
             tangent = self.helper_call("owned_copy", [tangent])
         self.live.add(target)
-        return [self.marked(s, assign(self.tangent_name(target), tangent))]
+        return computed + [self.marked(s, assign(self.tangent_name(target), tangent))]
 
     def marked(self, s, stmt):
         """``stmt`` placed where ``s`` is: its line numbers, for messages."""
@@ -417,7 +423,16 @@ class ForwardMode:
         wanted = {}
         for i, param in enumerate(template.params):
             value = bound[param]
-            if isinstance(value, ast.AST):
+            if param == template.vararg:
+                # ``*args`` (np.einsum's operands): the rule's ``g`` for its
+                # entry is the list of their tangents, None where inactive
+                values[param] = ast.Tuple([v if isinstance(v, ast.AST) else self.context.literal(v)
+                                           for v in value], ast.Load())
+                given = [tangents.get(id(v)) if isinstance(v, ast.AST) else None for v in value]
+                if any(t is not None for t in given):
+                    wanted[i] = ast.List([ast.Constant(None) if t is None else t for t in given],
+                                         ast.Load())
+            elif isinstance(value, ast.AST):
                 values[param] = value
                 tangent = tangents.get(id(value))
                 if tangent is not None:
@@ -435,12 +450,11 @@ class ForwardMode:
             statements, exprs = template.instantiate(local, [i])
             if i not in exprs:
                 continue
-            if statements:  # (the rule's locals, folded into the expression)
-                expr = _fold_locals(statements, exprs[i])
-            else:
-                expr = exprs[i]
+            kept, expr = _fold_locals(statements, exprs[i])
             if not keep_unbroadcast:
+                kept = [self.strip_unbroadcast(k) for k in kept]
                 expr = self.strip_unbroadcast(expr)
+            self.pending.extend(self.marked(s, k) for k in kept)
             terms.append(expr)
         if not terms:
             return None
@@ -535,11 +549,26 @@ class _JvpView:
 
 
 def _fold_locals(statements, expr):
-    """``expr`` with the rule's local assignments substituted in."""
-    values = {}
+    """(the rule's local assignments read more than once, ``expr`` with the
+    others substituted in): a local read once is folded where it is read,
+    one read twice stays a statement, so its value is computed once."""
+    reads = {}
+    for node in [expr] + [stmt.value for stmt in statements]:
+        for name in _names_read(node):
+            reads[name] = reads.get(name, 0) + 1
+    values, kept = {}, []
     for stmt in statements:
-        values[stmt.targets[0].id] = _substitute(stmt.value, values)
-    return _substitute(expr, values)
+        local = stmt.targets[0].id
+        value = _substitute(stmt.value, values)
+        if reads.get(local, 0) > 1:
+            kept.append(assign(local, value))
+        else:
+            values[local] = value
+    return kept, _substitute(expr, values)
+
+
+def _names_read(node):
+    return [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
 
 
 def _sum(terms):

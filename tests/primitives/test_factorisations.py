@@ -51,7 +51,7 @@ CASES = [
     Case(linalg.output_cotangent, ([sample((2,)), sample((3,))], (sample((2,)), sample((3,))), 1),
          argnums=()),
 ]
-ALSO_COVERED = [linalg.svd_adjoint]
+ALSO_COVERED = [linalg.svd_adjoint, linalg.svd_tangent]  # (svd_tangent: test_linalg_forward)
 
 
 @pytest.mark.parametrize("case", params(CASES))
