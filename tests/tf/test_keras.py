@@ -255,8 +255,8 @@ def test_what_is_not_supported_says_so():
     with pytest.raises(AttributeError, match="metrics has no AUC"):
         tf.keras.metrics.AUC
     model = tf.keras.Sequential([layers.Dense(1)])
-    with pytest.raises(NotImplementedError, match="Model.fit"):
-        model.fit(np.ones((2, 2)), np.ones((2, 1)))
+    with pytest.raises(NotImplementedError, match="Model.save"):
+        model.save("model.keras")
     with pytest.raises(NotImplementedError, match="functional models"):
         tf.keras.Model(inputs=tf.keras.Input(shape=(2,)), outputs=None)
     with pytest.raises(NotImplementedError, match="functional models"):

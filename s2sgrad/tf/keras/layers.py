@@ -29,7 +29,9 @@ import numpy as _np
 from s2sgrad.tf import random as _random
 from s2sgrad.tf._core import cast as _cast
 from s2sgrad.tf._core import convert_to_tensor as _convert_to_tensor
+from s2sgrad.tf._core import minimum as _minimum
 from s2sgrad.tf._core import reshape as _reshape
+from s2sgrad.tf._core import where as _where
 from s2sgrad.tf._core import stop_gradient as _stop_gradient
 from s2sgrad.tf._module import Module as _Module
 from s2sgrad.tf._module import camel_to_snake as _camel_to_snake
@@ -421,7 +423,84 @@ class BatchNormalization(Layer):
         return inputs * inv + offset
 
 
+class Activation(Layer):
+    """``activation(inputs)``, the activation given by name or as a function."""
+
+    def __init__(self, activation, **kwargs):
+        super().__init__(**kwargs)
+        self.activation = _activations.get(activation)
+
+    def call(self, inputs):
+        return self.activation(inputs)
+
+
+class ReLU(Layer):
+    """``max(inputs, 0)`` (Keras's ``max_value``, ``negative_slope`` and ``threshold`` too)."""
+
+    def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
+        super().__init__(**kwargs)
+        self.max_value, self.negative_slope, self.threshold = max_value, negative_slope, threshold
+
+    def call(self, inputs):
+        if self.negative_slope == 0 and self.threshold == 0 and self.max_value is None:
+            return _activations.relu(inputs)
+        below = self.negative_slope * (inputs - self.threshold)
+        out = _where(inputs >= self.threshold, inputs, below)
+        if self.max_value is not None:
+            out = _minimum(out, _cast(self.max_value, out.dtype))
+        return out
+
+
+class LeakyReLU(Layer):
+    """``inputs`` where positive, ``negative_slope * inputs`` elsewhere (Keras 3's 0.3)."""
+
+    def __init__(self, negative_slope=0.3, **kwargs):
+        alpha = kwargs.pop("alpha", None)
+        super().__init__(**kwargs)
+        self.negative_slope = float(negative_slope if alpha is None else alpha)
+
+    def call(self, inputs):
+        return _activations.leaky_relu(inputs, alpha=self.negative_slope)
+
+
+class Softmax(Layer):
+    """The softmax of the inputs over ``axis`` (the last by default)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            raise _unsupported("Softmax with a mask")
+        return _activations.softmax(inputs, axis=self.axis)
+
+
+class Reshape(Layer):
+    """Each sample reshaped to ``target_shape`` (which may hold one -1)."""
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(target_shape)
+
+    def call(self, inputs):
+        return _reshape(inputs, (inputs.shape[0], *self.target_shape))
+
+
+class Lambda(Layer):
+    """A layer that calls ``function(inputs)``."""
+
+    def __init__(self, function, output_shape=None, arguments=None, **kwargs):
+        super().__init__(**kwargs)
+        self.function = function
+        self.arguments = dict(arguments or {})
+
+    def call(self, inputs):
+        return self.function(inputs, **self.arguments)
+
+
 __getattr__ = _missing_names(
     "s2sgrad.tf.keras.layers", "layers",
-    ("BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer"),
+    ("Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer",
+     "Lambda", "Layer", "LeakyReLU", "ReLU", "Reshape", "Softmax"),
     " (subclass Layer for others)")

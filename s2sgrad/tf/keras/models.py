@@ -3,9 +3,10 @@
 A model is a layer of layers: its weights are its layers' (in the order
 the layers were assigned or added), and it is trained with a custom loop
 (``tf.GradientTape``, ``optimizer.apply_gradients(zip(grads,
-model.trainable_variables))``). Keras's own training machinery
-(``compile``/``fit``/``evaluate``/``predict``, saving) and functional models
-built from ``tf.keras.Input`` are not here: each raises an error saying so.
+model.trainable_variables))``) or by Keras's ``compile``/``fit``/``evaluate``/
+``predict`` (:mod:`s2sgrad.tf.keras.training`, that same loop). Saving,
+``summary`` and functional models built from ``tf.keras.Input`` are not
+here: each raises an error saying so.
 """
 
 import numpy as _np
@@ -13,6 +14,7 @@ import numpy as _np
 from s2sgrad.tf.keras.layers import Input as _Input
 from s2sgrad.tf.keras.layers import Layer as _Layer
 from s2sgrad.tf.keras.layers import _unsupported
+from s2sgrad.tf.keras import training as _training
 
 
 class Model(_Layer):
@@ -43,15 +45,34 @@ class Model(_Layer):
         method.__name__ = name
         return method
 
-    compile = _refuse("compile")
-    fit = _refuse("fit")
-    evaluate = _refuse("evaluate")
-    predict = _refuse("predict")
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, **options):
+        """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses."""
+        self._compiled = _training.Compiled(optimizer, loss, metrics, **options)
+        self.optimizer = self._compiled.optimizer
+        self.loss = loss
+
+    fit = _training.fit
+    evaluate = _training.evaluate
+    predict = _training.predict
+    train_on_batch = _training.train_on_batch
+    test_on_batch = _training.test_on_batch
+
+    def predict_on_batch(self, x):
+        return _np.asarray(self(x, training=False).numpy())
+
+    @property
+    def metrics(self):
+        compiled = getattr(self, "_compiled", None)
+        return compiled.all_metrics() if compiled is not None else []
+
+    @property
+    def metrics_names(self):
+        return [m.name for m in self.metrics]
+
     summary = _refuse("summary")
     save = _refuse("save")
     save_weights = _refuse("save_weights")
     load_weights = _refuse("load_weights")
-    train_on_batch = _refuse("train_on_batch")
     del _refuse
 
 
