@@ -20,6 +20,7 @@ import math
 
 import numpy as _np
 
+from s2sgrad.tape.tape import GradientTape
 from s2sgrad.tf.keras import losses as _losses
 from s2sgrad.tf.keras import metrics as _metrics
 from s2sgrad.tf.keras import optimizers as _optimizers
@@ -172,8 +173,6 @@ def _verbosity(verbose):
 
 def train_step(model, compiled, x, y):
     """One optimizer step on a batch; updates the loss tracker and metrics."""
-    from s2sgrad.tf import GradientTape
-
     with GradientTape() as tape:
         y_pred = model(x, training=True)
         loss = compiled.loss_value(y, y_pred)
