@@ -15,4 +15,5 @@ ALL = (
     "linreg",
     "tape_overhead",
     "second_order",
+    "linalg",
 )

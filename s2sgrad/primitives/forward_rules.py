@@ -209,3 +209,23 @@ def einsum_jvp(g, ans, *operands, out=None, optimize=False):
 @defjvp(products.einsum_cotangents)
 def einsum_cotangents_jvp(g, ans, cotangent, operands):
     return (products.einsum_cotangents(g, operands), products.einsum_cotangents_tangent(g, cotangent, operands))
+
+
+@defjvp(np.linalg.multi_dot)
+def multi_dot_jvp(g, ans, arrays, *, out=None):
+    return (products.multi_dot_tangent(g, arrays),)
+
+
+@defjvp(products.multi_dot_cotangents)
+def multi_dot_cotangents_jvp(g, ans, cotangent, arrays):
+    return (products.multi_dot_cotangents(g, arrays), products.multi_dot_cotangents_tangent(g, cotangent, arrays))
+
+
+@defjvp(np.linalg.matrix_power)
+def matrix_power_jvp(g, ans, a, n):
+    k = np.shape(a)[-1]
+    return (np.linalg.matrix_power(linalg.upper_block(g, a), n)[..., :k, k:], None)
+
+
+deffacts(np.kron, products.kron_adjoint_a, products.kron_adjoint_b,
+         np.cross, products.cross_adjoint_a, products.cross_adjoint_b, multilinear=True)

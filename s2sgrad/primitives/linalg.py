@@ -326,6 +326,31 @@ def no_spectral_second_order(x, ord=None, axis=None):
 defnondiff(euclidean_only, norm_direction, no_spectral_second_order, dtype="float")
 
 
+# matrix_power: the derivative of A^n along H is sum_k A^k H A^(n-1-k), the
+# upper right block of [[A, H], [0, A]]^n (for every integer n: for n < 0
+# the block matrix's inverse is [[A^-1, -A^-1 H A^-1], [0, A^-1]]); so both
+# rules are a matrix_power of a matrix twice the size, differentiable again.
+
+
+@defvjp(np.linalg.matrix_power, view_of=0)  # (n=1 gives a itself)
+def matrix_power(g, ans, a, n):
+    k = np.shape(a)[-1]
+    return (np.linalg.matrix_power(upper_block(g, np.swapaxes(a, -1, -2)), n)[..., :k, k:], None)
+
+
+def upper_block(corner, diagonal):
+    """The block matrix ``[[diagonal, corner], [0, diagonal]]`` (batched)."""
+    corner = np.broadcast_to(corner, np.shape(diagonal))
+    return np.concatenate([np.concatenate([diagonal, corner], axis=-1),
+                           np.concatenate([np.zeros_like(diagonal), diagonal], axis=-1)], axis=-2)
+
+
+@defvjp(upper_block, allocates=True, linear=True)
+def upper_block_vjp(g, ans, corner, diagonal):
+    k = np.shape(diagonal)[-1]
+    return (unbroadcast(g[..., :k, k:], corner), g[..., :k, :k] + g[..., k:, k:])
+
+
 @defvjp(np.trace, linear=True, allocates=True, methods=("trace",))
 def trace(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     return (trace_adjoint(g, a, offset, axis1, axis2),)

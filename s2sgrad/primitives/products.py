@@ -26,7 +26,7 @@ import string
 import numpy as np
 
 from s2sgrad.primitives.registry import defvjp
-from s2sgrad.runtime import cotangent_or_zero
+from s2sgrad.runtime import cotangent_or_zero, unbroadcast
 
 #: the labels einsum accepts, in the order its interleaved form numbers them
 _LABELS = string.ascii_uppercase + string.ascii_lowercase
@@ -157,40 +157,211 @@ def _add(total, part):
     return part if total is None else total + part
 
 
-# -- einsum forward: one einsum per active operand --------------------------
+# -- multilinear functions of a sequence of arrays (einsum, multi_dot) -------
+#
+# Their tangent along one tangent per operand is the sum of the function
+# with one operand at a time replaced by its tangent; entry ``p`` of their
+# cotangent list is itself multilinear in the cotangent and the other
+# operands (never in operand ``p``), which gives the rules of those entries.
 
 
 def _has_tangent(tangent):
     return tangent is not None and not (isinstance(tangent, float) and tangent == 0.0)
 
 
-def einsum_tangent(tangents, operands):
-    """The tangent of ``np.einsum(*operands)`` given one tangent per operand
-    (None, or a 0.0 placeholder, where it has none): multilinear in the
-    arrays, so the sum of the einsums with one array replaced by its tangent."""
+def _replaced(operands, p, value):
+    replaced = list(operands)
+    replaced[p] = value
+    return replaced
+
+
+def _tangent_sum(function, tangents, operands, positions):
+    """sum over the operands at ``positions`` with a tangent of ``function``
+    of the operands with that one replaced by its tangent (0.0 for none)."""
     total = None
-    for p in einsum_terms(operands)[0]:
+    for p in positions:
         if _has_tangent(tangents[p]):
-            replaced = list(operands)
-            replaced[p] = tangents[p]
-            total = _add(total, np.einsum(*replaced))
+            total = _add(total, function(_replaced(operands, p, tangents[p])))
     return cotangent_or_zero(total)
 
 
-def einsum_cotangents_tangent(tangents, cotangent, operands):
-    """The tangent of ``einsum_cotangents(cotangent, operands)`` given one
-    tangent per operand: entry ``p`` is an einsum of ``cotangent`` and the
-    other arrays, multilinear in them, so each array's tangent enters the
-    entries of the others (the entry of array ``p`` does not read it)."""
-    positions = einsum_terms(operands)[0]
-    grads = [np.zeros(())] * len(operands)
+def _cotangents_tangent(cotangents, tangents, cotangent, operands, positions):
+    """The tangent of ``cotangents(cotangent, operands)`` (a list, one entry
+    per operand) along one tangent per operand: each operand's tangent
+    enters the entries of the others."""
+    grads = [np.zeros(()) for _ in operands]
+    for p in positions:
+        grads[p] = np.zeros(np.shape(operands[p]), np.result_type(operands[p], cotangent, 1.0))
     for j in positions:
         if not _has_tangent(tangents[j]):
             continue
-        replaced = list(operands)
-        replaced[j] = tangents[j]
-        parts = einsum_cotangents(cotangent, replaced)
+        parts = cotangents(cotangent, _replaced(operands, j, tangents[j]))
         for p in positions:
             if p != j:
                 grads[p] = grads[p] + parts[p]
     return grads
+
+
+def _einsum_of(operands):
+    return np.einsum(*operands)
+
+
+def einsum_tangent(tangents, operands):
+    """The tangent of ``np.einsum(*operands)`` given one tangent per operand
+    (None, or a 0.0 placeholder, where it has none)."""
+    return _tangent_sum(_einsum_of, tangents, operands, einsum_terms(operands)[0])
+
+
+def einsum_cotangents_tangent(tangents, cotangent, operands):
+    """The tangent of ``einsum_cotangents(cotangent, operands)`` along one
+    tangent per operand."""
+    return _cotangents_tangent(einsum_cotangents, tangents, cotangent, operands, einsum_terms(operands)[0])
+
+
+# -- multi_dot ----------------------------------------------------------------
+
+
+@defvjp(np.linalg.multi_dot, allocates=True)
+def multi_dot(g, ans, arrays, *, out=None):
+    return (multi_dot_cotangents(g, arrays),)
+
+
+def multi_dot_cotangents(cotangent, arrays):
+    """The cotangents of the arrays of ``multi_dot(arrays)`` (a first 1-d
+    array is a row, a last one a column): ``L_k^T G R_k^T`` for the
+    products ``L_k`` of the arrays before array ``k`` and ``R_k`` after it."""
+    matrices = [np.reshape(m, (1, -1)) if np.ndim(m) == 1 else m for m in arrays]
+    if np.ndim(arrays[-1]) == 1 and len(arrays) > 1:
+        matrices[-1] = np.reshape(arrays[-1], (-1, 1))
+    rows, cols = np.shape(matrices[0])[0], np.shape(matrices[-1])[1]
+    g = np.reshape(cotangent, (rows, cols))
+    right = [None] * len(matrices)  # right[k]: G R_k^T
+    right[-1] = g
+    for k in range(len(matrices) - 2, -1, -1):
+        right[k] = right[k + 1] @ np.swapaxes(matrices[k + 1], -1, -2)
+    grads, left = [], None  # left: L_k
+    for k, matrix in enumerate(matrices):
+        grad = right[k] if left is None else np.swapaxes(left, -1, -2) @ right[k]
+        grads.append(np.reshape(grad, np.shape(arrays[k])))
+        left = matrix if left is None else left @ matrix
+    return grads
+
+
+def multi_dot_tangent(tangents, arrays):
+    """The tangent of ``multi_dot(arrays)`` given one tangent per array."""
+    return _tangent_sum(np.linalg.multi_dot, tangents, arrays, range(len(arrays)))
+
+
+def multi_dot_cotangents_tangent(tangents, cotangent, arrays):
+    """The tangent of ``multi_dot_cotangents(cotangent, arrays)`` along one
+    tangent per array."""
+    return _cotangents_tangent(multi_dot_cotangents, tangents, cotangent, arrays, range(len(arrays)))
+
+
+@defvjp(multi_dot_cotangents, allocates=True, returns_list=True)
+def multi_dot_cotangents_vjp(g, ans, cotangent, arrays):
+    # multilinear: the same two maps as its forward rule, read as adjoints
+    return (multi_dot_tangent(g, arrays), multi_dot_cotangents_tangent(g, cotangent, arrays))
+
+
+# -- kron -----------------------------------------------------------------------
+
+
+@defvjp(np.kron, allocates=True)
+def kron(g, ans, a, b):
+    return (kron_adjoint_a(g, a, b), kron_adjoint_b(g, a, b))
+
+
+def _kron_blocks(cotangent, a, b):
+    """The cotangent of ``kron(a, b)`` with each axis split into (a's, b's),
+    and the operands' shapes with as many axes (ones prepended)."""
+    ndim = max(np.ndim(a), np.ndim(b))
+    shape_a = (1,) * (ndim - np.ndim(a)) + np.shape(a)
+    shape_b = (1,) * (ndim - np.ndim(b)) + np.shape(b)
+    blocks = np.reshape(cotangent, [n for pair in zip(shape_a, shape_b) for n in pair])
+    return blocks, shape_a, shape_b
+
+
+def kron_adjoint_a(cotangent, a, b):
+    """The ``a``-cotangent of ``kron(a, b)``: each block of the cotangent
+    against ``b``."""
+    blocks, shape_a, shape_b = _kron_blocks(cotangent, a, b)
+    spread = np.reshape(b, [n for m in shape_b for n in (1, m)])
+    return np.reshape(np.sum(blocks * spread, axis=tuple(range(1, 2 * len(shape_b), 2))), np.shape(a))
+
+
+def kron_adjoint_b(cotangent, a, b):
+    """The ``b``-cotangent of ``kron(a, b)``: the blocks weighted by ``a``'s entries."""
+    blocks, shape_a, shape_b = _kron_blocks(cotangent, a, b)
+    spread = np.reshape(a, [n for m in shape_a for n in (m, 1)])
+    return np.reshape(np.sum(blocks * spread, axis=tuple(range(0, 2 * len(shape_a), 2))), np.shape(b))
+
+
+@defvjp(kron_adjoint_a, allocates=True)
+def kron_adjoint_a_vjp(g, ans, cotangent, a, b):
+    return (np.kron(g, b), None, kron_adjoint_b(cotangent, g, b))
+
+
+@defvjp(kron_adjoint_b, allocates=True)
+def kron_adjoint_b_vjp(g, ans, cotangent, a, b):
+    return (np.kron(a, g), kron_adjoint_a(cotangent, a, g), None)
+
+
+# -- cross ------------------------------------------------------------------------
+#
+# By the scalar triple product, <g, a × b> = <a, b × g> = <b, g × a>. Vectors
+# of length 2 are padded to 3 with a zero (their product is the z entry of
+# the padded one), so the adjoints need no case of their own for them.
+
+
+@defvjp(np.cross, allocates=True)
+def cross(g, ans, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return (cross_adjoint_a(g, a, b, axisa, axisb, axisc, axis),
+            cross_adjoint_b(g, a, b, axisa, axisb, axisc, axis))
+
+
+def _padded(vectors):
+    """Vectors along the last axis, of length 2 padded to 3 with a zero."""
+    if np.shape(vectors)[-1] == 3:
+        return vectors
+    return np.concatenate([vectors, np.zeros_like(vectors[..., :1])], axis=-1)
+
+
+def _cross_adjoint(cotangent, a, b, axisa, axisb, axisc, axis, first):
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    moved_a, moved_b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    if np.shape(moved_a)[-1] == 2 and np.shape(moved_b)[-1] == 2:  # (the result is the z entry)
+        cotangent = np.asarray(cotangent)
+        zero = np.zeros_like(cotangent)
+        spread = np.stack(np.broadcast_arrays(zero, zero, cotangent), axis=-1)
+    else:
+        spread = np.moveaxis(np.asarray(cotangent), axisc, -1)
+    if first:
+        grad, like, axis_of = np.cross(_padded(moved_b), spread), moved_a, axisa
+    else:
+        grad, like, axis_of = np.cross(spread, _padded(moved_a)), moved_b, axisb
+    grad = unbroadcast(grad[..., :np.shape(like)[-1]], like)
+    return np.moveaxis(grad, -1, axis_of)
+
+
+def cross_adjoint_a(cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The ``a``-cotangent of ``np.cross(a, b, ...)``: ``b × cotangent``."""
+    return _cross_adjoint(cotangent, a, b, axisa, axisb, axisc, axis, True)
+
+
+def cross_adjoint_b(cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """The ``b``-cotangent of ``np.cross(a, b, ...)``: ``cotangent × a``."""
+    return _cross_adjoint(cotangent, a, b, axisa, axisb, axisc, axis, False)
+
+
+@defvjp(cross_adjoint_a, allocates=True)
+def cross_adjoint_a_vjp(g, ans, cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return (np.cross(g, b, axisa, axisb, axisc, axis), None,
+            cross_adjoint_b(cotangent, g, b, axisa, axisb, axisc, axis))
+
+
+@defvjp(cross_adjoint_b, allocates=True)
+def cross_adjoint_b_vjp(g, ans, cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    return (np.cross(a, g, axisa, axisb, axisc, axis), cross_adjoint_a(cotangent, a, g, axisa, axisb, axisc, axis),
+            None)

@@ -91,7 +91,9 @@ OPERATORS = {
 #: would need it. custom_cotangents calls a custom_gradient's grad_fn: its
 #: derivative comes from an outer tape recording what grad_fn does.
 LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents, elementwise.sinc_curvature,
-              products.einsum_second_cotangents}
+              products.einsum_second_cotangents,
+              # (multi_dot's third derivative would need these)
+              products.multi_dot_tangent, products.multi_dot_cotangents_tangent}
 #: the container helpers of ``zip``, ``list(...)``, ``d.items()`` and
 #: ``d.values()``: their transposes are not written yet,
 #: so a second derivative through them is refused (no rule)

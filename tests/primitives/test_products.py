@@ -1,4 +1,5 @@
-"""einsum, kron, cross and multi_dot: rules, the source path, the tape, order 2."""
+"""einsum, kron, cross, multi_dot and matrix_power: rules, the source path,
+the tape, order 2 (the adjoint helpers' own rules), forward mode."""
 
 import numpy as np
 import pytest
@@ -6,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import s2sgrad as sg
-from s2sgrad.primitives import products, registry
-from tests.fd import check_vjp, numerical_grad, numerical_jacobian, random_like
+from s2sgrad.primitives import linalg, products, registry
+from tests.fd import check_vjp, numerical_grad, numerical_jacobian, numerical_jvp, random_like
 from tests.primitives import Case, params, sample
 
 EINSUMS = [
@@ -46,6 +47,48 @@ CASES += [
          label="sublists-ellipsis"),
 ]
 ALSO_COVERED = [products.einsum_cotangents]
+
+KRONS = [((2, 3), (4,)), ((2, 3), (2, 2, 2)), ((), (3,)), ((3,), (2,)), ((1, 2), (3, 1))]
+# (shape a, shape b, keywords): vectors of 3 or 2 along any axis, broadcast batches
+CROSSES = [((3,), (3,), {}), ((4, 3), (3,), {}), ((3, 4), (4, 3), {"axisa": 0}),
+           ((3, 4), (4, 3), {"axisa": 0, "axisc": 0}), ((3, 4, 2), (3, 4, 2), {"axis": 0}),
+           ((2, 1, 3), (4, 3), {})]
+CROSSES_2 = [((4, 2), (4, 3), {}), ((4, 2), (2,), {}), ((2, 5), (5, 2), {"axisa": 0})]  # (deprecated in NumPy 2)
+MULTI_DOTS = [[(3,), (3, 4), (4, 2), (2,)], [(2, 3), (3, 4)], [(2, 3), (3, 4), (4, 1)], [(3,), (3,)],
+              [(3,), (3, 2), (2, 2)]]
+POWERS = [-3, -1, 0, 1, 2, 5]
+
+
+def _chain(shapes, seed=0):
+    return [sample(s, seed=seed + i) for i, s in enumerate(shapes)]
+
+
+def _near_identity(shape, seed=0):
+    return sample(shape, seed=seed) / shape[-1] + np.eye(shape[-1])
+
+
+CASES += [Case(np.kron, (sample(sa), sample(sb, seed=1)), label=f"{sa}x{sb}") for sa, sb in KRONS]
+CASES += [Case(np.cross, (sample(sa), sample(sb, seed=1)), kw, label=f"{sa}x{sb}-{kw}") for sa, sb, kw in CROSSES]
+CASES += [Case(np.linalg.multi_dot, (_chain(shapes),), label=str(shapes)) for shapes in MULTI_DOTS]
+CASES += [Case(np.linalg.matrix_power, (_near_identity(shape), n), label=f"{shape}^{n}")
+          for shape in [(3, 3), (2, 3, 3)] for n in POWERS]
+CASES += [Case(linalg.upper_block, (sample((2, 3, 3)), sample((2, 3, 3), seed=1))),
+          Case(linalg.upper_block, (sample((3,)), sample((2, 3, 3), seed=1)), label="broadcast")]
+# the adjoint helpers, in the cotangent and the operand they are bilinear in
+for i, (sa, sb) in enumerate(KRONS):
+    a, b = sample(sa, seed=i), sample(sb, seed=i + 1)
+    cotangent = sample(np.shape(np.kron(a, b)), seed=i + 7)
+    CASES.append(Case(products.kron_adjoint_a, (cotangent, a, b), argnums=(0, 2), label=f"{sa}x{sb}"))
+    CASES.append(Case(products.kron_adjoint_b, (cotangent, a, b), argnums=(0, 1), label=f"{sa}x{sb}"))
+for i, (sa, sb, kw) in enumerate(CROSSES):
+    a, b = sample(sa, seed=i), sample(sb, seed=i + 1)
+    cotangent = sample(np.shape(np.cross(a, b, **kw)), seed=i + 7)
+    CASES.append(Case(products.cross_adjoint_a, (cotangent, a, b), kw, argnums=(0, 2), label=f"{sa}x{sb}-{kw}"))
+    CASES.append(Case(products.cross_adjoint_b, (cotangent, a, b), kw, argnums=(0, 1), label=f"{sa}x{sb}-{kw}"))
+for shapes in MULTI_DOTS:
+    arrays = _chain(shapes)
+    cotangent = sample(np.shape(np.linalg.multi_dot(arrays)), seed=9)
+    CASES.append(Case(products.multi_dot_cotangents, (cotangent, arrays), label=str(shapes)))
 
 
 @pytest.mark.parametrize("case", params(CASES))
@@ -192,3 +235,100 @@ def test_float32_operands_keep_float32_gradients():
     q, k, v = (sample(s, seed=i).astype(np.float32) for i, s in enumerate([(2, 3, 4), (2, 5, 4), (2, 5, 4)]))
     for grad in sg.grad(attention, wrt=(0, 1, 2))(q, k, v):
         assert grad.dtype == np.float32
+
+
+# -- kron, cross, multi_dot, matrix_power --------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore:Arrays of 2-dimensional vectors are deprecated")
+@pytest.mark.parametrize("sa, sb, kw", CROSSES_2, ids=[f"{sa}x{sb}-{kw}" for sa, sb, kw in CROSSES_2])
+def test_cross_of_vectors_of_two(sa, sb, kw):
+    a, b = sample(sa), sample(sb, seed=1)
+    check_vjp(np.cross, (a, b), kw)
+    cotangent = sample(np.shape(np.cross(a, b, **kw)), seed=7)
+    check_vjp(products.cross_adjoint_a, (cotangent, a, b), kw, argnums=(0, 2))
+    check_vjp(products.cross_adjoint_b, (cotangent, a, b), kw, argnums=(0, 1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.lists(st.integers(1, 3), max_size=2), n=st.integers(1, 4), power=st.integers(-4, 6),
+       seed=st.integers(0, 2**16))
+def test_matrix_power_over_shapes_and_powers(batch, n, power, seed):
+    check_vjp(np.linalg.matrix_power, (_near_identity((*batch, n, n), seed), power), seed=seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(sa=st.lists(st.integers(1, 3), max_size=3), sb=st.lists(st.integers(1, 3), max_size=3),
+       seed=st.integers(0, 2**16))
+def test_kron_over_shapes(sa, sb, seed):
+    a, b = sample(tuple(sa), seed=seed), sample(tuple(sb), seed=seed + 1)
+    check_vjp(np.kron, (a, b), seed=seed)
+    cotangent = sample(np.shape(np.kron(a, b)), seed=seed + 2)
+    check_vjp(products.kron_adjoint_a, (cotangent, a, b), argnums=(0, 2), seed=seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch_a=st.lists(st.integers(1, 3), max_size=2), batch_b=st.lists(st.integers(1, 3), max_size=2),
+       axisa=st.integers(-1, 0), axisb=st.integers(-1, 0), axisc=st.integers(-1, 0), seed=st.integers(0, 2**16))
+def test_cross_over_shapes_and_axes(batch_a, batch_b, axisa, axisb, axisc, seed):
+    try:
+        np.broadcast_shapes(tuple(batch_a), tuple(batch_b))
+    except ValueError:
+        return
+    a = np.moveaxis(sample((*batch_a, 3), seed=seed), -1, axisa)
+    b = np.moveaxis(sample((*batch_b, 3), seed=seed + 1), -1, axisb)
+    kw = {"axisa": axisa, "axisb": axisb, "axisc": axisc}
+    check_vjp(np.cross, (a, b), kw, seed=seed)
+
+
+def products_loss(a, b, x):
+    m = np.kron(a, b) @ np.kron(b, a)
+    c = np.cross(x, np.linalg.multi_dot([a, b, a])[0], axis=-1)
+    return np.sum(m ** 2) + np.sum(c ** 3) + np.sum(np.linalg.matrix_power(a, 3) * b) \
+        + np.sum(np.linalg.matrix_power(a + 3.0 * np.eye(3, dtype=a.dtype), -2))
+
+
+PRODUCT_ARGS = (sample((3, 3)) / 2, sample((3, 3), seed=1) / 2, sample((2, 3), seed=2))
+
+
+@pytest.mark.parametrize("argnum", range(3))
+def test_grad_tape_forward_and_float32_of_a_user_function(argnum):
+    expected = numerical_grad(products_loss, PRODUCT_ARGS, argnum)
+    np.testing.assert_allclose(sg.grad(products_loss, wrt=argnum)(*PRODUCT_ARGS), expected, rtol=1e-6, atol=1e-8)
+    variables = [sg.Variable(a) for a in PRODUCT_ARGS]
+    with sg.GradientTape() as tape:
+        y = products_loss(*variables)
+    np.testing.assert_allclose(np.asarray(tape.gradient(y, variables[argnum])), expected, rtol=1e-6, atol=1e-8)
+    direction = random_like(PRODUCT_ARGS[argnum], np.random.default_rng(argnum))
+    from tests.primitives.test_linalg_forward import forward
+
+    _, tangent = forward(products_loss, PRODUCT_ARGS, argnum, direction)
+    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-6)
+    args32 = [np.asarray(a, np.float32) for a in PRODUCT_ARGS]
+    assert sg.grad(products_loss, wrt=argnum)(*args32).dtype == np.float32
+
+
+def test_second_order_runs_forward_over_reverse_where_no_list_is_built():
+    def loss(a, b, x):
+        return np.sum(np.kron(a, b) ** 2) + np.sum(np.cross(x, a[0]) ** 3) \
+            + np.sum(np.linalg.matrix_power(a + 3.0 * np.eye(3), -2) * b)
+
+    for argnum in range(3):
+        sg.source(loss, wrt=argnum, order=2, mode="forward")  # (no fallback to reverse over reverse)
+        direction = random_like(PRODUCT_ARGS[argnum], np.random.default_rng(argnum))
+        np.testing.assert_allclose(sg.hvp(loss, wrt=argnum)(*PRODUCT_ARGS, direction),
+                                   numerical_jvp(sg.grad(loss, wrt=argnum), PRODUCT_ARGS, argnum, direction),
+                                   rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("argnum", range(3))
+def test_second_order_of_a_user_function(argnum):
+    # (multi_dot's list display: forward mode builds no list tangents yet, so
+    # sg.hvp runs reverse over reverse here, through multi_dot_cotangents' rule)
+    direction = random_like(PRODUCT_ARGS[argnum], np.random.default_rng(argnum))
+    expected = numerical_jvp(sg.grad(products_loss, wrt=argnum), PRODUCT_ARGS, argnum, direction)
+    np.testing.assert_allclose(sg.hvp(products_loss, wrt=argnum)(*PRODUCT_ARGS, direction), expected,
+                               rtol=1e-5, atol=1e-6)
+    hessian = sg.hessian(products_loss, wrt=argnum)(*PRODUCT_ARGS)
+    np.testing.assert_allclose(hessian, numerical_jacobian(sg.grad(products_loss, wrt=argnum), PRODUCT_ARGS, argnum),
+                               rtol=1e-5, atol=1e-6)
