@@ -89,14 +89,16 @@ def parse_function(function):
         )
     code = function.__code__
     filename = code.co_filename
-    try:
-        # (the code's own source: inspect would follow a decorator's
-        # __wrapped__ to the inner function, which is not what is called)
-        lines, first = inspect.getsourcelines(code)
-    except (OSError, TypeError):
-        raise source_unavailable(function) from None
-    first = max(first, 1)
-    source = textwrap.dedent("".join(lines))
+    found = _code_source(function)
+    if found is None:
+        try:
+            # (the code's own source: inspect would follow a decorator's
+            # __wrapped__ to the inner function, which is not what is called)
+            lines, first = inspect.getsourcelines(code)
+        except (OSError, TypeError):
+            raise source_unavailable(function) from None
+        found = textwrap.dedent("".join(lines)), max(first, 1), lines
+    source, first, lines = found
     if _compiles_to(function, source, first) is False:
         raise S2SGradError(
             f"the source of {function.__qualname__} in {filename} no longer matches the "
@@ -126,6 +128,38 @@ def parse_function(function):
         closure=closure,
         local_names=frozenset(_local_names(tree)),
     )
+
+
+def _code_source(function):
+    """(dedented text, first line, lines) of ``function``'s ``def`` read from the
+    lines its code spans, or None (then ``inspect`` looks for it).
+
+    The code objects know the lines they span (Python 3.11+): reading just
+    those from ``linecache`` (checked against the file first, as ``inspect``
+    does) is much cheaper than ``inspect.getsourcelines``, which first maps
+    every loaded module to its file. A lambda, or text that does not parse
+    to a ``def`` of the function's name, is left to ``inspect``.
+    """
+    code = function.__code__
+    if code.co_name == "<lambda>" or not hasattr(code, "co_positions"):
+        return None
+    last = max((end for c in _code_objects(code) for _, end, _, _ in c.co_positions()
+                if end is not None), default=None)
+    linecache.checkcache(code.co_filename)
+    lines = linecache.getlines(code.co_filename, function.__globals__)
+    first = code.co_firstlineno
+    if last is None or not lines or not 0 < first <= last <= len(lines):
+        return None
+    lines = lines[first - 1:last]
+    text = textwrap.dedent("".join(lines))
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return None
+    if not tree.body or not isinstance(tree.body[0], (ast.FunctionDef, ast.AsyncFunctionDef)) \
+            or tree.body[0].name != code.co_name:
+        return None
+    return text, first, lines
 
 
 #: the pseudo-file names of interactive prompts that keep no source
