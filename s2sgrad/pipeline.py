@@ -36,7 +36,7 @@ import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
-from s2sgrad.errors import UnsupportedSyntaxError
+from s2sgrad.errors import InternalError, UnsupportedSyntaxError
 from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
@@ -376,18 +376,31 @@ class Generation:
         return {"text": self.source, "code": self.code}.get(stage, self.program)
 
 
+#: the side tables of facts a Generation carries: name -> its attribute
+FACTS = {"shapes": "facts", "gradient": "gradient_facts"}
+
+
 class Pass:
     """One named step of the pipeline: ``run(generation)`` brings its
     program to grammar ``stage``; a pass with a ``mode`` runs only in
-    generations of that mode."""
+    generations of that mode.
 
-    __slots__ = ("name", "run", "stage", "mode")
+    A pass declares the side tables of facts (:data:`FACTS`) it ``makes``,
+    ``reads`` and ``invalidates`` (it changes what they describe): the
+    driver drops what a pass invalidates, refuses to run a pass whose facts
+    are missing, and with checking on verifies that facts a pass kept still
+    describe its output."""
 
-    def __init__(self, name, run, stage, mode=None):
+    __slots__ = ("name", "run", "stage", "mode", "makes", "reads", "invalidates")
+
+    def __init__(self, name, run, stage, mode=None, makes=(), reads=(), invalidates=()):
         self.name = name
         self.run = run
         self.stage = stage
         self.mode = mode
+        self.makes = makes
+        self.reads = reads
+        self.invalidates = invalidates
 
 
 def _parse(g):
@@ -415,9 +428,13 @@ def _shapes(g):
         namespace.update(g.context.env)
         g.known_shapes = shapes_by_running(g.program, namespace, g.example_args) \
             or g.known_shapes
-    g.facts = analyse_shapes(g.program, g.context.resolve,
-                             result_is_scalar=not g.seed and g.mode == "reverse",
-                             known_shapes=g.known_shapes)
+    g.facts = _shape_facts(g)
+
+
+def _shape_facts(g):
+    return analyse_shapes(g.program, g.context.resolve,
+                          result_is_scalar=not g.seed and g.mode == "reverse",
+                          known_shapes=g.known_shapes)
 
 
 def _differentiate(g):
@@ -500,15 +517,17 @@ def _compile(g):
 PASSES = (
     Pass("parse", _parse, "source"),
     Pass("normalise", _normalise, "normal"),
-    Pass("cse", _cse, "normal"),
-    Pass("shapes", _shapes, "normal"),
-    Pass("differentiate", _differentiate, "adjoint", mode="reverse"),
-    Pass("forward", _forward, "adjoint", mode="forward"),
+    Pass("cse", _cse, "normal", invalidates=("shapes",)),
+    Pass("shapes", _shapes, "normal", makes=("shapes",)),
+    Pass("differentiate", _differentiate, "adjoint", mode="reverse", reads=("shapes",),
+         makes=("gradient",)),
+    Pass("forward", _forward, "adjoint", mode="forward", reads=("shapes",),
+         makes=("gradient",)),
     Pass("dce", _dce, "adjoint"),
     Pass("signature", _signature, "adjoint"),
-    Pass("sink", _sink, "adjoint"),
+    Pass("sink", _sink, "adjoint", reads=("gradient",)),
     Pass("fold", _fold, "adjoint"),
-    Pass("free", _free, "freed"),
+    Pass("free", _free, "freed", reads=("gradient",)),
     Pass("emit", _emit, "text"),
     Pass("compile", _compile, "code"),
 )
@@ -532,6 +551,10 @@ def run(g, start, stop=None):
             if p.name == stop:
                 raise ValueError(f"pass {stop!r} runs in {p.mode} mode only")
             continue
+        missing = [fact for fact in p.reads if getattr(g, FACTS[fact]) is None]
+        if missing:
+            raise InternalError(f"internal error: pass {p.name!r} reads the {missing[0]} facts, "
+                                "which no pass before it made (or one invalidated)")
         try:
             p.run(g)
         except Exception as error:
@@ -539,11 +562,29 @@ def run(g, start, stop=None):
                 with contextlib.suppress(AttributeError, TypeError):
                     error.pass_name = p.name
             raise
+        for fact in p.invalidates:
+            setattr(g, FACTS[fact], None)
         if check:
             grammar.check(g.output(p.stage), p.stage, p.name)
+            _check_facts_hold(g, p)
         if p.name == stop:
             break
     return g
+
+
+def _check_facts_hold(g, p):
+    """With checking on: the shape facts a pass of the normal form kept (did
+    not make, did not invalidate) are still those of its output program."""
+    if g.facts is None or p.stage != "normal" or "shapes" in p.makes:
+        return
+    if _shape_readings(_shape_facts(g)) != _shape_readings(g.facts):
+        raise InternalError(f"internal error: pass {p.name!r} changed what the shape facts "
+                            "describe without invalidating them")
+
+
+def _shape_readings(facts):
+    readings = (facts.proven, facts.assumed, facts.scalar_proof)
+    return [None if r is None else r.partition() for r in readings], facts.scalar_params
 
 
 def program_after(function, wrt, stop, mode="reverse"):

@@ -37,8 +37,21 @@ Tables of the gradient (:class:`GradientFacts`, made by
 * ``small_values`` -- names holding saved shapes (tuples), which
   ``optimise.free_dead_locals`` never deletes.
 
+Facts about names (not nodes) of the normal form:
+
+* :class:`ShapeFacts` -- which values share a shape, which are scalars,
+  made by the pipeline's ``shapes`` pass (``transform.analyse``) and read
+  by *differentiate* and *forward*. The pipeline declares, per pass, the
+  facts it makes, reads and invalidates (``pipeline.Pass``): a pass that
+  rewrites the normal form after ``shapes`` drops them, and a pass reading
+  facts nobody made (or that were dropped) is an internal error.
+
 The reverse mode's own table of restore markers (:class:`RestoreMarker`,
 ``ReverseMode.restore_markers``) is made and read by ``transform.loops``.
+
+Output guarantees: a table holds a fact for a node only while that node
+(by identity) is the one it was recorded for; copying a node copies no
+fact unless :func:`copy_facts` is asked to.
 """
 
 import ast
@@ -126,6 +139,28 @@ class NormalFormFacts:
     def tables(self):
         return (self.saved_slots, self.if_joins, self.shared_array_checks,
                 self.nested_defs, self.atoms)
+
+
+@dataclass
+class ShapeFacts:
+    """What is known about the shapes of one normal-form function's values
+    (each reading a ``transform.shapes.ShapeClasses``, solved from one
+    reading of the program).
+
+    ``proven``: classes found without assumptions (a result in the scalar
+    class needs no run-time scalar check). ``assumed``: classes under the
+    assumptions the gradient may make (the result of ``grad`` is a scalar,
+    known shapes of a recording); reverse mode drops broadcasting work by
+    them. ``scalar_params``: parameters in the scalar class under those
+    assumptions; ``scalar_proof``: for straight-line code, the classes when
+    exactly those parameters are 0-d (None otherwise), which tells whether
+    Python floats in give a Python float out.
+    """
+
+    proven: object
+    assumed: object
+    scalar_params: tuple
+    scalar_proof: object = None
 
 
 @dataclass

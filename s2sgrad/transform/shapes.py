@@ -10,6 +10,14 @@ instead of paying for them in every call.
 
 The analysis is a union-find over names: forward over the statements, then
 backward from scalar results through elementwise operations, to a fixpoint.
+The program is read once (:meth:`ShapeClasses.equations`); the classes under
+each set of assumptions are solved from what was read (:meth:`ShapeClasses.solve`).
+
+Output guarantees: two names in one class have equal shapes at run time
+whenever the assumptions solved under hold (a scalar result, 0-d
+parameters, known shapes); a name in class ``SCALAR`` is 0-d. A name in a
+class of its own promises nothing. ``shapes_by_running`` returns shapes the
+program actually produced on the given arguments, or None.
 """
 
 import ast
@@ -30,6 +38,10 @@ class ShapeClasses:
         self.of_name = {}
         self.relations = []  # (target class, [operand classes]) of elementwise ops
         self.shape_tuples = set()  # names holding an array's .shape
+        #: (class of a reassigned name, classes of its definitions)
+        self.joins = []
+        #: the name the function returns (None for a constant)
+        self.result = None
         self._next = 1
 
     # ----------------------------------------------------------- union-find
@@ -61,14 +73,22 @@ class ShapeClasses:
         """Fill the classes for normal-form ``fn`` (``scalar_params`` assumed 0-d).
 
         ``known_shapes`` gives concrete shapes where they are known (a tape
-        recording knows every shape; its code is cached per shape).
+        recording knows every shape; its code is cached per shape). The same
+        as ``ShapeClasses(resolve).equations(fn).solve(...)``.
         """
-        for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs:
-            self.of_name[a.arg] = SCALAR if a.arg in scalar_params else self.fresh()
+        return self.equations(fn).solve(result_is_scalar, scalar_params, known_shapes)
+
+    def equations(self, fn):
+        """Read normal-form ``fn`` once: a class per name and the relations
+        between classes (elementwise operations, joins of a reassigned name's
+        definitions), under no assumption. :meth:`solve` then finds the classes
+        under any assumptions without reading the program again."""
+        params = [a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs]
+        for name in params:
+            self.of_name[name] = self.fresh()
         definitions = {}
         for s in _assignments(fn.body):
             definitions.setdefault(s.targets[0].id, []).append(s)
-        joins = []  # (class of a reassigned name, classes of its definitions)
         for name, defs in definitions.items():
             if len(defs) > 1:
                 self.of_name[name] = self.fresh()  # reassigned (loops/joins): own class
@@ -77,10 +97,28 @@ class ShapeClasses:
                 self.of_name[name] = self.rhs_class(defs[0].value, defs[0].targets[0].id)
         for name, defs in definitions.items():
             if len(defs) > 1:
-                joins.append((self.of_name[name], [self.rhs_class(d.value, name) for d in defs]))
+                self.joins.append((self.of_name[name], [self.rhs_class(d.value, name) for d in defs]))
         result = fn.body[-1].value
-        if result_is_scalar and isinstance(result, ast.Name) and result.id in self.of_name:
-            self.union(self.of_name[result.id], SCALAR)
+        self.result = result.id if isinstance(result, ast.Name) else None
+        return self
+
+    def solve(self, result_is_scalar=False, scalar_params=(), known_shapes=None):
+        """The classes of the program :meth:`equations` read, when its result is
+        a scalar (``result_is_scalar``), ``scalar_params`` are 0-d and the names
+        of ``known_shapes`` have those shapes: a new ShapeClasses sharing this
+        one's equations (this one is not changed)."""
+        solved = ShapeClasses(self.resolve)
+        solved.parent = dict(self.parent)
+        solved.of_name, solved.relations, solved.joins = self.of_name, self.relations, self.joins
+        solved.shape_tuples, solved.result, solved._next = self.shape_tuples, self.result, self._next
+        solved._assume(result_is_scalar, scalar_params, known_shapes)
+        return solved
+
+    def _assume(self, result_is_scalar, scalar_params, known_shapes):
+        for name in scalar_params:
+            self.union(self.of_name[name], SCALAR)
+        if result_is_scalar and self.result in self.of_name:
+            self.union(self.of_name[self.result], SCALAR)
         by_shape = {}
         for name, shape in (known_shapes or {}).items():
             if name in self.of_name:
@@ -102,14 +140,13 @@ class ShapeClasses:
                     changed |= self.union(target, SCALAR)
                 elif known and all(k == known[0] for k in known) and None not in known:
                     changed |= self.union(target, known[0])
-            for target, classes in joins:
+            for target, classes in self.joins:
                 # a reassigned name is scalar iff every definition is
                 if self.find(target) == SCALAR:
                     for c in classes:
                         changed |= self.union(c, SCALAR)
                 elif all(self.find(c) == SCALAR for c in classes):
                     changed |= self.union(target, SCALAR)
-        return self
 
     def rhs_class(self, rhs, target):
         if isinstance(rhs, ast.Attribute) and rhs.attr in ("ndim", "size"):
@@ -153,6 +190,15 @@ class ShapeClasses:
         return None
 
     # -------------------------------------------------------------- queries
+    def partition(self):
+        """The classes as sets of names (the scalar class first): what two
+        readings of a program must share to say the same."""
+        classes = {}
+        for name in self.of_name:
+            classes.setdefault(self.of(name), set()).add(name)
+        scalars = frozenset(classes.pop(SCALAR, ()))
+        return scalars, frozenset(frozenset(names) for names in classes.values())
+
     def of(self, name):
         c = self.of_name.get(name)
         return self.find(c) if c is not None else None
