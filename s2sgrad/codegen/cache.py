@@ -15,6 +15,11 @@ Bounded: a least-recently-used table of at most :data:`max_entries`
 entries (``S2SGRAD_CACHE_SIZE``, default 1000). Entries hold no strong
 reference to the user's function or its globals. Safe under threads:
 generation for one key happens once (under a lock); hits take no lock.
+
+Output guarantees: a hit returns an entry made for an equal key whose
+remembered resolutions still hold (else it generates again); at most
+:data:`max_entries` entries are kept, and an evicted entry's ``linecache``
+registration goes with it.
 """
 
 import collections

@@ -12,6 +12,11 @@ so do they. The function runs in the user's module globals (globals stay live)
 and shares the user's closure cells; the helpers the generated code needs
 (NumPy under a free name, runtime helpers, rule constants) are closure
 cells of their own.
+
+Output guarantees: the result is of the ``code`` stage (a compiled function
+of the generated function's name) whose source ``linecache`` and
+``inspect.getsource`` return while it lives; it runs in the globals and
+closure it is bound to, with its helpers as its own cells.
 """
 
 import hashlib

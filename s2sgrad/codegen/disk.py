@@ -32,6 +32,10 @@ Bounded: when the directory passes ``S2SGRAD_CACHE_MAX_MB`` megabytes
 refreshes) are removed until the rest fit. A process counts the directory
 on its first write and adds what it writes; it lists the directory again
 only when that estimate passes the bound.
+
+Output guarantees: :func:`load` returns an entry only when its header,
+versions, engine digest, key and content digest all match (else None, never
+an error); :func:`store` leaves a whole entry or none, owner-only.
 """
 
 import base64

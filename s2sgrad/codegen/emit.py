@@ -5,6 +5,9 @@ stage left as string statements become real comments. The output is a
 program of the ``text`` stage of :mod:`s2sgrad.ir.grammar` (one function
 definition that parses), and the same AST always prints the same text,
 byte for byte.
+
+Output guarantees: the text is of the ``text`` stage, means what the AST
+means, and reads each ``# grad of:`` marker as a comment line.
 """
 
 import ast

@@ -16,6 +16,11 @@ description, both plain JSON values:
 * :func:`reference` / :func:`rebuild` (both ways), for the helpers generated
   code is handed: modules and named objects looked up again in
   ``sys.modules`` (never imported), plain values rebuilt from their value.
+
+Output guarantees: two equal fingerprints in two processes mean objects
+that give the same derivative; :func:`rebuild` returns the object a
+reference described, found again (never imported or unpickled), or
+``MISSING``.
 """
 
 import hashlib

@@ -22,6 +22,11 @@ derivative rules like any primitive:
 * f-strings (text: no derivative) and ``try`` statements, of which the
   body, ``else`` and ``finally`` run (a handler that runs is an error
   raised by the gradient, never a silently different program).
+
+Output guarantees: every idiom it accepts becomes statements of the
+``normal`` stage whose meaning is the idiom's (a container helper with a
+rule, or a loop); a write it cannot prove private, and a handler that would
+run, raise an error in the user's terms instead of a different program.
 """
 
 import ast

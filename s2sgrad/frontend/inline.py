@@ -24,6 +24,13 @@ pipeline's ``call_vjp``):
   its argument), defines no nested function, and needs no run-time
   aliasing checks;
 * none of the global names it reads is a local of the caller.
+
+Output guarantees: an inlined call is replaced by statements of the
+``normal`` stage that compute what the call computed, with the callee's
+locals renamed apart from every name of the caller, its facts copied
+(:func:`s2sgrad.ir.facts.copy_facts`) and the function recorded among what
+the cache re-checks; a call that cannot be inlined is left exactly as it
+was.
 """
 
 import ast

@@ -1,4 +1,9 @@
-"""Deterministic fresh names: the same program always gets the same names."""
+"""Deterministic fresh names: the same program always gets the same names.
+
+Output guarantees: a name handed out is never one the program already
+uses or one handed out before (per :class:`Namer`), and the same program
+gets the same names in every run.
+"""
 
 import re
 

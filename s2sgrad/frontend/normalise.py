@@ -17,6 +17,15 @@ into the other arm, so a normal-form function has exactly one ``return``.
 A ``while c:`` loop becomes ``while True:`` whose body evaluates ``c`` and
 breaks when it is false (``while True:`` keeps its body as it is).
 Temporaries are named ``_t1, _t2, ...`` in order of appearance.
+
+Output guarantees: the result is inside the ``normal`` grammar (checked
+after the pass with ``S2SGRAD_CHECK=1``), computes what the user's function
+computes (the same calls in the same order, the same values), keeps the
+user's names for the values they name (``x``, ``x_1``...), and records what
+later stages need about its nodes in the declared tables of
+:class:`s2sgrad.ir.facts.NormalFormFacts`, never as attributes on nodes.
+What it cannot put in normal form raises UnsupportedSyntaxError at the
+user's line.
 """
 
 import ast

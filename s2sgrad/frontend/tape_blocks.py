@@ -25,6 +25,11 @@ later, names the block assigns and the function reads elsewhere -- leaves
 the block as written. This module only rewrites syntax; the runtime checks
 (every value read is a floating-point tensor, no outer tape records) are
 the runtime block's.
+
+Output guarantees: a lifted block is a plain ``def`` whose body is the
+block's own statements with ``lower_call``'s rewrites, reading only the
+values the block read and returning its target and the values the rest of
+the function reads; a block it does not lift is left as written.
 """
 
 import ast

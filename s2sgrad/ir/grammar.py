@@ -53,6 +53,10 @@ a sequence). ``freed`` — after *free*: the same, plus ``del Name, ...``
 (only *free* deletes). ``text`` — after *emit*: Python source of one
 function definition. ``code`` — after *compile*: a compiled function of
 that name.
+
+Output guarantees: :func:`check` changes nothing and raises IRCheckError,
+naming the pass, the stage, the rule broken and the statement, exactly when
+the program is outside its stage's grammar.
 """
 
 import ast

@@ -3,6 +3,9 @@
 Every stage that makes a function (the parser for a lambda, reverse mode
 for the gradient, the tape for a recording) builds it here, so the result
 has the same fields on every supported Python version.
+
+Output guarantees: :func:`function_def` returns an ``ast.FunctionDef`` with
+every field the running Python version requires.
 """
 
 import ast

@@ -1,4 +1,8 @@
-"""The adjoint state and small AST helpers the reverse-mode modules share."""
+"""The adjoint state and small AST helpers the reverse-mode modules share.
+
+Output guarantees: the helpers build or inspect nodes and change no
+program they are handed.
+"""
 
 import ast
 import builtins

@@ -5,6 +5,11 @@ with the same pure right-hand side becomes a copy of the earlier result
 (which the reverse-mode stage treats as an alias, so the adjoint is shared
 too). Sound because outside loops normal form never reassigns a name;
 loop bodies are left alone.
+
+Output guarantees: the program stays in the ``normal`` grammar and computes
+the same values; a right-hand side becomes an earlier name only when that
+name holds, on every path to it, the same pure operation of the same atoms
+(no write or loop in between); loop bodies and impure calls are unchanged.
 """
 
 import ast

@@ -22,6 +22,10 @@ arguments, recording every value a statement makes and which arm of every
 
 The findings are data (:class:`Analysis`); ``s2sgrad.explain`` writes the
 report. Nothing here changes the program the pipeline differentiates.
+
+Output guarantees: the program is not changed; the instrumented copy runs
+the program's own statements on the user's arguments, so every value and
+arm reported is one the function computed or took.
 """
 
 import ast

@@ -38,6 +38,11 @@ never a silent zero.
 Generated gradient code read again (forward over reverse: Hessians) replays
 loops from a ``stack``: a push of an active value pushes its tangent on a
 tangent stack beside it, a pop into an active name pops the tangent too.
+
+Output guarantees: the output is inside the ``adjoint`` grammar, computes
+the primal values the normal form computed and beside each the tangent its
+primitive's forward rule gives (from the primitive table); a construct
+without one raises UnsupportedSyntaxError at the user's line.
 """
 
 import ast

@@ -6,6 +6,11 @@ overwritten and popped after the statement's adjoint ("restore markers"
 placed by the reverse-mode stage); cheap values are recomputed instead of
 saved, values read only for their shape are saved as shapes, and loops
 that can stop early record their trip counts.
+
+Output guarantees: every value a loop's adjoint reads is, when it reads
+it, the value that iteration of the primal had (pushed before it was
+overwritten and popped back, recomputed from values that are, or saved as
+its shape where only the shape is read), and every push has its pop.
 """
 
 import ast

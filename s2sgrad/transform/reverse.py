@@ -11,6 +11,14 @@ undefined (zero), an *alias* of an atom (``dy`` is just ``dz``, or the unit
 seed ``1.0``: nothing is emitted), or a variable ``d<name>``. The first
 contribution defines it, later ones accumulate with ``d = d + e``; nothing
 is zero-filled and nothing is patched afterwards.
+
+Output guarantees: the gradient is inside the ``adjoint`` grammar (so it
+re-enters the pipeline for the next order), the primal statements compute
+what the normal form computed, the adjoint of each statement follows its
+primitive's rule in the primitive table (or raises UnsupportedSyntaxError
+naming the construct and the user's line: never a silently wrong or
+missing contribution), and what the optimiser needs is recorded in
+:class:`s2sgrad.ir.facts.GradientFacts`.
 """
 
 import ast

@@ -6,6 +6,10 @@ identities (``1 * e``, ``e ** 1``, ``e + 0``, ``--e``) so the generated code
 says ``2 * x``. Every rewrite preserves value, shape and dtype for
 floating-point operands (``1.0 * e`` is ``e`` for float ``e``; the seed and
 every cotangent is floating point).
+
+Output guarantees: the result has the value, shape and dtype of its input
+for floating-point operands; no name is added or removed except by
+dropping an identity's constant operand.
 """
 
 import ast

@@ -10,6 +10,10 @@ p``, ``for W, b in layers``), and those it passes to the user's own functions
 or to primitives that read containers as such (builtin ``sum``, the dict
 helpers). Their gradients get that one call; every other gradient is
 returned as the adjoint computed it.
+
+Output guarantees: the program is not changed; an argument not in the
+answer is never a container the gradient must rebuild (an argument that
+might be one is in it).
 """
 
 import ast

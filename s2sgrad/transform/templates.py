@@ -6,6 +6,12 @@ statement being differentiated, its locals by fresh names and its globals
 by the names the generated code uses for the same objects. This is what
 makes the generated adjoint read like hand-written NumPy instead of a chain
 of calls to rule functions.
+
+Output guarantees: an instantiated template is the rule's own expressions
+with its parameters replaced by the call site's atoms, its locals by fresh
+names and its globals by names of the same objects; a rule that is not a
+straight-line ``def`` ending in a tuple raises S2SGradError (the caller then
+calls it as a function).
 """
 
 import ast

@@ -4,6 +4,11 @@ A write saves what it overwrites (the normaliser emits the copy); its
 adjoint moves the slot's cotangent to ``v``, clears the slot, and restores
 the old value for the adjoints of earlier statements. Writes into arrays
 that other names share are refused.
+
+Output guarantees: the adjoint of a write reads the overwritten value from
+the copy the normaliser saved (restoring it for earlier adjoints), and a
+write that could reach memory another name shares is refused or guarded at
+run time (``refuse_if_shared``), never differentiated as if private.
 """
 
 import ast
