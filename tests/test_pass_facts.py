@@ -127,3 +127,18 @@ def test_the_source_from_the_lines_the_code_spans_is_inspects(function):
 
 def test_a_lambda_is_left_to_inspect():
     assert parse._code_source(lambda x: x * 2.0) is None
+
+
+def unreachable_end(x):
+    while True:
+        return x * 2.0
+    y = x * 3.0  # noqa: F841 (dropped by the compiler: no line of the code spans it)
+    return y
+
+
+def test_code_the_compiler_dropped_at_the_end_is_read_from_the_block():
+    import s2sgrad as sg
+
+    parsed = parse.parse_function(unreachable_end)
+    assert "y = x * 3.0" in ast.unparse(parsed.tree)
+    assert sg.grad(unreachable_end)(1.5) == 2.0

@@ -90,6 +90,8 @@ def parse_function(function):
     code = function.__code__
     filename = code.co_filename
     found = _code_source(function)
+    if found is not None and _compiles_to(function, found[0], found[1]) is False:
+        found = None  # (code the compiler dropped, unreachable at the end: read the block)
     if found is None:
         try:
             # (the code's own source: inspect would follow a decorator's
@@ -98,8 +100,11 @@ def parse_function(function):
         except (OSError, TypeError):
             raise source_unavailable(function) from None
         found = textwrap.dedent("".join(lines)), max(first, 1), lines
+        matches = _compiles_to(function, found[0], found[1])
+    else:
+        matches = True
     source, first, lines = found
-    if _compiles_to(function, source, first) is False:
+    if matches is False:
         raise S2SGradError(
             f"the source of {function.__qualname__} in {filename} no longer matches the "
             f"running function: the file changed since it was imported (reload the module, "
@@ -138,7 +143,9 @@ def _code_source(function):
     those from ``linecache`` (checked against the file first, as ``inspect``
     does) is much cheaper than ``inspect.getsourcelines``, which first maps
     every loaded module to its file. A lambda, or text that does not parse
-    to a ``def`` of the function's name, is left to ``inspect``.
+    to a ``def`` of the function's name, is left to ``inspect``; so is text
+    that does not compile to the function's code (statements the compiler
+    dropped, unreachable at the end, span no line of the code).
     """
     code = function.__code__
     if code.co_name == "<lambda>" or not hasattr(code, "co_positions"):
