@@ -53,6 +53,7 @@ from s2sgrad.transform.optimise import (
 from s2sgrad.transform.forward import ForwardMode
 from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
+from s2sgrad.transform.simplify import simplify_recorded
 
 #: the environment variable that turns on checking after every pass
 CHECK_VARIABLE = "S2SGRAD_CHECK"
@@ -458,6 +459,11 @@ def _forward(g):
     g.gradient_facts = mode.gradient_facts
 
 
+def _simplify(g):
+    """The rule templates' constants folded, algebraic identities dropped."""
+    simplify_recorded(g.program, g.gradient_facts.algebra, g.context)
+
+
 def _dce(g):
     """Statements whose value nothing reads dropped; copies propagated."""
     eliminate_dead_code(g.program)
@@ -523,6 +529,7 @@ PASSES = (
          makes=("gradient",)),
     Pass("forward", _forward, "adjoint", mode="forward", reads=("shapes",),
          makes=("gradient",)),
+    Pass("simplify", _simplify, "adjoint", reads=("gradient",)),
     Pass("dce", _dce, "adjoint"),
     Pass("signature", _signature, "adjoint"),
     Pass("sink", _sink, "adjoint", reads=("gradient",)),

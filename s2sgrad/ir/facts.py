@@ -36,6 +36,9 @@ Tables of the gradient (:class:`GradientFacts`, made by
   primal statements only the checks read.
 * ``small_values`` -- names holding saved shapes (tuples), which
   ``optimise.free_dead_locals`` never deletes.
+* ``algebra`` -- the expressions reverse mode emitted as its rule templates
+  and accumulations made them (fact: True), which the ``simplify`` pass
+  (``transform.simplify.simplify_recorded``) simplifies, and nothing else.
 
 Facts about names (not nodes) of the normal form:
 
@@ -169,6 +172,7 @@ class GradientFacts:
 
     float_guards: NodeTable = field(default_factory=NodeTable)
     small_values: tuple = ()
+    algebra: NodeTable = field(default_factory=NodeTable)
 
 
 def copy_facts(original, copied, source, target):

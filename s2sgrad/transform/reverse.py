@@ -84,6 +84,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.restore_markers = NodeTable()
         #: what the optimiser needs to know about the gradient (see s2sgrad.ir.facts)
         self.gradient_facts = GradientFacts()
+        #: an expression's algebraic form (what decisions read) -> the
+        #: expression as instantiated (what is emitted, for the simplify pass)
+        self.raw_forms = NodeTable()
 
     # --------------------------------------------------------------- driver
     def transform(self):
@@ -600,7 +603,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         its entry (a list, one per argument) named once, then indexed."""
         (_, expr), *rest = reversed(self.instantiate(template, values, g, {index: target}))
         grads = self.namer.fresh("d" + target + "_args")
-        result = list(reversed(rest)) + [(None, [_assign(grads, expr)])]
+        result = list(reversed(rest)) + [(None, [_assign(grads, self.emitted(expr))])]
         for k, value in enumerate(arguments):
             if isinstance(value, ast.Name) and value.id in self.active:
                 item = ast.Subscript(ast.Name(grads, ast.Load()), ast.Constant(k), ast.Load())
@@ -646,7 +649,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     expr = self.drop_unbroadcast(expr)
                 if template.queries_shapes:
                     expr = self.fold_known_shapes(expr)
-                expr = simplify.expression(expr, self.context)
+                expr = self.algebraic_form(expr)
                 if fold_like is not None:
                     expr = self.keep_folded(expr, name, g)
                 result.append((name, expr))
@@ -671,8 +674,35 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return 0 if n == seed_name else self.name_class(n)
 
         if self.shapes.expression_class(inner, name_class) == 0 and self.shapes.of(name) != 0:
-            return self.helper_call("repeat_to", [inner, ast.Name(name, ast.Load())])
+            raw = self.raw_forms.get(expr, expr)
+            raw_inner = inner
+            if inner is not expr and isinstance(raw, ast.Call) and len(raw.args) == 2 \
+                    and self.context.resolve(raw.func) is self.runtime.unbroadcast:
+                raw_inner = raw.args[0]
+            elif inner is expr:
+                raw_inner = raw
+            folded = self.helper_call("repeat_to", [inner, ast.Name(name, ast.Load())])
+            if raw_inner is not inner:
+                self.raw_forms[folded] = self.helper_call(
+                    "repeat_to", [raw_inner, ast.Name(name, ast.Load())])
+            return folded
         return expr
+
+    def algebraic_form(self, expr):
+        """``expr`` simplified (what decisions about it read), remembering
+        ``expr`` as what is emitted (the simplify pass simplifies it there)."""
+        simple = simplify.simplified(expr, self.context)
+        self.raw_forms[simple] = expr
+        return simple
+
+    def emitted(self, expr):
+        """What to emit for ``expr``: its instantiated form if it has one
+        (recorded for the simplify pass), else ``expr`` itself."""
+        raw = self.raw_forms.get(expr)
+        if raw is None:
+            return expr
+        self.gradient_facts.algebra[raw] = True
+        return raw
 
     def materialise(self, state):
         """The array value of a folded-seed adjoint."""
@@ -717,7 +747,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 if len(node.args) == 2 and not node.keywords and \
                         mode.context.resolve(node.func) is runtime.unbroadcast:
                     e, like = node.args
-                    c = mode.shapes.expression_class(simplify.expression(e), mode.name_class)
+                    c = mode.shapes.expression_class(simplify.simplified(e), mode.name_class)
                     target = mode.shapes.expression_class(like, mode.name_class)
                     if c is not None and c == target:
                         return e
@@ -778,13 +808,13 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             adj[name] = Adjoint(ast.Name(var, ast.Load()), False)
             self.note_ownership(name, var, new.expr)
             self.note_zero_fill(var, new.expr)
-            return out + [_assign(var, new.expr)]
+            return out + [_assign(var, self.emitted(new.expr))]
         var = self.adjoint_name(name)
         if var in self.owned and not state.is_alias and state.like is None and new.like is None \
                 and name not in self.sequences and isinstance(state.expr, ast.Name) \
                 and state.expr.id == var:
             # the gradient of an argument, held in an array only we own
-            return [ast.AugAssign(ast.Name(var, ast.Store()), ast.Add(), new.expr)]
+            return [ast.AugAssign(ast.Name(var, ast.Store()), ast.Add(), self.emitted(new.expr))]
         left, right = state.expr, new.expr
         if new.like is not None and state.expr.id in self.zero_filled if isinstance(state.expr, ast.Name) else False:
             right = self.materialise(new)  # 0.0 placeholders do not carry the shape
@@ -797,7 +827,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if name in self.sequences:
             total = self.helper_call("add_cotangents", [left, right])
         else:
-            total = simplify.expression(ast.BinOp(left, ast.Add(), right), self.context)
+            total = self.algebraic_form(ast.BinOp(self.raw_forms.get(left, left), ast.Add(),
+                                                  self.raw_forms.get(right, right)))
         like = None
         if state.like is not None and new.like is not None and left is state.expr \
                 and right is new.expr:
@@ -809,7 +840,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         adj[name] = Adjoint(ast.Name(var, ast.Load()), False, like)
         self.note_ownership(name, var, total)
         self.note_zero_fill(var, total)
-        return out + [_assign(var, total)]
+        return out + [_assign(var, self.emitted(total))]
 
     def note_zero_fill(self, var, value):
         """``var`` may hold a 0.0 placeholder if ``value`` reads one."""

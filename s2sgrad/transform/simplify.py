@@ -1,4 +1,4 @@
-"""Algebraic clean-up of the expressions that rule templates produce.
+"""The simplify pass: algebraic clean-up of the expressions rule templates produce.
 
 Instantiating ``g * y * x ** (y - 1)`` with ``g = 1.0`` and ``y = 2``
 gives ``1.0 * 2 * x ** (2 - 1)``; this pass folds constants and drops the
@@ -7,6 +7,13 @@ says ``2 * x``. Every rewrite preserves value, shape and dtype for
 floating-point operands (``1.0 * e`` is ``e`` for float ``e``; the seed and
 every cotangent is floating point).
 
+Reverse mode emits its expressions as instantiated and records them
+(``GradientFacts.algebra``); :func:`simplify_recorded`, the pipeline's
+``simplify`` pass, rewrites exactly those, so primal expressions (whose
+operands may be integers) are never touched. Reverse mode decides by an
+expression's algebraic form (is a contribution just a name? a scalar?)
+through :func:`simplified`, which leaves the expression as it is.
+
 Output guarantees: the result has the value, shape and dtype of its input
 for floating-point operands; no name is added or removed except by
 dropping an identity's constant operand.
@@ -14,6 +21,8 @@ dropping an identity's constant operand.
 
 import ast
 import operator
+
+from s2sgrad.ir.nodes import clone
 
 _FOLD = {
     ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
@@ -138,5 +147,34 @@ def _negate(e, original=None):
 
 
 def expression(expr, context=None):
-    """``expr`` with constants folded and algebraic identities removed."""
+    """``expr`` with constants folded and algebraic identities removed (in
+    place where it can: ``expr`` itself may change)."""
     return _Simplify(context).visit(expr)
+
+
+def simplified(expr, context=None):
+    """What :func:`expression` makes of ``expr``, ``expr`` itself unchanged."""
+    return _Simplify(context).visit(clone(expr))
+
+
+def simplify_recorded(fn, recorded, context=None):
+    """Simplify, in place, every expression of ``fn`` that ``recorded`` (a
+    NodeTable) holds, with everything inside it."""
+    if not len(recorded):
+        return fn
+    simplifier = _Simplify(context)
+    todo = [fn]
+    while todo:
+        node = todo.pop()
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for i, item in enumerate(value):
+                    if item in recorded:
+                        value[i] = simplifier.visit(item)
+                    elif isinstance(item, ast.AST):
+                        todo.append(item)
+            elif value in recorded:
+                setattr(node, field, simplifier.visit(value))
+            elif isinstance(value, ast.AST):
+                todo.append(value)
+    return fn

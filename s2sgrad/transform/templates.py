@@ -21,6 +21,9 @@ import inspect
 import textwrap
 
 from s2sgrad.errors import S2SGradError
+# (instantiating templates is most of the work of generating a gradient:
+# hand-written copies, not deepcopy plus a transformer)
+from s2sgrad.ir.nodes import substitute as _substitute
 
 
 class Template:
@@ -210,34 +213,3 @@ def _is_none(e):
 
 def _names(e):
     return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)}
-
-
-def _substitute(expr, values):
-    """A copy of ``expr`` with names replaced by (copies of) ``values``.
-
-    Hand-written instead of ``deepcopy`` plus a transformer: instantiating
-    templates is most of the work of generating a gradient.
-    """
-    if isinstance(expr, ast.Name):
-        replacement = values.get(expr.id)
-        if replacement is not None:
-            return _clone(replacement)
-        return ast.Name(expr.id, ast.Load())
-    if isinstance(expr, ast.Constant):
-        return ast.Constant(expr.value)
-    fields = {}
-    for field in expr._fields:
-        value = getattr(expr, field, None)
-        if isinstance(value, list):
-            value = [_substitute(v, values) if isinstance(v, ast.AST) else v for v in value]
-        elif isinstance(value, ast.AST):
-            value = _substitute(value, values)
-        fields[field] = value
-    return expr.__class__(**fields)
-
-
-_NO_VALUES = {}
-
-
-def _clone(node):
-    return _substitute(node, _NO_VALUES)
