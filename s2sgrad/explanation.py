@@ -55,7 +55,7 @@ def explain(f, *args, wrt=0, **kwargs):
         value, gradients = value_and_grad(f, wrt=wrt)(*args, **kwargs)
     if not is_tuple:
         gradients = (gradients,)
-    g = pipeline.program_after(f, wrt, "normalise")
+    g = pipeline.program_after(f, wrt, "inline")
     context = g.context
     namespace = dict(g.parsed.globals)
     namespace.update((name, cell.cell_contents) for name, cell in g.parsed.closure.items())
@@ -76,7 +76,7 @@ def near_thresholds(f, *args, within, **kwargs):
     """Comparisons of ``f`` at ``args`` whose two sides are less than
     ``within`` apart (a finite difference of that step may cross them):
     a list of ``(file:line and source, comparison, distance)``."""
-    g = pipeline.program_after(f, 0, "normalise")
+    g = pipeline.program_after(f, 0, "inline")
     namespace = dict(g.parsed.globals)
     namespace.update((name, cell.cell_contents) for name, cell in g.parsed.closure.items())
     namespace.update(g.context.env)

@@ -41,6 +41,7 @@ from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import to_source
 from s2sgrad.frontend.names import Namer, bind as bind_name
+from s2sgrad.frontend.inline import splice_calls
 from s2sgrad.frontend.normalise import normalise
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, called_function, parse_function
 from s2sgrad.ir import grammar
@@ -411,9 +412,14 @@ def _parse(g):
 
 
 def _normalise(g):
-    """One operation per statement; calls to the user's functions inlined."""
+    """One operation per statement; which calls to the user's functions to inline."""
     g.program, normaliser = normalise(g.parsed, stacks=g.mode == "forward")
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
+
+
+def _inline(g):
+    """Those calls replaced by the callee's normal form."""
+    splice_calls(g.program, g.context.normal_facts)
 
 
 def _cse(g):
@@ -523,8 +529,9 @@ def _compile(g):
 PASSES = (
     Pass("parse", _parse, "source"),
     Pass("normalise", _normalise, "normal"),
-    Pass("cse", _cse, "normal", invalidates=("shapes",)),
-    Pass("shapes", _shapes, "normal", makes=("shapes",)),
+    Pass("inline", _inline, "inlined", invalidates=("shapes",)),
+    Pass("cse", _cse, "inlined", invalidates=("shapes",)),
+    Pass("shapes", _shapes, "inlined", makes=("shapes",)),
     Pass("differentiate", _differentiate, "adjoint", mode="reverse", reads=("shapes",),
          makes=("gradient",)),
     Pass("forward", _forward, "adjoint", mode="forward", reads=("shapes",),
@@ -582,7 +589,7 @@ def run(g, start, stop=None):
 def _check_facts_hold(g, p):
     """With checking on: the shape facts a pass of the normal form kept (did
     not make, did not invalidate) are still those of its output program."""
-    if g.facts is None or p.stage != "normal" or "shapes" in p.makes:
+    if g.facts is None or p.stage not in ("normal", "inlined") or "shapes" in p.makes:
         return
     if _shape_readings(_shape_facts(g)) != _shape_readings(g.facts):
         raise InternalError(f"internal error: pass {p.name!r} changed what the shape facts "

@@ -1,5 +1,12 @@
 """Inlining: a call to the user's own function replaced by its normal form.
 
+Two halves: :func:`inline_call`, which the normaliser calls where it meets
+a call (it decides, normalises the callee with the caller's namer, renames
+its locals apart and leaves the call in the program, recorded as an
+``InlineSite``), and :func:`splice_calls`, the pipeline's ``inline`` pass,
+which replaces each recorded call by the callee's statements (output stage
+``inlined`` of :mod:`s2sgrad.ir.grammar`).
+
 ``h = cell(x[t], h)`` inside a differentiated function used to stay a call:
 the adjoint then called the callee's generated VJP, which ran the callee's
 primal a second time. Spliced into the caller instead -- parameters bound
@@ -25,12 +32,13 @@ pipeline's ``call_vjp``):
   aliasing checks;
 * none of the global names it reads is a local of the caller.
 
-Output guarantees: an inlined call is replaced by statements of the
-``normal`` stage that compute what the call computed, with the callee's
+Output guarantees: after :func:`splice_calls` every recorded call is
+replaced by statements of the ``inlined`` stage that compute what the call
+computed, with the callee's
 locals renamed apart from every name of the caller, its facts copied
 (:func:`s2sgrad.ir.facts.copy_facts`) and the function recorded among what
-the cache re-checks; a call that cannot be inlined is left exactly as it
-was.
+the cache re-checks, and no nested ``def`` is left that nothing refers
+to; a call that cannot be inlined is left exactly as it was.
 """
 
 import ast
@@ -40,7 +48,7 @@ import inspect
 from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
-from s2sgrad.ir.facts import copy_facts
+from s2sgrad.ir.facts import InlineSite, copy_facts
 from s2sgrad.primitives import registry
 
 #: calls inlined inside calls inlined ... at most this deep
@@ -79,7 +87,7 @@ def inline_call(normaliser, func, args, keywords, origin):
             inner.facts.nested_defs.update(normaliser.facts.nested_defs)
             inner.current.update((name, name) for name in normaliser.local_functions)
         before = set(normaliser.namer.taken)
-        tree = inner.function()
+        tree = splice_calls(inner.function(), inner.facts)  # (its own calls first)
     except S2SGradError:
         return None  # the call stays a call; its VJP reports the problem if it matters
     if not _splicable(inner, tree, normaliser, parsed):
@@ -89,29 +97,198 @@ def inline_call(normaliser, func, args, keywords, origin):
     # a parameter the callee never assigns reads the argument's atom itself
     substitutes = {param: atom for param, atom in bound if param not in stored}
     renames = _renames(tree, set(substitutes), before, normaliser)
-    body = [_renamed(stmt, renames, substitutes, origin, inner.facts, normaliser.facts)
-            for stmt in tree.body]
-    result = body.pop()
+    *body, result = tree.body
     for param, atom in bound:
         if param not in substitutes:
             target = renames.get(param, param)
             normaliser.emit(ast.Assign([ast.Name(target, ast.Store())], atom), origin)
             normaliser.note_sharing(target, atom)
-    value = result.value
+    value = _renamed(result, renames, substitutes, origin, inner.facts, normaliser.facts).value
     last = body[-1] if body else None
-    if isinstance(value, ast.Name) and isinstance(last, ast.Assign) \
-            and isinstance(last.targets[0], ast.Name) and last.targets[0].id == value.id \
-            and sum(isinstance(n, ast.Name) and n.id == value.id
-                    for stmt in body for n in ast.walk(stmt)) == 1:
-        # ``return <operation>``: the caller assigns the operation itself
-        # (``h = np.tanh(...)``, not ``result = np.tanh(...); h = result``)
-        value = body.pop().value
-    normaliser.out.extend(body)
+    folds = isinstance(value, ast.Name) and isinstance(last, ast.Assign) \
+        and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result.value.id \
+        and sum(isinstance(n, ast.Name) and n.id == result.value.id
+                for stmt in body for n in ast.walk(stmt)) == 1
+    if folds and isinstance(last.value, (ast.Name, ast.Constant)):
+        # ``result = v; return result``: the value is ``v`` itself
+        body.pop()
+        value = _renamed(ast.Return(last.value), renames, substitutes, origin, inner.facts,
+                         normaliser.facts).value
+        folds = False
+    call = ast.Call(normaliser.copy(func), [normaliser.copy(a) for a in args],
+                    [ast.keyword(k.arg, normaliser.copy(k.value)) for k in keywords])
+    defined = {renames.get(name, name) for name in stored}
+    # the call stays in the normal form until the inline pass splices the body there
+    if isinstance(value, ast.Name) and value.id in defined:
+        site = ast.Assign([ast.Name(value.id, ast.Store())], call)
+    else:
+        site = ast.Expr(call)
+    found = InlineSite(tuple(body), renames, substitutes, inner.facts, origin)
+    if folds and isinstance(site, ast.Assign):
+        # ``return <operation>``: the caller's copy of the value becomes the
+        # operation itself (see splice_calls)
+        found.operation = OperationResult(
+            isinstance(last.value, ast.Call), _renamed_reads(last.value, renames, substitutes))
+        normaliser.inline_results[value.id] = found
+    normaliser.facts.inline_sites[site] = found
+    normaliser.emit(site, origin)
     _merge_state(normaliser, inner, renames, substitutes)
     if local is None:
         normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
+
+
+class OperationResult:
+    """Of an inlined callee ending ``result = <operation>; return result``."""
+
+    __slots__ = ("is_call", "reads")
+
+    def __init__(self, is_call, reads):
+        #: whether the operation is a call (kept for its effect if the value is not used)
+        self.is_call = is_call
+        #: the caller's names it reads
+        self.reads = reads
+
+
+def _renamed_reads(expr, renames, substitutes):
+    reads = set()
+    for n in ast.walk(expr):
+        if isinstance(n, ast.Name):
+            atom = substitutes.get(n.id)
+            if atom is None:
+                reads.add(renames.get(n.id, n.id))
+            elif isinstance(atom, ast.Name):
+                reads.add(atom.id)
+    return reads
+
+
+def splice_calls(fn, facts):
+    """The inline pass: every call site ``facts.inline_sites`` records (the
+    normaliser decided to inline it) replaced by the callee's normal form,
+    renamed apart; then the run-time sharing checks no later statement
+    needs and the nested ``def``s no statement refers to any more are
+    dropped. ``fn`` is changed in place and returned.
+
+    ``result = <operation>`` ending a callee whose value the caller copies
+    right away is assigned to the caller's name itself (``h = np.tanh(...)``,
+    not ``result = np.tanh(...); h = result``).
+    """
+    sites = facts.inline_sites
+    *body, ret = fn.body
+    if len(sites):
+        loads = {}
+        for node in ast.walk(fn):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+                loads[node.id] = loads.get(node.id, 0) + 1
+        body = _spliced(body, sites, facts, loads, in_loop=False)
+    drop_unneeded_guards(body, facts.shared_array_checks)
+    drop_uncalled_defs(body)
+    fn.body = body + [ret]
+    return fn
+
+
+def _spliced(stmts, sites, facts, loads, in_loop):
+    out = []
+    for i, s in enumerate(stmts):
+        site = sites.get(s)
+        if site is None:
+            if not isinstance(s, ast.FunctionDef):
+                loop = in_loop or isinstance(s, (ast.For, ast.While))
+                for field in ("body", "orelse"):
+                    block = getattr(s, field, None)
+                    if block:
+                        setattr(s, field, _spliced(block, sites, facts, loads, loop))
+            out.append(s)
+            continue
+        body = [_renamed(stmt, site.renames, site.substitutes, site.origin, site.facts, facts)
+                for stmt in site.body]
+        after = stmts[i + 1] if i + 1 < len(stmts) else None
+        if isinstance(s, ast.Assign) and _copied_at_once(s.targets[0].id, body, after, loads,
+                                                         in_loop):
+            after.value = body.pop().value
+        elif site.unused and body:  # (its value unused: a call is kept for its effect)
+            last = body.pop()
+            if isinstance(last.value, ast.Call):
+                body.append(ast.copy_location(ast.Expr(last.value), last))
+        out.extend(body)
+    return out
+
+
+def _copied_at_once(name, body, after, loads, in_loop):
+    """True when ``body`` ends by computing ``name`` (its only mention) and
+    the next statement, ``after``, only copies it (read nowhere else)."""
+    last = body[-1] if body else None
+    if not (isinstance(last, ast.Assign) and isinstance(last.targets[0], ast.Name)
+            and last.targets[0].id == name and loads.get(name) == 1
+            and isinstance(after, ast.Assign) and isinstance(after.targets[0], ast.Name)
+            and isinstance(after.value, ast.Name) and after.value.id == name):
+        return False
+    if sum(isinstance(n, ast.Name) and n.id == name for stmt in body for n in ast.walk(stmt)) != 1:
+        return False
+    # (x = f(x) in a loop: computed apart first, so the adjoint sees the old x)
+    target = after.targets[0].id
+    return not (in_loop and any(isinstance(n, ast.Name) and n.id == target
+                                for n in ast.walk(last.value)))
+
+
+def drop_unneeded_guards(body, checks):
+    """Remove shared-array guards (``checks``: their SharedArrayCheck facts)
+    when no sharer is read afterwards.
+
+    ``a, x = f(...)`` shares ``x`` with a temporary tuple nobody reads
+    again; ``x += y`` then changes nothing anyone can see.
+    """
+    order = list(_flatten(body))
+    for position, stmt in enumerate(order):
+        check = checks.get(stmt)
+        if check is None or check.in_loop:
+            continue
+        later = order[position + 1:]
+        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in check.sharers
+                   for st in later for n in ast.walk(st)):
+            _remove(body, stmt)
+
+
+def drop_uncalled_defs(body):
+    """Remove nested ``def``s no statement refers to any more (every call inlined)."""
+    defs = [s for s in _flatten(body) if isinstance(s, ast.FunctionDef)]
+    for node in defs:
+        used = any(isinstance(n, ast.Name) and n.id == node.name
+                   for s in _flatten(body) if s is not node for n in _own_parts(s))
+        if not used:
+            _remove(body, node)
+
+
+def _flatten(stmts):
+    for s in stmts:
+        yield s
+        if not isinstance(s, ast.FunctionDef):
+            for field in ("body", "orelse"):
+                yield from _flatten(getattr(s, field, []) or [])
+
+
+def _own_parts(stmt):
+    """The nodes of ``stmt`` outside the statements nested in it."""
+    if isinstance(stmt, ast.FunctionDef):
+        return ast.walk(stmt)
+    for field, value in ast.iter_fields(stmt):
+        if field in ("body", "orelse"):
+            continue
+        for node in value if isinstance(value, list) else [value]:
+            if isinstance(node, ast.AST):
+                yield from ast.walk(node)
+
+
+def _remove(stmts, target):
+    for i, s in enumerate(stmts):
+        if s is target:
+            del stmts[i]
+            return True
+        for field in ("body", "orelse"):
+            if _remove(getattr(s, field, []) or [], target):
+                return True
+    return False
 
 
 #: methods that change the list, dict or array they are called on

@@ -4,8 +4,12 @@ The output of :func:`normalise` is a ``FunctionDef`` of the ``normal``
 stage of :mod:`s2sgrad.ir.grammar` (which states the grammar and checks
 it): every statement one operation on atoms, ``if``/``for``/``while True``
 as the only control flow, exactly one ``return``, as the last statement.
-Calls to the user's own functions are inlined as they are met
-(:mod:`s2sgrad.frontend.inline`).
+A call to the user's own function that may be inlined is decided where it
+is met (:mod:`s2sgrad.frontend.inline` normalises the callee then, with the
+caller's namer, so versions and the memory the callee's values share are
+known to the statements after it) and left in the program as a call
+(``result_1 = cell(h, x)``), recorded in ``NormalFormFacts.inline_sites``;
+the pipeline's ``inline`` pass splices the callee there.
 
 Outside loops every name is assigned at most once on any path through the
 function (reassignments get versioned names ``x_1``, ``x_2``; the two arms
@@ -18,7 +22,8 @@ A ``while c:`` loop becomes ``while True:`` whose body evaluates ``c`` and
 breaks when it is false (``while True:`` keeps its body as it is).
 Temporaries are named ``_t1, _t2, ...`` in order of appearance.
 
-Output guarantees: the result is inside the ``normal`` grammar (checked
+Output guarantees: the result is inside the ``normal`` grammar (once the
+inline pass spliced the recorded calls: ``inlined``) (checked
 after the pass with ``S2SGRAD_CHECK=1``), computes what the user's function
 computes (the same calls in the same order, the same values), keeps the
 user's names for the values they name (``x``, ``x_1``...), and records what
@@ -105,6 +110,9 @@ class Normaliser:
         self.inlining = (function.__code__,) if function is not None else ()
         #: dotted text -> the function inlined for it (the cache re-checks them)
         self.inlined = {}
+        #: result name of an inlined call ending ``result = <operation>`` ->
+        #: its InlineSite, until the caller uses the value (see :meth:`inlined_value`)
+        self.inline_results = {}
         #: the facts every path to the current statement shares: (test, taken,
         #: assignments of test so far) per enclosing if arm, ("loop", k) per loop
         self.path = ()
@@ -145,8 +153,6 @@ class Normaliser:
                                tree.body[0]))
         body = _remove_early_returns(body, self)
         new_body = self.block(body)
-        _drop_unneeded_guards(new_body, self.facts.shared_array_checks)
-        _drop_uncalled_defs(new_body)
         if result is None:
             new_body.append(ast.Return(ast.Constant(None), lineno=tree.lineno))
         else:
@@ -195,6 +201,8 @@ class Normaliser:
             rhs = self.rhs(s.value)
             if isinstance(rhs, ast.Call):  # (an inlined call left its value in an atom)
                 self.emit(ast.Expr(rhs), s)
+            elif isinstance(rhs, ast.Name) and rhs.id in self.inline_results:
+                self.inline_results.pop(rhs.id).unused = True
         elif kind is ast.Assign:
             value = s.value
             if isinstance(value, ast.Lambda) and len(s.targets) == 1 \
@@ -306,7 +314,14 @@ class Normaliser:
     def assign_value(self, user_name, rhs, origin):
         """``user_name = rhs``, ``rhs`` normalised already."""
         name = self.store(user_name)
-        if self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
+        site = self.inline_results.pop(rhs.id, None) if isinstance(rhs, ast.Name) else None
+        if site is not None and self.loop_depth and name in site.operation.reads:
+            # (as below: the inline pass makes the copy the operation itself)
+            temp = self.namer.temp()
+            self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
+            self.note_sharing(temp, rhs)
+            rhs = ast.Name(temp, ast.Load())
+        elif self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
             isinstance(n, ast.Name) and n.id == name for n in ast.walk(rhs)
         ):
             # x = x * y in a loop: compute into a temporary first, so the
@@ -659,6 +674,13 @@ class Normaliser:
         if self.is_global_ref(e):
             return copy.deepcopy(e)
         rhs = self.rhs(e)
+        if isinstance(rhs, ast.Name) and self.inline_results.pop(rhs.id, None) is not None:
+            # the operation an inlined call ends with gets a temporary, as any
+            # operation (the inline pass makes this copy the operation itself)
+            temp = self.namer.temp()
+            self.note_sharing(temp, rhs)
+            self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), e)
+            return self.made(ast.Name(temp, ast.Load()))
         if isinstance(rhs, (ast.Name, ast.Constant)):
             return rhs
         temp = self.namer.temp()
@@ -1108,14 +1130,6 @@ def _sharing_closure(shared, name):
     return seen
 
 
-def _flatten(stmts):
-    for s in stmts:
-        yield s
-        for field in ("body", "orelse"):
-            if not isinstance(s, ast.FunctionDef):
-                yield from _flatten(getattr(s, field, []) or [])
-
-
 def _is_entry_guard(stmt, resolve):
     """A call, for its effect, of a helper marked as an entry guard."""
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
@@ -1151,59 +1165,6 @@ def _without_entry_guards(body, resolve):
         return not reads_elsewhere({t.targets[0].id for t in rest}, s)
 
     return [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
-
-
-def _drop_unneeded_guards(body, checks):
-    """Remove shared-array guards (``checks``: their SharedArrayCheck facts)
-    when no sharer is read afterwards.
-
-    ``a, x = f(...)`` shares ``x`` with a temporary tuple nobody reads
-    again; ``x += y`` then changes nothing anyone can see.
-    """
-    order = list(_flatten(body))
-    for position, stmt in enumerate(order):
-        check = checks.get(stmt)
-        if check is None or check.in_loop:
-            continue
-        later = order[position + 1:]
-        if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in check.sharers
-                   for st in later for n in ast.walk(st)):
-            _remove(body, stmt)
-
-
-def _drop_uncalled_defs(body):
-    """Remove nested ``def``s no statement refers to any more (every call inlined)."""
-    defs = [s for s in _flatten(body) if isinstance(s, ast.FunctionDef)]
-    for node in defs:
-        used = any(isinstance(n, ast.Name) and n.id == node.name
-                   for s in _flatten(body) if s is not node for n in _own_parts(s))
-        if not used:
-            _remove(body, node)
-
-
-def _own_parts(stmt):
-    """The nodes of ``stmt`` outside the statements nested in it."""
-    if isinstance(stmt, ast.FunctionDef):
-        return ast.walk(stmt)
-    for field, value in ast.iter_fields(stmt):
-        if field in ("body", "orelse"):
-            continue
-        for node in value if isinstance(value, list) else [value]:
-            if isinstance(node, ast.AST):
-                yield from ast.walk(node)
-
-
-def _remove(stmts, target):
-    for i, s in enumerate(stmts):
-        if s is target:
-            del stmts[i]
-            return True
-        for field in ("body", "orelse"):
-            if _remove(getattr(s, field, []) or [], target):
-                return True
-    return False
-
-
 
 
 def _all_names(tree):

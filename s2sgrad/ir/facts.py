@@ -27,6 +27,10 @@ Tables of the normal form (:class:`NormalFormFacts`, made by
   captures) and by the inliner (which hands them to the callee's normaliser).
 * ``atoms`` -- atoms the normaliser made (fact: True); normalising one
   again returns it unchanged. Read by the normaliser and the inliner.
+* ``inline_sites`` -- each call the normaliser decided to inline (left in
+  the normal form as ``result = f(a, b)`` or ``f(a, b)``) ->
+  :class:`InlineSite`, the callee's normal form to splice there. Read by
+  the inline pass (``frontend.inline.splice_calls``).
 
 Tables of the gradient (:class:`GradientFacts`, made by
 ``transform.reverse.ReverseMode``, read by the optimiser's passes):
@@ -119,6 +123,27 @@ class NestedDef:
     calls_nested_defs: bool
 
 
+@dataclass
+class InlineSite:
+    """Of a call the inline pass replaces by the callee's body."""
+
+    #: the callee's normal-form statements (its return left out), its names
+    body: tuple
+    #: callee local -> the caller's name for it
+    renames: dict
+    #: callee parameter it never assigns -> the caller's argument atom
+    substitutes: dict
+    #: the callee normaliser's NormalFormFacts about ``body``
+    facts: object
+    #: the call's node in the user's source (the spliced lines are its line)
+    origin: object
+    #: when the callee ends ``result = <operation>``: what the caller's
+    #: normaliser needs to know of the operation (``inline.OperationResult``)
+    operation: object = None
+    #: the caller does not use the value (a call statement)
+    unused: bool = False
+
+
 @dataclass(frozen=True)
 class RestoreMarker:
     """Of a ``name = stack.pop()`` reverse mode placed in a loop's adjoint."""
@@ -138,10 +163,11 @@ class NormalFormFacts:
     shared_array_checks: NodeTable = field(default_factory=NodeTable)
     nested_defs: NodeTable = field(default_factory=NodeTable)
     atoms: NodeTable = field(default_factory=NodeTable)
+    inline_sites: NodeTable = field(default_factory=NodeTable)
 
     def tables(self):
         return (self.saved_slots, self.if_joins, self.shared_array_checks,
-                self.nested_defs, self.atoms)
+                self.nested_defs, self.atoms, self.inline_sites)
 
 
 @dataclass

@@ -8,8 +8,11 @@ rule broken and the offending statement. The stages, in pipeline order:
 ``source`` — after *parse*: the user's ``FunctionDef`` with decorators
 stripped (any Python; the normaliser refuses what it cannot handle).
 
-``normal`` — after *normalise* (which inlines calls as it goes), *cse*
-and *shapes*::
+``normal`` — after *normalise* (calls it decided to inline are still
+calls: ``result = f(a, b)``); ``inlined`` — after *inline* (those calls
+replaced by the callee's normal form), *cse* and *shapes*: the same
+grammar, and no nested ``def`` that no statement refers to (its calls were
+inlined)::
 
     body   := stmt* return atom            exactly one return, the last statement
     stmt   := Name = rhs                   one operation, atoms as operands
@@ -64,7 +67,7 @@ import types
 
 from s2sgrad.errors import InternalError
 
-STAGES = ("source", "normal", "adjoint", "freed", "text", "code")
+STAGES = ("source", "normal", "inlined", "adjoint", "freed", "text", "code")
 
 ATOMS = (ast.Name, ast.Constant)
 _FORBIDDEN_EXPRESSIONS = (ast.Lambda, ast.ListComp, ast.SetComp, ast.DictComp,
@@ -134,6 +137,37 @@ def _check_source(checker, fn):
 def _check_normal(checker, fn):
     _check_function_end(checker, fn, is_atom, "return atom")
     _normal_block(checker, fn.body[:-1], in_loop=False)
+
+
+def _check_inlined(checker, fn):
+    _check_normal(checker, fn)
+    statements = list(_statements(fn.body))
+    for node in statements:
+        if isinstance(node, ast.FunctionDef):
+            checker.require(any(isinstance(n, ast.Name) and n.id == node.name
+                                for other in statements if other is not node
+                                for n in _parts(other)),
+                            "no nested def that nothing refers to", node)
+
+
+def _statements(stmts):
+    for s in stmts:
+        yield s
+        if not isinstance(s, ast.FunctionDef):
+            for field in ("body", "orelse"):
+                yield from _statements(getattr(s, field, None) or [])
+
+
+def _parts(stmt):
+    """The nodes of ``stmt`` outside the statements nested in it (all of a def)."""
+    if isinstance(stmt, ast.FunctionDef):
+        yield from ast.walk(stmt)
+        return
+    for field, value in ast.iter_fields(stmt):
+        if field not in ("body", "orelse"):
+            for node in value if isinstance(value, list) else [value]:
+                if isinstance(node, ast.AST):
+                    yield from ast.walk(node)
 
 
 def _check_function_end(checker, fn, returned, rule):
@@ -321,6 +355,7 @@ def _check_code(checker, code):
 _CHECKERS = {
     "source": _check_source,
     "normal": _check_normal,
+    "inlined": _check_inlined,
     "adjoint": _check_adjoint,
     "freed": _check_freed,
     "text": _check_text,
