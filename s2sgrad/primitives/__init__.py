@@ -11,6 +11,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     _derived,
     arrays,
     containers,
+    decompositions,
     elementwise,
     forward_rules,
     linalg,

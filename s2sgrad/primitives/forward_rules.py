@@ -16,7 +16,7 @@ import operator
 import numpy as np
 
 from s2sgrad import runtime
-from s2sgrad.primitives import containers, linalg, products, reductions
+from s2sgrad.primitives import containers, decompositions, linalg, products, reductions
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import prod_of_others, prod_of_others_jvp, tie_share
 from s2sgrad.primitives.registry import deffacts, defjvp
@@ -229,3 +229,24 @@ def matrix_power_jvp(g, ans, a, n):
 
 deffacts(np.kron, products.kron_adjoint_a, products.kron_adjoint_b,
          np.cross, products.cross_adjoint_a, products.cross_adjoint_b, multilinear=True)
+
+
+@defjvp(np.linalg.qr)
+def qr_jvp(g, ans, a, mode="reduced"):
+    return (decompositions.qr_tangent(g, ans, a, mode), None)
+
+
+@defjvp(np.linalg.eig)
+def eig_jvp(g, ans, a):
+    return (decompositions.eig_tangent(g, ans, a),)
+
+
+@defjvp(np.linalg.eigvals)
+def eigvals_jvp(g, ans, a):
+    return (decompositions.eigvals_tangent(g, a),)
+
+
+@defjvp(np.linalg.lstsq)
+def lstsq_jvp(g, ans, a, b, rcond=None):
+    return (decompositions.lstsq_tangent(g, None, ans, a, b, rcond),
+            decompositions.lstsq_tangent(None, g, ans, a, b, rcond), None)

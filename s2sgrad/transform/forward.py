@@ -463,6 +463,11 @@ class ForwardMode:
             terms.append(expr)
         if not terms:
             return None
+        if found.returns_list and len(terms) > 1:  # (tangents of several outputs add entry by entry)
+            total = terms[0]
+            for term in terms[1:]:
+                total = self.helper_call("add_cotangents", [total, term])
+            return total
         total = simplify.expression(_sum(terms), self.context)
         if found.elementwise:
             total = self.broadcast(total, [bound[p] for p in template.params], target)

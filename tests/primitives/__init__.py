@@ -77,3 +77,13 @@ def check_user_function(f, x, rtol=1e-5, atol=1e-7):
     direction = np.random.default_rng(0).standard_normal(np.shape(x))
     np.testing.assert_allclose(sg.hvp(f)(x, direction), numerical_jvp(sg.grad(f), (x,), 0, direction),
                                rtol=rtol, atol=1e-6)
+
+
+def forward(f, args, argnum, direction):
+    """(f(*args), J·direction) from the generated forward code alone (sg.jvp
+    would fall back to reverse mode where forward mode refuses)."""
+    from s2sgrad import pipeline
+
+    entry = pipeline.gradient_code(f, argnum, mode="forward")
+    (tangent_name,) = entry.seed_name
+    return pipeline.bind(entry, f)(*args, **{tangent_name: direction})

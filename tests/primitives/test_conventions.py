@@ -31,6 +31,7 @@ from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
     test_containers,
+    test_decompositions,
     test_derived,
     test_elementwise,
     test_factorisations,
@@ -44,7 +45,7 @@ from tests.fd import _is_float, spread_varargs
 from tests.tape import test_lowering
 
 MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_factorisations,
-           test_products, test_shape, test_arrays, test_lowering, test_containers]
+           test_products, test_shape, test_arrays, test_lowering, test_containers, test_decompositions]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""

@@ -10,20 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import s2sgrad as sg
-from s2sgrad import pipeline
 from tests.fd import numerical_jvp
-from tests.primitives import sample
+from tests.primitives import forward, sample
 from tests.primitives.test_factorisations import FUNCTIONS, invertible, spd
 from tests.primitives.test_forward_rules import check_forward_against_vjp
 from tests.primitives.test_products import attention, einsum_calls, traces
-
-
-def forward(f, args, argnum, direction):
-    """(f(*args), J·direction) from the generated forward code alone (sg.jvp
-    would fall back to reverse mode where forward mode refuses)."""
-    entry = pipeline.gradient_code(f, argnum, mode="forward")
-    (tangent_name,) = entry.seed_name
-    return pipeline.bind(entry, f)(*args, **{tangent_name: direction})
 
 
 def assert_forward_matches_differences(f, args, argnum=0, seed=0, rtol=1e-6, atol=1e-8):

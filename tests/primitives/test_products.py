@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.primitives import linalg, products, registry
 from tests.fd import check_vjp, numerical_grad, numerical_jacobian, numerical_jvp, random_like
-from tests.primitives import Case, params, sample
+from tests.primitives import Case, forward, params, sample
 
 EINSUMS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
@@ -300,8 +300,6 @@ def test_grad_tape_forward_and_float32_of_a_user_function(argnum):
         y = products_loss(*variables)
     np.testing.assert_allclose(np.asarray(tape.gradient(y, variables[argnum])), expected, rtol=1e-6, atol=1e-8)
     direction = random_like(PRODUCT_ARGS[argnum], np.random.default_rng(argnum))
-    from tests.primitives.test_linalg_forward import forward
-
     _, tangent = forward(products_loss, PRODUCT_ARGS, argnum, direction)
     np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-6)
     args32 = [np.asarray(a, np.float32) for a in PRODUCT_ARGS]
