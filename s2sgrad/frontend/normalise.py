@@ -35,7 +35,6 @@ user's line.
 
 import ast
 import copy
-import inspect
 
 from s2sgrad import backend, runtime
 from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
@@ -837,8 +836,7 @@ class Normaliser:
         ``items.append(v)``): its VJP would not see the write, so refuse."""
         callee = None if isinstance(func, ast.Name) and func.id in self.current \
             else self.resolve(func)
-        if not inspect.isfunction(callee) or registry.lookup(callee) is not None \
-                or registry.is_nondifferentiable(callee) \
+        if not registry.is_user_function(callee) \
                 or callee.__module__.partition(".")[0] == __name__.partition(".")[0]:
             return  # (s2sgrad's own helpers, which generated code calls, are not the user's)
         written = outside_write(callee)

@@ -20,7 +20,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives.registry import defnondiff, defnondiff_module
+from s2sgrad.primitives.registry import deffacts, defnondiff, defnondiff_module
 
 # rounding and sign: the input's dtype (floor, ceil, trunc of integers
 # are floats before NumPy 2.1); rint and heaviside give floats
@@ -95,3 +95,33 @@ defnondiff(np.zeros_like, np.ones_like, np.empty_like, allocates=True)
 # generators, recognised by module so that importing s2sgrad does not import
 # numpy.random (about 10 ms).
 defnondiff_module("numpy.random")
+
+
+# -- more of NumPy without a derivative (the coverage table, tools/numpy_coverage.py) --
+
+# positions and index arrays
+defnondiff(np.argpartition, np.nanargmax, np.nanargmin, np.lexsort, dtype="int")
+defnondiff(np.unravel_index, np.ravel_multi_index, np.indices, np.ix_, dtype="int")
+defnondiff(np.diag_indices, np.diag_indices_from, np.tril_indices, np.tril_indices_from,
+           np.triu_indices, np.triu_indices_from, np.mask_indices, np.linalg.matrix_rank,
+           dtype="int")
+deffacts(np.argsort, methods=("argsort",))
+deffacts(np.nonzero, methods=("nonzero",))
+
+# integers and bits
+defnondiff(np.gcd, np.lcm, np.bitwise_count)
+defnondiff(np.packbits, np.unpackbits, dtype="int")
+
+# piecewise constant in real arguments: the spacing of floats at x, the
+# angle of a real number (0 or pi)
+defnondiff(np.spacing, allocates=True)
+defnondiff(np.angle, allocates=True, dtype="float")
+
+# arrays that depend on sizes alone: the triangle of ones, window functions of length M
+defnondiff(np.tri, allocates=True, dtype="given")
+defnondiff(np.bartlett, np.blackman, np.hamming, np.hanning, allocates=True, dtype="given")
+
+# predicates and questions about types and memory
+defnondiff(np.isnat, np.isfortran, np.may_share_memory, np.shares_memory, np.iterable,
+           np.isdtype, np.issubdtype, np.can_cast, dtype="bool")
+defnondiff(np.min_scalar_type, np.promote_types, np.common_type, np.mintypecode, dtype="given")

@@ -36,6 +36,7 @@ derives the forward rule of an ``elementwise``, ``linear`` or
 """
 
 import dataclasses
+import inspect
 import itertools
 import weakref
 from dataclasses import dataclass, field
@@ -296,6 +297,22 @@ def is_nondifferentiable(primitive):
             type(owner).__module__ if owner is not None else "")
         return any(str(module).startswith(p) for p in _NONDIFFERENTIABLE_MODULES)
     return False
+
+
+#: modules whose Python-level functions are primitives like the rest of
+#: the library, never the user's code: ``np.full`` or ``np.kaiser`` is
+#: differentiated by its rule or refused at the user's line, not traced
+#: into NumPy's source (whose writes, raises and varargs are not the user's)
+LIBRARY_MODULES = ("numpy",)
+
+
+def is_user_function(obj):
+    """True for a plain Python function to differentiate into: no rule, not
+    declared nondifferentiable, and not a function of :data:`LIBRARY_MODULES`."""
+    if not inspect.isfunction(obj) or lookup(obj) is not None or is_nondifferentiable(obj):
+        return False
+    module = getattr(obj, "__module__", None) or ""
+    return module.partition(".")[0] not in LIBRARY_MODULES
 
 
 def records():

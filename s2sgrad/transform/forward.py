@@ -46,7 +46,6 @@ without one raises UnsupportedSyntaxError at the user's line.
 """
 
 import ast
-import inspect
 import operator
 
 from s2sgrad import runtime
@@ -353,7 +352,7 @@ class ForwardMode:
             return None
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
         found = registry.record(func)
-        if local or (found is None and inspect.isfunction(func)):
+        if local or (found is None and registry.is_user_function(func)):
             raise self.error(f"call to {self.analysis.spelling(call.func)}, which is not inlined "
                              "(forward mode)", s,
                              "forward mode differentiates functions it can inline")

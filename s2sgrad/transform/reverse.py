@@ -261,7 +261,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             callee = self.context.resolve(func)
             known = registry.lookup(callee) is not None or registry.is_nondifferentiable(callee) \
                 or (isinstance(func, ast.Name) and func.id in self.context.local_functions) \
-                or inspect.isfunction(callee)
+                or registry.is_user_function(callee)
             found = registry.record(callee)
             if isinstance(s, ast.Expr) and (found is None or found.mutates):
                 # (kept for its side effect, it may write into what it is
@@ -324,7 +324,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     func = self.context.resolve(rhs.func)
                     local = isinstance(rhs.func, ast.Name) and rhs.func.id in self.context.local_functions
                     found = registry.record(func)
-                    if local or (inspect.isfunction(func) and registry.lookup(func) is None) or \
+                    if local or registry.is_user_function(func) or \
                             (found is not None and found.returns_list):
                         names.add(s.targets[0].id)
         sources = []  # (target, names whose being sequences makes it one)
@@ -488,7 +488,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return []
         keywords = {k.arg: k.value for k in call.keywords}
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
-        if local or (registry.lookup(func) is None and inspect.isfunction(func)):
+        if local or registry.is_user_function(func):
             return self.adjoint_user_call(call, func, g, target, s)
         return self.apply_rule(func, call.args, keywords, g, target, s)
 

@@ -17,7 +17,6 @@ might be one is in it).
 """
 
 import ast
-import inspect
 
 from s2sgrad import runtime
 from s2sgrad.primitives import containers, registry
@@ -44,8 +43,7 @@ def _container_arguments(call, context):
     given = list(call.args) + [k.value for k in call.keywords]
     local = isinstance(call.func, ast.Name) and call.func.id in context.local_functions
     callee = None if local else context.resolve(call.func)
-    if local or (inspect.isfunction(callee) and registry.lookup(callee) is None
-                 and not registry.is_nondifferentiable(callee)):
+    if local or registry.is_user_function(callee):
         return {a.id for a in given if isinstance(a, ast.Name)}
     found = registry.record(callee)
     if found is None:

@@ -13,7 +13,6 @@ run time (``refuse_if_shared``), never differentiated as if private.
 
 import ast
 import copy
-import inspect
 
 from s2sgrad.primitives import registry
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, index_expression as _index_expression, walk_statements as _walk_statements
@@ -201,4 +200,4 @@ def _viewed_name(mode, rhs):
 def _is_user_function(mode, call):
     func = mode.context.resolve(call.func)
     local = isinstance(call.func, ast.Name) and call.func.id in mode.context.local_functions
-    return local or (inspect.isfunction(func) and registry.lookup(func) is None)
+    return local or registry.is_user_function(func)
