@@ -1,4 +1,5 @@
-"""Optimizers (SGD, Adam, RMSprop, Adagrad) and gradient clipping, as in Keras.
+"""Optimizers (SGD, Adam, AdamW, Adamax, Nadam, RMSprop, Adagrad) and gradient
+clipping, as in Keras.
 
 Defaults and update formulas follow Keras 3 / tf_keras exactly, including
 the order of float operations: every hyper-parameter is cast to the
@@ -25,6 +26,9 @@ _ONE = np.int64(1)
 __all__ = [
     "Adagrad",
     "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
     "Optimizer",
     "RMSprop",
     "SGD",
@@ -568,3 +572,79 @@ class Adagrad(Optimizer):
         acc = slots[0] + np.square(g)
         slots[0] = acc
         var._set(var._value - lr * g / np.sqrt(acc + self.epsilon))
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Keras's default ``weight_decay=0.004``):
+    ``x -= x * weight_decay * lr`` before each Adam step."""
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, amsgrad=False, name="adamw", **kwargs):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, amsgrad, name,
+                         weight_decay=weight_decay, **kwargs)
+
+
+class Adamax(Optimizer):
+    """Adamax (Adam with the infinity norm): ``m += (g - m) * (1 - beta_1)``;
+    ``u = max(beta_2 * u, |g|)``; ``x -= lr / (1 - beta_1**t) * m / (u + epsilon)``."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="adamax", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+
+    def _hyper(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def _init_slots(self, value):
+        zeros = np.zeros_like(value)[()]
+        return [zeros, zeros]
+
+    def _update(self, var, g, lr, slots):
+        dtype = var._value.dtype
+        step = self._cast(self._iterations._value + 1, dtype)
+        beta_1_power = self._cast(self.beta_1, dtype) ** step
+        m = slots[0] + (g - slots[0]) * (1 - self.beta_1)
+        u = np.maximum(self.beta_2 * slots[1], np.abs(g))
+        slots[0], slots[1] = m, u
+        var._set(var._value - (lr * m) / ((1 - beta_1_power) * (u + self.epsilon)))
+
+
+class Nadam(Optimizer):
+    """Adam with Nesterov momentum, Keras's form (the momentum schedule
+    ``u_t = beta_1 * (1 - 0.5 * 0.96 ** (0.004 t))`` and its running product)."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 name="nadam", **kwargs):
+        super().__init__(learning_rate, name, **kwargs)
+        self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
+        self._u_products = [1.0]  # prod of u_1..u_t, index t
+
+    def _hyper(self):
+        return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+    def _init_slots(self, value):
+        zeros = np.zeros_like(value)[()]
+        return [zeros, zeros]
+
+    def _u(self, t):
+        return self.beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * t))
+
+    def _u_product(self, t):
+        while len(self._u_products) <= t:
+            self._u_products.append(self._u_products[-1] * self._u(len(self._u_products)))
+        return self._u_products[t]
+
+    def _update(self, var, g, lr, slots):
+        dtype = var._value.dtype
+        t = int(self._iterations._value) + 1
+        u_t, u_next = self._cast(self._u(t), dtype), self._cast(self._u(t + 1), dtype)
+        product = self._cast(self._u_product(t), dtype)
+        product_next = product * u_next
+        beta_2_power = self._cast(self.beta_2, dtype) ** self._cast(t, dtype)
+        m = slots[0] + (g - slots[0]) * (1 - self.beta_1)
+        v = slots[1] + (np.square(g) - slots[1]) * (1 - self.beta_2)
+        slots[0], slots[1] = m, v
+        m_hat = u_next * m / (1 - product_next) + (1 - u_t) * g / (1 - product)
+        v_hat = v / (1 - beta_2_power)
+        var._set(var._value - (m_hat * lr) / (np.sqrt(v_hat) + self.epsilon))

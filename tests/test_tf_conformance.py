@@ -255,7 +255,7 @@ TF2_TOP_LEVEL = frozenset(
     reshape reverse reverse_sequence roll round saturate_cast scalar_mul scan scatter_nd
     searchsorted sequence_mask shape shape_n sigmoid sign sin sinh size slice sort
     space_to_batch space_to_batch_nd split sqrt square squeeze stack stop_gradient
-    strided_slice subtract switch_case tan tanh tensor_scatter_nd_add
+    strided_slice subtract switch_case tan tanh tensor_scatter_nd_add tensor_scatter_nd_sub
     tensor_scatter_nd_update tensordot tile timestamp transpose truediv truncatediv
     truncatemod tuple type_spec_from_value unique unique_with_counts unravel_index
     unstack variable_creator_scope vectorized_map where while_loop zeros zeros_like

@@ -56,6 +56,18 @@ def print_when_tracing(*args, **kwargs):
         print(*args, **kwargs)
 
 
+#: tf.config.run_functions_eagerly's switch (process-wide, as in TensorFlow)
+_eagerly = {"on": False}
+
+
+def set_run_eagerly(on):
+    _eagerly["on"] = bool(on)
+
+
+def run_eagerly():
+    return _eagerly["on"]
+
+
 class Function:
     """A ``tf.function``: calls the function with its tape blocks compiled."""
 
@@ -68,6 +80,8 @@ class Function:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
+        if _eagerly["on"]:
+            return self.python_function(*args, **kwargs)
         run = self._run
         if run is None:
             run = self._run = convert(self.python_function)

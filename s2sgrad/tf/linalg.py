@@ -40,3 +40,8 @@ def solve(matrix, rhs, adjoint=False, name=None):
 
 
 transpose = matrix_transpose
+
+
+from s2sgrad.tf._ops import (  # noqa: F401,E402
+    band_part, cholesky, diag, diag_part, eigh, eigvalsh, l2_normalize, logdet, lstsq, qr,
+    set_diag, slogdet, svd)

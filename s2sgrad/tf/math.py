@@ -67,3 +67,7 @@ from s2sgrad.tf._core import (  # noqa: F401
     tanh,
     truediv,
 )
+from s2sgrad.tf._ops import (  # noqa: F401,E402
+    bincount, count_nonzero, cumprod, divide_no_nan, erf, erfc, in_top_k, l2_normalize,
+    reduce_euclidean_norm, segment_sum, top_k, unsorted_segment_sum, xlogy)
+from s2sgrad.tf.nn import log_softmax, softmax  # noqa: F401,E402

@@ -87,3 +87,8 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
         mean = np.squeeze(mean, axis=axes)
         variance = np.squeeze(variance, axis=axes)
     return mean, variance
+
+
+from s2sgrad.tf._ops import (  # noqa: F401,E402
+    batch_normalization, dropout, embedding_lookup, gelu, l2_normalize, selu, top_k,
+    weighted_cross_entropy_with_logits)

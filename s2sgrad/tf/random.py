@@ -74,3 +74,16 @@ def uniform(shape, minval=0, maxval=None, dtype=_np.float32, seed=None, name=Non
 def shuffle(value, seed=None, name=None):
     v = _np.asarray(value.numpy() if hasattr(value, "numpy") else value)
     return _tf_constant(_rng(seed).permutation(v))
+
+
+def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+    """``num_samples`` class indices per row of ``logits`` (unnormalised log-probabilities)."""
+    z = _np.asarray(logits.numpy() if hasattr(logits, "numpy") else logits, dtype=_np.float64)
+    if z.ndim != 2:
+        raise ValueError(f"logits should be a matrix [batch_size, num_classes], got shape {z.shape}")
+    p = _np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    rng = _rng(seed)
+    draws = _np.stack([rng.choice(z.shape[1], size=int(num_samples), p=row) for row in p])
+    return _tf_constant(draws.astype(_np.int64 if dtype is None else _np.dtype(dtype)))
+

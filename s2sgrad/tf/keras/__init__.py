@@ -2,6 +2,7 @@
 custom training loops (see :mod:`s2sgrad.tf.keras.layers`)."""
 
 from s2sgrad.tf.keras import (  # noqa: F401
-    activations, backend, initializers, layers, losses, metrics, models, optimizers)
+    activations, backend, callbacks, initializers, layers, losses, metrics, models, optimizers,
+    utils)
 from s2sgrad.tf.keras.layers import Input  # noqa: F401
 from s2sgrad.tf.keras.models import Model, Sequential  # noqa: F401

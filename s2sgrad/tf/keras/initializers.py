@@ -164,7 +164,7 @@ _BY_NAME = {
     "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal,
+    "lecun_normal": LecunNormal, "uniform": RandomUniform, "normal": RandomNormal,
 }
 
 

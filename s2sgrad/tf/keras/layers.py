@@ -29,7 +29,12 @@ import numpy as _np
 from s2sgrad.tf import random as _random
 from s2sgrad.tf._core import cast as _cast
 from s2sgrad.tf._core import convert_to_tensor as _convert_to_tensor
+from s2sgrad.tf._core import concat as _concat
+from s2sgrad.tf._core import gather as _gather
+from s2sgrad.tf._core import maximum as _maximum
 from s2sgrad.tf._core import minimum as _minimum
+from s2sgrad.tf._core import reduce_mean as _reduce_mean
+from s2sgrad.tf._core import sqrt as _sqrt
 from s2sgrad.tf._core import reshape as _reshape
 from s2sgrad.tf._core import where as _where
 from s2sgrad.tf._core import stop_gradient as _stop_gradient
@@ -499,8 +504,130 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
 
+class Embedding(Layer):
+    """Rows of a ``(input_dim, output_dim)`` table picked by integer inputs."""
+
+    _casts_inputs = False
+
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
+                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if embeddings_regularizer is not None or embeddings_constraint is not None or mask_zero:
+            raise _unsupported("Embedding's regularizers, constraints and masks")
+        self.input_dim, self.output_dim = int(input_dim), int(output_dim)
+        self.embeddings_initializer = _initializers.get(embeddings_initializer)
+
+    def build(self, input_shape):
+        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
+                                          initializer=self.embeddings_initializer)
+        self.built = True
+
+    def call(self, inputs):
+        ids = _np.asarray(inputs.numpy() if hasattr(inputs, "numpy") else inputs)
+        if ids.dtype.kind == "f":
+            ids = ids.astype(_np.int64)
+        return _gather(self.embeddings, ids)
+
+
+class _Merge(Layer):
+    """A layer of a list of inputs of one shape (broadcasting as NumPy does)."""
+
+    def call(self, inputs):
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ValueError(f"A {type(self).__name__} layer should be called on a list of at "
+                             f"least 2 inputs. Received: inputs={inputs!r}")
+        out = inputs[0]
+        for x in inputs[1:]:
+            out = self._merge(out, x)
+        return self._finish(out, len(inputs))
+
+    def _finish(self, out, count):
+        return out
+
+
+class Add(_Merge):
+    def _merge(self, a, b):
+        return a + b
+
+
+class Subtract(Layer):
+    def call(self, inputs):
+        if len(inputs) != 2:
+            raise ValueError("A Subtract layer should be called on exactly 2 inputs")
+        return inputs[0] - inputs[1]
+
+
+class Multiply(_Merge):
+    def _merge(self, a, b):
+        return a * b
+
+
+class Average(_Merge):
+    def _merge(self, a, b):
+        return a + b
+
+    def _finish(self, out, count):
+        return out / float(count)
+
+
+class Maximum(_Merge):
+    def _merge(self, a, b):
+        return _maximum(a, b)
+
+
+class Minimum(_Merge):
+    def _merge(self, a, b):
+        return _minimum(a, b)
+
+
+class Concatenate(Layer):
+    """The inputs joined along ``axis`` (the last by default)."""
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = axis
+
+    def call(self, inputs):
+        return _concat(list(inputs), axis=self.axis)
+
+
+class LayerNormalization(Layer):
+    """Each sample normalised over ``axis`` (the last), then scaled by ``gamma``
+    and shifted by ``beta``: ``(x - mean) / sqrt(var + epsilon) * gamma + beta``."""
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.axis, self.epsilon, self.center, self.scale = axis, float(epsilon), center, scale
+        self.beta_initializer = _initializers.get(beta_initializer)
+        self.gamma_initializer = _initializers.get(gamma_initializer)
+
+    def build(self, input_shape):
+        axes = [self.axis] if isinstance(self.axis, int) else list(self.axis)
+        shape = tuple(input_shape[a] for a in axes)
+        self.gamma = self.add_weight("gamma", shape, initializer=self.gamma_initializer) \
+            if self.scale else None
+        self.beta = self.add_weight("beta", shape, initializer=self.beta_initializer) \
+            if self.center else None
+        self.built = True
+
+    def call(self, inputs):
+        axes = self.axis if isinstance(self.axis, int) else tuple(self.axis)
+        mean = _reduce_mean(inputs, axis=axes, keepdims=True)
+        centred = inputs - mean
+        variance = _reduce_mean(centred * centred, axis=axes, keepdims=True)
+        out = centred / _sqrt(variance + self.epsilon)
+        if self.gamma is not None:
+            out = out * self.gamma
+        if self.beta is not None:
+            out = out + self.beta
+        return out
+
+
 __getattr__ = _missing_names(
     "s2sgrad.tf.keras.layers", "layers",
-    ("Activation", "BatchNormalization", "Dense", "Dropout", "Flatten", "Input", "InputLayer",
-     "Lambda", "Layer", "LeakyReLU", "ReLU", "Reshape", "Softmax"),
+    ("Activation", "Add", "Average", "BatchNormalization", "Concatenate", "Dense", "Dropout",
+     "Embedding", "Flatten", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
+     "LeakyReLU", "Maximum", "Minimum", "Multiply", "ReLU", "Reshape", "Softmax", "Subtract"),
     " (subclass Layer for others)")

@@ -77,8 +77,52 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     return _nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
 
 
+def huber(y_true, y_pred, delta=1.0):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    error = np.abs(y_pred - y_true)
+    quadratic = np.minimum(error, delta)
+    return np.mean(0.5 * quadratic * quadratic + delta * (error - quadratic), axis=-1)
+
+
+def kl_divergence(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    y_true = np.clip(y_true, _EPSILON, 1.0)
+    y_pred = np.clip(y_pred, _EPSILON, 1.0)
+    return np.sum(y_true * np.log(y_true / y_pred), axis=-1)
+
+
+def hinge(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    values = np.asarray(y_true.numpy() if hasattr(y_true, "numpy") else y_true)
+    if np.all((values == 0) | (values == 1)):
+        y_true = 2.0 * y_true - 1.0  # (Keras maps 0/1 labels to -1/1)
+    return np.mean(np.maximum(1.0 - y_true * y_pred, 0.0), axis=-1)
+
+
+def log_cosh(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    x = y_pred - y_true
+    return np.mean(x + np.logaddexp(0.0, -2.0 * x) - np.log(2.0).astype(np.float32), axis=-1)
+
+
+def poisson(y_true, y_pred):
+    y_true, y_pred = _prepare(y_true, y_pred)
+    return np.mean(y_pred - y_true * np.log(y_pred + _EPSILON), axis=-1)
+
+
+def cosine_similarity(y_true, y_pred, axis=-1):
+    y_true, y_pred = _prepare(y_true, y_pred)
+
+    def unit(x):
+        return x / np.sqrt(np.maximum(np.sum(x * x, axis=axis, keepdims=True), 1e-12))
+
+    return -np.sum(unit(y_true) * unit(y_pred), axis=axis)
+
+
 mse = MSE = mean_squared_error
 mae = MAE = mean_absolute_error
+kld = KLD = kullback_leibler_divergence = kl_divergence
+logcosh = log_cosh
 
 
 class Loss:
@@ -178,3 +222,25 @@ class SparseCategoricalCrossentropy(Loss):
 
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, **self._kwargs)
+
+
+def _loss_class(name, fn, default_name, **defaults):
+    def __init__(self, reduction="sum_over_batch_size", name=default_name, **kwargs):
+        unknown = set(kwargs) - set(defaults)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected arguments {sorted(unknown)}")
+        Loss.__init__(self, reduction, name, **{**defaults, **kwargs})
+
+    def call(self, y_true, y_pred):
+        return fn(y_true, y_pred, **self._kwargs)
+
+    return type(name, (Loss,), {"__init__": __init__, "call": call,
+                                "__doc__": f"The ``{default_name}`` loss as an object."})
+
+
+Huber = _loss_class("Huber", huber, "huber_loss", delta=1.0)
+KLDivergence = _loss_class("KLDivergence", kl_divergence, "kl_divergence")
+Hinge = _loss_class("Hinge", hinge, "hinge")
+LogCosh = _loss_class("LogCosh", log_cosh, "log_cosh")
+Poisson = _loss_class("Poisson", poisson, "poisson")
+CosineSimilarity = _loss_class("CosineSimilarity", cosine_similarity, "cosine_similarity", axis=-1)

@@ -5,9 +5,9 @@ the custom loop a reader of TensorFlow's guides would write: for each batch,
 the forward pass under a ``tf.GradientTape``, the loss (Keras's mean over
 the batch), ``tape.gradient`` for the trainable variables and the
 optimizer's ``apply_gradients``; the metrics are updated from the same
-predictions. Inputs are arrays or tensors (a tuple or list of them for
-``x`` is not batched); ``tf.data`` datasets, ``sample_weight``,
-``class_weight`` and multi-output models are refused with an error saying so.
+predictions. Inputs are arrays or tensors, or a ``tf.data`` dataset of
+``(x, y)`` batches; ``sample_weight``, ``class_weight`` and models with several
+inputs or outputs are refused with an error saying so.
 
 ``fit`` returns a :class:`History` whose ``history`` maps ``"loss"``, each
 metric's name and their ``"val_"`` versions to one value per epoch (the
@@ -21,6 +21,7 @@ import math
 import numpy as _np
 
 from s2sgrad.tape.tape import GradientTape
+from s2sgrad.tf import data as _data
 from s2sgrad.tf.keras import losses as _losses
 from s2sgrad.tf.keras import metrics as _metrics
 from s2sgrad.tf.keras import optimizers as _optimizers
@@ -143,9 +144,17 @@ def _array(value, what):
             f"{type(value).__name__} of them (models with several inputs or outputs)")
     if hasattr(value, "numpy"):
         value = value.numpy()
-    if type(value).__module__.startswith("s2sgrad.tf.data"):
-        raise NotImplementedError("s2sgrad.tf has no tf.data: pass arrays to Model.fit")
     return _np.asarray(value)
+
+
+def _dataset_batches(x, y, what):
+    """The (x, y) batches of a tf.data dataset given as ``x``, or None for arrays."""
+    if not isinstance(x, _data.Dataset):
+        return None
+    if y is not None:
+        raise ValueError(f"Model.{what}: y must not be given when x is a dataset "
+                         "(its elements are (x, y) pairs)")
+    return x
 
 
 def _batches(n, batch_size, order):
@@ -196,17 +205,21 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     compiled = _compiled(model, "fit")
     _refuse_unsupported(class_weight=class_weight, sample_weight=sample_weight,
                         steps_per_epoch=steps_per_epoch, validation_steps=validation_steps)
-    x, y = _array(x, "x"), _array(y, "y")
-    if y is None:
-        raise ValueError("Model.fit needs targets: fit(x, y, ...)")
-    if len(x) != len(y):
-        raise ValueError(f"x and y have different numbers of samples: {len(x)} and {len(y)}")
-    if validation_data is None and validation_split:
-        split = int(len(x) * (1.0 - validation_split))
-        x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+    dataset = _dataset_batches(x, y, "fit")
+    if dataset is None:
+        x, y = _array(x, "x"), _array(y, "y")
+        if y is None:
+            raise ValueError("Model.fit needs targets: fit(x, y, ...)")
+        if len(x) != len(y):
+            raise ValueError(f"x and y have different numbers of samples: {len(x)} and {len(y)}")
+        if validation_data is None and validation_split:
+            split = int(len(x) * (1.0 - validation_split))
+            x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+    elif validation_split:
+        raise ValueError("validation_split is not supported for a dataset: pass validation_data")
     batch_size = batch_size or 32
-    n = len(x)
-    steps = max(1, math.ceil(n / batch_size))
+    n = None if dataset is not None else len(x)
+    steps = dataset._cardinality if dataset is not None else max(1, math.ceil(n / batch_size))
     verbose = _verbosity(verbose)
     callbacks = _as_list(callbacks)
     history = History(model, {"verbose": verbose, "epochs": epochs, "steps": steps})
@@ -217,12 +230,21 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         _call(callbacks, "on_epoch_begin", epoch, {})
         for metric in compiled.all_metrics():
             metric.reset_state()
-        order = _np.random.permutation(n) if shuffle else _np.arange(n)
-        for index in _batches(n, batch_size, order):
-            train_step(model, compiled, x[index], y[index])
+        if dataset is not None:
+            steps = 0
+            for x_batch, y_batch in dataset:
+                train_step(model, compiled, _array(x_batch, "x"), _array(y_batch, "y"))
+                steps += 1
+        else:
+            order = _np.random.permutation(n) if shuffle else _np.arange(n)
+            for index in _batches(n, batch_size, order):
+                train_step(model, compiled, x[index], y[index])
         logs = compiled.logs()
         if validation_data is not None and (epoch + 1) % validation_freq == 0:
-            x_val, y_val = validation_data[:2]
+            if isinstance(validation_data, _data.Dataset):
+                x_val, y_val = validation_data, None
+            else:
+                x_val, y_val = validation_data[:2]
             val = evaluate(model, x_val, y_val, batch_size=validation_batch_size or batch_size,
                            verbose=0, return_dict=True)
             logs.update({"val_" + k: v for k, v in val.items()})
@@ -242,17 +264,23 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
              steps=None, callbacks=None, return_dict=False):
     compiled = _compiled(model, "evaluate")
     _refuse_unsupported(sample_weight=sample_weight, steps=steps)
-    x, y = _array(x, "x"), _array(y, "y")
     batch_size = batch_size or 32
+    dataset = _dataset_batches(x, y, "evaluate")
+    if dataset is None:
+        x, y = _array(x, "x"), _array(y, "y")
+        batches = ((x[i:i + batch_size], y[i:i + batch_size]) for i in range(0, len(x), batch_size))
+    else:
+        batches = ((_array(a, "x"), _array(b, "y")) for a, b in dataset)
     for metric in compiled.all_metrics():
         metric.reset_state()
-    for index in _batches(len(x), batch_size, _np.arange(len(x))):
-        y_pred = model(x[index], training=False)
-        _update_metrics(compiled, compiled.loss_value(y[index], y_pred), y[index], y_pred,
-                        len(index))
+    count = 0
+    for x_batch, y_batch in batches:
+        y_pred = model(x_batch, training=False)
+        _update_metrics(compiled, compiled.loss_value(y_batch, y_pred), y_batch, y_pred,
+                        len(x_batch))
+        count += 1
     logs = compiled.logs()
     if _verbosity(verbose):
-        count = max(1, math.ceil(len(x) / batch_size))
         print(f"{count}/{count} - {_format_logs(logs)}")
     if return_dict:
         return logs
@@ -262,10 +290,13 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
     _refuse_unsupported(steps=steps)
-    x = _array(x, "x")
     batch_size = batch_size or 32
-    outputs = [_np.asarray(model(x[i:i + batch_size], training=False).numpy())
-               for i in range(0, len(x), batch_size)]
+    if isinstance(x, _data.Dataset):
+        batches = (_array(e[0] if isinstance(e, tuple) else e, "x") for e in x)
+    else:
+        x = _array(x, "x")
+        batches = (x[i:i + batch_size] for i in range(0, len(x), batch_size))
+    outputs = [_np.asarray(model(b, training=False).numpy()) for b in batches]
     if _verbosity(verbose):
         count = max(1, len(outputs))
         print(f"{count}/{count}")

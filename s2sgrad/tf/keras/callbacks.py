@@ -1,0 +1,93 @@
+"""``tf.keras.callbacks``: hooks ``Model.fit`` calls (``Callback``, ``EarlyStopping``,
+``LambdaCallback``, ``History``)."""
+
+import numpy as _np
+
+from s2sgrad.tf.keras.training import History  # noqa: F401
+
+
+class Callback:
+    """Base class: override ``on_epoch_end(epoch, logs)`` and the other hooks."""
+
+    def __init__(self):
+        self.model = None
+
+    def set_model(self, model):
+        self.model = model
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``on_epoch_end=lambda epoch, logs: ...`` and so on."""
+
+    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
+                 on_train_end=None, **kwargs):
+        super().__init__()
+        for name, fn in (("on_epoch_begin", on_epoch_begin), ("on_epoch_end", on_epoch_end),
+                         ("on_train_begin", on_train_begin), ("on_train_end", on_train_end)):
+            if fn is not None:
+                setattr(self, name, fn)
+
+
+class EarlyStopping(Callback):
+    """Stop training when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
+        self.baseline, self.restore_best_weights = baseline, restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        if mode == "auto":
+            mode = "max" if "acc" in monitor or monitor.endswith("auc") else "min"
+        if mode not in ("min", "max"):
+            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self._sign = 1.0 if mode == "max" else -1.0
+        self.min_delta = abs(min_delta)
+        self.stopped_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = -_np.inf * self._sign if self.baseline is None else self.baseline
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _improved(self, value, reference):
+        if self._sign > 0:
+            return value - self.min_delta > reference
+        return value + self.min_delta < reference
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None or epoch < self.start_from_epoch:
+            return
+        self.wait += 1
+        if self._improved(value, self.best):
+            self.best, self.best_epoch = value, epoch
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
+            if self.restore_best_weights:
+                self.best_weights = [v.numpy().copy() for v in self.model.variables]
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                for variable, value in zip(self.model.variables, self.best_weights):
+                    variable.assign(value)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
