@@ -264,9 +264,9 @@ def _erf(x):
         np.asarray(out, np.result_type(x, np.float32))[()]
 
 
-@_registry.defvjp(_erf)
+@_registry.defvjp(_erf, elementwise=True)
 def _erf_vjp(g, ans, x):
-    return (g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x),)
+    return (g * 1.1283791670955126 * np.exp(-x * x),)  # 2 / sqrt(pi)
 
 
 def erf(x, name=None):
