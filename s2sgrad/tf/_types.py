@@ -31,7 +31,12 @@ def tf_value(value, dtype=None):
         return value._value
     if isinstance(value, (np.ndarray, np.generic)):
         return _to_value(value)
-    v = np.asarray(value)
+    try:
+        v = np.asarray(value)
+    except ValueError as error:
+        if "inhomogeneous" in str(error):
+            raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
+        raise
     if v.dtype == _FLOAT64:
         v = v.astype(np.float32)
     elif v.dtype == _INT64:

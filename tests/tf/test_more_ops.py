@@ -160,3 +160,8 @@ def test_linear_algebra():
     _check_gradient(lambda t: tf.linalg.band_part(t, 1, 0), a)
     _check_gradient(lambda t: tf.linalg.set_diag(t, tf.linalg.diag_part(t) * 2.0), a)
     assert b.shape == (4, 2)
+
+
+def test_a_ragged_list_is_refused_as_tensorflow_refuses_it():
+    with pytest.raises(ValueError, match="^Can't convert non-rectangular Python sequence to Tensor.$"):
+        tf.constant([[1, 2], [3]])
