@@ -143,3 +143,19 @@ def test_activation_layers_and_their_gradients():
     assert layers.Reshape((5, 1))(tf.constant(x)).shape == (1, 5, 1)
     probabilities = tf.keras.Sequential([tf.keras.layers.Dense(3), layers.Softmax()])
     np.testing.assert_allclose(np.sum(probabilities(x).numpy(), axis=-1), 1.0, rtol=1e-6)
+
+
+def test_summary_lists_layers_shapes_and_parameter_counts(capsys):
+    model = tf.keras.Sequential([tf.keras.layers.Dense(64, activation="relu", input_shape=(4,)),
+                                 tf.keras.layers.Dropout(0.1), tf.keras.layers.Dense(10)])
+    model.summary()
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith('Model: "sequential')
+    rows = [line for line in out if line.startswith("\u2502")]
+    assert [r.split("\u2502")[1].split()[1] for r in rows] == ["(Dense)", "(Dropout)", "(Dense)"]
+    assert [r.split("\u2502")[2].strip() for r in rows] == ["(None, 64)"] * 2 + ["(None, 10)"]
+    assert [r.split("\u2502")[3].strip() for r in rows] == ["320", "0", "650"]  # 4*64+64, 64*10+10
+    assert " Total params: 970 (3.79 KB)" in out and " Non-trainable params: 0 (0.00 B)" in out
+    lines = []
+    tf.keras.Sequential([tf.keras.layers.Dense(3)]).summary(print_fn=lines.append)
+    assert "0 (unbuilt)" in lines[4]

@@ -162,7 +162,9 @@ class Layer(_Module):
                 if not self.built:
                     self.build(_shape_of(inputs))
                     self.built = True
-                return self.call(inputs, *args, **kwargs)
+                outputs = self.call(inputs, *args, **kwargs)
+                self._output_shape = getattr(outputs, "shape", None)  # (for Model.summary)
+                return outputs
         finally:
             _context.training = outer
 

@@ -69,7 +69,11 @@ class Model(_Layer):
     def metrics_names(self):
         return [m.name for m in self.metrics]
 
-    summary = _refuse("summary")
+    def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
+        """Keras's table of the layers: name (type), output shape, parameter count."""
+        write = print_fn or print
+        for line in _training.summary_lines(self):
+            write(line)
     save = _refuse("save")
     save_weights = _refuse("save_weights")
     load_weights = _refuse("load_weights")

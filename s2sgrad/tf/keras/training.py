@@ -333,3 +333,46 @@ def _call(callbacks, hook, *args):
         method = getattr(callback, hook, None)
         if method is not None:
             method(*args)
+
+
+def _size_text(count, itemsize=4):
+    size = float(count * itemsize)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.2f} {unit}"
+        size /= 1024
+
+
+def summary_lines(model):
+    """The lines of ``model.summary()`` in Keras 3's layout (a layer's output
+    shape is the one of its last call, the batch axis shown as None)."""
+    widths = (33, 24, 15)
+
+    def row(cells, left="\u2502", middle="\u2502", right="\u2502"):
+        texts = [f" {c:<{w - 2}} " if i < 2 else f" {c:>{w - 2}} " for i, (c, w) in
+                 enumerate(zip(cells, widths))]
+        return left + middle.join(texts) + right
+
+    def rule(left, middle, right, fill):
+        return left + middle.join(fill * w for w in widths) + right
+
+    lines = [f'Model: "{model.name}"',
+             rule("\u250f", "\u2533", "\u2513", "\u2501"),
+             row(("Layer (type)", "Output Shape", "Param #"), "\u2503", "\u2503", "\u2503"),
+             rule("\u2521", "\u2547", "\u2529", "\u2501")]
+    layers = model.layers
+    for i, layer in enumerate(layers):
+        shape = getattr(layer, "_output_shape", None)
+        shape_text = "?" if shape is None else str((None, *tuple(shape)[1:]))
+        count = sum(int(_np.size(v.numpy())) for v in layer.variables)
+        params = f"{count:,}" if layer.built else "0 (unbuilt)"
+        lines.append(row((f"{layer.name} ({type(layer).__name__})", shape_text, params)))
+        if i < len(layers) - 1:
+            lines.append(rule("\u251c", "\u253c", "\u2524", "\u2500"))
+    lines.append(rule("\u2514", "\u2534", "\u2518", "\u2500"))
+    trainable = sum(int(_np.size(v.numpy())) for v in model.trainable_variables)
+    total = sum(int(_np.size(v.numpy())) for v in model.variables)
+    lines += [f" Total params: {total:,} ({_size_text(total)})",
+              f" Trainable params: {trainable:,} ({_size_text(trainable)})",
+              f" Non-trainable params: {total - trainable:,} ({_size_text(total - trainable)})"]
+    return lines
