@@ -361,6 +361,12 @@ class ResourceVariable(_TFShape, Variable):
     def assign(self, value, use_locking=None, name=None, read_value=True):
         """Replace the value; as TensorFlow's, the result reads the variable
         (an ``UnreadVariable``), or is None with ``read_value=False``."""
+        shape = np.shape(value._value if isinstance(value, Tensor) else value)
+        if shape != np.shape(self._value):
+            raise ValueError(
+                f"Cannot assign value to variable ' {self.name}': Shape mismatch.The variable "
+                f"shape {tuple(np.shape(self._value))}, and the assigned value shape {shape} "
+                "are incompatible.")
         Variable.assign(self, value)
         return UnreadVariable(self) if read_value else None
 

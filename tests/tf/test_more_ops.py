@@ -165,3 +165,13 @@ def test_linear_algebra():
 def test_a_ragged_list_is_refused_as_tensorflow_refuses_it():
     with pytest.raises(ValueError, match="^Can't convert non-rectangular Python sequence to Tensor.$"):
         tf.constant([[1, 2], [3]])
+
+
+def test_assigning_a_value_of_another_shape_is_tensorflows_error():
+    a = tf.Variable([2.0, 3.0])
+    with pytest.raises(ValueError, match=r"^Cannot assign value to variable ' Variable:0': Shape "
+                       r"mismatch.The variable shape \(2,\), and the assigned value shape \(3,\) "
+                       r"are incompatible.$"):
+        a.assign([1.0, 2.0, 3.0])
+    a.assign([1, 2])
+    assert a.numpy().tolist() == [1.0, 2.0]
