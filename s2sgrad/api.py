@@ -259,14 +259,15 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
     return second_derivative
 
 
-def _forward_function(fun, wrt, transform):
-    """The generated JVP of ``fun`` and a ``call(args, kwargs, tangents)`` running it."""
+def _forward_function(fun, wrt, transform, batched=False):
+    """The generated JVP of ``fun`` and a ``call(args, kwargs, tangents)`` running it
+    (``batched``: each tangent carries a leading axis of directions)."""
     from s2sgrad import pipeline
 
     _check_function(fun, transform)
     fun = called_function(fun)
     pipeline.wrt_names(fun, wrt)
-    entry = pipeline.gradient_code(fun, wrt, mode="forward")
+    entry = pipeline.gradient_code(fun, wrt, mode="forward", batched=batched)
     forward = pipeline.bind(entry, fun)
     tangent_names = entry.seed_name
 
@@ -295,8 +296,60 @@ def _check_tangent(v, x, name, fun):
 
 
 def _forward_over_reverse_hessian(fun, wrt):
-    """The Hessian from the forward transform of the generated gradient."""
+    """The Hessian from the forward transform of the generated gradient: one
+    batched pass along every direction of every wrt argument at once (or,
+    where the gradient's code has no batched form, one pass per direction)."""
     gradient = _transform(fun, wrt, "hessian")
+    try:
+        _, call = _forward_function(gradient, wrt, "hessian", batched=True)
+    except S2SGradError:
+        return _hessian_direction_by_direction(fun, wrt, gradient)
+    blocks = isinstance(wrt, (tuple, list))
+    target = called_function(fun)
+
+    @functools.wraps(fun)
+    def hessian_fun(*args, **kwargs):
+        values, _ = _argument_values(target, wrt, args, kwargs)
+        tangents, offsets = _batched_basis(values)
+        derivative = call(args, kwargs, tangents)[1]
+        if not blocks:
+            return _assemble_batched(derivative, values[0], values[0], 0, offsets)
+        return tuple(tuple(_assemble_batched(derivative[a], values[a], values[b], b, offsets)
+                           for b in range(len(values))) for a in range(len(values)))
+
+    del hessian_fun.__wrapped__
+    return hessian_fun
+
+
+def _batched_basis(values):
+    """Tangents along every direction of every argument at once: argument
+    ``b``'s tangent is ``(k,) + shape``, ones on its own rows of the k
+    (k = the arguments' total size), zeros elsewhere; and the row offsets."""
+    sizes = [int(xp.size(x)) for x in values]
+    offsets = [0]
+    for n in sizes:
+        offsets.append(offsets[-1] + n)
+    k = offsets[-1]
+    tangents = []
+    for b, x in enumerate(values):
+        t = xp.zeros((k, sizes[b]), dtype=xp.result_type(x, 1.0))
+        t[offsets[b]:offsets[b + 1]] = xp.eye(sizes[b], dtype=t.dtype)
+        tangents.append(t.reshape((k,) + xp.shape(x)))
+    return tangents, offsets
+
+
+def _assemble_batched(derivative, row_arg, column_arg, b, offsets):
+    """``H[i..., j...]`` for argument ``b``'s columns: the batched tangent's
+    rows ``offsets[b]:offsets[b+1]`` hold ``H[..., j]``."""
+    rows = xp.asarray(derivative)[offsets[b]:offsets[b + 1]]
+    if isinstance(row_arg, float) and isinstance(column_arg, float):
+        return float(rows[0])
+    matrix = xp.reshape(rows, (rows.shape[0], -1)).T
+    return xp.reshape(matrix, xp.shape(row_arg) + xp.shape(column_arg))
+
+
+def _hessian_direction_by_direction(fun, wrt, gradient):
+    """The Hessian from the forward transform of the gradient, one pass per direction."""
     _, call = _forward_function(gradient, wrt, "hessian")
     blocks = isinstance(wrt, (tuple, list))
 

@@ -338,16 +338,19 @@ class Generation:
     ``recorded`` (names whose values a tape kept: they become parameters),
     ``checks`` (argument checks in generated code; default: unless shapes
     are known), ``free_locals`` (``del`` arrays after their last use),
-    ``label`` (names the generated file) and ``mode`` ("reverse": a
+    ``label`` (names the generated file), ``mode`` ("reverse": a
     gradient; "forward": a Jacobian-vector product, ``(value, tangent)``
-    with one keyword-only tangent parameter per wrt argument).
+    with one keyword-only tangent parameter per wrt argument) and
+    ``batched`` (forward mode: each tangent carries a leading axis of
+    directions).
     """
 
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
-                 checks=None, free_locals=True, mode="reverse"):
+                 checks=None, free_locals=True, mode="reverse", batched=False):
         self.names = tuple(names)
         self.mode = mode
+        self.batched = batched
         self.label = label
         self.is_tuple = is_tuple
         self.return_value = return_value
@@ -458,7 +461,7 @@ def _differentiate(g):
 def _forward(g):
     """Forward mode: each primal statement followed by its tangent."""
     checks = g.known_shapes is None if g.checks is None else g.checks
-    mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks)
+    mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks, batched=g.batched)
     g.program = mode.transform()
     g.seed_name = mode.tangent_params
     g.unreached = mode.unreached
@@ -677,7 +680,8 @@ def wrt_names(function, wrt):
     return tuple(names), isinstance(wrt, (tuple, list))
 
 
-def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse"):
+def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse",
+                  batched=False):
     """The (cached) generated gradient of ``function``: a Generated entry.
 
     Keyed by the code object running now and the source it was read from
@@ -688,10 +692,12 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
     """
     names, is_tuple = wrt_names(function, wrt)
     key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
+    if batched:
+        key += ("batched",)
 
     def make():
         return from_disk(function, key) or _generate(
-            function, names, is_tuple, return_value, seed, mode, key)
+            function, names, is_tuple, return_value, seed, mode, key, batched)
 
     return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
 
@@ -733,9 +739,9 @@ def _digest(data):
     return hashlib.sha1(data).hexdigest()
 
 
-def _generate(function, names, is_tuple, return_value, seed, mode, key):
+def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=False):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
-                   return_value=return_value, seed=seed, mode=mode)
+                   return_value=return_value, seed=seed, mode=mode, batched=batched)
     g.function = function
     entry = _generated(run(g, "parse"))
     stored = _portable_entry(g)

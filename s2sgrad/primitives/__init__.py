@@ -10,6 +10,7 @@ writes ``_derived.py`` ahead of time.
 from s2sgrad.primitives import (  # noqa: F401  (imported for their registrations)
     _derived,
     arrays,
+    batching,
     containers,
     decompositions,
     elementwise,

@@ -9,6 +9,46 @@ tangent. What is left -- inverses, determinants, the nonlinear reductions
 -- is written out below, in the registry's convention (a ``def`` shaped
 like a VJP rule, ``(g, ans, *params)``, whose entry ``i`` is the result's
 tangent for ``g`` the tangent of parameter ``i``).
+
+Batched tangents (the convention every forward rule follows)
+------------------------------------------------------------
+``sg.hessian`` and ``sg.jacobian`` run forward code whose tangents carry a
+batch of k directions at once: the tangent of a value of shape ``S`` has
+shape ``(k,) + S`` -- one extra LEADING axis (a Python float's tangent has
+shape ``(k,)``). Primal values never carry it. A record serves batched code
+in one of four ways, tried in this order:
+
+1. ``batched_jvp``, a batched forward rule (``@registry.defbatched(p)``):
+   shaped like a forward rule ``(g, ans, *params)`` (the same parameters as
+   the primitive's VJP rule), ``g`` the batched tangent of parameter ``i``
+   (``(k,) + shape``), ``ans`` and the parameters primal; entry ``i`` is the
+   batched tangent of the result, ``(k,) + ans.shape``. Account for the
+   batch axis wherever the rule names axes or shapes: ``axis`` becomes
+   ``batching.batch_axis(axis, a)`` (non-negative axes shift by one,
+   ``None`` means every axis but the batch axis), a target shape
+   ``batching.batch_shape(g, shape)``, an index ``batching.batch_getitem``,
+   a matrix product ``batching.batch_matmul_a/_b``. Examples: ``np.sum``,
+   ``np.reshape``, ``operator.getitem``, ``np.matmul`` in
+   :mod:`s2sgrad.primitives.batching`.
+2. the ``batches=True`` fact (``defjvp(p, batches=True)`` or
+   ``deffacts``): the record's forward rule -- its ``jvp`` rule, or the
+   linear/multilinear derivation (the primitive applied to the tangents) --
+   is right AS IT STANDS when ``g`` has the leading axis: it only
+   broadcasts ``g`` against primal values aligned from the right and names
+   no axis counted from the front, no ``axis=None``, no shape
+   (``inv``: ``-ans @ g @ ans``; ``np.copy``).
+3. ``elementwise`` primitives need nothing: the transform lifts each
+   tangent to the result's rank (``batching.lift``: ``(k, 1, ..., *S)``)
+   where the operand's shape may differ from the result's, so the rule
+   derived from the VJP broadcasts right. An elementwise record with its
+   own ``jvp`` rule must still say ``batches=True`` (the rule is read).
+4. nothing: batched code calls the forward rule (or the primitive on the
+   tangents) once per direction and stacks the results
+   (``batching.each_direction``) -- right, k times the call overhead. A
+   rule that is not sure about the batch axis declares nothing.
+
+``tests/primitives/test_forward_rules.py`` checks every rule case's batched
+tangent against its unbatched tangents stacked, k in {1, 2, 5}.
 """
 
 import operator

@@ -60,6 +60,13 @@ class Primitive:
     vjp: object = None
     #: the forward-mode rule (see the module docstring), or None
     jvp: object = None
+    #: the forward rule for tangents carrying a leading batch axis of k
+    #: directions, shaped like ``jvp`` (:func:`defbatched`; the convention is
+    #: at the top of ``s2sgrad.primitives.forward_rules``), or None
+    batched_jvp: object = None
+    #: its forward rule (``jvp``, or the linear/multilinear derivation) is
+    #: right as it stands on tangents carrying a leading batch axis
+    batches: bool = False
     #: its outputs carry no derivative and using it is never an error
     #: (floor, argmax, comparisons, zeros_like)
     nondifferentiable: bool = False
@@ -228,6 +235,18 @@ def defjvp(*primitives, **facts):
         for primitive in primitives:
             _update(primitive, jvp=jvp, **facts)
         return jvp
+
+    return register
+
+
+def defbatched(*primitives, **facts):
+    """Register the decorated ``def`` as the batched forward rule of ``primitives``:
+    shaped like a forward rule, its ``g`` carrying a leading batch axis."""
+
+    def register(rule):
+        for primitive in primitives:
+            _update(primitive, batched_jvp=rule, **facts)
+        return rule
 
     return register
 

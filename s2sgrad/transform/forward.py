@@ -39,6 +39,13 @@ Generated gradient code read again (forward over reverse: Hessians) replays
 loops from a ``stack``: a push of an active value pushes its tangent on a
 tangent stack beside it, a pop into an active name pops the tangent too.
 
+``batched=True`` builds the same program for tangents carrying a leading
+axis of k directions (the convention at the top of
+``s2sgrad.primitives.forward_rules``): a record's batched rule, else its
+rule where it ``batches``, else (elementwise) its rule with each tangent
+lifted to the result's rank, else the rule once per direction. Zero
+tangents are ``batch_zeros`` (k of them), writes ``batch_setitem``.
+
 Output guarantees: the output is inside the ``adjoint`` grammar, computes
 the primal values the normal form computed and beside each the tangent its
 primitive's forward rule gives (from the primitive table); a construct
@@ -64,8 +71,9 @@ _STACK_METHODS = ("append", "pop")
 class ForwardMode:
     """Builds the Jacobian-vector product of one normal-form function."""
 
-    def __init__(self, fn, context, wrt, facts, *, checks=True):
+    def __init__(self, fn, context, wrt, facts, *, checks=True, batched=False):
         self.fn = fn
+        self.batched = batched
         self.context = context
         self.namer = context.namer
         self.wrt = list(wrt)
@@ -209,6 +217,12 @@ class ForwardMode:
             self.live.add(base)
         if value is None:
             value = ast.Constant(0.0)
+        if self.batched:
+            from s2sgrad.transform.adjoints import index_expression
+
+            index = index_expression(target.slice, self)
+            return out + [ast.Expr(self.batch_call("batch_setitem", [
+                ast.Name(self.tangent_name(base), ast.Load()), index, value]))]
         write = ast.Subscript(ast.Name(self.tangent_name(base), ast.Load()), target.slice,
                               ast.Store())
         out.append(ast.Assign([write], value))
@@ -326,6 +340,11 @@ class ForwardMode:
             index = rhs.slice
             from s2sgrad.transform.adjoints import index_expression
 
+            if self.batched and self.atom_tangent(rhs.value) is not None \
+                    and _plain_index(index, self.facts.proven):  # (batch axis first: dx[:, i])
+                parts = index.elts if isinstance(index, ast.Tuple) else [index]
+                return ast.Subscript(self.atom_tangent(rhs.value),
+                                     ast.Tuple([ast.Slice(), *parts], ast.Load()), ast.Load())
             return self.apply(found, [rhs.value, index_expression(index, self)], {}, target, s,
                               lambda a, k: ast.Subscript(a[0], index, ast.Load()))
         if isinstance(rhs, (ast.Tuple, ast.List)):
@@ -377,8 +396,15 @@ class ForwardMode:
             raise self.no_rule(primitive, s)
         if found.jvp is None and (found.holds or found.structures or found.structured_cotangents):
             raise self.no_rule(primitive, s)  # (structure tangents are not built yet)
+        if self.batched and found.batched_jvp is not None:
+            template = _forward_template(found, found.batched_jvp)
+            return self.by_template(template, found, args, keywords, tangents, target, s,
+                                    keep_unbroadcast=True)
         if found.jvp is not None:
             template = _forward_template(found)
+            if self.batched and not found.batches:
+                return self.each_rule_direction(template, found, args, keywords, tangents,
+                                                target, s)
             return self.by_template(template, found, args, keywords, tangents, target, s,
                                     keep_unbroadcast=True)
         vjp_template = self.vjp_template(found, s)
@@ -394,6 +420,9 @@ class ForwardMode:
             # arguments the rule does not differentiate carry no tangent
             if not active:
                 return None
+            if self.batched and not found.batches:
+                return self.each_direction(found, primitive, args, keywords, tangents, active,
+                                           differentiable, s)
             if found.multilinear:
                 terms = [self.replaced(rebuild, args, keywords, {id(a): tangents[id(a)]})
                          for a in active]
@@ -402,6 +431,47 @@ class ForwardMode:
                            else self.zero(a) for a in differentiable}
             return self.replaced(rebuild, args, keywords, replacement)
         raise self.no_rule(primitive, s)
+
+    def each_direction(self, found, primitive, args, keywords, tangents, active,
+                       differentiable, s):
+        """A linear or multilinear primitive without a batched form, batched:
+        called once per direction (``each_direction``)."""
+        if any(id(v) in {id(a) for a in differentiable} for v in keywords.values()):
+            raise self.no_rule(primitive, s)  # (a tangent passed by keyword)
+        function = ast.Name(self.context.env_name(primitive, _plain_name(primitive)), ast.Load())
+        keyword_nodes = [ast.keyword(k, v) for k, v in keywords.items()]
+
+        def call(replacement):
+            new_args = [replacement.get(id(a), a) for a in args]
+            positions = [i for i, a in enumerate(args) if id(a) in replacement]
+            return self.batch_call("each_direction", [
+                function, ast.Tuple([ast.Constant(i) for i in positions], ast.Load()),
+                *new_args], keyword_nodes)
+
+        if found.multilinear:
+            return _sum([call({id(a): tangents[id(a)]}) for a in active])
+        return call({id(a): tangents[id(a)] if tangents.get(id(a)) is not None
+                     else self.zero(a) for a in differentiable})
+
+    def each_rule_direction(self, template, found, args, keywords, tangents, target, s):
+        """A forward rule without a batched form, batched: called once per
+        direction (``each_rule_direction``), one call per active argument."""
+        bound = self.bind(template, found, args, keywords, s)
+        values = [bound[p] if isinstance(bound[p], ast.AST) else self.context.literal(bound[p])
+                  for p in template.params]
+        rule = ast.Name(self.context.env_name(template.rule.vjp, template.rule.vjp.__name__),
+                        ast.Load())
+        terms = []
+        for i, param in enumerate(template.params):
+            value = bound[param]
+            if not isinstance(value, ast.AST) or tangents.get(id(value)) is None:
+                continue
+            if i >= len(template.returns) or template.returns[i] is None:
+                continue
+            terms.append(self.batch_call("each_rule_direction", [
+                rule, ast.Constant(i), tangents[id(value)], ast.Name(target, ast.Load()),
+                *values]))
+        return _sum(terms) if terms else None
 
     def replaced(self, rebuild, args, keywords, replacement):
         new_args = [replacement.get(id(a), a) for a in args]
@@ -440,6 +510,8 @@ class ForwardMode:
                 values[param] = value
                 tangent = tangents.get(id(value))
                 if tangent is not None:
+                    if self.batched and found.elementwise:
+                        tangent = self.lifted(tangent, value, target)
                     wanted[i] = tangent
             else:
                 values[param] = self.context.literal(value)
@@ -491,8 +563,19 @@ class ForwardMode:
             c = proven.of(operand.id)
             if c == 0 or (c is not None and c in classes):
                 continue
+            if self.batched:
+                return self.batch_call("batch_repeat_to", [expr, ast.Name(target, ast.Load())])
             return self.helper_call("repeat_to", [expr, ast.Name(target, ast.Load())])
         return expr
+
+    def lifted(self, tangent, operand, target):
+        """A batched tangent of an operand of an elementwise ``target``, lifted
+        to the result's rank unless the operand provably has its shape."""
+        proven = self.facts.proven
+        c = proven.of(operand.id) if isinstance(operand, ast.Name) else None
+        if c is not None and c == proven.of(target):
+            return tangent
+        return self.batch_call("lift", [tangent, ast.Name(target, ast.Load())])
 
     def strip_unbroadcast(self, expr):
         """``unbroadcast(e, like)`` -> ``e``: a tangent keeps the broadcast shape."""
@@ -524,13 +607,24 @@ class ForwardMode:
         (a constant, or a name holding one), else ``zeros_like(value)``."""
         if isinstance(value, ast.Name) and value.id in self.constants:
             value = self.constants[value.id]
+        if isinstance(value, ast.Constant) and value.value is None:
+            return ast.Constant(None)
+        if self.batched:
+            first = ast.Name(self.tangent_name(self.wrt[0]), ast.Load())
+            return self.batch_call("batch_zeros", [value, first])
         if isinstance(value, ast.Constant):
-            return ast.Constant(None if value.value is None else 0.0)
+            return ast.Constant(0.0)
         return self.helper_call("zeros_like", [value])
 
     def helper_call(self, helper, args):
         name = self.context.env_name(getattr(runtime, helper), helper)
         return ast.Call(ast.Name(name, ast.Load()), list(args), [])
+
+    def batch_call(self, helper, args, keywords=()):
+        from s2sgrad.primitives import batching
+
+        name = self.context.env_name(getattr(batching, helper), helper)
+        return ast.Call(ast.Name(name, ast.Load()), list(args), list(keywords))
 
     def no_rule(self, primitive, s):
         return self.error(f"forward mode through {_describe(primitive)} (no forward rule)", s,
@@ -541,9 +635,10 @@ class ForwardMode:
                                       getattr(node, "lineno", None), "forward", hint)
 
 
-def _forward_template(found):
-    return _FORWARD_TEMPLATES.get(found.jvp) or _FORWARD_TEMPLATES.setdefault(
-        found.jvp, Template(_JvpView(found)))
+def _forward_template(found, rule=None):
+    rule = found.jvp if rule is None else rule
+    return _FORWARD_TEMPLATES.get(rule) or _FORWARD_TEMPLATES.setdefault(
+        rule, Template(_JvpView(found, rule)))
 
 
 _FORWARD_TEMPLATES = {}
@@ -552,8 +647,8 @@ _FORWARD_TEMPLATES = {}
 class _JvpView:
     """A record seen through its forward rule (templates read ``rule.vjp``)."""
 
-    def __init__(self, found):
-        self.vjp = found.jvp
+    def __init__(self, found, rule):
+        self.vjp = rule
         self.primitive = found.primitive
 
 
@@ -600,3 +695,17 @@ def _stack_call(s, method):
 def _assigns(stmts, name):
     return any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
                for s in stmts for n in ast.walk(s))
+
+
+def _plain_index(index, proven):
+    """True when ``dx[:, index]`` is the batched ``dx[index]`` whatever the
+    index's names hold: slices, constants and names of scalars (a name
+    could hold a tuple, or one of several index arrays)."""
+    parts = index.elts if isinstance(index, ast.Tuple) else [index]
+    return all(isinstance(p, (ast.Slice, ast.Constant))
+               or (isinstance(p, ast.Name) and proven.of(p.id) == 0) for p in parts)
+
+
+def _plain_name(primitive):
+    name = getattr(primitive, "__name__", "function")
+    return name if name.isidentifier() else "function"

@@ -85,15 +85,20 @@ def check_forward_against_vjp(primitive, args, kwargs, argnums, seed=0):
         assert abs(left - right) <= tolerance * scale + 1e-12, (primitive, i, left, right)
 
 
-@pytest.mark.parametrize("case", ALL_CASES, ids=_case_id)
-def test_forward_rule_agrees_with_the_vjp_rule(case):
+def _refused(case):
+    """True when forward mode must refuse the case's primitive (skips cases without a rule)."""
     record = registry.lookup(case.primitive)
     if record is None or not case.expected_argnums():
         pytest.skip("no rule to compare")
     name = getattr(case.primitive, "__name__", "")
     structured = record.jvp is None and (record.holds or record.structures
                                           or record.structured_cotangents)
-    if name in NO_FORWARD_RULE or structured:  # (structure tangents are not built yet)
+    return name in NO_FORWARD_RULE or structured  # (structure tangents are not built yet)
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=_case_id)
+def test_forward_rule_agrees_with_the_vjp_rule(case):
+    if _refused(case):
         with pytest.raises(UnsupportedSyntaxError, match="no forward rule"):
             check_forward_against_vjp(case.primitive, case.args, case.kwargs,
                                       case.expected_argnums())
@@ -122,3 +127,112 @@ def test_product_forward_rules_over_shapes(n, m, k, seed):
     for primitive in (np.matmul, np.dot):
         check_forward_against_vjp(primitive, (a, b), {}, (0, 1), seed)
     check_forward_against_vjp(np.tensordot, (a, b), {"axes": 1}, (0, 1), seed)
+
+
+# -- batched tangents: the convention at the top of primitives/forward_rules.py
+
+
+def batched_forward_product(primitive, args, kwargs, i, directions):
+    """(value, J·u for each u of ``directions``) from the batched forward code."""
+    f = _calling(primitive, len(args), kwargs)
+    entry = pipeline.gradient_code(f, i, mode="forward", batched=True)
+    (tangent_name,) = entry.seed_name
+    return pipeline.bind(entry, f)(*args, **{tangent_name: directions})
+
+
+def _directions(value, k, rng):
+    if isinstance(value, (list, tuple)):
+        return None  # (structure tangents are not built)
+    return rng.normal(size=(k,) + np.shape(value))
+
+
+def check_batched_against_stacked(primitive, args, kwargs, argnums, k, seed=0):
+    rng = np.random.default_rng(seed)
+    args = tuple(as_float64(a) for a in args)
+    for i in argnums:
+        directions = _directions(args[i], k, rng)
+        if directions is None:
+            continue
+        value, batched = batched_forward_product(primitive, args, kwargs, i, directions)
+        stacked = []
+        for u in directions:
+            u = float(u) if isinstance(args[i], float) else u
+            stacked.append(forward_product(primitive, args, kwargs, i, u)[1])
+        _assert_equal(value, forward_product(primitive, args, kwargs, i, directions[0])[0])
+        _assert_batched_equal(batched, stacked, k)
+
+
+def _assert_equal(a, b):
+    if isinstance(b, (list, tuple)):
+        assert len(a) == len(b)
+        for x, y in zip(a, b):
+            _assert_equal(x, y)
+        return
+    np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def _assert_batched_equal(batched, stacked, k):
+    if isinstance(stacked[0], (list, tuple)):
+        assert isinstance(batched, (list, tuple)) and len(batched) == len(stacked[0])
+        for j, part in enumerate(batched):
+            _assert_batched_equal(part, [s[j] for s in stacked], k)
+        return
+    expected = np.stack([np.broadcast_to(s, np.shape(stacked[0])) for s in stacked])
+    assert np.shape(batched) == np.shape(expected), (np.shape(batched), np.shape(expected))
+    np.testing.assert_allclose(batched, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5])
+@pytest.mark.parametrize("case", ALL_CASES, ids=_case_id)
+def test_batched_forward_rule_is_the_stacked_forward_rules(case, k):
+    if _refused(case):
+        argnums = [i for i in case.expected_argnums()
+                   if not isinstance(case.args[i], (list, tuple))]
+        if not argnums:
+            pytest.skip("structure tangents are not built")
+        with pytest.raises(UnsupportedSyntaxError, match="no forward rule"):
+            check_batched_against_stacked(case.primitive, case.args, case.kwargs, argnums, k)
+        return
+    check_batched_against_stacked(case.primitive, case.args, case.kwargs,
+                                  case.expected_argnums(), k, seed=k)
+
+
+@settings(max_examples=25, deadline=None)
+@given(sx=_SHAPES, sy=_SHAPES, k=st.sampled_from([1, 2, 5]), seed=st.integers(0, 10_000),
+       primitive=st.sampled_from([np.add, np.multiply, np.divide, np.maximum, np.arctan2,
+                                  np.where]))
+def test_batched_broadcasting_forward_rules(sx, sy, k, seed, primitive):
+    rng = np.random.default_rng(seed)
+    x, y = rng.uniform(0.5, 2.0, size=sx), rng.uniform(0.5, 2.0, size=sy)
+    if primitive is np.where:
+        check_batched_against_stacked(primitive, (x > 1.0, x, y), {}, (1, 2), k, seed)
+        return
+    check_batched_against_stacked(primitive, (x, y), {}, (0, 1), k, seed)
+
+
+_ND = st.sampled_from([(3,), (2, 3), (2, 2, 3), (1, 2, 3)])
+
+
+@settings(max_examples=25, deadline=None)
+@given(sa=st.integers(1, 4), sb=st.integers(1, 4), k=st.sampled_from([1, 2, 5]),
+       stack_a=st.sampled_from([(), (2,), (1, 2)]), stack_b=st.sampled_from([(), (2,)]),
+       seed=st.integers(0, 10_000))
+def test_batched_matmul_over_ranks(sa, sb, k, stack_a, stack_b, seed):
+    rng = np.random.default_rng(seed)
+    # 1-D when the stack is () and the size is odd (vectors), else matrices
+    a = rng.normal(size=(3,) if not stack_a and sa % 2 else stack_a + (sa, 3))
+    b = rng.normal(size=(3,) if not stack_b and sb % 2 else stack_b + (3, sb))
+    check_batched_against_stacked(np.matmul, (a, b), {}, (0, 1), k, seed)
+
+
+@settings(max_examples=25, deadline=None)
+@given(shape=_ND, k=st.sampled_from([1, 2, 5]), seed=st.integers(0, 10_000),
+       axis=st.sampled_from([None, 0, -1, (0, -1)]), keepdims=st.booleans())
+def test_batched_reductions_over_axes(shape, k, seed, axis, keepdims):
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0.5, 2.0, size=shape)
+    if isinstance(axis, tuple) and len(shape) == 1:
+        axis = 0
+    for primitive in (np.sum, np.mean, np.max, np.prod, np.var):
+        check_batched_against_stacked(primitive, (x,), {"axis": axis, "keepdims": keepdims},
+                                      (0,), k, seed)

@@ -1,0 +1,322 @@
+"""Batched forward rules: tangents carrying a leading axis of k directions.
+
+The convention is stated at the top of :mod:`s2sgrad.primitives.forward_rules`.
+Here are the helpers batched code calls (each takes a tangent ``g`` of shape
+``(k,) + S`` and gives one of shape ``(k,) + R``) and the batched rules of
+the primitives whose forward rule names axes counted from the front,
+reduces everything (``axis=None``), reshapes, indexes, or multiplies
+matrices. What has no batched form runs once per direction
+(:func:`each_direction`).
+"""
+
+import operator
+
+import numpy as np
+
+from s2sgrad import runtime
+from s2sgrad.primitives.elementwise import cast_like
+from s2sgrad.primitives.registry import defbatched, deffacts
+from s2sgrad.primitives.shape import getitem_adjoint
+
+
+# -- helpers of batched code -------------------------------------------------
+
+
+def lift(g, like):
+    """``g`` with length-1 axes after its batch axis up to the rank of ``like``,
+    so that it broadcasts against ``like``'s primal values from the right."""
+    return _lifted(g, np.ndim(like))
+
+
+def _lifted(g, ndim):
+    missing = ndim + 1 - np.ndim(g)
+    if missing <= 0:
+        return g
+    g = np.asarray(g)
+    return np.reshape(g, g.shape[:1] + (1,) * missing + g.shape[1:])
+
+
+def batch_zeros(like, tangent):
+    """Zero tangents of ``like`` for as many directions as ``tangent`` has."""
+    return np.zeros((np.shape(tangent)[0],) + np.shape(like), dtype=np.result_type(like, 1.0))
+
+
+def batch_axis(axis, a):
+    """The axis (or axes) of a batched tangent of ``a`` meaning ``axis`` of
+    ``a``: non-negative, one past the batch axis; None means all of ``a``'s."""
+    ndim = np.ndim(a)
+    if axis is None:
+        return tuple(range(1, ndim + 1))
+    if np.ndim(axis) == 0:
+        return operator.index(axis) % max(ndim, 1) + 1
+    return tuple(operator.index(i) % ndim + 1 for i in axis)
+
+
+def batch_shape(g, shape):
+    """``(k,) + shape``, ``shape`` being an int or a tuple (reshape's argument)."""
+    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    return (np.shape(g)[0],) + shape
+
+
+def batch_unbroadcast_to(g, shape):
+    """:func:`runtime.unbroadcast_to` of each direction: ``(k,) + shape``."""
+    g = np.asarray(g)
+    shape = tuple(shape)
+    if g.shape[1:] == shape:
+        return g
+    full = np.broadcast_shapes(g.shape[1:], shape)
+    if full != g.shape[1:]:  # (smaller than the target somewhere: spread first)
+        g = np.broadcast_to(_lifted(g, len(full)), g.shape[:1] + full)
+    lead = len(full) - len(shape)
+    axes = tuple(range(1, lead + 1)) + tuple(
+        lead + 1 + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.reshape(g, g.shape[:1] + shape) if lead else g
+
+
+def batch_unbroadcast(g, like):
+    """:func:`runtime.unbroadcast` of each direction."""
+    return batch_unbroadcast_to(g, np.shape(like))
+
+
+def batch_repeat_to(g, like, axis=None, keepdims=False):
+    """:func:`runtime.repeat_to` of each direction: ``(k,) + like.shape``."""
+    shape = np.shape(like)
+    g = np.asarray(g, dtype=np.result_type(g, like, 1.0))
+    if axis is not None and not keepdims:
+        axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
+        g = np.expand_dims(g, tuple(a % len(shape) + 1 for a in axes))
+    return np.broadcast_to(lift(g, like), g.shape[:1] + shape)
+
+
+def batch_gradient(g, argument):
+    """:func:`runtime.gradient_of` of each direction (an array, also for a float)."""
+    shape = (np.shape(g)[0],) + np.shape(argument)
+    if np.shape(g) == shape:
+        return g
+    return np.array(np.broadcast_to(lift(g, argument), shape),
+                    dtype=np.result_type(argument, 1.0))
+
+
+def _index_parts(index):
+    return index if isinstance(index, tuple) else (index,)
+
+
+def _keeps_batch_first(index):
+    """True when ``(slice(None),) + index`` puts the batch axis first: at most
+    one run of array indices, none of them after a slice that follows one."""
+    runs, inside = 0, False
+    for part in _index_parts(index):
+        fancy = not (part is None or part is Ellipsis or isinstance(part, (slice, int, np.integer)))
+        if fancy and not inside:
+            runs += 1
+        inside = fancy or (inside and isinstance(part, (int, np.integer)))
+    return runs <= 1
+
+
+def batch_getitem(g, index):
+    """``g[:, index]`` of each direction."""
+    if _keeps_batch_first(index):
+        return g[(slice(None),) + _index_parts(index)]
+    return np.stack([d[index] for d in g])
+
+
+def batch_getitem_adjoint(g, a, index):
+    """:func:`getitem_adjoint` of each direction: ``(k,) + a.shape``."""
+    if not _keeps_batch_first(index) or isinstance(a, (list, tuple, dict)):
+        return np.stack([getitem_adjoint(d, a, index) for d in g])
+    grad = np.zeros((np.shape(g)[0],) + np.shape(a), dtype=np.result_type(a, g))
+    batched = (slice(None),) + _index_parts(index)
+    from s2sgrad.primitives.shape import _is_basic_index
+
+    if _is_basic_index(index):
+        grad[batched] = g
+    else:
+        np.add.at(grad, batched, g)
+    return grad
+
+
+def batch_setitem(tangent, index, value):
+    """``tangent[:, index] = value`` of each direction (``value`` broadcast
+    into the entries written, as the primal write broadcasts)."""
+    if not _keeps_batch_first(index):
+        for j, d in enumerate(tangent):
+            d[index] = value if np.ndim(value) == 0 else value[j]
+        return
+    batched = (slice(None),) + _index_parts(index)
+    if np.ndim(value) == 0:
+        tangent[batched] = value
+        return
+    target = tangent[batched]
+    tangent[batched] = lift(value, target[0])
+
+
+def batch_transpose_axes(a, axes=None):
+    """``np.transpose``'s axes for a batched tangent of ``a``."""
+    ndim = np.ndim(a)
+    if axes is None:
+        return (0,) + tuple(range(ndim, 0, -1))
+    return (0,) + tuple(operator.index(i) % ndim + 1 for i in axes)
+
+
+def _matrices(ndim, first):
+    """How a 1-D operand becomes a matrix: the axis to insert."""
+    return None if ndim != 1 else (0 if first else 1)
+
+
+def batch_matmul_a(g, b):
+    """The tangent of ``a @ b`` along ``a`` for each direction of ``g``."""
+    ra, rb = np.ndim(g) - 1, np.ndim(b)
+    if ra >= 2 and (rb <= 2 or ra >= rb):
+        return np.matmul(g, b)
+    return _stacked_matmul(g, b, 0)
+
+
+def batch_matmul_b(a, g):
+    """The tangent of ``a @ b`` along ``b`` for each direction of ``g``."""
+    ra, rb = np.ndim(a), np.ndim(g) - 1
+    if rb >= 2 and (ra <= 2 or rb >= ra):
+        return np.matmul(a, g)
+    return _stacked_matmul(a, g, 1)
+
+
+def _stacked_matmul(a, b, which):
+    """``a @ b`` with operand ``which`` batched: 1-D operands as matrices, the
+    batch axis in front of both operands' stack axes."""
+    ra = np.ndim(a) - (which == 0)
+    rb = np.ndim(b) - (which == 1)
+    a2 = np.expand_dims(a, -2) if ra == 1 else a
+    b2 = np.expand_dims(b, -1) if rb == 1 else b
+    stack = max(max(ra, 2), max(rb, 2)) - 2
+    batched = a2 if which == 0 else b2
+    own = max(ra if which == 0 else rb, 2) - 2
+    if stack > own:
+        batched = np.reshape(batched, batched.shape[:1] + (1,) * (stack - own) + batched.shape[1:])
+    a2, b2 = (batched, b2) if which == 0 else (a2, batched)
+    out = np.matmul(a2, b2)
+    if rb == 1:
+        out = out[..., 0]
+    if ra == 1:
+        out = out[..., 0] if rb == 1 else out[..., 0, :]
+    return out
+
+
+def each_direction(function, batched, *args, **kwargs):
+    """``function`` called once per direction, the arguments at positions
+    ``batched`` indexed by it, the results stacked: the batched form of what
+    has none."""
+    k = np.shape(args[batched[0]])[0]
+    picked = set(batched)
+    return _stacked([function(*[a[j] if i in picked else a for i, a in enumerate(args)], **kwargs)
+                     for j in range(k)])
+
+
+def each_rule_direction(rule, i, g, ans, *params):
+    """Entry ``i`` of the forward ``rule`` once per direction of ``g``, stacked."""
+    return _stacked([rule(d, ans, *params)[i] for d in g])
+
+
+def _stacked(results):
+    """Per-direction results stacked on a leading axis (a list of arrays, as
+    ``split`` gives, entry by entry)."""
+    if isinstance(results[0], (list, tuple)):
+        return [_stacked([r[n] for r in results]) for n in range(len(results[0]))]
+    return np.stack([np.asarray(r) for r in results])
+
+
+# -- batched rules -----------------------------------------------------------
+
+
+@defbatched(np.sum)
+def sum_batched(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.sum(g, axis=batch_axis(axis, a), dtype=dtype, keepdims=keepdims),)
+
+
+@defbatched(np.mean)
+def mean_batched(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.mean(g, axis=batch_axis(axis, a), dtype=dtype, keepdims=keepdims),)
+
+
+@defbatched(operator.getitem)
+def getitem_batched(g, ans, a, index):
+    return (batch_getitem(g, index), None)
+
+
+@defbatched(getitem_adjoint)
+def getitem_adjoint_batched(g, ans, cotangent, a, index):
+    return (batch_getitem_adjoint(g, a, index), None, None)
+
+
+@defbatched(runtime.unbroadcast)
+def unbroadcast_batched(g, ans, value, like):
+    return (batch_unbroadcast(g, like), None)
+
+
+@defbatched(runtime.unbroadcast_to)
+def unbroadcast_to_batched(g, ans, value, shape):
+    return (batch_unbroadcast_to(g, shape), None)
+
+
+@defbatched(runtime.repeat_to)
+def repeat_to_batched(g, ans, value, like, axis=None, keepdims=False):
+    return (batch_repeat_to(g, like, axis, keepdims), None, None, None)
+
+
+@defbatched(runtime.gradient_of, runtime.as_gradient)
+def gradient_of_batched(g, ans, cotangent, argument):
+    return (batch_gradient(g, argument), None)
+
+
+@defbatched(np.reshape)
+def reshape_batched(g, ans, a, shape, order="C", *, copy=None):
+    return (np.reshape(g, batch_shape(g, shape), order=order), None)
+
+
+@defbatched(np.ravel)
+def ravel_batched(g, ans, a, order="C"):
+    return (np.reshape(g, batch_shape(g, -1), order=order),)
+
+
+@defbatched(np.transpose)
+def transpose_batched(g, ans, a, axes=None):
+    return (np.transpose(g, batch_transpose_axes(a, axes)), None)
+
+
+@defbatched(np.swapaxes)
+def swapaxes_batched(g, ans, a, axis1, axis2):
+    return (np.swapaxes(g, batch_axis(axis1, a), batch_axis(axis2, a)), None, None)
+
+
+@defbatched(np.expand_dims)
+def expand_dims_batched(g, ans, a, axis):
+    return (np.expand_dims(g, batch_axis(axis, ans)), None)
+
+
+@defbatched(np.squeeze)
+def squeeze_batched(g, ans, a, axis=None):
+    return (np.reshape(g, batch_shape(g, np.shape(ans))), None)
+
+
+@defbatched(float)
+def float_batched(g, ans, x):
+    return (np.reshape(g, batch_shape(g, ())).astype(float),)
+
+
+@defbatched(np.cumsum)
+def cumsum_batched(g, ans, a, axis=None, dtype=None, out=None):
+    return (np.reshape(np.cumsum(np.reshape(g, batch_shape(g, -1)), axis=1, dtype=dtype),
+                       batch_shape(g, np.shape(ans))) if axis is None
+            else np.cumsum(g, axis=batch_axis(axis, a), dtype=dtype),)
+
+
+@defbatched(operator.matmul, np.matmul)
+def matmul_batched(g, ans, a, b):
+    return (batch_matmul_a(g, b), batch_matmul_b(a, g))
+
+
+# the rest batch as they stand: a tangent with a leading axis goes through
+# unchanged (copies, casts), or the rule only broadcasts against primal
+# values over the last axes (inv, det)
+deffacts(runtime.owned_copy, runtime.cotangent_or_zero, np.copy, np.asarray, np.real,
+         np.conjugate, cast_like, np.linalg.inv, np.linalg.det, batches=True)
