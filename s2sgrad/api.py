@@ -143,6 +143,11 @@ def _vjp_function(fun, wrt):
 def jacobian(fun, wrt=0):
     """``(*args) -> J`` with shape ``out.shape + arg.shape`` (tuple for tuple wrt).
 
+    The mode follows the shapes: with fewer input entries than output
+    entries, one batched forward pass along every input direction; else one
+    reverse pass (a VJP) per output entry. The choice is made per input
+    shapes on the first call that has them.
+
     >>> import numpy as np, s2sgrad as sg
     >>> def f(x):
     ...     return np.array([x[0] * x[1], np.sin(x[0])])
@@ -152,9 +157,28 @@ def jacobian(fun, wrt=0):
     """
     _check_function(fun, "jacobian")
     vjp = _vjp_function(fun, wrt)
+    read = _argument_reader(called_function(fun), wrt)
+    forward = []  # the batched forward call, once built (None: it cannot be)
+    modes = {}  # input shapes -> True for forward mode
 
     @functools.wraps(fun)
     def jacobian_fun(*args, **kwargs):
+        values, _ = read(args, kwargs)
+        shapes = tuple(xp.shape(x) for x in values)
+        use_forward = modes.get(shapes)
+        if use_forward is None:
+            out = fun(*args, **kwargs)
+            use_forward = modes[shapes] = (
+                not isinstance(out, (list, tuple, dict))
+                and sum(int(xp.size(x)) for x in values) < xp.size(out)
+                and _batched_forward(forward, fun, wrt) is not None)
+        if use_forward:
+            tangents, offsets = _batched_basis(values)
+            value, derivative = forward[0](args, kwargs, tangents)
+            out_shape = xp.shape(value)
+            blocks = [_forward_block(derivative, out_shape, x, b, offsets)
+                      for b, x in enumerate(values)]
+            return tuple(blocks) if isinstance(wrt, (tuple, list)) else blocks[0]
         out = xp.asarray(fun(*args, **kwargs))
         bound = inspect.signature(fun).bind(*args, **kwargs)
         rows = []
@@ -166,6 +190,26 @@ def jacobian(fun, wrt=0):
 
     del jacobian_fun.__wrapped__
     return jacobian_fun
+
+
+def _batched_forward(built, fun, wrt):
+    """The batched forward call of ``fun`` (built once into ``built``), or None."""
+    if not built:
+        try:
+            built.append(_forward_function(fun, wrt, "jacobian", batched=True)[1])
+        except S2SGradError:
+            built.append(None)
+    return built[0]
+
+
+def _forward_block(derivative, out_shape, x, b, offsets):
+    """The Jacobian block of argument ``b``, ``out.shape + x.shape``, from the
+    batched tangent of the result (rows ``offsets[b]:offsets[b+1]`` are the
+    derivatives along ``x``'s directions)."""
+    rows = xp.asarray(derivative)
+    if len(offsets) > 2:
+        rows = rows[offsets[b]:offsets[b + 1]]
+    return xp.reshape(xp.moveaxis(rows, 0, -1), out_shape + xp.shape(x))
 
 
 def _seed_name(vjp):
@@ -183,10 +227,11 @@ def _stack_rows(rows, out_shape, bound, wrt, fun):
 def hessian(fun, wrt=0):
     """``(*args) -> H`` with shape ``arg.shape + arg.shape``.
 
-    Forward over reverse: the forward transform of the generated gradient,
-    run once per direction of the argument (a tuple ``wrt`` gives a tuple
-    of tuples of blocks ``H[a][b]``, as JAX does). Where the gradient's code
-    cannot be run forward, the Jacobian of the gradient.
+    Forward over reverse: the batched forward transform of the generated
+    gradient, run once along every direction of the arguments at once (a
+    tuple ``wrt`` gives a tuple of tuples of blocks ``H[a][b]``, as JAX
+    does). Where the gradient's code cannot be run forward, the Jacobian of
+    the gradient.
 
     >>> import numpy as np, s2sgrad as sg
     >>> def f(x):
@@ -272,6 +317,8 @@ def _forward_function(fun, wrt, transform, batched=False):
     tangent_names = entry.seed_name
 
     def call(args, kwargs, tangents):
+        if not kwargs:
+            return forward(*args, **dict(zip(tangent_names, tangents)))
         kwargs = dict(kwargs)
         kwargs.update(zip(tangent_names, tangents))
         return forward(*args, **kwargs)
@@ -281,12 +328,31 @@ def _forward_function(fun, wrt, transform, batched=False):
 
 def _argument_values(fun, wrt, args, kwargs):
     """The values of the wrt arguments in a call ``fun(*args, **kwargs)``."""
+    return _argument_reader(fun, wrt)(args, kwargs)
+
+
+def _argument_reader(fun, wrt):
+    """``read(args, kwargs) -> (values, names)`` of the wrt arguments of
+    ``fun``: positional arguments read directly (no signature binding on the
+    hot path of a call), anything else bound to the signature."""
     from s2sgrad import pipeline
 
     names, _ = pipeline.wrt_names(fun, wrt)
-    bound = inspect.signature(fun).bind(*args, **kwargs)
-    bound.apply_defaults()
-    return [bound.arguments[name] for name in names], names
+    signature = inspect.signature(fun)
+    params = list(signature.parameters.values())
+    positions = [next(i for i, p in enumerate(params) if p.name == name) for name in names]
+    plain = all(params[i].kind in (params[i].POSITIONAL_ONLY, params[i].POSITIONAL_OR_KEYWORD)
+                for i in positions)
+    last = max(positions)
+
+    def read(args, kwargs):
+        if plain and len(args) > last and not kwargs:
+            return [args[i] for i in positions], names
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return [bound.arguments[name] for name in names], names
+
+    return read
 
 
 def _check_tangent(v, x, name, fun):
@@ -305,11 +371,11 @@ def _forward_over_reverse_hessian(fun, wrt):
     except S2SGradError:
         return _hessian_direction_by_direction(fun, wrt, gradient)
     blocks = isinstance(wrt, (tuple, list))
-    target = called_function(fun)
+    read = _argument_reader(called_function(fun), wrt)
 
     @functools.wraps(fun)
     def hessian_fun(*args, **kwargs):
-        values, _ = _argument_values(target, wrt, args, kwargs)
+        values, _ = read(args, kwargs)
         tangents, offsets = _batched_basis(values)
         derivative = call(args, kwargs, tangents)[1]
         if not blocks:
@@ -324,7 +390,22 @@ def _forward_over_reverse_hessian(fun, wrt):
 def _batched_basis(values):
     """Tangents along every direction of every argument at once: argument
     ``b``'s tangent is ``(k,) + shape``, ones on its own rows of the k
-    (k = the arguments' total size), zeros elsewhere; and the row offsets."""
+    (k = the arguments' total size), zeros elsewhere; and the row offsets.
+    Made once per shapes and dtypes (read-only: the generated code never
+    writes into a tangent it is given)."""
+    key = tuple((type(x), getattr(x, "shape", None), getattr(x, "dtype", None)) for x in values)
+    found = _BASES.get(key)
+    if found is None:
+        if len(_BASES) > 64:
+            _BASES.clear()
+        found = _BASES[key] = _new_batched_basis(values)
+    return found
+
+
+_BASES = {}
+
+
+def _new_batched_basis(values):
     sizes = [int(xp.size(x)) for x in values]
     offsets = [0]
     for n in sizes:
@@ -334,28 +415,28 @@ def _batched_basis(values):
     for b, x in enumerate(values):
         t = xp.zeros((k, sizes[b]), dtype=xp.result_type(x, 1.0))
         t[offsets[b]:offsets[b + 1]] = xp.eye(sizes[b], dtype=t.dtype)
-        tangents.append(t.reshape((k,) + xp.shape(x)))
+        t = t.reshape((k,) + xp.shape(x))
+        t.flags.writeable = False
+        tangents.append(t)
     return tangents, offsets
 
 
 def _assemble_batched(derivative, row_arg, column_arg, b, offsets):
-    """``H[i..., j...]`` for argument ``b``'s columns: the batched tangent's
-    rows ``offsets[b]:offsets[b+1]`` hold ``H[..., j]``."""
-    rows = xp.asarray(derivative)[offsets[b]:offsets[b + 1]]
+    """``H[i..., j...]`` for argument ``b``'s columns (a float for two floats)."""
     if isinstance(row_arg, float) and isinstance(column_arg, float):
-        return float(rows[0])
-    matrix = xp.reshape(rows, (rows.shape[0], -1)).T
-    return xp.reshape(matrix, xp.shape(row_arg) + xp.shape(column_arg))
+        return float(xp.asarray(derivative)[offsets[b]])
+    return _forward_block(derivative, xp.shape(row_arg), column_arg, b, offsets)
 
 
 def _hessian_direction_by_direction(fun, wrt, gradient):
     """The Hessian from the forward transform of the gradient, one pass per direction."""
     _, call = _forward_function(gradient, wrt, "hessian")
     blocks = isinstance(wrt, (tuple, list))
+    read = _argument_reader(called_function(fun), wrt)
 
     @functools.wraps(fun)
     def hessian_fun(*args, **kwargs):
-        values, _ = _argument_values(fun, wrt, args, kwargs)
+        values, _ = read(args, kwargs)
         zeros = [_zero_tangent(x) for x in values]
         columns = [[] for _ in values]  # per argument b: d(gradient)/d(x_b) along each direction
         for b, x in enumerate(values):
@@ -454,11 +535,12 @@ def jvp(fun, wrt=0):
     except S2SGradError:
         return _jvp_by_reverse(fun, wrt)
     target = called_function(fun)
+    read = _argument_reader(target, wrt)
 
     def jvp_fun(*args, **kwargs):
         nonlocal call
         *args, v = args
-        (x,), (name,) = _argument_values(target, wrt, args, kwargs)
+        (x,), (name,) = read(args, kwargs)
         _check_tangent(v, x, name, target)
         if call is None:
             _, call = _forward_function(fun, wrt, "jvp")
@@ -523,10 +605,11 @@ def hvp(fun, wrt=0):
     except S2SGradError:
         return _hvp_by_reverse(fun, wrt)
     target = called_function(fun)
+    read = _argument_reader(target, wrt)
 
     def hvp_fun(*args, **kwargs):
         *args, v = args
-        (x,), (name,) = _argument_values(target, wrt, args, kwargs)
+        (x,), (name,) = read(args, kwargs)
         _check_tangent(v, x, name, target)
         return call(args, kwargs, [v])[1]
 

@@ -13,10 +13,12 @@ import operator
 
 import numpy as np
 
+from s2sgrad.backend import ndarray
+
 from s2sgrad import runtime
 from s2sgrad.primitives.elementwise import cast_like
 from s2sgrad.primitives.registry import defbatched, deffacts
-from s2sgrad.primitives.shape import getitem_adjoint
+from s2sgrad.primitives.shape import _is_basic_index, getitem_adjoint
 
 
 # -- helpers of batched code -------------------------------------------------
@@ -25,6 +27,12 @@ from s2sgrad.primitives.shape import getitem_adjoint
 def lift(g, like):
     """``g`` with length-1 axes after its batch axis up to the rank of ``like``,
     so that it broadcasts against ``like``'s primal values from the right."""
+    if type(g) is ndarray:  # (the common cases without dispatch: a hot path)
+        if type(like) is ndarray:
+            if g.ndim == like.ndim + 1:
+                return g
+        elif type(like) is float:
+            return g
     return _lifted(g, np.ndim(like))
 
 
@@ -87,11 +95,17 @@ def batch_repeat_to(g, like, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
         g = np.expand_dims(g, tuple(a % len(shape) + 1 for a in axes))
+    if not shape:  # (a scalar's tangent stays as it is, as repeat_to leaves it)
+        return g
     return np.broadcast_to(lift(g, like), g.shape[:1] + shape)
 
 
 def batch_gradient(g, argument):
-    """:func:`runtime.gradient_of` of each direction (an array, also for a float)."""
+    """:func:`runtime.gradient_of` of each direction (an array, also for a
+    float; a list, tuple or dict argument's: its structure of batched entries)."""
+    if isinstance(argument, (list, tuple, dict)):
+        return _stacked([runtime.gradient_of(_direction(g, j), argument)
+                         for j in range(_directions(g))])
     shape = (np.shape(g)[0],) + np.shape(argument)
     if np.shape(g) == shape:
         return g
@@ -116,7 +130,9 @@ def _keeps_batch_first(index):
 
 
 def batch_getitem(g, index):
-    """``g[:, index]`` of each direction."""
+    """``g[:, index]`` of each direction (a list's tangent is a list: its entry)."""
+    if isinstance(g, (list, tuple, dict)):
+        return g[index]
     if _keeps_batch_first(index):
         return g[(slice(None),) + _index_parts(index)]
     return np.stack([d[index] for d in g])
@@ -124,12 +140,12 @@ def batch_getitem(g, index):
 
 def batch_getitem_adjoint(g, a, index):
     """:func:`getitem_adjoint` of each direction: ``(k,) + a.shape``."""
-    if not _keeps_batch_first(index) or isinstance(a, (list, tuple, dict)):
+    if isinstance(a, (list, tuple, dict)):  # (a structure of batched entries)
+        return getitem_adjoint(g, a, index)
+    if not _keeps_batch_first(index):
         return np.stack([getitem_adjoint(d, a, index) for d in g])
     grad = np.zeros((np.shape(g)[0],) + np.shape(a), dtype=np.result_type(a, g))
     batched = (slice(None),) + _index_parts(index)
-    from s2sgrad.primitives.shape import _is_basic_index
-
     if _is_basic_index(index):
         grad[batched] = g
     else:
@@ -140,6 +156,9 @@ def batch_getitem_adjoint(g, a, index):
 def batch_setitem(tangent, index, value):
     """``tangent[:, index] = value`` of each direction (``value`` broadcast
     into the entries written, as the primal write broadcasts)."""
+    if isinstance(tangent, (list, dict)):
+        tangent[index] = value
+        return
     if not _keeps_batch_first(index):
         for j, d in enumerate(tangent):
             d[index] = value if np.ndim(value) == 0 else value[j]
@@ -206,22 +225,48 @@ def each_direction(function, batched, *args, **kwargs):
     """``function`` called once per direction, the arguments at positions
     ``batched`` indexed by it, the results stacked: the batched form of what
     has none."""
-    k = np.shape(args[batched[0]])[0]
+    k = _directions(args[batched[0]])
     picked = set(batched)
-    return _stacked([function(*[a[j] if i in picked else a for i, a in enumerate(args)], **kwargs)
-                     for j in range(k)])
+    return _stacked([function(*[_direction(a, j) if i in picked else a
+                                for i, a in enumerate(args)], **kwargs) for j in range(k)])
 
 
 def each_rule_direction(rule, i, g, ans, *params):
     """Entry ``i`` of the forward ``rule`` once per direction of ``g``, stacked."""
-    return _stacked([rule(d, ans, *params)[i] for d in g])
+    return _stacked([rule(_direction(g, j), ans, *params)[i] for j in range(_directions(g))])
+
+
+def _directions(tangent):
+    """How many directions a batched tangent holds (a list's: its entries')."""
+    if isinstance(tangent, dict):
+        return _directions(list(tangent.values()))
+    if isinstance(tangent, (list, tuple)):
+        return next(_directions(t) for t in tangent if t is not None)
+    return np.shape(tangent)[0]
+
+
+def _direction(tangent, j):
+    """Direction ``j`` of a batched tangent (entry by entry for a list; None stays)."""
+    if tangent is None:
+        return None
+    if isinstance(tangent, dict):
+        return {key: _direction(t, j) for key, t in tangent.items()}
+    if isinstance(tangent, (list, tuple)):
+        return type(tangent)(_direction(t, j) for t in tangent)
+    return tangent[j]
 
 
 def _stacked(results):
     """Per-direction results stacked on a leading axis (a list of arrays, as
     ``split`` gives, entry by entry)."""
-    if isinstance(results[0], (list, tuple)):
-        return [_stacked([r[n] for r in results]) for n in range(len(results[0]))]
+    if results[0] is None:
+        return None
+    first = results[0]
+    if isinstance(first, dict):
+        return {key: _stacked([r[key] for r in results]) for key in first}
+    if isinstance(first, (list, tuple)):
+        entries = [_stacked([r[n] for r in results]) for n in range(len(first))]
+        return tuple(entries) if type(first) is tuple else entries
     return np.stack([np.asarray(r) for r in results])
 
 
@@ -273,6 +318,29 @@ def reshape_batched(g, ans, a, shape, order="C", *, copy=None):
     return (np.reshape(g, batch_shape(g, shape), order=order), None)
 
 
+def batch_array(g, dtype=None, copy=False):
+    """``np.asarray`` (``np.array`` with ``copy``) of each direction: a list's
+    batched entries stacked after the batch axis."""
+    if isinstance(g, (list, tuple)):
+        return np.stack([batch_array(e, dtype) for e in g], axis=1)
+    return np.array(g, dtype=dtype) if copy else np.asarray(g, dtype=dtype)
+
+
+@defbatched(runtime.owned_copy)
+def owned_copy_batched(g, ans, value):
+    return (batch_array(g, copy=True),)
+
+
+@defbatched(np.copy)
+def copy_batched(g, ans, a, order="K", subok=False):
+    return (batch_array(g, copy=True),)
+
+
+@defbatched(np.asarray)
+def asarray_batched(g, ans, a, dtype=None, order=None, *, device=None, copy=None):
+    return (batch_array(g, dtype),)
+
+
 @defbatched(np.ravel)
 def ravel_batched(g, ans, a, order="C"):
     return (np.reshape(g, batch_shape(g, -1), order=order),)
@@ -318,5 +386,5 @@ def matmul_batched(g, ans, a, b):
 # the rest batch as they stand: a tangent with a leading axis goes through
 # unchanged (copies, casts), or the rule only broadcasts against primal
 # values over the last axes (inv, det)
-deffacts(runtime.owned_copy, runtime.cotangent_or_zero, np.copy, np.asarray, np.real,
+deffacts(runtime.cotangent_or_zero, np.real,
          np.conjugate, cast_like, np.linalg.inv, np.linalg.det, batches=True)

@@ -340,11 +340,6 @@ class ForwardMode:
             index = rhs.slice
             from s2sgrad.transform.adjoints import index_expression
 
-            if self.batched and self.atom_tangent(rhs.value) is not None \
-                    and _plain_index(index, self.facts.proven):  # (batch axis first: dx[:, i])
-                parts = index.elts if isinstance(index, ast.Tuple) else [index]
-                return ast.Subscript(self.atom_tangent(rhs.value),
-                                     ast.Tuple([ast.Slice(), *parts], ast.Load()), ast.Load())
             return self.apply(found, [rhs.value, index_expression(index, self)], {}, target, s,
                               lambda a, k: ast.Subscript(a[0], index, ast.Load()))
         if isinstance(rhs, (ast.Tuple, ast.List)):
@@ -695,15 +690,6 @@ def _stack_call(s, method):
 def _assigns(stmts, name):
     return any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id == name
                for s in stmts for n in ast.walk(s))
-
-
-def _plain_index(index, proven):
-    """True when ``dx[:, index]`` is the batched ``dx[index]`` whatever the
-    index's names hold: slices, constants and names of scalars (a name
-    could hold a tuple, or one of several index arrays)."""
-    parts = index.elts if isinstance(index, ast.Tuple) else [index]
-    return all(isinstance(p, (ast.Slice, ast.Constant))
-               or (isinstance(p, ast.Name) and proven.of(p.id) == 0) for p in parts)
 
 
 def _plain_name(primitive):
