@@ -231,11 +231,6 @@ def each_direction(function, batched, *args, **kwargs):
                                 for i, a in enumerate(args)], **kwargs) for j in range(k)])
 
 
-def each_rule_direction(rule, i, g, ans, *params):
-    """Entry ``i`` of the forward ``rule`` once per direction of ``g``, stacked."""
-    return _stacked([rule(_direction(g, j), ans, *params)[i] for j in range(_directions(g))])
-
-
 def _directions(tangent):
     """How many directions a batched tangent holds (a list's: its entries')."""
     if isinstance(tangent, dict):

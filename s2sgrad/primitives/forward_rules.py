@@ -15,8 +15,9 @@ Batched tangents (the convention every forward rule follows)
 ``sg.hessian`` and ``sg.jacobian`` run forward code whose tangents carry a
 batch of k directions at once: the tangent of a value of shape ``S`` has
 shape ``(k,) + S`` -- one extra LEADING axis (a Python float's tangent has
-shape ``(k,)``). Primal values never carry it. A record serves batched code
-in one of four ways, tried in this order:
+shape ``(k,)``; a list's or tuple's is a list of its entries' batched
+tangents, as ``split`` gives). Primal values never carry it. A record
+serves batched code in one of four ways, tried in this order:
 
 1. ``batched_jvp``, a batched forward rule (``@registry.defbatched(p)``):
    shaped like a forward rule ``(g, ans, *params)`` (the same parameters as

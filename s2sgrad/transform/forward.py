@@ -104,6 +104,9 @@ class ForwardMode:
         fn = self.fn
         body = fn.body[:-1]
         result = fn.body[-1].value
+        if body and isinstance(result, ast.Name) and _copies_into(body[-1], result.id):
+            # ``result = s; return result``: return s and its tangent themselves
+            result = body.pop().value
         self.active = self.analysis.activity(body, set(self.wrt))
         self.analysis.active = self.active
         self.tangent_stacks = self.stacks_with_active_pushes(body)
@@ -211,9 +214,9 @@ class ForwardMode:
         if value is None and base not in self.live:
             return []
         out = []
-        if base not in self.live:  # the write makes x depend on the input
-            out.append(assign(self.tangent_name(base), self.helper_call(
-                "owned_copy", [self.zero(ast.Name(base, ast.Load()))])))
+        if base not in self.live:  # the write makes x depend on the input (zeros: its own)
+            out.append(assign(self.tangent_name(base), self.zero(ast.Name(base, ast.Load()),
+                                                                 owned=True)))
             self.live.add(base)
         if value is None:
             value = ast.Constant(0.0)
@@ -421,7 +424,7 @@ class ForwardMode:
             if found.multilinear:
                 terms = [self.replaced(rebuild, args, keywords, {id(a): tangents[id(a)]})
                          for a in active]
-                return _sum(terms)
+                return self.total(terms, found)
             replacement = {id(a): tangents[id(a)] if tangents.get(id(a)) is not None
                            else self.zero(a) for a in differentiable}
             return self.replaced(rebuild, args, keywords, replacement)
@@ -444,18 +447,19 @@ class ForwardMode:
                 *new_args], keyword_nodes)
 
         if found.multilinear:
-            return _sum([call({id(a): tangents[id(a)]}) for a in active])
+            return self.total([call({id(a): tangents[id(a)]}) for a in active], found)
         return call({id(a): tangents[id(a)] if tangents.get(id(a)) is not None
                      else self.zero(a) for a in differentiable})
 
     def each_rule_direction(self, template, found, args, keywords, tangents, target, s):
         """A forward rule without a batched form, batched: called once per
         direction (``each_rule_direction``), one call per active argument."""
+        if template.vararg is not None:  # (its callers run direction by direction instead)
+            raise self.error(f"batched tangents through {_describe(found.primitive)} "
+                             "(no batched rule)", s, "register one with registry.defbatched")
         bound = self.bind(template, found, args, keywords, s)
         values = [bound[p] if isinstance(bound[p], ast.AST) else self.context.literal(bound[p])
                   for p in template.params]
-        rule = ast.Name(self.context.env_name(template.rule.vjp, template.rule.vjp.__name__),
-                        ast.Load())
         terms = []
         for i, param in enumerate(template.params):
             value = bound[param]
@@ -463,10 +467,23 @@ class ForwardMode:
                 continue
             if i >= len(template.returns) or template.returns[i] is None:
                 continue
-            terms.append(self.batch_call("each_rule_direction", [
-                rule, ast.Constant(i), tangents[id(value)], ast.Name(target, ast.Load()),
-                *values]))
-        return _sum(terms) if terms else None
+            entry = _rule_entry(template, i)
+            name = ast.Name(self.context.env_name(entry, entry.__name__), ast.Load())
+            terms.append(self.batch_call("each_direction", [
+                name, ast.Tuple([ast.Constant(0)], ast.Load()), tangents[id(value)],
+                ast.Name(target, ast.Load()), *values]))
+        return self.total(terms, found) if terms else None
+
+    def total(self, terms, found):
+        """The sum of the tangent terms of several active arguments: entry by
+        entry (``add_cotangents``) where the result is a list, never ``+``
+        (which would concatenate the lists)."""
+        if not (found.returns_list or found.sequence_of):
+            return _sum(terms)
+        total = terms[0]
+        for term in terms[1:]:
+            total = self.helper_call("add_cotangents", [total, term])
+        return total
 
     def replaced(self, rebuild, args, keywords, replacement):
         new_args = [replacement.get(id(a), a) for a in args]
@@ -529,11 +546,8 @@ class ForwardMode:
             terms.append(expr)
         if not terms:
             return None
-        if found.returns_list and len(terms) > 1:  # (tangents of several outputs add entry by entry)
-            total = terms[0]
-            for term in terms[1:]:
-                total = self.helper_call("add_cotangents", [total, term])
-            return total
+        if found.returns_list or found.sequence_of:  # (list tangents add entry by entry)
+            return self.total(terms, found)
         total = simplify.expression(_sum(terms), self.context)
         if found.elementwise:
             total = self.broadcast(total, [bound[p] for p in template.params], target)
@@ -597,9 +611,10 @@ class ForwardMode:
             self.tangent_names[name] = self.namer.fresh("d" + name)
         return self.tangent_names[name]
 
-    def zero(self, value):
+    def zero(self, value, owned=False):
         """A zero tangent for ``value``: 0.0 for a number, None for None
-        (a constant, or a name holding one), else ``zeros_like(value)``."""
+        (a constant, or a name holding one), else ``zeros_like(value)``
+        (``owned``: an array of its own, to be written into)."""
         if isinstance(value, ast.Name) and value.id in self.constants:
             value = self.constants[value.id]
         if isinstance(value, ast.Constant) and value.value is None:
@@ -608,7 +623,7 @@ class ForwardMode:
             first = ast.Name(self.tangent_name(self.wrt[0]), ast.Load())
             return self.batch_call("batch_zeros", [value, first])
         if isinstance(value, ast.Constant):
-            return ast.Constant(0.0)
+            return self.helper_call("owned_copy", [ast.Constant(0.0)]) if owned else ast.Constant(0.0)
         return self.helper_call("zeros_like", [value])
 
     def helper_call(self, helper, args):
@@ -645,6 +660,35 @@ class _JvpView:
     def __init__(self, found, rule):
         self.vjp = rule
         self.primitive = found.primitive
+
+
+def _rule_entry(template, i):
+    """Entry ``i`` of a forward rule as a function of its own, ``(g, ans,
+    *params)`` (the other entries are not computed: they would read ``g``
+    as the tangent of another parameter)."""
+    key = (template.rule.vjp, i)
+    found = _RULE_ENTRIES.get(key)
+    if found is not None:
+        return found
+    rule = template.rule.vjp
+    names = ["g", "ans", *template.params]
+    values = {n: ast.Name(n, ast.Load()) for n in names + sorted(template.locals) + template.free}
+    statements, exprs = template.instantiate(values, [i])
+    name = f"{rule.__name__}_{i}"
+    params = ast.arguments(posonlyargs=[], args=[ast.arg(n) for n in names], kwonlyargs=[],
+                           kw_defaults=[], defaults=[])
+    fn = ast.FunctionDef(name=name, args=params, body=statements + [ast.Return(exprs[i])],
+                         decorator_list=[])
+    module = ast.fix_missing_locations(ast.Module([fn], []))
+    namespace = dict(template.globals)
+    exec(compile(module, f"<s2sgrad forward rule {rule.__qualname__}, entry {i}>", "exec"),
+         namespace)
+    entry = namespace[name]
+    entry.__qualname__ = f"{rule.__qualname__}_{i}"
+    return _RULE_ENTRIES.setdefault(key, entry)
+
+
+_RULE_ENTRIES = {}
 
 
 def _fold_locals(statements, expr):
@@ -695,3 +739,9 @@ def _assigns(stmts, name):
 def _plain_name(primitive):
     name = getattr(primitive, "__name__", "function")
     return name if name.isidentifier() else "function"
+
+
+def _copies_into(statement, name):
+    """True for ``name = other_name``."""
+    return (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
+            and statement.targets[0].id == name and isinstance(statement.value, ast.Name))

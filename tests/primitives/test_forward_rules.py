@@ -187,11 +187,21 @@ def _assert_batched_equal(batched, stacked, k):
     np.testing.assert_allclose(batched, expected, rtol=1e-10, atol=1e-12)
 
 
+#: forward rules of ``*args`` primitives, which batched code does not call
+#: direction by direction (sg.hessian and sg.jacobian then run unbatched)
+NO_BATCHED_RULE = {"einsum"}
+
+
 @pytest.mark.parametrize("k", [1, 2, 5])
 @pytest.mark.parametrize("case", ALL_CASES, ids=_case_id)
 def test_batched_forward_rule_is_the_stacked_forward_rules(case, k):
     if _refused(case):
         with pytest.raises(UnsupportedSyntaxError, match="no forward rule"):
+            check_batched_against_stacked(case.primitive, case.args, case.kwargs,
+                                          case.expected_argnums(), k)
+        return
+    if getattr(case.primitive, "__name__", "") in NO_BATCHED_RULE:
+        with pytest.raises(UnsupportedSyntaxError, match="no batched rule"):
             check_batched_against_stacked(case.primitive, case.args, case.kwargs,
                                           case.expected_argnums(), k)
         return

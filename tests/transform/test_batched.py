@@ -83,6 +83,33 @@ def test_hessian_blocks_of_several_arguments_in_one_pass():
     assert isinstance(blocks, tuple) and all(isinstance(row, tuple) for row in blocks)
 
 
+def einsum_energy(A, x):
+    return np.einsum("i,ij,j->", x, A, x) ** 2
+
+
+def einsum_square(x):
+    return np.einsum("i,i->", x, x) ** 2
+
+
+def test_terms_of_a_list_valued_tangent_add_entry_by_entry():
+    """x twice in einsum: the two terms of its cotangents' tangent are lists,
+    added entry by entry (``+`` concatenated them: a wrong Hessian)."""
+    x = rng.normal(size=3)
+    expected = 4.0 * (np.dot(x, x) * np.eye(3) + 2.0 * np.outer(x, x))
+    np.testing.assert_allclose(sg.hessian(einsum_square)(x), expected, rtol=1e-12)
+    v = rng.normal(size=3)
+    np.testing.assert_allclose(sg.hvp(einsum_square)(x, v), expected @ v, rtol=1e-12)
+
+
+def test_hessian_through_a_rule_without_a_batched_form_runs_direction_by_direction():
+    A, x = rng.normal(size=(3, 3)), rng.normal(size=3)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="no batched rule"):
+        _batched(sg.grad(einsum_energy, wrt=1), 1)
+    H = sg.hessian(einsum_energy, wrt=1)(A, x)
+    np.testing.assert_allclose(H, numerical_jacobian(sg.grad(einsum_energy, wrt=1), (A, x), 1),
+                               rtol=1e-5, atol=1e-6)
+
+
 def test_hessian_of_float32_keeps_float32():
     x = rng.normal(size=5).astype(np.float32)
     H = sg.hessian(fc.rosenbrock)(x)
