@@ -16,7 +16,9 @@ import numpy as np
 from s2sgrad.backend import ndarray
 
 from s2sgrad import runtime
+from s2sgrad.primitives import linalg
 from s2sgrad.primitives.elementwise import cast_like
+from s2sgrad.primitives.reductions import prod_of_others, tie_share
 from s2sgrad.primitives.registry import defbatched, deffacts
 from s2sgrad.primitives.shape import _is_basic_index, getitem_adjoint
 
@@ -221,6 +223,31 @@ def _stacked_matmul(a, b, which):
     return out
 
 
+def batch_matmul_adjoint_a(cotangent, a, b, which):
+    """:func:`linalg.matmul_adjoint_a` with argument ``which`` (0: the
+    cotangent, 2: ``b``) batched."""
+    rb = np.ndim(b) - (which == 2)
+    if np.ndim(a) == 2 and rb in (1, 2):
+        if rb == 1:  # (an outer product)
+            return (cotangent[..., None] * b if which == 0
+                    else cotangent[:, None] * b[:, None, :])
+        return np.matmul(cotangent, np.transpose(b)) if which == 0 \
+            else np.matmul(cotangent, np.swapaxes(b, -1, -2))
+    return each_direction(linalg.matmul_adjoint_a, (which,), cotangent, a, b)
+
+
+def batch_matmul_adjoint_b(cotangent, a, b, which):
+    """:func:`linalg.matmul_adjoint_b` with argument ``which`` (0: the
+    cotangent, 1: ``a``) batched."""
+    ra = np.ndim(a) - (which == 1)
+    if ra == 2 and np.ndim(b) in (1, 2):
+        if which == 0:
+            return np.matmul(cotangent, a) if np.ndim(b) == 1 \
+                else np.matmul(np.transpose(a), cotangent)
+        return np.matmul(np.swapaxes(a, -1, -2), cotangent)
+    return each_direction(linalg.matmul_adjoint_b, (which,), cotangent, a, b)
+
+
 def each_direction(function, batched, *args, **kwargs):
     """``function`` called once per direction, the arguments at positions
     ``batched`` indexed by it, the results stacked: the batched form of what
@@ -235,15 +262,15 @@ def _directions(tangent):
     """How many directions a batched tangent holds (a list's: its entries')."""
     if isinstance(tangent, dict):
         return _directions(list(tangent.values()))
-    if isinstance(tangent, (list, tuple)):
-        return next(_directions(t) for t in tangent if t is not None)
+    if isinstance(tangent, (list, tuple)):  # (None and 0.0 entries: no tangent)
+        return next(_directions(t) for t in tangent if t is not None and np.ndim(t))
     return np.shape(tangent)[0]
 
 
 def _direction(tangent, j):
     """Direction ``j`` of a batched tangent (entry by entry for a list; None stays)."""
-    if tangent is None:
-        return None
+    if tangent is None or type(tangent) is float:  # (no tangent, in every direction)
+        return tangent
     if isinstance(tangent, dict):
         return {key: _direction(t, j) for key, t in tangent.items()}
     if isinstance(tangent, (list, tuple)):
@@ -376,6 +403,41 @@ def cumsum_batched(g, ans, a, axis=None, dtype=None, out=None):
 @defbatched(operator.matmul, np.matmul)
 def matmul_batched(g, ans, a, b):
     return (batch_matmul_a(g, b), batch_matmul_b(a, g))
+
+
+@defbatched(linalg.matmul_adjoint_a)
+def matmul_adjoint_a_batched(g, ans, cotangent, a, b):
+    return (batch_matmul_adjoint_a(g, a, b, 0), None, batch_matmul_adjoint_a(cotangent, a, g, 2))
+
+
+@defbatched(linalg.matmul_adjoint_b)
+def matmul_adjoint_b_batched(g, ans, cotangent, a, b):
+    return (batch_matmul_adjoint_b(g, a, b, 0), batch_matmul_adjoint_b(cotangent, g, b, 1), None)
+
+
+@defbatched(np.max, np.amax, np.min, np.amin)
+def extreme_batched(g, ans, a, axis=None, out=None, keepdims=False):
+    return (np.sum(tie_share(a, ans, axis, keepdims) * g, axis=batch_axis(axis, a),
+                   keepdims=keepdims),)
+
+
+@defbatched(np.prod)
+def prod_batched(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.sum(prod_of_others(a, axis) * g, axis=batch_axis(axis, a), keepdims=keepdims),)
+
+
+@defbatched(np.var)
+def var_batched(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = np.size(a) / np.size(ans) - ddof
+    centered = a - np.mean(a, axis=axis, keepdims=True)
+    return (np.sum(centered * g, axis=batch_axis(axis, a), keepdims=keepdims) * (2 / count),)
+
+
+@defbatched(np.std)
+def std_batched(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    count = np.size(a) / np.size(ans) - ddof
+    centered = a - np.mean(a, axis=axis, keepdims=True)
+    return (np.sum(centered * g, axis=batch_axis(axis, a), keepdims=keepdims) / (ans * count),)
 
 
 # the rest batch as they stand: a tangent with a leading axis goes through

@@ -619,6 +619,8 @@ class ForwardMode:
             value = self.constants[value.id]
         if isinstance(value, ast.Constant) and value.value is None:
             return ast.Constant(None)
+        if isinstance(value, ast.Constant) and not isinstance(value.value, (int, float, complex)):
+            return ast.Constant(0.0)  # (a string's: nothing reads it, batched or not)
         if self.batched:
             first = ast.Name(self.tangent_name(self.wrt[0]), ast.Load())
             return self.batch_call("batch_zeros", [value, first])

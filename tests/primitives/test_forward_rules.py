@@ -15,7 +15,7 @@ from hypothesis import given, settings, strategies as st
 from s2sgrad import pipeline
 from s2sgrad.codegen.compile import register_source
 from s2sgrad.errors import UnsupportedSyntaxError
-from s2sgrad.primitives import registry
+from s2sgrad.primitives import linalg, registry
 from tests.fd import as_float64, spread_varargs
 from tests.primitives.test_conventions import ALL_CASES
 
@@ -235,6 +235,9 @@ def test_batched_matmul_over_ranks(sa, sb, k, stack_a, stack_b, seed):
     a = rng.normal(size=(3,) if not stack_a and sa % 2 else stack_a + (sa, 3))
     b = rng.normal(size=(3,) if not stack_b and sb % 2 else stack_b + (3, sb))
     check_batched_against_stacked(np.matmul, (a, b), {}, (0, 1), k, seed)
+    c = rng.normal(size=np.shape(a @ b))  # (the products' adjoints, in forward over reverse)
+    check_batched_against_stacked(linalg.matmul_adjoint_a, (c, a, b), {}, (0, 2), k, seed)
+    check_batched_against_stacked(linalg.matmul_adjoint_b, (c, a, b), {}, (0, 1), k, seed)
 
 
 @settings(max_examples=25, deadline=None)
