@@ -16,8 +16,8 @@ with the user's file and line.
 import numpy as np
 
 from s2sgrad.primitives import registry
+from s2sgrad.tape.escape import spelling
 from s2sgrad.tape.tensor import Tensor, stop_gradient
-from s2sgrad.transform.explain import COMPARISONS, OPERATOR_SYMBOLS
 
 #: at most this many cut operations are listed per source
 MAX_LISTED = 6
@@ -94,27 +94,11 @@ def _describe(source):
     return f"{kind} of shape {np.shape(source._value)}, dtype {source._value.dtype}"
 
 
-def _spelling(prim, record):
-    """How the user wrote ``prim``: ``np.argmax``, ``the comparison >``."""
-    for node, comparison in COMPARISONS.items():
-        if prim is comparison:
-            return f"the comparison {OPERATOR_SYMBOLS[node]}"
-    if record is not None and record.operator_node is not None:
-        symbol = OPERATOR_SYMBOLS.get(record.operator_node, record.operator_node.__name__)
-        kind = "comparison" if record.dtype == "bool" else "operator"
-        return f"the {kind} {symbol}"
-    name = getattr(prim, "__name__", None) or type(prim).__name__
-    module = getattr(prim, "__module__", None) or ""
-    if module == "numpy" or isinstance(prim, np.ufunc):
-        return f"np.{name}"
-    return name
-
-
 def _reason(prim):
     record = registry.record(prim)
     if prim is stop_gradient:
         return "sg.stop_gradient (no derivative, on purpose)"
-    name = _spelling(prim, record)
+    name = spelling(prim)
     if record is not None and record.dtype == "bool":
         return f"{name} gives a truth value"
     if record is not None and record.dtype == "int":

@@ -96,6 +96,7 @@ class GradientTape:
         self._watched_vars = {}
         self._reads = {}
         self._cuts = {}
+        self._escapes = None
         self._spent = None
 
     def _clear(self):
@@ -113,6 +114,8 @@ class GradientTape:
         #: (primitive, (file, line)) -> the tracked inputs it gave a result
         #: with no derivative (see tensor._note_cut; read by explain)
         self._cuts = {}
+        #: the values taken out of the tape, once one is (see tape/escape.py)
+        self._escapes = None
 
     # -- the context manager ------------------------------------------------
     def __enter__(self):

@@ -25,6 +25,7 @@ import numpy as np
 from s2sgrad.errors import S2SGradError
 from s2sgrad.primitives import registry as _registry
 from s2sgrad.runtime import Cotangents
+from s2sgrad.tape import escape as _escape
 
 class _PerThread(threading.local):
     """What one thread is doing with tapes (TensorFlow's tape stack is per
@@ -216,6 +217,8 @@ def _record(prim, args, vals, params, out, rule=None):
         needs.append(n)
     if not hit:
         return
+    if tape._escapes is not None:
+        _coming_back(tape, prim, args)
     tape._records.append(
         Record(prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs))
     )
@@ -266,13 +269,38 @@ def _tracked_inputs(tape, args):
 
 def user_line():
     """``(file, line)`` of the innermost frame outside s2sgrad and NumPy."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        module = frame.f_globals.get("__name__") or ""
-        if not module.startswith(("s2sgrad.", "numpy.")) and module not in ("s2sgrad", "numpy"):
-            return frame.f_code.co_filename, frame.f_lineno
-        frame = frame.f_back
-    return None, None
+    frame = _escape.user_frame(sys._getframe(1))
+    if frame is None:
+        return None, None
+    return frame.f_code.co_filename, frame.f_lineno
+
+
+def _coming_back(tape, prim, args):
+    """Warn if a value taken out of ``tape`` is among the inputs of ``prim``
+    it records (only once the tape saw a value leave it)."""
+    if not _local.rule_depth:  # (a rule recorded by an outer tape is not the user's line)
+        _escape.coming_back(tape, prim, args, sys._getframe(2), _local.active)
+
+
+def _escaping(t, value, how):
+    """:func:`note_escape` of ``t`` called by a Tensor's conversion method."""
+    note_escape((t,), value, how, sys._getframe(2))
+
+
+def note_escape(tensors, value, how, frame):
+    """Note, on each recording tape tracking one of ``tensors``, that code
+    running in ``frame`` took their value out as the plain ``value`` (by
+    ``how``: ``"float()"``, ...), for the warning when it comes back
+    (:mod:`s2sgrad.tape.escape`). s2sgrad's own conversions are not the
+    user's: they are not noted."""
+    caller = frame
+    while caller is not None and (caller.f_globals.get("__name__") or "").startswith("numpy"):
+        caller = caller.f_back
+    if caller is None or _escape.called_from_s2sgrad(caller):
+        return
+    for tape in _local.active:
+        if _tracked_inputs(tape, tensors):
+            _escape.note(tape, value, how, frame)
 
 
 def _record_on_each(prim, args, vals, params, out, rule):
@@ -296,6 +324,8 @@ def _record_on_each(prim, args, vals, params, out, rule):
                 needs.append(False)
         if True not in needs:
             continue
+        if tape._escapes is not None:
+            _coming_back(tape, prim, args)
         if record is None:
             record = Record(
                 prim, args if plain else _as_nodes(args), vals, params, out, rule, tuple(needs)
@@ -485,7 +515,7 @@ def _binary(op, a, b, cls):
         _note_cut(op, (a, b))
         return out
     if len(_local.active) != 1:
-        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        _record_operator_on_each(op, a, b, av, bv, out, rule)
         return out
     # one recording tape (the common case), inputs Tensors or constants
     tape = _local.active[0]
@@ -504,7 +534,7 @@ def _binary(op, a, b, cls):
         else:
             na = id(a) in tracked
     elif type(a) in _SEQUENCES:
-        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        _record_operator_on_each(op, a, b, av, bv, out, rule)
         return out
     else:
         na = False
@@ -522,16 +552,42 @@ def _binary(op, a, b, cls):
         else:
             nb = id(b) in tracked
     elif type(b) in _SEQUENCES:
-        _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+        _record_operator_on_each(op, a, b, av, bv, out, rule)
         return out
     elif na:
         nb = False
     else:
         return out
     if na or nb:
+        if tape._escapes is not None and not (ta and tb):
+            _coming_back(tape, op, (a, b))
         tape._records.append(Record(op, (a, b), (av, bv), _NO_PARAMS, out, rule, (na, nb)))
         tracked.add(id(out))
     return out
+
+
+def _record_operator_on_each(op, a, b, av, bv, out, rule):
+    """Record ``op(a, b)`` on each recording tape (several tapes, or a list
+    or tuple operand). An operand that is a list or tuple of no tensors
+    (``x * [2.0, 3.0]``) is the array NumPy made of it: a constant of the
+    recorded program (a list in the generated code would mean a sequence)."""
+    args = (a, b)
+    if type(a) in _SEQUENCES and not _has_tensor(a):
+        a = av = np.asarray(a)
+    if type(b) in _SEQUENCES and not _has_tensor(b):
+        b = bv = np.asarray(b)
+    if a is not args[0] or b is not args[1]:
+        for tape in _local.active:  # (whether the list itself came out of the tape)
+            if tape._escapes is not None and _tracked_inputs(tape, args):
+                _coming_back(tape, op, args)
+    _record_on_each(op, (a, b), (av, bv), _NO_PARAMS, out, rule)
+
+
+def _has_tensor(seq):
+    for e in seq:
+        if isinstance(e, Tensor) or (type(e) in _SEQUENCES and _has_tensor(e)):
+            return True
+    return False
 
 
 def _unary(op, a):
@@ -619,16 +675,27 @@ class Tensor:
     def size(self):
         return self._value.size
 
+    # (taking the value out while a tape records is noted: see tape/escape.py)
     def numpy(self):
         """The value as NumPy: a scalar for 0-d tensors, else a copy."""
         v = self._value
-        return v.copy() if type(v) is np.ndarray else v
+        if type(v) is np.ndarray:
+            v = v.copy()
+        if _local.active:
+            _escaping(self, v, "numpy()")
+        return v
 
     def item(self, *args):
-        return self._value.item(*args)
+        v = self._value.item(*args)
+        if _local.active:
+            _escaping(self, v, "item()")
+        return v
 
     def tolist(self):
-        return self._value.tolist()
+        v = self._value.tolist()
+        if _local.active:
+            _escaping(self, v, "tolist()")
+        return v
 
     def ref(self):
         """A hashable reference to this tensor (TensorFlow's ``ref()``)."""
@@ -639,21 +706,31 @@ class Tensor:
             _check_not_escaping(self)
         v = np.asarray(self._value)
         if dtype is not None and v.dtype != dtype:
-            return v.astype(dtype)
-        if copy:
-            return v.copy()
+            v = v.astype(dtype)
+        elif copy:
+            v = v.copy()
+        if _local.active:
+            _escaping(self, v, "np.asarray()")
         return v
 
     def __float__(self):
         if _local.rule_depth:
             _check_not_escaping(self)
-        return float(self._value)
+        v = float(self._value)
+        if _local.active:
+            _escaping(self, v, "float()")
+        return v
 
     def __int__(self):
+        # (not noted: an integer part's derivative is zero wherever it has
+        # one, so the constant is the right answer)
         return int(self._value)
 
     def __complex__(self):
-        return complex(self._value)
+        v = complex(self._value)
+        if _local.active:
+            _escaping(self, v, "complex()")
+        return v
 
     def __index__(self):
         return operator.index(self._value)

@@ -5,8 +5,11 @@ ops and the Keras optimizers/losses run here with only their import line
 changed. As in TensorFlow, Python floats become float32 (ints int32) and
 tensors print as ``tf.Tensor(-2.0, shape=(), dtype=float32)``; ``tf.print``
 writes TensorFlow's formatting to stderr. Every op is a NumPy function or
-an operator on tensors, so it is recorded by the tape and differentiated
-by the same rules as ``s2sgrad.grad``.
+an operator on tensors, recorded by the tape and differentiated by the same
+rules as ``s2sgrad.grad``. As in TensorFlow, a NumPy function the user
+applies to a tensor (``np.sin(t)``) gives a NumPy value outside the tape,
+and the tape warns when such a value is combined with watched ones
+(:mod:`s2sgrad.tape.escape`).
 
 ``tf.function`` runs the Python function with its tape blocks compiled
 through the source-to-source path (:mod:`s2sgrad.tf.function`).

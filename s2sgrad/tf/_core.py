@@ -27,6 +27,7 @@ from s2sgrad.tf._types import EagerTensor as _EagerTensor
 from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
 from s2sgrad.tf._types import TensorShape, TensorSpec  # noqa: F401
 from s2sgrad.tf._types import as_tensor as _as_tensor
+from s2sgrad.tf._types import recorded as _recorded
 from s2sgrad.tf._types import tf_constant as _tf_constant
 from s2sgrad.tf._types import tf_print as _tf_print
 from s2sgrad.tf._types import tf_value as _tf_value
@@ -253,7 +254,7 @@ def negative(x, name=None):
 def _ufunc(fn):
     @_lowers_to(fn)
     def op(x, name=None):
-        return fn(_as_tensor(x))
+        return _recorded(fn, _as_tensor(x))
 
     op.__name__ = fn.__name__
     return op
@@ -265,7 +266,7 @@ def _binary_ufunc(fn):
         x, y = _operand(x), _operand(y)
         if not isinstance(x, _BaseTensor) and not isinstance(y, _BaseTensor):
             x = _tf_constant(x)
-        return fn(x, y)
+        return _recorded(fn, x, y)
 
     op.__name__ = fn.__name__
     return op
@@ -342,7 +343,7 @@ def log_sigmoid(x, name=None):
 def _reduction(fn):
     @_lowers_to(fn)
     def op(input_tensor, axis=None, keepdims=False, name=None):
-        return fn(_as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
+        return _recorded(fn, _as_tensor(input_tensor), axis=_axis(axis), keepdims=keepdims)
 
     op.__name__ = fn.__name__
     return op
@@ -356,7 +357,7 @@ def _same_dtype_reduction(fn):
     def op(input_tensor, axis=None, keepdims=False, name=None):
         x = _as_tensor(input_tensor)
         dtype = x.dtype if x.dtype.kind in "iu" else None
-        return fn(x, axis=_axis(axis), keepdims=keepdims, dtype=dtype)
+        return _recorded(fn, x, axis=_axis(axis), keepdims=keepdims, dtype=dtype)
 
     op.__name__ = fn.__name__
     return op
@@ -379,7 +380,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None):
         total = np.sum(x._value, axis=_axis(axis), keepdims=keepdims)
         count = np.size(x._value) // max(np.size(total), 1)
         return _tf_constant((total // count).astype(x.dtype))
-    return np.mean(x, axis=_axis(axis), keepdims=keepdims)
+    return _recorded(np.mean, x, axis=_axis(axis), keepdims=keepdims)
 
 
 def reduce_logsumexp(input_tensor, axis=None, keepdims=False, name=None):

@@ -5,6 +5,7 @@ differentiates exactly like a :class:`~s2sgrad.tape.tensor.Tensor`, and
 results of operations on TF-flavoured values are TF-flavoured.
 """
 
+import dis
 import operator
 import pprint
 import sys
@@ -12,7 +13,8 @@ import threading
 
 import numpy as np
 
-from s2sgrad.tape.tensor import Tensor, _binary, _new, _to_value
+from s2sgrad.tape.escape import called_from_s2sgrad
+from s2sgrad.tape.tensor import Tensor, _binary, _local, _new, _to_value, _unwrap, note_escape
 from s2sgrad.tape.variable import Variable
 
 _FLOAT64 = np.dtype(np.float64)
@@ -270,11 +272,110 @@ def _true_division(reflected=False):
     return method
 
 
+#: the instructions of Python's binary operators and comparisons: ``array * t``
+#: reaches a tensor's ``__array_ufunc__`` from one of them
+_OPERATOR_CODES = frozenset(dis.opmap[name] for name in ("BINARY_OP", "COMPARE_OP")
+                            if name in dis.opmap)
+#: code object -> its instructions (``co_code`` is rebuilt on every access)
+_instructions = {}
+
+
+def _is_operator(frame):
+    """True when ``frame`` is executing a binary operator or a comparison."""
+    code = frame.f_code
+    instructions = _instructions.get(code)
+    if instructions is None:
+        if len(_instructions) > 1000:
+            _instructions.clear()
+        instructions = _instructions[code] = code.co_code
+    return instructions[frame.f_lasti] in _OPERATOR_CODES
+
+
+#: NumPy functions on tensors as the tape records them (``np.sin(t)`` of an sg tensor)
+_record_ufunc = Tensor.__array_ufunc__
+_record_function = Tensor.__array_function__
+
+#: code object -> whether it is s2sgrad's own (whose NumPy calls on tensors are recorded)
+_inside = {}
+
+
+def _is_inside(frame):
+    if len(_inside) > 10000:
+        _inside.clear()
+    inside = _inside[frame.f_code] = called_from_s2sgrad(frame)
+    return inside
+
+
+def recorded(func, *args, **kwargs):
+    """``func(*args, **kwargs)`` on tensors, recorded as ``np.<func>`` of sg
+    tensors is: how the tf namespace's own ops call NumPy functions, without
+    the detour through NumPy's dispatch (where the user's call of ``func``
+    on a tf tensor gives a NumPy value)."""
+    for a in args:
+        if isinstance(a, Tensor):
+            if isinstance(func, np.ufunc):
+                return _record_ufunc(a, func, "__call__", *args, **kwargs)
+            return _record_function(a, func, None, args, kwargs)
+    return func(*args, **kwargs)
+
+
+def _numpy_outside_tape(func, args, kwargs, frame):
+    """``func`` called by the user on TF tensors: as in TensorFlow, on their
+    NumPy values, giving NumPy values that no tape records (the tape notes
+    the values leaving it, see :mod:`s2sgrad.tape.escape`)."""
+    out = kwargs.get("out")
+    if out is not None:
+        outs = out if type(out) is tuple else (out,)
+        if any(isinstance(o, Tensor) for o in outs):
+            raise TypeError("a tf.Tensor is immutable: it cannot be a NumPy function's out=")
+    result = func(*_unwrap(args), **{k: v._value if isinstance(v, Tensor) else v
+                                     for k, v in kwargs.items()})
+    if _local.active:
+        name = getattr(func, "__name__", None) or type(func).__name__
+        note_escape(_tensors_in(args), result, f"np.{name}", frame)
+    return result
+
+
+def _tensors_in(args):
+    found = []
+    for a in args:
+        if isinstance(a, Tensor):
+            found.append(a)
+        elif type(a) in (list, tuple):
+            found += _tensors_in(a)
+    return tuple(found)
+
+
 class _TFShape:
     """``shape`` as a ``TensorShape``, for tensors and variables alike; the
-    operators convert Python lists as TensorFlow does."""
+    operators convert Python lists as TensorFlow does; NumPy functions are
+    TensorFlow's: recorded when s2sgrad's own ops (the tf namespace, Keras,
+    derivative rules) call them, NumPy functions of the values, outside
+    the tape, when the user does (``np.sin(t)`` is an ndarray, as in
+    TensorFlow, where a tensor converts to an array; ``array * t`` is an
+    operator, still the tensor's)."""
 
     __slots__ = ()
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        frame = sys._getframe(1)
+        inside = _inside.get(frame.f_code)
+        if inside is None:
+            inside = _is_inside(frame)
+        if inside or _local.rule_depth or (
+                method == "__call__" and "out" not in kwargs and _is_operator(frame)):
+            return _record_ufunc(self, ufunc, method, *inputs, **kwargs)
+        func = ufunc if method == "__call__" else getattr(ufunc, method)
+        return _numpy_outside_tape(func, inputs, kwargs, frame)
+
+    def __array_function__(self, func, types, args, kwargs):
+        frame = sys._getframe(1)
+        inside = _inside.get(frame.f_code)
+        if inside is None:
+            inside = _is_inside(frame)
+        if inside or _local.rule_depth:
+            return _record_function(self, func, types, args, kwargs)
+        return _numpy_outside_tape(func, args, kwargs, frame)
 
     __add__, __radd__ = _operator(operator.add), _operator(operator.add, True)
     __sub__, __rsub__ = _operator(operator.sub), _operator(operator.sub, True)

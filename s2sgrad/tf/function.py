@@ -276,6 +276,10 @@ def lower_call(obj, args, keywords, refer):
     """
     marker = getattr(obj, "__s2sgrad_lowering__", None)
     if marker is None:
+        if isinstance(obj, np.ufunc) or (getattr(obj, "__module__", None) or "").startswith("numpy"):
+            # on a tf tensor, a NumPy function computes outside the tape (as in
+            # TensorFlow): the block runs on the tape, which knows the tensors
+            raise NotLiftable(f"the NumPy function {getattr(obj, '__name__', obj)}")
         return None
     keywords = {k: v for k, v in keywords.items() if k != "name"}
     if isinstance(marker, str):

@@ -3,6 +3,7 @@
 import operator
 
 import numpy as np
+import pytest
 
 import s2sgrad as sg
 from s2sgrad.primitives.registry import lookup
@@ -77,3 +78,24 @@ def test_a_tensor_passed_by_keyword_is_an_input():
     assert_tape_grad(lambda x: np.average(x, weights=x ** 2), (x,))
     assert_tape_grad(lambda x: np.sum(np.clip(x, a_min=x[0] * 0.5, a_max=None) ** 2), (x,))
     assert_tape_grad(lambda x: np.sum(np.average(x, axis=1, weights=x[0] ** 2) ** 3), (x,))
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_an_operand_that_is_a_list_of_numbers_is_a_constant_array(nested):
+    """``x * [2.0, 3.0]`` is NumPy's ``x * np.array([2.0, 3.0])`` (the generated
+    adjoint once wrote the list itself, and failed to multiply by it)."""
+    import contextlib
+
+    x = sg.Variable(np.array([0.5, -1.0]))
+    outer = sg.GradientTape()
+    with outer if nested else contextlib.nullcontext():
+        with sg.GradientTape() as tape:
+            y = np.sum((x * [2.0, 3.0]) ** 2 + (1.0, 4.0) / x - [1.0, 1.0] @ x)
+        g = tape.gradient(y, x)
+        total = np.sum(g)
+    if nested:
+        h = outer.gradient(total, x)
+        np.testing.assert_allclose(h.numpy(), 2 * np.array([4.0, 9.0]) + 2 * np.array([1.0, 4.0]) / x.numpy() ** 3)
+    # (the scalar [1, 1] @ x is broadcast over both entries of the sum: -2 each)
+    expected = 2 * np.array([4.0, 9.0]) * x.numpy() - np.array([1.0, 4.0]) / x.numpy() ** 2 - 2
+    np.testing.assert_allclose(g.numpy(), expected)
