@@ -50,7 +50,7 @@ def test_the_seed_block_becomes_a_numpy_function_and_one_call():
 def numpy_and_reductions():
     with tf.GradientTape(persistent=True) as tape:
         tape.watch([v])
-        h = np.tanh(tf.matmul(w[None], v[:, None]))
+        h = tf.tanh(tf.matmul(w[None], v[:, None]))  # (np.tanh of a tf tensor leaves the tape)
         loss = tf.reduce_sum(h, axis=[0, 1], keepdims=True)
         loss *= tf.reduce_mean(tf.square(v), 0)
     return [loss, tape.gradient(loss, [w, (v,)])]

@@ -471,9 +471,9 @@ def test_a_block_calling_a_numpy_function_runs_on_the_tape_as_tensorflow_compute
     constant factor, with the warning of SPEC 2, under tf.function too."""
     with pytest.warns(sg.S2SGradWarning, match="np.sin"):
         compiled = run_both(numpy_function_in_block)
-    assert blocks_of(compiled) == []
-    x = np.float32(x_var.numpy())
-    assert compiled().numpy() == pytest.approx(np.sin(x) + np.cos(x), rel=1e-6)
+        assert blocks_of(compiled) == []
+        x = np.float32(x_var.numpy())
+        assert compiled().numpy() == pytest.approx(np.sin(x) + np.cos(x), rel=1e-6)
 
 
 # -- the rewritten function keeps Python's semantics ------------------------------------------------
