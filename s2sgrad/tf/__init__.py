@@ -19,4 +19,4 @@ from s2sgrad.tf._core import *  # noqa: F401,F403  (the namespace's ops)
 from s2sgrad.tf._ops import *  # noqa: F401,F403
 from s2sgrad.tf.function import function  # noqa: F401
 from s2sgrad.tf._module import Module, name_scope  # noqa: F401
-from s2sgrad.tf import config, data, errors, keras, linalg, math, nn, random  # noqa: F401
+from s2sgrad.tf import config, data, errors, keras, linalg, math, nn, random, train  # noqa: F401

@@ -118,6 +118,12 @@ class Module:
         with name_scope(name) as scope:
             self._scope_name = scope
 
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        pending = self.__dict__.get("_pending_restore")
+        if pending and name in pending and isinstance(value, ResourceVariable):
+            value.assign(pending.pop(name))  # (a checkpoint's deferred restoration)
+
     @property
     def name(self):
         """The name given to the constructor, or the class name in snake case."""
