@@ -19,8 +19,10 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     nondiff,
     operators,
     products,
+    quantiles,
     reductions,
     shape,
+    special,
 )
 from s2sgrad.primitives.registry import (  # noqa: F401
     defnondiff,

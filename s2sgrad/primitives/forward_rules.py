@@ -57,7 +57,7 @@ import operator
 import numpy as np
 
 from s2sgrad import runtime
-from s2sgrad.primitives import containers, decompositions, linalg, products, reductions
+from s2sgrad.primitives import containers, decompositions, linalg, products, quantiles, reductions
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import prod_of_others, prod_of_others_jvp, tie_share
 from s2sgrad.primitives.registry import deffacts, defjvp
@@ -291,3 +291,31 @@ def eigvals_jvp(g, ans, a):
 def lstsq_jvp(g, ans, a, b, rcond=None):
     return (decompositions.lstsq_tangent(g, None, ans, a, b, rcond),
             decompositions.lstsq_tangent(None, g, ans, a, b, rcond), None)
+
+
+@defjvp(np.quantile)
+def quantile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                 weights=None):
+    return (quantiles.quantile_tangent(g, None, ans, a, q, axis, method, weights, False, False),
+            quantiles.quantile_tangent(None, g, ans, a, q, axis, method, weights, False, False))
+
+
+@defjvp(np.percentile)
+def percentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                   weights=None):
+    return (quantiles.quantile_tangent(g, None, ans, a, q, axis, method, weights, False, True),
+            quantiles.quantile_tangent(None, g, ans, a, q, axis, method, weights, False, True))
+
+
+@defjvp(np.nanquantile)
+def nanquantile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                    weights=None):
+    return (quantiles.quantile_tangent(g, None, ans, a, q, axis, method, weights, True, False),
+            quantiles.quantile_tangent(None, g, ans, a, q, axis, method, weights, True, False))
+
+
+@defjvp(np.nanpercentile)
+def nanpercentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, method="linear", keepdims=False, *,
+                      weights=None):
+    return (quantiles.quantile_tangent(g, None, ans, a, q, axis, method, weights, True, True),
+            quantiles.quantile_tangent(None, g, ans, a, q, axis, method, weights, True, True))

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from s2sgrad import backend
-from s2sgrad.primitives import arrays, containers, elementwise, products, reductions, registry, shape
+from s2sgrad.primitives import arrays, containers, elementwise, products, reductions, registry, shape, special
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
@@ -38,6 +38,7 @@ from tests.primitives import (
     test_linalg,
     test_operators,
     test_products,
+    test_quantiles,
     test_reductions,
     test_shape,
 )
@@ -45,7 +46,8 @@ from tests.fd import _is_float, spread_varargs
 from tests.tape import test_lowering
 
 MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_factorisations,
-           test_products, test_shape, test_arrays, test_lowering, test_containers, test_decompositions]
+           test_products, test_shape, test_arrays, test_lowering, test_containers, test_decompositions,
+           test_quantiles]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""
@@ -94,7 +96,8 @@ OPERATORS = {
 LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents, elementwise.sinc_curvature,
               products.einsum_second_cotangents,
               # (multi_dot's third derivative would need these)
-              products.multi_dot_tangent, products.multi_dot_cotangents_tangent}
+              products.multi_dot_tangent, products.multi_dot_cotangents_tangent,
+              special.i1_over_x}  # (i0's third derivative would need it)
 #: the container helpers of ``zip``, ``list(...)``, ``d.items()`` and
 #: ``d.values()``: their transposes are not written yet,
 #: so a second derivative through them is refused (no rule)
