@@ -65,7 +65,7 @@ REFUSED = {
     """,
     "statistics and histograms": """
         np.cov np.corrcoef np.nanmedian np.nanstd np.nanvar np.nanprod np.nancumsum
-        np.nancumprod np.quantile np.percentile np.nanquantile np.nanpercentile
+        np.nancumprod
         np.histogram np.histogram2d np.histogramdd np.histogram_bin_edges
     """,
     "polynomials": """
@@ -73,7 +73,7 @@ REFUSED = {
         np.polyfit np.polyval np.vander
     """,
     "signals, integrals, interpolation and special functions": """
-        np.convolve np.correlate np.interp np.trapezoid np.unwrap np.ediff1d np.i0
+        np.convolve np.correlate np.interp np.trapezoid np.unwrap np.ediff1d
         np.cumulative_sum np.cumulative_prod np.modf np.nextafter
     """,
     "products and linear algebra without a rule": """

@@ -10,7 +10,9 @@ to the ones a stable sort puts there, a one-sided derivative), and that of
 The ``nan*`` versions count only the entries that are not NaN, which get
 no gradient. ``q`` may be an array (its axes come first in the result),
 ``axis`` an int or a tuple, ``keepdims`` either. Other methods, and
-``weights``, are refused. First order (forward mode too): a second
+``weights``, are refused, as is a ``nan*`` call with a q of two or more
+dimensions over several but not all axes (NumPy 2.4 lays its result out
+unlike ``np.quantile``'s). First order (forward mode too): a second
 derivative raises ``NotImplementedError``.
 """
 
@@ -29,6 +31,10 @@ def _positions(a, q, axis, method, weights, nan, percent):
         what = f"method={method!r}" if method != "linear" else "weights="
         raise NotImplementedError(f"s2sgrad differentiates quantiles and percentiles with the 'linear' "
                                   f"method only (NumPy's default), not {what}")
+    if nan and np.ndim(q) >= 2 and isinstance(axis, (tuple, list)) and 1 < len(axis) < np.ndim(a):
+        raise NotImplementedError(  # (NumPy 2.4 lays the result out differently from np.quantile's)
+            "s2sgrad does not differentiate np.nanquantile or np.nanpercentile with a q of two or more "
+            "dimensions over several (not all) axes; reduce over one axis, or pass q flattened")
     rows, restore = _as_rows(a, axis)
     order = np.argsort(rows, axis=-1, kind="stable")  # (NaNs last)
     ranks = np.argsort(order, axis=-1, kind="stable")
