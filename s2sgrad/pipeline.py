@@ -60,6 +60,11 @@ from s2sgrad.transform.simplify import simplify_recorded
 CHECK_VARIABLE = "S2SGRAD_CHECK"
 
 
+#: the ``seed`` option of a callee's VJP: seeded, and its parameters are the
+#: caller's values (an in-place update of one is refused, see normalise)
+CALLEE_SEED = "callee"
+
+
 def call_vjp(function, wrt, seed, *args, **kwargs):
     """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
 
@@ -71,7 +76,7 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     It lives here, not in the runtime, because it runs the pipeline.
     """
     function = called_function(function)
-    generated = gradient_code(function, tuple(wrt), seed=True)
+    generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED)
     kwargs[generated.seed_name] = seed
     grads = bind(generated, function)(*args, **kwargs)
     # (a list, tuple or dict argument's gradient sums entry by entry in the caller)
@@ -416,7 +421,8 @@ def _parse(g):
 
 def _normalise(g):
     """One operation per statement; which calls to the user's functions to inline."""
-    g.program, normaliser = normalise(g.parsed, stacks=g.mode == "forward")
+    g.program, normaliser = normalise(g.parsed, stacks=g.mode == "forward",
+                                      params_outlive=g.seed == CALLEE_SEED)
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
 
 

@@ -345,6 +345,11 @@ def zero_slot(cotangent, index):
     """
     if isinstance(cotangent, float):
         return cotangent
+    if isinstance(cotangent, (list, tuple)):  # ``items[i] = v`` on a list
+        out = Cotangents(cotangent)
+        for i in range(*index.indices(len(out))) if type(index) is slice else (index,):
+            out[i] = None
+        return out
     out = xp.array(cotangent, copy=True)
     out[index] = 0
     return out
@@ -382,6 +387,8 @@ def slot_of(cotangent, index):
     """
     if isinstance(cotangent, float):
         return cotangent
+    if isinstance(cotangent, (list, tuple)):  # ``items[i] = v`` on a list
+        return element_cotangent(cotangent, index)
     return written_only(cotangent[index], cotangent, index)
 
 
@@ -420,6 +427,27 @@ def refuse_shared_array(value, name, operator, filename, lineno):
         raise UnsupportedSyntaxError(
             f"augmented assignment to {name!r}, an array other names share", filename, lineno,
             "differentiate", f"write {name} = {name} {operator} ...")
+
+
+def refuse_parameter_update(value, name, operator, filename, lineno):
+    """``param op= v`` in a function called by the differentiated one: on
+    an array it changes the caller's array too, which the callee's own
+    gradient does not follow -- refuse (a number is a new object)."""
+    if isinstance(value, ndarray):
+        raise UnsupportedSyntaxError(
+            f"augmented assignment to parameter {name!r}, which changes the caller's array",
+            filename, lineno, "differentiate",
+            f"write {name} = {name} {operator} ... and return {name} to the caller")
+
+
+def refuse_shared_argument(value, name, callee, filename, lineno):
+    """A callee ran ``param op= v`` on the array ``name`` while other names
+    share it: they would change too, which the generated code does not
+    follow -- refuse (a number is a new object: nothing to refuse)."""
+    if isinstance(value, ndarray):
+        raise UnsupportedSyntaxError(
+            f"call to {callee}(), which updates {name!r} in place while other names share it",
+            filename, lineno, "differentiate", f"pass a copy: {callee}(np.copy({name}), ...)")
 
 
 def unbroadcast_to(g, shape):

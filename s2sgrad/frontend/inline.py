@@ -49,12 +49,15 @@ from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.ir.facts import InlineSite, copy_facts
-from s2sgrad.primitives import registry
+from s2sgrad.primitives import containers, registry
 
 #: calls inlined inside calls inlined ... at most this deep
 MAX_DEPTH = 8
 #: callees whose normal form is longer stay calls (code size)
 MAX_STATEMENTS = 400
+#: the sharer standing for the caller's names when a function's parameters
+#: outlive it (a callee's): not an identifier, so never read by the program
+CALLER = "<caller>"
 
 
 def inline_call(normaliser, func, args, keywords, origin):
@@ -82,6 +85,8 @@ def inline_call(normaliser, func, args, keywords, origin):
         # this module needs none of its own (and normalise imports this one)
         inner = type(normaliser)(parsed, normaliser.namer)
         inner.inlining = normaliser.inlining + (key,)
+        inner.params_outlive = True
+        inner.updated_params = params_updated_in_place(parsed.tree)
         if local is not None:  # the nested defs it may call, inlined in turn
             inner.local_functions = dict(normaliser.local_functions)
             inner.facts.nested_defs.update(normaliser.facts.nested_defs)
@@ -133,10 +138,49 @@ def inline_call(normaliser, func, args, keywords, origin):
     normaliser.facts.inline_sites[site] = found
     normaliser.emit(site, origin)
     _merge_state(normaliser, inner, renames, substitutes)
+    for param, atom in bound:
+        if param in inner.updated_params:
+            final = inner.current[param]
+            _written_through(normaliser, atom, renames.get(final, final), ast.unparse(func), origin)
     if local is None:
         normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
+
+
+def params_updated_in_place(tree):
+    """The parameters of ``tree`` (a FunctionDef) that its code updates with
+    ``param op= v`` and never binds otherwise: on an array argument the
+    update is in place, so the caller's array is the parameter's final
+    value; on a number the caller's value stays as it was."""
+    params = [a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs]
+    augmented = {n.target for n in ast.walk(tree) if isinstance(n, ast.AugAssign)}
+    updated = {t.id for t in augmented if isinstance(t, ast.Name)}
+    bound = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+             and isinstance(n.ctx, ast.Store) and n not in augmented}
+    return frozenset(p for p in params if p in updated and p not in bound)
+
+
+def _written_through(normaliser, atom, final, callee, origin):
+    """After an inlined call that updated a parameter in place: the caller's
+    argument ``atom`` becomes ``written_through(atom, final)`` (the new value
+    for an array); other names sharing it would change too: refused for
+    arrays at run time."""
+    if not isinstance(atom, ast.Name):
+        return
+    name = atom.id
+    if normaliser.shared.get(name):
+        normaliser.guard_shared_write(runtime.refuse_shared_argument, name, [
+            ast.Constant(normaliser.user_names.get(name, name)), ast.Constant(callee)], origin)
+    user = normaliser.user_names.get(name)
+    if user is None or normaliser.current.get(user) != name \
+            or normaliser.rebinding == (user, origin):
+        return  # a temporary, or ``w = step(w)``: nobody reads the old value again
+    helper = normaliser.env_helper(containers.written_through, "written_through")
+    normaliser.assign_value(user, ast.Call(ast.Name(helper, ast.Load()),
+                                           [ast.Name(name, ast.Load()), ast.Name(final, ast.Load())], []),
+                            origin)
+    normaliser.share(normaliser.current[user], final)
 
 
 class OperationResult:
@@ -242,7 +286,7 @@ def drop_unneeded_guards(body, checks):
     order = list(_flatten(body))
     for position, stmt in enumerate(order):
         check = checks.get(stmt)
-        if check is None or check.in_loop:
+        if check is None or check.in_loop or CALLER in check.sharers:
             continue
         later = order[position + 1:]
         if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in check.sharers
@@ -431,7 +475,8 @@ def _splicable(inner, tree, normaliser, parsed):
     if set(inner.local_functions) - set(normaliser.local_functions) \
             or len(tree.body) > MAX_STATEMENTS:
         return False
-    if any(value is runtime.refuse_shared_array for value in inner.env.values()):
+    if any(value is runtime.refuse_shared_array or value is runtime.refuse_parameter_update
+           for value in inner.env.values()):
         return False
     stored = {node.id for node in ast.walk(tree)
               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
@@ -508,8 +553,8 @@ def _merge_state(normaliser, inner, renames, substitutes):
     for key, value in inner.env.items():
         normaliser.env.setdefault(key, value)
     for version, sharers in inner.shared.items():
-        sharers = {name(s) for s in sharers} - {None}
-        if name(version) is not None and sharers:
+        sharers = {name(s) for s in sharers} - {None, CALLER}
+        if name(version) not in (None, CALLER) and sharers:
             normaliser.shared.setdefault(name(version), set()).update(sharers)
     for version, user in inner.user_names.items():
         if name(version) is not None and version not in substitutes:

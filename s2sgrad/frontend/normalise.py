@@ -39,7 +39,7 @@ import copy
 from s2sgrad import backend, runtime
 from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
 from s2sgrad.frontend import idioms
-from s2sgrad.frontend.inline import inline_call, outside_write
+from s2sgrad.frontend.inline import CALLER, inline_call, outside_write
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.ir.facts import NestedDef, NormalFormFacts, SavedSlot, SharedArrayCheck, copy_facts
@@ -70,15 +70,19 @@ UNSUPPORTED_EXPRESSIONS = {
 }
 
 
-def normalise(parsed, namer=None, stacks=False):
+def normalise(parsed, namer=None, stacks=False, params_outlive=False):
     """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser).
 
     With ``stacks``, the ``stack.append(v)`` and ``v = stack.pop()`` of
     generated code read again are kept as calls (forward mode carries
-    tangents through them; reverse mode refuses them).
+    tangents through them; reverse mode refuses them). With
+    ``params_outlive`` the function is a callee whose parameters are the
+    caller's values: ``param += v`` on an array changes the caller's array,
+    which the callee's own gradient cannot follow, so it is refused.
     """
     normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
     normaliser.stacks = stacks
+    normaliser.params_outlive = params_outlive
     return normaliser.function(), normaliser
 
 
@@ -127,6 +131,13 @@ class Normaliser:
         self.facts = NormalFormFacts()
         #: (current, last_stores) at the entry of each enclosing loop
         self.loop_entries = []
+        #: (user name, call) while ``name = call(...)`` is normalised
+        self.rebinding = None
+        #: parameters are the caller's values (see :func:`normalise`)
+        self.params_outlive = False
+        #: parameters an inlined callee only ever updates with ``param op= v``:
+        #: the inliner hands the caller their final versions (see inline.py)
+        self.updated_params = frozenset()
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -137,6 +148,8 @@ class Normaliser:
         for a in args.posonlyargs + args.args + args.kwonlyargs:
             self.current[a.arg] = a.arg
             self.namer.reserve(a.arg)
+            if self.params_outlive:
+                self.share(a.arg, CALLER)
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
         body = idioms.without_try(body)
         #: lists and dicts only this function holds (written as new ones)
@@ -216,7 +229,11 @@ class Normaliser:
                 for target in s.targets:
                     self.assign(target, atom, s)
             else:
-                self.assign(s.targets[0], value, s)
+                target = s.targets[0]
+                # ``w = step(w, g)``: the call's value replaces its argument
+                self.rebinding = (target.id, value) if isinstance(target, ast.Name) else None
+                self.assign(target, value, s)
+                self.rebinding = None
         elif kind is ast.AnnAssign:
             if s.value is not None:
                 self.assign(s.target, s.value, s)
@@ -326,6 +343,7 @@ class Normaliser:
             # x = x * y in a loop: compute into a temporary first, so the
             # adjoint sees the old x while the new one is saved apart.
             temp = self.namer.temp()
+            self.note_sharing(temp, rhs)  # (then passed on to ``name``)
             self.emit(ast.Assign([ast.Name(temp, ast.Store())], rhs), origin)
             rhs = ast.Name(temp, ast.Load())
         self.note_sharing(name, rhs)
@@ -413,20 +431,17 @@ class Normaliser:
         target = s.target
         if isinstance(target, ast.Name):
             current = self.current.get(target.id)
-            if self.shared.get(current):
+            sharers = _sharing_closure(self.shared, current) - {current}
+            if target.id in self.updated_params and sharers <= {CALLER}:
+                sharers = set()  # the inliner hands the caller the new value
+            if sharers:
                 # on an array, x += y would also change the other names that
                 # view x; x = x + y would not: refuse arrays at run time
-                guard = self.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
-                where = self.env_helper(self.parsed.filename, "source_file")
-                operator_text = _OPERATOR_TEXT.get(type(s.op), "op")
-                check = ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
-                    ast.Name(current, ast.Load()), ast.Constant(target.id),
-                    ast.Constant(operator_text), ast.Name(where, ast.Load()),
-                    ast.Constant(s.lineno)], []))
-                self.facts.shared_array_checks[check] = SharedArrayCheck(
-                    frozenset(_sharing_closure(self.shared, current) - {current}),
-                    bool(self.loop_depth))
-                self.emit(check, s)
+                helper = runtime.refuse_parameter_update if sharers == {CALLER} \
+                    else runtime.refuse_shared_array
+                self.guard_shared_write(helper, current, [
+                    ast.Constant(target.id), ast.Constant(_OPERATOR_TEXT.get(type(s.op), "op"))],
+                    s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
             self.assign(ast.Name(target.id, ast.Store()), value, s)
@@ -440,6 +455,20 @@ class Normaliser:
         else:
             raise self.parsed.error("augmented assignment to an attribute", s,
                                     stage="normalise")
+
+    def guard_shared_write(self, helper, current, details, origin):
+        """Before an in-place write into version ``current``, which other
+        names may share: ``helper(current, *details, file, line)`` refuses
+        an array at run time (a number is a new object, nothing shared)."""
+        guard = self.env_helper(helper, helper.__name__)
+        where = self.env_helper(self.parsed.filename, "source_file")
+        check = ast.Expr(ast.Call(ast.Name(guard, ast.Load()), [
+            ast.Name(current, ast.Load()), *details, ast.Name(where, ast.Load()),
+            ast.Constant(origin.lineno)], []))
+        self.facts.shared_array_checks[check] = SharedArrayCheck(
+            frozenset(_sharing_closure(self.shared, current) - {current}),
+            bool(self.loop_depth))
+        self.emit(check, origin)
 
     def store(self, name):
         """The name an assignment to user variable ``name`` writes.
@@ -1119,12 +1148,15 @@ def _structure_jumps(stmts):
 
 
 def _sharing_closure(shared, name):
+    """The names that may reach ``name``'s array (:data:`CALLER` among them,
+    but not through it: two parameters need not share each other)."""
     seen, todo = set(), [name]
     while todo:
         n = todo.pop()
         if n not in seen:
             seen.add(n)
-            todo.extend(shared.get(n, ()))
+            if n != CALLER:
+                todo.extend(shared.get(n, ()))
     return seen
 
 

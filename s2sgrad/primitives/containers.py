@@ -388,3 +388,38 @@ def gathered_cotangent_vjp(g, ans, item_cotangents, like):
 
 
 defnondiff(builtins.slice)
+
+
+# -- a callee's in-place update of an argument --------------------------------
+
+
+def written_through(old, new):
+    """What the caller's ``old`` holds after an inlined callee ran
+    ``param += ...`` on it: ``new`` for an array (the update was in place),
+    ``old`` itself for a number (the callee only rebound its own name)."""
+    return new if isinstance(old, np.ndarray) else old
+
+
+def kept_cotangent(cotangent, old):
+    """The share of ``written_through``'s cotangent that reaches ``old``."""
+    return np.zeros_like(old) if isinstance(old, np.ndarray) else cotangent
+
+
+def passed_cotangent(cotangent, old):
+    """The share of ``written_through``'s cotangent that reaches ``new``."""
+    return cotangent if isinstance(old, np.ndarray) else 0.0
+
+
+@defvjp(written_through, linear=True)
+def written_through_vjp(g, ans, old, new):
+    return (kept_cotangent(g, old), passed_cotangent(g, old))
+
+
+@defvjp(kept_cotangent, linear=True)
+def kept_cotangent_vjp(g, ans, cotangent, old):
+    return (kept_cotangent(g, old), None)
+
+
+@defvjp(passed_cotangent, linear=True)
+def passed_cotangent_vjp(g, ans, cotangent, old):
+    return (passed_cotangent(g, old), None)

@@ -395,7 +395,8 @@ def array_adjoint_vjp(g, ans, cotangent, obj):
 # return nothing. Looked up by name because runtime.py is still growing.
 defnondiff(*(
     getattr(runtime, name)
-    for name in ("require_scalar", "require_float", "refuse_shared_array", "refuse_if_shared")
+    for name in ("require_scalar", "require_float", "refuse_shared_array", "refuse_if_shared",
+                 "refuse_shared_argument", "refuse_parameter_update")
     if hasattr(runtime, name)
 ))
 defnondiff(runtime.zeros_like, allocates=True, dtype="given")

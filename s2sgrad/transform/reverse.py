@@ -333,6 +333,13 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 continue
             if isinstance(s.value, ast.Name):  # a copy
                 sources.append((s.targets[0].id, {s.value.id}))
+            elif isinstance(s.value, ast.Subscript) and isinstance(s.value.slice, ast.Slice) \
+                    and isinstance(s.value.value, ast.Name):  # t[1:] of a tuple is a tuple
+                sources.append((s.targets[0].id, {s.value.value.id}))
+            elif isinstance(s.value, ast.BinOp) and isinstance(s.value.op, (ast.Add, ast.Mult)):
+                # t[1:] + t[:1], [x] * 3: concatenated or repeated sequences
+                sources.append((s.targets[0].id, {
+                    a.id for a in (s.value.left, s.value.right) if isinstance(a, ast.Name)}))
             elif isinstance(s.value, ast.Call):  # add_cotangents, getitem_adjoint (generated code)
                 found = registry.record(self.context.resolve(s.value.func))
                 if found is not None and found.sequence_of:
