@@ -346,9 +346,9 @@ def zero_slot(cotangent, index):
     if isinstance(cotangent, float):
         return cotangent
     if isinstance(cotangent, (list, tuple)):  # ``items[i] = v`` on a list
-        out = Cotangents(cotangent)
+        out = Cotangents(xp.array(c, copy=True) if isinstance(c, ndarray) else c for c in cotangent)
         for i in range(*index.indices(len(out))) if type(index) is slice else (index,):
-            out[i] = None
+            out[i] = xp.zeros_like(out[i]) if isinstance(out[i], ndarray) else None
         return out
     out = xp.array(cotangent, copy=True)
     out[index] = 0

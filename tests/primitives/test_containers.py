@@ -63,6 +63,14 @@ CASES = [
     Case(runtime.element_cotangent_adjoint, (A, [B, C], 0), argnums=(0,)),
     Case(runtime.element_cotangent_adjoint, (A, {"a": B}, "a"), argnums=(0,), label="dict"),
     Case(runtime.gradient_of, ([A, B], (C, C)), argnums=(0,)),
+    Case(c.written_through, (A, B), label="array"),
+    Case(c.written_through, (0.5, 0.7), label="number"),
+    Case(c.kept_cotangent, (A, B), argnums=(0,), label="array"),
+    Case(c.kept_cotangent, (0.5, 0.7), argnums=(0,), label="number"),
+    Case(c.passed_cotangent, (A, B), argnums=(0,), label="array"),
+    Case(c.passed_cotangent, (0.5, 0.7), argnums=(0,), label="number"),
+    Case(runtime.zero_slot, ([A, B, C], 1), argnums=(0,), label="list"),
+    Case(runtime.zero_slot, ([A, B, C], slice(1, None)), argnums=(0,), label="list slice"),
 ]
 
 
