@@ -328,6 +328,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                             (found is not None and found.returns_list):
                         names.add(s.targets[0].id)
         sources = []  # (target, names whose being sequences makes it one)
+        concatenations = set()  # (targets that need all of theirs)
         for s in _walk_statements(body):
             if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
                 continue
@@ -336,10 +337,13 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             elif isinstance(s.value, ast.Subscript) and isinstance(s.value.slice, ast.Slice) \
                     and isinstance(s.value.value, ast.Name):  # t[1:] of a tuple is a tuple
                 sources.append((s.targets[0].id, {s.value.value.id}))
-            elif isinstance(s.value, ast.BinOp) and isinstance(s.value.op, (ast.Add, ast.Mult)):
-                # t[1:] + t[:1], [x] * 3: concatenated or repeated sequences
+            elif _joins_sequences(s.value):
+                # t[1:] + t[:1] (both operands sequences), [x] * 3: concatenated
+                # or repeated sequences
                 sources.append((s.targets[0].id, {
                     a.id for a in (s.value.left, s.value.right) if isinstance(a, ast.Name)}))
+                if isinstance(s.value.op, ast.Add):
+                    concatenations.add(s.targets[0].id)
             elif isinstance(s.value, ast.Call):  # add_cotangents, getitem_adjoint (generated code)
                 found = registry.record(self.context.resolve(s.value.func))
                 if found is not None and found.sequence_of:
@@ -350,7 +354,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         while changed:
             changed = False
             for target, read in sources:
-                if read & names and target not in names:
+                if read & names and target not in names and (
+                        target not in concatenations or read <= names):
                     names.add(target)
                     changed = True
         return names
@@ -918,6 +923,18 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return UnsupportedSyntaxError(
             construct, self.context.filename, getattr(node, "lineno", None), "differentiate", hint
         )
+
+
+def _joins_sequences(rhs):
+    """``a + b`` of two names, or ``a * n`` / ``n * a`` with an int constant
+    ``n``: what concatenates or repeats when the operands are sequences."""
+    if not isinstance(rhs, ast.BinOp):
+        return False
+    operands = (rhs.left, rhs.right)
+    if isinstance(rhs.op, ast.Add):
+        return all(isinstance(a, ast.Name) for a in operands)
+    return isinstance(rhs.op, ast.Mult) and any(isinstance(a, ast.Name) for a in operands) and any(
+        isinstance(a, ast.Constant) and type(a.value) is int for a in operands)
 
 
 def _arms_assigning(fn):
