@@ -11,7 +11,7 @@ import inspect
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
-from s2sgrad.errors import S2SGradError, SecondOrderLoopError, UndefinedNameError
+from s2sgrad.errors import S2SGradError, UndefinedNameError, UnsupportedSyntaxError
 from s2sgrad.primitives import registry
 
 __all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
@@ -78,7 +78,11 @@ def grad(fun=None, wrt=0):
         return functools.partial(grad, wrt=wrt)
     try:
         gradient = _transform(fun, wrt, "grad")
-    except SecondOrderLoopError as error:
+    except UndefinedNameError:
+        raise
+    except UnsupportedSyntaxError as error:
+        # a derivative the source path refuses to differentiate again (the
+        # refusal names the user's line): the tape may still follow it
         primal = getattr(fun, "__s2sgrad_primal__", None)
         if primal is None or isinstance(wrt, (tuple, list)):
             raise
@@ -245,9 +249,10 @@ def hessian(fun, wrt=0):
         return _forward_over_reverse_hessian(fun, wrt)
     except S2SGradError:
         pass
+    first = grad(fun, wrt)
     try:
-        return jacobian(grad(fun, wrt), wrt)
-    except SecondOrderLoopError as error:
+        return jacobian(first, wrt)
+    except UnsupportedSyntaxError as error:  # (refused again: see grad)
         if isinstance(wrt, (tuple, list)):
             raise
         return _second_order_by_tape(fun, wrt, wrt, error, matrix=True)
@@ -256,8 +261,8 @@ def hessian(fun, wrt=0):
 def _second_order_by_tape(fun, inner, outer, refusal, matrix):
     """``(*args) ->`` d/d(arg ``outer``) of ``grad(fun, inner)``, through the tape.
 
-    A loop's generated gradient replays the loop from a stack, which the
-    source path does not differentiate again; the tape does not care how a
+    Where the source path refuses to differentiate a generated gradient
+    again (``refusal``), the tape may follow it: it does not care how a
     value was computed. ``fun`` runs on Tensors under two nested tapes, the
     inner one's gradient recorded by the outer one, whose Jacobian (or
     gradient, for ``matrix=False``) is the result. A value leaving the tape

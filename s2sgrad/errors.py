@@ -23,6 +23,7 @@ class UnsupportedSyntaxError(S2SGradError):
     """
 
     def __init__(self, construct, filename=None, lineno=None, stage=None, hint=None):
+        filename, lineno = user_location(filename, lineno)
         self.construct = construct
         self.filename = filename
         self.lineno = lineno
@@ -33,16 +34,34 @@ class UnsupportedSyntaxError(S2SGradError):
         super().__init__(f"{construct} is not supported{where}{extra}")
 
 
+#: generated file name -> the user's (file, line) of each of its lines (1-based;
+#: see s2sgrad.codegen.compile, which registers and forgets them)
+_ORIGINS = {}
+
+
+def user_location(filename, lineno):
+    """``(filename, lineno)``, or where that line of generated code came
+    from in the user's source when ``filename`` is generated code (a
+    derivative read again: an order-2 refusal names the user's line)."""
+    lines = _ORIGINS.get(filename)
+    if lines is None or not lineno or not 0 < lineno <= len(lines) or lines[lineno - 1] is None:
+        return filename, lineno
+    return lines[lineno - 1]
+
+
+def register_origins(filename, lines):
+    """Record the user's (file, line) of each line of generated ``filename``."""
+    _ORIGINS[filename] = list(lines)
+
+
+def forget_origins(filename):
+    _ORIGINS.pop(filename, None)
+
+
 class UndefinedNameError(UnsupportedSyntaxError):
     """The function reads a name that is not defined, possibly not *yet*
     (a decorated function calling one defined further down its module):
     ``grad`` then generates on the first call instead."""
-
-
-class SecondOrderLoopError(UnsupportedSyntaxError):
-    """Generated code read again replays a loop from a stack, which the
-    source path does not differentiate: second derivatives then go through
-    the tape."""
 
 
 class InternalError(Exception):

@@ -36,10 +36,10 @@ import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
-from s2sgrad.errors import InternalError, UnsupportedSyntaxError
+from s2sgrad.errors import InternalError, UnsupportedSyntaxError, user_location
 from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
-from s2sgrad.codegen.emit import to_source
+from s2sgrad.codegen.emit import line_origins, to_source
 from s2sgrad.frontend.names import Namer, bind as bind_name
 from s2sgrad.frontend.inline import splice_calls
 from s2sgrad.frontend.normalise import normalise
@@ -136,11 +136,21 @@ class Context:
         return name
 
     def is_pure_call(self, call):
-        """True for calls to primitives with rules and to runtime helpers."""
+        """True for calls to primitives with rules and to runtime helpers
+        that write into nothing they are given (a stack's push and pop do)."""
         func = self.resolve(call.func)
+        found = registry.record(func)
+        if found is not None and found.mutates:
+            return False
         if getattr(func, "__module__", None) in (runtime.__name__, "math"):
             return True
-        return registry.lookup(func) is not None
+        return found is not None and found.vjp is not None
+
+    def writes_argument(self, call):
+        """The positions of the arguments ``call`` writes into (its record's
+        ``mutates``: a stack's push and pop write the stack)."""
+        found = registry.record(self.resolve(call.func))
+        return () if found is None else found.mutates
 
     def literal(self, value):
         """An AST expression for a Python value (rule default, constant)."""
@@ -379,6 +389,8 @@ class Generation:
         #: recorded names the gradient takes as parameters, after the program's own
         self.residuals = []
         self.source = None
+        #: the user's (file, line) of each line of ``source`` (see codegen.emit)
+        self.origins = None
         self.code = None
 
     def output(self, stage):
@@ -421,8 +433,7 @@ def _parse(g):
 
 def _normalise(g):
     """One operation per statement; which calls to the user's functions to inline."""
-    g.program, normaliser = normalise(g.parsed, stacks=g.mode == "forward",
-                                      params_outlive=g.seed == CALLEE_SEED)
+    g.program, normaliser = normalise(g.parsed, params_outlive=g.seed == CALLEE_SEED)
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
 
 
@@ -481,7 +492,7 @@ def _simplify(g):
 
 def _dce(g):
     """Statements whose value nothing reads dropped; copies propagated."""
-    eliminate_dead_code(g.program)
+    eliminate_dead_code(g.program, g.context.writes_argument)
 
 
 def _signature(g):
@@ -504,7 +515,7 @@ def _signature(g):
         tree.args.args.append(tree.args.kwonlyargs.pop())
         tree.args.kw_defaults.pop()
     if g.recorded:  # what only computed the recorded values is dead now
-        eliminate_dead_code(tree)
+        eliminate_dead_code(tree, g.context.writes_argument)
 
 
 def _sink(g):
@@ -514,7 +525,7 @@ def _sink(g):
 
 def _fold(g):
     """Temporaries read once folded into the expression that reads them."""
-    inline_single_use(g.program, g.context.is_pure_call)
+    inline_single_use(g.program, g.context.is_pure_call, g.context.writes_argument)
 
 
 def _free(g):
@@ -526,13 +537,16 @@ def _free(g):
 def _emit(g):
     """Python source, with ``# grad of:`` comments."""
     g.source = to_source(g.program)
+    g.origins = [user_location(g.context.filename, line) if line else None
+                 for line in line_origins(g.program, g.source)]
 
 
 def _compile(g):
-    """A code object, its source registered for tracebacks and getsource."""
+    """A code object, its source registered for tracebacks and getsource
+    (and, for errors in it read again, the user's line of each line)."""
     closure = tuple(g.parsed.closure) if g.parsed is not None else ()
     g.code = CompiledCode(g.source, g.program.name, g.context.env, g.label,
-                          closure_names=closure)
+                          closure_names=closure, origins=g.origins)
 
 
 PASSES = (
@@ -771,7 +785,7 @@ def _portable_entry(g):
     unused = sorted(set(g.code.helpers) - set(used) - set(closure))
     return {"source": g.source, "name": g.code.name, "label": g.label, "closure": closure,
             "unused": unused, "helpers": helpers, "resolved": resolved, "wrt_names": list(g.names),
-            "seed_name": g.seed_name, "unreached": sorted(g.unreached),
+            "seed_name": g.seed_name, "unreached": sorted(g.unreached), "origins": g.origins,
             "compiled": disk.code_text(g.code.factory)}
 
 
@@ -796,7 +810,7 @@ def from_disk(function, key):
             return None
         code = CompiledCode(stored["source"], stored["name"], helpers, stored["label"],
                             closure_names=[*stored["closure"], *stored["unused"]],
-                            factory=disk.code_of(stored["compiled"]))
+                            factory=disk.code_of(stored["compiled"]), origins=stored["origins"])
         return Generated(stored["source"], code, dependencies, tuple(stored["wrt_names"]),
                          stored["seed_name"], stored["unreached"])
     except (KeyError, TypeError, ValueError, EOFError, SyntaxError):

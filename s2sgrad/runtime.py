@@ -330,7 +330,11 @@ def element_cotangent_adjoint(g, cotangent, index):
         return DictCotangent({index: g})
     if isinstance(cotangent, list):
         entries = Cotangents([None] * len(cotangent))
-        entries[index] = g
+        if type(index) is slice:  # (the cotangent of a slice of items: its items)
+            if not _no_cotangent(g):
+                entries[index] = g
+        else:
+            entries[index] = g
         return entries
     grad = xp.zeros_like(cotangent)
     grad[index] = g
@@ -477,3 +481,19 @@ def same_shape(value, previous):
     saves a shape per iteration then holds one tuple, not one per step."""
     shape = value.shape if type(value) is ndarray else xp.shape(value)
     return previous if shape == previous else shape
+
+
+def push(stack, value):
+    """Save ``value`` on ``stack`` (a list): what a loop's adjoint will pop.
+
+    Generated code pushes the values an iteration overwrites and the trip
+    counts of loops; :func:`pop` gives them back in reverse order. Both are
+    primitives (``s2sgrad.primitives.stacks``), so generated code that uses
+    a stack is differentiated again like any other.
+    """
+    stack.append(value)
+
+
+def pop(stack):
+    """The value last pushed on ``stack`` (removed from it): see :func:`push`."""
+    return stack.pop()

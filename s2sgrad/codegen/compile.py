@@ -26,6 +26,8 @@ import textwrap
 import types
 import weakref
 
+from s2sgrad.errors import forget_origins, register_origins
+
 FACTORY = "__s2sgrad_factory__"
 
 _serial = itertools.count(1)
@@ -45,8 +47,14 @@ def register_source(label, text):
 
 
 def forget_with(code, filename):
-    """Drop ``filename``'s lines from ``linecache`` when ``code`` is collected."""
-    weakref.finalize(code, linecache.cache.pop, filename, None).atexit = False
+    """Drop ``filename``'s lines from ``linecache`` (and where they came
+    from) when ``code`` is collected."""
+    weakref.finalize(code, _forget, filename).atexit = False
+
+
+def _forget(filename):
+    linecache.cache.pop(filename, None)
+    forget_origins(filename)
 
 
 def _renamed(code, filename):
@@ -61,15 +69,19 @@ class CompiledCode:
 
     ``factory`` (optional) is the module code compiled from this source
     before (``self.factory`` of an earlier CompiledCode, as the disk cache
-    keeps it): it is used instead of compiling again."""
+    keeps it): it is used instead of compiling again. ``origins`` (optional)
+    gives the user's ``(file, line)`` of each line of ``source``: errors
+    raised while this code is read again name those."""
 
-    def __init__(self, source, name, helpers, label, closure_names=(), factory=None):
+    def __init__(self, source, name, helpers, label, closure_names=(), factory=None, origins=None):
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
         params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"
         self.filename = register_source(label, text)
+        if origins:  # (the factory's def line comes first)
+            register_origins(self.filename, [None, *[tuple(o) if o else None for o in origins]])
         if factory is None:
             factory = compile(text, self.filename, "exec")
         else:

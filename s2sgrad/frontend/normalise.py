@@ -37,7 +37,7 @@ import ast
 import copy
 
 from s2sgrad import backend, runtime
-from s2sgrad.errors import SecondOrderLoopError, UndefinedNameError
+from s2sgrad.errors import UndefinedNameError
 from s2sgrad.frontend import idioms
 from s2sgrad.frontend.inline import CALLER, inline_call, outside_write
 from s2sgrad.frontend.names import Namer, bind
@@ -70,18 +70,17 @@ UNSUPPORTED_EXPRESSIONS = {
 }
 
 
-def normalise(parsed, namer=None, stacks=False, params_outlive=False):
+def normalise(parsed, namer=None, params_outlive=False):
     """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser).
 
-    With ``stacks``, the ``stack.append(v)`` and ``v = stack.pop()`` of
-    generated code read again are kept as calls (forward mode carries
-    tangents through them; reverse mode refuses them). With
-    ``params_outlive`` the function is a callee whose parameters are the
+    The ``push(stack, v)`` and ``v = pop(stack)`` of generated code read
+    again are calls of primitives like any other (their records say they
+    write into the stack: they stay in order, see s2sgrad.primitives.stacks).
+    With ``params_outlive`` the function is a callee whose parameters are the
     caller's values: ``param += v`` on an array changes the caller's array,
     which the callee's own gradient cannot follow, so it is refused.
     """
     normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
-    normaliser.stacks = stacks
     normaliser.params_outlive = params_outlive
     return normaliser.function(), normaliser
 
@@ -92,8 +91,6 @@ class Normaliser:
     def __init__(self, parsed, namer):
         self.parsed = parsed
         self.namer = namer
-        #: keep generated code's stack pushes and pops (see :func:`normalise`)
-        self.stacks = False
         #: user name -> the version currently holding its value
         self.current = {}
         self.loop_depth = 0
@@ -881,7 +878,7 @@ class Normaliser:
         gradient would not follow the write, so it is refused."""
         found = registry.record(self.resolve(func))
         name = ast.unparse(func)
-        if found is not None and found.mutates:
+        if found is not None and found.mutates and found.stack is None:
             raise self.parsed.error(f"{name}(), which writes into its argument", e,
                                     stage="normalise", hint="write the values with a subscript assignment: y[...] = x")
         self.refuse_out_argument(name, e)
@@ -895,15 +892,6 @@ class Normaliser:
 
     def method_call(self, func, e):
         method = func.attr
-        if method in ("append", "pop") and self.parsed.filename.startswith("<s2sgrad"):
-            if self.stacks and isinstance(func.value, ast.Name):
-                return ast.Call(ast.Attribute(self.atom(func.value), method, ast.Load()),
-                                [self.atom(a) for a in e.args], [])
-            raise self.parsed.error(
-                "a second derivative through a loop", e, stage="normalise",
-                kind=SecondOrderLoopError,
-                hint="the first derivative replays the loop from a stack, which is not "
-                     "differentiated again")
         spelled = idioms.method_call(self, func, e)
         if spelled is not None:
             return spelled

@@ -23,6 +23,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     reductions,
     shape,
     special,
+    stacks,
 )
 from s2sgrad.primitives.registry import (  # noqa: F401
     defnondiff,

@@ -126,6 +126,11 @@ class Primitive:
     #: sequences and dicts): forward mode, which builds no structure
     #: tangents yet, refuses it instead of deriving a rule from its facts
     structured_cotangents: bool = False
+    #: a stack operation of generated code: "push" (argument 1 goes on the
+    #: list argument 0) or "pop" (the result comes off the list argument 0).
+    #: A stack's cotangent is a stack of its entries' cotangents, so the
+    #: adjoint of a push is a pop of the cotangent stack and vice versa
+    stack: str = None
     order: int = field(default=0, compare=False)
 
 

@@ -54,6 +54,7 @@ def _pure(rhs, resolve):
         return True
     if isinstance(rhs, ast.Attribute):
         return rhs.attr in ("shape", "ndim", "size", "dtype")
-    if isinstance(rhs, ast.Call):
-        return registry.lookup(resolve(rhs.func)) is not None
+    if isinstance(rhs, ast.Call):  # (not a stack's pop: two pops are two values)
+        found = registry.lookup(resolve(rhs.func))
+        return found is not None and not found.mutates
     return False

@@ -36,8 +36,10 @@ call -- raises ``UnsupportedSyntaxError`` naming it and the user's line,
 never a silent zero.
 
 Generated gradient code read again (forward over reverse: Hessians) replays
-loops from a ``stack``: a push of an active value pushes its tangent on a
-tangent stack beside it, a pop into an active name pops the tangent too.
+loops from a ``stack`` (``push`` and ``pop``, primitives of their own): a
+stack onto which an active value is pushed gets a tangent stack beside it;
+each push onto it pushes a tangent (zero for a value without one, such as
+a trip count) and each pop pops one, so the two stay in step.
 
 ``batched=True`` builds the same program for tangents carrying a leading
 axis of k directions (the convention at the top of
@@ -64,9 +66,6 @@ from s2sgrad.transform import simplify
 from s2sgrad.transform.adjoints import assign, comment, walk_statements
 from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata
 from s2sgrad.transform.templates import _substitute, template_for, Template
-
-_STACK_METHODS = ("append", "pop")
-
 
 class ForwardMode:
     """Builds the Jacobian-vector product of one normal-form function."""
@@ -109,7 +108,7 @@ class ForwardMode:
             result = body.pop().value
         self.active = self.analysis.activity(body, set(self.wrt))
         self.analysis.active = self.active
-        self.tangent_stacks = self.stacks_with_active_pushes(body)
+        self.tangent_stacks = self.analysis.active_stacks
         self.written = {s.targets[0].value.id for s in walk_statements(body)
                         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
         params = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
@@ -130,15 +129,6 @@ class ForwardMode:
         checks = self.analysis.argument_checks()
         name = self.namer.fresh("jvp_" + fn.name)
         return function_def(name, args, checks + out + [ast.Return(value)], fn.lineno)
-
-    def stacks_with_active_pushes(self, body):
-        found = set()
-        for s in walk_statements(body):
-            call = _stack_call(s, "append")
-            if call is not None and isinstance(call.args[0], ast.Name) \
-                    and call.args[0].id in self.active:
-                found.add(call.func.value.id)
-        return found
 
     # ----------------------------------------------------------- statements
     def block(self, stmts):
@@ -178,13 +168,12 @@ class ForwardMode:
             self.live.discard(target)
             return []
         rhs = s.value
-        if _stack_call(s, "pop") is not None:
-            stack = rhs.func.value.id
+        if self.analysis.stack_call(rhs, "pop") is not None:
+            stack = rhs.args[0].id
             if stack not in self.tangent_stacks:
                 self.live.discard(target)
                 return []
-            pop = ast.Call(ast.Attribute(ast.Name(self.tangent_name(stack), ast.Load()), "pop",
-                                         ast.Load()), [], [])
+            pop = self.helper_call("pop", [ast.Name(self.tangent_name(stack), ast.Load())])
             self.live.add(target)
             return [assign(self.tangent_name(target), pop)]
         self.pending = []
@@ -233,20 +222,18 @@ class ForwardMode:
 
     def call_statement(self, s):
         """A call kept for its side effect: pushes carry tangents along."""
-        call = _stack_call(s, "append")
+        call = self.analysis.stack_call(s.value, "push")
         if call is not None:
-            stack = call.func.value.id
+            stack = call.args[0].id
             if stack not in self.tangent_stacks:
                 return []
-            pushed = call.args[0]
+            pushed = call.args[1]
             tangent = self.atom_tangent(pushed)
-            if tangent is None:
-                if not (isinstance(pushed, ast.Name) and pushed.id in self.active):
-                    return []
-                tangent = self.zero(pushed)
-            push = ast.Call(ast.Attribute(ast.Name(self.tangent_name(stack), ast.Load()),
-                                          "append", ast.Load()), [tangent], [])
-            return [ast.Expr(push)]
+            if tangent is None:  # (its pop pops a tangent all the same)
+                active = isinstance(pushed, ast.Name) and pushed.id in self.active
+                tangent = self.zero(pushed) if active else ast.Constant(0.0)
+            return [ast.Expr(self.helper_call("push", [
+                ast.Name(self.tangent_name(stack), ast.Load()), tangent]))]
         given = list(s.value.args) + [k.value for k in s.value.keywords]
         if any(self.atom_tangent(a) is not None for a in given):
             found = registry.record(self.context.resolve(s.value.func))
@@ -721,16 +708,6 @@ def _sum(terms):
     for term in terms[1:]:
         total = ast.BinOp(total, ast.Add(), term)
     return total
-
-
-def _stack_call(s, method):
-    """The ``stack.append(v)`` / ``stack.pop()`` call of statement ``s``, or None."""
-    value = s.value if isinstance(s, (ast.Expr, ast.Assign)) else None
-    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
-            and value.func.attr == method and isinstance(value.func.value, ast.Name) \
-            and len(value.args) == (1 if method == "append" else 0):
-        return value
-    return None
 
 
 def _assigns(stmts, name):

@@ -30,8 +30,7 @@ class LoopAdjoints:
         """Marker: pop ``name``'s value saved before its assignment (kept
         only if the adjoint reads ``name``, or if it is a ``trip_count``;
         see ``place_saves``)."""
-        marker = _assign(name, ast.Call(
-            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "pop", ast.Load()), [], []))
+        marker = _assign(name, self.helper_call("pop", [ast.Name(self.stack_of(name), ast.Load())]))
         self.restore_markers[marker] = RestoreMarker(name, trip_count)
         return marker
 
@@ -41,10 +40,13 @@ class LoopAdjoints:
         return None if marker is None else marker.name
 
 
-    def stack_name(self):
-        if self._stack is None:
-            self._stack = self.namer.fresh("stack")
-        return self._stack
+    def stack_of(self, name):
+        """The stack saving ``name``'s values (one per name: what a pop
+        gives back is what the pushes of that name pushed, so read again a
+        stack carries derivatives exactly when its name does)."""
+        if name not in self._stacks:
+            self._stacks[name] = self.namer.fresh(name.lstrip("_") + "_stack")
+        return self._stacks[name]
 
 
     def adjoint_loop(self, s, adj):
@@ -141,6 +143,8 @@ class LoopAdjoints:
                 names |= {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)} & self.active
             elif isinstance(stmt, ast.Assign):  # x[i] = v: x's and v's adjoints
                 names |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)} & self.active
+            elif isinstance(stmt, ast.Expr) and self.stack_call(stmt.value, "push") is not None:
+                names |= {n.id for n in stmt.value.args[1:] if isinstance(n, ast.Name)} & self.active
         return names - local_temps
 
 
@@ -177,7 +181,7 @@ class LoopAdjoints:
                              if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)]
             first = [_assign(name, ast.Constant(None)) for name in dict.fromkeys(in_loops)
                      if (name in saved or name in self.loop_shapes) and name not in params]
-            stack = [_assign(self.stack_name(), ast.List([], ast.Load()))] if saved else []
+            stack = [_assign(self.stack_of(name), ast.List([], ast.Load())) for name in sorted(saved)]
             primal[:0] = stack + first
         return primal, adjoint
 
@@ -278,6 +282,7 @@ class LoopAdjoints:
             for marker in _walk_all(adjoint):
                 if self.restored_by(marker) == name:
                     marker.targets[0].id = shape_name
+                    marker.value.args[0] = ast.Name(self.stack_of(shape_name), ast.Load())
                     self.restore_markers[marker] = dataclasses.replace(
                         self.restore_markers.get(marker), name=shape_name)
             replaced.append(name)
@@ -324,9 +329,8 @@ class LoopAdjoints:
 
 
     def push(self, name):
-        return ast.Expr(ast.Call(
-            ast.Attribute(ast.Name(self.stack_name(), ast.Load()), "append", ast.Load()),
-            [ast.Name(name, ast.Load())], []))
+        return ast.Expr(self.helper_call("push", [ast.Name(self.stack_of(name), ast.Load()),
+                                                  ast.Name(name, ast.Load())]))
 
 
 def _recomputable_at_readers(body, position, name, inputs):

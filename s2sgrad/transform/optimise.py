@@ -15,11 +15,20 @@ import copy
 from s2sgrad.transform.adjoints import COMMENT_PREFIX
 
 
-def eliminate_dead_code(fn):
-    """``fn`` with dead assignments and empty branches removed (in place)."""
+def eliminate_dead_code(fn, writes_argument=None):
+    """``fn`` with dead assignments and empty branches removed (in place).
+
+    ``writes_argument(call)`` gives the positions of the arguments a call
+    writes into (a stack's ``pop``, by its record): such a call runs even
+    when nothing reads its value.
+    """
     propagate_copies(fn)
-    fn.body, _ = _block(fn.body, set())
+    fn.body, _ = _block(fn.body, set(), writes_argument or _writes_nothing)
     return fn
+
+
+def _writes_nothing(call):
+    return ()
 
 
 def sink_into_guards(fn, guards):
@@ -102,7 +111,7 @@ def is_comment(stmt):
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_PREFIX))
 
 
-def _block(stmts, live):
+def _block(stmts, live, writes):
     """Kept statements of ``stmts`` and the names live before them."""
     kept = []
     for s in reversed(stmts):
@@ -111,9 +120,15 @@ def _block(stmts, live):
             kept.append(s)
         elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
-            if target in live or _pops(s.value):
+            if target in live or _writes(s.value, writes):
                 live = (live - {target}) | _reads(s.value)
                 kept.append(s)
+            else:  # dead, but a pop inside must still move its stack
+                moves = [ast.Expr(n) for n in ast.walk(s.value)
+                         if isinstance(n, ast.Call) and writes(n)]
+                for call in reversed(moves):
+                    live = live | _reads(call)
+                    kept.append(call)
         elif isinstance(s, ast.AugAssign) and isinstance(s.target, ast.Name):
             if s.target.id in live:
                 live = live | _reads(s.value)
@@ -129,8 +144,8 @@ def _block(stmts, live):
                 live = live | _reads(s.targets[0]) | _reads(s.value)
                 kept.append(s)
         elif isinstance(s, ast.If):
-            body, live_body = _block(s.body, set(live))
-            orelse, live_else = _block(s.orelse, set(live))
+            body, live_body = _block(s.body, set(live), writes)
+            orelse, live_else = _block(s.orelse, set(live), writes)
             if _only_comments(body) and _only_comments(orelse):
                 continue
             s.body, s.orelse = body or [ast.Pass()], orelse
@@ -138,7 +153,7 @@ def _block(stmts, live):
             kept.append(s)
         elif isinstance(s, (ast.For, ast.While)):
             kept.append(s)
-            live = _loop(s, live)
+            live = _loop(s, live, writes)
         elif is_comment(s):
             if kept and not is_comment(kept[-1]):
                 kept.append(s)
@@ -151,12 +166,12 @@ def _block(stmts, live):
     return kept, live
 
 
-def _loop(s, live):
+def _loop(s, live, writes):
     """Liveness through a loop: iterate the body to a fixpoint."""
     while True:
         # _block prunes nested statements in place: work on a copy until the
         # live set is final, so nothing is dropped on a premature pass
-        body, live_in = _block(copy.deepcopy(s.body), set(live))
+        body, live_in = _block(copy.deepcopy(s.body), set(live), writes)
         new = live | live_in | _reads(getattr(s, "iter", ast.Pass())) | _reads(getattr(s, "test", ast.Pass()))
         if new == live:
             s.body = body or [ast.Pass()]
@@ -173,17 +188,16 @@ def _outside_loops(stmts):
             yield from _outside_loops(getattr(s, field, []))
 
 
-def _pops(value):
-    """``x = stack.pop()`` must run even if x is not read: it moves the stack."""
-    return isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) \
-        and value.func.attr == "pop"
+def _writes(value, writes):
+    """``x = pop(stack)`` must run even if x is not read: it moves the stack."""
+    return isinstance(value, ast.Call) and writes(value)
 
 
 def _only_comments(stmts):
     return all(is_comment(s) or isinstance(s, ast.Pass) for s in stmts)
 
 
-def inline_single_use(fn, is_pure_call):
+def inline_single_use(fn, is_pure_call, writes_argument=None):
     """Fold a temporary used once back into the expression that uses it.
 
     Normal form gives every operation a name; where a name is read once,
@@ -191,7 +205,8 @@ def inline_single_use(fn, is_pure_call):
     holds fewer arrays alive with the expression written in place:
     ``_t3 = -_t2; _t4 = np.exp(_t3)`` becomes ``_t4 = np.exp(-_t2)``.
     Only pure expressions move, and only when nothing in between writes a
-    name they read.
+    name they read (``writes_argument(call)``: the positions of the
+    arguments a call writes into, as a stack's push and pop do).
     """
     loads, stores = {}, {}
     for node in ast.walk(fn):
@@ -204,23 +219,25 @@ def inline_single_use(fn, is_pure_call):
                 if isinstance(inner, ast.Name):
                     loads[inner.id] = loads.get(inner.id, 0) + 2  # never inline into closures
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-    _inline_blocks(fn.body, loads, stores, params, is_pure_call)
+    writes = writes_argument or _writes_nothing
+    _inline_blocks(fn.body, loads, stores, params, (is_pure_call, writes))
     return fn
 
 
-def _inline_blocks(stmts, loads, stores, params, is_pure_call):
-    _inline_block(stmts, loads, stores, params, is_pure_call)
+def _inline_blocks(stmts, loads, stores, params, calls):
+    _inline_block(stmts, loads, stores, params, calls)
     for s in stmts:
         for field in ("body", "orelse"):
             block = getattr(s, field, None)
             if block and not isinstance(s, ast.FunctionDef):
-                _inline_blocks(block, loads, stores, params, is_pure_call)
+                _inline_blocks(block, loads, stores, params, calls)
 
 
-def _inline_block(stmts, loads, stores, params, is_pure_call):
+def _inline_block(stmts, loads, stores, params, calls):
+    is_pure_call, writes = calls
     # per statement: every name it mentions, and whether it can change
     # values an expression reads (stores, subscript writes, loops, pops)
-    mentioned = [_mentions(st) for st in stmts]
+    mentioned = [_mentions(st, writes) for st in stmts]
     i = 0
     while i < len(stmts):
         s = stmts[i]
@@ -238,7 +255,7 @@ def _inline_block(stmts, loads, stores, params, is_pure_call):
         i += 1
 
 
-def _mentions(stmt):
+def _mentions(stmt, writes):
     """(names mentioned, names stored, may write arrays or jump) of ``stmt``."""
     names, stored, effects = set(), set(), False
     for n in ast.walk(stmt):
@@ -250,8 +267,9 @@ def _mentions(stmt):
             effects = True
         elif isinstance(n, (ast.For, ast.While)):
             effects = True
-        elif isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "pop":
-            effects = True
+        elif isinstance(n, ast.Call):  # push(stack, v) and pop(stack) write stack
+            stored |= {n.args[i].id for i in writes(n)
+                       if i < len(n.args) and isinstance(n.args[i], ast.Name)}
     return names, stored, effects
 
 

@@ -65,7 +65,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.runtime = runtime
         self.adjoint_names = {}
         self.primal_of = {}
-        self._stack = None
+        #: primal name -> the stack saving its values in loops (see transform.loops)
+        self._stacks = {}
         #: names holding saved shapes (tuples)
         self.shape_names = []
         #: names holding shapes saved in loops (they start as None)
@@ -80,6 +81,11 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.loops = {}
         self.loop_depth_of = {}
         self.active = set()
+        #: stacks of the program (generated code read again) with active
+        #: pushes and pops: each has a cotangent stack in the adjoint
+        self.cotangent_stacks = set()
+        #: stacks onto which an active value is pushed (see :meth:`activity`)
+        self.active_stacks = set()
         #: the restore markers placed in loops' adjoints (see transform.loops)
         self.restore_markers = NodeTable()
         #: what the optimiser needs to know about the gradient (see s2sgrad.ir.facts)
@@ -120,6 +126,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             adj[result.id] = Adjoint(seed, True)
         _record_loop_depths(body, 0, self.loop_depth_of)
         adjoint = self.adjoint_block(body, adj)
+        adjoint[:0] = [_assign(self.adjoint_name(stack), ast.List([], ast.Load()))
+                       for stack in sorted(self.cotangent_stacks)]
         grads = [self.final_gradient(name, adj) for name in self.wrt]
         self.unreached = [name for name in self.wrt if name not in adj]
         body, adjoint = self.place_saves(list(body), adjoint + [ast.Return(ast.Tuple(grads, ast.Load()))])
@@ -208,15 +216,33 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
     # ------------------------------------------------------------- activity
     def activity(self, body, active):
-        """Names whose value depends differentiably on a wrt argument."""
+        """Names whose value depends differentiably on a wrt argument.
+
+        Through stacks (generated code read again): a push of an active
+        value makes its stack active (``self.active_stacks``), and whatever
+        is popped from an active stack is active; every push and pop of an
+        active stack is then differentiated, which keeps its cotangent stack
+        in step with it.
+        """
         active = set(active)
+        stacks = self.active_stacks = set()
         changed = True
         while changed:  # fixpoint: loops may feed values back
             changed = False
             for s in _walk_statements(body):
-                if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
+                if isinstance(s, ast.Expr) and self.stack_call(s.value, "push") is not None:
+                    stack, value = s.value.args[0].id, s.value.args[1]
+                    if stack not in stacks and isinstance(value, ast.Name) and value.id in active:
+                        stacks.add(stack)
+                        changed = True
+                elif isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
                     target = s.targets[0].id
-                    if target not in active and self.carries_derivative(s.value, active):
+                    pop = self.stack_call(s.value, "pop")
+                    if pop is not None:
+                        carries = pop.args[0].id in stacks
+                    else:
+                        carries = self.carries_derivative(s.value, active)
+                    if target not in active and carries:
                         active.add(target)
                         changed = True
                 elif isinstance(s, ast.Assign):  # x[i] = v: x carries v's derivative
@@ -263,7 +289,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 or (isinstance(func, ast.Name) and func.id in self.context.local_functions) \
                 or registry.is_user_function(callee)
             found = registry.record(callee)
-            if isinstance(s, ast.Expr) and (found is None or found.mutates):
+            if isinstance(s, ast.Expr) and (found is None or found.mutates) and \
+                    self.stack_call(s.value, "push") is None:
                 # (kept for its side effect, it may write into what it is
                 # given -- np.add.at, np.random.shuffle -- unless its record
                 # says it writes nothing)
@@ -373,7 +400,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             if emitted:
                 text = self.context.source_line(s)
                 if text and text != line:
-                    out.append(comment("grad of: " + text))
+                    out.append(ast.copy_location(comment("grad of: " + text), s))
                     line = text
                 out.extend(emitted)
         return out
@@ -382,9 +409,14 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name):
             target = s.targets[0].id
             state = adj.pop(target, None)
+            pop = self.stack_call(s.value, "pop")
+            if pop is not None and pop.args[0].id in self.active_stacks:
+                return self.adjoint_pop(pop, target, state)
             if state is None or target not in self.active:
                 return []
             return self.adjoint_assign(s, target, state, adj)
+        if isinstance(s, ast.Expr) and self.stack_call(s.value, "push") is not None:
+            return self.adjoint_push(s.value, adj)
         if isinstance(s, ast.Assign):
             return self.adjoint_write(s, adj)
         if isinstance(s, ast.If):
@@ -394,6 +426,50 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if isinstance(s, (ast.Expr, ast.Assert, ast.Pass, ast.Break, ast.Continue, ast.FunctionDef)):
             return []
         raise self.error(f"{type(s).__name__} statement", s)
+
+    # --------------------------------------------------------------- stacks
+    def stack_call(self, value, role):
+        """``value`` if it is a call of a stack primitive doing ``role``
+        ("push" or "pop", the record's ``stack`` fact), else None."""
+        if not isinstance(value, ast.Call) or not value.args or \
+                not isinstance(value.args[0], ast.Name):
+            return None
+        found = registry.record(self.context.resolve(value.func))
+        return value if found is not None and found.stack == role else None
+
+    def cotangent_stack(self, stack):
+        """The name of ``stack``'s cotangent stack (a list, empty at the
+        start of the adjoint sweep: the primal stack ends empty)."""
+        self.cotangent_stacks.add(stack)
+        return ast.Name(self.adjoint_name(stack), ast.Load())
+
+    def adjoint_push(self, call, adj):
+        """``push(stack, v)``: ``v``'s cotangent is on top of the cotangent stack.
+
+        On an active stack every push pops a cotangent (for a value that
+        carries no derivative, such as a trip count, it is dropped), so the
+        cotangent stack stays in step with the stack (see :meth:`activity`).
+        """
+        stack, value = call.args[0].id, call.args[1]
+        if stack not in self.active_stacks:
+            return []
+        popped = self.helper_call("pop", [self.cotangent_stack(stack)])
+        if not (isinstance(value, ast.Name) and value.id in self.active):
+            return [ast.Expr(popped)]
+        out = self.accumulate(value.id, popped, adj)
+        var = self.adjoint_name(value.id)
+        self.zero_filled.add(var)  # (a 0.0 placeholder may have been pushed)
+        self.owned.discard(var)
+        return out
+
+    def adjoint_pop(self, call, target, state):
+        """``v = pop(stack)``: ``v``'s cotangent goes back on the cotangent
+        stack, where the matching push's adjoint takes it (0.0 if nothing
+        flowed into it: the push's adjoint pops all the same)."""
+        value = ast.Constant(0.0) if state is None else self.materialise(state)
+        if isinstance(value, ast.Name):
+            self.owned.discard(value.id)  # (the stack holds it now: no writes into it)
+        return [ast.Expr(self.helper_call("push", [self.cotangent_stack(call.args[0].id), value]))]
 
     def adjoint_if(self, s, adj, in_loop=False):
         adj_body, adj_else = dict(adj), dict(adj)
@@ -446,6 +522,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
     def adjoint_assign(self, s, target, g, adj):
         rhs = s.value
+        if not self.carries_derivative(rhs, self.active):
+            # (``_t1 = n < 1``: a name made active by a stack it is popped
+            # from, assigned here a value that carries no derivative)
+            return []
         contributions = []  # (primal name, expression)
         prologue = []
         if g.is_alias and not isinstance(rhs, ast.Name):

@@ -39,7 +39,7 @@ def rnn_inline(W, U, xs, h0):
 def test_a_cell_function_generates_what_the_inline_loop_generates():
     with_cell, inline = sg.source(rnn_with_cell), sg.source(rnn_inline)
     assert "call_vjp" not in with_cell
-    assert with_cell.count("stack.append") == inline.count("stack.append") == 3
+    assert with_cell.count("push(") == inline.count("push(") == 3
     args = (W, U, XS, H0)
     np.testing.assert_allclose(sg.grad(rnn_with_cell)(*args), sg.grad(rnn_inline)(*args),
                                rtol=1e-12)
