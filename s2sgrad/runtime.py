@@ -483,17 +483,14 @@ def same_shape(value, previous):
     return previous if shape == previous else shape
 
 
-def push(stack, value):
-    """Save ``value`` on ``stack`` (a list): what a loop's adjoint will pop.
 
-    Generated code pushes the values an iteration overwrites and the trip
-    counts of loops; :func:`pop` gives them back in reverse order. Both are
-    primitives (``s2sgrad.primitives.stacks``), so generated code that uses
-    a stack is differentiated again like any other.
-    """
-    stack.append(value)
-
-
-def pop(stack):
-    """The value last pushed on ``stack`` (removed from it): see :func:`push`."""
-    return stack.pop()
+#: ``push(stack, value)``: save ``value`` on ``stack`` (a list), what a loop's
+#: adjoint will pop. Generated code pushes the values an iteration
+#: overwrites and the trip counts of loops; ``pop(stack)`` gives them back
+#: in reverse order. Both are primitives (``s2sgrad.primitives.stacks``), so
+#: generated code that uses a stack is differentiated again like any other;
+#: they are the list methods themselves (called as functions, at the cost
+#: of a method call).
+push = list.append
+#: ``pop(stack)``: the value last pushed on ``stack``, removed from it
+pop = list.pop

@@ -85,6 +85,8 @@ def _named(obj):
     module = getattr(obj, "__module__", None)
     if module is None and isinstance(obj, type(sys.modules["numpy"].sin)):
         module = "numpy"  # (a ufunc names no module)
+    if module is None and isinstance(getattr(obj, "__objclass__", None), type):
+        module = obj.__objclass__.__module__  # (a method of a builtin type: list.append)
     qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if not isinstance(module, str) or not isinstance(qualname, str):
         return None

@@ -45,7 +45,8 @@ class LoopAdjoints:
         gives back is what the pushes of that name pushed, so read again a
         stack carries derivatives exactly when its name does)."""
         if name not in self._stacks:
-            self._stacks[name] = self.namer.fresh(name.lstrip("_") + "_stack")
+            base = name.lstrip("_")
+            self._stacks[name] = self.namer.fresh((base if base.isidentifier() else name) + "_stack")
         return self._stacks[name]
 
 

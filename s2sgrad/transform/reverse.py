@@ -250,6 +250,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                     if base not in active and isinstance(s.value, ast.Name) and s.value.id in active:
                         active.add(base)
                         changed = True
+        self.check_stacks(body, stacks)
         return active
 
     def check_calls(self, body):
@@ -428,6 +429,36 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         raise self.error(f"{type(s).__name__} statement", s)
 
     # --------------------------------------------------------------- stacks
+    def check_stacks(self, body, stacks):
+        """A list the stack primitives (``list.append``, ``list.pop`` called
+        as functions) carry derivatives through must be a stack: made by
+        ``name = []`` here, read by nothing but them, one value pushed or
+        popped at a time (what the cotangent stack mirrors). Else refused."""
+        made = {s.targets[0].id for s in _walk_statements(body) if isinstance(s, ast.Assign)
+                and isinstance(s.targets[0], ast.Name) and isinstance(s.value, ast.List)
+                and not s.value.elts}
+        allowed = set()
+        for s in _walk_statements(body):
+            for node in ast.walk(s):
+                if not isinstance(node, ast.Call):
+                    continue
+                found = registry.record(self.context.resolve(node.func))
+                if found is None or found.stack is None:
+                    continue
+                arity = 2 if found.stack == "push" else 1
+                if len(node.args) != arity or node.keywords or \
+                        not isinstance(node.args[0], ast.Name):
+                    raise self.error(f"{ast.unparse(node)} (a stack takes one value at a time)", s)
+                allowed.add(id(node.args[0]))
+        for s in _walk_statements(body):
+            for node in ast.walk(s):
+                if isinstance(node, ast.Name) and node.id in stacks and \
+                        isinstance(node.ctx, ast.Load) and id(node) not in allowed:
+                    raise self.error(f"list {node.id!r} used as a stack (list.append/list.pop) "
+                                     "and read otherwise", s)
+        for stack in sorted(stacks - made):
+            raise self.error(f"list {stack!r} used as a stack but not made here (= [])", self.fn)
+
     def stack_call(self, value, role):
         """``value`` if it is a call of a stack primitive doing ``role``
         ("push" or "pop", the record's ``stack`` fact), else None."""

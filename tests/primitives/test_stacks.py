@@ -9,9 +9,12 @@ transform makes, and the stack's cotangent mirrors the stack.
 """
 
 import numpy as np
+import pytest
 
+import s2sgrad as sg
 from s2sgrad import runtime
 from s2sgrad.primitives import registry, stacks
+from tests.fd import numerical_grad
 
 CASES = []
 #: checked below and by the loops at order 2 and 3
@@ -39,3 +42,34 @@ def test_the_adjoint_of_a_push_pops_the_cotangent_of_the_value_pushed():
     assert g_value == 3.0 and below is cotangents and cotangents == [2.0]
     (before,) = stacks.pop_vjp(cotangents, None, [])
     assert before is cotangents
+
+
+def pushes_and_reads(x):
+    xs = []
+    for i in range(3):
+        list.append(xs, x * i)
+    return sum(xs)
+
+
+def pushes_and_pops(x):
+    xs = []
+    for i in range(3):
+        list.append(xs, np.sin(x * i))
+    s = 0.0
+    for i in range(3):
+        s = s + list.pop(xs) * s + x
+    return s
+
+
+def test_a_list_the_user_treats_as_a_stack_is_differentiated_as_one():
+    for x in (0.3, -1.2):
+        assert sg.grad(pushes_and_pops)(x) == pytest.approx(
+            numerical_grad(pushes_and_pops, (x,), 0), rel=1e-7)
+    second = sg.grad(sg.grad(pushes_and_pops))
+    assert second(0.3) == pytest.approx(numerical_grad(sg.grad(pushes_and_pops), (0.3,), 0),
+                                        rel=1e-6)
+
+
+def test_a_stack_read_otherwise_is_refused_at_the_users_line():
+    with pytest.raises(sg.UnsupportedSyntaxError, match=r"used as a stack .*test_stacks.py:\d+"):
+        sg.grad(pushes_and_reads)(0.3)
