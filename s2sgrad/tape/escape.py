@@ -68,8 +68,9 @@ class Escapes:
         #: (id(frame), code, line, instruction, how, file) of the last escape
         #: whose result is not the escaped object itself, or None
         self.last = None
-        #: (file, line) of the lines warned about
-        self.warned = set()
+        #: (file, line) of each line warned about -> what came back there
+        #: (read by ``tape.explain``)
+        self.warned = {}
 
 
 #: the calls whose result is the escaped object itself (so identity finds it)
@@ -104,7 +105,10 @@ def _call_text(frame):
     line, end_line, col, end_col = positions
     if None in positions:
         return None
-    lines = linecache.getlines(code.co_filename, frame.f_globals)
+    try:
+        lines = linecache.getlines(code.co_filename, frame.f_globals)
+    except (ImportError, OSError, ValueError):  # a loader with no source (python -c)
+        return None
     if not lines or end_line > len(lines):
         return None
     if line == end_line:
@@ -159,11 +163,11 @@ def coming_back(tape, prim, args, frame, tapes):
     filename, lineno = user.f_code.co_filename, user.f_lineno
     if (filename, lineno) in escapes.warned:
         return
-    for other in tapes:
-        if other._escapes is not None:
-            other._escapes.warned.add((filename, lineno))
     _, what, from_file, from_line = found
     where = f" at {from_file}:{from_line}" if from_file else ""
+    for other in tapes:
+        if other._escapes is not None:
+            other._escapes.warned[(filename, lineno)] = f"{what}{where}, in {spelling(prim)}"
     message = (
         f"{what}{where} took a value computed from a watched source out of the tape: it is "
         f"a constant (as in TensorFlow), and {spelling(prim)} at {filename}:{lineno} "
@@ -172,9 +176,10 @@ def coming_back(tape, prim, args, frame, tapes):
     )
     module_globals = user.f_globals
     registry_ = module_globals.setdefault("__warningregistry__", {})
+    # (not module_globals: a loader without source, as python -c's, raises there;
+    # linecache finds the source of a file by its name)
     warnings.warn_explicit(message, S2SGradWarning, filename, lineno,
-                           module=module_globals.get("__name__"), registry=registry_,
-                           module_globals=module_globals)
+                           module=module_globals.get("__name__"), registry=registry_)
 
 
 def _held_among(held, args):

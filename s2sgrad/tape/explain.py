@@ -10,7 +10,9 @@ from a value taken out of the tape by ``t.numpy()``, ``float(t)`` or
 computed from the source a result with no derivative: the tape notes each
 such place while it records (``tensor._note_cut``: an ``np.argmax``, a
 rounding, a comparison, a cast to an integer dtype, ``sg.stop_gradient``),
-with the user's file and line.
+with the user's file and line. The lines where a value taken out of the
+tape came back into it (:mod:`s2sgrad.tape.escape`) are listed too: the
+gradient misses the paths through them.
 """
 
 import numpy as np
@@ -36,6 +38,12 @@ def explain_tape(tape, target, sources):
     for i, source in enumerate(flat):
         label = "the source" if len(flat) == 1 else f"source {i}"
         lines += _explain_source(tape, target, source, label, producers, records is not None)
+    escapes = tape._escapes
+    if escapes is not None and escapes.warned:
+        lines.append("values taken out of the tape came back into it as constants (no gradient "
+                     "flows through them):")
+        lines += [f"    {filename}:{lineno}: {what}"
+                  for (filename, lineno), what in list(escapes.warned.items())[:MAX_LISTED]]
     return "\n".join(lines) + "\n"
 
 

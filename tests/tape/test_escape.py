@@ -248,3 +248,36 @@ def test_an_ignore_filter_silences_it():
         with sg.GradientTape() as tape:
             y = x * float(x)
     assert caught == [] and tape.gradient(y, x).numpy() == 2.0
+
+
+def test_explain_lists_the_lines_where_values_came_back():
+    x = sg.Variable(2.0)
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        with sg.GradientTape(persistent=True) as tape:
+            c = float(x)
+            y = x * c  # explained
+    assert tape.gradient(y, x).numpy() == 2.0
+    report = tape.explain(y, x)
+    assert "connected" in report and "came back into it as constants" in report
+    assert f"{THIS_FILE}:{line_of('explained')}: `float(x)` at {THIS_FILE}:" in report
+    assert "the operator *" in report
+    with sg.GradientTape() as clean:
+        y = x * x
+    assert "came back" not in clean.explain(y, x)
+
+
+def test_a_program_without_source_file_warns_too():
+    """``python -c``: the loader has no source to show (warnings' own lookup of
+    it raised ImportError); the warning still names the line."""
+    import os
+    import subprocess
+    import sys
+
+    program = ("import s2sgrad as sg\nx = sg.Variable(2.0)\nwith sg.GradientTape() as t:\n"
+               "    y = x * float(x)\nprint(t.gradient(y, x).numpy())\n")
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(sg.__file__)))
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "2.0\n"
+    assert "<string>:4: S2SGradWarning: float() at <string>:4" in done.stderr
