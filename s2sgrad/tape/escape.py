@@ -23,8 +23,8 @@ a plain operand) keeps:
   derived from an escaped one on other lines are beyond what the tape sees.
 """
 
-import ast
 import linecache
+import re
 import sys
 import warnings
 
@@ -121,18 +121,22 @@ def _call_text(frame):
     return text if 0 < len(text) <= 80 else None
 
 
+#: a call's callee at the start of its source: ``math.sin`` of ``math.sin(x)``
+_CALLEE = re.compile(r"([A-Za-z_][\w.]*)\s*\(")
+
+
 def _callee(text):
-    """The called name of a call expression's source (``sin`` of ``math.sin(x)``)."""
+    """The called name of a call expression's source (``sin`` of ``math.sin(x)``).
+
+    Read from the text, not parsed: ``ast`` is not thread-safe in CPython
+    3.11 (its recursion-depth bookkeeping is shared), and the escape runs
+    in user threads next to the source transformer."""
     if text is None:
         return None
-    try:
-        node = ast.parse(text, mode="eval").body
-    except SyntaxError:
+    match = _CALLEE.match(text)
+    if match is None:
         return None
-    if not isinstance(node, ast.Call):
-        return None
-    func = node.func
-    return func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
+    return match.group(1).rsplit(".", 1)[-1]
 
 
 def coming_back(tape, prim, args, frame, tapes):

@@ -298,8 +298,9 @@ def note_escape(tensors, value, how, frame):
         caller = caller.f_back
     if caller is None or _escape.called_from_s2sgrad(caller):
         return
+    tensors = [t for t in tensors if t._value.dtype.kind in "fc"]  # (an integer has no derivative)
     for tape in _local.active:
-        if _tracked_inputs(tape, tensors):
+        if tensors and _tracked_inputs(tape, tensors):
             _escape.note(tape, value, how, frame)
 
 

@@ -281,3 +281,18 @@ def test_a_program_without_source_file_warns_too():
     assert done.returncode == 0, done.stderr
     assert done.stdout == "2.0\n"
     assert "<string>:4: S2SGradWarning: float() at <string>:4" in done.stderr
+
+
+def test_no_warning_for_an_integer_result_taken_out():
+    """``np.linalg.lstsq``'s rank is an output of a recorded operation, but an
+    integer: it has no derivative to lose."""
+    a = sg.Variable(np.array([[1.0, 0.5], [0.0, 2.0], [1.0, 1.0]]))
+    b = np.array([1.0, 2.0, 0.5])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with sg.GradientTape() as tape:
+            x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=None)
+            y = np.sum(s ** 2) * float(rank)
+        g = tape.gradient(y, a)
+    assert lines_of(caught) == []
+    np.testing.assert_allclose(g.numpy(), 2 * 2 * a.numpy(), rtol=1e-10, atol=1e-12)  # sum(s^2) = |a|_F^2
