@@ -8,7 +8,7 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
-from s2sgrad.backend import xp
+from s2sgrad.backend import ndarray, xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
 from s2sgrad.errors import S2SGradError, UndefinedNameError, UnsupportedSyntaxError
@@ -168,18 +168,18 @@ def jacobian(fun, wrt=0):
     @functools.wraps(fun)
     def jacobian_fun(*args, **kwargs):
         values, _ = read(args, kwargs)
-        shapes = tuple(xp.shape(x) for x in values)
-        use_forward = modes.get(shapes)
+        key = _basis_key(values)
+        use_forward = modes.get(key)
         if use_forward is None:
             out = fun(*args, **kwargs)
-            use_forward = modes[shapes] = (
+            use_forward = modes[key] = (
                 not isinstance(out, (list, tuple, dict))
                 and sum(int(xp.size(x)) for x in values) < xp.size(out)
                 and _batched_forward(forward, fun, wrt) is not None)
         if use_forward:
-            tangents, offsets = _batched_basis(values)
+            tangents, offsets = _batched_basis(values, key)
             value, derivative = forward[0](args, kwargs, tangents)
-            out_shape = xp.shape(value)
+            out_shape = value.shape if type(value) is ndarray else xp.shape(value)
             blocks = [_forward_block(derivative, out_shape, x, b, offsets)
                       for b, x in enumerate(values)]
             return tuple(blocks) if isinstance(wrt, (tuple, list)) else blocks[0]
@@ -213,7 +213,10 @@ def _forward_block(derivative, out_shape, x, b, offsets):
     rows = xp.asarray(derivative)
     if len(offsets) > 2:
         rows = rows[offsets[b]:offsets[b + 1]]
-    return xp.reshape(xp.moveaxis(rows, 0, -1), out_shape + xp.shape(x))
+    shape = out_shape + getattr(x, "shape", ())
+    if rows.shape[0] == 1:  # (one direction: moving its axis last is a reshape)
+        return rows.reshape(shape)
+    return rows.reshape(rows.shape[0], -1).T.reshape(shape)
 
 
 def _seed_name(vjp):
@@ -392,13 +395,18 @@ def _forward_over_reverse_hessian(fun, wrt):
     return hessian_fun
 
 
-def _batched_basis(values):
+def _basis_key(values):
+    """What the directions of ``values`` depend on: types, shapes, dtypes."""
+    return tuple((type(x), getattr(x, "shape", None), getattr(x, "dtype", None)) for x in values)
+
+
+def _batched_basis(values, key=None):
     """Tangents along every direction of every argument at once: argument
     ``b``'s tangent is ``(k,) + shape``, ones on its own rows of the k
     (k = the arguments' total size), zeros elsewhere; and the row offsets.
     Made once per shapes and dtypes (read-only: the generated code never
     writes into a tangent it is given)."""
-    key = tuple((type(x), getattr(x, "shape", None), getattr(x, "dtype", None)) for x in values)
+    key = _basis_key(values) if key is None else key
     found = _BASES.get(key)
     if found is None:
         if len(_BASES) > 64:

@@ -31,9 +31,12 @@ def lift(g, like):
     so that it broadcasts against ``like``'s primal values from the right."""
     if type(g) is ndarray:  # (the common cases without dispatch: a hot path)
         if type(like) is ndarray:
-            if g.ndim == like.ndim + 1:
+            missing = like.ndim + 1 - g.ndim
+            if missing <= 0:
                 return g
-        elif type(like) is float:
+            shape = g.shape
+            return g.reshape(shape[:1] + (1,) * missing + shape[1:])
+        if type(like) is float:
             return g
     return _lifted(g, np.ndim(like))
 
@@ -398,6 +401,49 @@ def cumsum_batched(g, ans, a, axis=None, dtype=None, out=None):
     return (np.reshape(np.cumsum(np.reshape(g, batch_shape(g, -1)), axis=1, dtype=dtype),
                        batch_shape(g, np.shape(ans))) if axis is None
             else np.cumsum(g, axis=batch_axis(axis, a), dtype=dtype),)
+
+
+def batch_concatenate(g, arrays, axis=0, dtype=None):
+    """``np.concatenate`` of each direction (``g`` the list of the entries'
+    batched tangents)."""
+    if axis is None:
+        return np.concatenate([np.reshape(t, batch_shape(t, -1)) for t in g], axis=1, dtype=dtype)
+    return np.concatenate(g, axis=batch_axis(axis, arrays[0]), dtype=dtype)
+
+
+@defbatched(np.concatenate)
+def concatenate_batched(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (batch_concatenate(g, arrays, axis, dtype),)
+
+
+@defbatched(np.stack)
+def stack_batched(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    return (np.stack(g, axis=batch_axis(axis, ans), dtype=dtype),)
+
+
+@defbatched(np.moveaxis)
+def moveaxis_batched(g, ans, a, source, destination):
+    return (np.moveaxis(g, batch_axis(source, a), batch_axis(destination, a)), None, None)
+
+
+@defbatched(np.flip)
+def flip_batched(g, ans, m, axis=None):
+    return (np.flip(g, batch_axis(axis, m)),)
+
+
+@defbatched(np.broadcast_to)
+def broadcast_to_batched(g, ans, array, shape, subok=False):
+    return (np.broadcast_to(lift(g, ans), batch_shape(g, np.shape(ans))), None)
+
+
+@defbatched(np.trace)
+def trace_batched(g, ans, a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
+    return (np.trace(g, offset, batch_axis(axis1, a), batch_axis(axis2, a), dtype),)
+
+
+@defbatched(np.diagonal)
+def diagonal_batched(g, ans, a, offset=0, axis1=0, axis2=1):
+    return (np.diagonal(g, offset, batch_axis(axis1, a), batch_axis(axis2, a)),)
 
 
 @defbatched(operator.matmul, np.matmul)
