@@ -8,7 +8,7 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
-from s2sgrad.backend import ndarray, xp
+from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
 from s2sgrad.errors import S2SGradError, UndefinedNameError, UnsupportedSyntaxError
@@ -178,8 +178,8 @@ def jacobian(fun, wrt=0):
                 and _batched_forward(forward, fun, wrt) is not None)
         if use_forward:
             tangents, offsets = _batched_basis(values, key)
-            value, derivative = forward[0](args, kwargs, tangents)
-            out_shape = value.shape if type(value) is ndarray else xp.shape(value)
+            derivative = forward[0](args, kwargs, tangents)
+            out_shape = derivative.shape[1:]
             blocks = [_forward_block(derivative, out_shape, x, b, offsets)
                       for b, x in enumerate(values)]
             return tuple(blocks) if isinstance(wrt, (tuple, list)) else blocks[0]
@@ -200,7 +200,8 @@ def _batched_forward(built, fun, wrt):
     """The batched forward call of ``fun`` (built once into ``built``), or None."""
     if not built:
         try:
-            built.append(_forward_function(fun, wrt, "jacobian", batched=True)[1])
+            built.append(_forward_function(fun, wrt, "jacobian", batched=True,
+                                           tangent_only=True)[1])
         except S2SGradError:
             built.append(None)
     return built[0]
@@ -312,15 +313,18 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
     return second_derivative
 
 
-def _forward_function(fun, wrt, transform, batched=False):
+def _forward_function(fun, wrt, transform, batched=False, tangent_only=False):
     """The generated JVP of ``fun`` and a ``call(args, kwargs, tangents)`` running it
-    (``batched``: each tangent carries a leading axis of directions)."""
+    (``batched``: each tangent carries a leading axis of directions;
+    ``tangent_only``: it returns the tangent alone, computing no more of the
+    value than the tangent needs)."""
     from s2sgrad import pipeline
 
     _check_function(fun, transform)
     fun = called_function(fun)
     pipeline.wrt_names(fun, wrt)
-    entry = pipeline.gradient_code(fun, wrt, mode="forward", batched=batched)
+    entry = pipeline.gradient_code(fun, wrt, mode="forward", batched=batched,
+                                   tangent_only=tangent_only)
     forward = pipeline.bind(entry, fun)
     tangent_names = entry.seed_name
 
@@ -375,7 +379,7 @@ def _forward_over_reverse_hessian(fun, wrt):
     where the gradient's code has no batched form, one pass per direction)."""
     gradient = _transform(fun, wrt, "hessian")
     try:
-        _, call = _forward_function(gradient, wrt, "hessian", batched=True)
+        _, call = _forward_function(gradient, wrt, "hessian", batched=True, tangent_only=True)
     except S2SGradError:
         return _hessian_direction_by_direction(fun, wrt, gradient)
     blocks = isinstance(wrt, (tuple, list))
@@ -385,7 +389,7 @@ def _forward_over_reverse_hessian(fun, wrt):
     def hessian_fun(*args, **kwargs):
         values, _ = read(args, kwargs)
         tangents, offsets = _batched_basis(values)
-        derivative = call(args, kwargs, tangents)[1]
+        derivative = call(args, kwargs, tangents)
         if not blocks:
             return _assemble_batched(derivative, values[0], values[0], 0, offsets)
         return tuple(tuple(_assemble_batched(derivative[a], values[a], values[b], b, offsets)
@@ -443,7 +447,7 @@ def _assemble_batched(derivative, row_arg, column_arg, b, offsets):
 
 def _hessian_direction_by_direction(fun, wrt, gradient):
     """The Hessian from the forward transform of the gradient, one pass per direction."""
-    _, call = _forward_function(gradient, wrt, "hessian")
+    _, call = _forward_function(gradient, wrt, "hessian", tangent_only=True)
     blocks = isinstance(wrt, (tuple, list))
     read = _argument_reader(called_function(fun), wrt)
 
@@ -456,7 +460,7 @@ def _hessian_direction_by_direction(fun, wrt, gradient):
             for direction in _basis(x):
                 tangents = list(zeros)
                 tangents[b] = direction
-                columns[b].append(call(args, kwargs, tangents)[1])
+                columns[b].append(call(args, kwargs, tangents))
         if not blocks:
             return _assemble(columns[0], values[0], values[0])
         return tuple(tuple(_assemble([c[a] for c in columns[b]], values[a], values[b])
@@ -614,7 +618,7 @@ def hvp(fun, wrt=0):
         raise TypeError("hvp takes one argument to differentiate (wrt=int or name)")
     try:
         gradient = _transform(fun, wrt, "hvp")
-        _, call = _forward_function(gradient, wrt, "hvp")
+        _, call = _forward_function(gradient, wrt, "hvp", tangent_only=True)
     except S2SGradError:
         return _hvp_by_reverse(fun, wrt)
     target = called_function(fun)
@@ -624,7 +628,7 @@ def hvp(fun, wrt=0):
         *args, v = args
         (x,), (name,) = read(args, kwargs)
         _check_tangent(v, x, name, target)
-        return call(args, kwargs, [v])[1]
+        return call(args, kwargs, [v])
 
     return hvp_fun
 

@@ -357,15 +357,18 @@ class Generation:
     gradient; "forward": a Jacobian-vector product, ``(value, tangent)``
     with one keyword-only tangent parameter per wrt argument) and
     ``batched`` (forward mode: each tangent carries a leading axis of
-    directions).
+    directions) and ``tangent_only`` (forward mode: the tangent is returned
+    alone, so what only the value needed is dropped).
     """
 
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
-                 checks=None, free_locals=True, mode="reverse", batched=False):
+                 checks=None, free_locals=True, mode="reverse", batched=False,
+                 tangent_only=False):
         self.names = tuple(names)
         self.mode = mode
         self.batched = batched
+        self.tangent_only = tangent_only
         self.label = label
         self.is_tuple = is_tuple
         self.return_value = return_value
@@ -478,7 +481,8 @@ def _differentiate(g):
 def _forward(g):
     """Forward mode: each primal statement followed by its tangent."""
     checks = g.known_shapes is None if g.checks is None else g.checks
-    mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks, batched=g.batched)
+    mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks, batched=g.batched,
+                       tangent_only=g.tangent_only)
     g.program = mode.transform()
     g.seed_name = mode.tangent_params
     g.unreached = mode.unreached
@@ -701,7 +705,7 @@ def wrt_names(function, wrt):
 
 
 def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse",
-                  batched=False):
+                  batched=False, tangent_only=False):
     """The (cached) generated gradient of ``function``: a Generated entry.
 
     Keyed by the code object running now and the source it was read from
@@ -712,12 +716,12 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
     """
     names, is_tuple = wrt_names(function, wrt)
     key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
-    if batched:
-        key += ("batched",)
+    if batched or tangent_only:
+        key += (("batched",) if batched else ()) + (("tangent only",) if tangent_only else ())
 
     def make():
         return from_disk(function, key) or _generate(
-            function, names, is_tuple, return_value, seed, mode, key, batched)
+            function, names, is_tuple, return_value, seed, mode, key, batched, tangent_only)
 
     return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
 
@@ -759,9 +763,11 @@ def _digest(data):
     return hashlib.sha1(data).hexdigest()
 
 
-def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=False):
+def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=False,
+              tangent_only=False):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
-                   return_value=return_value, seed=seed, mode=mode, batched=batched)
+                   return_value=return_value, seed=seed, mode=mode, batched=batched,
+                   tangent_only=tangent_only)
     g.function = function
     entry = _generated(run(g, "parse"))
     stored = _portable_entry(g)

@@ -5,7 +5,8 @@
 of its Jacobian-vector product: the same parameters plus one keyword-only
 tangent ``d<name>`` per wrt argument, every primal statement followed by
 its tangent statement (``dy = ...`` after ``y = ...``), and
-``return (result, dresult)``.
+``return (result, dresult)`` (``tangent_only``: ``return dresult``, the
+value computed only as far as the tangent needs it).
 
 Only values that depend differentiably on a wrt argument get tangents (the
 activity analysis reverse mode uses); a tangent is a variable
@@ -70,9 +71,11 @@ from s2sgrad.transform.templates import _substitute, template_for, Template
 class ForwardMode:
     """Builds the Jacobian-vector product of one normal-form function."""
 
-    def __init__(self, fn, context, wrt, facts, *, checks=True, batched=False):
+    def __init__(self, fn, context, wrt, facts, *, checks=True, batched=False,
+                 tangent_only=False):
         self.fn = fn
         self.batched = batched
+        self.tangent_only = tangent_only
         self.context = context
         self.namer = context.namer
         self.wrt = list(wrt)
@@ -121,7 +124,7 @@ class ForwardMode:
         if tangent is None:
             self.unreached = list(self.wrt)
             tangent = self.zero(result)
-        value = ast.Tuple([result, tangent], ast.Load())
+        value = tangent if self.tangent_only else ast.Tuple([result, tangent], ast.Load())
         args = fn.args
         for name in self.tangent_params:
             args.kwonlyargs.append(ast.arg(name))
