@@ -21,9 +21,10 @@ def _check_function(fun, transform):
     if not callable(fun):
         raise TypeError(f"{transform} expects a function, got {type(fun).__name__} {fun!r}")
     if not inspect.isfunction(fun):
+        what = getattr(fun, "__qualname__", None) or f"an instance of {type(fun).__qualname__}"
         raise TypeError(
             f"{transform} differentiates Python functions (def or lambda); got "
-            f"{type(fun).__name__} {fun!r}"
+            f"{what} ({type(fun).__name__})"
         )
 
 

@@ -64,6 +64,11 @@ class UndefinedNameError(UnsupportedSyntaxError):
     ``grad`` then generates on the first call instead."""
 
 
+class RecursionTooDeepError(S2SGradError, RecursionError):
+    """The gradient of a recursive function ran out of Python's recursion
+    limit (which a user may raise with ``sys.setrecursionlimit``)."""
+
+
 class InternalError(Exception):
     """A bug in s2sgrad, not in the user's code (a pass broke the IR's
     grammar). Deliberately not an :class:`S2SGradError`: the fallbacks that

@@ -32,11 +32,13 @@ import inspect
 import linecache
 import numbers
 import os
+import sys
+import threading
 import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
-from s2sgrad.errors import InternalError, UnsupportedSyntaxError, user_location
+from s2sgrad.errors import InternalError, RecursionTooDeepError, UnsupportedSyntaxError, user_location
 from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import line_origins, to_source
@@ -65,6 +67,31 @@ CHECK_VARIABLE = "S2SGRAD_CHECK"
 CALLEE_SEED = "callee"
 
 
+#: (lock, [callee VJPs running in any thread, the recursion limit before])
+_RECURSION = (threading.Lock(), [0, None])
+
+
+@contextlib.contextmanager
+def _room_for_recursion():
+    """While callee VJPs run, Python's recursion limit is three times what
+    it was (at most 15,000 frames): the gradient of a recursive function
+    takes about two frames per call the function makes, and should recurse
+    as deep as the function itself. Restored when the last one returns."""
+    lock, state = _RECURSION
+    with lock:
+        if state[0] == 0:
+            state[1] = sys.getrecursionlimit()
+            sys.setrecursionlimit(max(state[1], 3 * min(state[1], 5000)))
+        state[0] += 1
+    try:
+        yield
+    finally:
+        with lock:
+            state[0] -= 1
+            if state[0] == 0:
+                sys.setrecursionlimit(state[1])
+
+
 def call_vjp(function, wrt, seed, *args, **kwargs):
     """Gradients of ``function(*args, **kwargs)`` for parameters ``wrt``.
 
@@ -76,9 +103,18 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     It lives here, not in the runtime, because it runs the pipeline.
     """
     function = called_function(function)
-    generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED)
-    kwargs[generated.seed_name] = seed
-    grads = bind(generated, function)(*args, **kwargs)
+    with _room_for_recursion():
+        try:
+            generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED)
+            kwargs[generated.seed_name] = seed
+            grads = bind(generated, function)(*args, **kwargs)
+        except RecursionError as error:
+            if isinstance(error, RecursionTooDeepError):
+                raise
+            raise RecursionTooDeepError(
+                f"the gradient of {function.__qualname__} recursed deeper than Python's "
+                f"recursion limit ({sys.getrecursionlimit()} frames; the gradient takes about "
+                "two per recursive call): raise it with sys.setrecursionlimit") from None
     # (a list, tuple or dict argument's gradient sums entry by entry in the caller)
     return tuple(runtime.as_cotangent(g) for g in grads)
 

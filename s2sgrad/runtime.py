@@ -11,6 +11,8 @@ callee's VJP, generated on first use) is the pipeline's ``call_vjp``,
 handed to generated code through its environment.
 """
 
+import numbers
+
 from s2sgrad.backend import ndarray, xp
 
 from s2sgrad.errors import UnsupportedSyntaxError
@@ -135,7 +137,8 @@ def require_float(value, argument, function_name):
                 f"cannot differentiate {function_name} with respect to integer "
                 f"argument {argument!r} ({value!r}); pass a float"
             )
-        if isinstance(value, (complex, str, bytes)) or value is None:
+        if isinstance(value, (complex, str, bytes)) or value is None or \
+                not isinstance(value, (list, tuple, dict, numbers.Real)):
             raise TypeError(
                 f"cannot differentiate {function_name} with respect to argument {argument!r}, "
                 f"a {type(value).__name__}; pass a real float or float array"

@@ -3,12 +3,15 @@ class of wrong or crashing gradient found by the adversarial hunt (issue 10):
 each is compared with central finite differences, or must be refused with an
 UnsupportedSyntaxError naming the construct and this file's line."""
 
+import contextlib
 import os
+import sys
 
 import numpy as np
 import pytest
 
 import s2sgrad as sg
+from s2sgrad import pipeline
 from tests.fd import numerical_grad, numerical_jacobian
 from tests.other_module_helpers import scale_in_place, sgd_step
 
@@ -76,6 +79,11 @@ def helper_updates_a_number(x):
     return s * s + x[1]
 
 
+def parameter_updated_by_helper(x, y):
+    scale_local(y, -1.2)
+    return np.sum(y * x) + np.sum(y[::-1][1:])
+
+
 def training_steps_through_helper(x):
     w = x * 1.0
     for _ in range(3):
@@ -94,6 +102,10 @@ def old_and_new_both_read(x):
                                old_and_new_both_read])
 def test_a_helper_updating_its_parameter_updates_the_callers_array(f):
     check(f, X)
+
+
+def test_a_helper_updating_the_callers_own_parameter():
+    check(parameter_updated_by_helper, X, np.array([0.96, -1.0, -0.42]))
 
 
 def test_second_derivative_through_a_helper_updating_its_parameter():
@@ -210,3 +222,41 @@ def test_forward_mode_through_a_helper_updating_its_parameter():
     value, tangent = sg.jvp(update_through_helper)(X, v)
     np.testing.assert_allclose(value, update_through_helper(X.copy()))
     np.testing.assert_allclose(tangent, numerical_grad(update_through_helper, [X], 0) @ v, rtol=1e-6)
+
+
+# -- recursion as deep as the function itself goes
+
+
+def power_by_recursion(x, n):
+    if n == 0:
+        return 1.0
+    return x * power_by_recursion(x, n - 1)
+
+
+def deep_recursion(x):
+    return power_by_recursion(x, 600)
+
+
+def test_a_recursion_as_deep_as_the_primal_goes_is_differentiated():
+    limit = sys.getrecursionlimit()
+    assert deep_recursion(1.0001) > 0  # the primal itself recurses 600 deep
+    np.testing.assert_allclose(sg.grad(deep_recursion)(1.0001), 600 * 1.0001 ** 599, rtol=1e-10)
+    assert sys.getrecursionlimit() == limit
+
+
+def test_a_recursion_too_deep_for_the_gradient_says_so(monkeypatch):
+    # without the room the pipeline makes, 600 calls need more frames than
+    # Python allows: the error says what ran out and what to do
+    monkeypatch.setattr(pipeline, "_room_for_recursion", contextlib.nullcontext)
+    sg.grad(lambda x: power_by_recursion(x, 3) + x)(1.0)  # (generated before the limit counts)
+    with pytest.raises(RecursionError, match="power_by_recursion recursed deeper than .*setrecursionlimit"):
+        sg.grad(deep_recursion)(1.0001)
+
+
+def test_a_callable_object_is_refused_by_its_class_name():
+    class Loss:
+        def __call__(self, x):
+            return np.sum(x ** 2)
+    with pytest.raises(TypeError, match="an instance of .*Loss") as caught:
+        sg.grad(Loss())
+    assert "object at 0x" not in str(caught.value)

@@ -172,9 +172,9 @@ def _written_through(normaliser, atom, final, callee, origin):
     if normaliser.shared.get(name):
         normaliser.guard_shared_write(runtime.refuse_shared_argument, name, [
             ast.Constant(normaliser.user_names.get(name, name)), ast.Constant(callee)], origin)
-    user = normaliser.user_names.get(name)
-    if user is None or normaliser.current.get(user) != name \
-            or normaliser.rebinding == (user, origin):
+    # (the caller's own parameters are versions named as themselves)
+    user = next((u for u, version in normaliser.current.items() if version == name), None)
+    if user is None or normaliser.rebinding == (user, origin):
         return  # a temporary, or ``w = step(w)``: nobody reads the old value again
     helper = normaliser.env_helper(containers.written_through, "written_through")
     normaliser.assign_value(user, ast.Call(ast.Name(helper, ast.Load()),

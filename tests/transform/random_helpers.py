@@ -1,8 +1,11 @@
 """Module-level helpers the random programs of test_random_programs call.
 
 Each helper is smooth except at its own data-dependent conditions (which
-the path check of the test traces), never mutates its arguments and always
-returns fresh arrays, so that callers cannot end up aliasing their inputs.
+the path check of the test traces) and always returns fresh arrays, so that
+callers cannot end up aliasing their inputs. All but the last two leave
+their arguments alone; ``scale_into`` and ``stepped`` update theirs in place
+(``a *= c`` changes the caller's array, not its number), as helpers of
+training loops do.
 """
 
 import numpy as np
@@ -41,3 +44,12 @@ def scaled(a, k=2.0):
 def nested(a, b):
     p, q = pair(a, b)
     return smooth(p, q) + branchy(q, 0.0)
+
+
+def scale_into(a, c):
+    a *= c
+
+
+def stepped(a, g):
+    a -= 0.1 * g
+    return a

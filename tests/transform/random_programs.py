@@ -34,12 +34,15 @@ from hypothesis.extra import numpy as hnp
 
 from tests.transform import random_helpers
 
+#: helpers called in expressions
 HELPERS = ("smooth", "branchy", "looped", "pair", "scaled", "nested")
-HEADER = ("import numpy as np\n"
-          f"from tests.transform.random_helpers import {', '.join(HELPERS)}\n\n\n")
+#: helpers updating their first argument in place (called as statements)
+UPDATING = ("scale_into", "stepped")
+HEADER = ("import functools\n\nimport numpy as np\n"
+          f"from tests.transform.random_helpers import {', '.join(HELPERS + UPDATING)}\n\n\n")
 #: the same helpers defined in the program's own module: calls to them are
 #: inlined (s2sgrad.frontend.inline), while imported ones stay calls
-HEADER_WITH_HELPERS = ("import numpy as np\n\n\n" + inspect.getsource(random_helpers).split(
+HEADER_WITH_HELPERS = ("import functools\n\nimport numpy as np\n\n\n" + inspect.getsource(random_helpers).split(
     "import numpy as np\n", 1)[1].strip() + "\n\n\n")
 
 #: () stands for a Python float argument
@@ -143,10 +146,21 @@ def _merge(scopes, keys=None):
 #: statement weights; order 2 draws more branches and guarded powers
 WEIGHTS = {1: {"assign": 6, "reassign": 3, "unpack": 1, "flag": 1, "augassign": 3, "setitem": 2,
                "if": 3, "for": 3, "for row": 1, "while": 1, "jump": 2, "return": 1,
-               "select": 2, "power": 1, "view": 3},
+               "select": 2, "power": 1, "view": 3, "update call": 1, "sequence": 2, "alias": 1},
            2: {"assign": 5, "reassign": 3, "unpack": 1, "flag": 1, "augassign": 2, "setitem": 0,
                "if": 7, "for": 1, "for row": 0, "while": 1, "jump": 1, "return": 1,
-               "select": 2, "power": 3, "view": 0}}
+               "select": 2, "power": 3, "view": 0, "update call": 0, "sequence": 0, "alias": 0}}
+
+#: decorators a program's f may carry: (source, what the wrapper does); the
+#: wrapper is f's own signature, so it is differentiated as the function called
+DECORATORS = [
+    ("def doubled(fn):\n    @functools.wraps(fn)\n    def wrapper(x, y):\n"
+     "        return 2.0 * fn(x, y)\n    return wrapper\n\n\n", "@doubled"),
+    ("def shifted(fn):\n    @functools.wraps(fn)\n    def wrapper(x, y):\n"
+     "        return fn(x * 0.5, y) + np.sum(y)\n    return wrapper\n\n\n", "@shifted"),
+    ("def plain(fn):\n    def wrapper(x, y):\n        return fn(x, y)\n    return wrapper\n\n\n",
+     "@plain"),
+]
 
 
 class Builder:
@@ -394,9 +408,11 @@ class Builder:
         scalars = [n for n in writable if scope[n].shape == ()]
         # (x and y themselves leave the scope when arms of an if rebind them to
         # views of different shapes)
-        names = ["assign", "unpack", "flag", "select"] + (["reassign"] if writable else [])
+        names = ["assign", "unpack", "flag", "select", "sequence"] + (["reassign"] if writable else [])
         if inplace:
-            names.append("augassign")
+            names += ["augassign", "update call"]
+        if writable and not ctx.straight:
+            names.append("alias")
         if arrays:
             names.append("setitem")
         if scalars:
@@ -440,6 +456,12 @@ class Builder:
             return scope, False
         if form == "select":
             return self.select(scope, inplace, indent), False
+        if form == "update call":
+            return self.update_call(scope, inplace, indent), False
+        if form == "sequence":
+            return self.sequence(scope, indent), False
+        if form == "alias":
+            return self.alias(scope, writable, indent), False
         if form == "power":
             return self.power(scope, scalars, indent, ctx)
         if form == "view":
@@ -483,6 +505,84 @@ class Builder:
         shape = scope[name].shape if name in scope else self.choice(self.shapes(scope))
         e, view = self.ifexp(scope, shape, self.draw(st.integers(0, 2)))
         return self.assign(scope, name, shape, f"{e} * 1.0" if view else e, indent)
+
+    def update_call(self, scope, inplace, indent):
+        """A helper updating its argument in place: ``scale_into(v, c)``, or
+        ``v = stepped(v, e)`` (which also returns it), as training steps do;
+        on a number the caller's value stays (``scale_into(s, c)`` does
+        nothing to s)."""
+        if "helpers inlined" not in self.features:
+            # (a helper of another module updating an array is refused: numbers only)
+            inplace = [n for n in inplace if scope[n].shape == ()]
+            if not inplace:
+                return self.assign(scope, self.fresh("v"), (), self.top_expr(scope, ()), indent)
+        name = self.choice(inplace)
+        shape = scope[name].shape
+        if self.coin():
+            self.features.add("call scale_into")
+            self.emit(indent, f"scale_into({name}, {self.choice(CONSTANTS)})")
+        else:
+            self.features.add("call stepped")
+            e, _ = self.expr(scope, self.choice([s for s in self.shapes(scope) if _fits(s, shape)]), 1)
+            target = name if self.coin(70) else self.fresh("v")
+            self.emit(indent, f"{target} = stepped({name}, {e})")
+            if target != name:  # the result is the updated array itself
+                scope = dict(scope)
+                scope[name] = replace(scope[name], owned=False)
+                scope[target] = Var(shape, owned=False)
+        self.assigned.append(name)
+        return scope
+
+    def sequence(self, scope, indent):
+        """A list or tuple of values of one shape, rebuilt by a sequence
+        operation (slices, concatenation, repetition, append, +=) and read
+        back into a new value (sum, items, a loop over it)."""
+        shape = self.choice(self.shapes(scope))
+        is_list = self.coin()
+        items = [self.top_expr(scope, shape) if self.coin() else self.leaf(scope, shape)[0]
+                 for _ in range(self.draw(st.integers(1, 3)))]
+        name = self.fresh("t")
+        self.emit(indent, f"{name} = [{', '.join(items)}]" if is_list
+                  else f"{name} = ({', '.join(items)},)")
+        more = self.top_expr(scope, shape)
+        ops = [f"{name} = {name}[::-1]", f"{name} = {name}[1:] + {name}[:1]",
+               f"{name} = {name} * 2", f"{name} = {name}[-1:] + {name}"]
+        ops += ([f"{name} = {name} + [{more}]", f"{name} += [{more}]", f"{name}.append({more})"]
+                if is_list else [f"{name} = {name} + ({more},)", f"{name} = ({more},) + {name}"])
+        op = self.choice(ops)
+        self.features.add("sequence " + op.replace(name, "t").replace(more, "e")[:16])
+        self.emit(indent, op)
+        target = self.fresh("v")
+        form = self.choice(["sum", "items", "loop"])
+        if form == "sum":
+            self.emit(indent, f"{target} = sum({name}) * 0.5")
+        elif form == "items":
+            self.emit(indent, f"{target} = {name}[0] * {name}[-1] - {name}[len({name}) // 2]")
+        else:
+            item = self.fresh("q")
+            self.emit(indent, f"{target} = {name}[0] * 0.0")
+            self.emit(indent, f"for {item} in {name}:")
+            self.emit(indent + 1, f"{target} = {target} * 0.5 + np.sin({item})")
+        scope = dict(scope)
+        scope[target] = Var(shape)
+        self.assigned.append(target)
+        return scope
+
+    def alias(self, scope, writable, indent):
+        """A second name for a value (``w = v``): neither is written into
+        in place afterwards, except, now and then, the original -- which
+        s2sgrad must then differentiate right or refuse."""
+        name = self.choice(writable)
+        alias = self.fresh("w")
+        self.emit(indent, f"{alias} = {name}")
+        scope = dict(scope)
+        scope[alias] = replace(scope[name], owned=False, copy=False, readonly=False)
+        if scope[name].shape and not self.coin(20):
+            scope[name] = replace(scope[name], owned=False, copy=False)
+        else:
+            self.features.add("alias written")
+        self.assigned.append(alias)
+        return scope
 
     def power(self, scope, scalars, indent, ctx):
         """``if s > c: v = s ** e`` (c > 0: the base stays positive), with an
@@ -722,6 +822,11 @@ class Builder:
         if self.coin():
             header = HEADER_WITH_HELPERS
             self.features.add("helpers inlined")
+        if self.weights["update call"] and self.coin(15):
+            decorator, line = self.choice(DECORATORS)
+            header += decorator
+            self.lines.append(line)
+            self.features.add("decorator " + line)
         self.lines.append("def f(x, y):")
         scope = self.scope
         self.local_helper = self.coin(50)
@@ -752,10 +857,10 @@ class Case:
     features: frozenset
 
 
-def _values(shape):
+def _values(shape, dtype=np.float64):
     if shape == ():
         return st.floats(-2.0, 2.0)
-    return hnp.arrays(np.float64, shape, elements=st.floats(-2.0, 2.0))
+    return hnp.arrays(dtype, shape, elements=st.floats(-2.0, 2.0, width=np.finfo(dtype).bits))
 
 
 @st.composite
@@ -772,4 +877,8 @@ def programs(draw, size=SIZES["medium"], order=1, avoid=frozenset()):
 @st.composite
 def cases(draw, size=SIZES["medium"], order=1, avoid=frozenset()):
     source, xshape, yshape, features = draw(programs(size, order, avoid))
-    return Case(source, draw(_values(xshape)), draw(_values(yshape)), features)
+    # order 1: now and then float32 arrays (Python floats stay floats)
+    dtype = np.float32 if order == 1 and draw(st.integers(0, 99)) < 15 else np.float64
+    if dtype == np.float32 and (xshape or yshape):
+        features |= {"float32"}
+    return Case(source, draw(_values(xshape, dtype)), draw(_values(yshape, dtype)), features)
