@@ -130,8 +130,13 @@ class ForwardMode:
             args.kwonlyargs.append(ast.arg(name))
             args.kw_defaults.append(None)
         checks = self.analysis.argument_checks()
+        # a parameter written into gets its tangent written into: the caller's
+        # direction is copied first, never changed
+        owned = [assign(self.tangent_name(n), self.helper_call(
+            "owned_copy", [ast.Name(self.tangent_name(n), ast.Load())]))
+            for n in self.wrt if n in self.written]
         name = self.namer.fresh("jvp_" + fn.name)
-        return function_def(name, args, checks + out + [ast.Return(value)], fn.lineno)
+        return function_def(name, args, checks + owned + out + [ast.Return(value)], fn.lineno)
 
     # ----------------------------------------------------------- statements
     def block(self, stmts):

@@ -110,6 +110,22 @@ def test_hessian_through_a_rule_without_a_batched_form_runs_direction_by_directi
                                rtol=1e-5, atol=1e-6)
 
 
+def writes_its_argument(x):
+    x[0] = x[1] * 2.0
+    return np.sum(x ** 3)
+
+
+def test_a_function_writing_into_its_argument_leaves_the_directions_alone():
+    x = np.array([1.0, 2.0, 3.0])
+    hessian = sg.hessian(writes_its_argument)
+    expected = numerical_jacobian(sg.grad(writes_its_argument), (x.copy(),), 0)
+    for _ in range(2):  # (the cached directions are not written into)
+        np.testing.assert_allclose(hessian(x.copy()), expected, rtol=1e-5, atol=1e-6)
+    v = np.array([0.5, -1.0, 2.0])
+    sg.jvp(writes_its_argument)(x.copy(), v)
+    np.testing.assert_array_equal(v, [0.5, -1.0, 2.0])  # (the caller's direction unchanged)
+
+
 def test_hessian_of_float32_keeps_float32():
     x = rng.normal(size=5).astype(np.float32)
     H = sg.hessian(fc.rosenbrock)(x)
