@@ -506,8 +506,10 @@ def _shape_facts(g):
 def _differentiate(g):
     """Reverse mode: the primal sweep, then the adjoint sweep."""
     checks = g.known_shapes is None if g.checks is None else g.checks
+    like = None if g.function is None else _gradient_parameter.get(g.function.__code__)
     mode = ReverseMode(g.program, g.context, g.names, g.facts, seed=g.seed,
-                       return_value=g.return_value, known_shapes=g.known_shapes, checks=checks)
+                       return_value=g.return_value, known_shapes=g.known_shapes, checks=checks,
+                       result_like=like)
     g.program = mode.transform()
     g.seed_name = mode.seed_name
     g.unreached = mode.unreached
@@ -759,7 +761,17 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
         return from_disk(function, key) or _generate(
             function, names, is_tuple, return_value, seed, mode, key, batched, tangent_only)
 
-    return cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
+    entry = cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
+    if mode == "reverse" and not (is_tuple or return_value or seed or batched):
+        _gradient_parameter[entry.code.code] = names[0]
+    return entry
+
+
+#: code of a generated gradient with respect to one parameter -> that
+#: parameter's name: its result has that argument's shape, so the entry of
+#: its own derivative checks the argument, not the result (the first
+#: derivative's checks are not part of the program differentiated again)
+_gradient_parameter = weakref.WeakKeyDictionary()
 
 
 #: id(code) -> (weak reference to the code, its code_key)

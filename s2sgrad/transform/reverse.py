@@ -49,7 +49,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
     """Builds the gradient of one normal-form function."""
 
     def __init__(self, fn, context, wrt, facts, *, seed=None, return_value=False,
-                 known_shapes=None, checks=True):
+                 known_shapes=None, checks=True, result_like=None):
         self.fn = fn
         #: the analyse pass's ShapeFacts of ``fn``
         self.facts = facts
@@ -60,6 +60,12 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.return_value = return_value
         self.known_shapes = known_shapes
         self.checks = checks
+        #: the parameter whose shape the result has, when ``fn`` is a
+        #: generated gradient with respect to that one parameter (a
+        #: derivative differentiated again): the result is a scalar exactly
+        #: when that argument is, so the entry checks the argument instead
+        #: of computing the result only to check it
+        self.result_like = result_like
         from s2sgrad import runtime
 
         self.runtime = runtime
@@ -134,11 +140,14 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         adjoint = adjoint[:-1]
         check = []
         guarded = ()
-        if self.seed is None and not result_proven_scalar:
+        scalar_arguments = ()
+        if self.seed is None and not result_proven_scalar and self.result_like is not None:
+            scalar_arguments = (self.result_like,)
+        elif self.seed is None and not result_proven_scalar:
             check = [ast.Expr(self.helper_call("require_scalar", [
                 result, ast.Constant(self.fn.name)]))]
             guarded = self.float_guard_params(body, result)
-        arg_checks = self.argument_checks(skip=guarded)
+        arg_checks = self.argument_checks(skip=guarded, scalars=scalar_arguments)
         if guarded:
             # Python floats in, Python float out: nothing to check. Otherwise
             # check the arguments and the result (the primal statements only
@@ -188,18 +197,26 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.gradient_facts.float_guards[guard] = True
         return guard
 
-    def argument_checks(self, skip=(), only=None):
-        """``require_float`` for each wrt argument that is not a Python float."""
+    def argument_checks(self, skip=(), only=None, scalars=()):
+        """``require_float`` for each wrt argument that is not a Python float
+        (and ``require_scalar`` for each of ``scalars``, arguments the result
+        is shaped like: see ``result_like``)."""
         checks = []
-        for name in self.wrt if self.checks else ():
+        names = list(self.wrt if self.checks else ()) + [n for n in scalars if n not in self.wrt]
+        for name in names:
             if name in skip or (only is not None and name not in only):
                 continue
             test = ast.Compare(
                 ast.Attribute(ast.Name(name, ast.Load()), "__class__", ast.Load()),
                 [ast.IsNot()], [ast.Name("float", ast.Load())])
-            call = self.helper_call("require_float", [
-                ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)])
-            checks.append(ast.If(test, [ast.Expr(call)], []))
+            calls = []
+            if name in self.wrt and self.checks:
+                calls.append(self.helper_call("require_float", [
+                    ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)]))
+            if name in scalars:
+                calls.append(self.helper_call("require_scalar", [
+                    ast.Name(name, ast.Load()), ast.Constant(self.fn.name)]))
+            checks.append(ast.If(test, [ast.Expr(c) for c in calls], []))
         return checks
 
     def final_gradient(self, name, adj):
@@ -611,6 +628,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             return []
         keywords = {k.arg: k.value for k in call.keywords}
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
+        if func is getattr(self.context, "call_vjp", None) and call.args:
+            # (a first derivative calling the VJP of a callee it did not inline)
+            raise self.error(f"a derivative of the call to {self.spelling(call.args[0])}(), "
+                             "which is not inlined, differentiated again", s)
         if local or registry.is_user_function(func):
             return self.adjoint_user_call(call, func, g, target, s)
         return self.apply_rule(func, call.args, keywords, g, target, s)

@@ -21,7 +21,9 @@ this module guarantees, for every program it writes:
   the next (a chain that changes it is reshaped back, or a later statement
   of the same iteration rebinds it to the old shape), so the scope the
   generator tracks is the scope at every iteration;
-* ``order=2`` programs take two Python floats and hold only scalars.
+* ``order=2`` programs take two Python floats and hold only scalars;
+  ``order="2 loops"`` ones too, drawing mostly loops (with break/continue,
+  nested, with branches).
 """
 
 import inspect
@@ -143,13 +145,19 @@ def _merge(scopes, keys=None):
     return merged
 
 
-#: statement weights; order 2 draws more branches and guarded powers
+#: statement weights; order 2 draws more branches and guarded powers ("2 loops":
+#: more loops, with jumps)
 WEIGHTS = {1: {"assign": 6, "reassign": 3, "unpack": 1, "flag": 1, "augassign": 3, "setitem": 2,
                "if": 3, "for": 3, "for row": 1, "while": 1, "jump": 2, "return": 1,
                "select": 2, "power": 1, "view": 3, "update call": 1, "sequence": 2, "alias": 1},
            2: {"assign": 5, "reassign": 3, "unpack": 1, "flag": 1, "augassign": 2, "setitem": 0,
                "if": 7, "for": 1, "for row": 0, "while": 1, "jump": 1, "return": 1,
-               "select": 2, "power": 3, "view": 0, "update call": 0, "sequence": 0, "alias": 0}}
+               "select": 2, "power": 3, "view": 0, "update call": 0, "sequence": 0, "alias": 0},
+           # order 2 through loops: for/while, break/continue, nested, with branches
+           "2 loops": {"assign": 5, "reassign": 3, "unpack": 1, "flag": 1, "augassign": 3,
+                       "setitem": 0, "if": 3, "for": 6, "for row": 0, "while": 3, "jump": 3,
+                       "return": 1, "select": 2, "power": 2, "view": 0, "update call": 0,
+                       "sequence": 0, "alias": 0}}
 
 #: decorators a program's f may carry: (source, what the wrapper does); the
 #: wrapper is f's own signature, so it is differentiated as the function called
@@ -869,7 +877,7 @@ def programs(draw, size=SIZES["medium"], order=1, avoid=frozenset()):
     """``avoid``: statement and expression forms ("while", "view", "reduce", ...), templates
     (entries of UNARY), "call HELPER", "prod" and "reshape in loop" to leave out -- a
     way to step around a known bug."""
-    shapes = ARG_SHAPES if order == 1 else [()]
+    shapes = ARG_SHAPES if order == 1 else [()]  # (order 2 and "2 loops": two floats)
     xshape, yshape = draw(st.sampled_from(shapes)), draw(st.sampled_from(shapes))
     builder = Builder(draw, xshape, yshape, size, order, avoid)
     return builder.build(), xshape, yshape, frozenset(builder.features)

@@ -206,6 +206,23 @@ def test_the_first_order_guards_are_not_differentiated_again():
     assert second(3.0, 0.5) == 6.0
 
 
+def test_the_entry_checks_arguments_and_the_program_is_the_derivative():
+    # the first derivative's result is shaped like x: its check is on x, at
+    # the entry, and computes nothing of the program
+    source = sg.source(quad, wrt=1, order=2)
+    assert source.rstrip().endswith("    return a * 2") and "3.0" not in source, source
+    assert sg.source(quickstart, order=2).rstrip().endswith("    return a * 2")
+    second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
+    with pytest.raises(ValueError, match="grad requires grad_quad to return a real scalar; it "
+                                         r"returned ndarray of shape \(2,\) and dtype float64"):
+        second(1.0, np.array([1.0, 2.0]))
+    mixed = sg.grad(sg.grad(quad, wrt=0), wrt=1)  # d/dx of the gradient wrt a (shaped like a)
+    assert mixed(2.0, 3.0) == 6.0
+    with pytest.raises(ValueError, match="grad requires grad_quad to return a real scalar"):
+        mixed(np.array([1.0, 2.0]), 3.0)
+    assert generated(sg.grad(sg.grad(sg.grad(quad, wrt=1), wrt=1), wrt=1))(0.3, 0.5) == 0.0
+
+
 def test_the_second_derivative_has_guards_of_its_own():
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
     with pytest.raises(TypeError, match="grad_quad .*integer argument 'x'"):

@@ -429,11 +429,9 @@ def check_second_order(case):
                 return True, thunk()
         except sg.UnsupportedSyntaxError as error:
             STATS[f"refused: {what}"] += 1
-            # known bug (order2 colleague): order-2 refusals name generated code
-            # ("name '_t3' read before assignment ... at <s2sgrad f ...>:21"), not the
-            # program's line; counted here, asserted once fixed
-            tag = "" if _names_program_line(error, module) else "[not naming the program's line] "
-            REJECTIONS[f"{what}: {tag}{_category(error)}"] += 1
+            # a refusal in generated code read again names the program's line too
+            assert _names_program_line(error, module), f"refusal without the program's line: {error}"
+            REJECTIONS[f"{what}: {_category(error)}"] += 1
             event(f"refused: {what}")
         except Exception as error:
             if not HUNT:
@@ -464,7 +462,12 @@ def check_second_order(case):
         STATS[f"feature: {feature}"] += 1
     for i, j in SECOND:
         what = f"d2/d{'xy'[i]}d{'xy'[j]}"
-        ok, second = attempt("order 2", lambda: sg.grad(first[i], wrt=j)(x, y))
+        ok, derivative = attempt("order 2", lambda: sg.grad(first[i], wrt=j))
+        if not ok:
+            continue
+        if not hasattr(derivative, "__s2sgrad_source__"):
+            STATS["order 2 on the tape"] += 1  # (the source path refused it)
+        ok, second = attempt("order 2", lambda: derivative(x, y))
         if not ok:
             continue
         STATS["checked order 2"] += 1
@@ -536,6 +539,16 @@ def test_random_programs_match_finite_differences(size):
     # run from 5 % to 15 % of the programs; the bound only has to show that
     # most programs are differentiated (and must not make CI flaky).
     assert STATS["rejected"] <= 0.25 * handled, f"too many rejections: {dict(REJECTIONS)}"
+
+
+@pytest.mark.parametrize("size", RUN_SIZES)
+def test_second_derivatives_of_random_loop_programs(size):
+    """Loops (for/while, break/continue, nested, with branches) at order 2:
+    their first derivatives replay stacks, differentiated again as source."""
+    _run(check_second_order, cases(SIZES[size], order="2 loops", avoid=CI_AVOID[2]),
+         MAX_EXAMPLES_ORDER2, f"order 2 through loops ({size})")
+    assert STATS["checked order 1"] + STATS["refused: order 1"] >= MAX_EXAMPLES_ORDER2 // 2, dict(STATS)
+    assert STATS["checked order 2"] >= MAX_EXAMPLES_ORDER2 // 2, dict(STATS)
 
 
 @pytest.mark.parametrize("size", RUN_SIZES)
