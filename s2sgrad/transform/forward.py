@@ -273,7 +273,7 @@ class ForwardMode:
     def loop_tangent(self, s):
         """Names carried round the loop keep a tangent at every iteration's start."""
         assigned = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
-                    and isinstance(n.ctx, ast.Store)}
+                    and isinstance(n.ctx, ast.Store)} | _written_bases(s)
         carried = (assigned & self.active) | self.live
         before = []
         for name in sorted(carried - self.live):
@@ -732,3 +732,17 @@ def _copies_into(statement, name):
     """True for ``name = other_name``."""
     return (isinstance(statement, ast.Assign) and isinstance(statement.targets[0], ast.Name)
             and statement.targets[0].id == name and isinstance(statement.value, ast.Name))
+
+
+def _written_bases(tree):
+    """The names an ``x[i] = v`` (or ``x[i][j] = v``) in ``tree`` writes into:
+    like assigned names, they carry a tangent round a loop."""
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            base = node.value
+            while isinstance(base, ast.Subscript):
+                base = base.value
+            if isinstance(base, ast.Name):
+                found.add(base.id)
+    return found
