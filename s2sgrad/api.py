@@ -8,6 +8,7 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
+from s2sgrad import runtime
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
@@ -26,6 +27,12 @@ def _check_function(fun, transform):
             f"{transform} differentiates Python functions (def or lambda); got "
             f"{what} ({type(fun).__name__})"
         )
+    refusal = getattr(fun, "__s2sgrad_by_tape__", None)
+    if refusal is not None:  # (a second derivative the tape takes: not source to read)
+        raise UnsupportedSyntaxError(
+            f"a derivative of order 3 or more here (order 2 goes through the tape: "
+            f"{refusal.construct})", refusal.filename, refusal.lineno, "differentiate",
+            refusal.hint)
 
 
 def _transform(fun, wrt, transform, **options):
@@ -120,8 +127,12 @@ def source(fun, wrt=0, order=1, mode="reverse"):
     >>> print(sg.source(f))                   # doctest: +ELLIPSIS
     def grad_f(x, a):
         ...
-        return a * np.cos(x)
+        return as_gradient(a * np.cos(x), x)
     <BLANKLINE>
+
+    (``as_gradient`` gives the gradient ``x``'s type and dtype: ``np.cos`` of
+    a Python float is a NumPy float, and a float32 ``x`` times a float64
+    ``a`` is float64.)
     """
     from s2sgrad import pipeline
 
@@ -132,6 +143,7 @@ def source(fun, wrt=0, order=1, mode="reverse"):
     fun = called_function(fun)
     for _ in range(order - 1):
         fun = grad(fun, wrt)
+    _check_function(fun, "source")  # (a derivative the tape takes has no source)
     return pipeline.gradient_code(fun, wrt, mode=mode).source
 
 
@@ -181,11 +193,12 @@ def jacobian(fun, wrt=0):
             tangents, offsets = _batched_basis(values, key)
             derivative = forward[0](args, kwargs, tangents)
             out_shape = derivative.shape[1:]
-            blocks = [_forward_block(derivative, out_shape, x, b, offsets)
+            blocks = [_like(_forward_block(derivative, out_shape, x, b, offsets), x)
                       for b, x in enumerate(values)]
             return tuple(blocks) if isinstance(wrt, (tuple, list)) else blocks[0]
         out = xp.asarray(fun(*args, **kwargs))
         bound = inspect.signature(fun).bind(*args, **kwargs)
+        bound.apply_defaults()
         rows = []
         for i in range(out.size):
             seed = xp.zeros(out.size, dtype=out.dtype if out.dtype.kind == "f" else float)
@@ -227,10 +240,26 @@ def _seed_name(vjp):
 
 
 def _stack_rows(rows, out_shape, bound, wrt, fun):
+    from s2sgrad import pipeline
+
     if isinstance(wrt, (tuple, list)):
         return tuple(_stack_rows([r[k] for r in rows], out_shape, bound, wrt[k], fun)
                      for k in range(len(wrt)))
-    return xp.reshape(xp.array(rows), out_shape + xp.shape(rows[0]))
+    (name,), _ = pipeline.wrt_names(fun, wrt)
+    argument = bound.arguments[name]
+    return _like(xp.reshape(xp.array(rows), out_shape + xp.shape(argument)), argument)
+
+
+def _like(value, argument):
+    """A Jacobian, Hessian or product ``value`` in the dtype of the
+    ``argument`` it is taken with respect to (a Python float's: float64),
+    and of the argument's type when shaped like it (SPEC §1: a scalar
+    function's Jacobian is its gradient; a scalar's Hessian a float)."""
+    if xp.shape(value) == xp.shape(argument):
+        return runtime.as_gradient(value, argument)
+    dtype = argument.dtype if getattr(argument, "dtype", None) is not None \
+        and argument.dtype.kind == "f" else xp.float64
+    return xp.asarray(value, dtype=dtype)
 
 
 def hessian(fun, wrt=0):
@@ -306,11 +335,10 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
         finally:
             _tensor._local.rule_depth -= 1
         result = result.numpy() if hasattr(result, "numpy") else xp.asarray(result)
-        if not matrix and isinstance(bound.arguments[outer_name], float):
-            return float(result)
-        return result
+        return _like(result, bound.arguments[outer_name])
 
     del second_derivative.__wrapped__
+    second_derivative.__s2sgrad_by_tape__ = refusal
     return second_derivative
 
 
@@ -440,10 +468,11 @@ def _new_batched_basis(values):
 
 
 def _assemble_batched(derivative, row_arg, column_arg, b, offsets):
-    """``H[i..., j...]`` for argument ``b``'s columns (a float for two floats)."""
-    if isinstance(row_arg, float) and isinstance(column_arg, float):
-        return float(xp.asarray(derivative)[offsets[b]])
-    return _forward_block(derivative, xp.shape(row_arg), column_arg, b, offsets)
+    """``H[i..., j...]`` for argument ``b``'s columns (a float for two
+    floats), in the row argument's dtype (of its type for a scalar's)."""
+    if isinstance(row_arg, float) and isinstance(column_arg, float):  # (NumPy float64s too)
+        return _like(xp.asarray(derivative)[offsets[b]], row_arg)
+    return _like(_forward_block(derivative, xp.shape(row_arg), column_arg, b, offsets), row_arg)
 
 
 def _hessian_direction_by_direction(fun, wrt, gradient):
@@ -487,11 +516,10 @@ def _basis(x):
 
 
 def _assemble(columns, row_arg, column_arg):
-    """``H[i..., j...]`` from the columns ``H[..., j]`` (one per direction j)."""
-    if isinstance(row_arg, float) and isinstance(column_arg, float):
-        return float(columns[0])
+    """``H[i..., j...]`` from the columns ``H[..., j]`` (one per direction j),
+    in the row argument's dtype (of its type for a scalar's Hessian)."""
     stacked = xp.stack([xp.asarray(c) for c in columns], axis=-1)
-    return xp.reshape(stacked, xp.shape(row_arg) + xp.shape(column_arg))
+    return _like(xp.reshape(stacked, xp.shape(row_arg) + xp.shape(column_arg)), row_arg)
 
 
 def _contracted_gradient(inner, fun, extra):
@@ -588,14 +616,14 @@ def _jvp_by_reverse(fun, wrt):
         if built is not None:
             u = xp.zeros_like(xp.asarray(value, dtype=float))
             try:
-                return value, along(*args, u, v)
+                return value, _like(along(*args, u, v), value)
             except S2SGradError:
                 built = None
         if jac is None:
             jac = jacobian(fun, wrt)
         J = jac(*args)
         v = xp.asarray(v)
-        return value, xp.tensordot(J, v, axes=v.ndim) if v.ndim else J * v
+        return value, _like(xp.tensordot(J, v, axes=v.ndim) if v.ndim else J * v, value)
 
     return jvp_fun
 
@@ -629,7 +657,9 @@ def hvp(fun, wrt=0):
         *args, v = args
         (x,), (name,) = read(args, kwargs)
         _check_tangent(v, x, name, target)
-        return call(args, kwargs, [v])
+        # (the forward code reads the gradient's float path, whose value
+        # may be a constant: H·v takes x's type here)
+        return _like(call(args, kwargs, [v]), x)
 
     return hvp_fun
 
@@ -657,8 +687,9 @@ def _hvp_by_reverse(fun, wrt):
         if hess is None:
             hess = hessian(fun, wrt)
         H = hess(*args)
+        (x,), _ = _argument_values(fun, wrt, args, {})
         v = xp.asarray(v)
-        return xp.tensordot(H, v, axes=v.ndim) if v.ndim else H * v
+        return _like(xp.tensordot(H, v, axes=v.ndim) if v.ndim else H * v, x)
 
     return hvp_fun
 

@@ -51,6 +51,7 @@ from s2sgrad.primitives import registry
 from s2sgrad.transform.analyse import analyse_shapes
 from s2sgrad.ir.facts import NormalFormFacts
 from s2sgrad.transform.cse import eliminate_common_subexpressions
+from s2sgrad.transform.dtypes import cast_outside_float_path
 from s2sgrad.transform.optimise import (
     eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
 from s2sgrad.transform.forward import ForwardMode
@@ -362,11 +363,13 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     ``recorded`` are known already (the tape kept them): statements
     computing them are dropped and they become parameters, after the
     program's own; the seed is the last positional parameter; no argument
-    checks, no ``del``. Returns the compiled vector-Jacobian product
+    checks, no ``del``, no casts (the tape gives each gradient its source's
+    dtype itself). Returns the compiled vector-Jacobian product
     ``(*params, *recorded values, <seed>) -> grads``.
     """
     g = Generation(wrt, label="tape", is_tuple=True, seed=True, known_shapes=known_shapes,
-                   positional_seed=True, recorded=recorded, checks=False, free_locals=False)
+                   positional_seed=True, recorded=recorded, checks=False, free_locals=False,
+                   typed=False)
     g.context = ProgramContext(tree, env)
     g.program = tree
     run(g, "shapes")
@@ -389,7 +392,10 @@ class Generation:
     ``recorded`` (names whose values a tape kept: they become parameters),
     ``checks`` (argument checks in generated code; default: unless shapes
     are known), ``free_locals`` (``del`` arrays after their last use),
-    ``label`` (names the generated file), ``mode`` ("reverse": a
+    ``typed`` (each gradient returned in its argument's type, dtype and
+    shape, see :mod:`s2sgrad.transform.dtypes`; off for the tape's front
+    ends, which finish the gradients themselves), ``label`` (names the
+    generated file), ``mode`` ("reverse": a
     gradient; "forward": a Jacobian-vector product, ``(value, tangent)``
     with one keyword-only tangent parameter per wrt argument) and
     ``batched`` (forward mode: each tangent carries a leading axis of
@@ -400,8 +406,9 @@ class Generation:
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
                  checks=None, free_locals=True, mode="reverse", batched=False,
-                 tangent_only=False):
+                 tangent_only=False, typed=True):
         self.names = tuple(names)
+        self.typed = typed
         self.mode = mode
         self.batched = batched
         self.tangent_only = tangent_only
@@ -509,7 +516,7 @@ def _differentiate(g):
     like = None if g.function is None else _gradient_parameter.get(g.function.__code__)
     mode = ReverseMode(g.program, g.context, g.names, g.facts, seed=g.seed,
                        return_value=g.return_value, known_shapes=g.known_shapes, checks=checks,
-                       result_like=like)
+                       result_like=like, typed=g.typed)
     g.program = mode.transform()
     g.seed_name = mode.seed_name
     g.unreached = mode.unreached
@@ -520,7 +527,7 @@ def _forward(g):
     """Forward mode: each primal statement followed by its tangent."""
     checks = g.known_shapes is None if g.checks is None else g.checks
     mode = ForwardMode(g.program, g.context, g.names, g.facts, checks=checks, batched=g.batched,
-                       tangent_only=g.tangent_only)
+                       tangent_only=g.tangent_only, typed=g.typed)
     g.program = mode.transform()
     g.seed_name = mode.tangent_params
     g.unreached = mode.unreached
@@ -566,8 +573,10 @@ def _sink(g):
 
 
 def _fold(g):
-    """Temporaries read once folded into the expression that reads them."""
+    """Temporaries read once folded into the expression that reads them;
+    a cast the Python float path does not need moved into its guard."""
     inline_single_use(g.program, g.context.is_pure_call, g.context.writes_argument)
+    cast_outside_float_path(g.program, g.gradient_facts.float_guards, g.context.resolve)
 
 
 def _free(g):
@@ -882,11 +891,13 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
     shapes of every value of a straight-line function are found by running
     it once. With ``positional_seed`` (for a function without
     defaults) the seed is the last positional parameter, saving its caller a
-    keyword dict per call. Not cached: the caller owns the cache.
+    keyword dict per call. The gradients are returned as computed (not
+    cast to the inputs' types): the tape block finishes them itself. Not
+    cached: the caller owns the cache.
     """
     g = Generation(names, label=label, is_tuple=is_tuple, return_value=return_value,
                    seed=seed, known_shapes=known_shapes, example_args=example_args,
-                   positional_seed=positional_seed)
+                   positional_seed=positional_seed, typed=False)
     g.parsed = parsed
     g.program = parsed.tree
     return _generated(run(g, "normalise"))

@@ -370,18 +370,82 @@ def owned_copy(value):
     return xp.array(value)
 
 
+def gradient_cast(helper):
+    """Mark ``helper`` as the cast of a returned gradient: ``helper(g, x)``
+    is ``g`` in ``x``'s type. When generated code is read again, a float
+    guard ending ``return <the final return, some entries cast>`` is left
+    out with the other checks (its float path returns the same values)."""
+    helper.gradient_cast = True
+    return helper
+
+
+@gradient_cast
 def as_gradient(cotangent, argument):
-    """``cotangent`` as a gradient of ``argument``: a 0.0 placeholder left by
-    a loop or branch where nothing flowed becomes zeros of the right shape,
-    and the cotangent of a list, tuple or dict the argument's structure."""
-    if type(argument) is ndarray and type(cotangent) is ndarray and \
-            cotangent.shape == argument.shape:
-        return cotangent
+    """``cotangent`` as the gradient returned for ``argument`` (SPEC §1: it
+    has the argument's type, shape and dtype).
+
+    A Python float argument gets a Python float, a NumPy scalar a scalar of
+    its type, an array (0-d too) an array of its dtype; a 0.0 placeholder
+    left by a loop or branch where nothing flowed becomes zeros of the right
+    shape, and the cotangent of a list, tuple or dict the argument's
+    structure. Generated code calls it only where
+    :mod:`s2sgrad.transform.dtypes` could not prove the types agree; when
+    they do agree at run time it returns ``cotangent`` itself after one
+    class and one dtype comparison.
+    """
+    kind = argument.__class__
+    if cotangent.__class__ is kind:
+        if kind is float:
+            return cotangent
+        if kind is ndarray:
+            if cotangent.dtype is argument.dtype and cotangent.shape == argument.shape:
+                return cotangent
+        elif kind in _FLOAT_SCALARS:
+            return cotangent
     if isinstance(argument, STRUCTURES):
         return structure_gradient(cotangent, argument)
-    if xp.shape(cotangent) == xp.shape(argument):
-        return cotangent
-    return xp.array(xp.broadcast_to(cotangent, xp.shape(argument)), dtype=xp.result_type(argument, 1.0))
+    return _cast_like(cotangent, argument)
+
+
+def as_tangent(tangent, value):
+    """The tangent returned beside ``value`` by forward-mode code, in the
+    value's type and dtype (:func:`as_gradient`); one of another shape (a
+    primitive returning the scalar 0.0 for zeros of an array) as it is."""
+    kind = value.__class__
+    if (tangent.__class__ is kind and (kind is float or kind in _FLOAT_SCALARS)) \
+            or isinstance(value, STRUCTURES) or isinstance(tangent, STRUCTURES) \
+            or xp.shape(tangent) != xp.shape(value):
+        return tangent  # (a structure's tangent is its entries')
+    return as_gradient(tangent, value)
+
+
+#: the NumPy scalar types whose class fixes the dtype
+_FLOAT_SCALARS = frozenset((xp.float16, xp.float32, xp.float64, xp.longdouble))
+
+
+def _cast_like(value, argument):
+    """``value`` shaped like ``argument``, of its dtype and type (the slow
+    path of :func:`as_gradient`, where they differ). A placeholder or a
+    single-entry cotangent of a scalar argument is broadcast or reshaped;
+    any other shape must broadcast (a mismatch raises, never reshapes)."""
+    kind = type(argument)
+    if kind is float or kind is int:
+        return float(value if type(value) is float else xp.reshape(value, ())[()])
+    if kind is not ndarray and not isinstance(argument, xp.generic):
+        # (not a NumPy value -- a tape's Tensor: shaped, its dtype its own)
+        if xp.shape(value) == xp.shape(argument):
+            return value
+        return xp.array(xp.broadcast_to(value, xp.shape(argument)),
+                        dtype=xp.result_type(argument, 1.0))
+    dtype = argument.dtype if argument.dtype.kind == "f" else xp.result_type(argument, 1.0)
+    shape = argument.shape
+    if xp.shape(value) != shape:
+        value = xp.reshape(value, ()) if not shape and xp.size(value) == 1 \
+            else xp.broadcast_to(value, shape)
+    if kind is ndarray:
+        # (a broadcast view or a scalar becomes an array of its own)
+        return xp.array(value, dtype=dtype)
+    return dtype.type(value)
 
 
 def slot_of(cotangent, index):

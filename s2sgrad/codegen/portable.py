@@ -203,7 +203,7 @@ def table_digest():
 def _part_of_table(obj):
     """The fingerprint of a record's field; the engine's own rules by name
     alone (their code is part of the engine's digest, see disk.engine_digest)."""
-    if isinstance(obj, types.FunctionType) and obj.__module__.startswith("s2sgrad."):
+    if isinstance(obj, types.FunctionType) and (obj.__module__ or "").startswith("s2sgrad."):
         named = _named(obj)
         if named is not None:
             return ["engine", *named]

@@ -863,7 +863,7 @@ class Normaliser:
         callee = None if isinstance(func, ast.Name) and func.id in self.current \
             else self.resolve(func)
         if not registry.is_user_function(callee) \
-                or callee.__module__.partition(".")[0] == __name__.partition(".")[0]:
+                or (callee.__module__ or "").partition(".")[0] == __name__.partition(".")[0]:
             return  # (s2sgrad's own helpers, which generated code calls, are not the user's)
         written = outside_write(callee)
         if written is not None:
@@ -1162,11 +1162,17 @@ def _without_entry_guards(body, resolve):
     ``runtime.require_scalar``): such a call at the top level, and an
     ``if`` without ``else`` and without calls in its test whose body is
     such calls plus assignments only they read (what the optimiser sank
-    into the guard), compute nothing the function returns. They are left
-    out of the program that is differentiated, so a second derivative
+    into the guard), compute nothing the function returns. Such a guard
+    may end by returning the function's final return value with some
+    entries cast by a helper marked ``gradient_cast`` (the casts only
+    arguments other than Python floats need, which
+    ``transform.dtypes`` moves there): the values are the same. They are
+    left out of the program that is differentiated, so a second derivative
     neither differentiates nor repeats the first one's checks; its own
-    guards are generated for it.
+    guards and casts are generated for it.
     """
+    final = body[-1].value if body and isinstance(body[-1], ast.Return) else None
+
     def reads_elsewhere(names, guard):
         return any(isinstance(n, ast.Name) and n.id in names
                    for s in body if s is not guard for n in ast.walk(s))
@@ -1177,12 +1183,36 @@ def _without_entry_guards(body, resolve):
             return False
         calls = [t for t in s.body if _is_entry_guard(t, resolve)]
         rest = [t for t in s.body if not _is_entry_guard(t, resolve)]
+        if rest and s.body[-1] is rest[-1] and _is_cast_return(rest[-1], final, resolve):
+            rest = rest[:-1]
         if not calls or not all(isinstance(t, ast.Assign) and isinstance(t.targets[0], ast.Name)
                                 and len(t.targets) == 1 for t in rest):
             return False
         return not reads_elsewhere({t.targets[0].id for t in rest}, s)
 
     return [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
+
+
+def _is_cast_return(stmt, final, resolve):
+    """True for ``return G`` where ``G`` is ``final`` with some entries
+    wrapped in a ``gradient_cast`` helper call ``cast(entry, name)``."""
+    if not isinstance(stmt, ast.Return) or stmt.value is None or final is None:
+        return False
+    mine, theirs = stmt.value, final
+    if isinstance(mine, ast.Tuple) != isinstance(theirs, ast.Tuple):
+        return False
+    mine = mine.elts if isinstance(mine, ast.Tuple) else [mine]
+    theirs = theirs.elts if isinstance(theirs, ast.Tuple) else [theirs]
+    if len(mine) != len(theirs):
+        return False
+    for entry, plain in zip(mine, theirs):
+        if isinstance(entry, ast.Call) and len(entry.args) == 2 and not entry.keywords \
+                and isinstance(entry.args[1], ast.Name) \
+                and getattr(resolve(entry.func), "gradient_cast", False) is True:
+            entry = entry.args[0]
+        if ast.dump(entry) != ast.dump(plain):
+            return False
+    return True
 
 
 def _all_names(tree):

@@ -41,7 +41,11 @@ statements, not the single-assignment property).
 sweep. Expressions may nest again (rule templates, folded single-use
 temporaries) but stay expressions; statements are::
 
-    body   := stmt* return expr            exactly one return, the last statement
+    body   := stmt* return expr            one return, the last statement, but for:
+            | stmt* if expr: stmt* return expr  stmt* return expr
+                                           a top-level ``if`` (no else) may end
+                                           in a return: a float guard's cast
+                                           path (``transform.dtypes``)
     stmt   := target = expr | Name op= expr | Name[index] op= expr
             | if expr: body else: body | for target in expr: body
             | while True: body | break | continue | pass
@@ -170,15 +174,21 @@ def _parts(stmt):
                     yield from ast.walk(node)
 
 
-def _check_function_end(checker, fn, returned, rule):
+def _check_function_end(checker, fn, returned, rule, guard_returns=False):
     checker.require(isinstance(fn, ast.FunctionDef), "a function definition")
     checker.require(fn.body and isinstance(fn.body[-1], ast.Return)
                     and fn.body[-1].value is not None and returned(fn.body[-1].value),
                     f"the last statement is {rule}", fn.body[-1] if fn.body else None)
     for stmt in fn.body[:-1]:
+        early = None
+        if guard_returns and isinstance(stmt, ast.If) and not stmt.orelse \
+                and isinstance(stmt.body[-1], ast.Return):
+            early = stmt.body[-1]
+            checker.require(early.value is not None and returned(early.value),
+                            f"a guard's return is {rule}", early)
         for node in _own_nodes(stmt):
-            checker.require(not isinstance(node, ast.Return), "one return, the last statement",
-                            node)
+            checker.require(not isinstance(node, ast.Return) or node is early,
+                            "one return, the last statement", node)
 
 
 def _own_nodes(stmt):
@@ -270,7 +280,7 @@ def _normal_index(checker, node, s):
 
 # ------------------------------------------------------------------ differentiated
 def _check_adjoint(checker, fn, may_delete=False):
-    _check_function_end(checker, fn, _is_expression, "return expr")
+    _check_function_end(checker, fn, _is_expression, "return expr", guard_returns=True)
     _adjoint_block(checker, fn.body[:-1], in_loop=False, may_delete=may_delete)
     _adjoint_expressions(checker, fn.body)
 
@@ -293,7 +303,9 @@ def _adjoint_block(checker, stmts, in_loop, may_delete):
             require(_is_target(s.target) and not isinstance(s.target, ast.Tuple),
                     "an augmented assignment to a name or a subscript", s)
         elif isinstance(s, ast.If):
-            _adjoint_block(checker, s.body, in_loop, may_delete)
+            # (a guard's return was checked with the function's end)
+            early = s.body[-1] if isinstance(s.body[-1], ast.Return) else None
+            _adjoint_block(checker, s.body[:-1] if early else s.body, in_loop, may_delete)
             _adjoint_block(checker, s.orelse, in_loop, may_delete)
         elif isinstance(s, ast.For):
             require(_is_target(s.target) and not s.orelse, "for target in expr, no else", s)

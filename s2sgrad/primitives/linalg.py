@@ -574,8 +574,13 @@ def svd_adjoint_vjp(g, ans, cotangent, results, a, full_matrices=True, compute_u
 
 
 def no_second_order(name):
-    """Refuse a second derivative no rule provides."""
+    """Refuse a second derivative no rule provides. A rule calling it is
+    refused where the derivative is built (``refuses_derivative``: the
+    transforms name the user's line), so this raises only if called."""
     raise NotImplementedError(f"s2sgrad has no second derivative of {name}")
+
+
+no_second_order.refuses_derivative = True
 
 
 defnondiff(no_second_order)

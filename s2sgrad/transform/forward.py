@@ -63,7 +63,7 @@ from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.ir.facts import GradientFacts
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
-from s2sgrad.transform import simplify
+from s2sgrad.transform import dtypes, simplify
 from s2sgrad.transform.adjoints import assign, comment, walk_statements
 from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata
 from s2sgrad.transform.templates import _substitute, template_for, Template
@@ -72,10 +72,12 @@ class ForwardMode:
     """Builds the Jacobian-vector product of one normal-form function."""
 
     def __init__(self, fn, context, wrt, facts, *, checks=True, batched=False,
-                 tangent_only=False):
+                 tangent_only=False, typed=True):
         self.fn = fn
         self.batched = batched
         self.tangent_only = tangent_only
+        #: the tangent returned in the type and dtype of the value (transform.dtypes)
+        self.typed = typed
         self.context = context
         self.namer = context.namer
         self.wrt = list(wrt)
@@ -124,6 +126,9 @@ class ForwardMode:
         if tangent is None:
             self.unreached = list(self.wrt)
             tangent = self.zero(result)
+        elif self.typed and isinstance(result, ast.Name):
+            tangent = dtypes.returned(tangent, result.id, self.context.resolve, lambda t: (
+                self.analysis.helper_call("as_tangent", [t, result])))
         value = tangent if self.tangent_only else ast.Tuple([result, tangent], ast.Load())
         args = fn.args
         for name in self.tangent_params:
@@ -391,10 +396,14 @@ class ForwardMode:
             raise self.no_rule(primitive, s)  # (structure tangents are not built yet)
         if self.batched and found.batched_jvp is not None:
             template = _forward_template(found, found.batched_jvp)
+            if template.refusal is not None:
+                raise self.error(template.refusal, s)
             return self.by_template(template, found, args, keywords, tangents, target, s,
                                     keep_unbroadcast=True)
         if found.jvp is not None:
             template = _forward_template(found)
+            if template.refusal is not None:
+                raise self.error(template.refusal, s)
             if self.batched and not found.batches:
                 return self.each_rule_direction(template, found, args, keywords, tangents,
                                                 target, s)
@@ -487,9 +496,12 @@ class ForwardMode:
 
     def vjp_template(self, found, s):
         try:
-            return template_for(found)
+            template = template_for(found)
         except S2SGradError:
             raise self.no_rule(found.primitive, s) from None
+        if template.refusal is not None:
+            raise self.error(template.refusal, s)
+        return template
 
     def bind(self, template, found, args, keywords, s):
         try:

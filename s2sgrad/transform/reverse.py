@@ -31,7 +31,7 @@ from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.ir.facts import GradientFacts, NodeTable
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
-from s2sgrad.transform import simplify
+from s2sgrad.transform import dtypes, simplify
 from s2sgrad.transform.adjoints import Adjoint, comment
 from s2sgrad.transform.adjoints import assign as _assign
 from s2sgrad.transform.adjoints import index_expression as _index_expression
@@ -49,7 +49,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
     """Builds the gradient of one normal-form function."""
 
     def __init__(self, fn, context, wrt, facts, *, seed=None, return_value=False,
-                 known_shapes=None, checks=True, result_like=None):
+                 known_shapes=None, checks=True, result_like=None, typed=True):
         self.fn = fn
         #: the analyse pass's ShapeFacts of ``fn``
         self.facts = facts
@@ -66,6 +66,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         #: when that argument is, so the entry checks the argument instead
         #: of computing the result only to check it
         self.result_like = result_like
+        #: return each gradient in its argument's type (transform.dtypes);
+        #: off for a front end that finishes the gradients itself (the tape)
+        self.typed = typed
         from s2sgrad import runtime
 
         self.runtime = runtime
@@ -224,12 +227,22 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if state is None:
             return self.helper_call("zeros_like", [ast.Name(name, ast.Load())])
         if state.like is not None:
-            return self.helper_call("full_like", [state.like, state.expr])
-        if name in self.structured:
+            expr = self.helper_call("full_like", [state.like, state.expr])
+        elif name in self.structured:
             return self.helper_call("gradient_of", [state.expr, ast.Name(name, ast.Load())])
-        if reads_placeholder(state.expr, self.zero_filled, self.context):
-            return self.helper_call("as_gradient", [state.expr, ast.Name(name, ast.Load())])
-        return state.expr
+        else:
+            expr = state.expr
+        if self.typed:  # (the argument's type, dtype and shape: transform.dtypes)
+            return dtypes.returned(expr, name, self.context.resolve, self.cast_for(name))
+        if reads_placeholder(expr, self.zero_filled, self.context):
+            return self.cast_for(name)(expr)
+        return expr
+
+    def cast_for(self, name):
+        """``g -> as_gradient(g, name)``: the cast of a gradient returned for ``name``."""
+        def cast(g):
+            return self.helper_call("as_gradient", [g, ast.Name(name, ast.Load())])
+        return cast
 
     # ------------------------------------------------------------- activity
     def activity(self, body, active):
@@ -651,6 +664,12 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             code = func.__code__
             params = list(code.co_varnames[: code.co_argcount])
             varargs = bool(code.co_flags & inspect.CO_VARARGS)
+        if func is self.context.call_vjp and call.args:
+            # (generated code read again: the VJP of a call not inlined, a recursive one)
+            raise self.error(
+                f"a second derivative through {ast.unparse(call.args[0])}(), a call that is "
+                "not inlined (recursive)", s, "its first derivative is generated when it runs, "
+                "and is not differentiated again")
         if varargs or len(call.args) > len(params):
             raise self.error(f"call to {_describe(func)} with variable arguments", s)
         bound = dict(zip(params, call.args))
@@ -692,6 +711,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             template = template_for(rule)
         except S2SGradError:
             return self.call_rule(rule, args, keywords, active, g, target, s)
+        if template.refusal is not None:
+            raise self.error(template.refusal, s)
         try:
             bound = template.bind(args, keywords)
         except TypeError as exc:

@@ -76,12 +76,27 @@ class Template:
         self.indexes_g = any(
             isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == "g"
             for n in ast.walk(tree))
+        #: what the rule refuses to differentiate, when its body calls a
+        #: helper marked ``refuses_derivative`` (``no_second_order("np.linalg.svd")``):
+        #: "a second derivative of np.linalg.svd", refused where it is built
+        self.refusal = next((
+            f"a second derivative of {n.args[0].value}" for n in ast.walk(tree)
+            if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Constant)
+            and getattr(self.free_path(n.func), "refuses_derivative", False) is True), None)
 
     def free_object(self, name):
         """The object a free name of the rule body denotes."""
         if name in self.globals:
             return self.globals[name]
         return getattr(builtins, name)
+
+    def free_path(self, node):
+        """The object a free name or dotted name of the body denotes, or None."""
+        if isinstance(node, ast.Name):
+            return self.free_object(node.id) if node.id in self.free else None
+        if isinstance(node, ast.Attribute):
+            return getattr(self.free_path(node.value), node.attr, None)
+        return None
 
     def bind(self, args, keywords):
         """Map rule parameters to call-site values (ast nodes or defaults).

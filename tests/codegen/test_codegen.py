@@ -30,7 +30,7 @@ def test_quadratic_gradient_is_a_handful_of_readable_lines():
     source = sg.source(cases.quadratic)
     assert "# grad of: return a * x ** 2 + b * x + c" in source
     assert "return b + a * 2 * x" in source
-    assert len(source.splitlines()) <= 6
+    assert len(source.splitlines()) <= 7  # (the cast other than Python floats need)
 
 
 def test_generation_is_deterministic_across_processes():

@@ -199,9 +199,11 @@ def test_an_indexed_array_intermediate_at_order_two_runs():
 
 def test_the_first_order_guards_are_not_differentiated_again():
     source = sg.source(quad, wrt=1, order=2)
-    assert len(source.splitlines()) <= 6  # 17 lines when the guards were differentiated
+    # 17 lines when the guards were differentiated (7: the guard returns the
+    # gradient cast for arguments other than Python floats)
+    assert len(source.splitlines()) <= 7
     assert "'quad'" not in source and "x ** 2" not in source  # no first-order check, no primal
-    assert len(sg.source(quickstart, order=2).splitlines()) <= 6  # was 34
+    assert len(sg.source(quickstart, order=2).splitlines()) <= 7  # was 34
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
     assert second(3.0, 0.5) == 6.0
 
