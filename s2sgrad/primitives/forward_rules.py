@@ -319,3 +319,19 @@ def nanpercentile_jvp(g, ans, a, q, axis=None, out=None, overwrite_input=False, 
                       weights=None):
     return (quantiles.quantile_tangent(g, None, ans, a, q, axis, method, weights, True, True),
             quantiles.quantile_tangent(None, g, ans, a, q, axis, method, weights, True, True))
+
+
+@defjvp(np.linalg.svdvals)
+def svdvals_jvp(g, ans, x):
+    return (linalg.svd_tangent(g, ans, x, False, False),)
+
+
+@defjvp(np.linalg.matrix_norm)
+def matrix_norm_jvp(g, ans, x, *, keepdims=False, ord="fro"):
+    return (np.sum(x * g, axis=(-2, -1), keepdims=keepdims) / ans * euclidean_only(x, ord, (-2, -1))
+            + np.sum((norm_direction(x, ord, (-2, -1)) + spectral_direction(x, ord, (-2, -1))) * g,
+                     axis=(-2, -1), keepdims=keepdims),)
+
+
+deffacts(np.linalg.matmul, np.linalg.outer, np.linalg.cross, np.linalg.tensordot, np.linalg.vecdot,
+         np.vecdot, np.matvec, np.vecmat, products.vecdot_adjoint, multilinear=True)

@@ -584,3 +584,18 @@ no_second_order.refuses_derivative = True
 
 
 defnondiff(no_second_order)
+
+
+# the array API's spellings of svd(compute_uv=False) and of a matrix norm
+
+
+@defvjp(np.linalg.svdvals, allocates=True, dtype="float")
+def svdvals(g, ans, x):
+    return (svd_adjoint(g, ans, x, False, False),)
+
+
+@defvjp(np.linalg.matrix_norm, allocates=True, dtype="float")
+def matrix_norm(g, ans, x, *, keepdims=False, ord="fro"):
+    return (repeat_to(g / ans, x, (-2, -1), keepdims) * x * euclidean_only(x, ord, (-2, -1))
+            + repeat_to(g, x, (-2, -1), keepdims)
+            * (norm_direction(x, ord, (-2, -1)) + spectral_direction(x, ord, (-2, -1))),)

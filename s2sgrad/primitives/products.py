@@ -25,6 +25,8 @@ import string
 
 import numpy as np
 
+from s2sgrad.primitives.linalg import (matmul_adjoint_a, matmul_adjoint_b, tensordot_adjoint_a, tensordot_adjoint_b,
+                                       trace_adjoint)
 from s2sgrad.primitives.registry import defvjp
 from s2sgrad.runtime import cotangent_or_zero, unbroadcast
 
@@ -365,3 +367,65 @@ def cross_adjoint_a_vjp(g, ans, cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, a
 def cross_adjoint_b_vjp(g, ans, cotangent, a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
     return (np.cross(a, g, axisa, axisb, axisc, axis), cross_adjoint_a(cotangent, a, g, axisa, axisb, axisc, axis),
             None)
+
+
+# -- the array API's spellings: np.linalg.matmul/outer/cross/tensordot/trace/
+# vecdot/svdvals/matrix_norm, np.vecdot, np.matvec, np.vecmat ---------------
+# (each the rule of the function it spells, with that function's parameters)
+
+
+@defvjp(np.linalg.matmul, allocates=True)
+def linalg_matmul(g, ans, x1, x2):
+    return (matmul_adjoint_a(g, x1, x2), matmul_adjoint_b(g, x1, x2))
+
+
+@defvjp(np.linalg.outer, allocates=True)
+def linalg_outer(g, ans, x1, x2):
+    return (np.matmul(g, x2), np.matmul(x1, g))
+
+
+@defvjp(np.linalg.cross, allocates=True)
+def linalg_cross(g, ans, x1, x2, *, axis=-1):
+    return (cross_adjoint_a(g, x1, x2, -1, -1, -1, axis), cross_adjoint_b(g, x1, x2, -1, -1, -1, axis))
+
+
+@defvjp(np.linalg.tensordot, allocates=True)
+def linalg_tensordot(g, ans, x1, x2, *, axes=2):
+    return (tensordot_adjoint_a(g, x1, x2, axes), tensordot_adjoint_b(g, x1, x2, axes))
+
+
+@defvjp(np.linalg.trace, linear=True, allocates=True)
+def linalg_trace(g, ans, x, *, offset=0, dtype=None):
+    return (trace_adjoint(g, x, offset, -2, -1),)
+
+
+@defvjp(np.linalg.vecdot, allocates=True)
+def linalg_vecdot(g, ans, x1, x2, *, axis=-1):
+    return (vecdot_adjoint(g, x2, x1, axis), vecdot_adjoint(g, x1, x2, axis))
+
+
+@defvjp(np.vecdot, allocates=True)
+def vecdot(g, ans, x1, x2):
+    return (vecdot_adjoint(g, x2, x1), vecdot_adjoint(g, x1, x2))
+
+
+def vecdot_adjoint(cotangent, other, like, axis=-1):
+    """The cotangent of the operand ``like`` of ``vecdot(like, other, axis=axis)``
+    (``axis`` counted in each operand, as the gufunc does)."""
+    grad = np.expand_dims(cotangent, -1) * np.moveaxis(other, axis, -1)
+    return np.moveaxis(unbroadcast(grad, np.moveaxis(like, axis, -1)), -1, axis)
+
+
+@defvjp(vecdot_adjoint, allocates=True)
+def vecdot_adjoint_vjp(g, ans, cotangent, other, like, axis=-1):
+    return (np.linalg.vecdot(g, other, axis=axis), vecdot_adjoint(cotangent, g, other, axis), None, None)
+
+
+@defvjp(np.matvec, allocates=True)
+def matvec(g, ans, x1, x2):
+    return (unbroadcast(np.expand_dims(g, -1) * np.expand_dims(x2, -2), x1), unbroadcast(np.vecmat(g, x1), x2))
+
+
+@defvjp(np.vecmat, allocates=True)
+def vecmat(g, ans, x1, x2):
+    return (unbroadcast(np.matvec(x2, g), x1), unbroadcast(np.expand_dims(x1, -1) * np.expand_dims(g, -2), x2))

@@ -87,3 +87,21 @@ def forward(f, args, argnum, direction):
     entry = pipeline.gradient_code(f, argnum, mode="forward")
     (tangent_name,) = entry.seed_name
     return pipeline.bind(entry, f)(*args, **{tangent_name: direction})
+
+
+def check_grad_tape_and_forward(f, args, argnum=0, rtol=1e-6, atol=1e-8):
+    """The gradient of ``f`` in argument ``argnum`` through ``sg.grad`` and
+    the tape, and its forward code's tangent along a random direction,
+    against central differences; returns the differences' gradient."""
+    import s2sgrad as sg
+
+    expected = numerical_grad(f, args, argnum)
+    np.testing.assert_allclose(sg.grad(f, wrt=argnum)(*args), expected, rtol=rtol, atol=atol)
+    variables = [sg.Variable(a) for a in args]
+    with sg.GradientTape() as tape:
+        y = f(*variables)
+    np.testing.assert_allclose(np.asarray(tape.gradient(y, variables[argnum])), expected, rtol=rtol, atol=atol)
+    direction = np.random.default_rng(argnum).standard_normal(np.shape(args[argnum]))
+    _, tangent = forward(f, args, argnum, direction)
+    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=rtol, atol=atol)
+    return expected

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.primitives import decompositions
 from tests.fd import check_vjp, numerical_grad, numerical_jvp
-from tests.primitives import Case, forward, params, sample
+from tests.primitives import Case, check_grad_tape_and_forward, forward, params, sample
 
 
 def real_spectrum(n, seed=0, batch=()):
@@ -136,15 +136,7 @@ IDS = [f"{f.__name__}-{x.shape}" for f, x in FUNCTIONS]
 
 @pytest.mark.parametrize("f, x", FUNCTIONS, ids=IDS)
 def test_grad_tape_and_forward_of_user_functions(f, x):
-    expected = numerical_grad(f, [x])
-    np.testing.assert_allclose(sg.grad(f)(x), expected, rtol=1e-5, atol=1e-7)
-    variable = sg.Variable(x)
-    with sg.GradientTape() as tape:
-        y = f(variable)
-    np.testing.assert_allclose(np.asarray(tape.gradient(y, variable)), expected, rtol=1e-5, atol=1e-7)
-    direction = np.random.default_rng(0).standard_normal(x.shape)
-    value, tangent = forward(f, (x,), 0, direction)
-    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-5, atol=1e-7)
+    check_grad_tape_and_forward(f, (x,), 0, rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.parametrize("f, x", FUNCTIONS, ids=IDS)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.primitives import linalg, products, registry
 from tests.fd import check_vjp, numerical_grad, numerical_jacobian, numerical_jvp, random_like
-from tests.primitives import Case, forward, params, sample
+from tests.primitives import Case, check_grad_tape_and_forward, params, sample
 
 EINSUMS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
@@ -74,6 +74,28 @@ CASES += [Case(np.linalg.matrix_power, (_near_identity(shape), n), label=f"{shap
           for shape in [(3, 3), (2, 3, 3)] for n in POWERS]
 CASES += [Case(linalg.upper_block, (sample((2, 3, 3)), sample((2, 3, 3), seed=1))),
           Case(linalg.upper_block, (sample((3,)), sample((2, 3, 3), seed=1)), label="broadcast")]
+# the array API's spellings
+CASES += [
+    Case(np.linalg.matmul, (sample((2, 3, 4)), sample((4, 2), seed=1))),
+    Case(np.linalg.matmul, (sample((4,)), sample((2, 4, 3), seed=1)), label="vector"),
+    Case(np.linalg.outer, (sample((3,)), sample((4,), seed=1))),
+    Case(np.linalg.cross, (sample((3, 4)), sample((3, 4), seed=1)), {"axis": 0}),
+    Case(np.linalg.cross, (sample((2, 3)), sample((3,), seed=1)), label="broadcast"),
+    Case(np.linalg.tensordot, (sample((2, 3, 4)), sample((3, 4, 2), seed=1))),
+    Case(np.linalg.tensordot, (sample((2, 3)), sample((3, 4), seed=1)), {"axes": ([1], [0])}, label="axes"),
+    Case(np.linalg.trace, (sample((2, 3, 4)),), {"offset": 1}),
+    Case(np.linalg.vecdot, (sample((2, 3, 4)), sample((3, 4), seed=1)), {"axis": -2}),
+    Case(np.linalg.vecdot, (sample((2, 3, 4)), sample((2, 3, 1), seed=1)), {"axis": 0}, label="axis0"),
+    Case(np.vecdot, (sample((2, 3, 4)), sample((4,), seed=1))),
+    Case(products.vecdot_adjoint, (sample((3, 4), seed=3), sample((2, 3, 1), seed=1), sample((2, 3, 4)), 0),
+         argnums=(0, 1)),
+    Case(np.matvec, (sample((2, 3, 4)), sample((4,), seed=1))),
+    Case(np.matvec, (sample((3, 4)), sample((2, 4), seed=1)), label="batched-vectors"),
+    Case(np.vecmat, (sample((3,)), sample((2, 3, 4), seed=1))),
+]
+CASES += [Case(np.linalg.matrix_norm, (sample((2, 3, 4)),), {"ord": o, "keepdims": k}, argnums=(0,),
+               label=f"{o}-{k}") for o in ("fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf) for k in (False, True)]
+CASES += [Case(np.linalg.svdvals, (sample((2, 4, 3)),)), Case(np.linalg.svdvals, (sample((3, 5)),), label="wide")]
 # the adjoint helpers, in the cotangent and the operand they are bilinear in
 for i, (sa, sb) in enumerate(KRONS):
     a, b = sample(sa, seed=i), sample(sb, seed=i + 1)
@@ -293,15 +315,7 @@ PRODUCT_ARGS = (sample((3, 3)) / 2, sample((3, 3), seed=1) / 2, sample((2, 3), s
 
 @pytest.mark.parametrize("argnum", range(3))
 def test_grad_tape_forward_and_float32_of_a_user_function(argnum):
-    expected = numerical_grad(products_loss, PRODUCT_ARGS, argnum)
-    np.testing.assert_allclose(sg.grad(products_loss, wrt=argnum)(*PRODUCT_ARGS), expected, rtol=1e-6, atol=1e-8)
-    variables = [sg.Variable(a) for a in PRODUCT_ARGS]
-    with sg.GradientTape() as tape:
-        y = products_loss(*variables)
-    np.testing.assert_allclose(np.asarray(tape.gradient(y, variables[argnum])), expected, rtol=1e-6, atol=1e-8)
-    direction = random_like(PRODUCT_ARGS[argnum], np.random.default_rng(argnum))
-    _, tangent = forward(products_loss, PRODUCT_ARGS, argnum, direction)
-    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-6)
+    check_grad_tape_and_forward(products_loss, PRODUCT_ARGS, argnum)
     args32 = [np.asarray(a, np.float32) for a in PRODUCT_ARGS]
     assert sg.grad(products_loss, wrt=argnum)(*args32).dtype == np.float32
 
@@ -330,3 +344,14 @@ def test_second_order_of_a_user_function(argnum):
     hessian = sg.hessian(products_loss, wrt=argnum)(*PRODUCT_ARGS)
     np.testing.assert_allclose(hessian, numerical_jacobian(sg.grad(products_loss, wrt=argnum), PRODUCT_ARGS, argnum),
                                rtol=1e-5, atol=1e-6)
+
+
+def array_api_loss(a, x):
+    y = np.linalg.matmul(a, x) + np.matvec(a, x) + np.vecmat(x, np.swapaxes(a, -1, -2))
+    return np.sum(np.linalg.vecdot(y, y)) + np.sum(np.linalg.matrix_norm(a, ord="nuc")) \
+        + np.sum(np.linalg.svdvals(a) ** 2) + np.sum(np.linalg.trace(a) ** 2) + np.sum(np.vecdot(x, x) ** 2)
+
+
+@pytest.mark.parametrize("argnum", range(2))
+def test_the_array_api_spellings_through_sg_grad_and_the_tape(argnum):
+    check_grad_tape_and_forward(array_api_loss, (sample((2, 3, 3)), sample((3,), seed=1)), argnum)

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 import s2sgrad as sg
 from s2sgrad.primitives import quantiles, special
-from tests.fd import check_vjp, numerical_grad, numerical_jacobian, numerical_jvp
-from tests.primitives import Case, forward, params, sample
+from tests.fd import check_vjp, numerical_jacobian, numerical_jvp
+from tests.primitives import Case, check_grad_tape_and_forward, params, sample
 
 FUNCTIONS = [(np.quantile, 1.0), (np.percentile, 100.0), (np.nanquantile, 1.0), (np.nanpercentile, 100.0)]
 # q off the kinks: q (n - 1) is never an integer for the n used here
@@ -73,15 +73,7 @@ ARGS = (sample((4, 3)), np.array([15.0, 62.0]))
 
 @pytest.mark.parametrize("argnum", [0, 1])
 def test_grad_tape_forward_and_float32_of_a_user_function(argnum):
-    expected = numerical_grad(spread, ARGS, argnum)
-    np.testing.assert_allclose(sg.grad(spread, wrt=argnum)(*ARGS), expected, rtol=1e-5, atol=1e-7)
-    variables = [sg.Variable(a) for a in ARGS]
-    with sg.GradientTape() as tape:
-        y = spread(*variables)
-    np.testing.assert_allclose(np.asarray(tape.gradient(y, variables[argnum])), expected, rtol=1e-5, atol=1e-7)
-    direction = np.random.default_rng(argnum).standard_normal(np.shape(ARGS[argnum]))
-    _, tangent = forward(spread, ARGS, argnum, direction)
-    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=1e-5, atol=1e-7)
+    expected = check_grad_tape_and_forward(spread, ARGS, argnum, rtol=1e-5, atol=1e-7)
     single = sg.grad(spread, wrt=argnum)(*(a.astype(np.float32) for a in ARGS))
     assert single.dtype == np.float32
     np.testing.assert_allclose(single, expected, rtol=1e-3, atol=1e-3)
