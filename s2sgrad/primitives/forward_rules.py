@@ -57,9 +57,15 @@ import operator
 import numpy as np
 
 from s2sgrad import runtime
-from s2sgrad.primitives import containers, decompositions, linalg, products, quantiles, reductions
+from s2sgrad.primitives import (
+    arrays, containers, decompositions, linalg, products, quantiles, reductions)
+from s2sgrad.primitives.arrays import along_axis_index, first_true, source_positions
+from s2sgrad.primitives.elementwise import cast_like, is_inexact
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
-from s2sgrad.primitives.reductions import prod_of_others, prod_of_others_jvp, tie_share
+from s2sgrad.primitives.reductions import (
+    cumulative_axis, middle_share, prefixes, prod_of_others, prod_of_others_jvp, spread_weights,
+    tie_share)
+from s2sgrad.runtime import repeat_to
 from s2sgrad.primitives.registry import deffacts, defjvp
 
 # products: linear in each operand with the other held fixed (the adjoint
@@ -335,3 +341,90 @@ def matrix_norm_jvp(g, ans, x, *, keepdims=False, ord="fro"):
 
 deffacts(np.linalg.matmul, np.linalg.outer, np.linalg.cross, np.linalg.tensordot, np.linalg.vecdot,
          np.vecdot, np.matvec, np.vecmat, products.vecdot_adjoint, multilinear=True)
+
+
+# -- rules that landed beside forward mode: sorting, selecting, casting, the
+# NaN-ignoring extremes, cumulative products, np.gradient and its helpers
+
+@defjvp(np.nanmax, np.nanmin)
+def nan_extreme_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    # (a NaN equals nothing: it gets no share)
+    return (np.sum(tie_share(a, ans, axis, keepdims) * g, axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.ptp)
+def ptp_jvp(g, ans, a, axis=None, out=None, keepdims=False):
+    top = tie_share(a, np.max(a, axis=axis, keepdims=True), axis, True)
+    bottom = tie_share(a, np.min(a, axis=axis, keepdims=True), axis, True)
+    return (np.sum((top - bottom) * g, axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.median)
+def median_jvp(g, ans, a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    return (np.sum(middle_share(a, axis) * g, axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.average)
+def average_jvp(g, ans, a, axis=None, weights=None):
+    spread = spread_weights(weights, a, axis)
+    total = np.sum(spread, axis=axis)
+    return (np.sum(spread * g, axis=axis) / total,
+            None,
+            np.sum(spread_weights(g, a, axis) * (a - repeat_to(ans, a, axis)), axis=axis) / total)
+
+
+@defjvp(np.cumprod)
+def cumprod_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    # row i of the prefixes holds a_j for j <= i: the derivative of its product
+    along = np.sum(prod_of_others(prefixes(a, axis, 1), -1) * prefixes(g, axis, 0), axis=-1)
+    return (np.reshape(np.moveaxis(along, -1, cumulative_axis(axis)), np.shape(ans)),)
+
+
+@defjvp(np.sort)
+def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
+    return (g[along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)],)
+
+
+@defjvp(np.partition)
+def partition_jvp(g, ans, a, kth, axis=-1, kind="introselect", order=None):
+    return (g[along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)], None)
+
+
+@defjvp(np.select)
+def select_jvp(g, ans, condlist, choicelist, default=0):
+    return (None,
+            np.broadcast_to(np.select(condlist, g, 0), np.shape(ans)),
+            np.broadcast_to(np.where(first_true(condlist)[len(condlist)], g, 0), np.shape(ans)))
+
+
+@defjvp(np.choose)
+def choose_jvp(g, ans, a, choices, out=None, mode="raise"):
+    return (None, np.broadcast_to(np.choose(a, g, mode=mode), np.shape(ans)))
+
+
+# a cast to a floating type passes the tangent through in the result's
+# dtype; to an integer or bool type the result is piecewise constant
+@defjvp(np.astype)
+def astype_jvp(g, ans, x, dtype, /, *, copy=True, device=None):
+    return (cast_like(g, ans) * is_inexact(dtype), None)
+
+
+# x = mantissa * 2**exponent: the exponent is piecewise constant
+@defjvp(np.frexp)
+def frexp_jvp(g, ans, x):
+    return ([np.ldexp(g, np.negative(ans[1])), np.zeros_like(x)],)
+
+
+@defjvp(np.gradient)
+def gradient_jvp(g, ans, f, spacing=1.0, *, axis=None, edge_order=1):
+    return (np.gradient(g, spacing, axis=axis, edge_order=edge_order),
+            arrays.scaled_parts(-g / spacing, ans))
+
+
+@defjvp(arrays.gradient_adjoint)
+def gradient_adjoint_jvp(g, ans, cotangent, f, spacing=1.0, axis=None, edge_order=1):
+    return (arrays.gradient_adjoint(g, f, spacing, axis, edge_order), None, -g / spacing * ans)
+
+
+# bilinear: the forward rule applies them with one argument replaced by its tangent
+deffacts(arrays.parts_inner, arrays.scaled_parts, multilinear=True)

@@ -21,13 +21,7 @@ from tests.primitives.test_conventions import ALL_CASES
 
 #: primitives with a VJP rule but no forward rule (refused in forward mode):
 #: divmod, and the tape's own records of calls it could not see into
-NO_FORWARD_RULE = {"divmod", "custom_call", "output_of", "output_adjoint",
-                   # rules that landed beside forward mode; their forward rules are
-                   # still to be written (refused meanwhile, as asserted below)
-                   "astype", "average", "choose", "cumprod", "frexp", "gradient",
-                   "median",
-                   "nanmax", "nanmin", "partition", "ptp", "select", "sort",
-                   "gradient_adjoint", "parts_inner", "scaled_parts"}
+NO_FORWARD_RULE = {"divmod", "custom_call", "output_of", "output_adjoint"}
 
 
 def _calling(primitive, nargs, kwargs):
@@ -251,3 +245,50 @@ def test_batched_reductions_over_axes(shape, k, seed, axis, keepdims):
     for primitive in (np.sum, np.mean, np.max, np.prod, np.var):
         check_batched_against_stacked(primitive, (x,), {"axis": axis, "keepdims": keepdims},
                                       (0,), k, seed)
+
+# -- user functions through the rules written for forward mode ---------------
+
+POINT = np.array([[0.3, -1.2, 2.3, 0.7], [1.1, 0.4, -0.6, 1.9]])  # (no ties, no powers of 2)
+
+
+def sorted_weights(x):
+    return np.sum(np.sort(x, axis=None) * np.arange(8.0)) + np.sum(np.partition(x, 1) ** 3)
+
+
+def middles(x):
+    return np.median(x, axis=1)[0] * 3.0 + np.ptp(x) * np.nanmax(x * x) + np.nanmin(x, axis=0)[1]
+
+
+def running_products(x):
+    return np.sum(np.cumprod(x, axis=1)) + np.sum(np.cumprod(np.sin(x)) ** 2)
+
+
+def weighted(x):
+    return np.average(x, axis=1, weights=x[0] ** 2)[1] + np.sum(x.astype(np.float64) ** 3)
+
+
+def differences(x):
+    return np.sum(np.gradient(x, 0.5, axis=1) ** 2) + np.sum(np.gradient(x * x)[0] * x)
+
+
+def mantissas(x):
+    return np.sum(np.frexp(x * 1.5)[0] ** 2)
+
+
+def selections(x):
+    return np.sum(np.select([x > 0.5, x < -1.0], [x ** 2, np.sin(x)], x * 3.0)) + \
+        np.sum(np.choose(np.array([[0, 1, 0, 1]]), [x, x ** 2]) ** 2)
+
+
+@pytest.mark.parametrize("f", [sorted_weights, middles, running_products, weighted, differences,
+                               mantissas, selections])
+def test_jvp_and_hvp_through_the_new_forward_rules(f):
+    import s2sgrad as sg
+    from tests.fd import numerical_jvp
+
+    u = np.random.default_rng(1).normal(size=POINT.shape)
+    value, tangent = sg.jvp(f)(POINT, u)
+    np.testing.assert_allclose(value, f(POINT))
+    np.testing.assert_allclose(tangent, numerical_jvp(f, (POINT,), 0, u), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(sg.hvp(f)(POINT, u), numerical_jvp(sg.grad(f), (POINT,), 0, u),
+                               rtol=1e-5, atol=1e-7)
