@@ -22,6 +22,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     quantiles,
     reductions,
     shape,
+    signals,
     special,
     stacks,
 )

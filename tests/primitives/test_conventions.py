@@ -41,6 +41,7 @@ from tests.primitives import (
     test_quantiles,
     test_reductions,
     test_shape,
+    test_signals,
     test_stacks,
 )
 from tests.fd import _is_float, spread_varargs
@@ -48,7 +49,7 @@ from tests.tape import test_lowering
 
 MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_factorisations,
            test_products, test_shape, test_arrays, test_lowering, test_containers, test_decompositions,
-           test_quantiles, test_stacks]
+           test_quantiles, test_stacks, test_signals]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""
