@@ -47,6 +47,7 @@ from s2sgrad.frontend.inline import splice_calls
 from s2sgrad.frontend.normalise import normalise
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, called_function, parse_function
 from s2sgrad.ir import grammar
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import registry
 from s2sgrad.transform.analyse import analyse_shapes
 from s2sgrad.ir.facts import NormalFormFacts
@@ -313,8 +314,8 @@ class ProgramContext(Context):
 
     def __init__(self, tree, env):
         self.parsed = None
-        self.namer = Namer({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} |
-                           {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)} |
+        self.namer = Namer({n.id for n in walk(tree) if isinstance(n, ast.Name)} |
+                           {a.arg for a in walk(tree) if isinstance(a, ast.arg)} |
                            set(env))
         self.filename = "<tape>"
         self.env = dict(env)
@@ -556,7 +557,7 @@ def _signature(g):
             else:
                 kept.append(stmt)
         tree.body = kept
-        read = {n.id for n in ast.walk(tree)
+        read = {n.id for n in walk(tree)
                 if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
         g.residuals = [name for name in dropped if name in read]
         tree.args.args += [ast.arg(name) for name in g.residuals]

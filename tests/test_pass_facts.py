@@ -142,3 +142,14 @@ def test_code_the_compiler_dropped_at_the_end_is_read_from_the_block():
     parsed = parse.parse_function(unreachable_end)
     assert "y = x * 3.0" in ast.unparse(parsed.tree)
     assert sg.grad(unreachable_end)(1.5) == 2.0
+
+
+@pytest.mark.parametrize("function", [cases.rnn_calls, cases.branches, cases.softmax_cross_entropy])
+def test_the_fast_walk_finds_what_ast_walk_finds_but_contexts(function):
+    from s2sgrad.ir.nodes import walk
+
+    tree = parse.parse_function(function).tree
+    expected = [n for n in ast.walk(tree) if not isinstance(n, ast.expr_context)]
+    found = walk(tree)
+    assert found[0] is tree
+    assert sorted(map(id, found)) == sorted(map(id, expected))

@@ -49,6 +49,7 @@ from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.ir.facts import InlineSite, copy_facts
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import containers, registry
 
 #: calls inlined inside calls inlined ... at most this deep
@@ -97,7 +98,7 @@ def inline_call(normaliser, func, args, keywords, origin):
         return None  # the call stays a call; its VJP reports the problem if it matters
     if not _splicable(inner, tree, normaliser, parsed):
         return None
-    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+    stored = {n.id for n in walk(tree) if isinstance(n, ast.Name)
               and isinstance(n.ctx, ast.Store)}
     # a parameter the callee never assigns reads the argument's atom itself
     substitutes = {param: atom for param, atom in bound if param not in stored}
@@ -113,7 +114,7 @@ def inline_call(normaliser, func, args, keywords, origin):
     folds = isinstance(value, ast.Name) and isinstance(last, ast.Assign) \
         and isinstance(last.targets[0], ast.Name) and last.targets[0].id == result.value.id \
         and sum(isinstance(n, ast.Name) and n.id == result.value.id
-                for stmt in body for n in ast.walk(stmt)) == 1
+                for stmt in body for n in walk(stmt)) == 1
     if folds and isinstance(last.value, (ast.Name, ast.Constant)):
         # ``result = v; return result``: the value is ``v`` itself
         body.pop()
@@ -197,7 +198,7 @@ class OperationResult:
 
 def _renamed_reads(expr, renames, substitutes):
     reads = set()
-    for n in ast.walk(expr):
+    for n in walk(expr):
         if isinstance(n, ast.Name):
             atom = substitutes.get(n.id)
             if atom is None:
@@ -222,7 +223,7 @@ def splice_calls(fn, facts):
     *body, ret = fn.body
     if len(sites):
         loads = {}
-        for node in ast.walk(fn):
+        for node in walk(fn):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
                 loads[node.id] = loads.get(node.id, 0) + 1
         body = _spliced(body, sites, facts, loads, in_loop=False)
@@ -268,12 +269,12 @@ def _copied_at_once(name, body, after, loads, in_loop):
             and isinstance(after, ast.Assign) and isinstance(after.targets[0], ast.Name)
             and isinstance(after.value, ast.Name) and after.value.id == name):
         return False
-    if sum(isinstance(n, ast.Name) and n.id == name for stmt in body for n in ast.walk(stmt)) != 1:
+    if sum(isinstance(n, ast.Name) and n.id == name for stmt in body for n in walk(stmt)) != 1:
         return False
     # (x = f(x) in a loop: computed apart first, so the adjoint sees the old x)
     target = after.targets[0].id
     return not (in_loop and any(isinstance(n, ast.Name) and n.id == target
-                                for n in ast.walk(last.value)))
+                                for n in walk(last.value)))
 
 
 def drop_unneeded_guards(body, checks):
@@ -290,7 +291,7 @@ def drop_unneeded_guards(body, checks):
             continue
         later = order[position + 1:]
         if not any(isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load) and n.id in check.sharers
-                   for st in later for n in ast.walk(st)):
+                   for st in later for n in walk(st)):
             _remove(body, stmt)
 
 
@@ -315,13 +316,13 @@ def _flatten(stmts):
 def _own_parts(stmt):
     """The nodes of ``stmt`` outside the statements nested in it."""
     if isinstance(stmt, ast.FunctionDef):
-        return ast.walk(stmt)
+        return walk(stmt)
     for field, value in ast.iter_fields(stmt):
         if field in ("body", "orelse"):
             continue
         for node in value if isinstance(value, list) else [value]:
             if isinstance(node, ast.AST):
-                yield from ast.walk(node)
+                yield from walk(node)
 
 
 def _remove(stmts, target):
@@ -356,7 +357,7 @@ def outside_write(callee):
     except S2SGradError:
         return None
     tree = parsed.tree
-    own = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+    own = {n.id for n in walk(tree) if isinstance(n, ast.Name)
            and isinstance(n.ctx, ast.Store)}
     params = {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs}
     if tree.args.vararg:
@@ -370,7 +371,7 @@ def outside_write(callee):
             node = node.value
         return isinstance(node, ast.Name) and node.id not in own
 
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, (ast.Global, ast.Nonlocal)):
             return ", ".join(node.names)
         if isinstance(node, (ast.Subscript, ast.Attribute)) \
@@ -478,14 +479,14 @@ def _splicable(inner, tree, normaliser, parsed):
     if any(value is runtime.refuse_shared_array or value is runtime.refuse_parameter_update
            for value in inner.env.values()):
         return False
-    stored = {node.id for node in ast.walk(tree)
+    stored = {node.id for node in walk(tree)
               if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)}
     params = {a.arg for a in tree.args.args}
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) and not (
                 isinstance(node.value, ast.Name) and node.value.id in stored | params):
             return False
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and node.id not in stored and node.id not in params \
                 and node.id not in inner.env:
             # a global of the callee: it must mean the same in the caller
@@ -498,7 +499,7 @@ def _splicable(inner, tree, normaliser, parsed):
 def _renames(tree, substituted, before, normaliser):
     """Callee local -> caller name: locals the caller might also use get fresh names."""
     locals_ = {a.arg for a in tree.args.args} - substituted
-    locals_ |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+    locals_ |= {n.id for n in walk(tree) if isinstance(n, ast.Name)
                 and isinstance(n.ctx, ast.Store)}
     renames = {}
     for name in sorted(locals_):
@@ -530,7 +531,7 @@ def _renamed(stmt, renames, substitutes, origin, callee_facts, facts):
     copied = copy.deepcopy(stmt)
     copy_facts(stmt, copied, callee_facts, facts)
     stmt = Rename().visit(copied)
-    for node in ast.walk(stmt):
+    for node in walk(stmt):
         if "lineno" in node._attributes:
             node.lineno = node.end_lineno = origin.lineno
             node.col_offset, node.end_col_offset = 0, 0

@@ -44,6 +44,7 @@ from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.ir.facts import NestedDef, NormalFormFacts, SavedSlot, SharedArrayCheck, copy_facts
 from s2sgrad.ir.nodes import function_def
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import registry
 
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
@@ -155,7 +156,7 @@ class Normaliser:
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
         if any(isinstance(s, (ast.For, ast.While)) and _has_return(s.body)
-               for stmt in body for s in ast.walk(stmt)):
+               for stmt in body for s in walk(stmt)):
             # a return inside a loop sets the result there (then breaks): bound
             # before the loop, it has a version on every path after it
             body.insert(0, _at(ast.Assign([ast.Name(result, ast.Store())], ast.Constant(None)),
@@ -273,19 +274,19 @@ class Normaliser:
         if s.name in self.current:
             raise self.parsed.error(f"nested def {s.name!r} rebinding a name", s,
                                     stage="normalise")
-        inner_locals = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+        inner_locals = {n.id for n in walk(s) if isinstance(n, ast.Name)
                         and isinstance(n.ctx, ast.Store)}
-        inner_locals |= {a.arg for a in ast.walk(s.args) if isinstance(a, ast.arg)}
+        inner_locals |= {a.arg for a in walk(s.args) if isinstance(a, ast.arg)}
         # an enclosing variable assigned only after the def is read too: a
         # closure sees its value at the call
-        later = {n.id for n in ast.walk(self.parsed.tree) if isinstance(n, ast.Name)
+        later = {n.id for n in walk(self.parsed.tree) if isinstance(n, ast.Name)
                  and isinstance(n.ctx, ast.Store)}
-        read = {n.id for n in ast.walk(s) if isinstance(n, ast.Name)
+        read = {n.id for n in walk(s) if isinstance(n, ast.Name)
                 and (n.id in self.current or n.id in later) and n.id not in inner_locals}
         # a nested def it calls is called with what that one captures
         calls = read & set(self.local_functions)
         captured = sorted((read - calls) | {name for f in calls for name in self.captured_by(f)})
-        if captured and any(isinstance(n, ast.Name) and n.id == s.name for n in ast.walk(s)):
+        if captured and any(isinstance(n, ast.Name) and n.id == s.name for n in walk(s)):
             raise self.parsed.error(f"recursive nested def {s.name!r} reading enclosing variables",
                                     s, stage="normalise", hint="define it at module level")
         node = copy.deepcopy(s)
@@ -335,7 +336,7 @@ class Normaliser:
             self.note_sharing(temp, rhs)
             rhs = ast.Name(temp, ast.Load())
         elif self.loop_depth and not isinstance(rhs, (ast.Name, ast.Constant)) and any(
-            isinstance(n, ast.Name) and n.id == name for n in ast.walk(rhs)
+            isinstance(n, ast.Name) and n.id == name for n in walk(rhs)
         ):
             # x = x * y in a loop: compute into a temporary first, so the
             # adjoint sees the old x while the new one is saved apart.
@@ -492,7 +493,7 @@ class Normaliser:
         assigns no longer holds inside it, and nothing assigned inside it
         certainly ran once outside (a ``("loop", k)`` fact of its own).
         """
-        for n in ast.walk(ast.Module(loop.body, [])):
+        for n in walk(ast.Module(loop.body, [])):
             if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and n.id in self.current:
                 version = self.current[n.id]
                 self.assignments[version] = self.assignments.get(version, 0) + 1
@@ -578,7 +579,7 @@ class Normaliser:
                 self.last_stores[name] = ((joined, path, self.event()),)
         if isinstance(test, ast.Name) and any(
                 isinstance(n, ast.Name) and n.id == test.id and isinstance(n.ctx, ast.Store)
-                for n in ast.walk(ast.Module(body + orelse, []))):
+                for n in walk(ast.Module(body + orelse, []))):
             # ``if done: ... else: done = True`` in a loop: the adjoint takes
             # the branch by the test's value, so the arms must not change it
             test = self.snapshot(test, s)
@@ -654,7 +655,7 @@ class Normaliser:
         (``for r in y: y = ...`` iterates over the original ``y``)."""
         if isinstance(seq, ast.Name) and any(
                 isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store) and
-                self.current.get(n.id) == seq.id for st in loop.body for n in ast.walk(st)):
+                self.current.get(n.id) == seq.id for st in loop.body for n in walk(st)):
             return self.snapshot(seq, loop)
         return seq
 
@@ -964,7 +965,7 @@ def _always_returns(stmts):
 
 
 def _has_return(stmts):
-    return any(isinstance(n, ast.Return) for s in stmts for n in ast.walk(s))
+    return any(isinstance(n, ast.Return) for s in stmts for n in walk(s))
 
 
 def _remove_early_returns(stmts, normaliser):
@@ -1077,7 +1078,7 @@ def _at(node, origin):
     """``node`` with the user's line number of ``origin`` on every part."""
     lineno = getattr(origin, "lineno", None)
     if lineno is not None:
-        for n in ast.walk(node):
+        for n in walk(node):
             if getattr(n, "lineno", None) is None and "lineno" in n._attributes:
                 n.lineno = n.end_lineno = lineno
                 n.col_offset = n.end_col_offset = 0
@@ -1175,11 +1176,11 @@ def _without_entry_guards(body, resolve):
 
     def reads_elsewhere(names, guard):
         return any(isinstance(n, ast.Name) and n.id in names
-                   for s in body if s is not guard for n in ast.walk(s))
+                   for s in body if s is not guard for n in walk(s))
 
     def is_guard_block(s):
         if not isinstance(s, ast.If) or s.orelse or \
-                any(isinstance(n, ast.Call) for n in ast.walk(s.test)):
+                any(isinstance(n, ast.Call) for n in walk(s.test)):
             return False
         calls = [t for t in s.body if _is_entry_guard(t, resolve)]
         rest = [t for t in s.body if not _is_entry_guard(t, resolve)]
@@ -1216,8 +1217,8 @@ def _is_cast_return(stmt, final, resolve):
 
 
 def _all_names(tree):
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-    names |= {n.arg for n in ast.walk(tree) if isinstance(n, ast.arg)}
+    names = {n.id for n in walk(tree) if isinstance(n, ast.Name)}
+    names |= {n.arg for n in walk(tree) if isinstance(n, ast.arg)}
     return names
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from s2sgrad.errors import S2SGradError, SourceUnavailableError, UnsupportedSyntaxError
 from s2sgrad.ir.nodes import function_def
+from s2sgrad.ir.nodes import walk
 
 #: Marker for "this name is a local of the function" / "cannot resolve".
 LOCAL = object()
@@ -251,7 +252,7 @@ def _passed_through(function):
 def _lambda_tree(function, source, filename, first):
     """The lambda on the function's first line, rewritten as a ``def``."""
     module = ast.parse(source.strip().rstrip(","), mode="exec") if _parses(source) else None
-    lambdas = [] if module is None else [n for n in ast.walk(module) if isinstance(n, ast.Lambda)]
+    lambdas = [] if module is None else [n for n in walk(module) if isinstance(n, ast.Lambda)]
     params = function.__code__.co_varnames[: function.__code__.co_argcount]
     lambdas = [
         lam for lam in lambdas if [a.arg for a in lam.args.args] == list(params)
@@ -402,7 +403,7 @@ def _local_names(tree):
         names.add(args.vararg.arg)
     if args.kwarg:
         names.add(args.kwarg.arg)
-    for node in ast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
             names.add(node.id)
         elif isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node is not tree:

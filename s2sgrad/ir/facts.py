@@ -64,6 +64,8 @@ fact unless :func:`copy_facts` is asked to.
 import ast
 from dataclasses import dataclass, field
 
+from s2sgrad.ir.nodes import walk
+
 
 class NodeTable:
     """A mapping from AST nodes (by identity) to facts about them."""
@@ -204,8 +206,13 @@ class GradientFacts:
 def copy_facts(original, copied, source, target):
     """Record in ``target``'s tables, for every node of ``copied`` (a deep copy
     of ``original``), the facts ``source``'s tables hold of its original."""
-    pairs = list(zip(ast.walk(original), ast.walk(copied)))
-    for from_table, to_table in zip(source.tables(), target.tables()):
+    tables = [(a, b) for a, b in zip(source.tables(), target.tables()) if len(a)]
+    if not tables:
+        return
+    pairs = list(zip(walk(original), walk(copied)))
+    for from_table, to_table in tables:
+        entries = from_table._entries
         for node, twin in pairs:
-            if node in from_table:
-                to_table[twin] = from_table.get(node)
+            entry = entries.get(id(node))
+            if entry is not None and entry[0] is node:
+                to_table[twin] = entry[1]

@@ -70,6 +70,7 @@ import ast
 import types
 
 from s2sgrad.errors import InternalError
+from s2sgrad.ir.nodes import walk
 
 STAGES = ("source", "normal", "inlined", "adjoint", "freed", "text", "code")
 
@@ -165,13 +166,13 @@ def _statements(stmts):
 def _parts(stmt):
     """The nodes of ``stmt`` outside the statements nested in it (all of a def)."""
     if isinstance(stmt, ast.FunctionDef):
-        yield from ast.walk(stmt)
+        yield from walk(stmt)
         return
     for field, value in ast.iter_fields(stmt):
         if field not in ("body", "orelse"):
             for node in value if isinstance(value, list) else [value]:
                 if isinstance(node, ast.AST):
-                    yield from ast.walk(node)
+                    yield from walk(node)
 
 
 def _check_function_end(checker, fn, returned, rule, guard_returns=False):

@@ -7,6 +7,8 @@ program they are handed.
 import ast
 import builtins
 
+from s2sgrad.ir.nodes import walk
+
 #: marker comment statements, turned into ``# ...`` lines by the emitter
 COMMENT_PREFIX = "__s2sgrad_comment__ "
 
@@ -37,7 +39,7 @@ def simultaneous(writes):
     one tuple assignment instead of a sequence."""
     assigned = set()
     for var, value in writes:
-        if any(isinstance(n, ast.Name) and n.id in assigned for n in ast.walk(value)):
+        if any(isinstance(n, ast.Name) and n.id in assigned for n in walk(value)):
             targets = ast.Tuple([ast.Name(v, ast.Store()) for v, _ in writes], ast.Store())
             return [ast.Assign([targets], ast.Tuple([v for _, v in writes], ast.Load()))]
         assigned.add(var)

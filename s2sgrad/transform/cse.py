@@ -14,6 +14,7 @@ name holds, on every path to it, the same pure operation of the same atoms
 
 import ast
 
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import registry
 
 
@@ -43,7 +44,7 @@ def _block(stmts, seen, resolve):
             _block(s.orelse, dict(seen), resolve)
             if any(isinstance(n, (ast.For, ast.While)) or
                    (isinstance(n, ast.Subscript) and isinstance(n.ctx, ast.Store))
-                   for n in ast.walk(s)):
+                   for n in walk(s)):
                 seen.clear()  # a loop in an arm may reassign names read above
         elif isinstance(s, (ast.For, ast.While)):
             seen.clear()  # a loop may reassign any name it touches

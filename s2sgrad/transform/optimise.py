@@ -10,8 +10,8 @@ Output guarantee: every assigned name is read afterwards on some path.
 """
 
 import ast
-import copy
 
+from s2sgrad.ir.nodes import walk
 from s2sgrad.transform.adjoints import COMMENT_PREFIX
 
 
@@ -70,17 +70,21 @@ def propagate_copies(fn):
     Normal form turns repeated subexpressions into copies; the generated
     code should read the original name instead of keeping both.
     """
-    counts = {}
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
+    counts, loads, mutated = {}, [], set()
+    for node in walk(fn):  # (one walk: what is stored, loaded, written into)
+        if isinstance(node, ast.Name):
+            if isinstance(node.ctx, ast.Store):
+                counts[node.id] = counts.get(node.id, 0) + 1
+            elif isinstance(node.ctx, ast.Load):
+                loads.append(node)
         elif isinstance(node, (ast.For, ast.comprehension)):
-            for n in ast.walk(node.target):
+            for n in walk(node.target):
                 if isinstance(n, ast.Name):
                     counts[n.id] = counts.get(n.id, 0) + 2
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store) \
+                and isinstance(node.value, ast.Name):
+            mutated.add(node.value.id)
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
-    mutated = {n.value.id for n in ast.walk(fn) if isinstance(n, ast.Subscript)
-               and isinstance(n.ctx, ast.Store) and isinstance(n.value, ast.Name)}
     renames = {}
     for node in _outside_loops(fn.body):
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name) \
@@ -97,13 +101,13 @@ def propagate_copies(fn):
             name = renames[name]
         return name
 
-    for node in ast.walk(fn):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in renames:
+    for node in loads:
+        if node.id in renames:
             node.id = final(node.id)
 
 
 def _reads(node):
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+    return {n.id for n in walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
 
 
 def is_comment(stmt):
@@ -111,8 +115,9 @@ def is_comment(stmt):
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_PREFIX))
 
 
-def _block(stmts, live, writes):
-    """Kept statements of ``stmts`` and the names live before them."""
+def _block(stmts, live, writes, prune=True):
+    """Kept statements of ``stmts`` and the names live before them; with
+    ``prune``, the statements nested in them are pruned in place too."""
     kept = []
     for s in reversed(stmts):
         if isinstance(s, ast.Return):
@@ -144,16 +149,17 @@ def _block(stmts, live, writes):
                 live = live | _reads(s.targets[0]) | _reads(s.value)
                 kept.append(s)
         elif isinstance(s, ast.If):
-            body, live_body = _block(s.body, set(live), writes)
-            orelse, live_else = _block(s.orelse, set(live), writes)
+            body, live_body = _block(s.body, set(live), writes, prune)
+            orelse, live_else = _block(s.orelse, set(live), writes, prune)
             if _only_comments(body) and _only_comments(orelse):
                 continue
-            s.body, s.orelse = body or [ast.Pass()], orelse
+            if prune:
+                s.body, s.orelse = body or [ast.Pass()], orelse
             live = live_body | live_else | _reads(s.test)
             kept.append(s)
         elif isinstance(s, (ast.For, ast.While)):
             kept.append(s)
-            live = _loop(s, live, writes)
+            live = _loop(s, live, writes, prune)
         elif is_comment(s):
             if kept and not is_comment(kept[-1]):
                 kept.append(s)
@@ -166,15 +172,16 @@ def _block(stmts, live, writes):
     return kept, live
 
 
-def _loop(s, live, writes):
-    """Liveness through a loop: iterate the body to a fixpoint."""
+def _loop(s, live, writes, prune=True):
+    """Liveness through a loop: iterate the body to a fixpoint (without
+    pruning, so nothing is dropped on a premature pass), then prune it."""
     while True:
-        # _block prunes nested statements in place: work on a copy until the
-        # live set is final, so nothing is dropped on a premature pass
-        body, live_in = _block(copy.deepcopy(s.body), set(live), writes)
+        _, live_in = _block(s.body, set(live), writes, prune=False)
         new = live | live_in | _reads(getattr(s, "iter", ast.Pass())) | _reads(getattr(s, "test", ast.Pass()))
         if new == live:
-            s.body = body or [ast.Pass()]
+            if prune:
+                body, _ = _block(s.body, set(live), writes)
+                s.body = body or [ast.Pass()]
             return new
         live = new
 
@@ -208,16 +215,17 @@ def inline_single_use(fn, is_pure_call, writes_argument=None):
     name they read (``writes_argument(call)``: the positions of the
     arguments a call writes into, as a stack's push and pop do).
     """
-    loads, stores = {}, {}
-    for node in ast.walk(fn):
+    loads, stores, defs = {}, {}, []
+    for node in walk(fn):
         if isinstance(node, ast.Name):
             table = loads if isinstance(node.ctx, ast.Load) else stores
             table[node.id] = table.get(node.id, 0) + 1
-    for node in ast.walk(fn):
-        if isinstance(node, ast.FunctionDef) and node is not fn:
-            for inner in ast.walk(node):
-                if isinstance(inner, ast.Name):
-                    loads[inner.id] = loads.get(inner.id, 0) + 2  # never inline into closures
+        elif isinstance(node, ast.FunctionDef) and node is not fn:
+            defs.append(node)
+    for node in defs:
+        for inner in walk(node):
+            if isinstance(inner, ast.Name):
+                loads[inner.id] = loads.get(inner.id, 0) + 2  # never inline into closures
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
     writes = writes_argument or _writes_nothing
     _inline_blocks(fn.body, loads, stores, params, (is_pure_call, writes))
@@ -258,7 +266,7 @@ def _inline_block(stmts, loads, stores, params, calls):
 def _mentions(stmt, writes):
     """(names mentioned, names stored, may write arrays or jump) of ``stmt``."""
     names, stored, effects = set(), set(), False
-    for n in ast.walk(stmt):
+    for n in walk(stmt):
         if isinstance(n, ast.Name):
             names.add(n.id)
             if not isinstance(n.ctx, ast.Load):
@@ -275,7 +283,7 @@ def _mentions(stmt, writes):
 
 def _in_top_expression(stmt, name):
     return any(isinstance(n, ast.Name) and n.id == name
-               for e in _top_expressions(stmt) for n in ast.walk(e))
+               for e in _top_expressions(stmt) for n in walk(e))
 
 
 #: expressions deeper than this stay named (readability, and the compiler's
@@ -300,7 +308,7 @@ def _inlinable(s, loads, stores, params, is_pure_call):
 
 
 def _pure(e, is_pure_call):
-    for node in ast.walk(e):
+    for node in walk(e):
         if isinstance(node, ast.Call) and not is_pure_call(node):
             return False
         if isinstance(node, (ast.NamedExpr, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda)):
@@ -348,16 +356,18 @@ def free_dead_locals(fn, keep=()):
     ``GradientFacts.small_values``: tuples, not worth a line),
     and nothing that would die at the ``return`` anyway.
     """
-    if any(isinstance(n, (ast.FunctionDef, ast.Lambda)) for n in ast.walk(fn) if n is not fn):
-        return fn
     body = fn.body
+    statements = [walk(s) for s in body]  # (one walk)
+    if any(isinstance(n, (ast.FunctionDef, ast.Lambda))
+           for nodes in statements + [walk(fn.args)] for n in nodes):
+        return fn
     params = {a.arg for a in fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs}
     bound = {t.id for s in body if isinstance(s, (ast.Assign, ast.AugAssign))
              for t in (s.targets if isinstance(s, ast.Assign) else [s.target])
              if isinstance(t, ast.Name)} - params - set(keep)
     last = {}
-    for i, s in enumerate(body):
-        for n in ast.walk(s):
+    for i, nodes in enumerate(statements):
+        for n in nodes:
             if isinstance(n, ast.Name) and n.id in bound:
                 last[n.id] = i
     dying = {}

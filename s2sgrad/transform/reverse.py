@@ -30,6 +30,7 @@ from s2sgrad import backend
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.ir.facts import GradientFacts, NodeTable
 from s2sgrad.ir.nodes import function_def
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import registry
 from s2sgrad.transform import dtypes, simplify
 from s2sgrad.transform.adjoints import Adjoint, comment
@@ -109,7 +110,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         result = self.fn.body[-1].value
         self.active = self.activity(body, set(self.wrt))
         self.check_calls(body)
-        self.reassigned = {n.id for n in ast.walk(self.fn) if isinstance(n, ast.Name)
+        self.reassigned = {n.id for n in walk(self.fn) if isinstance(n, ast.Name)
                            and isinstance(n.ctx, ast.Store)}
         self.sequences = self.sequence_names(body)
         self.structured = may_be_structures(body, self.wrt, self.context)
@@ -350,7 +351,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return ast.unparse(func)
 
     def carries_derivative(self, rhs, active):
-        reads = {n.id for n in ast.walk(rhs) if isinstance(n, ast.Name)} & active
+        reads = {n.id for n in walk(rhs) if isinstance(n, ast.Name)} & active
         if not reads:
             return False
         if isinstance(rhs, ast.Compare):
@@ -592,9 +593,9 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if g.is_alias and not isinstance(rhs, ast.Name):
             # The contributions may reassign the variable g aliases (x = x * c
             # in a loop): read g through a name of its own first.
-            written = {self.adjoint_names.get(n.id) for n in ast.walk(rhs)
+            written = {self.adjoint_names.get(n.id) for n in walk(rhs)
                        if isinstance(n, ast.Name) and n.id in self.active}
-            if any(isinstance(n, ast.Name) and n.id in written for n in ast.walk(g.expr)):
+            if any(isinstance(n, ast.Name) and n.id in written for n in walk(g.expr)):
                 own = self.namer.fresh(self.adjoint_name(target))  # nothing else reads it
                 self.primal_of[own] = target
                 prologue = [_assign(own, g.expr)]
@@ -1042,12 +1043,12 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             if name == owner or not (state.is_alias or spread_over_var):
                 continue
             if spread_over_var or any(isinstance(n, ast.Name) and n.id == var
-                                      for n in ast.walk(state.expr)):
+                                      for n in walk(state.expr)):
                 own = self.adjoint_name(name)
                 exprs = [other.expr for other in adj.values()] + (
                     [] if pending is None else pending if isinstance(pending, list) else [pending])
                 if own == var or any(isinstance(n, ast.Name) and n.id == own
-                                     for e in exprs for n in ast.walk(e)):
+                                     for e in exprs for n in walk(e)):
                     # its own variable is still read through another alias
                     # (a swap): keep the value under a fresh name instead
                     own = self.namer.fresh(own)
@@ -1099,7 +1100,7 @@ def _arms_assigning(fn):
     adjoint and none needs to be zero-filled there.
     """
     stores = {}
-    for n in ast.walk(fn):
+    for n in walk(fn):
         if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
             stores[n.id] = stores.get(n.id, 0) + 1
     arms = {}

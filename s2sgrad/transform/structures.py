@@ -19,6 +19,7 @@ might be one is in it).
 import ast
 
 from s2sgrad import runtime
+from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import containers, registry
 from s2sgrad.transform.adjoints import walk_statements
 
@@ -82,7 +83,7 @@ def reads_placeholder(expr, zero_filled, context):
     """True when ``expr`` may be a 0.0 placeholder rather than an array
     shaped like its primal: it reads a variable in ``zero_filled`` (a loop
     or branch where nothing flowed) or calls one of :data:`PLACEHOLDER_HELPERS`."""
-    for node in ast.walk(expr):
+    for node in walk(expr):
         if isinstance(node, ast.Name) and node.id in zero_filled:
             return True
         if isinstance(node, ast.Call) and any(

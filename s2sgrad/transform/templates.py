@@ -24,6 +24,7 @@ from s2sgrad.errors import S2SGradError
 # (instantiating templates is most of the work of generating a gradient:
 # hand-written copies, not deepcopy plus a transformer)
 from s2sgrad.ir.nodes import substitute as _substitute
+from s2sgrad.ir.nodes import walk
 
 
 class Template:
@@ -62,25 +63,26 @@ class Template:
         self.returns = [None if _is_none(e) else e for e in returned]
         self.locals = {a.targets[0].id for a in assignments}
         bound = set(names) | self.locals
+        nodes = walk(tree)
         self.free = sorted(
-            {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in bound}
+            {n.id for n in nodes if isinstance(n, ast.Name) and n.id not in bound}
             - {"None", "True", "False"}
         )
         self.globals = fn.__globals__
         #: whether the rule asks np.size / np.shape / np.ndim (foldable)
         self.queries_shapes = any(
             isinstance(n, ast.Attribute) and n.attr in ("size", "shape", "ndim")
-            for n in ast.walk(tree))
+            for n in nodes)
         #: whether the rule indexes its cotangent (``g[index]``): a literal
         #: cotangent must be spread over ``ans`` first (``(1.0)[0]`` is no code)
         self.indexes_g = any(
             isinstance(n, ast.Subscript) and isinstance(n.value, ast.Name) and n.value.id == "g"
-            for n in ast.walk(tree))
+            for n in nodes)
         #: what the rule refuses to differentiate, when its body calls a
         #: helper marked ``refuses_derivative`` (``no_second_order("np.linalg.svd")``):
         #: "a second derivative of np.linalg.svd", refused where it is built
         self.refusal = next((
-            f"a second derivative of {n.args[0].value}" for n in ast.walk(tree)
+            f"a second derivative of {n.args[0].value}" for n in nodes
             if isinstance(n, ast.Call) and n.args and isinstance(n.args[0], ast.Constant)
             and getattr(self.free_path(n.func), "refuses_derivative", False) is True), None)
 
@@ -227,4 +229,4 @@ def _is_none(e):
 
 
 def _names(e):
-    return {n.id for n in ast.walk(e) if isinstance(n, ast.Name)}
+    return {n.id for n in walk(e) if isinstance(n, ast.Name)}
