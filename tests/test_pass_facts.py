@@ -153,3 +153,18 @@ def test_the_fast_walk_finds_what_ast_walk_finds_but_contexts(function):
     found = walk(tree)
     assert found[0] is tree
     assert sorted(map(id, found)) == sorted(map(id, expected))
+
+
+def test_fact_records_are_typed_values():
+    from s2sgrad.ir.facts import GradientFacts, NodeTable, SavedSlot, SharedArrayCheck
+
+    assert SavedSlot("_t1") == SavedSlot(name="_t1") != SavedSlot("_t2")
+    assert len({SavedSlot("_t1"), SavedSlot("_t1")}) == 1
+    with pytest.raises(AttributeError):
+        SavedSlot("_t1").name = "_t2"
+    with pytest.raises(TypeError, match="missing field 'in_loop'"):
+        SharedArrayCheck(frozenset())
+    first, second = GradientFacts(), GradientFacts()
+    assert isinstance(first.algebra, NodeTable) and first.algebra is not second.algebra
+    first.small_values = ("x_shape",)  # (not frozen)
+    assert "small_values=('x_shape',)" in repr(first)

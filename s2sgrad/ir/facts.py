@@ -61,8 +61,7 @@ Output guarantees: a table holds a fact for a node only while that node
 fact unless :func:`copy_facts` is asked to.
 """
 
-import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from s2sgrad.ir.nodes import walk
 
@@ -97,58 +96,108 @@ class NodeTable:
         self._entries.update(other._entries)
 
 
-@dataclass(frozen=True)
-class SavedSlot:
-    """Of ``x[i] = v``: the temporary holding what the write overwrote."""
-
-    name: str
+_REQUIRED = object()
 
 
-@dataclass(frozen=True)
-class SharedArrayCheck:
-    """Of a ``refuse_shared_array`` check before ``x += y``."""
+class _Record:
+    """A typed record of facts (what ``dataclasses`` would make, without its
+    cost at import): ``FIELDS`` lists (name, default) in order, a default of
+    ``NodeTable`` meaning a new table per record; ``FROZEN`` records refuse
+    assignment and hash by value."""
 
-    #: versions that may share memory with ``x``
-    sharers: frozenset
-    #: inside a loop (a sharer may be read by the next iteration: always kept)
-    in_loop: bool
+    __slots__ = ()
+    FIELDS = ()
+    FROZEN = False
+
+    def __init__(self, *args, **kwargs):
+        if len(args) > len(self.FIELDS):
+            raise TypeError(f"{type(self).__name__} takes {len(self.FIELDS)} fields")
+        for i, (name, default) in enumerate(self.FIELDS):
+            if i < len(args):
+                value = args[i]
+            elif name in kwargs:
+                value = kwargs.pop(name)
+            elif default is _REQUIRED:
+                raise TypeError(f"{type(self).__name__}: missing field {name!r}")
+            else:
+                value = NodeTable() if default is NodeTable else default
+            object.__setattr__(self, name, value)
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: no field {sorted(kwargs)[0]!r}")
+
+    def _values(self):
+        return tuple(getattr(self, name) for name, _ in self.FIELDS)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._values() == self._values()
+
+    def __hash__(self):
+        if not self.FROZEN:
+            raise TypeError(f"unhashable type: {type(self).__name__!r}")
+        return hash(self._values())
+
+    def __setattr__(self, name, value):
+        if self.FROZEN:
+            raise AttributeError(f"cannot assign to field {name!r} of a {type(self).__name__}")
+        object.__setattr__(self, name, value)
+
+    def __repr__(self):
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name, _ in self.FIELDS)
+        return f"{type(self).__name__}({fields})"
 
 
-@dataclass(frozen=True)
-class NestedDef:
+class SavedSlot(_Record):
+    """Of ``x[i] = v``: the temporary holding what the write overwrote
+    (``name``)."""
+
+    __slots__ = ("name",)
+    FIELDS = (("name", _REQUIRED),)
+    FROZEN = True
+
+
+class SharedArrayCheck(_Record):
+    """Of a ``refuse_shared_array`` check before ``x += y``: ``sharers``, the
+    versions that may share memory with ``x`` (a frozenset), and ``in_loop``
+    (a sharer may be read by the next iteration: always kept)."""
+
+    __slots__ = ("sharers", "in_loop")
+    FIELDS = (("sharers", _REQUIRED), ("in_loop", _REQUIRED))
+    FROZEN = True
+
+
+class NestedDef(_Record):
     """Of a nested ``def`` (kept with its captured variables as keyword-only
-    parameters)."""
+    parameters): ``captured``, the enclosing variables it reads (its own and
+    those of the defs it calls, a tuple), and ``calls_nested_defs`` (then only
+    inlining it works)."""
 
-    #: enclosing variables it reads (its own and those of the defs it calls)
-    captured: tuple
-    #: whether it calls other nested defs (then only inlining it works)
-    calls_nested_defs: bool
+    __slots__ = ("captured", "calls_nested_defs")
+    FIELDS = (("captured", _REQUIRED), ("calls_nested_defs", _REQUIRED))
+    FROZEN = True
 
 
-@dataclass
-class InlineSite:
-    """Of a call the inline pass replaces by the callee's body."""
+class InlineSite(_Record):
+    """Of a call the inline pass replaces by the callee's body: ``body``, the
+    callee's normal-form statements (its return left out, its names);
+    ``renames``, callee local -> the caller's name for it; ``substitutes``,
+    callee parameter it never assigns -> the caller's argument atom;
+    ``facts``, the callee normaliser's NormalFormFacts about ``body``;
+    ``origin``, the call's node in the user's source (the spliced lines are
+    its line); ``operation``, when the callee ends ``result = <operation>``,
+    what the caller's normaliser needs to know of it
+    (``inline.OperationResult``); ``unused``, the caller does not use the
+    value (a call statement)."""
 
-    #: the callee's normal-form statements (its return left out), its names
-    body: tuple
-    #: callee local -> the caller's name for it
-    renames: dict
-    #: callee parameter it never assigns -> the caller's argument atom
-    substitutes: dict
-    #: the callee normaliser's NormalFormFacts about ``body``
-    facts: object
-    #: the call's node in the user's source (the spliced lines are its line)
-    origin: object
-    #: when the callee ends ``result = <operation>``: what the caller's
-    #: normaliser needs to know of the operation (``inline.OperationResult``)
-    operation: object = None
-    #: the caller does not use the value (a call statement)
-    unused: bool = False
+    __slots__ = ("body", "renames", "substitutes", "facts", "origin", "operation", "unused")
+    FIELDS = (("body", _REQUIRED), ("renames", _REQUIRED), ("substitutes", _REQUIRED),
+              ("facts", _REQUIRED), ("origin", _REQUIRED), ("operation", None),
+              ("unused", False))
 
 
 @dataclass(frozen=True)
 class RestoreMarker:
-    """Of a ``name = stack.pop()`` reverse mode placed in a loop's adjoint."""
+    """Of a ``name = stack.pop()`` reverse mode placed in a loop's adjoint
+    (a dataclass: ``transform.loops`` replaces fields of one)."""
 
     #: the primal name (or saved shape) popped
     name: str
@@ -156,24 +205,19 @@ class RestoreMarker:
     trip_count: bool = False
 
 
-@dataclass
-class NormalFormFacts:
+class NormalFormFacts(_Record):
     """What the normaliser knows about the normal form it emitted."""
 
-    saved_slots: NodeTable = field(default_factory=NodeTable)
-    if_joins: NodeTable = field(default_factory=NodeTable)
-    shared_array_checks: NodeTable = field(default_factory=NodeTable)
-    nested_defs: NodeTable = field(default_factory=NodeTable)
-    atoms: NodeTable = field(default_factory=NodeTable)
-    inline_sites: NodeTable = field(default_factory=NodeTable)
+    __slots__ = ("saved_slots", "if_joins", "shared_array_checks", "nested_defs", "atoms",
+                 "inline_sites")
+    FIELDS = tuple((name, NodeTable) for name in __slots__)
 
     def tables(self):
         return (self.saved_slots, self.if_joins, self.shared_array_checks,
                 self.nested_defs, self.atoms, self.inline_sites)
 
 
-@dataclass
-class ShapeFacts:
+class ShapeFacts(_Record):
     """What is known about the shapes of one normal-form function's values
     (each reading a ``transform.shapes.ShapeClasses``, solved from one
     reading of the program).
@@ -188,19 +232,16 @@ class ShapeFacts:
     Python floats in give a Python float out.
     """
 
-    proven: object
-    assumed: object
-    scalar_params: tuple
-    scalar_proof: object = None
+    __slots__ = ("proven", "assumed", "scalar_params", "scalar_proof")
+    FIELDS = (("proven", _REQUIRED), ("assumed", _REQUIRED), ("scalar_params", _REQUIRED),
+              ("scalar_proof", None))
 
 
-@dataclass
-class GradientFacts:
+class GradientFacts(_Record):
     """What reverse mode knows about the gradient function it emitted."""
 
-    float_guards: NodeTable = field(default_factory=NodeTable)
-    small_values: tuple = ()
-    algebra: NodeTable = field(default_factory=NodeTable)
+    __slots__ = ("float_guards", "small_values", "algebra")
+    FIELDS = (("float_guards", NodeTable), ("small_values", ()), ("algebra", NodeTable))
 
 
 def copy_facts(original, copied, source, target):
