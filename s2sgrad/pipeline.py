@@ -156,7 +156,7 @@ class Context:
             return self.env[node.id]
         obj = self.parsed.resolve(node)
         if obj is not LOCAL and obj is not UNRESOLVED:
-            self.dependencies[ast.unparse(node)] = obj
+            self.dependencies[_dotted(node)] = obj
         return obj
 
     def env_name(self, obj, preferred):
@@ -210,6 +210,20 @@ class Context:
         text = " ".join(line.strip() for line in lines[lineno - 1:end])
         return text or None
 
+
+
+def _dotted(node):
+    """The text of a name or dotted name (``np.linalg.norm``), as
+    ``ast.unparse`` writes it, without its cost (resolution runs for every
+    call the passes look at); any other expression through ``ast.unparse``."""
+    parts, base = [], node
+    while isinstance(base, ast.Attribute):
+        parts.append(base.attr)
+        base = base.value
+    if not isinstance(base, ast.Name):
+        return ast.unparse(node)
+    parts.append(base.id)
+    return ".".join(reversed(parts))
 
 
 def _with_inlined_bodies(inlined):

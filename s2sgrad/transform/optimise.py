@@ -291,20 +291,23 @@ def _in_top_expression(stmt, name):
 MAX_INLINE_DEPTH = 8
 
 
-def _depth(e):
-    children = [c for c in ast.iter_child_nodes(e) if isinstance(c, ast.expr)]
-    return 1 + max((_depth(c) for c in children), default=0)
+def _deeper_than(e, limit):
+    """True when expression ``e`` nests more than ``limit`` levels deep."""
+    level = [e]
+    for _ in range(limit):
+        level = [c for node in level for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr)]
+        if not level:
+            return False
+    return True
 
 
 def _inlinable(s, loads, stores, params, is_pure_call):
     if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)):
         return False
-    if _depth(s.value) > MAX_INLINE_DEPTH:
-        return False
     name = s.targets[0].id
     if name in params or stores.get(name) != 1 or loads.get(name) != 1:
         return False
-    return _pure(s.value, is_pure_call)
+    return not _deeper_than(s.value, MAX_INLINE_DEPTH) and _pure(s.value, is_pure_call)
 
 
 def _pure(e, is_pure_call):

@@ -54,9 +54,29 @@ def _is(node, value):
     return v is not None and v == value
 
 
+#: nodes with no expression inside: nothing to simplify below them
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context)
+
+
 class _Simplify(ast.NodeTransformer):
     def __init__(self, context=None):
         self.context = context
+
+    def generic_visit(self, node):
+        """``NodeTransformer.generic_visit`` without its generators (this
+        pass visits every node of every expression reverse mode emits);
+        the rules never drop a node or return several."""
+        if isinstance(node, _LEAVES):
+            return node
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if value.__class__ is list:
+                for i, item in enumerate(value):
+                    if isinstance(item, ast.AST) and not isinstance(item, _LEAVES):
+                        value[i] = self.visit(item)
+            elif isinstance(value, ast.AST) and not isinstance(value, _LEAVES):
+                setattr(node, field, self.visit(value))
+        return node
 
     def is_repeat(self, node):
         """``repeat_to(...)``: a value broadcast without being materialised."""
