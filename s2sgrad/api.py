@@ -419,8 +419,11 @@ def _forward_over_reverse_hessian(fun, wrt):
         values, _ = read(args, kwargs)
         tangents, offsets = _batched_basis(values)
         derivative = call(args, kwargs, tangents)
+        k = offsets[-1]
         if not blocks:
+            derivative = _batched_like(derivative, k, values[0])
             return _assemble_batched(derivative, values[0], values[0], 0, offsets)
+        derivative = [_batched_like(d, k, x) for d, x in zip(derivative, values)]
         return tuple(tuple(_assemble_batched(derivative[a], values[a], values[b], b, offsets)
                            for b in range(len(values))) for a in range(len(values)))
 
@@ -465,6 +468,18 @@ def _new_batched_basis(values):
         t.flags.writeable = False
         tangents.append(t)
     return tangents, offsets
+
+
+def _batched_like(derivative, k, argument):
+    """A batched tangent of the gradient of ``argument`` as ``(k,) + shape``:
+    the tangent of a constant gradient is one 0.0 per direction (or 0.0)."""
+    shape = (k,) + tuple(xp.shape(argument))
+    if xp.shape(derivative) == shape:
+        return derivative
+    derivative = xp.asarray(derivative)
+    if derivative.ndim <= 1:
+        derivative = derivative.reshape((-1,) + (1,) * len(xp.shape(argument)))
+    return xp.broadcast_to(derivative, shape)
 
 
 def _assemble_batched(derivative, row_arg, column_arg, b, offsets):
@@ -659,7 +674,10 @@ def hvp(fun, wrt=0):
         _check_tangent(v, x, name, target)
         # (the forward code reads the gradient's float path, whose value
         # may be a constant: H·v takes x's type here)
-        return _like(call(args, kwargs, [v]), x)
+        product = call(args, kwargs, [v])
+        if xp.shape(product) != xp.shape(x):  # (a constant gradient's tangent: 0.0)
+            product = xp.broadcast_to(product, xp.shape(x))
+        return _like(product, x)
 
     return hvp_fun
 

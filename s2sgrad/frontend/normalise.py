@@ -1191,7 +1191,24 @@ def _without_entry_guards(body, resolve):
             return False
         return not reads_elsewhere({t.targets[0].id for t in rest}, s)
 
-    return [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
+    kept = [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
+    if kept and isinstance(kept[-1], ast.Return) and kept[-1].value is not None:
+        # (and the final return's casts: the derivative of a cast is the
+        # derivative of what it casts, and the derivative made here casts its own)
+        kept[-1] = ast.copy_location(ast.Return(_uncast(kept[-1].value, resolve)), kept[-1])
+    return kept
+
+
+def _uncast(value, resolve):
+    """``value`` (a returned expression, or a tuple of them) with its
+    ``gradient_cast`` calls ``cast(entry, name)`` replaced by ``entry``."""
+    if isinstance(value, ast.Tuple):
+        return ast.Tuple([_uncast(e, resolve) for e in value.elts], ast.Load())
+    if isinstance(value, ast.Call) and len(value.args) == 2 and not value.keywords \
+            and isinstance(value.args[1], ast.Name) \
+            and getattr(resolve(value.func), "gradient_cast", False) is True:
+        return value.args[0]
+    return value
 
 
 def _is_cast_return(stmt, final, resolve):

@@ -64,7 +64,7 @@ def test_a_rule_without_a_second_derivative_is_refused_at_the_users_line(run):
 
 def test_a_recursive_call_at_order_two_names_the_call_not_call_vjp():
     message = _refusal(lambda: sg.source(recursive, order=2))
-    assert "a second derivative through halved()" in message and "call_vjp" not in message
+    assert "halved()" in message and "differentiated again" in message and "call_vjp" not in message
     assert f"at {_where(recursive, 'RECURSIVE CALL')}" in message
 
 
