@@ -1,4 +1,7 @@
-"""Rules for NumPy's special functions: ``np.i0``.
+"""Rules for special functions: ``np.i0``, and the error function
+:func:`erf` (which NumPy lacks; ``s2sgrad.tf.math.erf`` and ``gelu`` use it).
+
+``d erf(x)/dx = 2 / sqrt(pi) * exp(-x**2)``.
 
 ``d i0(x)/dx = i1(x)``, the modified Bessel function of the first kind of
 order 1, which NumPy lacks: :func:`i1` computes it (its power series, all
@@ -6,6 +9,8 @@ of whose terms are positive, below 20; the asymptotic expansion above),
 and ``d i1(x)/dx = i0(x) - i1(x)/x`` (1/2 at 0) makes ``i0`` twice
 differentiable.
 """
+
+import math
 
 import numpy as np
 
@@ -56,3 +61,18 @@ def i0(g, ans, x):
 @defvjp(i1, elementwise=True, allocates=True, dtype="float")
 def i1_vjp(g, ans, x):
     return (g * (np.i0(x) - i1_over_x(x)),)
+
+
+_erf_values = np.vectorize(math.erf, otypes=[float])
+
+
+def erf(x):
+    """The error function, elementwise, in ``x``'s float type (float32 stays float32)."""
+    x = np.asarray(x)
+    out = _erf_values(x).astype(np.result_type(x, np.float32), copy=False)
+    return out[()] if out.ndim == 0 else out
+
+
+@defvjp(erf, elementwise=True, allocates=True, dtype="float")
+def erf_vjp(g, ans, x):
+    return (g * 1.1283791670955126 * np.exp(-x * x),)  # 2 / sqrt(pi)

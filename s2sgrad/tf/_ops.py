@@ -10,11 +10,10 @@ results (``argsort``, ``unique``'s indices, masks) carry no gradient.
 """
 
 import collections as _collections
-import math as _math
 
 import numpy as np
 
-from s2sgrad.primitives import registry as _registry
+from s2sgrad.primitives import special as _special
 from s2sgrad.primitives.shape import getitem_adjoint as _getitem_adjoint
 from s2sgrad.tape.tensor import apply as _apply
 from s2sgrad.tf import random as _random
@@ -254,23 +253,8 @@ def cumprod(x, axis=0, exclusive=False, reverse=False, name=None):  # noqa: A002
 # -- tf.math -------------------------------------------------------------------------------
 
 
-_erf_values = np.vectorize(_math.erf, otypes=[float])
-
-
-def _erf(x):
-    """The error function, elementwise (a primitive of its own, with its rule)."""
-    out = _erf_values(x)
-    return out.astype(np.result_type(x, np.float32)) if np.ndim(out) else \
-        np.asarray(out, np.result_type(x, np.float32))[()]
-
-
-@_registry.defvjp(_erf, elementwise=True)
-def _erf_vjp(g, ans, x):
-    return (g * 1.1283791670955126 * np.exp(-x * x),)  # 2 / sqrt(pi)
-
-
 def erf(x, name=None):
-    return _apply(_erf, _erf, (_as_tensor(x),), {})
+    return _apply(_special.erf, _special.erf, (_as_tensor(x),), {})
 
 
 def erfc(x, name=None):
@@ -427,13 +411,14 @@ def qr(input, full_matrices=False, name=None):  # noqa: A002
 
 
 def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
-    """The least-squares solution of ``matrix @ X = rhs`` (normal equations, as TF's fast path)."""
+    """The least-squares solution of ``matrix @ X = rhs`` (``np.linalg.lstsq``'s
+    rule); with ``l2_regularizer`` the regularised normal equations, as TF solves them."""
     a, b = _as_tensor(matrix), _as_tensor(rhs)
+    if not l2_regularizer:
+        return np.linalg.lstsq(a, b, rcond=None)[0]
     at = np.swapaxes(a, -1, -2)
-    gram = at @ a
-    if l2_regularizer:
-        gram = gram + l2_regularizer * np.eye(gram.shape[-1], dtype=np.asarray(_value(a)).dtype)
-    return np.linalg.solve(gram, at @ b)
+    eye = np.eye(a.shape[-1], dtype=np.asarray(_value(a)).dtype)
+    return np.linalg.solve(at @ a + l2_regularizer * eye, at @ b)
 
 
 def diag(diagonal, name="diag", k=0, num_rows=-1, num_cols=-1, padding_value=0, align=None):

@@ -137,7 +137,6 @@ def test_elementwise_and_nn_functions():
 def test_linear_algebra():
     a = RNG.normal(size=(4, 4))
     spd = a @ a.T + 4 * np.eye(4)
-    b = RNG.normal(size=(4, 2))
     s, u, v = tf.linalg.svd(a)
     np.testing.assert_allclose((u.numpy() * s.numpy()) @ v.numpy().T, a, atol=1e-10)
     e, vecs = tf.linalg.eigh(spd)
@@ -147,6 +146,8 @@ def test_linear_algebra():
     rhs = RNG.normal(size=(6, 2))
     np.testing.assert_allclose(tf.linalg.lstsq(tall, rhs).numpy(),
                                np.linalg.lstsq(tall, rhs, rcond=None)[0], atol=1e-10)
+    ridge = np.linalg.solve(tall.T @ tall + 0.5 * np.eye(3), tall.T @ rhs)
+    np.testing.assert_allclose(tf.linalg.lstsq(tall, rhs, l2_regularizer=0.5).numpy(), ridge, atol=1e-10)
     np.testing.assert_array_equal(tf.linalg.band_part(a, 0, -1).numpy(), np.triu(a))
     np.testing.assert_array_equal(tf.linalg.diag_part(a).numpy(), np.diag(a))
     np.testing.assert_array_equal(tf.linalg.diag(np.array([1.0, 2.0])).numpy(), np.diag([1.0, 2.0]))
@@ -159,7 +160,7 @@ def test_linear_algebra():
     _check_gradient(lambda t: tf.linalg.svd(t, compute_uv=False), a, rtol=1e-5)
     _check_gradient(lambda t: tf.linalg.band_part(t, 1, 0), a)
     _check_gradient(lambda t: tf.linalg.set_diag(t, tf.linalg.diag_part(t) * 2.0), a)
-    assert b.shape == (4, 2)
+    _check_gradient(lambda t: tf.linalg.lstsq(t, rhs, l2_regularizer=0.5), tall, rtol=1e-5)
 
 
 def test_a_ragged_list_is_refused_as_tensorflow_refuses_it():
