@@ -35,8 +35,8 @@ def tf_value(value, dtype=None):
         return _to_value(value)
     try:
         v = np.asarray(value)
-    except ValueError as error:
-        if "inhomogeneous" in str(error):
+    except ValueError:
+        if isinstance(value, (list, tuple)):  # (NumPy refuses a ragged sequence)
             raise ValueError("Can't convert non-rectangular Python sequence to Tensor.") from None
         raise
     if v.dtype == _FLOAT64:
