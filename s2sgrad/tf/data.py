@@ -109,7 +109,7 @@ class Dataset:
     def zip(*datasets, name=None):
         if len(datasets) == 1 and isinstance(datasets[0], (tuple, list)):
             datasets = tuple(datasets[0])
-        return Dataset(lambda: zip(*datasets), min(_finite(d) for d in datasets))
+        return Dataset(lambda: zip(*datasets), _shortest([d._cardinality for d in datasets]))
 
     # -- transformations -------------------------------------------------------------------
 
@@ -178,10 +178,10 @@ class Dataset:
 
     def take(self, count, name=None):
         count = int(count)
-        n = self._cardinality
-        size = count if count >= 0 and (n == INFINITE_CARDINALITY or 0 <= count <= n) else n
         if count < 0:
             return self
+        n = self._cardinality
+        size = count if n == INFINITE_CARDINALITY else min(count, n) if n >= 0 else n
         return Dataset(lambda: _itertools.islice(iter(self), count), size)
 
     def skip(self, count, name=None):
@@ -236,9 +236,12 @@ class Dataset:
             "<Dataset>"
 
 
-def _finite(dataset):
-    n = dataset._cardinality
-    return float("inf") if n == INFINITE_CARDINALITY else n
+def _shortest(cardinalities):
+    """The cardinality of datasets zipped: the shortest (unknown if one is)."""
+    if UNKNOWN_CARDINALITY in cardinalities:
+        return UNKNOWN_CARDINALITY
+    finite = [n for n in cardinalities if n >= 0]
+    return min(finite) if finite else INFINITE_CARDINALITY
 
 
 def _stack(chunk):

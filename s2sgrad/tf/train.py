@@ -41,11 +41,8 @@ def _children(obj):
         if key.startswith("__"):
             continue
         value = attributes[key]
-        name = key.lstrip("_") if key.startswith("_") and key not in ("_iterations",) else key
-        if key == "_iterations":
-            name = "iter"
-        if _holds_variables(value):
-            found.append((name, value))
+        if _holds_variables(value):  # (an optimizer's step count is TF's "iter")
+            found.append(("iter" if key == "_iterations" else key.lstrip("_"), value))
     return found
 
 

@@ -42,6 +42,8 @@ def test_batch_shuffle_repeat_take_skip_map_filter():
     assert list(ds.batch(3).unbatch().as_numpy_iterator()) == list(range(10))
     assert int(ds.reduce(np.int64(0), lambda s, v: s + v)) == 45
     assert int(ds.repeat().cardinality()) == tf.data.INFINITE_CARDINALITY
+    assert int(Dataset.zip((ds.repeat(), ds.repeat())).cardinality()) == tf.data.INFINITE_CARDINALITY
+    assert len(Dataset.zip((ds.repeat(), ds.take(4)))) == 4 and len(ds.take(20)) == 10
     with pytest.raises(TypeError, match="infinite"):
         len(ds.repeat())
 

@@ -111,11 +111,10 @@ def _resolve_loss(loss):
         return getattr(_losses, name), accuracy or _metrics.accuracy
     if not callable(loss):
         raise ValueError(f"Could not interpret loss identifier: {loss!r}")
+    # a loss function, or a Loss object, by its Keras name
     name = getattr(loss, "__name__", None) or getattr(loss, "name", "")
-    for key, (canonical, accuracy) in _LOSSES.items():
-        if name == canonical or type(loss).__name__.lower() == canonical.replace("_", ""):
-            return loss, accuracy or _metrics.accuracy
-    return loss, _metrics.accuracy
+    _, accuracy = _LOSSES.get(name, (None, None))
+    return loss, accuracy or _metrics.accuracy
 
 
 def _resolve_metric(metric, accuracy):
