@@ -12,8 +12,11 @@ What is differentiated, and what is refused (never a silent zero):
   Q past n (an arbitrary basis of a complement); any shape, batched; full
   rank. Mode "raw" (Householder reflectors) is refused.
 * ``eig``/``eigvals`` of real matrices whose eigenvalues are real and
-  distinct (NumPy then returns real arrays); eigenvectors are NumPy's, of
-  unit length, defined up to sign. Complex results are refused: s2sgrad
+  distinct (NumPy before 2.5 then returns real arrays, from 2.5 on complex
+  ones with zero imaginary parts: the rules read their real parts, and the
+  real part of a cotangent, which is all a real function's derivative
+  needs); eigenvectors are NumPy's, of unit length, defined up to sign.
+  A spectrum with a nonzero imaginary part is refused: s2sgrad
   differentiates real functions, and a complex eigenvalue's gradient would
   need complex cotangents (autograd's convention) that nothing else here
   carries. A symmetric matrix is better served by ``eigh``.
@@ -116,6 +119,8 @@ def qr_tangent(tangent, results, a, mode="reduced"):
 def _real_eig(results, name="np.linalg.eig"):
     w, v = results
     if np.iscomplexobj(w) or np.iscomplexobj(v):
+        if not (np.any(np.imag(w)) or np.any(np.imag(v))):  # NumPy >= 2.5 returns complex arrays always
+            return _real_eig((np.real(w), np.real(v)), name)
         raise NotImplementedError(
             f"s2sgrad differentiates {name} only where the eigenvalues are real (NumPy returns real "
             "arrays); this matrix has complex ones (for a symmetric matrix use np.linalg.eigh)")
@@ -133,7 +138,7 @@ def eig_adjoint(cotangent, results, a):
     """The cotangent of ``a`` from those of ``eig(a)``'s values and (unit)
     vectors: ``V^-T (diag(g_w) + F∘(V^T g_V - V^T V diag(V^T g_V))) V^T``."""
     w, v, eye, gaps = _real_eig(results)
-    g_w, g_v = output_cotangent(cotangent, results, 0), output_cotangent(cotangent, results, 1)
+    g_w, g_v = np.real(output_cotangent(cotangent, results, 0)), np.real(output_cotangent(cotangent, results, 1))
     rotated = _t(v) @ g_v
     projected = rotated - (_t(v) @ v) * np.sum(rotated * eye, axis=-2)[..., None, :]
     middle = projected * gaps + g_w[..., :, None] * eye
@@ -158,7 +163,7 @@ def eigvals(g, ans, a):
 def eigvals_adjoint(cotangent, a):
     """The cotangent of ``a`` from that of ``eigvals(a)``: ``V^-T diag(g) V^T``."""
     v = _real_eig(np.linalg.eig(a), "np.linalg.eigvals")[1]
-    return np.linalg.solve(_t(v), cotangent[..., :, None] * _t(v))
+    return np.linalg.solve(_t(v), np.real(cotangent)[..., :, None] * _t(v))
 
 
 def eigvals_tangent(tangent, a):

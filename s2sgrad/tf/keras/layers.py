@@ -163,7 +163,8 @@ class Layer(_Module):
                     self.build(_shape_of(inputs))
                     self.built = True
                 outputs = self.call(inputs, *args, **kwargs)
-                self._output_shape = getattr(outputs, "shape", None)  # (for Model.summary)
+                # (for Model.summary; past Module.__setattr__, on every call)
+                self.__dict__["_output_shape"] = getattr(outputs, "shape", None)
                 return outputs
         finally:
             _context.training = outer
