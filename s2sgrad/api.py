@@ -8,7 +8,7 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
-from s2sgrad import runtime
+from s2sgrad import colouring, runtime
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
@@ -413,10 +413,23 @@ def _forward_over_reverse_hessian(fun, wrt):
         return _hessian_direction_by_direction(fun, wrt, gradient)
     blocks = isinstance(wrt, (tuple, list))
     read = _argument_reader(called_function(fun), wrt)
+    plans = {}  # argument shape -> its colouring.Plan, or None (dense)
 
     @functools.wraps(fun)
     def hessian_fun(*args, **kwargs):
         values, _ = read(args, kwargs)
+        if not blocks and type(values[0]) is xp.ndarray:
+            x = values[0]
+            plan = plans.get((x.shape, x.dtype), False)
+            if plan:
+                derivative = call(args, kwargs, [plan.seeds])
+                H = plan.hessian(_batched_like(derivative, plan.count + 1, x))
+                if H is not None:
+                    return _like(H.reshape(x.shape + x.shape), x)
+                plans[x.shape, x.dtype] = None  # (the probe disagreed: dense from now on)
+            elif plan is False:
+                H, plans[x.shape, x.dtype] = _hessian_and_plan(call, args, kwargs, x)
+                return H
         tangents, offsets = _batched_basis(values)
         derivative = call(args, kwargs, tangents)
         k = offsets[-1]
@@ -429,6 +442,28 @@ def _forward_over_reverse_hessian(fun, wrt):
 
     del hessian_fun.__wrapped__
     return hessian_fun
+
+
+def _hessian_and_plan(call, args, kwargs, x):
+    """The Hessian of the first call with argument shape ``x.shape`` (the
+    dense batched pass), and the colouring plan later calls of that shape
+    use (None where the Hessian is not sparse enough to gain by it, or the
+    pattern cannot be found)."""
+    k = int(x.size)
+    tangents, offsets = _batched_basis([x])
+    dense = _batched_like(call(args, kwargs, tangents), k, x)
+    H = _assemble_batched(dense, x, x, 0, offsets)
+    if k < 4:
+        return H, None
+    try:
+        with xp.errstate(all="ignore"):
+            marked = call(args, kwargs, [colouring.nan_basis(k, x.shape, tangents[0].dtype)])
+        marked = _batched_like(marked, k, x)
+    except Exception:  # noqa: BLE001 - a pass that fails on NaN directions: dense
+        return H, None
+    pattern = colouring.pattern_of(xp.reshape(dense, (k, -1)), xp.reshape(marked, (k, -1)))
+    plan = colouring.Plan(pattern, tangents[0].dtype, x.shape)
+    return H, plan if plan.worth_it() else None
 
 
 def _basis_key(values):

@@ -73,6 +73,8 @@ def batch_shape(g, shape):
 
 def batch_unbroadcast_to(g, shape):
     """:func:`runtime.unbroadcast_to` of each direction: ``(k,) + shape``."""
+    if type(g) is ndarray and g.shape[1:] == shape:  # (the common case: a hot path)
+        return g
     g = np.asarray(g)
     shape = tuple(shape)
     if g.shape[1:] == shape:
@@ -136,6 +138,8 @@ def _keeps_batch_first(index):
 
 def batch_getitem(g, index):
     """``g[:, index]`` of each direction (a list's tangent is a list: its entry)."""
+    if type(index) is slice:  # (a hot path: one slice keeps the batch axis first)
+        return g[index] if isinstance(g, (list, tuple, dict)) else g[:, index]
     if isinstance(g, (list, tuple, dict)):
         return g[index]
     if _keeps_batch_first(index):
@@ -145,6 +149,10 @@ def batch_getitem(g, index):
 
 def batch_getitem_adjoint(g, a, index):
     """:func:`getitem_adjoint` of each direction: ``(k,) + a.shape``."""
+    if type(a) is ndarray and type(index) is slice:  # (a hot path)
+        grad = np.zeros((g.shape[0],) + a.shape, dtype=np.result_type(a, g))
+        grad[:, index] = g
+        return grad
     if isinstance(a, (list, tuple, dict)):  # (a structure of batched entries)
         return getitem_adjoint(g, a, index)
     if not _keeps_batch_first(index):

@@ -126,9 +126,12 @@ class ForwardMode:
         if tangent is None:
             self.unreached = list(self.wrt)
             tangent = self.zero(result)
-        elif self.typed and isinstance(result, ast.Name):
+        elif self.typed and isinstance(result, ast.Name) and not self.batched:
+            # (a batched tangent has a leading axis the value lacks: as_tangent
+            # would return it as it is, so it is returned as it is)
+            like = self.typed_like(body, result) if self.tangent_only else result
             tangent = dtypes.returned(tangent, result.id, self.context.resolve, lambda t: (
-                self.analysis.helper_call("as_tangent", [t, result])))
+                self.analysis.helper_call("as_tangent", [t, like])))
         value = tangent if self.tangent_only else ast.Tuple([result, tangent], ast.Load())
         args = fn.args
         for name in self.tangent_params:
@@ -142,6 +145,29 @@ class ForwardMode:
             for n in self.wrt if n in self.written]
         name = self.namer.fresh("jvp_" + fn.name)
         return function_def(name, args, checks + owned + out + [ast.Return(value)], fn.lineno)
+
+    def typed_like(self, body, result):
+        """What the returned tangent takes its type from when the value is not
+        returned: the parameter ``a`` of a result ``gradient_of(v, a)`` (the
+        value has ``a``'s type, dtype and shape by construction), so that
+        ``v``, which nothing else reads, is not computed; else the result."""
+        for s in reversed(body):
+            if not (isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Name)
+                    and s.targets[0].id == result.id):
+                continue
+            call = s.value
+            if not (isinstance(call, ast.Call) and len(call.args) == 2 and not call.keywords
+                    and dtypes.typed_for(call, getattr(call.args[1], "id", None),
+                                         self.context.resolve)):
+                return result
+            like = call.args[1]
+            params = {a.arg for a in self.fn.args.posonlyargs + self.fn.args.args
+                      + self.fn.args.kwonlyargs}
+            if like.id in params and not _assigns(body, like.id) \
+                    and like.id not in self.written:
+                return like
+            return result
+        return result
 
     # ----------------------------------------------------------- statements
     def block(self, stmts):
