@@ -16,11 +16,12 @@ import numpy as np
 from s2sgrad.backend import ndarray
 
 from s2sgrad import runtime
-from s2sgrad.primitives import linalg
+from s2sgrad.primitives import arrays, linalg
 from s2sgrad.primitives.elementwise import cast_like
-from s2sgrad.primitives.reductions import prod_of_others, tie_share
+from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
+from s2sgrad.primitives.reductions import cumulative_axis, prefixes, prod_of_others, tie_share
 from s2sgrad.primitives.registry import defbatched, deffacts
-from s2sgrad.primitives.shape import _is_basic_index, getitem_adjoint
+from s2sgrad.primitives.shape import _is_basic_index, getitem_adjoint, take_adjoint
 
 
 # -- helpers of batched code -------------------------------------------------
@@ -499,3 +500,263 @@ def std_batched(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fal
 # values over the last axes (inv, det)
 deffacts(runtime.cotangent_or_zero, np.real,
          np.conjugate, cast_like, np.linalg.inv, np.linalg.det, batches=True)
+
+
+# -- products: tensordot with one operand batched ---------------------------
+
+
+def batch_tensordot(x, y, axes_x, axes_y, which):
+    """``np.tensordot(x, y, (axes_x, axes_y))`` of each direction of operand
+    ``which`` (0: ``x``, 1: ``y`` carries the batch axis; the axes are those
+    of the unbatched operands, non-negative): ``(k,) + result shape``."""
+    if which == 0:
+        return np.tensordot(x, y, (tuple(a + 1 for a in axes_x), tuple(axes_y)))
+    free_x = np.ndim(x) - len(axes_x)
+    out = np.tensordot(x, y, (tuple(axes_x), tuple(a + 1 for a in axes_y)))
+    return np.moveaxis(out, free_x, 0) if free_x else out
+
+
+def _scaled(g, other):
+    """A batched ``g`` times the unbatched ``other`` (one of them 0-d in the
+    primal: the product is ``*``)."""
+    return lift(g, other) * other
+
+
+def batch_dot(a, b, which):
+    """``np.dot(a, b)`` of each direction of operand ``which`` (0 or 1)."""
+    ra, rb = np.ndim(a) - (which == 0), np.ndim(b) - (which == 1)
+    if ra == 0 or rb == 0:
+        return _scaled(a, b) if which == 0 else _scaled(b, a)
+    return batch_tensordot(a, b, [ra - 1], [max(rb - 2, 0)], which)
+
+
+def batch_inner(a, b, which):
+    """``np.inner(a, b)`` of each direction of operand ``which``."""
+    ra, rb = np.ndim(a) - (which == 0), np.ndim(b) - (which == 1)
+    if ra == 0 or rb == 0:
+        return _scaled(a, b) if which == 0 else _scaled(b, a)
+    return batch_tensordot(a, b, [ra - 1], [rb - 1], which)
+
+
+def batch_tensordot_axes(a, b, axes, which):
+    """``np.tensordot(a, b, axes)`` of each direction of operand ``which``."""
+    ra, rb = np.ndim(a) - (which == 0), np.ndim(b) - (which == 1)
+    return batch_tensordot(a, b, *linalg._contracted_axes(axes, ra, rb), which)
+
+
+@defbatched(np.tensordot)
+def tensordot_batched(g, ans, a, b, axes=2):
+    return (batch_tensordot_axes(g, b, axes, 0), batch_tensordot_axes(a, g, axes, 1), None)
+
+
+@defbatched(np.dot)
+def dot_batched(g, ans, a, b, out=None):
+    return (batch_dot(g, b, 0), batch_dot(a, g, 1))
+
+
+@defbatched(np.inner)
+def inner_batched(g, ans, a, b):
+    return (batch_inner(g, b, 0), batch_inner(a, g, 1))
+
+
+@defbatched(np.outer)
+def outer_batched(g, ans, a, b, out=None):
+    return (np.reshape(g, batch_shape(g, -1))[:, :, None] * np.ravel(b),
+            np.ravel(a)[:, None] * np.reshape(g, batch_shape(g, -1))[:, None, :])
+
+
+@defbatched(np.vdot)
+def vdot_batched(g, ans, a, b):
+    return (np.matmul(np.reshape(g, batch_shape(g, -1)), np.ravel(b)),
+            np.matmul(np.reshape(g, batch_shape(g, -1)), np.ravel(a)))
+
+
+def _adjoint_contraction(a_ndim, b_ndim, axes, side):
+    """How :func:`linalg.tensordot_adjoint_a` (``side`` 0) or ``_b`` (1)
+    contracts: the axes of its two operands, and the transpose after."""
+    axes_a, axes_b = linalg._contracted_axes(axes, a_ndim, b_ndim)
+    free_a = [i for i in range(a_ndim) if i not in axes_a]
+    free_b = [i for i in range(b_ndim) if i not in axes_b]
+    if side == 0:
+        contraction = (list(range(len(free_a), len(free_a) + len(free_b))), free_b)
+        order = free_a + [axes_a[axes_b.index(j)] for j in sorted(axes_b)]
+    else:
+        contraction = (free_a, list(range(len(free_a))))
+        order = [axes_b[axes_a.index(i)] for i in sorted(axes_a)] + free_b
+    return contraction, (0,) + tuple(int(i) + 1 for i in np.argsort(order))
+
+
+def batch_tensordot_adjoint_a(cotangent, a, b, axes, which):
+    """:func:`linalg.tensordot_adjoint_a` with argument ``which`` (0: the
+    cotangent, 2: ``b``) batched."""
+    (x_axes, y_axes), order = _adjoint_contraction(np.ndim(a), np.ndim(b) - (which == 2), axes, 0)
+    return np.transpose(batch_tensordot(cotangent, b, x_axes, y_axes, int(which == 2)), order)
+
+
+def batch_tensordot_adjoint_b(cotangent, a, b, axes, which):
+    """:func:`linalg.tensordot_adjoint_b` with argument ``which`` (0: the
+    cotangent, 1: ``a``) batched."""
+    (x_axes, y_axes), order = _adjoint_contraction(np.ndim(a) - (which == 1), np.ndim(b), axes, 1)
+    return np.transpose(batch_tensordot(a, cotangent, x_axes, y_axes, int(which == 0)), order)
+
+
+def _summed_product(x, y):
+    """``np.sum(x * y)`` per direction (one of them batched, both of one shape)."""
+    product = x * y
+    return np.sum(product, axis=tuple(range(1, np.ndim(product))))
+
+
+def batch_dot_adjoint(cotangent, a, b, which, side, inner=False):
+    """:func:`linalg.dot_adjoint_a` (``side`` 0) or ``_b`` (1) -- ``inner``:
+    ``inner_adjoint_a`` or ``_b`` -- with argument ``which`` (0: the
+    cotangent, 1: ``a``, 2: ``b``) batched."""
+    own, other = (a, b) if side == 0 else (b, a)  # (own: the operand whose cotangent it is)
+    if np.ndim(own) == 0:
+        return _summed_product(cotangent, other)
+    if np.ndim(other) - (which != 0) == 0:
+        return cotangent * other if which == 0 else lift(other, cotangent) * cotangent
+    ra, rb = np.ndim(a) - (which == 1), np.ndim(b) - (which == 2)
+    axes = ([ra - 1], [rb - 1 if inner else max(rb - 2, 0)])
+    adjoint = batch_tensordot_adjoint_a if side == 0 else batch_tensordot_adjoint_b
+    return adjoint(cotangent, a, b, axes, which)
+
+
+@defbatched(linalg.tensordot_adjoint_a)
+def tensordot_adjoint_a_batched(g, ans, cotangent, a, b, axes=2):
+    return (batch_tensordot_adjoint_a(g, a, b, axes, 0), None,
+            batch_tensordot_adjoint_a(cotangent, a, g, axes, 2), None)
+
+
+@defbatched(linalg.tensordot_adjoint_b)
+def tensordot_adjoint_b_batched(g, ans, cotangent, a, b, axes=2):
+    return (batch_tensordot_adjoint_b(g, a, b, axes, 0),
+            batch_tensordot_adjoint_b(cotangent, g, b, axes, 1), None, None)
+
+
+@defbatched(linalg.dot_adjoint_a)
+def dot_adjoint_a_batched(g, ans, cotangent, a, b):
+    return (batch_dot_adjoint(g, a, b, 0, 0), None, batch_dot_adjoint(cotangent, a, g, 2, 0))
+
+
+@defbatched(linalg.dot_adjoint_b)
+def dot_adjoint_b_batched(g, ans, cotangent, a, b):
+    return (batch_dot_adjoint(g, a, b, 0, 1), batch_dot_adjoint(cotangent, g, b, 1, 1), None)
+
+
+@defbatched(linalg.inner_adjoint_a)
+def inner_adjoint_a_batched(g, ans, cotangent, a, b):
+    return (batch_dot_adjoint(g, a, b, 0, 0, True), None,
+            batch_dot_adjoint(cotangent, a, g, 2, 0, True))
+
+
+@defbatched(linalg.inner_adjoint_b)
+def inner_adjoint_b_batched(g, ans, cotangent, a, b):
+    return (batch_dot_adjoint(g, a, b, 0, 1, True), batch_dot_adjoint(cotangent, g, b, 1, 1, True),
+            None)
+
+
+# -- copies and rearrangements ----------------------------------------------
+
+
+def batch_tile(g, A, reps):
+    """``np.tile`` of each direction (``A`` and ``reps`` brought to one
+    length by leading ones, as ``tile`` does)."""
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    ndim = max(np.ndim(A), len(reps))
+    g = np.reshape(g, batch_shape(g, (1,) * (ndim - np.ndim(A)) + np.shape(A)))
+    return np.tile(g, (1,) * (ndim - len(reps) + 1) + reps)
+
+
+@defbatched(np.tile)
+def tile_batched(g, ans, A, reps):
+    return (batch_tile(g, A, reps), None)
+
+
+def batch_tile_adjoint(g, A, reps):
+    """:func:`arrays.tile_adjoint` of each direction: the copies summed."""
+    reps = tuple(int(r) for r in np.atleast_1d(reps))
+    ndim = max(np.ndim(A), len(reps))
+    shape = (1,) * (ndim - np.ndim(A)) + np.shape(A)
+    reps = (1,) * (ndim - len(reps)) + reps
+    pairs = np.reshape(g, batch_shape(g, [n for pair in zip(reps, shape) for n in pair]))
+    return np.reshape(np.sum(pairs, axis=tuple(range(1, 2 * ndim + 1, 2))), batch_shape(g, np.shape(A)))
+
+
+@defbatched(arrays.tile_adjoint)
+def tile_adjoint_batched(g, ans, cotangent, A, reps):
+    return (batch_tile_adjoint(g, A, reps), None, None)
+
+
+def batch_take_adjoint(g, a, indices, axis=None, mode="raise"):
+    """:func:`shape.take_adjoint` of each direction."""
+    grad = np.zeros(batch_shape(g, np.shape(a)), dtype=np.result_type(a, g))
+    flat = np.reshape(grad, batch_shape(g, -1)) if axis is None else grad
+    axis = 0 if axis is None else operator.index(axis) % np.ndim(a)
+    size = np.shape(flat)[axis + 1]
+    if mode == "wrap":
+        indices = np.mod(indices, size)
+    elif mode == "clip":
+        indices = np.clip(indices, 0, size - 1)
+    np.add.at(flat, (slice(None),) * (axis + 1) + (indices,), g)
+    return grad
+
+
+@defbatched(take_adjoint)
+def take_adjoint_batched(g, ans, cotangent, a, indices, axis=None, mode="raise"):
+    return (batch_take_adjoint(g, a, indices, axis, mode), None, None, None, None)
+
+
+def batch_repeat(g, repeats, axis=None):
+    """``np.repeat`` of each direction (flattened first for ``axis=None``)."""
+    if axis is None:
+        return np.repeat(np.reshape(g, batch_shape(g, -1)), repeats, axis=1)
+    return np.repeat(g, repeats, axis=operator.index(axis) % (np.ndim(g) - 1) + 1)
+
+
+@defbatched(np.repeat)
+def repeat_batched(g, ans, a, repeats, axis=None):
+    return (batch_repeat(g, repeats, axis), None)
+
+
+def batch_roll(g, shift, axis=None):
+    """``np.roll`` of each direction (of the flattened entries for ``axis=None``)."""
+    if axis is None:
+        return np.reshape(np.roll(np.reshape(g, batch_shape(g, -1)), shift, axis=1), np.shape(g))
+    return np.roll(g, shift, axis=batch_axis(axis, g[0]))
+
+
+@defbatched(np.roll)
+def roll_batched(g, ans, a, shift, axis=None):
+    return (batch_roll(g, shift, axis), None, None)
+
+
+# -- reductions whose rule names axes ----------------------------------------
+
+
+@defbatched(np.linalg.norm)
+def norm_batched(g, ans, x, ord=None, axis=None, keepdims=False):
+    axes = batch_axis(axis, x)
+    return (np.sum(x * g, axis=axes, keepdims=keepdims) / ans * euclidean_only(x, ord, axis)
+            + np.sum((norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
+                     axis=axes, keepdims=keepdims),)
+
+
+def batch_cumprod(g, ans, a, axis=None):
+    """The forward rule of ``np.cumprod`` (``forward_rules.cumprod_jvp``) of each
+    direction: the prefixes of each direction's entries along the axis."""
+    flat = np.reshape(g, batch_shape(g, -1)) if axis is None else g
+    position = 1 if axis is None else batch_axis(axis, a)
+    along = np.sum(prod_of_others(prefixes(a, axis, 1), -1) * prefixes(flat, position, 0), axis=-1)
+    return np.reshape(np.moveaxis(along, -1, position), batch_shape(g, np.shape(ans)))
+
+
+@defbatched(np.cumprod)
+def cumprod_batched(g, ans, a, axis=None, dtype=None, out=None):
+    return (batch_cumprod(g, ans, a, axis),)
+
+
+@defbatched(linalg.spectral_direction)
+def spectral_direction_batched(g, ans, x, ord=None, axis=None):
+    # (zero, or refused for the singular-value orders, in every direction)
+    return (np.broadcast_to(linalg.no_spectral_second_order(x, ord, axis),
+                            batch_shape(g, np.shape(x))), None, None)
