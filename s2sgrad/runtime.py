@@ -331,7 +331,7 @@ def element_cotangent_adjoint(g, cotangent, index):
         return 0.0
     if isinstance(cotangent, dict):
         return DictCotangent({index: g})
-    if isinstance(cotangent, list):
+    if isinstance(cotangent, (list, tuple)):  # (a tuple: np.unstack's, a callee's)
         entries = Cotangents([None] * len(cotangent))
         if type(index) is slice:  # (the cotangent of a slice of items: its items)
             if not _no_cotangent(g):

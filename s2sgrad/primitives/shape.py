@@ -363,7 +363,33 @@ def stack(g, ans, arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
 
 @defvjp(np.unstack, view_of=0, linear=True, returns_list=True)
 def unstack(g, ans, x, *, axis=0):
-    return (np.stack(g, axis=axis),)
+    return (stacked_cotangent(g, ans, axis),)
+
+
+def full_entries(cotangent, items):
+    """The list cotangent ``cotangent`` of ``items`` (nested lists of
+    arrays) with every entry present: zeros shaped like its item where the
+    program left ``None`` (an item it did not use), or where the whole list
+    (or a sublist) is a 0.0 placeholder."""
+    if isinstance(items, (list, tuple)):
+        if not isinstance(cotangent, (list, tuple)):
+            cotangent = [cotangent] * len(items)
+        return [full_entries(c, item) for c, item in zip(cotangent, items)]
+    if cotangent is None:
+        return np.zeros(np.shape(items), np.result_type(items, 1.0))
+    return np.broadcast_to(cotangent, np.shape(items))
+
+
+def stacked_cotangent(cotangent, pieces, axis=0):
+    """The list cotangent of ``unstack``'s pieces stacked into one array
+    (zeros for the pieces the program did not use): its transpose is
+    ``unstack``."""
+    return np.stack(full_entries(cotangent, pieces), axis=axis)
+
+
+@defvjp(stacked_cotangent, allocates=True, linear=True)
+def stacked_cotangent_vjp(g, ans, cotangent, pieces, axis=0):
+    return (np.unstack(g, axis=axis), None, None)
 
 
 @defvjp(np.array, allocates=True, linear=True)
@@ -386,7 +412,19 @@ def array_adjoint(cotangent, obj):
 
 @defvjp(array_adjoint, view_of=0, linear=True, returns_list=True)
 def array_adjoint_vjp(g, ans, cotangent, obj):
-    return (np.reshape(np.array(g), np.shape(cotangent)), None)
+    return (array_of_cotangent(g, ans, cotangent), None)
+
+
+def array_of_cotangent(parts, items, like):
+    """The list cotangent ``parts`` of ``items`` (nested like them, ``None``
+    for zeros) as one array shaped like ``like``: the transpose of
+    :func:`array_adjoint`."""
+    return np.reshape(np.array(full_entries(parts, items)), np.shape(like))
+
+
+@defvjp(array_of_cotangent, allocates=True, linear=True)
+def array_of_cotangent_vjp(g, ans, parts, items, like):
+    return (array_adjoint(g, items), None, None)
 
 
 # -- runtime helpers whose results are constants ----------------------------

@@ -108,6 +108,10 @@ CASES = [
     Case(shape.concatenate_adjoint, (sample((17,)), [M, V], None), argnums=(0,), label="flat"),
     Case(shape.array_adjoint, (sample((2, 2)), [[1.0, 2.0], [3.0, 4.0]]), argnums=(0,)),
     Case(shape.inverse_permutation, ((2, 0, 1),), argnums=()),
+    Case(shape.stacked_cotangent, ([sample((3, 2)), sample((3, 2), seed=2)],
+                                   [sample((3, 2)), sample((3, 2))], 1), argnums=(0,)),
+    Case(shape.array_of_cotangent, ([[sample(()), sample(())], [sample(()), sample(())]],
+                                    [[1.0, 2.0], [3.0, 4.0]], sample((4,))), argnums=(0,)),
 ]
 
 if hasattr(runtime, "zeros_like"):
