@@ -125,6 +125,23 @@ def require_scalar(value, function_name):
         )
 
 
+#: (a derivative differentiated again still requires what the function it
+#: differentiates returns to be a scalar: see frontend.normalise)
+require_scalar.checks_result = True
+
+
+@entry_guard
+def require_float_scalar(value, argument, function_name):
+    """:func:`require_float`, and a scalar: the argument of a gradient read
+    again whose shape that gradient has (``grad`` needs a scalar)."""
+    require_float(value, argument, function_name)
+    if type(value) is not float and xp.shape(value) != ():
+        raise ValueError(
+            f"grad requires {function_name} to return a real scalar; it returns the shape of "
+            f"its argument {argument!r}, {xp.shape(value)} (for the matrix of second "
+            f"derivatives, use sg.hessian)")
+
+
 @entry_guard
 def require_float(value, argument, function_name):
     """Raise TypeError when differentiating with respect to ints or bools."""

@@ -1191,12 +1191,27 @@ def _without_entry_guards(body, resolve):
             return False
         return not reads_elsewhere({t.targets[0].id for t in rest}, s)
 
-    kept = [s for s in body if not (_is_entry_guard(s, resolve) or is_guard_block(s))]
+    kept = []
+    for s in body:
+        if _is_entry_guard(s, resolve):
+            if _checks_result(s, resolve):
+                kept.append(s)
+        elif is_guard_block(s):
+            kept.extend(t for t in s.body if isinstance(t, ast.Assign) or _checks_result(t, resolve))
+        else:
+            kept.append(s)
     if kept and isinstance(kept[-1], ast.Return) and kept[-1].value is not None:
         # (and the final return's casts: the derivative of a cast is the
         # derivative of what it casts, and the derivative made here casts its own)
         kept[-1] = ast.copy_location(ast.Return(_uncast(kept[-1].value, resolve)), kept[-1])
     return kept
+
+
+def _checks_result(stmt, resolve):
+    """True for an entry guard checking what a function returns
+    (``require_scalar``: a derivative differentiated again still requires it)."""
+    return _is_entry_guard(stmt, resolve) and \
+        getattr(resolve(stmt.value.func), "checks_result", False) is True
 
 
 def _uncast(value, resolve):

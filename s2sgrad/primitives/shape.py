@@ -433,7 +433,7 @@ def array_of_cotangent_vjp(g, ans, parts, items, like):
 # return nothing. Looked up by name because runtime.py is still growing.
 defnondiff(*(
     getattr(runtime, name)
-    for name in ("require_scalar", "require_float", "refuse_shared_array", "refuse_if_shared",
+    for name in ("require_scalar", "require_float", "require_float_scalar", "refuse_shared_array", "refuse_if_shared",
                  "refuse_shared_argument", "refuse_parameter_update")
     if hasattr(runtime, name)
 ))

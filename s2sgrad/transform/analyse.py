@@ -32,11 +32,24 @@ def analyse_shapes(fn, resolve, *, result_is_scalar, known_shapes=None):
     scalars = tuple(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs
                     if assumed.of(a.arg) == SCALAR)
     proof = None
-    if scalars and _straight_line(fn.body[:-1]):
+    if _straight_line(fn.body[:-1], resolve):
         proof = equations.solve(scalar_params=scalars)
     return ShapeFacts(proven, assumed, scalars, proof)
 
 
-def _straight_line(stmts):
-    """No loops, no statements kept for their effects: assignments and ifs."""
-    return all(isinstance(s, (ast.Assign, ast.If, ast.Pass)) for s in walk_statements(stmts))
+def _straight_line(stmts, resolve):
+    """No loops, no statements kept for their effects: assignments and ifs
+    (and the checks of what a derivative read again differentiates returns,
+    which change no value: see :func:`result_checks`)."""
+    checks = result_checks(stmts, resolve)
+    return all(isinstance(s, (ast.Assign, ast.If, ast.Pass)) or s in checks
+               for s in walk_statements(stmts))
+
+
+def result_checks(body, resolve):
+    """The statements of ``body`` (top level) checking what the function a
+    derivative read again differentiates returns: ``require_scalar(v, 'f')``
+    of the first derivative, which the second still requires (see
+    ``frontend.normalise._without_entry_guards``)."""
+    return [s for s in body if isinstance(s, ast.Expr) and isinstance(s.value, ast.Call)
+            and getattr(resolve(s.value.func), "checks_result", False) is True]

@@ -111,6 +111,7 @@ class ForwardMode:
         if body and isinstance(result, ast.Name) and _copies_into(body[-1], result.id):
             # ``result = s; return result``: return s and its tangent themselves
             result = body.pop().value
+        guard_params, inherited = self.analysis.guarded_result_checks(body)
         self.active = self.analysis.activity(body, set(self.wrt))
         self.analysis.active = self.active
         self.tangent_stacks = self.analysis.active_stacks
@@ -137,14 +138,21 @@ class ForwardMode:
         for name in self.tangent_params:
             args.kwonlyargs.append(ast.arg(name))
             args.kw_defaults.append(None)
-        checks = self.analysis.argument_checks()
+        checks = self.analysis.argument_checks(skip=guard_params)
+        guard = []
+        if inherited:  # (the first derivative's check of f, where floats need none)
+            guard = [self.analysis.float_guard(guard_params, [
+                t for c in self.analysis.argument_checks(only=guard_params) for t in c.body]
+                + inherited)]
+            self.gradient_facts.float_guards.update(self.analysis.gradient_facts.float_guards)
         # a parameter written into gets its tangent written into: the caller's
         # direction is copied first, never changed
         owned = [assign(self.tangent_name(n), self.helper_call(
             "owned_copy", [ast.Name(self.tangent_name(n), ast.Load())]))
             for n in self.wrt if n in self.written]
         name = self.namer.fresh("jvp_" + fn.name)
-        return function_def(name, args, checks + owned + out + [ast.Return(value)], fn.lineno)
+        return function_def(name, args, checks + owned + out + guard + [ast.Return(value)],
+                            fn.lineno)
 
     def typed_like(self, body, result):
         """What the returned tangent takes its type from when the value is not

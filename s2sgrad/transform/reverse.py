@@ -43,6 +43,7 @@ from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
 from s2sgrad.transform.structures import may_be_structures, reads_placeholder, sequence_operator
 from s2sgrad.transform.writes import ArrayWrites, _insert_after
 from s2sgrad.transform.templates import returns_bare, template_for
+from s2sgrad.transform.analyse import result_checks
 
 
 
@@ -108,6 +109,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
     def transform(self):
         body = self.fn.body[:-1]
         result = self.fn.body[-1].value
+        inherited_params, inherited = self.guarded_result_checks(body)
         self.active = self.activity(body, set(self.wrt))
         self.check_calls(body)
         self.reassigned = {n.id for n in walk(self.fn) if isinstance(n, ast.Name)
@@ -145,8 +147,13 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         check = []
         guarded = ()
         scalar_arguments = ()
-        if self.seed is None and not result_proven_scalar and self.result_like is not None:
+        if self.seed is None and self.result_like is not None:
+            # (the result read again is a gradient: shaped like its argument,
+            # whatever the uncast value it returns -- 2.0 for x * 2.0)
             scalar_arguments = (self.result_like,)
+            if inherited:
+                guarded = self.params_in_order(inherited_params + scalar_arguments)
+                check = inherited
         elif self.seed is None and not result_proven_scalar:
             check = [ast.Expr(self.helper_call("require_scalar", [
                 result, ast.Constant(self.fn.name)]))]
@@ -156,7 +163,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             # Python floats in, Python float out: nothing to check. Otherwise
             # check the arguments and the result (the primal statements only
             # the check reads are sunk into this branch by the optimiser).
-            checks = [c.body[0] for c in self.argument_checks(only=guarded)] + check
+            checks = [t for c in self.argument_checks(only=guarded, scalars=scalar_arguments)
+                      for t in c.body] + check
             check = [self.float_guard(guarded, checks)]
         value = grads[0] if len(grads) == 1 and not self.context.wrt_is_tuple else \
             ast.Tuple(grads, ast.Load())
@@ -173,6 +181,37 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.gradient_facts.small_values = tuple(self.shape_names)
         # compiled from its source text: no locations needed
         return function_def(name, args, new_body, self.fn.lineno)
+
+    def guarded_result_checks(self, body):
+        """``(params, checks)``: the checks of what the function a derivative
+        read again differentiates returns (``require_scalar(v, 'f')``, which
+        the derivative of the derivative still requires), taken out of
+        ``body`` to go into the float guard of ``params`` -- parameters whose
+        being Python floats proves each checked value a float. ``((), [])``
+        (the checks left where they are) when that is not proven."""
+        checks = result_checks(body, self.context.resolve)
+        proof = self.facts.scalar_proof
+        if not checks or proof is None:
+            return (), []
+        # (the arguments this derivative checks are scalars too, where it is
+        # a gradient's gradient: see result_like)
+        narrow = self.params_in_order(set(self.facts.scalar_params) | set(self.wrt)
+                                      | {self.result_like})
+        read = {n.id for s in body for n in walk(s) if isinstance(n, ast.Name)}
+        for params in (narrow, self.params_in_order(read)):  # (else every one it reads)
+            solved = proof.solve(scalar_params=params)
+            if all(isinstance(c.value.args[0], ast.Name) and solved.of(c.value.args[0].id) == 0
+                   for c in checks):
+                for c in checks:
+                    body.remove(c)
+                return params, checks
+        return (), []
+
+    def params_in_order(self, names):
+        """``names`` (parameters) once each, in the order of the signature."""
+        args = self.fn.args
+        return tuple(a.arg for a in args.posonlyargs + args.args + args.kwonlyargs
+                     if a.arg in names)
 
     def float_guard_params(self, body, result):
         """Parameters whose being Python floats proves the result is a float.
@@ -203,8 +242,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
 
     def argument_checks(self, skip=(), only=None, scalars=()):
         """``require_float`` for each wrt argument that is not a Python float
-        (and ``require_scalar`` for each of ``scalars``, arguments the result
-        is shaped like: see ``result_like``)."""
+        (``require_float_scalar`` for each of ``scalars``, arguments the
+        result is shaped like: see ``result_like``)."""
         checks = []
         names = list(self.wrt if self.checks else ()) + [n for n in scalars if n not in self.wrt]
         for name in names:
@@ -213,14 +252,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             test = ast.Compare(
                 ast.Attribute(ast.Name(name, ast.Load()), "__class__", ast.Load()),
                 [ast.IsNot()], [ast.Name("float", ast.Load())])
-            calls = []
-            if name in self.wrt and self.checks:
-                calls.append(self.helper_call("require_float", [
-                    ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)]))
-            if name in scalars:
-                calls.append(self.helper_call("require_scalar", [
-                    ast.Name(name, ast.Load()), ast.Constant(self.fn.name)]))
-            checks.append(ast.If(test, [ast.Expr(c) for c in calls], []))
+            helper = "require_float_scalar" if name in scalars else "require_float"
+            call = self.helper_call(helper, [
+                ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)])
+            checks.append(ast.If(test, [ast.Expr(call)], []))
         return checks
 
     def final_gradient(self, name, adj):

@@ -96,3 +96,82 @@ def test_missing_entries_are_zeros_shaped_like_their_items():
     items = [[1.0, 2.0], [3.0, 4.0]]
     np.testing.assert_array_equal(shape.array_of_cotangent([None, [5.0, None]], items, np.ones(4)),
                                   [0.0, 0.0, 5.0, 0.0])
+
+
+# -- order 2 requires f to return a scalar ------------------------------------
+
+def doubled(x):
+    return x * 2.0
+
+
+def pair(x):
+    return np.array([x ** 2, x ** 3])
+
+
+def scaled_quad(a, x):
+    return a * x ** 2 + 3.0 * x + 1.0
+
+
+def looped(x, n):
+    s = 0.0
+    for i in range(n):
+        s = s * x + 1.0
+    return s
+
+
+def branched(x):
+    if np.sum(x) > 0.0:
+        return x * 3.0
+    return np.sin(x)
+
+
+NOT_SCALAR = [
+    (doubled, (np.ones(2),), 0, "doubled"),
+    (pair, (0.5,), 0, "pair"),
+    (scaled_quad, (np.ones(2), 0.5), 1, "scaled_quad"),
+    (looped, (np.ones(3), 2), 0, "looped"),
+    (branched, (np.ones(2),), 0, "branched"),
+]
+
+
+@pytest.mark.parametrize("f, args, wrt, name", NOT_SCALAR)
+def test_second_derivatives_require_f_to_return_a_scalar(f, args, wrt, name):
+    # (a vector-valued f gave an internal reshape error, or a Hessian of zeros)
+    x = args[wrt]
+    message = rf"grad requires {name} to return a real scalar; it returned ndarray of shape \(\d"
+    with pytest.raises(ValueError, match=message):
+        sg.hessian(f, wrt=wrt)(*args)
+    with pytest.raises(ValueError, match=message):
+        sg.hvp(f, wrt=wrt)(*args, np.ones_like(x) if np.ndim(x) else 1.0)
+    if not np.ndim(x):
+        with pytest.raises(ValueError, match=message):
+            sg.grad(sg.grad(f, wrt=wrt), wrt=wrt)(*args)
+    with pytest.raises(ValueError, match=message):  # (the first derivative says the same)
+        sg.grad(f, wrt=wrt)(*args)
+
+
+def test_a_second_derivative_with_respect_to_an_array_is_refused_in_its_terms():
+    with pytest.raises(ValueError, match=r"grad requires grad_scaled_quad to return a real scalar; "
+                                         r"it returns the shape of its argument 'x', \(3,\) \(for "
+                                         r"the matrix of second derivatives, use sg.hessian\)"):
+        sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(1.0, np.ones(3))
+    with pytest.raises(ValueError, match="grad_doubled to return a real scalar; it returns the "
+                                         "shape of its argument 'x', \\(2,\\)"):
+        sg.grad(sg.grad(doubled))(np.ones(2))  # (it returned zeros: 2.0 looked like a scalar)
+    with pytest.raises(TypeError, match="integer argument 'x'"):
+        sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(1.0, 2)
+
+
+def test_the_check_of_f_is_off_the_python_float_path():
+    source = sg.source(scaled_quad, wrt=1, order=2)
+    guard, fast = source.split("    return a * 2")[0], source.split("\n")[-2]
+    assert "require_scalar(a * x ** 2 + 3.0 * x + 1.0, 'scaled_quad')" in guard
+    assert fast == "    return a * 2"
+    assert sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(3.0, 0.5) == 6.0
+    assert type(sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(np.float32(3.0), np.float32(0.5))) \
+        is np.float32
+    forward = sg.source(scaled_quad, wrt=1, order=2, mode="forward")
+    inside = forward.split("    if not a.__class__ is x.__class__ is float:\n")[1]
+    assert "require_scalar(a * x ** 2 + 3.0 * x + 1.0, 'scaled_quad')" in inside, forward
+    assert sg.hessian(scaled_quad, wrt=1)(3.0, 0.5) == 6.0
+    assert sg.hvp(scaled_quad, wrt=1)(3.0, 0.5, 2.0) == 12.0
