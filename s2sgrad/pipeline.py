@@ -121,6 +121,14 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     return tuple(runtime.as_cotangent(g) for g in grads)
 
 
+def callee_vjp(function, wrt):
+    """The generated VJP that :func:`call_vjp` runs for ``function``, as a
+    function of the callee's arguments and the seed (keyword): a second
+    derivative through a call that is not inlined differentiates it again."""
+    function = called_function(function)
+    return bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
+
+
 class Context:
     """What the transform stages share about one function being generated.
 
@@ -132,6 +140,8 @@ class Context:
     #: what generated code calls for the VJP of a user function it does not
     #: inline (handed to it through its environment, see :func:`call_vjp`)
     call_vjp = staticmethod(call_vjp)
+    #: what a second derivative calls for that VJP as a function (see :func:`callee_vjp`)
+    callee_vjp = staticmethod(callee_vjp)
 
     def __init__(self, parsed, normaliser, wrt_is_tuple=False):
         self.parsed = parsed

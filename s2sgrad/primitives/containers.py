@@ -276,14 +276,17 @@ def repeated_cotangent_adjoint(h, cotangent, a, n):
     return unbroadcast(h, cotangent) * n
 
 
-@defvjp(repeated_cotangent, linear=True)
+# (bilinear in the cotangent and a factor ``n`` that is a number: the
+# second derivative of ``y * x`` where ``y`` may be a list needs both)
+@defvjp(repeated_cotangent, multilinear=True)
 def repeated_cotangent_vjp(g, ans, cotangent, a, n):
-    return (repeated_cotangent_adjoint(g, cotangent, a, n), None, None)
+    return (repeated_cotangent_adjoint(g, cotangent, a, n), None, repeated_cotangent(cotangent, n, g))
 
 
-@defvjp(repeated_cotangent_adjoint, linear=True)
+@defvjp(repeated_cotangent_adjoint, multilinear=True)
 def repeated_cotangent_adjoint_vjp(g, ans, h, cotangent, a, n):
-    return (repeated_cotangent(g, a, n), None, None, None)
+    return (repeated_cotangent(g, a, n), None, None,
+            repeated_cotangent(repeated_cotangent_adjoint(h, cotangent, a, 1.0), n, g))
 
 
 # -- builtin sum ------------------------------------------------------------

@@ -47,6 +47,14 @@ from s2sgrad.transform.analyse import result_checks
 
 
 
+def _literal_names(node):
+    """The strings of a literal tuple of strings (``('x', 'w')``), else None."""
+    if not isinstance(node, ast.Tuple) or not all(
+            isinstance(e, ast.Constant) and isinstance(e.value, str) for e in node.elts):
+        return None
+    return tuple(e.value for e in node.elts)
+
+
 class ReverseMode(LoopAdjoints, ArrayWrites):
     """Builds the gradient of one normal-form function."""
 
@@ -679,11 +687,60 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
         if func is getattr(self.context, "call_vjp", None) and call.args:
             # (a first derivative calling the VJP of a callee it did not inline)
-            raise self.error(f"a derivative of the call to {self.spelling(call.args[0])}(), "
-                             "which is not inlined, differentiated again", s)
+            return self.adjoint_callee_vjp(call, g, target, s)
         if local or registry.is_user_function(func):
             return self.adjoint_user_call(call, func, g, target, s)
         return self.apply_rule(func, call.args, keywords, g, target, s)
+
+    def adjoint_callee_vjp(self, call, g, target, s):
+        """``d_args = call_vjp(f, wrt, seed, *args)`` of a first derivative
+        read again: the callee's VJP is a generated function of ``args``
+        and ``seed``, in the grammar like any other, so it is called
+        through its own VJP as a user function is (differentiated again
+        when it runs: a recursive callee's VJP calls itself the same way)."""
+        callee, wrt = call.args[0], call.args[1] if len(call.args) > 2 else None
+        func = self.callee_function(callee)
+        names = _literal_names(self.constant_value(wrt))
+        if not inspect.isfunction(func) or names is None:
+            raise self.error(f"a derivative of the call to {self.spelling(callee)}(), "
+                             "which is not inlined, differentiated again", s)
+        vjp = self.context.callee_vjp(func, names)
+        seed_name = vjp.__code__.co_varnames[vjp.__code__.co_argcount
+                                             + vjp.__code__.co_kwonlyargcount - 1]
+        vjp_name = self.namer.fresh(callee.id + "_vjp" if isinstance(callee, ast.Name) else "vjp")
+        made = _assign(vjp_name, self.helper_call_of(self.context.callee_vjp, "callee_vjp",
+                                                     [callee, wrt]))
+        as_user_call = ast.Call(ast.Name(vjp_name, ast.Load()), list(call.args[3:]),
+                                list(call.keywords) + [ast.keyword(seed_name, call.args[2])])
+        contributions = self.adjoint_user_call(as_user_call, vjp, g, target, s)
+        return [(None, [made])] + contributions if contributions else []
+
+    def callee_function(self, node):
+        """The function a callee expression denotes: a name resolved, or a
+        VJP made by ``callee_vjp(f, wrt)`` (a derivative of order 3 or more
+        through a call that is not inlined), made here too."""
+        value = self.constant_value(node)
+        if isinstance(value, ast.Call) and len(value.args) == 2 and \
+                self.context.resolve(value.func) is self.context.callee_vjp:
+            inner = self.callee_function(value.args[0])
+            names = _literal_names(self.constant_value(value.args[1]))
+            if inspect.isfunction(inner) and names is not None:
+                return self.context.callee_vjp(inner, names)
+            return None
+        return self.context.resolve(node)
+
+    def constant_value(self, node):
+        """``node``, or the literal a name normal form gave it is assigned
+        (``_t7 = ('x',)``, assigned once)."""
+        if not isinstance(node, ast.Name):
+            return node
+        values = [st.value for st in walk(self.fn) if isinstance(st, ast.Assign)
+                  and isinstance(st.targets[0], ast.Name) and st.targets[0].id == node.id]
+        return values[0] if len(values) == 1 else node
+
+    def helper_call_of(self, obj, preferred, args):
+        """``name(*args)`` for ``obj`` handed to generated code under ``name``."""
+        return ast.Call(ast.Name(self.context.env_name(obj, preferred), ast.Load()), args, [])
 
     def adjoint_user_call(self, call, func, g, target, s):
         """A call to the user's own function: its generated VJP, at run time.
@@ -700,12 +757,6 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             code = func.__code__
             params = list(code.co_varnames[: code.co_argcount])
             varargs = bool(code.co_flags & inspect.CO_VARARGS)
-        if func is self.context.call_vjp and call.args:
-            # (generated code read again: the VJP of a call not inlined, a recursive one)
-            raise self.error(
-                f"a second derivative through {ast.unparse(call.args[0])}(), a call that is "
-                "not inlined (recursive)", s, "its first derivative is generated when it runs, "
-                "and is not differentiated again")
         if varargs or len(call.args) > len(params):
             raise self.error(f"call to {_describe(func)} with variable arguments", s)
         bound = dict(zip(params, call.args))

@@ -46,6 +46,11 @@ CASES = [
     Case(c.repeated_cotangent_adjoint, ([A, B], [A, B, C, A], [A, B], 2), argnums=(0,),
          label="list"),
     Case(c.repeated_cotangent_adjoint, (M, M, M, 3), argnums=(0,), label="array"),
+    # (a factor that is a number: bilinear in the cotangent and the factor)
+    Case(c.repeated_cotangent, (M, A, N), argnums=(0, 2), label="factor"),
+    Case(c.repeated_cotangent, (M, M, sample((4, 1), seed=6)), argnums=(0, 2),
+         label="broadcast factor"),
+    Case(c.repeated_cotangent_adjoint, (A, M, A, N), argnums=(0, 3), label="factor"),
     Case(builtins.sum, ([A, B, C],)),
     Case(builtins.sum, (M,), label="rows"),
     Case(builtins.sum, ([A, B], C), label="start"),

@@ -175,3 +175,68 @@ def test_the_check_of_f_is_off_the_python_float_path():
     assert "require_scalar(a * x ** 2 + 3.0 * x + 1.0, 'scaled_quad')" in inside, forward
     assert sg.hessian(scaled_quad, wrt=1)(3.0, 0.5) == 6.0
     assert sg.hvp(scaled_quad, wrt=1)(3.0, 0.5, 2.0) == 12.0
+
+
+# -- second derivatives through calls that are not inlined ------------------
+
+from tests import other_module_helpers as helpers  # noqa: E402  (another module: not inlined)
+
+
+def through_helper(x, w):
+    y = helpers.softplus_scaled(x * w, 2.0)
+    return np.sum(y * x)
+
+
+def through_pair(x):
+    p, q = helpers.product_and_sine(x, 3.0)
+    return p * q + np.cos(p)
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def halving(x):
+    if x > 4.0:
+        return halving(x / 2) * x
+    return x * x * x
+
+
+def through_recursion(x):
+    return halving(x) * 2.0 + power(x, 3)
+
+
+X2 = np.array([0.3, -0.5])
+W2 = np.array([1.0, 2.0])
+
+
+@pytest.mark.parametrize("f, args", [
+    (through_helper, (X2, W2)),
+    (through_helper, (0.4, 1.5)),
+    (through_pair, (0.7,)),
+    (through_recursion, (0.7,)),
+    (through_recursion, (9.0,)),
+    (power, (0.7, 4)),
+], ids=["helper array", "helper float", "pair", "recursion", "recursion deep",
+        "power"])
+def test_second_derivatives_through_calls_not_inlined_are_generated_source(f, args):
+    # (17 of 75 random loop programs ran their second derivative on the tape)
+    assert_second_order(f, *args)
+    source = sg.source(f, order=2)
+    assert "callee_vjp(" in source and "tape" not in source.lower(), source
+    compile(source, "<order 2>", "exec")
+    second = sg.grad(sg.grad(f))
+    if not np.ndim(args[0]):
+        assert hasattr(second, "__s2sgrad_source__")  # (generated, not the tape's)
+
+
+def test_a_third_derivative_through_recursion_is_generated_source():
+    first, second = sg.grad(through_recursion), sg.grad(sg.grad(through_recursion))
+    third = sg.grad(second)
+    assert hasattr(third, "__s2sgrad_source__")
+    for x in (0.7, 9.0, 20.0):
+        np.testing.assert_allclose(third(x), numerical_grad(second, (x,)), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(second(x), numerical_grad(first, (x,)), rtol=1e-5, atol=1e-6)
+    assert "tape" not in sg.source(through_recursion, order=3).lower()

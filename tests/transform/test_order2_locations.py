@@ -5,11 +5,13 @@ Generated code read again maps each of its lines to the user's line
 >= 2 that did not name it, or named an internal construct: a rule without
 a second derivative (``np.linalg.svd``'s: refused where the derivative is
 built, in reverse and forward mode, not by a ``NotImplementedError`` when
-it runs), a recursive call (its first derivative is generated when it
-runs: refused by the source path, taken by the tape), and order 3 over a
-second derivative the tape takes (no source to read: refused at the line
-that sent order 2 to the tape, not as a ``*args`` wrapper in s2sgrad's
-own file).
+it runs), a recursive nested function (its first derivative is generated
+when it runs, from a function the generated code cannot name: refused by
+the source path, taken by the tape), and order 3 over a second derivative
+the tape takes (no source to read: refused at the line that sent order 2
+to the tape, not as a ``*args`` wrapper in s2sgrad's own file). A
+recursive module-level function is differentiated again as source (see
+test_order2_entries.py).
 """
 
 import inspect
@@ -21,14 +23,12 @@ import s2sgrad as sg
 from tests.fd import numerical_grad
 
 
-def halved(x):
-    if x > 4.0:
-        return halved(x / 2)
-    return x * x
-
-
 def recursive(x):
-    return halved(x) * 2.0  # RECURSIVE CALL
+    def half(z):
+        if z > 4.0:
+            return half(z / 2)
+        return z * z
+    return half(x) * 2.0  # RECURSIVE CALL
 
 
 def singular_values(x):
@@ -64,7 +64,7 @@ def test_a_rule_without_a_second_derivative_is_refused_at_the_users_line(run):
 
 def test_a_recursive_call_at_order_two_names_the_call_not_call_vjp():
     message = _refusal(lambda: sg.source(recursive, order=2))
-    assert "halved()" in message and "differentiated again" in message and "call_vjp" not in message
+    assert "half()" in message and "differentiated again" in message and "call_vjp" not in message
     assert f"at {_where(recursive, 'RECURSIVE CALL')}" in message
 
 
