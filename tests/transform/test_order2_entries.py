@@ -240,3 +240,67 @@ def test_a_third_derivative_through_recursion_is_generated_source():
         np.testing.assert_allclose(third(x), numerical_grad(second, (x,)), rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(second(x), numerical_grad(first, (x,)), rtol=1e-5, atol=1e-6)
     assert "tape" not in sg.source(through_recursion, order=3).lower()
+
+
+# -- mixed partials: d2f/dx dy through branches, loops and calls ----------------
+
+def mixed_branch(x, y):
+    if x > y:
+        z = x * np.sin(y) + y ** 2
+    else:
+        z = np.exp(x * y)
+    return z * x
+
+
+def mixed_loop(x, y, n):
+    s = 0.0
+    for i in range(n):
+        s = s * x + y * np.cos(s)
+        if s > 2.0:
+            break
+    return s
+
+
+def mixed_layers(w, b):
+    h = b
+    for i in range(3):
+        h = np.tanh(w @ h + b)
+    return np.sum(h ** 2)
+
+
+def _inner(u, v):
+    return u * v + np.sin(u)
+
+
+def mixed_calls(x, y):
+    p, q = helpers.product_and_sine(x, y)  # (not inlined)
+    return p * q + np.cos(p * y) + _inner(x, y) * y + _inner(y, x)
+
+
+MIXED = [
+    (mixed_branch, (0.7, 0.3)),
+    (mixed_branch, (0.2, 0.9)),
+    (mixed_loop, (0.6, 0.8, 4)),
+    (mixed_loop, (1.3, 0.9, 6)),  # (breaks)
+    (mixed_calls, (0.7, 0.4)),
+    (mixed_layers, (np.array([[0.3, -0.2], [0.1, 0.4]]), np.array([0.5, -0.3]))),
+]
+
+
+@pytest.mark.parametrize("f, args", MIXED)
+@pytest.mark.parametrize("i, j", [(0, 1), (1, 0)])
+def test_mixed_partials_are_generated_source(f, args, i, j):
+    first = sg.grad(f, wrt=i)
+    expected = numerical_jacobian(first, args, j)
+    np.testing.assert_allclose(sg.jacobian(first, wrt=j)(*args), expected, rtol=1e-5, atol=1e-6)
+    blocks = sg.hessian(f, wrt=(i, j))(*args)
+    np.testing.assert_allclose(blocks[0][1], expected, rtol=1e-5, atol=1e-6)
+    ni, nj = np.ndim(args[i]), np.ndim(args[j])  # (symmetry: the other block transposed)
+    swapped = np.transpose(expected, list(range(ni, ni + nj)) + list(range(ni)))
+    np.testing.assert_allclose(blocks[1][0], swapped, rtol=1e-5, atol=1e-6)
+    if not np.ndim(args[i]) and not np.ndim(args[j]):
+        mixed = sg.grad(first, wrt=j)
+        assert hasattr(mixed, "__s2sgrad_source__")  # (generated, not the tape's)
+        np.testing.assert_allclose(mixed(*args), expected, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(mixed(*args), sg.grad(sg.grad(f, wrt=j), wrt=i)(*args),
+                                   rtol=1e-9)
