@@ -16,8 +16,14 @@ and then computes ``call(inputs)``. As Keras's do:
 - names are unique per class (``dense``, ``dense_1``, ...) and variables are
   named in the layer's name scope (``dense/kernel:0``, Keras 2's names).
 
-Only what TensorFlow's autodiff, training-loop and modules guides use is
-here; another layer name is an ``AttributeError`` saying so.
+- called on a :class:`KerasTensor` (``tf.keras.Input``), a layer is built
+  and returns KerasTensors: a step of a functional model's graph;
+- ``losses`` holds the ``add_loss`` values of the last call (cleared when
+  the outermost layer is called again) and the weight regularizers'
+  penalties.
+
+Only what TensorFlow's guides use is here; another layer name is an
+``AttributeError`` saying so.
 """
 
 import collections as _collections
@@ -45,9 +51,11 @@ from s2sgrad.tf._module import nest_leaves as _nest_leaves
 from s2sgrad.tf._types import EagerTensor as _EagerTensor
 from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
 from s2sgrad.tf._types import TensorShape as _TensorShape
+from s2sgrad.tf._types import as_tf_dtype as _as_tf_dtype
 from s2sgrad.tf._types import missing_names as _missing_names
 from s2sgrad.tf.keras import activations as _activations
 from s2sgrad.tf.keras import initializers as _initializers
+from s2sgrad.tf.keras import regularizers as _regularizers
 
 _name_counts = _collections.Counter()
 _name_lock = _threading.Lock()
@@ -76,24 +84,131 @@ def _unsupported(what):
         "optimizers of custom training loops written with tf.GradientTape")
 
 
-class Input:
-    """``tf.keras.Input(shape=...)``: the input shape of a ``Sequential`` model.
+class KerasTensor:
+    """A symbolic tensor of a functional model: what ``tf.keras.Input(...)``
+    returns and what a layer called on one returns. It has a shape (``None``
+    where any length goes, the batch axis first) and a dtype, and remembers
+    the layer call that made it (its ``node``); ``tf.keras.Model(inputs,
+    outputs)`` replays those calls on real inputs. Python's operators on it
+    (``x + y``, ``2 * x``, ``x[:, 0]``) are recorded as layer calls too."""
 
-    It only tells a ``Sequential`` model its input shape (the model is built
-    at once); calling a layer on it (Keras's functional models) is not
-    supported.
-    """
+    def __init__(self, shape, dtype, node, index=0, name=None):
+        self.shape = _TensorShape(shape)
+        self.dtype = _as_tf_dtype(_np.dtype(dtype))
+        self._node, self._index = node, index
+        self.name = name or _unique_name("keras_tensor")
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, **kwargs):
-        if shape is None:
-            raise ValueError("Please provide to Input a `shape` argument.")
-        shape = (shape,) if isinstance(shape, int) else tuple(shape)
-        self.shape = _TensorShape((batch_size,) + shape)
-        self.dtype = _np.dtype(_np.float32 if dtype is None else dtype)
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def _keras_history(self):
+        return self._node.layer, self._index
+
+    def __repr__(self):
+        return (f"<KerasTensor shape={tuple(self.shape)}, dtype={self.dtype.name}, "
+                f"sparse=False, ragged=False, name={self.name}>")
+
+    def __len__(self):
+        raise TypeError("A symbolic KerasTensor has no length: call the model on data")
+
+    def __bool__(self):
+        raise TypeError("A symbolic KerasTensor cannot be used as a Python bool")
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            "A KerasTensor is symbolic: it cannot be converted to a NumPy array. Use it as "
+            "the input of a Keras layer or of tf.keras.Model(inputs, outputs)")
+
+
+def _operator_layer(name, fn, reflected=False):
+    def method(self, other=_UNSET):
+        operands = [self] if other is _UNSET else ([other, self] if reflected else [self, other])
+        return _Operation(fn, name)(operands)
+
+    method.__name__ = name
+    return method
+
+
+for _name, _fn in (("add", lambda a, b: a + b), ("subtract", lambda a, b: a - b),
+                   ("multiply", lambda a, b: a * b), ("divide", lambda a, b: a / b),
+                   ("matmul", lambda a, b: a @ b), ("power", lambda a, b: a ** b)):
+    _dunder = {"subtract": "sub", "multiply": "mul", "divide": "truediv",
+               "power": "pow"}.get(_name, _name)
+    setattr(KerasTensor, f"__{_dunder}__", _operator_layer(_name, _fn))
+    setattr(KerasTensor, f"__r{_dunder}__", _operator_layer(_name, _fn, reflected=True))
+KerasTensor.__neg__ = _operator_layer("negative", lambda a: -a)
+KerasTensor.__getitem__ = lambda self, key: _Operation(lambda a: a[key], "get_item")([self])
+
+
+class _Node:
+    """One layer call in a functional graph: the layer, what it was called
+    with (KerasTensors among other values) and the KerasTensors it made."""
+
+    def __init__(self, layer, args, kwargs):
+        self.layer, self.args, self.kwargs = layer, args, kwargs
+        self.outputs = None
+
+    @property
+    def input_tensors(self):
+        return [leaf for leaf in _nest_leaves((self.args, self.kwargs))
+                if isinstance(leaf, KerasTensor)]
+
+
+def _map(fn, value):
+    if isinstance(value, dict):
+        return {k: _map(fn, v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map(fn, v) for v in value)
+    return fn(value)
+
+
+def _is_symbolic(value):
+    return any(isinstance(leaf, KerasTensor) for leaf in _nest_leaves(value))
+
+
+class InputLayer:
+    """The input of a functional model (``tf.keras.Input`` makes one and returns
+    its ``output``); listed in a functional model's ``layers`` as Keras lists it."""
+
+    def __init__(self, shape=None, batch_size=None, dtype=None, batch_shape=None, name=None,
+                 input_shape=None, **kwargs):
+        if shape is None and input_shape is not None:
+            shape = input_shape
+        if batch_shape is None:
+            if shape is None:
+                raise ValueError("You must pass a `shape` argument.")
+            shape = (shape,) if isinstance(shape, int) else tuple(shape)
+            batch_shape = (batch_size,) + shape
         self.name = name or _unique_name("input_layer")
+        self.built, self.trainable = True, True
+        self.weights = self.trainable_weights = self.non_trainable_weights = []
+        self.variables = self.trainable_variables = []
+        self._node = _Node(self, (), {})
+        self.output = KerasTensor(tuple(batch_shape), _np.float32 if dtype is None else dtype,
+                                  self._node, name=name)
+        self._node.outputs = self.output
+        self._output_shape = self.output.shape
+        self.dtype = self.output.dtype.name
+
+    def count_params(self):
+        return 0
 
 
-InputLayer = Input
+def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
+          tensor=None, optional=False):
+    """``tf.keras.Input(shape=...)``: a symbolic input (a :class:`KerasTensor`), the
+    start of a functional model or the input shape of a ``Sequential`` one."""
+    if tensor is not None or sparse:
+        raise _unsupported("Input(tensor=...) and sparse inputs")
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, batch_shape=batch_shape,
+                      name=name).output
+
+
+def _sample(tensor, size):
+    """Zeros standing for a KerasTensor, ``size`` wherever its length is free."""
+    return _np.zeros(tuple(size if n is None else n for n in tensor.shape), tensor.dtype.dtype)
 
 
 def _call_takes_training(cls):
@@ -108,7 +223,10 @@ def _call_takes_training(cls):
 def _shape_of(inputs):
     if isinstance(inputs, (list, tuple)):
         return [_shape_of(x) for x in inputs]
-    return _TensorShape(inputs.shape)
+    if isinstance(inputs, dict):
+        return {k: _shape_of(v) for k, v in inputs.items()}
+    shape = getattr(inputs, "shape", None)
+    return None if shape is None else _TensorShape(shape)
 
 
 class Layer(_Module):
@@ -118,7 +236,7 @@ class Layer(_Module):
     _casts_inputs = True
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
-                 batch_input_shape=None, **kwargs):
+                 batch_input_shape=None, activity_regularizer=None, **kwargs):
         for key in kwargs:
             if key not in ("dynamic", "autocast", "input_dim"):
                 raise TypeError(f"Keyword argument not understood: {key!r}")
@@ -128,6 +246,8 @@ class Layer(_Module):
         self._trainable = bool(trainable)
         self._dtype = _np.dtype(_np.float32 if dtype is None else dtype)
         self._made_weights = []
+        self._losses, self._regularized = [], []
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
         self.built = False
         if batch_input_shape is not None:
             self._batch_input_shape = tuple(batch_input_shape)
@@ -146,9 +266,45 @@ class Layer(_Module):
         return inputs
 
     def __call__(self, inputs, *args, **kwargs):
-        if isinstance(inputs, Input):
-            raise _unsupported("functional models (a layer called on tf.keras.Input); use "
-                              "tf.keras.Sequential or subclass tf.keras.Model")
+        if _is_symbolic((inputs, args, kwargs)):
+            return self._call_symbolic(inputs, args, kwargs)
+        outermost = getattr(_context, "depth", 0) == 0
+        if outermost:
+            self._clear_losses()
+        _context.depth = getattr(_context, "depth", 0) + 1
+        try:
+            return self._call_eagerly(inputs, args, kwargs)
+        finally:
+            _context.depth -= 1
+
+    def _call_symbolic(self, inputs, args, kwargs):
+        """A layer call on KerasTensors: it builds the layer (a call on zeros) and
+        returns KerasTensors of the output's shape, a node of the functional graph."""
+        node = _Node(self, (inputs, *args), kwargs)
+        shapes = []
+        for size in (2, 3):  # (a length that differs between the two runs is free: None)
+            arguments = _map(lambda v: _sample(v, size) if isinstance(v, KerasTensor) else v,
+                             (inputs, args, kwargs))
+            outputs = self(arguments[0], *arguments[1], **arguments[2])
+            shapes.append(outputs)
+        self._clear_losses()
+        count = iter(range(1 << 30))
+
+        def symbolic(first, second):
+            shape = tuple(a if a == b else None for a, b in zip(first.shape, second.shape))
+            return KerasTensor(shape, first.dtype, node, next(count))
+
+        if isinstance(shapes[0], (list, tuple)):
+            node.outputs = type(shapes[0])(symbolic(a, b) for a, b in zip(*shapes))
+        elif isinstance(shapes[0], dict):
+            node.outputs = {k: symbolic(shapes[0][k], shapes[1][k]) for k in shapes[0]}
+        else:
+            node.outputs = symbolic(*shapes)
+        self.__dict__["_output_shape"] = _map(lambda t: t.shape, node.outputs)
+        self.__dict__.setdefault("_inbound_nodes", []).append(node)
+        return node.outputs
+
+    def _call_eagerly(self, inputs, args, kwargs):
         inputs = self._cast_inputs(inputs)
         training = kwargs.pop("training", None)
         if training is None:
@@ -163,14 +319,20 @@ class Layer(_Module):
                     self.build(_shape_of(inputs))
                     self.built = True
                 outputs = self.call(inputs, *args, **kwargs)
-                # (for Model.summary; past Module.__setattr__, on every call)
-                self.__dict__["_output_shape"] = getattr(outputs, "shape", None)
+                if self.activity_regularizer is not None:
+                    for output in _nest_leaves(outputs):
+                        self.add_loss(self.activity_regularizer(output))
+                if not self.__dict__.get("_inbound_nodes"):
+                    # (for Model.summary; past Module.__setattr__, on every call)
+                    self.__dict__["_output_shape"] = getattr(outputs, "shape", None)
                 return outputs
         finally:
             _context.training = outer
 
     def _cast_inputs(self, inputs):
         """Floating inputs in the layer's dtype; arrays and lists as tensors."""
+        if isinstance(inputs, dict):
+            return {k: self._cast_inputs(v) for k, v in inputs.items()}
         if isinstance(inputs, (list, tuple)) and any(
                 isinstance(x, _EagerTensor) or isinstance(x, _np.ndarray) for x in inputs):
             return type(inputs)(self._cast_inputs(x) for x in inputs)
@@ -183,8 +345,8 @@ class Layer(_Module):
                    trainable=True, constraint=None, **kwargs):
         """A new variable of this layer, initialised by ``initializer``
         (``glorot_uniform`` for floating weights by default, as Keras)."""
-        if regularizer is not None or constraint is not None:
-            raise _unsupported("weight regularizers and constraints")
+        if constraint is not None:
+            raise _unsupported("weight constraints")
         shape = () if shape is None else tuple(int(s) for s in shape)
         dtype = self._dtype if dtype is None else _np.dtype(dtype)
         if initializer is None:
@@ -193,9 +355,36 @@ class Layer(_Module):
         variable = _ResourceVariable(value, trainable=trainable, dtype=dtype,
                                      name="Variable" if name is None else name)
         self._made_weights.append(variable)
+        if regularizer is not None:
+            self._regularized.append((variable, _regularizers.get(regularizer)))
         return variable
 
     add_variable = add_weight
+
+    # -- losses -------------------------------------------------------------------------
+
+    def add_loss(self, loss):
+        """Add ``loss`` (a scalar tensor) to what training minimises; cleared at
+        the start of each call of the outermost layer or model, as Keras does."""
+        self.__dict__.setdefault("_losses", []).append(loss)
+
+    @property
+    def losses(self):
+        """The ``add_loss`` values of the last call and the weight regularizers'
+        penalties (computed now), this layer's then its sublayers'."""
+        found = list(self.__dict__.get("_losses", ()))
+        found += [regularizer(variable) for variable, regularizer
+                  in self.__dict__.get("_regularized", ()) if variable.trainable]
+        for child in self._children():
+            if isinstance(child, Layer):
+                found += child.losses
+        return found
+
+    def _clear_losses(self):
+        self.__dict__["_losses"] = []
+        for child in self._children():
+            if isinstance(child, Layer):
+                child._clear_losses()
 
     # -- weights ----------------------------------------------------------------------
 
@@ -293,6 +482,20 @@ def _unique(variables):
     return [v for v in variables if not (id(v) in seen or seen.add(id(v)))]
 
 
+class _Operation(Layer):
+    """A Python operator applied to KerasTensors (``x + y``), as a layer of the graph."""
+
+    def __init__(self, fn, name):
+        super().__init__(name=_unique_name(name))
+        self._fn = fn
+
+    def _cast_inputs(self, inputs):
+        return inputs
+
+    def call(self, inputs):
+        return self._fn(*inputs)
+
+
 class Dense(Layer):
     """``activation(inputs @ kernel + bias)``, the kernel ``(input_dim, units)``."""
 
@@ -304,9 +507,11 @@ class Dense(Layer):
         if not isinstance(units, (int, _np.integer)) or isinstance(units, bool) or units <= 0:
             raise ValueError("Received an invalid value for `units`, expected a positive "
                              f"integer. Received: units={units!r}")
-        if any(x is not None for x in (kernel_regularizer, bias_regularizer, activity_regularizer,
-                                       kernel_constraint, bias_constraint)):
-            raise _unsupported("Dense's regularizers and constraints")
+        if kernel_constraint is not None or bias_constraint is not None:
+            raise _unsupported("Dense's constraints")
+        self.activity_regularizer = _regularizers.get(activity_regularizer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
         self.units = int(units)
         self.activation = _activations.get(activation)
         self.use_bias = use_bias
@@ -320,8 +525,10 @@ class Dense(Layer):
                 "The last dimension of the inputs to a Dense layer should be defined. "
                 f"Found None. Full input shape received: {tuple(input_shape)}")
         self.kernel = self.add_weight("kernel", (last, self.units),
-                                      initializer=self.kernel_initializer)
-        self.bias = (self.add_weight("bias", (self.units,), initializer=self.bias_initializer)
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.units,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
                      if self.use_bias else None)
         self.built = True
 

@@ -1,53 +1,212 @@
-"""``tf.keras.Model`` (subclassed, with ``call``) and ``tf.keras.Sequential``.
+"""``tf.keras.Model`` (functional, or subclassed with ``call``) and ``tf.keras.Sequential``.
 
 A model is a layer of layers: its weights are its layers' (in the order
-the layers were assigned or added), and it is trained with a custom loop
-(``tf.GradientTape``, ``optimizer.apply_gradients(zip(grads,
-model.trainable_variables))``) or by Keras's ``compile``/``fit``/``evaluate``/
-``predict`` (:mod:`s2sgrad.tf.keras.training`, that same loop). Saving,
-``summary`` and functional models built from ``tf.keras.Input`` are not
-here: each raises an error saying so.
+the layers were assigned, added, or called in a functional graph), and it
+is trained with a custom loop (``tf.GradientTape``,
+``optimizer.apply_gradients(zip(grads, model.trainable_variables))``) or by
+Keras's ``compile``/``fit``/``evaluate``/``predict``
+(:mod:`s2sgrad.tf.keras.training`, that same loop).
+
+A functional model, ``tf.keras.Model(inputs, outputs)``, replays the layer
+calls that led from its ``tf.keras.Input`` tensors to its outputs (each a
+:class:`~s2sgrad.tf.keras.layers.KerasTensor`, or a list or dict of them)
+on the values it is called with: a list or dict of inputs is matched by
+position or by the inputs' names, the outputs come back in the structure
+they were given in. It can itself be called on KerasTensors (a model used
+as a layer).
 """
 
 import numpy as _np
 
-from s2sgrad.tf.keras.layers import Input as _Input
+from s2sgrad.tf.keras.layers import InputLayer as _InputLayer
+from s2sgrad.tf.keras.layers import KerasTensor as _KerasTensor
 from s2sgrad.tf.keras.layers import Layer as _Layer
 from s2sgrad.tf.keras.layers import _unsupported
 from s2sgrad.tf.keras import training as _training
 
 
+def _flat(structure):
+    if isinstance(structure, dict):
+        return [leaf for key in structure for leaf in _flat(structure[key])]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in _flat(item)]
+    return [structure]
+
+
+def _rebuild(structure, values):
+    """``structure`` with each KerasTensor replaced by its value in ``values``."""
+    if isinstance(structure, _KerasTensor):
+        return values[id(structure)]
+    if isinstance(structure, dict):
+        return {k: _rebuild(v, values) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_rebuild(v, values) for v in structure)
+    return structure
+
+
 class Model(_Layer):
-    """``tf.keras.Model``: subclass it, make layers in ``__init__``, use them in ``call``."""
+    """``tf.keras.Model``: ``Model(inputs, outputs)`` from ``tf.keras.Input``, or a
+    subclass that makes layers in ``__init__`` and uses them in ``call``."""
 
     _casts_inputs = False
 
     def __init__(self, *args, **kwargs):
-        if args or "inputs" in kwargs or "outputs" in kwargs:
-            raise _unsupported("functional models (Model(inputs, outputs)); subclass "
-                              "tf.keras.Model with a call method, or use tf.keras.Sequential")
+        inputs = kwargs.pop("inputs", args[0] if args else None)
+        outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+        if len(args) > 2:
+            raise TypeError("Model takes at most two positional arguments: inputs and outputs")
         super().__init__(**kwargs)
+        self._graph = None
+        if inputs is not None or outputs is not None:
+            self._init_graph(inputs, outputs)
+
+    # -- functional models ----------------------------------------------------------------
+
+    def _init_graph(self, inputs, outputs):
+        if inputs is None or outputs is None:
+            raise ValueError("A functional model needs both `inputs` and `outputs`")
+        for what, structure in (("inputs", inputs), ("outputs", outputs)):
+            for leaf in _flat(structure):
+                if not isinstance(leaf, _KerasTensor):
+                    raise ValueError(
+                        f"All `{what}` values must be KerasTensors (from tf.keras.Input and "
+                        f"layers called on them). Received: {what}={structure!r} including "
+                        f"invalid value {leaf!r} of type {type(leaf)}")
+        flat_inputs = _flat(inputs)
+        for leaf in flat_inputs:
+            if not isinstance(leaf._node.layer, _InputLayer):
+                raise ValueError("A functional model's inputs must be tf.keras.Input tensors; "
+                                 f"{leaf.name} is the output of layer {leaf._node.layer.name!r}")
+        nodes, seen, layers = [], set(), []
+        known = {id(t) for t in flat_inputs}
+
+        def visit(tensor, path):
+            node = tensor._node
+            if id(node) in seen:
+                return
+            if isinstance(node.layer, _InputLayer):
+                if id(tensor) not in known:
+                    raise ValueError(
+                        f"Graph disconnected: cannot find parent for tensor {tensor!r} (the "
+                        "output of an Input that is not among the model's inputs)")
+                seen.add(id(node))
+                return
+            if id(node) in path:
+                raise ValueError("A functional model's graph has a cycle")
+            for parent in node.input_tensors:
+                visit(parent, path | {id(node)})
+            seen.add(id(node))
+            nodes.append(node)
+
+        for tensor in _flat(outputs):
+            visit(tensor, frozenset())
+        input_layers = [t._node.layer for t in flat_inputs]
+        for node in nodes:
+            if not any(node.layer is layer for layer in layers):
+                layers.append(node.layer)
+        self._graph = (inputs, outputs, nodes)
+        self._input_layers = input_layers
+        self._graph_layers = layers
+        self.built = True
+
+    @property
+    def inputs(self):
+        return None if self._graph is None else _flat(self._graph[0])
+
+    @property
+    def outputs(self):
+        return None if self._graph is None else _flat(self._graph[1])
+
+    @property
+    def input(self):
+        return None if self._graph is None else self._graph[0]
+
+    @property
+    def output(self):
+        return None if self._graph is None else self._graph[1]
+
+    @property
+    def input_names(self):
+        return [t._node.layer.name for t in self.inputs or ()]
+
+    @property
+    def output_names(self):
+        if self._graph is None:
+            return None
+        structure = self._graph[1]
+        if isinstance(structure, dict):
+            return list(structure)
+        return [t._node.layer.name for t in _flat(structure)]
+
+    def _feed(self, values):
+        """The model's inputs matched with ``values`` (by position or by name)."""
+        inputs = self._graph[0]
+        flat = _flat(inputs)
+        if isinstance(values, dict):
+            by_name = {}
+            for tensor in flat:
+                for key in (tensor.name, tensor._node.layer.name):
+                    by_name.setdefault(key, tensor)
+            if isinstance(inputs, dict):
+                by_name.update(inputs)
+            fed = {}
+            for key, value in values.items():
+                if key not in by_name:
+                    raise ValueError(f"The model has no input named {key!r}; its inputs are "
+                                     f"{[t._node.layer.name for t in flat]}")
+                fed[id(by_name[key])] = value
+            missing = [t._node.layer.name for t in flat if id(t) not in fed]
+            if missing:
+                raise ValueError(f"No value was given for the model's input {missing[0]!r}")
+            return fed
+        values = list(values) if isinstance(values, (list, tuple)) and len(flat) > 1 else [values]
+        if len(values) != len(flat):
+            raise ValueError(f"The model expects {len(flat)} inputs, but it received "
+                             f"{len(values)} input tensors.")
+        return {id(t): v for t, v in zip(flat, values)}
+
+    def _run_graph(self, values, training=None):
+        inputs, outputs, nodes = self._graph
+        known = {}
+        for key, value in self._feed(values).items():
+            known[key] = value
+        for node in nodes:
+            args, kwargs = _rebuild((node.args, node.kwargs), known)
+            if training is not None and "training" not in kwargs:
+                kwargs = dict(kwargs, training=training)
+            result = node.layer(args[0], *args[1:], **kwargs)
+            for symbolic, value in zip(_flat(node.outputs), _flat(result)):
+                known[id(symbolic)] = value
+        return _rebuild(outputs, known)
 
     def call(self, inputs, training=None):
+        if self._graph is not None:
+            return self._run_graph(inputs, training)
         raise NotImplementedError(
             f"Model {type(self).__name__} has no call method: a subclass of tf.keras.Model "
             "defines call(self, inputs)")
 
     @property
     def layers(self):
-        """The layers this model holds, in the order they were assigned."""
+        """The layers this model holds, in the order they were assigned (a
+        functional model: its inputs', then in the order they are called)."""
+        if self.__dict__.get("_graph") is not None:
+            return list(self._input_layers) + list(self._graph_layers)
         return [child for child in self._children() if isinstance(child, _Layer)]
 
-    def _refuse(name):
-        def method(self, *args, **kwargs):
-            raise _unsupported(f"Model.{name}")
-
-        method.__name__ = name
-        return method
+    def get_layer(self, name=None, index=None):
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"No such layer: {name}. Existing layers are: "
+                         f"{[layer.name for layer in self.layers]}.")
 
     def compile(self, optimizer="rmsprop", loss=None, metrics=None, **options):
         """Keras's ``compile``: the optimizer, loss and metrics ``fit`` uses."""
         self._compiled = _training.Compiled(optimizer, loss, metrics, **options)
+        self._compiled.output_names = self.output_names
         self.optimizer = self._compiled.optimizer
         self.loss = loss
 
@@ -58,7 +217,8 @@ class Model(_Layer):
     test_on_batch = _training.test_on_batch
 
     def predict_on_batch(self, x):
-        return _np.asarray(self(x, training=False).numpy())
+        return _training.predict(self, x, batch_size=_training._count(_training._array(x)),
+                                 verbose=0)
 
     @property
     def metrics(self):
@@ -74,6 +234,14 @@ class Model(_Layer):
         write = print_fn or print
         for line in _training.summary_lines(self):
             write(line)
+
+    def _refuse(name):
+        def method(self, *args, **kwargs):
+            raise _unsupported(f"Model.{name}")
+
+        method.__name__ = name
+        return method
+
     save = _refuse("save")
     save_weights = _refuse("save_weights")
     load_weights = _refuse("load_weights")
@@ -96,7 +264,9 @@ class Sequential(Model):
             self.add(layer)
 
     def add(self, layer):
-        if isinstance(layer, _Input):
+        if isinstance(layer, _InputLayer):
+            layer = layer.output
+        if isinstance(layer, _KerasTensor) and isinstance(layer._node.layer, _InputLayer):
             if self._layers or self._input_spec is not None:
                 raise ValueError("tf.keras.Input can only be the first entry of a Sequential")
             self._input_spec = layer

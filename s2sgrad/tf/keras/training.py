@@ -642,6 +642,15 @@ def _size_text(count, itemsize=4):
         size /= 1024
 
 
+def _array_free(structure):
+    """A structure of KerasTensors as nested lists (for :func:`_leaves`)."""
+    if isinstance(structure, dict):
+        return [_array_free(v) for v in structure.values()]
+    if isinstance(structure, (list, tuple)):
+        return [_array_free(v) for v in structure]
+    return structure
+
+
 def summary_lines(model):
     """The lines of ``model.summary()`` in Keras 3's layout (a layer's output
     shape is the one of its last call, the batch axis shown as None)."""
@@ -661,8 +670,14 @@ def summary_lines(model):
              rule("\u2521", "\u2547", "\u2529", "\u2501")]
     layers = model.layers
     for i, layer in enumerate(layers):
-        shape = getattr(layer, "_output_shape", None)
-        shape_text = "?" if shape is None else str((None, *tuple(shape)[1:]))
+        nodes = layer.__dict__.get("_inbound_nodes") or ()
+        if nodes or hasattr(layer, "output"):  # (symbolic shapes: None where free)
+            outputs = nodes[-1].outputs if nodes else layer.output
+            shapes = [tuple(t.shape) for t in _leaves(_array_free(outputs))]
+            shape_text = str(shapes[0]) if len(shapes) == 1 else str(shapes)
+        else:
+            shape = getattr(layer, "_output_shape", None)
+            shape_text = "?" if shape is None else str((None, *tuple(shape)[1:]))
         count = sum(int(_np.size(v.numpy())) for v in layer.variables)
         params = f"{count:,}" if layer.built else "0 (unbuilt)"
         lines.append(row((f"{layer.name} ({type(layer).__name__})", shape_text, params)))
