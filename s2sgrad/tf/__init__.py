@@ -13,10 +13,20 @@ and the tape warns when such a value is combined with watched ones
 
 ``tf.function`` runs the Python function with its tape blocks compiled
 through the source-to-source path (:mod:`s2sgrad.tf.function`).
+
+TensorFlow computes ``log(0)`` (``-inf``) or ``0 / 0`` (``nan``) silently: once
+this namespace is imported, so do the tape's operations and gradients (NumPy's
+floating-point RuntimeWarnings from them are filtered; NumPy called on
+arrays by the program itself warns as usual).
 """
+
+import warnings as _warnings
 
 from s2sgrad.tf._core import *  # noqa: F401,F403  (the namespace's ops)
 from s2sgrad.tf._ops import *  # noqa: F401,F403
 from s2sgrad.tf.function import function  # noqa: F401
 from s2sgrad.tf._module import Module, name_scope  # noqa: F401
-from s2sgrad.tf import config, data, errors, keras, linalg, math, nn, random, train  # noqa: F401
+from s2sgrad.tf import (  # noqa: F401
+    config, data, errors, io, keras, linalg, math, nn, random, strings, train)
+
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"s2sgrad\.tape(\.tensor)?$")

@@ -54,7 +54,7 @@ uint64 = _as_tf_dtype(np.dtype(np.uint64))
 bool = _as_tf_dtype(np.dtype(np.bool_))  # noqa: A001
 complex64 = _as_tf_dtype(np.dtype(np.complex64))
 complex128 = _as_tf_dtype(np.dtype(np.complex128))
-string = _as_tf_dtype(np.dtype(np.str_))
+string = _as_tf_dtype(np.dtype(object))  # (bytes, as TensorFlow's strings)
 DType = _DType
 newaxis = None
 

@@ -21,12 +21,36 @@ _FLOAT64 = np.dtype(np.float64)
 _INT64 = np.dtype(np.int64)
 
 
+_STRING = np.dtype(object)
+
+
+def _text_value(v):
+    """A tensor's value for its texts (one string from an indexed array: 0-d)."""
+    return np.array(v, dtype=_STRING) if isinstance(v, bytes) else v
+
+
+def _as_bytes(v):
+    """Text as TensorFlow's strings: an object array of ``bytes`` (UTF-8; 0-d
+    for one string, whose ``numpy()`` is the ``bytes``)."""
+    encode = (lambda e: e.encode("utf-8")) if v.dtype.kind == "U" else bytes
+    out = np.empty(v.shape, _STRING)
+    for index, item in np.ndenumerate(v):
+        out[index] = encode(item)
+    return out
+
+
 def tf_value(value, dtype=None):
     """``value`` as a NumPy value with TensorFlow's defaults.
 
     Python floats (and lists of them) become float32 and Python ints int32,
-    as ``tf.constant`` does; NumPy values and tensors keep their dtype.
+    as ``tf.constant`` does; NumPy values and tensors keep their dtype; text
+    becomes bytes (``tf.string``: an object array of them), as TensorFlow
+    keeps it.
     """
+    if isinstance(value, (str, bytes)) or (dtype is not None and np.dtype(dtype) == _STRING):
+        return _as_bytes(np.asarray(value))
+    if isinstance(value, np.ndarray) and value.dtype == _STRING:
+        return value
     if dtype is not None:
         return _to_value(value, np.dtype(dtype))
     if isinstance(value, Tensor):
@@ -43,6 +67,8 @@ def tf_value(value, dtype=None):
         v = v.astype(np.float32)
     elif v.dtype == _INT64:
         v = v.astype(np.int32)
+    elif v.dtype.kind in "US":
+        return _as_bytes(v)
     return v[()] if v.ndim == 0 else v
 
 
@@ -58,7 +84,7 @@ class DType:
 
     @property
     def name(self):
-        return "string" if self.dtype.kind in "US" else self.dtype.name
+        return "string" if self.dtype.kind in "USO" else self.dtype.name
 
     @property
     def as_numpy_dtype(self):
@@ -201,8 +227,8 @@ def _numpy_text(value, is_repr):
 
 
 def _dtype_name(value):
-    dtype = value.dtype
-    if dtype.kind in "US":
+    dtype = getattr(value, "dtype", None)
+    if dtype is None or dtype.kind in "USO":
         return "string"
     return dtype.name
 
@@ -387,12 +413,12 @@ class _TFShape:
 
     @property
     def shape(self):
-        return TensorShape(self._value.shape)
+        return TensorShape(getattr(self._value, "shape", ()))  # (an entry of strings: bytes)
 
     @property
     def dtype(self):
         """A ``DType`` (prints ``<dtype: 'float32'>``, equals ``np.float32``)."""
-        return as_tf_dtype(self._value.dtype)
+        return as_tf_dtype(getattr(self._value, "dtype", _STRING))
 
     def get_shape(self):
         return self.shape
@@ -406,15 +432,21 @@ class EagerTensor(_TFShape, Tensor):
     def __init__(self, value, dtype=None):
         self._value = tf_value(value, dtype)
 
-    def __repr__(self):
+    def numpy(self):
         v = self._value
+        if isinstance(v, bytes) or (v.dtype == _STRING and v.ndim == 0):
+            return v[()] if not isinstance(v, bytes) else v
+        return Tensor.numpy(self)
+
+    def __repr__(self):
+        v = _text_value(self._value)
         return (
             f"<tf.Tensor: shape={tuple(v.shape)}, dtype={_dtype_name(v)}, "
             f"numpy={_numpy_text(v, True)}>"
         )
 
     def __str__(self):
-        v = self._value
+        v = _text_value(self._value)
         return f"tf.Tensor({_numpy_text(v, False)}, shape={tuple(v.shape)}, dtype={_dtype_name(v)})"
 
 
@@ -606,7 +638,10 @@ def format_tensor(value, summarize=3):
 def _format_dim(a, ndim, dim, summarize, out):
     """TensorFlow's ``PrintOneDimV2``: ``a`` is the sub-array at depth ``dim``."""
     if dim == ndim:
-        out.append(format_element(a[()]))
+        if isinstance(a, bytes):  # (a string inside an array is quoted)
+            out.append('"' + format_element(a) + '"')
+        else:
+            out.append(format_element(a[()]))
         return
     out.append("[")
     n = a.shape[0]

@@ -250,8 +250,8 @@ def test_dense_stack_gradient_matches_sg_grad_of_the_same_numpy_loss():
 
 
 def test_what_is_not_supported_says_so():
-    with pytest.raises(AttributeError, match="layers has no Conv2D"):
-        layers.Conv2D
+    with pytest.raises(AttributeError, match="layers has no Conv3D"):
+        layers.Conv3D
     with pytest.raises(AttributeError, match="metrics has no AUC"):
         tf.keras.metrics.AUC
     model = tf.keras.Sequential([layers.Dense(1)])

@@ -28,6 +28,7 @@ Only what TensorFlow's guides use is here; another layer name is an
 
 import collections as _collections
 import inspect as _inspect
+import re as _re
 import threading as _threading
 
 import numpy as _np
@@ -45,7 +46,6 @@ from s2sgrad.tf._core import reshape as _reshape
 from s2sgrad.tf._core import where as _where
 from s2sgrad.tf._core import stop_gradient as _stop_gradient
 from s2sgrad.tf._module import Module as _Module
-from s2sgrad.tf._module import camel_to_snake as _camel_to_snake
 from s2sgrad.tf._module import name_scope as _name_scope
 from s2sgrad.tf._module import nest_leaves as _nest_leaves
 from s2sgrad.tf._types import EagerTensor as _EagerTensor
@@ -67,6 +67,12 @@ _takes_training = {}
 def _reset_names():
     with _name_lock:
         _name_counts.clear()
+
+
+def _snake_case(name):
+    """Keras's layer names from class names: ``MaxPooling2D`` -> ``max_pooling2d``."""
+    name = _re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return _re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 def _unique_name(base):
@@ -242,7 +248,7 @@ class Layer(_Module):
                 raise TypeError(f"Keyword argument not understood: {key!r}")
         if "input_dim" in kwargs and input_shape is None:
             input_shape = (kwargs["input_dim"],)
-        self._name = name or _unique_name(_camel_to_snake(type(self).__name__))
+        self._name = name or _unique_name(_snake_case(type(self).__name__))
         self._trainable = bool(trainable)
         self._dtype = _np.dtype(_np.float32 if dtype is None else dtype)
         self._made_weights = []
@@ -835,9 +841,204 @@ class LayerNormalization(Layer):
         return out
 
 
+# -- convolution and pooling (channels last) -------------------------------------------------
+
+
+def _tuple(value, rank, what):
+    values = (value,) * rank if isinstance(value, (int, _np.integer)) else tuple(value)
+    if len(values) != rank or not all(int(v) > 0 for v in values):
+        raise ValueError(f"The `{what}` argument must be a tuple of {rank} positive integers. "
+                         f"Received: {what}={value!r}")
+    return tuple(int(v) for v in values)
+
+
+def _padding(padding):
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError("The `padding` argument must be a string, one of 'valid' or 'same'. "
+                         f"Received: padding={padding!r}")
+    return padding
+
+
+def _data_format(data_format):
+    if data_format not in (None, "channels_last"):
+        raise _unsupported(f"data_format={data_format!r} (only channels_last)")
+
+
+def _windows(x, window, strides, dilation, padding, fill=0.0):
+    """The inputs padded as TensorFlow pads them, and for each offset in the window
+    the strided slice of the spatial axes it meets: ``(offset, slice)`` pairs."""
+    spatial = x.shape[1:-1]
+    extents = [(k - 1) * d + 1 for k, d in zip(window, dilation)]
+    if padding == "same":
+        sizes = [-(-n // s) for n, s in zip(spatial, strides)]
+        totals = [max((o - 1) * s + e - n, 0) for o, s, e, n in zip(sizes, strides, extents,
+                                                                      spatial)]
+        widths = [(0, 0)] + [(t // 2, t - t // 2) for t in totals] + [(0, 0)]
+        if any(t for t in totals):
+            padded = _np.pad(x, widths)
+            if fill:
+                mask = _np.pad(_np.zeros(x.shape, x.dtype), widths,
+                               constant_values=_np.asarray(fill, x.dtype))
+                padded = padded + mask
+            x = padded
+    else:
+        sizes = [(n - e) // s + 1 for n, e, s in zip(spatial, extents, strides)]
+        if any(o <= 0 for o in sizes):
+            raise ValueError(f"The window {tuple(window)} is larger than the input's spatial "
+                             f"shape {tuple(spatial)} (padding='valid')")
+    for offset in _np.ndindex(*window):
+        index = (slice(None),) + tuple(
+            slice(i * d, i * d + (o - 1) * s + 1, s)
+            for i, d, o, s in zip(offset, dilation, sizes, strides)) + (slice(None),)
+        yield offset, x[index]
+
+
+class _Conv(Layer):
+    """A convolution over ``rank`` spatial axes: ``sum`` over the window of the
+    input's slices times the kernel's matrices (the kernel ``(*kernel_size,
+    in_channels, filters)``), plus the bias, through the activation."""
+
+    rank = 2
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        _data_format(data_format)
+        if groups != 1 or kernel_constraint is not None or bias_constraint is not None:
+            raise _unsupported("grouped convolutions and kernel constraints")
+        self.filters = int(filters)
+        self.kernel_size = _tuple(kernel_size, self.rank, "kernel_size")
+        self.strides = _tuple(strides, self.rank, "strides")
+        self.dilation_rate = _tuple(dilation_rate, self.rank, "dilation_rate")
+        self.padding = _padding(padding)
+        self.activation = _activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+
+    def build(self, input_shape):
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                             f"expected ndim={self.rank + 2}, found ndim={len(input_shape)}. "
+                             f"Full shape received: {tuple(input_shape)}")
+        channels = input_shape[-1]
+        self.kernel = self.add_weight("kernel", (*self.kernel_size, channels, self.filters),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.bias = (self.add_weight("bias", (self.filters,), initializer=self.bias_initializer,
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def call(self, inputs):
+        outputs = None
+        for offset, window in _windows(inputs, self.kernel_size, self.strides,
+                                       self.dilation_rate, self.padding):
+            term = window @ self.kernel[offset]
+            outputs = term if outputs is None else outputs + term
+        if self.bias is not None:
+            outputs = outputs + self.bias
+        return self.activation(outputs)
+
+
+class Conv1D(_Conv):
+    """``tf.keras.layers.Conv1D``: inputs ``(batch, steps, channels)``."""
+
+    rank = 1
+
+
+class Conv2D(_Conv):
+    """``tf.keras.layers.Conv2D``: inputs ``(batch, rows, cols, channels)``."""
+
+    rank = 2
+
+
+class _Pooling(Layer):
+    """Max or average over windows of the spatial axes (``strides`` = the pool
+    size by default); average pooling with ``"same"`` padding averages over the
+    input's entries only, as TensorFlow does."""
+
+    rank, reduce = 2, "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        _data_format(data_format)
+        self.pool_size = _tuple(pool_size, self.rank, "pool_size")
+        self.strides = _tuple(self.pool_size if strides is None else strides, self.rank,
+                              "strides")
+        self.padding = _padding(padding)
+
+    def call(self, inputs):
+        ones = (1,) * self.rank
+        fill = -_np.inf if self.reduce == "max" else 0.0
+        windows = [w for _, w in _windows(inputs, self.pool_size, self.strides, ones,
+                                          self.padding, fill)]
+        out = windows[0]
+        for window in windows[1:]:
+            out = _maximum(out, window) if self.reduce == "max" else out + window
+        if self.reduce == "max":
+            return out
+        counts = None
+        for _, window in _windows(_np.ones((1, *inputs.shape[1:-1], 1), inputs.dtype),
+                                  self.pool_size, self.strides, ones, self.padding):
+            counts = window if counts is None else counts + window
+        return out / counts
+
+
+def _variant(base, name, rank, reduce):
+    """The layer class ``name``: ``base`` over ``rank`` spatial axes, by ``reduce``."""
+    return type(name, (base,), {"rank": rank, "reduce": reduce, "__module__": __name__,
+                                "__doc__": f"``tf.keras.layers.{name}``: {base.__doc__}"})
+
+
+MaxPooling1D = _variant(_Pooling, "MaxPooling1D", 1, "max")
+MaxPooling2D = _variant(_Pooling, "MaxPooling2D", 2, "max")
+AveragePooling1D = _variant(_Pooling, "AveragePooling1D", 1, "mean")
+AveragePooling2D = _variant(_Pooling, "AveragePooling2D", 2, "mean")
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = (MaxPooling1D, MaxPooling2D, AveragePooling1D,
+                                              AveragePooling2D)
+
+
+class _GlobalPooling(Layer):
+    """The mean or max over every spatial axis (kept as 1s with ``keepdims``)."""
+
+    rank, reduce = 1, "mean"
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        _data_format(data_format)
+        self.keepdims = keepdims
+
+    def call(self, inputs, mask=None):
+        if mask is not None:
+            raise _unsupported(f"{type(self).__name__} with a mask")
+        axes = tuple(range(1, 1 + self.rank))
+        if self.reduce == "max":
+            return _np.max(inputs, axis=axes, keepdims=self.keepdims)
+        return _reduce_mean(inputs, axis=list(axes), keepdims=self.keepdims)
+
+
+GlobalAveragePooling1D = _variant(_GlobalPooling, "GlobalAveragePooling1D", 1, "mean")
+GlobalAveragePooling2D = _variant(_GlobalPooling, "GlobalAveragePooling2D", 2, "mean")
+GlobalMaxPooling1D = _variant(_GlobalPooling, "GlobalMaxPooling1D", 1, "max")
+GlobalMaxPooling2D = _variant(_GlobalPooling, "GlobalMaxPooling2D", 2, "max")
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+
+
 __getattr__ = _missing_names(
     "s2sgrad.tf.keras.layers", "layers",
-    ("Activation", "Add", "Average", "BatchNormalization", "Concatenate", "Dense", "Dropout",
+    ("Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
+     "AvgPool2D", "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Dense", "Dropout",
+     "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
+     "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+     "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
      "Embedding", "Flatten", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
      "LeakyReLU", "Maximum", "Minimum", "Multiply", "ReLU", "Reshape", "Softmax", "Subtract"),
     " (subclass Layer for others)")
