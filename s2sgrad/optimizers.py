@@ -236,6 +236,11 @@ class Optimizer:
         self._state = {}
         self._lr_cast = {}
 
+    def __setstate__(self, state):
+        # (unpickled: the slots are keyed by the ids of the restored variables)
+        self.__dict__.update(state)
+        self._state = {id(var): (var, slots) for var, slots in state["_state"].values()}
+
     # -- public state --------------------------------------------------------
     @property
     def iterations(self):

@@ -80,8 +80,12 @@ class Function:
         functools.update_wrapper(self, fn)
 
     def __call__(self, *args, **kwargs):
+        return self._call(args, kwargs)
+
+    def _call(self, args, kwargs, bound=()):
+        """Run on ``args`` (``bound``: the instance of a method, outside the signature)."""
         if _eagerly["on"]:
-            return self.python_function(*args, **kwargs)
+            return self.python_function(*bound, *args, **kwargs)
         run = self._run
         if run is None:
             run = self._run = convert(self.python_function)
@@ -92,7 +96,7 @@ class Function:
         outer = getattr(_tracing, "active", True)
         _tracing.active = tracing
         try:
-            return run(*args, **kwargs)
+            return run(*bound, *args, **kwargs)
         finally:
             _tracing.active = outer
 
@@ -115,7 +119,16 @@ class Function:
     def __get__(self, obj, objtype=None):
         if obj is None:
             return self
-        return functools.partial(self.__call__, obj)
+
+        def method(*args, **kwargs):
+            return self._call(args, kwargs, (obj,))
+
+        functools.update_wrapper(method, self.python_function)
+        method.experimental_get_tracing_count = self.experimental_get_tracing_count
+        method.input_signature = self.input_signature
+        method.python_function = self.python_function
+        method.get_concrete_function = lambda *a, **k: method
+        return method
 
     def get_concrete_function(self, *args, **kwargs):
         return self

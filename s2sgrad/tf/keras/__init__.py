@@ -3,6 +3,6 @@ custom training loops (see :mod:`s2sgrad.tf.keras.layers`)."""
 
 from s2sgrad.tf.keras import (  # noqa: F401
     activations, backend, callbacks, initializers, layers, losses, metrics, models, optimizers,
-    regularizers, utils)
+    regularizers, saving, utils)
 from s2sgrad.tf.keras.layers import Input  # noqa: F401
 from s2sgrad.tf.keras.models import Model, Sequential  # noqa: F401

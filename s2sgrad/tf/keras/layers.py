@@ -28,6 +28,7 @@ Only what TensorFlow's guides use is here; another layer name is an
 
 import collections as _collections
 import inspect as _inspect
+import operator as _op
 import re as _re
 import threading as _threading
 
@@ -137,15 +138,14 @@ def _operator_layer(name, fn, reflected=False):
     return method
 
 
-for _name, _fn in (("add", lambda a, b: a + b), ("subtract", lambda a, b: a - b),
-                   ("multiply", lambda a, b: a * b), ("divide", lambda a, b: a / b),
-                   ("matmul", lambda a, b: a @ b), ("power", lambda a, b: a ** b)):
+for _name, _fn in (("add", _op.add), ("subtract", _op.sub), ("multiply", _op.mul),
+                   ("divide", _op.truediv), ("matmul", _op.matmul), ("power", _op.pow)):
     _dunder = {"subtract": "sub", "multiply": "mul", "divide": "truediv",
                "power": "pow"}.get(_name, _name)
     setattr(KerasTensor, f"__{_dunder}__", _operator_layer(_name, _fn))
     setattr(KerasTensor, f"__r{_dunder}__", _operator_layer(_name, _fn, reflected=True))
-KerasTensor.__neg__ = _operator_layer("negative", lambda a: -a)
-KerasTensor.__getitem__ = lambda self, key: _Operation(lambda a: a[key], "get_item")([self])
+KerasTensor.__neg__ = _operator_layer("negative", _op.neg)
+KerasTensor.__getitem__ = lambda self, key: _Operation(_op.getitem, "get_item", key)([self])
 
 
 class _Node:
@@ -491,15 +491,15 @@ def _unique(variables):
 class _Operation(Layer):
     """A Python operator applied to KerasTensors (``x + y``), as a layer of the graph."""
 
-    def __init__(self, fn, name):
+    def __init__(self, fn, name, *constants):
         super().__init__(name=_unique_name(name))
-        self._fn = fn
+        self._fn, self._constants = fn, constants
 
     def _cast_inputs(self, inputs):
         return inputs
 
     def call(self, inputs):
-        return self._fn(*inputs)
+        return self._fn(*inputs, *self._constants)
 
 
 class Dense(Layer):

@@ -173,10 +173,16 @@ Accuracy = _wrapper(accuracy, "accuracy")
 BinaryAccuracy = _wrapper(binary_accuracy, "binary_accuracy")
 CategoricalAccuracy = _wrapper(categorical_accuracy, "categorical_accuracy")
 SparseCategoricalAccuracy = _wrapper(sparse_categorical_accuracy, "sparse_categorical_accuracy")
-MeanSquaredError = _wrapper(lambda t, p: _losses.mean_squared_error(t, p).numpy(),
-                            "mean_squared_error")
-MeanAbsoluteError = _wrapper(lambda t, p: _losses.mean_absolute_error(t, p).numpy(),
-                             "mean_absolute_error")
+def _squared_error(y_true, y_pred):
+    return _losses.mean_squared_error(y_true, y_pred).numpy()
+
+
+def _absolute_error(y_true, y_pred):
+    return _losses.mean_absolute_error(y_true, y_pred).numpy()
+
+
+MeanSquaredError = _wrapper(_squared_error, "mean_squared_error")
+MeanAbsoluteError = _wrapper(_absolute_error, "mean_absolute_error")
 for _cls, _name in ((Accuracy, "Accuracy"), (BinaryAccuracy, "BinaryAccuracy"),
                     (CategoricalAccuracy, "CategoricalAccuracy"),
                     (SparseCategoricalAccuracy, "SparseCategoricalAccuracy"),

@@ -22,6 +22,7 @@ from s2sgrad.tf.keras.layers import InputLayer as _InputLayer
 from s2sgrad.tf.keras.layers import KerasTensor as _KerasTensor
 from s2sgrad.tf.keras.layers import Layer as _Layer
 from s2sgrad.tf.keras.layers import _unsupported
+from s2sgrad.tf.keras import saving as _saving
 from s2sgrad.tf.keras import training as _training
 
 
@@ -235,17 +236,17 @@ class Model(_Layer):
         for line in _training.summary_lines(self):
             write(line)
 
-    def _refuse(name):
-        def method(self, *args, **kwargs):
-            raise _unsupported(f"Model.{name}")
+    def save(self, filepath, overwrite=True, **kwargs):
+        """The model, its weights and compiled state in a ``.keras`` file
+        (:mod:`s2sgrad.tf.keras.saving`: s2sgrad's own format)."""
+        _saving.save_model(self, filepath, overwrite=overwrite)
 
-        method.__name__ = name
-        return method
+    def save_weights(self, filepath, overwrite=True):
+        """The weights in a ``.weights.h5`` file (a NumPy archive, not HDF5)."""
+        _saving.save_weights(self, filepath, overwrite=overwrite)
 
-    save = _refuse("save")
-    save_weights = _refuse("save_weights")
-    load_weights = _refuse("load_weights")
-    del _refuse
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        _saving.load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
 
 class Sequential(Model):
@@ -302,3 +303,7 @@ class Sequential(Model):
         for layer in self._layers:
             inputs = layer(inputs, training=training)
         return inputs
+
+
+load_model = _saving.load_model
+save_model = _saving.save_model
