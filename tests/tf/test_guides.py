@@ -12,7 +12,7 @@ NumPy (float64) or to finite differences.
 - "Multilayer perceptrons for digit recognition" (core APIs): an MLP of
   ``tf.Module`` dense layers built on first call, Xavier-initialised.
 - "Introduction to gradients and automatic differentiation": the gradient of
-  a Dense layer's loss, printing ``dense/kernel:0, shape: (3, 2)``.
+  a Dense layer's loss, printing ``kernel, shape: (3, 2)`` (Keras 3's names).
 - "Custom training: walkthrough": a ``Sequential`` Dense stack, a
   ``grad`` helper, ``SparseCategoricalCrossentropy(from_logits=True)``, and a
   training loop with ``metrics.Mean`` and ``SparseCategoricalAccuracy``
@@ -220,7 +220,8 @@ def test_gradients_with_respect_to_a_dense_layer(capsys):
     grad = tape.gradient(loss, layer.trainable_variables)
     for var, g in zip(layer.trainable_variables, grad):
         print(f"{var.name}, shape: {g.shape}")
-    assert capsys.readouterr().out == "dense/kernel:0, shape: (3, 2)\ndense/bias:0, shape: (2,)\n"
+    # (TensorFlow 2.16+, Keras 3: a weight's name is its own; Keras 2 printed dense/kernel:0)
+    assert capsys.readouterr().out == "kernel, shape: (3, 2)\nbias, shape: (2,)\n"
     kernel, bias = layer.kernel.numpy(), layer.bias.numpy()
     pre = x.numpy() @ kernel + bias
     dpre = np.where(pre > 0, pre, 0)  # d mean(relu^2) / d pre for 2 outputs: relu * 2 / 2

@@ -35,7 +35,10 @@ def test_dense_builds_on_first_call_from_the_input_shape():
     assert layer.built and y.shape == (2, 3) and y.dtype == tf.float32
     assert layer.kernel.shape == (5, 3) and layer.bias.shape == (3,)
     assert layer.trainable_variables == [layer.kernel, layer.bias]
-    assert layer.kernel.name.endswith("/kernel:0") and layer.bias.name.endswith("/bias:0")
+    # Keras 3: name is the weight's, path the layer's path to it (TF 2.16+ prints these)
+    assert layer.kernel.name == "kernel" and layer.bias.path == f"{layer.name}/bias"
+    assert repr(layer.bias) == (f"<Variable path={layer.name}/bias, shape=(3,), "
+                                "dtype=float32, value=[0. 0. 0.]>")
     np.testing.assert_allclose(y.numpy(), np.maximum(x.numpy() @ layer.kernel.numpy(), 0),
                                rtol=1e-6)
     np.testing.assert_array_equal(layer.bias.numpy(), np.zeros(3))
@@ -153,8 +156,8 @@ def test_batch_normalization_training_and_inference():
     inference = layer(x).numpy()  # training not given: the moving statistics
     expected = (x - layer.moving_mean.numpy()) / np.sqrt(layer.moving_variance.numpy() + 1e-3)
     np.testing.assert_allclose(inference, expected, rtol=1e-5, atol=1e-5)
-    assert [v.name.split("/")[-1] for v in layer.weights] == [
-        "gamma:0", "beta:0", "moving_mean:0", "moving_variance:0"]
+    assert [v.name for v in layer.weights] == [  # (Keras 3's names: the weight's own)
+        "gamma", "beta", "moving_mean", "moving_variance"]
     assert layer.trainable_weights == [layer.gamma, layer.beta]
 
 

@@ -154,7 +154,31 @@ class LecunNormal(VarianceScaling):
         super().__init__(1.0, "fan_in", "truncated_normal", seed)
 
 
+class Orthogonal(_Random):
+    """A random orthogonal matrix (of the last axis against the others), times
+    ``gain``: the Q of a normal sample's QR decomposition, signs fixed by R's
+    diagonal (Keras's recurrent kernels' default)."""
+
+    def __init__(self, gain=1.0, seed=None):
+        super().__init__(seed)
+        self.gain = gain
+
+    def _sample(self, rng, shape):
+        if len(shape) < 2:
+            raise ValueError("The tensor to initialize must be at least two-dimensional. "
+                             f"Received: shape={tuple(shape)} of rank {len(shape)}.")
+        rows = int(_np.prod(shape[:-1]))
+        cols = shape[-1]
+        flat = rng.normal(size=(max(rows, cols), min(rows, cols)))
+        q, r = _np.linalg.qr(flat)
+        q = q * _np.sign(_np.diag(r))
+        if rows < cols:
+            q = q.T
+        return self.gain * q.reshape(shape)
+
+
 zeros, ones, constant = Zeros, Ones, Constant
+orthogonal = Orthogonal
 random_normal, random_uniform, truncated_normal = RandomNormal, RandomUniform, TruncatedNormal
 glorot_uniform, glorot_normal = GlorotUniform, GlorotNormal
 he_normal, he_uniform, lecun_normal = HeNormal, HeUniform, LecunNormal
@@ -165,6 +189,7 @@ _BY_NAME = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "uniform": RandomUniform, "normal": RandomNormal,
+    "orthogonal": Orthogonal,
 }
 
 

@@ -43,6 +43,7 @@ from s2sgrad.tf._core import maximum as _maximum
 from s2sgrad.tf._core import minimum as _minimum
 from s2sgrad.tf._core import reduce_mean as _reduce_mean
 from s2sgrad.tf._core import sqrt as _sqrt
+from s2sgrad.tf._core import stack as _stack
 from s2sgrad.tf._core import reshape as _reshape
 from s2sgrad.tf._core import where as _where
 from s2sgrad.tf._core import stop_gradient as _stop_gradient
@@ -217,6 +218,29 @@ def _sample(tensor, size):
     return _np.zeros(tuple(size if n is None else n for n in tensor.shape), tensor.dtype.dtype)
 
 
+class Variable(_ResourceVariable):
+    """A Keras 3 weight (``add_weight``): ``name`` is the weight's own name
+    (``kernel``), ``path`` the layers' path to it (``dense/kernel``), and it
+    prints as Keras 3 prints its variables, ``<Variable path=dense/kernel,
+    shape=(3, 2), dtype=float32, value=[...]>``; otherwise a ``tf.Variable``."""
+
+    __slots__ = ()
+
+    @property
+    def name(self):
+        return self._name.rsplit("/", 1)[-1]
+
+    @property
+    def path(self):
+        return self._name
+
+    def __repr__(self):
+        return (f"<Variable path={self.path}, shape={tuple(self._value.shape)}, "
+                f"dtype={self._value.dtype.name}, value={_np.asarray(self._value)}>")
+
+    __str__ = __repr__
+
+
 def _call_takes_training(cls):
     found = _takes_training.get(cls)
     if found is None:
@@ -358,8 +382,8 @@ class Layer(_Module):
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         value = _initializers.get(initializer)(shape, dtype=dtype)
-        variable = _ResourceVariable(value, trainable=trainable, dtype=dtype,
-                                     name="Variable" if name is None else name)
+        variable = Variable(value, trainable=trainable, dtype=dtype,
+                            name="variable" if name is None else name)
         self._made_weights.append(variable)
         if regularizer is not None:
             self._regularized.append((variable, _regularizers.get(regularizer)))
@@ -1032,12 +1056,182 @@ GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
 
+# -- recurrent layers -------------------------------------------------------------------------
+
+
+class _Recurrent(Layer):
+    """A recurrent layer over ``(batch, timesteps, features)``: the cell's step
+    run along the time axis (a Python loop of recorded ops). ``return_sequences``
+    gives every step's output, ``return_state`` the final states too (Keras's
+    ``[output, *states]``), ``go_backwards`` reads the steps in reverse;
+    ``initial_state`` may be given to the call. Weights: ``kernel`` ``(features,
+    gates * units)``, ``recurrent_kernel`` ``(units, gates * units)``, ``bias``."""
+
+    gates = 1
+
+    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
+                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
+                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
+                 bias_regularizer=None, activity_regularizer=None, dropout=0.0,
+                 recurrent_dropout=0.0, return_sequences=False, return_state=False,
+                 go_backwards=False, stateful=False, unroll=False, **kwargs):
+        for option in ("kernel_constraint", "recurrent_constraint", "bias_constraint"):
+            if kwargs.pop(option, None) is not None:
+                raise _unsupported(f"{type(self).__name__}'s constraints")
+        extra = {k: kwargs.pop(k) for k in ("unit_forget_bias", "reset_after") if k in kwargs}
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        if dropout or recurrent_dropout or stateful:
+            raise _unsupported(f"{type(self).__name__} with dropout, recurrent_dropout or "
+                               "stateful=True")
+        self.units = int(units)
+        self.activation = _activations.get(activation)
+        self.recurrent_activation = _activations.get(recurrent_activation)
+        self.use_bias = use_bias
+        self.return_sequences, self.return_state = return_sequences, return_state
+        self.go_backwards = go_backwards
+        self.kernel_initializer = _initializers.get(kernel_initializer)
+        self.recurrent_initializer = _initializers.get(recurrent_initializer)
+        self.bias_initializer = _initializers.get(bias_initializer)
+        self.kernel_regularizer = _regularizers.get(kernel_regularizer)
+        self.recurrent_regularizer = _regularizers.get(recurrent_regularizer)
+        self.bias_regularizer = _regularizers.get(bias_regularizer)
+        self._configure(**extra)
+
+    def _configure(self):
+        pass
+
+    def _bias_shape(self):
+        return (self.gates * self.units,)
+
+    def _bias_initializer(self):
+        return self.bias_initializer
+
+    def build(self, input_shape):
+        if len(input_shape) != 3:
+            raise ValueError(f"Input 0 of layer {self.name!r} is incompatible with the layer: "
+                             f"expected ndim=3, found ndim={len(input_shape)}. Full shape "
+                             f"received: {tuple(input_shape)}")
+        width = self.gates * self.units
+        self.kernel = self.add_weight("kernel", (input_shape[-1], width),
+                                      initializer=self.kernel_initializer,
+                                      regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight("recurrent_kernel", (self.units, width),
+                                                initializer=self.recurrent_initializer,
+                                                regularizer=self.recurrent_regularizer)
+        self.bias = (self.add_weight("bias", self._bias_shape(),
+                                     initializer=self._bias_initializer(),
+                                     regularizer=self.bias_regularizer)
+                     if self.use_bias else None)
+        self.built = True
+
+    def _initial_states(self, batch, dtype):
+        return [_np.zeros((batch, self.units), dtype) for _ in range(self._state_count)]
+
+    _state_count = 1
+
+    def call(self, inputs, initial_state=None, mask=None, training=None):
+        if mask is not None:
+            raise _unsupported(f"{type(self).__name__} with a mask")
+        steps = inputs.shape[1]
+        if initial_state is None:
+            states = self._initial_states(inputs.shape[0], inputs.dtype)
+        else:
+            states = list(initial_state) if isinstance(initial_state, (list, tuple)) \
+                else [initial_state]
+        order = range(steps - 1, -1, -1) if self.go_backwards else range(steps)
+        outputs = []
+        for t in order:
+            output, states = self._step(inputs[:, t, :], states)
+            outputs.append(output)
+        result = _stack(outputs, axis=1) if self.return_sequences else outputs[-1]
+        if self.return_state:
+            return [result, *states]
+        return result
+
+    def _gates(self, x, h):
+        """The input's and the state's contributions to the gates, with the bias."""
+        gates = x @ self.kernel + h @ self.recurrent_kernel
+        return gates + self.bias if self.bias is not None else gates
+
+
+class SimpleRNN(_Recurrent):
+    """``h = activation(x @ kernel + h @ recurrent_kernel + bias)``."""
+
+    def _step(self, x, states):
+        h = self.activation(self._gates(x, states[0]))
+        return h, [h]
+
+
+class LSTM(_Recurrent):
+    """Keras's LSTM: gates ``i, f, c, o`` in that order along the kernels' last
+    axis; ``c = f * c + i * activation(z_c)``, ``h = o * activation(c)``; the
+    forget gate's bias starts at 1 (``unit_forget_bias``)."""
+
+    gates, _state_count = 4, 2
+
+    def _configure(self, unit_forget_bias=True):
+        self.unit_forget_bias = unit_forget_bias
+
+    def _bias_initializer(self):
+        if not self.unit_forget_bias:
+            return self.bias_initializer
+        base, units = self.bias_initializer, self.units
+
+        def initializer(shape, dtype=None):
+            values = _np.array(base((units * 4,), dtype=dtype).numpy())
+            values[units:2 * units] = 1
+            return values
+
+        return initializer
+
+    def _step(self, x, states):
+        h, c = states
+        z = self._gates(x, h)
+        n = self.units
+        i = self.recurrent_activation(z[:, :n])
+        f = self.recurrent_activation(z[:, n:2 * n])
+        c = f * c + i * self.activation(z[:, 2 * n:3 * n])
+        o = self.recurrent_activation(z[:, 3 * n:])
+        h = o * self.activation(c)
+        return h, [h, c]
+
+
+class GRU(_Recurrent):
+    """Keras 3's GRU (``reset_after=True``): gates ``z, r, h``; the bias is
+    ``(2, 3 * units)``, one row for the input's part, one for the state's;
+    ``h = z * h + (1 - z) * activation(x_h + r * (h @ U_h + b_h))``."""
+
+    gates = 3
+
+    def _configure(self, reset_after=True):
+        if not reset_after:
+            raise _unsupported("GRU(reset_after=False)")
+
+    def _bias_shape(self):
+        return (2, 3 * self.units)
+
+    def _step(self, x, states):
+        h = states[0]
+        n = self.units
+        inner_x = x @ self.kernel
+        inner_h = h @ self.recurrent_kernel
+        if self.bias is not None:
+            inner_x = inner_x + self.bias[0]
+            inner_h = inner_h + self.bias[1]
+        z = self.recurrent_activation(inner_x[:, :n] + inner_h[:, :n])
+        r = self.recurrent_activation(inner_x[:, n:2 * n] + inner_h[:, n:2 * n])
+        candidate = self.activation(inner_x[:, 2 * n:] + r * inner_h[:, 2 * n:])
+        h = z * h + (1 - z) * candidate
+        return h, [h]
+
+
 __getattr__ = _missing_names(
     "s2sgrad.tf.keras.layers", "layers",
     ("Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
      "AvgPool2D", "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Dense", "Dropout",
      "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
-     "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+     "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GRU",
+     "LSTM", "SimpleRNN",
      "MaxPool1D", "MaxPool2D", "MaxPooling1D", "MaxPooling2D",
      "Embedding", "Flatten", "Input", "InputLayer", "Lambda", "Layer", "LayerNormalization",
      "LeakyReLU", "Maximum", "Minimum", "Multiply", "ReLU", "Reshape", "Softmax", "Subtract"),

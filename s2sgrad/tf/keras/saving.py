@@ -32,7 +32,7 @@ _FORMAT = "s2sgrad.tf.keras 1"
 def _weight_names(model):
     names = []
     for i, variable in enumerate(model.weights):
-        name = getattr(variable, "name", "") or ""
+        name = getattr(variable, "path", None) or getattr(variable, "name", "") or ""
         names.append(f"{i}:{name.split(':')[0]}")
     return names
 
