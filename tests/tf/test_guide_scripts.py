@@ -31,7 +31,7 @@ def _form(line):
 
 @pytest.mark.parametrize("script", sorted(p.name for p in GUIDES.glob("*.py")))
 def test_guide_prints_what_tensorflow_prints(script):
-    env = dict(os.environ, PYTHONPATH=str(ROOT), S2SGRAD_CACHE="0")
+    env = dict(os.environ, PYTHONPATH=str(ROOT), S2SGRAD_CACHE="0", OPENBLAS_NUM_THREADS="1")
     done = subprocess.run([sys.executable, str(GUIDES / script)], capture_output=True,
                           text=True, env=env, timeout=300, cwd=str(GUIDES))
     assert done.returncode == 0, done.stderr

@@ -58,6 +58,7 @@ from s2sgrad.tf._types import missing_names as _missing_names
 from s2sgrad.tf.keras import activations as _activations
 from s2sgrad.tf.keras import initializers as _initializers
 from s2sgrad.tf.keras import regularizers as _regularizers
+from s2sgrad.tf.keras.variables import Variable as _Variable
 
 _name_counts = _collections.Counter()
 _name_lock = _threading.Lock()
@@ -218,29 +219,6 @@ def _sample(tensor, size):
     return _np.zeros(tuple(size if n is None else n for n in tensor.shape), tensor.dtype.dtype)
 
 
-class Variable(_ResourceVariable):
-    """A Keras 3 weight (``add_weight``): ``name`` is the weight's own name
-    (``kernel``), ``path`` the layers' path to it (``dense/kernel``), and it
-    prints as Keras 3 prints its variables, ``<Variable path=dense/kernel,
-    shape=(3, 2), dtype=float32, value=[...]>``; otherwise a ``tf.Variable``."""
-
-    __slots__ = ()
-
-    @property
-    def name(self):
-        return self._name.rsplit("/", 1)[-1]
-
-    @property
-    def path(self):
-        return self._name
-
-    def __repr__(self):
-        return (f"<Variable path={self.path}, shape={tuple(self._value.shape)}, "
-                f"dtype={self._value.dtype.name}, value={_np.asarray(self._value)}>")
-
-    __str__ = __repr__
-
-
 def _call_takes_training(cls):
     found = _takes_training.get(cls)
     if found is None:
@@ -382,8 +360,8 @@ class Layer(_Module):
         if initializer is None:
             initializer = "glorot_uniform" if dtype.kind == "f" else "zeros"
         value = _initializers.get(initializer)(shape, dtype=dtype)
-        variable = Variable(value, trainable=trainable, dtype=dtype,
-                            name="variable" if name is None else name)
+        variable = _Variable(value, trainable=trainable, dtype=dtype,
+                             name="variable" if name is None else name)
         self._made_weights.append(variable)
         if regularizer is not None:
             self._regularized.append((variable, _regularizers.get(regularizer)))
@@ -865,6 +843,35 @@ class LayerNormalization(Layer):
         return out
 
 
+def add(inputs, **kwargs):
+    """``Add()(inputs)``, Keras's functional form."""
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
 # -- convolution and pooling (channels last) -------------------------------------------------
 
 
@@ -1229,6 +1236,7 @@ __getattr__ = _missing_names(
     "s2sgrad.tf.keras.layers", "layers",
     ("Activation", "Add", "Average", "AveragePooling1D", "AveragePooling2D", "AvgPool1D",
      "AvgPool2D", "BatchNormalization", "Concatenate", "Conv1D", "Conv2D", "Dense", "Dropout",
+     "add", "average", "concatenate", "maximum", "minimum", "multiply", "subtract",
      "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
      "GlobalMaxPool1D", "GlobalMaxPool2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "GRU",
      "LSTM", "SimpleRNN",

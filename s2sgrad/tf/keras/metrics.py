@@ -14,11 +14,11 @@ axis of size 1 squeezed).
 import numpy as _np
 
 from s2sgrad.tf._module import camel_to_snake as _camel_to_snake
-from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
 from s2sgrad.tf._types import missing_names as _missing_names
 from s2sgrad.tf._types import tf_constant as _tf_constant
 from s2sgrad.tf._types import tf_value as _tf_value
 from s2sgrad.tf.keras import losses as _losses
+from s2sgrad.tf.keras.variables import Variable as _Variable
 
 
 def _array(x):
@@ -45,8 +45,8 @@ class Metric:
     def add_variable(self, shape=(), initializer="zeros", dtype=None, name=None):
         if initializer != "zeros":
             raise ValueError(f"s2sgrad.tf's metric variables start at zeros, not {initializer!r}")
-        variable = _ResourceVariable(_np.zeros(shape, dtype or self._dtype), trainable=False,
-                                     name=name)
+        variable = _Variable(_np.zeros(shape, dtype or self._dtype), trainable=False,
+                             name="variable" if name is None else name)
         self._variables.append(variable)
         return variable
 
