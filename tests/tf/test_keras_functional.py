@@ -137,3 +137,38 @@ def test_graph_errors_say_what_is_wrong():
     model = keras.Model([a, b], layers.Add()([a, b]))
     with pytest.raises(ValueError, match="expects 2 inputs"):
         model([np.zeros((1, 2), np.float32)])
+
+
+def test_summary_of_a_graph_has_keras_connected_to_column(capsys):
+    # the functional API guide's toy ResNet: Keras 3 prints 223,242 (872.04 KB) parameters,
+    # a 4-column table 76 characters wide (80-column output), cells wrapped at spaces and
+    # long words cut with an ellipsis ("global_average_poo…"), connections as name[0][0]
+    inputs = keras.Input(shape=(32, 32, 3), name="img")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    block_1_output = layers.MaxPooling2D(3)(x)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_1_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_2_output = layers.add([x, block_1_output])
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(block_2_output)
+    x = layers.Conv2D(64, 3, activation="relu", padding="same")(x)
+    block_3_output = layers.add([x, block_2_output])
+    x = layers.Conv2D(64, 3, activation="relu")(block_3_output)
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(256, activation="relu")(x)
+    x = layers.Dropout(0.5)(x)
+    model = keras.Model(inputs, layers.Dense(10)(x), name="toy_resnet")
+    model.summary(line_length=76)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == 'Model: "toy_resnet"'
+    assert out[2] == "┃ Layer (type)        ┃ Output Shape      ┃    Param # ┃ Connected to      ┃"
+    assert out[4] == "│ img (InputLayer)    │ (None, 32, 32, 3) │          0 │ -                 │"
+    assert all(len(line) == 76 for line in out[1:-3])
+    first_conv = [line for line in out if " (Conv2D) " in line][0]
+    index = out.index(first_conv)
+    assert out[index + 1] == ("│                     │ 32)               │            │"
+                              "                   │")
+    assert "(None, 30, 30," in first_conv and first_conv.endswith("│        896 │ img[0][0]         │")
+    assert any(line.startswith("│ global_average_poo… │ (None, 64)") for line in out)
+    assert any("max_pooling2d[0]… │" in line for line in out)
+    assert out[-3] == " Total params: 223,242 (872.04 KB)"

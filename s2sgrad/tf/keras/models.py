@@ -23,6 +23,7 @@ from s2sgrad.tf.keras.layers import KerasTensor as _KerasTensor
 from s2sgrad.tf.keras.layers import Layer as _Layer
 from s2sgrad.tf.keras.layers import _unsupported
 from s2sgrad.tf.keras import saving as _saving
+from s2sgrad.tf.keras import summary as _summary
 from s2sgrad.tf.keras import training as _training
 
 
@@ -233,7 +234,7 @@ class Model(_Layer):
     def summary(self, line_length=None, positions=None, print_fn=None, **kwargs):
         """Keras's table of the layers: name (type), output shape, parameter count."""
         write = print_fn or print
-        for line in _training.summary_lines(self):
+        for line in _summary.summary_lines(self, line_length, positions):
             write(line)
 
     def save(self, filepath, overwrite=True, **kwargs):
