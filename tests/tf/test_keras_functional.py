@@ -143,6 +143,7 @@ def test_summary_of_a_graph_has_keras_connected_to_column(capsys):
     # the functional API guide's toy ResNet: Keras 3 prints 223,242 (872.04 KB) parameters,
     # a 4-column table 76 characters wide (80-column output), cells wrapped at spaces and
     # long words cut with an ellipsis ("global_average_poo…"), connections as name[0][0]
+    keras.backend.clear_session()  # (the layer names of a fresh program)
     inputs = keras.Input(shape=(32, 32, 3), name="img")
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
     x = layers.Conv2D(64, 3, activation="relu")(x)

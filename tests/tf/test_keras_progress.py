@@ -186,3 +186,39 @@ def test_lambda_callback_batch_hooks_by_either_name():
         on_train_batch_begin=lambda batch, logs: calls.append(("begin", batch)))
     _compiled().fit(x, y, batch_size=10, callbacks=[callback], verbose=0)
     assert calls == [("begin", 0), ("old", 0), ("begin", 1), ("old", 1)]
+
+
+def test_steps_per_epoch_carries_a_repeated_dataset_on():
+    x, y = _data(8)
+    seen = []
+
+    class Batches(tf.keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(batch)
+
+    dataset = tf.data.Dataset.from_tensor_slices((x, y)).batch(4).repeat()
+    model = _compiled()
+    history = model.fit(dataset, epochs=2, steps_per_epoch=3, callbacks=[Batches()], verbose=0)
+    assert seen == [0, 1, 2, 0, 1, 2] and len(history.history["loss"]) == 2
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        model.fit(dataset, epochs=1, verbose=0)
+    assert model.evaluate(dataset, steps=2, verbose=0) == pytest.approx(
+        np.mean((model.predict(x, verbose=0) - y) ** 2), rel=1e-5)
+
+
+def test_model_checkpoint_and_learning_rate_scheduler(tmp_path, capsys):
+    x, y = _data(16)
+    model = _compiled()
+    path = str(tmp_path / "best.weights.h5")
+    checkpoint = tf.keras.callbacks.ModelCheckpoint(path, monitor="loss", save_best_only=True,
+                                                    save_weights_only=True, verbose=1)
+    scheduler = tf.keras.callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1))
+    history = model.fit(x, y, epochs=2, batch_size=16, callbacks=[checkpoint, scheduler],
+                        verbose=0)
+    out = capsys.readouterr().out
+    assert "Epoch 1: loss improved from inf to " in out and f"saving model to {path}" in out
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05])
+    saved = _compiled()
+    saved(x)
+    saved.load_weights(path)
+    assert saved.w.numpy() != 2.0

@@ -1,5 +1,5 @@
 """``tf.keras.callbacks``: hooks ``Model.fit`` calls (``Callback``, ``EarlyStopping``,
-``LambdaCallback``, ``History``)."""
+``LambdaCallback``, ``ModelCheckpoint``, ``LearningRateScheduler``, ``History``)."""
 
 import numpy as _np
 
@@ -92,11 +92,7 @@ class EarlyStopping(Callback):
         self.monitor, self.patience, self.verbose = monitor, int(patience), verbose
         self.baseline, self.restore_best_weights = baseline, restore_best_weights
         self.start_from_epoch = start_from_epoch
-        if mode == "auto":
-            mode = "max" if "acc" in monitor or monitor.endswith("auc") else "min"
-        if mode not in ("min", "max"):
-            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
-        self._sign = 1.0 if mode == "max" else -1.0
+        self._sign = _monitor_sign(monitor, mode)
         self.min_delta = abs(min_delta)
         self.stopped_epoch = 0
 
@@ -134,3 +130,78 @@ class EarlyStopping(Callback):
     def on_train_end(self, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+def _monitor_sign(monitor, mode):
+    if mode == "auto":
+        mode = "max" if "acc" in monitor or monitor.endswith("auc") else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return 1.0 if mode == "max" else -1.0
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (``model.save``) or its weights after each epoch, to
+    ``filepath`` formatted with ``epoch`` (from 1) and the logs
+    (``"ckpt_{epoch}.keras"``); with ``save_best_only``, only when ``monitor``
+    improved. ``verbose=1`` prints Keras's lines."""
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=False, mode="auto", save_freq="epoch",
+                 initial_value_threshold=None):
+        super().__init__()
+        if save_freq != "epoch":
+            raise NotImplementedError("s2sgrad.tf's ModelCheckpoint saves once per epoch "
+                                      "(save_freq='epoch')")
+        self.filepath, self.monitor, self.verbose = str(filepath), monitor, verbose
+        self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
+        self._sign = _monitor_sign(monitor, mode)
+        self.best = (-_np.inf * self._sign if initial_value_threshold is None
+                     else initial_value_threshold)
+        suffix = ".weights.h5" if save_weights_only else ".keras"
+        if not self.filepath.endswith(suffix):
+            raise ValueError(f"When using `save_weights_only={save_weights_only}` in "
+                             f"`ModelCheckpoint`, the filepath provided must end in "
+                             f"`{suffix}`. Received: filepath={self.filepath}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                return
+            if self._sign * (current - self.best) <= 0:
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            if self.verbose > 0:
+                print(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate to ``schedule(epoch, lr)`` at each epoch's start."""
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        self.schedule, self.verbose = schedule, verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        rate = float(self.schedule(epoch, float(_np.asarray(optimizer.learning_rate))))
+        optimizer.learning_rate = rate
+        if self.verbose > 0:
+            print(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {rate}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(_np.asarray(self.model.optimizer.learning_rate))

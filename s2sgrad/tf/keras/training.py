@@ -347,12 +347,6 @@ def _class_weights(y, class_weight):
     return table[labels]
 
 
-def _refuse_unsupported(**options):
-    for name, value in options.items():
-        if value is not None:
-            raise NotImplementedError(f"s2sgrad.tf's Model.fit does not support {name}")
-
-
 def _sorted_logs(compiled, prefix=""):
     return dict(sorted(compiled.logs(prefix).items()))
 
@@ -403,6 +397,35 @@ def _epoch_batches(x, y, sample_weight, dataset, batch_size, shuffle):
         yield _take(x, index), _take(y, index), _take(sample_weight, index)
 
 
+class _Batches:
+    """The (x, y, sample_weight) batches of each epoch; with ``steps`` (Keras's
+    ``steps_per_epoch``), that many per epoch, a dataset's iterator carried on
+    from one epoch to the next (so a repeated dataset goes on)."""
+
+    def __init__(self, x, y, sample_weight, dataset, batch_size, shuffle, steps=None):
+        self.args = (x, y, sample_weight, dataset, batch_size, shuffle)
+        self.steps, self.dataset = steps, dataset
+        self._iterator = None
+
+    def epoch(self):
+        if self.steps is None:
+            yield from _epoch_batches(*self.args)
+            return
+        for _ in range(self.steps):
+            if self._iterator is None:
+                self._iterator = _epoch_batches(*self.args)
+            try:
+                yield next(self._iterator)
+            except StopIteration:
+                self._iterator = None
+                if self.dataset is not None:  # (Keras: the data ran out; stop this epoch)
+                    return
+                self._iterator = _epoch_batches(*self.args)
+                yield next(self._iterator)
+        if self.dataset is None:
+            self._iterator = None
+
+
 def _steps(x, dataset, batch_size):
     if dataset is not None:
         n = dataset._cardinality
@@ -448,7 +471,6 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
         validation_batch_size=None, validation_freq=1):
     compiled = _compiled(model, "fit")
-    _refuse_unsupported(steps_per_epoch=steps_per_epoch, validation_steps=validation_steps)
     dataset = _dataset_batches(x, y, "fit")
     if dataset is None:
         x, y, sample_weight = _array(x), _array(y), _array(sample_weight)
@@ -473,9 +495,14 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             raise ValueError("`sample_weight` argument is not supported when using a dataset "
                              "as input; the dataset's elements carry it: (x, y, sample_weight)")
     batch_size = batch_size or 32
-    steps = _steps(x, dataset, batch_size)
+    steps = steps_per_epoch or _steps(x, dataset, batch_size)
+    if steps is None and dataset is not None and dataset._cardinality < 0 and \
+            dataset._cardinality == _data.INFINITE_CARDINALITY:
+        raise ValueError("When providing an infinite dataset, you must specify the number of "
+                         "steps to run (`steps_per_epoch`).")
     verbose = _verbosity(verbose)
     callbacks = _as_list(callbacks)
+    batches = _Batches(x, y, sample_weight, dataset, batch_size, shuffle, steps_per_epoch)
     history = History(model, {"verbose": verbose, "epochs": epochs, "steps": steps})
     progress = _Progress(verbose, steps, epochs)
     model.stop_training = False
@@ -488,8 +515,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         _call(callbacks, "on_epoch_begin", epoch, {})
         progress.begin(epoch)
         step = 0
-        for step, (x_batch, y_batch, w_batch) in enumerate(
-                _epoch_batches(x, y, sample_weight, dataset, batch_size, shuffle), 1):
+        for step, (x_batch, y_batch, w_batch) in enumerate(batches.epoch(), 1):
             if class_weight is not None and dataset is not None:
                 weights = _class_weights(y_batch, class_weight)
                 w_batch = weights if w_batch is None else w_batch * weights
@@ -507,11 +533,14 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             else:
                 x_val, y_val, w_val = (tuple(validation_data) + (None,))[:3]
             val = evaluate(model, x_val, y_val, batch_size=validation_batch_size or batch_size,
-                           verbose=0, sample_weight=w_val, return_dict=True)
+                           verbose=0, sample_weight=w_val, steps=validation_steps,
+                           return_dict=True)
             logs.update({"val_" + k: v for k, v in val.items()})
+        # (Keras's order: the user's callbacks, which may add to the logs, then the
+        # History and the progress bar)
+        _call(callbacks, "on_epoch_end", epoch, logs)
         history._record(epoch, logs)
         progress.end(step, logs)
-        _call(callbacks, "on_epoch_end", epoch, logs)
         if model.stop_training:
             break
     _call(callbacks, "on_train_end", dict(logs) if epochs > initial_epoch else {})
@@ -522,14 +551,13 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
              steps=None, callbacks=None, return_dict=False):
     compiled = _compiled(model, "evaluate")
-    _refuse_unsupported(steps=steps)
     batch_size = batch_size or 32
     dataset = _dataset_batches(x, y, "evaluate")
     if dataset is None:
         x, y, sample_weight = _array(x), _array(y), _array(sample_weight)
-    batches = _epoch_batches(x, y, sample_weight, dataset, batch_size, shuffle=False)
+    batches = _Batches(x, y, sample_weight, dataset, batch_size, False, steps).epoch()
     callbacks = _as_list(callbacks)
-    progress = _Progress(_verbosity(verbose), _steps(x, dataset, batch_size))
+    progress = _Progress(_verbosity(verbose), steps or _steps(x, dataset, batch_size))
     for metric in compiled.all_metrics():
         metric.reset_state()
     _call(callbacks, "set_model", model)
@@ -578,19 +606,18 @@ def _numpy(value):
 
 
 def predict(model, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
-    _refuse_unsupported(steps=steps)
     batch_size = batch_size or 32
     dataset = x if isinstance(x, _data.Dataset) else None
     if dataset is None:
         x = _array(x)
     callbacks = _as_list(callbacks)
-    progress = _Progress(_verbosity(verbose), _steps(x, dataset, batch_size))
+    progress = _Progress(_verbosity(verbose), steps or _steps(x, dataset, batch_size))
     _call(callbacks, "set_model", model)
     _call(callbacks, "on_predict_begin", {})
     progress.begin()
     outputs = []
     for step, (x_batch, _, _) in enumerate(
-            _epoch_batches(x, None, None, dataset, batch_size, shuffle=False), 1):
+            _Batches(x, None, None, dataset, batch_size, False, steps).epoch(), 1):
         _call(callbacks, "on_predict_batch_begin", step - 1, {})
         outputs.append(_numpy(model(x_batch, training=False)))
         _call(callbacks, "on_predict_batch_end", step - 1, {"outputs": outputs[-1]})
