@@ -173,3 +173,10 @@ def test_summary_of_a_graph_has_keras_connected_to_column(capsys):
     assert any(line.startswith("│ global_average_poo… │ (None, 64)") for line in out)
     assert any("max_pooling2d[0]… │" in line for line in out)
     assert out[-3] == " Total params: 223,242 (872.04 KB)"
+
+
+def test_building_a_graph_leaves_batch_normalization_statistics_alone():
+    inputs = keras.Input(shape=(3,))
+    norm = layers.BatchNormalization()
+    keras.Model(inputs, norm(inputs, training=True))
+    np.testing.assert_array_equal(norm.moving_variance.numpy(), np.ones(3))

@@ -293,7 +293,9 @@ class Layer(_Module):
         for size in (2, 3):  # (a length that differs between the two runs is free: None)
             arguments = _map(lambda v: _sample(v, size) if isinstance(v, KerasTensor) else v,
                              (inputs, args, kwargs))
-            outputs = self(arguments[0], *arguments[1], **arguments[2])
+            # (in inference mode: a run on zeros must not move BatchNormalization's statistics)
+            options = dict(arguments[2], training=False)
+            outputs = self(arguments[0], *arguments[1], **options)
             shapes.append(outputs)
         self._clear_losses()
         count = iter(range(1 << 30))
