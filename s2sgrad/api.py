@@ -332,6 +332,12 @@ def _second_order_by_tape(fun, inner, outer, refusal, matrix):
                       else outer_tape.gradient(g, source, unconnected_gradients="zero"))
         except (S2SGradError, TypeError) as error:
             raise refusal from error
+        except ValueError as error:
+            # NumPy storing a Tensor into an array (x[i] = t) calls float(t),
+            # whose refusal it reports as a ValueError of its own
+            if isinstance(error.__cause__ or error.__context__, S2SGradError):
+                raise refusal from error
+            raise
         finally:
             _tensor._local.rule_depth -= 1
         result = result.numpy() if hasattr(result, "numpy") else xp.asarray(result)

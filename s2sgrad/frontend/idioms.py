@@ -147,6 +147,150 @@ def _keeps_no_reference(node, parent, resolve):
     return False
 
 
+def items_written_in_place(tree, kinds, resolve):
+    """For each private container ``xs`` of ``tree`` (``kinds``) that the
+    function writes into through an item (``xs[t][i] = v``, ``xs[t][i] +=
+    v``): None when no other reference can see that write, else ``(node,
+    reason)`` of the first use that could.
+
+    The write changes the array the container holds in place, as Python
+    does; it is differentiated when that array is reachable only through
+    the container: every item stored into it is a fresh array (an
+    allocating call such as ``np.zeros``/``np.copy``, an elementwise
+    function, arithmetic), and every read of an item that could keep a
+    reference to it (binding it to a name, iterating, passing the container
+    or the item to a call that may keep it) comes after the last such write
+    and outside any loop that writes.
+    """
+    writes = {}
+    for node in _own_nodes(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, ast.AugAssign) else []
+        for target in targets:
+            base = target.value.value if isinstance(target, ast.Subscript) \
+                and isinstance(target.value, ast.Subscript) else None
+            if isinstance(base, ast.Name) and base.id in kinds:
+                writes.setdefault(base.id, []).append((node, target.value))
+    if not writes:
+        return {}
+    parents = {}
+    for node in ast.walk(tree):
+        for child in ast.iter_child_nodes(node):
+            parents[child] = node
+    loops = [n for n in _own_nodes(tree) if isinstance(n, (ast.For, ast.While))]
+    found = {}
+    for name, sites in writes.items():
+        last = max((s.lineno, s.col_offset) for s, _ in sites)
+        writing_loops = [loop for loop in loops
+                         if any(s in set(ast.walk(loop)) for s, _ in sites)]
+        bases = {id(b) for _, b in sites}
+
+        def settled(node):  # after the last write, in no loop that writes
+            return (node.lineno, node.col_offset) > last and not any(
+                node in set(ast.walk(loop)) for loop in writing_loops)
+
+        found[name] = None
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            if _inside_nested_function(node, parents, tree):
+                found[name] = (node, f"a nested function reads {name!r}")
+                break
+            reason = _item_use_reason(node, parents, bases, resolve)
+            if reason is not None and not settled(node):
+                found[name] = (node, reason)
+                break
+    return found
+
+
+def _inside_nested_function(node, parents, tree):
+    while node is not tree:
+        node = parents[node]
+        if isinstance(node, (ast.FunctionDef, ast.Lambda, ast.AsyncFunctionDef)) and node is not tree:
+            return True
+    return False
+
+
+def _fresh(value, resolve):
+    """``value`` certainly makes a new array nothing else refers to."""
+    if isinstance(value, (ast.BinOp, ast.UnaryOp)):
+        return True
+    if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)) \
+            and not any(k.arg == "out" for k in value.keywords):
+        found = registry.record(resolve(value.func))
+        return found is not None and (found.allocates or found.elementwise) \
+            and found.view_of is None and not found.holds
+    return False
+
+
+def _item_use_reason(node, parents, bases, resolve):
+    """Why this use of a container with items written in place could keep a
+    reference to an item, or None when it cannot."""
+    parent = parents[node]
+    name = node.id
+    if isinstance(node.ctx, ast.Store):
+        stmt = parents.get(node)
+        while isinstance(stmt, (ast.Tuple, ast.List)):
+            stmt = parents.get(stmt)
+        value = dict(p for t in stmt.targets for p in _bindings(t, stmt.value)).get(name) \
+            if isinstance(stmt, ast.Assign) else None
+        if isinstance(value, (ast.Dict, ast.List)) and all(
+                _fresh(v, resolve) for v in (value.values if isinstance(value, ast.Dict)
+                                              else value.elts)):
+            return None
+        if isinstance(value, (ast.ListComp, ast.DictComp)) and _fresh(
+                value.elt if isinstance(value, ast.ListComp) else value.value, resolve):
+            return None
+        return f"{name!r} is built from arrays other names may hold"
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        if id(parent) in bases:
+            return None  # the write itself
+        if isinstance(parent.ctx, ast.Store):
+            stmt = parents[parent]
+            if isinstance(stmt, ast.Assign) and _fresh(stmt.value, resolve):
+                return None
+            if isinstance(stmt, ast.AugAssign):
+                return None  # d[k] += v on an array is refused when it runs
+            return f"an array stored into {name!r} may be held by another name"
+        return None if _transient(parent, parents, resolve) else \
+            f"a reference to an item of {name!r} is kept (line {node.lineno})"
+    if isinstance(parent, ast.Attribute) and parent.value is node \
+            and isinstance(parents.get(parent), ast.Call) and parents[parent].func is parent:
+        call = parents[parent]
+        if parent.attr == "append" and len(call.args) == 1 and _fresh(call.args[0], resolve):
+            return None
+    if isinstance(parent, ast.Call) and node in parent.args and _transient(node, parents, resolve):
+        return None
+    return f"a reference to an item of {name!r} is kept (line {node.lineno})"
+
+
+def _transient(node, parents, resolve):
+    """The value of ``node`` is consumed where it is read: no name,
+    container or call keeps a reference to it."""
+    parent = parents[node]
+    if isinstance(parent, (ast.BinOp, ast.UnaryOp, ast.Compare, ast.Expr)):
+        return True
+    if isinstance(parent, ast.Subscript) and parent.value is node:
+        return _transient(parent, parents, resolve)  # a view of it is consumed there
+    if isinstance(parent, ast.Attribute) and parent.value is node:
+        if parent.attr in ("shape", "ndim", "size", "dtype"):
+            return True
+        call = parents.get(parent)
+        found = registry.method(parent.attr)
+        return isinstance(call, ast.Call) and call.func is parent and found is not None \
+            and found.view_of is None and not found.holds and not found.mutates
+    if isinstance(parent, ast.Call) and node in parent.args \
+            and isinstance(parent.func, (ast.Name, ast.Attribute)):
+        callee = resolve(parent.func)
+        if callee is LOCAL or callee is UNRESOLVED:
+            return False
+        found = registry.record(callee)
+        if found is None:
+            return registry.is_nondifferentiable(callee) or callee is builtins.len
+        return found.view_of is None and not found.holds and not found.mutates
+    return False
+
+
 def write_item(normaliser, name, index, atom, origin):
     """``d[k] = v`` into a private list or dict: ``d = with_item(d, k, v)``."""
     base = normaliser.read(ast.Name(name, ast.Load()))
@@ -370,20 +514,39 @@ def without_try(stmts):
     return out
 
 
-def held_item(normaliser, item, origin=None):
-    """For ``xs[t]`` where ``xs`` is a private container: with ``origin``,
-    bind the item (the object itself, so a write into it is a write into
-    what ``xs`` holds, as in Python) to a name of its own and return that
-    name; without, whether it applies (else None)."""
+def held_item(normaliser, item):
+    """For ``xs[t]`` where ``xs`` is a private container, ``xs``, else None."""
     root = item.value
     if not (isinstance(root, ast.Name) and root.id in normaliser.containers):
         return None
-    if origin is None:
-        return root.id
-    name = normaliser.namer.fresh(root.id + "_item")
-    normaliser.assign_value(name, normaliser.rhs(item), origin)
-    normaliser.user_names[normaliser.current[name]] = ast.unparse(item)  # (how errors name it)
-    return name
+    return root.id
+
+
+def write_held_item(normaliser, item, index, value, origin):
+    """``xs[t][i] = v`` into the array the private container ``xs`` holds:
+    the item bound to a name of its own (the object itself, so the write is
+    in place, as in Python), written, and stored back (``xs = with_item(xs,
+    t, xs_item)``): reads after the write read the new version of ``xs``,
+    whose cotangent reaches the write's adjoint. Refused where another
+    reference could see the write (:func:`items_written_in_place`)."""
+    root = item.value.id
+    refusal = normaliser.item_writes.get(root)
+    if refusal is not None:
+        node, reason = refusal
+        raise normaliser.parsed.error(
+            f"writing into {ast.unparse(item)}[...] (an array {root!r} holds) while {reason}",
+            origin, stage="normalise",
+            hint=f"store a new array instead: {ast.unparse(item)} = np.copy(...) before the write, "
+                 "and read items after it")
+    key = normaliser.index(item.slice)
+    name = normaliser.namer.fresh(root + "_item")
+    normaliser.assign_value(name, ast.Subscript(normaliser.read(ast.Name(root, ast.Load())),
+                                                 copy.deepcopy(key), ast.Load()), origin)
+    version = normaliser.current[name]
+    normaliser.facts.private_items[normaliser.out[-1]] = True
+    normaliser.user_names[version] = ast.unparse(item)  # (how errors name it)
+    normaliser.write_subscript(name, normaliser.index(index), normaliser.atom(value), origin)
+    write_item(normaliser, root, key, ast.Name(version, ast.Load()), origin)
 
 
 def item_updated_in_place(normaliser, read, s):

@@ -152,6 +152,9 @@ class Normaliser:
         body = idioms.without_try(body)
         #: lists and dicts only this function holds (written as new ones)
         self.containers = idioms.private_containers(tree, self.parsed.resolve)
+        #: of those written through an item (xs[t][i] = v): why not private, or None
+        self.item_writes = idioms.items_written_in_place(tree, self.containers,
+                                                         self.parsed.resolve)
         body = _loops_without_else(body, self.namer)
         result = self.namer.fresh("result") if _has_return(body) else None
         self.result_name = result
@@ -307,8 +310,7 @@ class Normaliser:
             base = target.value
             if isinstance(base, ast.Subscript) and idioms.held_item(self, base) is not None:
                 # xs[t][i] = v: a write into the array a private container holds
-                self.write_subscript(idioms.held_item(self, base, origin), self.index(target.slice),
-                                     self.atom(value), origin)
+                idioms.write_held_item(self, base, target.slice, value, origin)
                 return
             if not isinstance(base, ast.Name) or self.parsed.resolve(base) is not LOCAL:
                 raise self.parsed.error("assignment to a subscript of a non-local", origin,

@@ -31,6 +31,10 @@ Tables of the normal form (:class:`NormalFormFacts`, made by
   the normal form as ``result = f(a, b)`` or ``f(a, b)``) ->
   :class:`InlineSite`, the callee's normal form to splice there. Read by
   the inline pass (``frontend.inline.splice_calls``).
+* ``private_items`` -- the reads ``xs_item = xs[t]`` of an array only a
+  private container holds, bound for a write into it (``xs[t][i] = v``;
+  fact: True). Read by ``transform.writes.check_writes``, which lets the
+  write go ahead as into an array the function allocated.
 
 Tables of the gradient (:class:`GradientFacts`, made by
 ``transform.reverse.ReverseMode``, read by the optimiser's passes):
@@ -209,12 +213,12 @@ class NormalFormFacts(_Record):
     """What the normaliser knows about the normal form it emitted."""
 
     __slots__ = ("saved_slots", "if_joins", "shared_array_checks", "nested_defs", "atoms",
-                 "inline_sites")
+                 "inline_sites", "private_items")
     FIELDS = tuple((name, NodeTable) for name in __slots__)
 
     def tables(self):
         return (self.saved_slots, self.if_joins, self.shared_array_checks,
-                self.nested_defs, self.atoms, self.inline_sites)
+                self.nested_defs, self.atoms, self.inline_sites, self.private_items)
 
 
 class ShapeFacts(_Record):

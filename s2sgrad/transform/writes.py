@@ -93,6 +93,7 @@ class ArrayWrites:
                     fresh = isinstance(rhs, ast.BinOp) or (
                         isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
                     found = registry.record(func) if func is not None else None
+                    fresh = fresh or self.context.normal_facts.private_items.get(st, False)
                     if not fresh and not (found is not None and found.allocates):
                         user = self.context.user_names.get(target, target)
                         raise self.error(

@@ -1,0 +1,218 @@
+"""Real programs as their authors wrote them (min-char-rnn, dicts and lists of
+parameters, arrays held by containers written into in place), each against
+finite differences or the program's own hand-written gradient; the variants
+that another reference could observe are refused at the user's line."""
+
+import numpy as np
+import pytest
+
+import s2sgrad as sg
+from tests.fd import assert_grad_close, numerical_grad
+
+vocab_size, hidden_size = 5, 4
+
+
+# ---------------------------------------------------------------- min-char-rnn
+def lossFun(inputs, targets, hprev, Wxh, Whh, Why, bh, by):
+    """Karpathy's min-char-rnn forward pass (its parameters as arguments)."""
+    xs, hs, ys, ps = {}, {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    loss = 0
+    # forward pass
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((vocab_size, 1))  # encode in 1-of-k representation
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)  # hidden state
+        ys[t] = np.dot(Why, hs[t]) + by  # unnormalized log probabilities for next chars
+        ps[t] = np.exp(ys[t]) / np.sum(np.exp(ys[t]))  # probabilities for next chars
+        loss += -np.log(ps[t][targets[t], 0])  # softmax (cross-entropy loss)
+    return loss
+
+
+def lossFun_backward(inputs, targets, hprev, Wxh, Whh, Why, bh, by):
+    """Karpathy's hand-written backward pass (without its clipping)."""
+    xs, hs, ps = {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((vocab_size, 1))
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]) + bh)
+        y = np.dot(Why, hs[t]) + by
+        ps[t] = np.exp(y) / np.sum(np.exp(y))
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dbh, dby = np.zeros_like(bh), np.zeros_like(by)
+    dhnext = np.zeros_like(hs[0])
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1  # backprop into y
+        dWhy += np.dot(dy, hs[t].T)
+        dby += dy
+        dh = np.dot(Why.T, dy) + dhnext  # backprop into h
+        dhraw = (1 - hs[t] * hs[t]) * dh  # backprop through tanh nonlinearity
+        dbh += dhraw
+        dWxh += np.dot(dhraw, xs[t].T)
+        dWhh += np.dot(dhraw, hs[t - 1].T)
+        dhnext = np.dot(Whh.T, dhraw)
+    return dWxh, dWhh, dWhy, dbh, dby
+
+
+def _rnn_args(seed=0, length=6):
+    rng = np.random.default_rng(seed)
+    inputs = list(rng.integers(0, vocab_size, length))
+    targets = list(rng.integers(0, vocab_size, length))
+    return (inputs, targets, rng.normal(size=(hidden_size, 1)),
+            rng.normal(size=(hidden_size, vocab_size)) * 0.3,
+            rng.normal(size=(hidden_size, hidden_size)) * 0.3,
+            rng.normal(size=(vocab_size, hidden_size)) * 0.3,
+            rng.normal(size=(hidden_size, 1)) * 0.1, rng.normal(size=(vocab_size, 1)) * 0.1)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_min_char_rnn_matches_its_hand_written_backward_pass(seed):
+    args = _rnn_args(seed)
+    value, grads = sg.value_and_grad(lossFun, wrt=(3, 4, 5, 6, 7))(*args)
+    assert value == pytest.approx(lossFun(*args), rel=1e-14)
+    for ours, theirs in zip(grads, lossFun_backward(*args)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+
+
+def test_min_char_rnn_against_finite_differences():
+    args = _rnn_args(3)
+    for argnum in (2, 3, 4, 5, 6, 7):
+        assert_grad_close(sg.grad(lossFun, wrt=argnum)(*args), lossFun, args, argnum)
+
+
+def test_min_char_rnn_leaves_the_callers_arrays_alone():
+    args = _rnn_args(4)
+    before = [np.copy(a) for a in args[2:]]
+    sg.grad(lossFun, wrt=3)(*args)
+    for a, b in zip(args[2:], before):
+        np.testing.assert_array_equal(a, b)
+
+
+# ------------------------------------- arrays held by a dict or list, written into
+def state_dict_written(x):
+    hs = {}
+    for t in range(3):
+        hs[t] = np.zeros(x.shape)
+        hs[t][...] = x * t
+        hs[t][0] += x[1] * hs[t][2]
+    return sum(np.sum(h ** 2) for h in hs.values())
+
+
+def rows_of_a_list(x):
+    rows = [np.zeros(3) for _ in range(2)]
+    rows[0][1] = x[0] * 2
+    rows[1][:] = x ** 2
+    return np.sum(rows[0]) + np.sum(rows[1] * x)
+
+
+def recurrence_through_an_item(x):
+    hs = {}
+    hs[0] = np.ones((3, 3))
+    for t in range(3):
+        hs[0][t] = np.sum(hs[0][t - 1] * x) * x[t]
+    return np.sum(hs[0] ** 2)
+
+
+def read_after_the_last_write(x):
+    xs = [np.zeros(3), np.ones(3)]
+    for t in range(3):
+        xs[1][t] = x[t] ** 2
+        xs[0][t] = xs[1][t] * x[0]
+    h = xs[0]
+    return np.sum(h * x) + sum(np.sum(v) for v in xs)
+
+
+def in_place_on_an_item(x):
+    xs = {"a": np.ones(3)}
+    for t in range(3):
+        xs["a"][t] += x[t] * xs["a"][(t + 1) % 3]
+    return np.sum(xs["a"] ** 2)
+
+
+@pytest.mark.parametrize("f", [state_dict_written, rows_of_a_list, recurrence_through_an_item,
+                               read_after_the_last_write, in_place_on_an_item])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_writes_into_arrays_a_container_holds(f, seed):
+    x = np.random.default_rng(seed).normal(size=3)
+    value, g = sg.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-14)
+    assert_grad_close(g, f, (x,))
+
+
+# ------------------------------ the same writes where another reference sees them
+def stored_from_a_name(x):
+    xs = {}
+    a = np.zeros(3)
+    xs[0] = a
+    xs[0][1] = x[0]
+    return np.sum(a * x)
+
+
+def stored_argument(x):
+    xs = {}
+    xs[0] = x
+    xs[0][0] = 1.0
+    return np.sum(x)
+
+
+def item_bound_before_the_write(x):
+    xs = {}
+    xs[0] = np.zeros(3)
+    r = xs[0]
+    xs[0][1] = x[0]
+    return np.sum(r * x)
+
+
+def item_bound_in_the_writing_loop(x):
+    xs = [np.zeros(3)]
+    s = 0.0
+    for t in range(3):
+        v = xs[0]
+        xs[0][t] = x[t]
+        s = s + np.sum(v * x)
+    return s
+
+
+def row_view_before_the_write(x):
+    xs = {}
+    xs[0] = np.zeros((2, 3))
+    row = xs[0][0]
+    xs[0][0, 1] = x[0]
+    return np.sum(row * x)
+
+
+def item_stored_twice(x):
+    xs = {}
+    xs[0] = np.zeros(3)
+    xs[1] = xs[0]
+    xs[1][0] = x[0]
+    return np.sum(xs[0] * x)
+
+
+@pytest.mark.parametrize("f, line, why", [
+    (stored_from_a_name, "xs[0][1] = x[0]", "may be held by another name"),
+    (stored_argument, "xs[0][0] = 1.0", "may be held by another name"),
+    (item_bound_before_the_write, "xs[0][1] = x[0]", "a reference to an item of 'xs'"),
+    (item_bound_in_the_writing_loop, "xs[0][t] = x[t]", "a reference to an item of 'xs'"),
+    (row_view_before_the_write, "xs[0][0, 1] = x[0]", "a reference to an item of 'xs'"),
+    (item_stored_twice, "xs[1][0] = x[0]", "may be held by another name"),
+])
+def test_writes_another_reference_would_see_are_refused(f, line, why):
+    import inspect
+    source, first = inspect.getsourcelines(f)
+    lineno = first + next(i for i, text in enumerate(source) if text.strip() == line)
+    with pytest.raises(sg.UnsupportedSyntaxError) as raised:
+        sg.grad(f)(np.array([0.3, -0.7, 1.1]))
+    message = str(raised.value)
+    assert f"{__file__}:{lineno}" in message and why in message
+    assert "_item" not in message and "_t" not in message.split(":")[0]
+
+
+def test_the_primal_of_a_refused_write_is_what_python_computes():
+    # (the refusals above are not over-cautious about the primal: Python
+    # really does see the write through the other reference)
+    x = np.array([0.3, -0.7, 1.1])
+    assert stored_from_a_name(x) == pytest.approx(0.3 * -0.7)
+    assert item_bound_before_the_write(x) == pytest.approx(0.3 * -0.7)
