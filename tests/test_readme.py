@@ -63,3 +63,38 @@ def test_every_engine_module_says_what_its_output_guarantees():
             if "Output guarantee" not in doc:
                 silent.append(f"{package}/{path.name}")
     assert not silent, f"module docstrings without 'Output guarantees': {silent}"
+
+
+def test_the_readme_lists_every_refusal_the_code_raises():
+    """"What is refused, and why" is generated from the raise sites
+    (tools/refusals.py): it fails when one is added, changed or removed and
+    the README was not regenerated."""
+    from tools import refusals
+
+    text = README.read_text(encoding="utf-8")
+    assert refusals.START in text and refusals.END in text
+    written = refusals.START + text.split(refusals.START, 1)[1].split(refusals.END, 1)[0]
+    assert written + refusals.END + "\n" == refusals.section(), "run python -m tools.refusals"
+
+
+def test_the_refusal_list_reads_every_kind_of_raise_site(tmp_path, monkeypatch):
+    """A site whose construct is neither a string, an f-string, a module
+    table nor listed in COMPUTED stops the listing instead of going missing."""
+    import pytest
+    from tools import refusals
+
+    package = tmp_path / "s2sgrad"
+    package.mkdir()
+    (package / "m.py").write_text(
+        "T = {1: 'set display'}\n"
+        "def f(self, node, name, kind, message):\n"
+        "    raise self.error(f'call to {name!r}', node, 'write it out', stage='normalise')\n"
+        "    raise self.error(T[kind], node, stage='normalise')\n")
+    monkeypatch.setattr(refusals, "PACKAGE", package)
+    assert refusals.refusals() == [
+        ("normalise", "call to '…'", "write it out", "m.py"),
+        ("normalise", "set display", "", "m.py")]
+    (package / "m.py").write_text(
+        "def f(self, node, message):\n    raise self.error(message, node, stage='normalise')\n")
+    with pytest.raises(ValueError, match="cannot be read"):
+        refusals.refusals()

@@ -141,6 +141,95 @@ def test_writes_into_arrays_a_container_holds(f, seed):
     assert_grad_close(g, f, (x,))
 
 
+# ------------------------------------------ a dict of parameters, updated in place
+def one_sgd_step_then_loss(W, b, x, y):
+    """A step of gradient descent on a dict of parameters, then the loss
+    (the parameters after the step as a function of those before)."""
+    params = {"W": W * 1.0, "b": np.copy(b)}
+    h = np.tanh(params["W"] @ x + params["b"])
+    err = h - y
+    dh = err * (1 - h ** 2)
+    grads = {"W": np.outer(dh, x), "b": dh}
+    for k in params:
+        params[k] -= 0.1 * grads[k]
+    h = np.tanh(params["W"] @ x + params["b"])
+    return 0.5 * np.sum((h - y) ** 2)
+
+
+@pytest.mark.parametrize("argnum", [0, 1])
+def test_a_dict_of_parameters_updated_in_place(argnum):
+    rng = np.random.default_rng(5)
+    args = (rng.normal(size=(3, 4)), rng.normal(size=3), rng.normal(size=4), rng.normal(size=3))
+    value, g = sg.value_and_grad(one_sgd_step_then_loss, wrt=argnum)(*args)
+    assert value == pytest.approx(one_sgd_step_then_loss(*args), rel=1e-14)
+    assert_grad_close(g, one_sgd_step_then_loss, args, argnum)
+
+
+def callers_arrays_in_a_dict(W, dW):
+    params = {"W": W}
+    params["W"] -= 0.1 * dW  # (NumPy changes the caller's W)
+    return np.sum(params["W"] ** 2)
+
+
+def test_a_dict_update_that_changes_the_callers_array_is_refused():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="params\\['W'\\]"):
+        sg.grad(callers_arrays_in_a_dict)(np.ones(3), np.ones(3))
+
+
+# ------------------------------------------- lists a helper builds and returns
+def _features(x):
+    out = []
+    for k in range(1, 3):
+        out.append(x ** k)
+    return out
+
+
+def appends_to_a_helpers_list(x):
+    feats = _features(x)
+    feats.append(np.sin(x))
+    feats.extend([x * feats[0]])
+    return sum(np.sum(f * w) for w, f in enumerate(feats))
+
+
+def appends_to_a_nested_helpers_list(x):
+    def layer_outputs(v):
+        outs = {"in": v}
+        outs["sq"] = v ** 2
+        return outs
+
+    outs = layer_outputs(x)
+    outs["cube"] = outs["sq"] * x
+    return np.sum(outs["cube"]) + np.sum(outs["in"])
+
+
+_KEPT = []
+
+
+def _kept_features(x):
+    out = [x * 2.0]
+    _KEPT.append(out)  # (the caller's list is also this module's)
+    return out
+
+
+def appends_to_a_list_kept_elsewhere(x):
+    feats = _kept_features(x)
+    feats.append(x)
+    return np.sum(feats[0] * feats[1])
+
+
+@pytest.mark.parametrize("f", [appends_to_a_helpers_list, appends_to_a_nested_helpers_list])
+def test_appending_to_a_list_a_helper_returned(f):
+    x = np.random.default_rng(6).normal(size=4)
+    value, g = sg.value_and_grad(f)(x)
+    assert value == pytest.approx(f(x), rel=1e-14)
+    assert_grad_close(g, f, (x,))
+
+
+def test_appending_to_a_list_a_helper_also_keeps_is_refused():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="other names may share"):
+        sg.grad(appends_to_a_list_kept_elsewhere)(np.ones(3))
+
+
 # ------------------------------ the same writes where another reference sees them
 def stored_from_a_name(x):
     xs = {}

@@ -36,6 +36,7 @@ import inspect
 import types
 
 from s2sgrad import runtime
+from s2sgrad.errors import S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.primitives import containers, registry
 
@@ -54,21 +55,24 @@ def private_containers(tree, resolve):
     """User names of ``tree`` that always hold a list or dict the function
     itself builds and that no other reference can reach: name -> kind.
 
-    Every assignment to such a name is a display, a comprehension or a
-    ``dict(...)``/``list(...)`` call, and every read of it is a subscript,
-    a method call on it, an iteration, or an argument of a call with a
+    Every assignment to such a name is a display, a comprehension, a
+    ``dict(...)``/``list(...)`` call or a call of a helper returning a new
+    one (:func:`_returned_kind`), and every read of it is a subscript, a
+    method call on it, an iteration, or an argument of a call with a
     derivative rule or none (``np.stack(xs)``, ``len(xs)``, ``sum(xs)``),
-    which cannot keep it. Writes into these are new containers bound to the
-    same name: nothing else sees the old one.
+    which cannot keep it, or ``return xs`` (the function's locals end there). Writes
+    into these are new containers bound to the same name: nothing else sees
+    the old one.
     """
     kinds = {}
+    defs = {n.name: n for n in _own_nodes(tree) if isinstance(n, ast.FunctionDef)}
     for node in _own_nodes(tree):
         if isinstance(node, ast.Assign):
             for target in node.targets:
                 for name, value in _bindings(target, node.value):
-                    kinds.setdefault(name, set()).add(_kind_of(value, resolve))
+                    kinds.setdefault(name, set()).add(_kind_of(value, resolve, defs))
         elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and isinstance(node.target, ast.Name):
-            kind = _kind_of(node.value, resolve) if isinstance(node, ast.AugAssign) else None
+            kind = _kind_of(node.value, resolve, defs) if isinstance(node, ast.AugAssign) else None
             kinds.setdefault(node.target.id, set()).add(kind)
         elif isinstance(node, (ast.For, ast.comprehension, ast.withitem, ast.NamedExpr)):
             target = getattr(node, "target", None) or getattr(node, "optional_vars", None)
@@ -77,10 +81,66 @@ def private_containers(tree, resolve):
     params = {a.arg for a in ast.walk(tree.args) if isinstance(a, ast.arg)}
     found = {name: next(iter(k)) for name, k in kinds.items()
              if len(k) == 1 and None not in k and name not in params}
+    iterated = _iterator_calls(tree, resolve)
     for node, parent in _reads(tree):
-        if node.id in found and not _keeps_no_reference(node, parent, resolve):
+        if node.id in found and not _keeps_no_reference(node, parent, resolve) \
+                and not isinstance(parent, ast.Return) and id(parent) not in iterated:
             del found[node.id]
     return found
+
+
+def _iterator_calls(tree, resolve):
+    """Ids of the ``enumerate``/``zip``/``reversed`` calls a ``for`` or a
+    comprehension iterates (``for i, (a, b) in enumerate(zip(xs, ys))``):
+    their arguments are iterated there, as ``for v in xs`` iterates ``xs``."""
+    found = set()
+    todo = [n.iter for n in _own_nodes(tree) if isinstance(n, (ast.For, ast.comprehension))]
+    while todo:
+        call = todo.pop()
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) \
+                and resolve(call.func) in _ITERATORS:
+            found.add(id(call))
+            todo.extend(call.args)
+    return found
+
+
+#: functions whose returned kind is being worked out (a recursive helper: None)
+_RETURNED_IN_PROGRESS = set()
+
+
+def _returned_kind(function):
+    """"list" or "dict" when every ``return`` of the plain Python function
+    ``function`` returns a container only it built and held (so the caller
+    gets a new one nobody else can reach), else None."""
+    from s2sgrad.frontend.parse import parse_function
+
+    if function in _RETURNED_IN_PROGRESS:
+        return None
+    _RETURNED_IN_PROGRESS.add(function)
+    try:
+        parsed = parse_function(function)
+        return _def_returned_kind(parsed.tree, parsed.resolve)
+    except S2SGradError:
+        return None
+    finally:
+        _RETURNED_IN_PROGRESS.discard(function)
+
+
+def _def_returned_kind(tree, resolve):
+    """:func:`_returned_kind` of the function definition ``tree``."""
+    if tree in _RETURNED_IN_PROGRESS:
+        return None
+    _RETURNED_IN_PROGRESS.add(tree)
+    try:
+        found = private_containers(tree, resolve)
+    finally:
+        _RETURNED_IN_PROGRESS.discard(tree)
+    nodes = list(_own_nodes(tree))
+    if any(isinstance(n, (ast.Yield, ast.YieldFrom)) for n in nodes):
+        return None
+    kinds = {found.get(n.value.id) if isinstance(n.value, ast.Name) else None
+             for n in nodes if isinstance(n, ast.Return)}
+    return next(iter(kinds)) if len(kinds) == 1 else None
 
 
 def _own_nodes(tree):
@@ -109,15 +169,20 @@ def _names(target):
     return [n.id for n in ast.walk(target) if isinstance(n, ast.Name)] if target else []
 
 
-def _kind_of(value, resolve):
-    """"list" or "dict" when ``value`` certainly builds a new one, else None."""
+def _kind_of(value, resolve, defs=None):
+    """"list" or "dict" when ``value`` certainly builds a new one, else None
+    (``defs``: the nested defs of the function, by name)."""
     if isinstance(value, (ast.Dict, ast.DictComp)):
         return "dict"
     if isinstance(value, (ast.List, ast.ListComp)):
         return "list"
     if isinstance(value, ast.Call) and isinstance(value.func, ast.Name):
         obj = resolve(value.func)
+        if obj is LOCAL and defs and value.func.id in defs:
+            return _def_returned_kind(defs[value.func.id], resolve)
         if obj is not LOCAL and obj is not UNRESOLVED:
+            if inspect.isfunction(obj) and registry.is_user_function(obj):
+                return _returned_kind(obj)
             return next((kind for builder, kind in _BUILDERS.items() if obj is builder), None)
     return None
 
@@ -128,6 +193,10 @@ def _reads(tree):
         for child in ast.iter_child_nodes(parent):
             if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Load):
                 yield child, parent
+
+
+#: builtins whose call in a ``for`` or comprehension iterates their arguments
+_ITERATORS = (builtins.enumerate, builtins.zip, builtins.reversed)
 
 
 def _keeps_no_reference(node, parent, resolve):
@@ -150,7 +219,7 @@ def _keeps_no_reference(node, parent, resolve):
 def items_written_in_place(tree, kinds, resolve):
     """For each private container ``xs`` of ``tree`` (``kinds``) that the
     function writes into through an item (``xs[t][i] = v``, ``xs[t][i] +=
-    v``): None when no other reference can see that write, else ``(node,
+    v``, and ``xs[t] -= v``, which updates an array item in place): None when no other reference can see that write, else ``(node,
     reason)`` of the first use that could.
 
     The write changes the array the container holds in place, as Python
@@ -171,6 +240,10 @@ def items_written_in_place(tree, kinds, resolve):
                 and isinstance(target.value, ast.Subscript) else None
             if isinstance(base, ast.Name) and base.id in kinds:
                 writes.setdefault(base.id, []).append((node, target.value))
+            elif isinstance(node, ast.AugAssign) and isinstance(target, ast.Subscript) \
+                    and isinstance(target.value, ast.Name) and target.value.id in kinds:
+                # d[k] -= v: NumPy updates the array item itself
+                writes.setdefault(target.value.id, []).append((node, target))
     if not writes:
         return {}
     parents = {}
@@ -196,7 +269,7 @@ def items_written_in_place(tree, kinds, resolve):
             if _inside_nested_function(node, parents, tree):
                 found[name] = (node, f"a nested function reads {name!r}")
                 break
-            reason = _item_use_reason(node, parents, bases, resolve)
+            reason = _item_use_reason(node, parents, bases, resolve, kinds[name])
             if reason is not None and not settled(node):
                 found[name] = (node, reason)
                 break
@@ -213,8 +286,8 @@ def _inside_nested_function(node, parents, tree):
 
 def _fresh(value, resolve):
     """``value`` certainly makes a new array nothing else refers to."""
-    if isinstance(value, (ast.BinOp, ast.UnaryOp)):
-        return True
+    if isinstance(value, (ast.BinOp, ast.UnaryOp, ast.Constant)):
+        return True  # (a constant is a number or text: nothing to write into)
     if isinstance(value, ast.Call) and isinstance(value.func, (ast.Name, ast.Attribute)) \
             and not any(k.arg == "out" for k in value.keywords):
         found = registry.record(resolve(value.func))
@@ -223,11 +296,14 @@ def _fresh(value, resolve):
     return False
 
 
-def _item_use_reason(node, parents, bases, resolve):
+def _item_use_reason(node, parents, bases, resolve, kind):
     """Why this use of a container with items written in place could keep a
     reference to an item, or None when it cannot."""
     parent = parents[node]
     name = node.id
+    if kind == "dict" and (isinstance(parent, (ast.For, ast.comprehension)) and parent.iter is node
+                           or isinstance(parent, ast.Attribute) and parent.attr == "keys"):
+        return None  # the keys
     if isinstance(node.ctx, ast.Store):
         stmt = parents.get(node)
         while isinstance(stmt, (ast.Tuple, ast.List)):
@@ -554,8 +630,11 @@ def item_updated_in_place(normaliser, read, s):
     itself, so an array item (which other names may hold: ``d = {"a": x}``
     holds the argument ``x``) would change everywhere, which the new item
     the normal form writes does not do. Returns the item's atom, after a
-    run-time refusal of array items (numbers are new objects anyway)."""
+    run-time refusal of array items (numbers are new objects anyway) unless
+    no other reference can reach the item (:func:`items_written_in_place`)."""
     item = normaliser.atom(read)
+    if read.value.id in normaliser.item_writes and normaliser.item_writes[read.value.id] is None:
+        return item  # only the container holds the item: nobody sees it change
     guard = normaliser.env_helper(runtime.refuse_shared_array, "refuse_shared_array")
     where = normaliser.env_helper(normaliser.parsed.filename, "source_file")
     text = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}.get(type(s.op), "op")

@@ -50,24 +50,20 @@ from s2sgrad.primitives import registry
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                   ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
 
+#: (``try`` is differentiated through its body: ``idioms.without_try``)
 UNSUPPORTED_STATEMENTS = {
-    ast.Try: "try statement", ast.With: "with statement", ast.Raise: "raise statement",
+    ast.With: "with statement", ast.Raise: "raise statement",
     ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
     ast.ClassDef: "class definition",
     ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
     ast.AsyncFor: "async for", ast.AsyncWith: "async with", ast.Match: "match statement",
     ast.AsyncFunctionDef: "nested async def",
 }
-if hasattr(ast, "TryStar"):
-    UNSUPPORTED_STATEMENTS[ast.TryStar] = "try statement"
-
+#: (displays, comprehensions and f-strings are ``idioms.EXPRESSIONS``)
 UNSUPPORTED_EXPRESSIONS = {
-    ast.Lambda: "lambda", ast.ListComp: "list comprehension",
-    ast.SetComp: "set comprehension", ast.DictComp: "dict comprehension",
-    ast.GeneratorExp: "generator expression", ast.Yield: "yield",
+    ast.Lambda: "lambda", ast.SetComp: "set comprehension", ast.Yield: "yield",
     ast.YieldFrom: "yield from", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
-    ast.Starred: "starred expression", ast.JoinedStr: "f-string",
-    ast.Set: "set display", ast.Dict: "dict display",
+    ast.Starred: "starred expression", ast.Set: "set display",
 }
 
 
