@@ -230,6 +230,238 @@ def test_appending_to_a_list_a_helper_also_keeps_is_refused():
         sg.grad(appends_to_a_list_kept_elsewhere)(np.ones(3))
 
 
+# ------------------------------------------------- methods of the user's objects
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def sigmoid_prime(z):
+    return sigmoid(z) * (1 - sigmoid(z))
+
+
+class Network:
+    """Nielsen's network.py (its parameters given rather than drawn)."""
+
+    def __init__(self, weights, biases):
+        self.num_layers = len(weights) + 1
+        self.biases = biases
+        self.weights = weights
+
+    def feedforward(self, a):
+        """Return the output of the network if ``a`` is input."""
+        for b, w in zip(self.biases, self.weights):
+            a = sigmoid(np.dot(w, a) + b)
+        return a
+
+    def backprop(self, x, y):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        # feedforward
+        activation = x
+        activations = [x]  # list to store all the activations, layer by layer
+        zs = []  # list to store all the z vectors, layer by layer
+        for b, w in zip(self.biases, self.weights):
+            z = np.dot(w, activation) + b
+            zs.append(z)
+            activation = sigmoid(z)
+            activations.append(activation)
+        # backward pass
+        delta = self.cost_derivative(activations[-1], y) * sigmoid_prime(zs[-1])
+        nabla_b[-1] = delta
+        nabla_w[-1] = np.dot(delta, activations[-2].transpose())
+        for l in range(2, self.num_layers):
+            z = zs[-l]
+            sp = sigmoid_prime(z)
+            delta = np.dot(self.weights[-l + 1].transpose(), delta) * sp
+            nabla_b[-l] = delta
+            nabla_w[-l] = np.dot(delta, activations[-l - 1].transpose())
+        return (nabla_b, nabla_w)
+
+    def cost_derivative(self, output_activations, y):
+        return output_activations - y
+
+
+def network_cost(weights, biases, x, y):
+    net = Network(weights, biases)
+    return 0.5 * np.sum((net.feedforward(x) - y) ** 2)
+
+
+def _network(seed, sizes=(3, 5, 4, 2)):
+    rng = np.random.default_rng(seed)
+    weights = [rng.normal(size=(m, n)) for n, m in zip(sizes[:-1], sizes[1:])]
+    biases = [rng.normal(size=(m, 1)) for m in sizes[1:]]
+    return weights, biases, rng.normal(size=(sizes[0], 1)), rng.normal(size=(sizes[-1], 1))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_nielsens_network_matches_its_backprop(seed):
+    weights, biases, x, y = _network(seed)
+    value, (d_weights, d_biases) = sg.value_and_grad(network_cost, wrt=(0, 1))(weights, biases, x, y)
+    assert value == pytest.approx(network_cost(weights, biases, x, y), rel=1e-14)
+    nabla_b, nabla_w = Network(weights, biases).backprop(x, y)
+    assert type(d_weights) is list and type(d_biases) is list
+    for ours, theirs in zip(d_weights + d_biases, nabla_w + nabla_b):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-14)
+    assert_grad_close(sg.grad(network_cost, wrt=2)(weights, biases, x, y), network_cost,
+                      (weights, biases, x, y), 2)
+
+
+class TwoLayerNet:
+    """A CS231n-style model: parameters in ``self.params``, a loss method."""
+
+    def __init__(self, W1, b1, W2, b2, reg=0.1):
+        self.params = {}
+        self.params["W1"] = W1
+        self.params["b1"] = b1
+        self.params["W2"] = W2
+        self.params["b2"] = b2
+        self.reg = reg
+
+    def scores(self, X):
+        W1, b1 = self.params["W1"], self.params["b1"]
+        W2, b2 = self.params["W2"], self.params["b2"]
+        hidden = np.maximum(0, X.dot(W1) + b1)
+        return hidden.dot(W2) + b2
+
+    def loss(self, X, y):
+        scores = self.scores(X)
+        shifted = scores - np.max(scores, axis=1, keepdims=True)
+        log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+        data_loss = -np.mean(log_probs[np.arange(X.shape[0]), y])
+        reg_loss = 0.5 * self.reg * sum(np.sum(self.params[k] ** 2) for k in ("W1", "W2"))
+        return data_loss + reg_loss
+
+
+def two_layer_loss(W1, b1, W2, b2, X, y):
+    model = TwoLayerNet(W1, b1, W2, b2)
+    return model.loss(X, y)
+
+
+@pytest.mark.parametrize("argnum", [0, 1, 2, 3])
+def test_a_cs231n_style_model_object(argnum):
+    rng = np.random.default_rng(7)
+    args = (rng.normal(size=(4, 6)), rng.normal(size=6), rng.normal(size=(6, 3)),
+            rng.normal(size=3), rng.normal(size=(5, 4)), rng.integers(0, 3, 5))
+    value, g = sg.value_and_grad(two_layer_loss, wrt=argnum)(*args)
+    assert value == pytest.approx(two_layer_loss(*args), rel=1e-14)
+    assert_grad_close(g, two_layer_loss, args, argnum)
+
+
+class Layer:
+    def __init__(self, W, b=0.5):
+        self.W = W
+        self.b = b
+
+    def forward(self, x):
+        return np.tanh(self.W @ x + self.b)
+
+    def energy(self, x):
+        return np.sum(self.forward(x) ** 2)
+
+
+def layer_energy(W, x):
+    layer = Layer(W)
+    layer.b = layer.b * 2.0
+    return layer.energy(x)
+
+
+def test_second_order_through_a_method():
+    from tests.fd import numerical_jacobian
+
+    rng = np.random.default_rng(8)
+    W, x = rng.normal(size=(3, 3)), rng.normal(size=3)
+    assert_grad_close(sg.grad(layer_energy)(W, x), layer_energy, (W, x))
+    H = sg.hessian(layer_energy, wrt=1)(W, x)
+    expected = numerical_jacobian(lambda W, x: sg.grad(layer_energy, wrt=1)(W, x), (W, x), 1)
+    np.testing.assert_allclose(H, expected, rtol=1e-5, atol=1e-7)
+
+
+def layers_made_in_a_loop(W, x):
+    s = 0.0
+    for i in range(3):
+        layer = Layer(W * (i + 1.0), b=0.1 * i)
+        s = s + np.sum(layer.forward(x) ** 2)
+    return s
+
+
+class Base:
+    scale = 3.0
+
+    def __init__(self, W):
+        self.W = W
+
+    def f(self, x):
+        return np.sin(self.W @ x)
+
+
+class Child(Base):
+    def g(self, x):
+        return np.sum(self.f(x) * self.scale)
+
+
+def inherited_method(W, x):
+    c = Child(W)
+    return c.g(x)
+
+
+@pytest.mark.parametrize("f", [layers_made_in_a_loop, inherited_method])
+def test_objects_made_in_a_loop_and_inherited_methods(f):
+    rng = np.random.default_rng(9)
+    W, x = rng.normal(size=(3, 3)), rng.normal(size=3)
+    for argnum in (0, 1):
+        assert_grad_close(sg.grad(f, wrt=argnum)(W, x), f, (W, x), argnum)
+
+
+class Doubled(Layer):
+    def forward(self, x):
+        return super().forward(x) * 2
+
+
+def calls_super(W, x):
+    layer = Doubled(W)
+    return np.sum(layer.forward(x))
+
+
+def reads_a_dunder(W, x):
+    layer = Layer(W)
+    return np.sum(W) * len(layer.__dict__)
+
+
+class CachingAffine:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        self.cache = x  # (CS231n layers keep their input for backward)
+        return x @ self.W
+
+
+def caching_layer(W, x):
+    layer = CachingAffine(W)
+    return np.sum(layer.forward(x))
+
+
+def returns_its_object(W, x):
+    layer = CachingAffine(W)
+    return layer
+
+
+def test_objects_whose_methods_assign_attributes_or_that_escape_are_refused():
+    import inspect
+
+    W, x = np.ones((2, 2)), np.ones(2)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="assigning self.cache") as raised:
+        sg.grad(caching_layer)(W, x)
+    lines, first = inspect.getsourcelines(CachingAffine.forward)
+    assert f"{__file__}:{first + 1}" in str(raised.value)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="used as a value"):
+        sg.grad(returns_its_object)(W, x)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="Doubled.forward using super"):
+        sg.grad(calls_super)(W, x)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="attribute __dict__ of object 'layer'"):
+        sg.grad(reads_a_dunder)(W, x)
+
+
 # ------------------------------ the same writes where another reference sees them
 def stored_from_a_name(x):
     xs = {}

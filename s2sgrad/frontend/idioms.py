@@ -37,7 +37,7 @@ import types
 
 from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
 from s2sgrad.primitives import containers, registry
 
 #: expressions :func:`expression` spells
@@ -112,8 +112,6 @@ def _returned_kind(function):
     """"list" or "dict" when every ``return`` of the plain Python function
     ``function`` returns a container only it built and held (so the caller
     gets a new one nobody else can reach), else None."""
-    from s2sgrad.frontend.parse import parse_function
-
     if function in _RETURNED_IN_PROGRESS:
         return None
     _RETURNED_IN_PROGRESS.add(function)
@@ -642,3 +640,287 @@ def item_updated_in_place(normaliser, read, s):
         item, ast.Constant(ast.unparse(read)), ast.Constant(text),
         ast.Name(where, ast.Load()), ast.Constant(s.lineno)], [])), s)
     return item
+
+
+# ---------------------------------------------------------------- objects
+def objects_as_locals(normaliser):
+    """``layer = Layer(W, b)`` of a plain class of the function's own file,
+    then ``layer.forward(x)``, ``layer.W``: the object becomes variables of
+    the function, one per attribute (``layer_W``), as if written by hand.
+
+    ``__init__``'s body runs in place (its names renamed apart, ``self.W =
+    v`` assigning ``layer_W``); each method called becomes a nested def
+    (``def layer_forward(x)``, ``self.W`` reading ``layer_W``), whose reads
+    of the enclosing variables are passed at each call, so the gradient
+    flows through the attributes into the arguments of the constructor.
+    Applies where the object cannot escape: every use of it is an attribute
+    read or write or a method call, and no method assigns to ``self`` or
+    uses it otherwise (those are refused, naming the construct). Returns
+    the rewritten FunctionDef, or None when there is no such object.
+    """
+    parsed = normaliser.parsed
+    tree = parsed.tree
+    constructed = {}
+    for node in _own_nodes(tree):
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
+                and isinstance(node.value.func, (ast.Name, ast.Attribute)):
+            cls = parsed.resolve(node.value.func)
+            if inspect.isclass(cls) and _is_user_class(cls):
+                if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
+                    raise parsed.error(f"an object of class {cls.__name__} unpacked or stored",
+                                       node, stage="normalise",
+                                       hint="bind it to a name: obj = Class(...)")
+                constructed.setdefault(node.targets[0].id, []).append((cls, node))
+    if not constructed:
+        return None
+    taken = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} | \
+        {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
+    rewriter = _ObjectRewriter(parsed, constructed, taken)
+    return rewriter.rewrite(tree)
+
+
+def _is_user_class(cls):
+    init = cls.__dict__.get("__init__") or getattr(cls, "__init__", None)
+    return inspect.isfunction(init) and registry.is_user_function(init) \
+        and type(cls) is type and cls.__new__ is object.__new__
+
+
+class _ObjectRewriter:
+    """The rewriting of :func:`objects_as_locals`."""
+
+    def __init__(self, parsed, constructed, taken):
+        self.parsed = parsed
+        self.taken = taken
+        self.objects = {}  # object name -> its class
+        for name, sites in constructed.items():
+            classes = {cls for cls, _ in sites}
+            if len(classes) != 1 or len(sites) != 1:
+                raise parsed.error(f"{name!r} bound to an object more than once", sites[-1][1],
+                                   stage="normalise", hint="give each object a name of its own")
+            self.objects[name] = sites[0]
+
+    def fresh(self, name):
+        while name in self.taken or name in self.parsed.globals or hasattr(builtins, name):
+            name += "_"
+        self.taken.add(name)
+        return name
+
+    def error(self, construct, node, hint=None):
+        return self.parsed.error(construct, node, stage="normalise", hint=hint)
+
+    def rewrite(self, tree):
+        self.attributes = {}  # (object, attribute) -> variable
+        self.methods = {}  # (object, method) -> nested def name
+        self.defs = {}  # object -> [nested defs of its methods]
+        new = copy.deepcopy(tree)
+        for name, (cls, site) in self.objects.items():
+            self.check_uses(new, name, cls)
+        new.body = self.placed(self.statements(new.body))
+        return ast.fix_missing_locations(new)
+
+    def placed(self, body):
+        """``body`` with each object's method defs where its marker is."""
+        out = []
+        for s in body:
+            if isinstance(s, _MethodsHere):
+                out += self.defs.get(s.object_name, [])
+                continue
+            for field in ("body", "orelse", "finalbody"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, self.placed(getattr(s, field)))
+            out.append(s)
+        return out
+
+    def check_uses(self, tree, name, cls):
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Name) and node.id == name):
+                continue
+            parent = parents.get(node)
+            if _inside_nested_function(node, parents, tree):
+                raise self.error(f"object {name!r} read by a nested function", node,
+                                 "pass the attributes it needs as arguments")
+            if isinstance(node.ctx, ast.Store):
+                if isinstance(parent, ast.Assign) and parent.targets == [node]:
+                    continue
+                raise self.error(f"object {name!r} rebound", node)
+            if not (isinstance(parent, ast.Attribute) and parent.value is node):
+                raise self.error(f"object {name!r} of class {cls.__name__} used as a value "
+                                 "(passed, returned or stored)", node,
+                                 "call its methods and read its attributes only")
+            if parent.attr.startswith("__"):
+                raise self.error(f"attribute {parent.attr} of object {name!r}", node)
+            member = inspect.getattr_static(cls, parent.attr, None)
+            if inspect.isfunction(member):
+                call = parents.get(parent)
+                if not (isinstance(call, ast.Call) and call.func is parent):
+                    raise self.error(f"method {name}.{parent.attr} used as a value", node,
+                                     f"call it: {name}.{parent.attr}(...)")
+            elif member is not None and not _plain_class_value(member):
+                raise self.error(f"attribute {parent.attr!r} of class {cls.__name__} "
+                                 "(a property or descriptor)", node)
+
+    def statements(self, body):
+        out = []
+        for s in body:
+            if isinstance(s, ast.Assign) and len(s.targets) == 1 \
+                    and isinstance(s.targets[0], ast.Name) and s.targets[0].id in self.objects \
+                    and self.objects[s.targets[0].id][1] is not None \
+                    and ast.dump(s) == ast.dump(self.objects[s.targets[0].id][1]):
+                name = s.targets[0].id
+                out += [self.replace(part) for part in self.construction(name, s)]
+                continue
+            blocks = [f for f in ("body", "orelse", "finalbody")
+                      if isinstance(getattr(s, f, None), list)]
+            if not blocks or isinstance(s, ast.FunctionDef):
+                out.append(self.replace(s))
+                continue
+            for field, value in ast.iter_fields(s):  # its own expressions first
+                if field not in blocks and isinstance(value, ast.AST):
+                    setattr(s, field, self.replace(value))
+            for field in blocks:
+                setattr(s, field, self.statements(getattr(s, field)))
+            out.append(s)
+        return out
+
+    def attribute(self, name, attr):
+        key = (name, attr)
+        if key not in self.attributes:
+            self.attributes[key] = self.fresh(f"{name}_{attr}")
+        return self.attributes[key]
+
+    def replace(self, node):
+        """``obj.attr`` -> its variable, ``obj.method(...)`` -> its nested def."""
+        rewriter = self
+
+        class Replace(ast.NodeTransformer):
+            def visit_Attribute(self, a):
+                if isinstance(a.value, ast.Name) and a.value.id in rewriter.objects:
+                    name = a.value.id
+                    cls = rewriter.objects[name][0]
+                    member = inspect.getattr_static(cls, a.attr, None)
+                    if inspect.isfunction(member):
+                        return ast.copy_location(ast.Name(rewriter.method(name, a.attr, a), a.ctx), a)
+                    if isinstance(a.ctx, ast.Load) and (name, a.attr) not in rewriter.attributes:
+                        if member is not None:  # a class attribute: read as the class's
+                            site = rewriter.objects[name][1]
+                            return ast.copy_location(ast.Attribute(
+                                copy.deepcopy(site.value.func), a.attr, ast.Load()), a)
+                        raise rewriter.error(f"attribute {a.attr!r} of {name!r}, which "
+                                             f"{cls.__name__}.__init__ does not set", a)
+                    return ast.copy_location(ast.Name(rewriter.attribute(name, a.attr), a.ctx), a)
+                return self.generic_visit(a)
+
+            def visit_FunctionDef(self, f):
+                return f  # (nested defs reading an object are refused)
+
+        return Replace().visit(node)
+
+    def method(self, name, method, node):
+        key = (name, method)
+        if key in self.methods:
+            return self.methods[key]
+        cls = self.objects[name][0]
+        function = inspect.getattr_static(cls, method)
+        self.methods[key] = def_name = self.fresh(f"{name}_{method}")
+        tree = self.member_tree(function, name, cls, node)
+        params = tree.args.posonlyargs + tree.args.args
+        if not params:
+            raise self.error(f"method {cls.__name__}.{method} without self", node)
+        if tree.args.posonlyargs:
+            tree.args.posonlyargs = tree.args.posonlyargs[1:]
+        else:
+            tree.args.args = tree.args.args[1:]
+        tree.name = def_name
+        tree.decorator_list = []
+        tree.body = [self.replace(st) for st in tree.body]
+        self.defs.setdefault(name, []).append(tree)  # (after the methods it calls)
+        return def_name
+
+    def member_tree(self, function, name, cls, node):
+        """``function``'s definition with ``self.attr`` read as the object's
+        variables (refused: assigning to ``self``'s attributes, other uses of ``self``)."""
+        if function.__code__.co_filename != self.parsed.filename or \
+                function.__globals__ is not self.parsed.globals:
+            raise self.error(f"method {cls.__name__}.{function.__name__} of another file", node,
+                             "define the class in the file of the function differentiated")
+        tree = copy.deepcopy(parse_function(function).tree)
+        args = tree.args.posonlyargs + tree.args.args
+        self_name = args[0].arg if args else None
+        is_init = function.__name__ == "__init__"
+        bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Name) and n.id == self_name and id(n) not in bases:
+                raise self.error(f"{cls.__name__}.{function.__name__} using {self_name!r} "
+                                 "other than through its attributes", n)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) \
+                    and n.value.id == self_name:
+                n.value = ast.copy_location(ast.Name(name, ast.Load()), n.value)
+                if not is_init and not isinstance(n.ctx, ast.Load):
+                    raise self.error(f"method {cls.__name__}.{function.__name__} assigning "
+                                     f"{self_name}.{n.attr}", n,
+                                     "return the new value instead")
+            if isinstance(n, ast.Name) and n.id in ("super", "__class__"):
+                raise self.error(f"{cls.__name__}.{function.__name__} using {n.id}", n)
+            if isinstance(n, (ast.Yield, ast.YieldFrom, ast.Global, ast.Nonlocal)):
+                raise self.error(f"{cls.__name__}.{function.__name__}: "
+                                 f"{type(n).__name__.lower()}", n)
+        return tree
+
+    def construction(self, name, site):
+        """``__init__``'s body in place of ``name = Class(args)``, then the
+        nested defs of the methods (made when first called)."""
+        cls = self.objects[name][0]
+        init = cls.__init__
+        tree = self.member_tree(init, name, cls, site)
+        signature = inspect.signature(init)
+        call = site.value
+        if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            raise self.error(f"{cls.__name__}(...) with * or ** arguments", site)
+        try:
+            bound = signature.bind(None, *call.args, **{k.arg: k.value for k in call.keywords})
+        except TypeError as exc:
+            raise self.error(f"{cls.__name__}(...) with these arguments", site, str(exc)) from None
+        bound.apply_defaults()
+        renames = {}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                renames.setdefault(node.id, self.fresh(f"{name}_{node.id}_"))
+        out = []
+        for param, value in list(bound.arguments.items())[1:]:
+            renames[param] = target = renames.get(param) or self.fresh(f"{name}_{param}_")
+            if not isinstance(value, ast.AST):
+                if not isinstance(value, (int, float, bool, str, type(None))):
+                    raise self.error(f"{cls.__name__}(...) with a default that is not a literal",
+                                     site)
+                value = ast.Constant(value)
+            out.append(ast.copy_location(ast.Assign([ast.Name(target, ast.Store())], value), site))
+        body = _Renamer(renames).visit(tree).body
+        # self.W = v inside __init__: the object's attribute, not an __init__ local
+        for n in ast.walk(ast.Module(body, [])):
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name) \
+                    and n.value.id == name and isinstance(n.ctx, ast.Store):
+                self.attribute(name, n.attr)
+        if any(isinstance(n, ast.Return) and n.value is not None for s in body for n in ast.walk(s)):
+            raise self.error(f"{cls.__name__}.__init__ returning a value", site)
+        body = [s for s in body if not isinstance(s, ast.Return)]
+        out += self.statements_of_init(body)
+        out.append(_MethodsHere(name))
+        return out
+
+    def statements_of_init(self, body):
+        return [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+
+
+class _MethodsHere(ast.Pass):
+    """Where the nested defs of an object's methods go (after its __init__)."""
+
+    def __init__(self, name):
+        super().__init__()
+        self.object_name = name
+
+
+def _plain_class_value(member):
+    return not (isinstance(member, (property, staticmethod, classmethod))
+                or hasattr(member, "__get__") and not inspect.isfunction(member)
+                and not isinstance(member, (int, float, complex, str, bytes, tuple)))

@@ -135,6 +135,9 @@ class Normaliser:
 
     # ----------------------------------------------------------- functions
     def function(self):
+        rewritten = idioms.objects_as_locals(self)
+        if rewritten is not None:
+            self.parsed = self.parsed.with_tree(rewritten)
         tree = self.parsed.tree
         args = tree.args
         if args.vararg or args.kwarg:

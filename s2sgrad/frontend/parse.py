@@ -19,7 +19,7 @@ import inspect
 import linecache
 import textwrap
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from s2sgrad.errors import S2SGradError, SourceUnavailableError, UnsupportedSyntaxError
 from s2sgrad.ir.nodes import function_def
@@ -74,6 +74,10 @@ class ParsedFunction:
         return ParsedFunction(
             function=None, tree=tree, filename=self.filename, source_lines=self.source_lines,
             globals=self.globals, closure=closure, local_names=frozenset(_local_names(tree)))
+
+    def with_tree(self, tree):
+        """This function with its body rewritten as ``tree`` (same source)."""
+        return replace(self, tree=tree, local_names=frozenset(_local_names(tree)))
 
     def error(self, construct, node, hint=None, stage="parse", kind=UnsupportedSyntaxError):
         """An UnsupportedSyntaxError (or subclass ``kind``) pointing at ``node``

@@ -28,6 +28,7 @@ def may_be_structures(body, names, context):
     """The names among ``names`` that ``body`` uses as containers."""
     names = set(names)
     found = set()
+    copies = []  # (copy, original): ``ws = weights`` uses weights as ws is used
     for s in walk_statements(body):
         if not isinstance(s, (ast.Assign, ast.Expr)):
             continue
@@ -36,6 +37,16 @@ def may_be_structures(body, names, context):
             found.add(value.value.id)
         elif isinstance(value, ast.Call):
             found.update(_container_arguments(value, context))
+        elif isinstance(value, ast.Name) and isinstance(s, ast.Assign) \
+                and isinstance(s.targets[0], ast.Name):
+            copies.append((s.targets[0].id, value.id))
+    grown = True
+    while grown:
+        grown = False
+        for copied, original in copies:
+            if copied in found and original not in found:
+                found.add(original)
+                grown = True
     return found & names
 
 
