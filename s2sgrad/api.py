@@ -459,7 +459,7 @@ def _hessian_and_plan(call, args, kwargs, x):
     tangents, offsets = _batched_basis([x])
     dense = _batched_like(call(args, kwargs, tangents), k, x)
     H = _assemble_batched(dense, x, x, 0, offsets)
-    if k < 4:
+    if k < colouring.FEWEST_DIRECTIONS:
         return H, None
     try:
         with xp.errstate(all="ignore"):

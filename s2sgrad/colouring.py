@@ -29,6 +29,11 @@ from s2sgrad.backend import xp
 
 #: the dense pass is kept when colouring would save less than this share
 _MOST_DIRECTIONS = 0.5
+#: or when there are fewer directions than this: a pass along a few
+#: directions costs its statements' call overhead, whatever their number,
+#: and the recovery and its check would cost more than they save (measured
+#: on Rosenbrock: break-even near n = 20)
+FEWEST_DIRECTIONS = 16
 
 
 class Plan:

@@ -80,6 +80,9 @@ class Primitive:
     #: its forward rule sums the primitive with one argument replaced by its
     #: tangent, argument by argument
     multilinear: bool = False
+    #: index of the argument whose shape the result always has (passed
+    #: positionally), or None: ``getitem_adjoint(g, a, i)`` is shaped like ``a``
+    shaped_like: object = None
     #: index of the argument whose memory the result may share, or None
     view_of: object = None
     #: the result is always a fresh array nothing else refers to

@@ -199,7 +199,7 @@ def getitem_adjoint(cotangent, a, index):
     return grad
 
 
-@defvjp(getitem_adjoint, allocates=True, linear=True, sequence_of=(1,))
+@defvjp(getitem_adjoint, allocates=True, linear=True, sequence_of=(1,), shaped_like=1)
 def getitem_adjoint_vjp(g, ans, cotangent, a, index):
     # for a list or dict ``a`` the cotangent g is one too, where None means zero
     return (runtime.element_cotangent(g, index), None, None)
@@ -228,7 +228,7 @@ def take_adjoint(cotangent, a, indices, axis=None, mode="raise"):
     return grad
 
 
-@defvjp(take_adjoint, allocates=True, linear=True)
+@defvjp(take_adjoint, allocates=True, linear=True, shaped_like=1)
 def take_adjoint_vjp(g, ans, cotangent, a, indices, axis=None, mode="raise"):
     return (np.take(g, indices, axis, mode=mode), None, None, None, None)
 

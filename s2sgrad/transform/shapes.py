@@ -172,6 +172,11 @@ class ShapeClasses:
                 return self.elementwise(rhs.args)
             if found is not None and found.reduction and len(rhs.args) == 1 and not rhs.keywords:
                 return SCALAR  # a full reduction (no axis)
+            if found is not None and found.shaped_like is not None \
+                    and len(rhs.args) > found.shaped_like:
+                c = self.atom_class(rhs.args[found.shaped_like])
+                if c is not None:
+                    return c
         return self.fresh()
 
     def elementwise(self, operands):

@@ -19,6 +19,12 @@ from tests.fd import numerical_jacobian
 rng = np.random.default_rng(11)
 
 
+@pytest.fixture(autouse=True)
+def _small_shapes_too(monkeypatch):
+    """The shapes here are small: let them be coloured."""
+    monkeypatch.setattr(colouring, "FEWEST_DIRECTIONS", 4)
+
+
 def rosenbrock(x):
     return np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2)
 
@@ -170,3 +176,11 @@ def test_a_plan_recovers_any_matrix_of_its_pattern_and_refuses_others(n, seed, d
         wrong[i, j] = 1.0
         assert plan.hessian(plan.seeds @ wrong.T) is None
         assert not plan.enabled
+
+
+def test_few_directions_keep_the_dense_pass():
+    hessian = sg.hessian(rosenbrock)
+    x = rng.uniform(-1.0, 1.0, 3)
+    for _ in range(2):
+        np.testing.assert_allclose(hessian(x), _dense(rosenbrock, x), rtol=1e-12, atol=1e-12)
+    assert _plan_count(hessian) is None
