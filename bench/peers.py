@@ -108,3 +108,48 @@ def _torch(primal: Callable, wrt: Any, args: tuple) -> Callable:
 
     return call
 
+
+
+def hessian(peer: str, primal: Callable) -> Callable:
+    """The peer's Hessian of ``primal`` in its first argument (a NumPy array
+    out): autograd.hessian, jax.jit(jax.hessian), torch's functional hessian."""
+    if peer == "autograd":
+        import autograd
+        import autograd.numpy as anp
+
+        return autograd.hessian(rebind(primal, np=anp, math=anp))
+    if peer == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        compiled = jax.jit(jax.hessian(rebind(primal, np=jnp, math=jnp)))
+        return lambda x: jax.block_until_ready(compiled(x))
+    import torch
+
+    f = rebind(primal, np=_TorchNumpy(torch), math=_TorchNumpy(torch))
+    return lambda x: torch.autograd.functional.hessian(f, torch.as_tensor(x)).numpy()
+
+
+def hvp(peer: str, primal: Callable) -> Callable:
+    """The peer's Hessian-vector product ``(x, v) -> H v`` of ``primal``: forward
+    over reverse where the peer has it (autograd's make_hvp is reverse over
+    reverse; jax.jvp of jax.grad under jit; torch's functional hvp)."""
+    if peer == "autograd":
+        import autograd
+        import autograd.numpy as anp
+
+        product = autograd.hessian_vector_product(rebind(primal, np=anp, math=anp))
+        return product
+    if peer == "jax":
+        import jax
+        import jax.numpy as jnp
+
+        jax.config.update("jax_enable_x64", True)
+        gradient = jax.grad(rebind(primal, np=jnp, math=jnp))
+        compiled = jax.jit(lambda x, v: jax.jvp(gradient, (x,), (v,))[1])
+        return lambda x, v: jax.block_until_ready(compiled(x, v))
+    import torch
+
+    f = rebind(primal, np=_TorchNumpy(torch), math=_TorchNumpy(torch))
+    return lambda x, v: torch.autograd.functional.hvp(f, torch.as_tensor(x), torch.as_tensor(v))[1].numpy()

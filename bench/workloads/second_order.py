@@ -20,6 +20,7 @@ generated gradient (or of the function) before anything is timed.
 
 import numpy as np
 
+from bench import peers
 from bench.harness import PairRow, Target, WrongResult, assert_close
 
 
@@ -102,6 +103,12 @@ def _check_gradient(x):
         raise WrongResult("hand-written gradient disagrees with differences")
 
 
+def _peers(build):
+    """Builders of each peer's Hessian (or HVP) of Rosenbrock, for the rows
+    against the analytic result."""
+    return {peer: (lambda peer=peer: build(peer, rosenbrock)) for peer in peers.PEERS}
+
+
 def rows(cfg):
     rng = np.random.default_rng(0)
     result = []
@@ -119,7 +126,8 @@ def rows(cfg):
 
         result.append(PairRow(f"Rosenbrock Hessian, n={n}", handwritten=rosenbrock_hessian,
                               generated=build, target=Target(max_ratio=3.0),
-                              check_handwritten=check, compare=_compare(1e-9), args=(x,)))
+                              check_handwritten=check, compare=_compare(1e-9), args=(x,),
+                              peers=_peers(peers.hessian)))
         result.append(PairRow(f"Rosenbrock Hessian, n={n}, vs hand-written gradient",
                               handwritten=rosenbrock_gradient, generated=build,
                               target=Target(text="— (a floor)"),
@@ -136,7 +144,7 @@ def rows(cfg):
     result.append(PairRow("Rosenbrock HVP, n=10,000", handwritten=rosenbrock_hvp,
                           generated=build_hvp, target=Target(max_ratio=3.0),
                           check_handwritten=lambda: _check_hvp(x, v), compare=_compare(1e-9),
-                          args=(x, v)))
+                          args=(x, v), peers=_peers(peers.hvp)))
     result.append(PairRow("Rosenbrock HVP, n=10,000, vs hand-written gradient",
                           handwritten=lambda x, v: rosenbrock_gradient(x), generated=build_hvp,
                           target=Target(max_ratio=3.0), check_handwritten=lambda: _check_gradient(x),
