@@ -428,3 +428,15 @@ def gradient_adjoint_jvp(g, ans, cotangent, f, spacing=1.0, axis=None, edge_orde
 
 # bilinear: the forward rule applies them with one argument replaced by its tangent
 deffacts(arrays.parts_inner, arrays.scaled_parts, multilinear=True)
+
+
+@defjvp(np.linalg.vector_norm)
+def vector_norm_jvp(g, ans, x, *, axis=None, keepdims=False, ord=2):
+    return (np.sum(linalg.p_norm_direction(x, repeat_to(ans, x, axis, keepdims), ord, axis) * g,
+                   axis=axis, keepdims=keepdims),)
+
+
+@defjvp(linalg.p_norm_direction)
+def p_norm_direction_jvp(g, ans, x, norm, ord=2, axis=None):
+    return (g * linalg.p_norm_slope(ord) / norm * (np.abs(x) / norm) ** linalg.p_norm_curvature(ord),
+            -g * linalg.p_norm_slope(ord) / norm * ans, None, None)

@@ -254,8 +254,9 @@ def _supported_ord(x, ord, axis):
     known = (None, 0, 1, 2, np.inf, -np.inf) if vector else (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
     if not any(ord is k or (not isinstance(ord, str) and not isinstance(k, str) and k is not None
                              and ord is not None and ord == k) for k in known):
+        hint = f": np.linalg.vector_norm(x, ord={ord!r}, axis=...) has a rule" if vector else ""
         raise NotImplementedError(f"s2sgrad differentiates no {'vector' if vector else 'matrix'} "
-                                  f"norm of order {ord!r}")
+                                  f"norm of order {ord!r}{hint}")
     return vector
 
 
@@ -599,3 +600,55 @@ def matrix_norm(g, ans, x, *, keepdims=False, ord="fro"):
     return (repeat_to(g / ans, x, (-2, -1), keepdims) * x * euclidean_only(x, ord, (-2, -1))
             + repeat_to(g, x, (-2, -1), keepdims)
             * (norm_direction(x, ord, (-2, -1)) + spectral_direction(x, ord, (-2, -1))),)
+
+
+# vector_norm: a p-norm of x over ``axis`` (None: every axis, as one flat
+# vector; a tuple: those axes together). Its derivative is
+# sign(x) (|x| / n)^(p-1) with n the norm spread over x, which covers
+# p = 2 (x / n) and p = 1 (sign(x)); the max and min orders share the
+# cotangent among ties as ``max`` does, and order 0 (a count) has none.
+
+
+@defvjp(np.linalg.vector_norm, reduction=True, allocates=True, dtype="float")
+def vector_norm(g, ans, x, *, axis=None, keepdims=False, ord=2):
+    return (repeat_to(g, x, axis, keepdims) * p_norm_direction(x, repeat_to(ans, x, axis, keepdims), ord, axis),)
+
+
+def _extreme_order(ord):
+    return ord in (np.inf, -np.inf)
+
+
+def p_norm_direction(x, norm, ord=2, axis=None):
+    """d ||x||_ord / dx, shaped like ``x``, with ``norm`` the norm spread
+    over x's shape."""
+    if _extreme_order(ord):
+        pick = np.max if ord > 0 else np.min
+        return np.sign(x) * _share_of_extremes(np.abs(x), axis, pick)
+    if ord == 0:
+        return np.zeros(np.shape(x), np.result_type(x, 1.0))
+    if ord == 1:
+        return np.sign(x)
+    if ord == 2:
+        return x / norm
+    return np.sign(x) * (np.abs(x) / norm) ** (ord - 1)
+
+
+def p_norm_slope(ord):
+    """p - 1 for a finite order p other than 0 (the derivative of
+    p_norm_direction is proportional to it), else 0.0 (locally constant)."""
+    return 0.0 if _extreme_order(ord) or ord == 0 else float(ord) - 1.0
+
+
+def p_norm_curvature(ord):
+    """p - 2, the power of |x| / n in p_norm_direction's derivative (0.0
+    where that derivative is zero, so no power of zero is taken)."""
+    return 0.0 if p_norm_slope(ord) == 0.0 else float(ord) - 2.0
+
+
+defnondiff(p_norm_slope, p_norm_curvature, dtype="float")
+
+
+@defvjp(p_norm_direction, allocates=True, dtype="float")
+def p_norm_direction_vjp(g, ans, x, norm, ord=2, axis=None):
+    slope = g * p_norm_slope(ord) / norm
+    return (slope * (np.abs(x) / norm) ** p_norm_curvature(ord), -slope * ans, None, None)

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import array_shapes
 
 import s2sgrad as sg
 from s2sgrad.primitives import arrays, shape
-from tests.fd import check_vjp
+from tests.fd import check_vjp, numerical_grad, numerical_jacobian
 from tests.primitives import Case, check_user_function, params, sample
 
 A = sample((2, 3, 4), seed=1)
@@ -244,6 +244,12 @@ def stack_of_entries(x):
     return np.sum(np.stack([x, x ** 2]) ** 3)
 
 
+def array_display_with_constants(x):
+    # (its second derivative meets the constant entries' missing cotangents)
+    rows = np.array([[x[0, 0] ** 2, 3.0], [x[1, 1] * x[0, 1], 1.0 - x[2, 0]]])
+    return np.sum(np.array([x[0, 0] * x[1, 0], 2.0, np.sin(x[2, 3])]) ** 2) + np.sum((rows @ rows) ** 2)
+
+
 USER_FUNCTIONS = [
     hstack_matrices, hstack_vectors, vstack_rows, dstack_matrices, column_stack_columns,
     append_flat, append_rows, split_variants, flips_and_rotations, atleast_forms, tile_and_repeat,
@@ -256,6 +262,19 @@ USER_FUNCTIONS = [
 @pytest.mark.parametrize("f", USER_FUNCTIONS, ids=lambda f: f.__name__)
 def test_user_function(f):
     check_user_function(f, DISTINCT / 2.0)
+
+
+def test_array_display_with_constant_entries_at_second_order():
+    # (the tape takes np.array's entries out of the recording, as TensorFlow
+    # does, and warns: checked through the source path only)
+    x = DISTINCT / 2.0
+    expected = numerical_grad(array_display_with_constants, (x,))
+    np.testing.assert_allclose(sg.grad(array_display_with_constants)(x), expected, rtol=1e-5, atol=1e-7)
+    hessian = numerical_jacobian(sg.grad(array_display_with_constants), (x,))
+    np.testing.assert_allclose(sg.hessian(array_display_with_constants)(x), hessian, rtol=1e-5, atol=1e-6)
+    direction = np.random.default_rng(0).standard_normal(np.shape(x))
+    np.testing.assert_allclose(sg.hvp(array_display_with_constants)(x, direction),
+                               np.tensordot(hessian, direction, axes=2), rtol=1e-5, atol=1e-6)
 
 
 # -- refusals -----------------------------------------------------------------

@@ -82,6 +82,24 @@ CASES += [
     Case(np.linalg.norm, (sample((3, 4)), 2), label="spectral"),
     Case(np.linalg.norm, (sample((3, 4)), -1), label="matrix-1"),
     Case(linalg.norm_direction, (sample((3,)), 1), argnums=()),
+    Case(np.linalg.vector_norm, (sample((2, 3, 4)),)),
+    Case(np.linalg.vector_norm, (sample((2, 3, 4)),), {"axis": (0, -1), "keepdims": True, "ord": 3},
+         label="axes-3"),
+    Case(np.linalg.vector_norm, (sample((3, 4)),), {"axis": 1, "ord": 1}, label="ord1"),
+    Case(np.linalg.vector_norm, (sample((3, 4)),), {"ord": -np.inf}, label="min"),
+    Case(np.linalg.vector_norm, (sample((3, 4)),), {"axis": 0, "ord": np.inf}, label="max"),
+    Case(np.linalg.vector_norm, (sample((3, 4)),), {"axis": -1, "ord": -1.5}, label="negative"),
+    Case(np.linalg.vector_norm, (sample((5,)),), {"ord": 0}, argnums=(0,), label="count"),
+    # (its VJP in x and in the spread norm, held apart)
+    Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), 2), label="2"),
+    Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), 3.5), argnums=(0, 1),
+         label="3.5"),
+    Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), -1), label="-1"),
+    Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), 1), label="1"),
+    Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), np.inf, 0),
+         argnums=(0, 1), label="inf"),
+    Case(linalg.p_norm_slope, (2,), argnums=()),
+    Case(linalg.p_norm_curvature, (2,), argnums=()),
     Case(linalg.spectral_direction, (sample((3, 3)), 1), argnums=(0,), label="not spectral"),
     Case(np.trace, (sample((3, 4)),)),
     Case(np.trace, (sample((3, 4)), 1), label="offset"),
@@ -143,3 +161,36 @@ def test_matmul_with_broadcast_batches(batch_a, batch_b, m, k, n, vector_a, vect
         return
     a, b = _operands(shape_a, shape_b, seed)
     check_vjp(np.matmul, (a, b), argnums=(0, 1), seed=seed)
+
+
+ORDERS = [2, 1, 3, 0.5, -1.5, np.inf, -np.inf]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    shape=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+    ord_=st.sampled_from(ORDERS + [0]),
+    keepdims=st.booleans(),
+    data=st.data(),
+    seed=st.integers(0, 2**16),
+)
+def test_vector_norm_over_drawn_shapes_axes_and_orders(shape, ord_, keepdims, data, seed):
+    ndim = len(shape)
+    axis = data.draw(st.one_of(
+        st.none(), st.integers(-ndim, ndim - 1),
+        st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True).map(tuple)))
+    # (entries kept away from zero and from each other: no kinks, no ties)
+    x = np.random.default_rng(seed).permutation(np.prod(shape)).reshape(shape) * 0.25 + 0.5
+    x = x * np.where(np.random.default_rng(seed + 1).random(shape) < 0.5, -1.0, 1.0)
+    check_vjp(np.linalg.vector_norm, (x,), {"axis": axis, "keepdims": keepdims, "ord": ord_}, argnums=(0,),
+              seed=seed)
+
+
+def norms_of_rows(x):
+    return sum(np.sum(np.linalg.vector_norm(x, ord=o, axis=-1) ** 2) for o in ORDERS) \
+        + np.linalg.vector_norm(x, ord=3) * np.linalg.vector_norm(x[0])
+
+
+def test_vector_norm_in_a_user_function_at_first_and_second_order():
+    from tests.primitives import check_user_function
+    check_user_function(norms_of_rows, sample((3, 4)) + 0.1)
