@@ -75,9 +75,6 @@ REFUSED = {
         np.interp np.trapezoid np.unwrap np.ediff1d
         np.cumulative_prod np.modf np.nextafter
     """,
-    "products and linear algebra without a rule": """
-        np.linalg.cond np.linalg.tensorinv np.linalg.tensorsolve
-    """,
     "ndarray methods without a rule or with a different meaning from the function of the same name "
     "(x.sort() and x.partition() sort in place; call the NumPy function)": """
         ndarray.compress ndarray.item ndarray.tolist ndarray.view ndarray.getfield

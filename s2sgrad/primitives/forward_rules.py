@@ -440,3 +440,34 @@ def vector_norm_jvp(g, ans, x, *, axis=None, keepdims=False, ord=2):
 def p_norm_direction_jvp(g, ans, x, norm, ord=2, axis=None):
     return (g * linalg.p_norm_slope(ord) / norm * (np.abs(x) / norm) ** linalg.p_norm_curvature(ord),
             -g * linalg.p_norm_slope(ord) / norm * ans, None, None)
+
+
+@defjvp(np.linalg.tensorinv)
+def tensorinv_jvp(g, ans, a, ind=2):
+    inverse = linalg.as_matrix(ans, np.ndim(a) - ind)
+    return (np.reshape(-np.matmul(inverse, np.matmul(linalg.as_matrix(g, ind), inverse)), np.shape(ans)), None)
+
+
+@defjvp(np.linalg.tensorsolve)
+def tensorsolve_jvp(g, ans, a, b, axes=None):
+    matrix = linalg.as_matrix(np.transpose(a, linalg.tensorsolve_order(np.ndim(a), axes)), np.ndim(b))
+    return (np.reshape(np.linalg.solve(matrix, -np.matmul(
+                linalg.as_matrix(np.transpose(g, linalg.tensorsolve_order(np.ndim(a), axes)), np.ndim(b)),
+                np.ravel(ans))), np.shape(ans)),
+            np.reshape(np.linalg.solve(matrix, np.ravel(g)), np.shape(ans)), None)
+
+
+@defjvp(np.linalg.cond)
+def cond_jvp(g, ans, x, p=None):
+    inverse = np.linalg.inv(x)
+    order = linalg.cond_order(p)
+    norm_x = np.linalg.norm(x, order, (-2, -1))
+    norm_inverse = np.linalg.norm(inverse, order, (-2, -1))
+    return (norm_inverse * np.sum(
+                (x / repeat_to(norm_x, x, (-2, -1)) * euclidean_only(x, order, (-2, -1))
+                 + norm_direction(x, order, (-2, -1)) + spectral_direction(x, order, (-2, -1))) * g,
+                axis=(-2, -1))
+            - norm_x * np.sum(
+                (inverse / repeat_to(norm_inverse, x, (-2, -1)) * euclidean_only(x, order, (-2, -1))
+                 + norm_direction(inverse, order, (-2, -1)) + spectral_direction(inverse, order, (-2, -1)))
+                * np.matmul(inverse, np.matmul(g, inverse)), axis=(-2, -1)), None)

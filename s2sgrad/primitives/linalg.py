@@ -12,6 +12,7 @@ its own rule needs only ``F`` and the other adjoint, so derivatives of any
 order stay closed over the same few helpers.
 """
 
+import math
 import operator
 
 import numpy as np
@@ -321,7 +322,8 @@ def no_spectral_second_order(x, ord=None, axis=None):
     if isinstance(spectral_direction(x, ord, axis), float):
         return np.zeros(np.shape(x), np.result_type(x, 1.0))
     raise NotImplementedError(
-        f"s2sgrad has no second derivative of np.linalg.norm of order {ord!r} (it needs the SVD's derivative)")
+        f"s2sgrad has no second derivative of np.linalg.norm of order {ord!r}, nor of the matrix_norm or cond "
+        "that use it (it needs the SVD's derivative)")
 
 
 defnondiff(euclidean_only, norm_direction, no_spectral_second_order, dtype="float")
@@ -652,3 +654,75 @@ defnondiff(p_norm_slope, p_norm_curvature, dtype="float")
 def p_norm_direction_vjp(g, ans, x, norm, ord=2, axis=None):
     slope = g * p_norm_slope(ord) / norm
     return (slope * (np.abs(x) / norm) ** p_norm_curvature(ord), -slope * ans, None, None)
+
+
+# tensorinv and tensorsolve are inv and solve of their argument read as a
+# matrix: the first ``ind`` axes (of tensorsolve: b's) are its rows, the
+# others its columns. Their rules are inv's and solve's on those matrices.
+
+
+def as_matrix(x, ind):
+    """``x`` as a matrix whose rows run over its first ``ind`` axes and whose
+    columns over the others."""
+    return np.reshape(x, (math.prod(np.shape(x)[:ind]), -1))
+
+
+@defvjp(as_matrix, view_of=0, linear=True)
+def as_matrix_vjp(g, ans, x, ind):
+    return (np.reshape(g, np.shape(x)), None)
+
+
+@defvjp(np.linalg.tensorinv, allocates=True, dtype="float")
+def tensorinv(g, ans, a, ind=2):
+    inverse_t = np.swapaxes(as_matrix(ans, np.ndim(a) - ind), -1, -2)
+    return (np.reshape(-np.matmul(inverse_t, np.matmul(as_matrix(g, np.ndim(a) - ind), inverse_t)),
+                       np.shape(a)), None)
+
+
+def tensorsolve_order(ndim, axes=None):
+    """The order of a's axes tensorsolve works in: those in ``axes`` moved last."""
+    order = [k for k in range(ndim) if axes is None or k % ndim not in [a % ndim for a in axes]]
+    return tuple(order + ([a % ndim for a in axes] if axes is not None else []))
+
+
+defnondiff(tensorsolve_order, dtype="int")
+
+
+@defvjp(np.linalg.tensorsolve, allocates=True, dtype="float")
+def tensorsolve(g, ans, a, b, axes=None):
+    order = tensorsolve_order(np.ndim(a), axes)
+    cotangent_b = np.reshape(
+        np.linalg.solve(np.swapaxes(as_matrix(np.transpose(a, order), np.ndim(b)), -1, -2), np.ravel(g)),
+        np.shape(b))
+    cotangent_a = -np.reshape(np.outer(cotangent_b, ans), np.shape(np.transpose(a, order)))
+    return (np.transpose(cotangent_a, np.argsort(order)), cotangent_b, None)
+
+
+# cond(x, p) = norm(x, p) * norm(inv(x), p) for every order (2: the largest
+# singular value over the smallest; None means 2): the product rule over
+# norm's rule, the second factor through inv's.
+
+
+def cond_order(p=None):
+    """The matrix norm order ``np.linalg.cond`` takes: 2 for None."""
+    return 2 if p is None else p
+
+
+defnondiff(cond_order, dtype="given")
+
+
+@defvjp(np.linalg.cond, allocates=True, dtype="float")
+def cond(g, ans, x, p=None):
+    inverse = np.linalg.inv(x)
+    order = cond_order(p)
+    norm_x = np.linalg.norm(x, order, (-2, -1))
+    norm_inverse = np.linalg.norm(inverse, order, (-2, -1))
+    inverse_t = np.swapaxes(inverse, -1, -2)
+    return (repeat_to(g * norm_inverse, x, (-2, -1))
+            * (x / repeat_to(norm_x, x, (-2, -1)) * euclidean_only(x, order, (-2, -1))
+               + norm_direction(x, order, (-2, -1)) + spectral_direction(x, order, (-2, -1)))
+            - np.matmul(inverse_t, np.matmul(
+                repeat_to(g * norm_x, x, (-2, -1))
+                * (inverse / repeat_to(norm_inverse, x, (-2, -1)) * euclidean_only(x, order, (-2, -1))
+                   + norm_direction(inverse, order, (-2, -1)) + spectral_direction(inverse, order, (-2, -1))),
+                inverse_t)), None)

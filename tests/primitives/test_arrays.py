@@ -400,3 +400,35 @@ def test_joins_over_drawn_shapes(extents, seed):
         check_vjp(join, (parts,), argnums=(0,), seed=seed)
     vectors = [sample((k,) if k else (), seed=seed + i) for i, k in enumerate(extents)]
     check_vjp(np.hstack, (vectors,), argnums=(0,), seed=seed)
+
+
+def weighted_sort(x):
+    return np.sum(np.sort(x, axis=-1) * np.arange(1.0, 5.0))
+
+
+def weighted_partition(x):
+    return np.sum(np.partition(x, 1, axis=-1)[..., :2] * np.array([1.0, 10.0]))
+
+
+def median_of_rows(x):
+    return np.sum(np.median(x, axis=-1) * np.array([1.0, 10.0]))
+
+
+def test_ties_of_sort_partition_and_median_go_to_the_stable_sorts_entry():
+    # autograd's and JAX's convention: the cotangent of a sorted position goes
+    # to the entry the stable sort put there (not shared among equal entries)
+    x = np.array([[2.0, 1.0, 2.0, 2.0], [3.0, 3.0, 0.5, 3.0]])
+    order = np.argsort(x, axis=-1, kind="stable")
+    rows = np.arange(2)[:, None]
+    expected = np.zeros_like(x)
+    expected[rows, order] = np.arange(1.0, 5.0)
+    np.testing.assert_array_equal(sg.grad(weighted_sort)(x), expected)
+    expected = np.zeros_like(x)
+    expected[rows, order[:, :2]] = [1.0, 10.0]
+    np.testing.assert_array_equal(sg.grad(weighted_partition)(x), expected)
+    expected = np.zeros_like(x)
+    expected[rows, order[:, 1:3]] = np.array([[0.5], [5.0]])
+    np.testing.assert_array_equal(sg.grad(median_of_rows)(x), expected)
+    direction = np.random.default_rng(0).standard_normal(x.shape)
+    for f in (weighted_sort, weighted_partition, median_of_rows):
+        np.testing.assert_allclose(sg.jvp(f)(x, direction)[1], np.sum(sg.grad(f)(x) * direction))

@@ -98,6 +98,16 @@ CASES += [
     Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), 1), label="1"),
     Case(linalg.p_norm_direction, (sample((3, 4)), sample((3, 4), 1.0, 2.0, seed=1), np.inf, 0),
          argnums=(0, 1), label="inf"),
+    Case(np.linalg.tensorinv, (np.eye(6).reshape(6, 2, 3) + 0.1 * sample((6, 2, 3)),), {"ind": 1}),
+    Case(np.linalg.tensorinv, (np.eye(6).reshape(2, 3, 6) + 0.1 * sample((2, 3, 6)),), label="ind2"),
+    Case(np.linalg.tensorsolve, (np.eye(6).reshape(2, 3, 6) + 0.1 * sample((2, 3, 6)), sample((2, 3)))),
+    Case(np.linalg.tensorsolve, (np.eye(6).reshape(6, 2, 3) + 0.1 * sample((6, 2, 3)), sample((2, 3))),
+         {"axes": (0,)}, label="axes"),
+    Case(np.linalg.tensorsolve, (np.eye(6).reshape(2, 3, 2, 3) + 0.1 * sample((2, 3, 2, 3)), sample((2, 3))),
+         {"axes": (2, 1)}, label="axes2"),
+    Case(linalg.as_matrix, (sample((2, 3, 4)), 1)),
+    Case(linalg.tensorsolve_order, (3, (0,)), argnums=()),
+    Case(linalg.cond_order, (None,), argnums=()),
     Case(linalg.p_norm_slope, (2,), argnums=()),
     Case(linalg.p_norm_curvature, (2,), argnums=()),
     Case(linalg.spectral_direction, (sample((3, 3)), 1), argnums=(0,), label="not spectral"),
@@ -105,6 +115,10 @@ CASES += [
     Case(np.trace, (sample((3, 4)), 1), label="offset"),
     Case(np.trace, (sample((2, 3, 4)),), {"axis1": 2, "axis2": 0, "offset": -1}, label="axes"),
 ]
+
+for _p in (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf):
+    CASES.append(Case(np.linalg.cond, (sample((3, 3)) + 2 * np.eye(3),), {"p": _p}, label=str(_p)))
+CASES.append(Case(np.linalg.cond, (sample((2, 3, 3)) + 2 * np.eye(3),), {"p": "fro"}, label="batched"))
 
 # The adjoint helpers, checked in their first argument (the cotangent) and in
 # the operand they are bilinear in; the other operand only gives a shape.
@@ -194,3 +208,25 @@ def norms_of_rows(x):
 def test_vector_norm_in_a_user_function_at_first_and_second_order():
     from tests.primitives import check_user_function
     check_user_function(norms_of_rows, sample((3, 4)) + 0.1)
+
+
+def tensor_inverses_and_solves(x):
+    inverse = np.linalg.tensorinv(np.eye(6).reshape(2, 3, 6) + 0.1 * x)
+    solved = np.linalg.tensorsolve(np.eye(6).reshape(6, 2, 3) + 0.1 * x.reshape(6, 2, 3), x[1, :2, :3], axes=(0,))
+    return np.sum(np.sin(inverse)) + np.sum(solved ** 3) + np.linalg.cond(x[0, :, :3] + 3.0 * np.eye(3), "fro")
+
+
+def test_tensorinv_tensorsolve_and_cond_in_a_user_function_at_first_and_second_order():
+    from tests.primitives import check_user_function
+    check_user_function(tensor_inverses_and_solves, sample((2, 3, 6)))
+
+
+def condition_number(x):
+    return np.linalg.cond(x)
+
+
+def test_cond_of_the_2_norm_refuses_a_second_derivative():
+    # (the largest and smallest singular values: the SVD has no second derivative)
+    with pytest.raises(NotImplementedError, match="second derivative"):
+        import s2sgrad as sg
+        sg.hessian(condition_number)(sample((3, 3)) + 2 * np.eye(3))
