@@ -169,7 +169,7 @@ def eigvals_adjoint(cotangent, a):
 def eigvals_tangent(tangent, a):
     """The tangent of ``eigvals(a)``: the diagonal of ``V^-1 dA V``."""
     v = _real_eig(np.linalg.eig(a), "np.linalg.eigvals")[1]
-    return np.sum(np.linalg.solve(v, tangent @ v) * np.eye(np.shape(v)[-1]), axis=-1)
+    return np.sum(np.linalg.solve(v, tangent @ v) * np.eye(np.shape(v)[-1], dtype=np.result_type(v)), axis=-1)
 
 
 # -- lstsq ---------------------------------------------------------------------
@@ -247,9 +247,73 @@ def eig_adjoint_vjp(g, ans, cotangent, results, a):
     return (no_second_order("np.linalg.eig"), None, no_second_order("np.linalg.eig"))
 
 
+# eigvals at second order. With U = V^-T (its columns the left
+# eigenvectors), eigvals_adjoint(g, a) = U diag(g) V^T, unchanged when V's
+# columns are rescaled; along dA, dV = V Ω with Ω = F∘(V^-1 dA V) (zero
+# diagonal) and dU = -U Ω^T, so it moves by U (diag(g) Ω^T - Ω^T diag(g)) V^T.
+
+
+def _left_right(a):
+    w, v, eye, gaps = _real_eig(np.linalg.eig(a), "np.linalg.eigvals")
+    return _t(np.linalg.inv(v)), v, gaps
+
+
+def eigvals_adjoint_tangent(tangent, cotangent, a):
+    """The tangent of ``eigvals_adjoint(cotangent, a)`` along ``a + tangent``."""
+    u, v, gaps = _left_right(a)
+    omega_t = _t(np.linalg.solve(v, tangent @ v) * gaps)
+    g = np.real(cotangent)
+    return u @ (g[..., :, None] * omega_t - omega_t * g[..., None, :]) @ _t(v)
+
+
+def eigvals_curvature(h, cotangent, a):
+    """The cotangent of ``a`` of ``<h, eigvals_adjoint(cotangent, a)>``, the
+    cotangent held fixed: ``U (F∘M) V^T`` with ``M = (K∘(g_i - g_j))^T``,
+    ``K = U^T h V`` (the transpose of :func:`eigvals_adjoint_tangent`)."""
+    u, v, gaps = _left_right(a)
+    g = np.real(cotangent)
+    k = _t(u) @ h @ v
+    return u @ (gaps * _t(k * (g[..., :, None] - g[..., None, :]))) @ _t(v)
+
+
 @defvjp(eigvals_adjoint, allocates=True, dtype="float")
 def eigvals_adjoint_vjp(g, ans, cotangent, a):
-    return (no_second_order("np.linalg.eigvals"), no_second_order("np.linalg.eigvals"))
+    return (eigvals_tangent(g, a), eigvals_curvature(g, cotangent, a))
+
+
+@defvjp(eigvals_tangent, allocates=True, dtype="float")
+def eigvals_tangent_vjp(g, ans, tangent, a):
+    return (eigvals_adjoint(g, a), eigvals_curvature(tangent, g, a))
+
+
+def eigvals_tangent_tangent(direction, tangent, a):
+    """The tangent of ``eigvals_tangent(tangent, a)`` along ``a + direction``:
+    ``diag(K Ω - Ω K)`` with ``K = U^T tangent V``."""
+    u, v, gaps = _left_right(a)
+    k = _t(u) @ tangent @ v
+    omega = np.linalg.solve(v, direction @ v) * gaps
+    return np.sum(k * _t(omega) - omega * _t(k), axis=-1)
+
+
+@defvjp(eigvals_tangent_tangent, allocates=True, dtype="float")
+def eigvals_tangent_tangent_vjp(g, ans, direction, tangent, a):
+    return (no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"))
+
+
+@defvjp(eigvals_adjoint_tangent, allocates=True, dtype="float")
+def eigvals_adjoint_tangent_vjp(g, ans, tangent, cotangent, a):
+    return (no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"))
+
+
+@defvjp(eigvals_curvature, allocates=True, dtype="float")
+def eigvals_curvature_vjp(g, ans, h, cotangent, a):
+    return (no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"),
+            no_second_order("the derivative of np.linalg.eigvals (a third derivative)"))
 
 
 @defvjp(lstsq_adjoint, allocates=True, dtype="float", returns_list=True)

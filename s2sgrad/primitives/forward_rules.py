@@ -471,3 +471,46 @@ def cond_jvp(g, ans, x, p=None):
                 (inverse / repeat_to(norm_inverse, x, (-2, -1)) * euclidean_only(x, order, (-2, -1))
                  + norm_direction(inverse, order, (-2, -1)) + spectral_direction(inverse, order, (-2, -1)))
                 * np.matmul(inverse, np.matmul(g, inverse)), axis=(-2, -1)), None)
+
+
+@defjvp(quantiles.quantile_cotangents)
+def quantile_cotangents_jvp(g, ans, cotangent, a, q, axis=None, method="linear", weights=None, nan=False,
+                            percent=False):
+    return (quantiles.quantile_cotangents(g, a, q, axis, method, weights, nan, percent),
+            quantiles.quantile_cotangents_tangent(g, None, cotangent, a, q, axis, method, weights, nan, percent),
+            quantiles.quantile_cotangents_tangent(None, g, cotangent, a, q, axis, method, weights, nan, percent))
+
+
+@defjvp(quantiles.quantile_curvature)
+def quantile_curvature_jvp(g, ans, h, cotangent, a, q, axis=None, method="linear", weights=None, nan=False,
+                           percent=False):
+    return (linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"))
+
+
+@defjvp(quantiles.quantile_cotangents_tangent)
+def quantile_cotangents_tangent_jvp(g, ans, d_a, d_q, cotangent, a, q, axis=None, method="linear", weights=None,
+                                    nan=False, percent=False):
+    return (linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            linalg.no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"))
+
+
+@defjvp(decompositions.eigvals_adjoint)
+def eigvals_adjoint_jvp(g, ans, cotangent, a):
+    return (decompositions.eigvals_adjoint(g, a), decompositions.eigvals_adjoint_tangent(g, cotangent, a))
+
+
+@defjvp(decompositions.eigvals_tangent)
+def eigvals_tangent_jvp(g, ans, tangent, a):
+    return (decompositions.eigvals_tangent(g, a), decompositions.eigvals_tangent_tangent(g, tangent, a))
+
+
+@defjvp(quantiles.quantile_tangent)
+def quantile_tangent_jvp(g, ans, d_a, d_q, result, a, q, axis=None, method="linear", weights=None, nan=False,
+                         percent=False):
+    return (quantiles.quantile_tangent(g, None, result, a, q, axis, method, weights, nan, percent),
+            quantiles.quantile_tangent(None, g, result, a, q, axis, method, weights, nan, percent),
+            None,
+            quantiles.quantile_tangent_tangent(g, None, d_a, d_q, result, a, q, axis, method, weights, nan, percent),
+            quantiles.quantile_tangent_tangent(None, g, d_a, d_q, result, a, q, axis, method, weights, nan, percent))

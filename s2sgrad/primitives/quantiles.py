@@ -12,13 +12,13 @@ no gradient. ``q`` may be an array (its axes come first in the result),
 ``axis`` an int or a tuple, ``keepdims`` either. Other methods, and
 ``weights``, are refused, as is a ``nan*`` call with a q of two or more
 dimensions over several but not all axes (NumPy 2.4 lays its result out
-unlike ``np.quantile``'s). First order (forward mode too): a second
-derivative raises ``NotImplementedError``.
+unlike ``np.quantile``'s). Twice differentiable (forward mode too); a
+third derivative is refused.
 """
 
 import numpy as np
 
-from s2sgrad.primitives.linalg import no_second_order
+from s2sgrad.primitives.linalg import no_second_order, output_cotangent
 from s2sgrad.primitives.reductions import _as_rows
 from s2sgrad.primitives.registry import defvjp
 
@@ -114,8 +114,116 @@ def nanpercentile(g, ans, a, q, axis=None, out=None, overwrite_input=False, meth
     return (grads[0], grads[1])
 
 
+# Second order. The cotangents (g_a, g_q) are linear in the cotangent g;
+# g_a moves with q through f (d f / d q = (n - 1), over 100 for the
+# percentiles), g_q with a through the gap x[hi] - x[lo]; g_a does not move
+# with a nor g_q with q (their positions are locally constant).
+
+
+def _gap_weights(rows, ranks, lo, hi, counts, percent):
+    """d (x[hi] - x[lo]) (n - 1) / d x per entry: (n - 1) at hi, -(n - 1) at
+    lo (over 100 for the percentiles), shaped like lo + the rows' last axis."""
+    scale = np.where(counts > 0, counts - 1, 0) / (100.0 if percent else 1.0)
+    return ((ranks == hi[..., None]) * 1.0 - (ranks == lo[..., None])) * scale[..., None]
+
+
+def quantile_cotangents_tangent(d_a, d_q, cotangent, a, q, axis=None, method="linear", weights=None, nan=False,
+                                percent=False):
+    """The tangent of :func:`quantile_cotangents`'s (g_a, g_q) along ``d_a``
+    and ``d_q`` (None for none), the cotangent held fixed."""
+    rows, ranks, ordered, lo, hi, f, counts, restore = _positions(a, q, axis, method, weights, nan, percent)
+    g = np.reshape(cotangent, np.shape(lo)) * (counts > 0)
+    moves = _gap_weights(rows, ranks, lo, hi, counts, percent)
+    t_a = np.zeros(np.shape(a), np.result_type(a, 1.0))
+    t_q = np.zeros(np.shape(q), np.result_type(q, 1.0))
+    if d_q is not None:
+        d_q = np.reshape(d_q, np.shape(d_q) + (1,) * (np.ndim(lo) - np.ndim(d_q)))
+        t_a = t_a + restore(np.sum(moves * (g * d_q)[..., None], axis=tuple(range(np.ndim(q)))))
+    if d_a is not None:
+        d_rows = _as_rows(d_a, axis)[0]
+        if nan:
+            d_rows = np.where(np.isnan(rows), 0.0, d_rows)
+        t_q = t_q + np.reshape(np.sum(g * np.sum(moves * d_rows, axis=-1), axis=tuple(range(np.ndim(q), np.ndim(g)))),
+                               np.shape(q))
+    return t_a.astype(np.result_type(a, 1.0), copy=False), t_q
+
+
+def quantile_curvature(h, cotangent, a, q, axis=None, method="linear", weights=None, nan=False, percent=False):
+    """(the cotangent of ``a``, that of ``q``) of ``<h, quantile_cotangents(cotangent, a, q)>``
+    with the cotangent held fixed: the transpose of :func:`quantile_cotangents_tangent`."""
+    rows, ranks, ordered, lo, hi, f, counts, restore = _positions(a, q, axis, method, weights, nan, percent)
+    g = np.reshape(cotangent, np.shape(lo)) * (counts > 0)
+    moves = _gap_weights(rows, ranks, lo, hi, counts, percent)
+    h_a, h_q = output_cotangent(h, (a, q), 0), output_cotangent(h, (a, q), 1)
+    h_q = np.reshape(h_q, np.shape(h_q) + (1,) * (np.ndim(lo) - np.ndim(h_q)))
+    c_a = restore(np.sum(moves * (g * h_q)[..., None], axis=tuple(range(np.ndim(q)))))
+    h_rows = _as_rows(h_a, axis)[0]
+    if nan:
+        h_rows = np.where(np.isnan(rows), 0.0, h_rows)
+    c_q = np.sum(g * np.sum(moves * h_rows, axis=-1), axis=tuple(range(np.ndim(q), np.ndim(g))))
+    return (c_a.astype(np.result_type(a, 1.0), copy=False),
+            np.reshape(c_q, np.shape(q)).astype(np.result_type(q, 1.0), copy=False))
+
+
 @defvjp(quantile_cotangents, allocates=True, dtype="float", returns_list=True)
 def quantile_cotangents_vjp(g, ans, cotangent, a, q, axis=None, method="linear", weights=None, nan=False,
                             percent=False):
-    return (no_second_order("np.quantile and np.percentile"), no_second_order("np.quantile and np.percentile"),
-            no_second_order("np.quantile and np.percentile"))
+    curvature = quantile_curvature(g, cotangent, a, q, axis, method, weights, nan, percent)
+    return (quantile_tangent(output_cotangent(g, ans, 0), output_cotangent(g, ans, 1), cotangent, a, q, axis, method,
+                             weights, nan, percent),
+            curvature[0], curvature[1])
+
+
+def quantile_tangent_tangent(e_a, e_q, d_a, d_q, result, a, q, axis=None, method="linear", weights=None, nan=False,
+                             percent=False):
+    """The tangent of ``quantile_tangent(d_a, d_q, result, a, q)`` along ``a +
+    e_a`` and ``q + e_q`` (None for none): d_q's slope moves with a, d_a's
+    weights with q."""
+    rows, ranks, ordered, lo, hi, f, counts, restore = _positions(a, q, axis, method, weights, nan, percent)
+    moves = _gap_weights(rows, ranks, lo, hi, counts, percent)
+    tangent = np.zeros(np.shape(lo), np.result_type(result, 1.0))
+    for along, scale in ((e_a, d_q), (d_a, e_q)):
+        if along is not None and scale is not None:
+            rows_along = _as_rows(along, axis)[0]
+            if nan:
+                rows_along = np.where(np.isnan(rows), 0.0, rows_along)
+            scale = np.reshape(scale, np.shape(scale) + (1,) * (np.ndim(lo) - np.ndim(scale)))
+            tangent = tangent + scale * np.sum(moves * rows_along, axis=-1)
+    return np.reshape(tangent, np.shape(result)).astype(np.result_type(result), copy=False)
+
+
+@defvjp(quantile_tangent_tangent, allocates=True, dtype="float")
+def quantile_tangent_tangent_vjp(g, ans, e_a, e_q, d_a, d_q, result, a, q, axis=None, method="linear", weights=None,
+                                 nan=False, percent=False):
+    return (no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            None,
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"))
+
+
+@defvjp(quantile_tangent, allocates=True, dtype="float")
+def quantile_tangent_vjp(g, ans, d_a, d_q, result, a, q, axis=None, method="linear", weights=None, nan=False,
+                         percent=False):
+    # (linear in the tangents: its transpose is quantile_cotangents; in a and
+    # q it moves as <quantile_cotangents(g, a, q), (d_a, d_q)> does)
+    cotangents = quantile_cotangents(g, a, q, axis, method, weights, nan, percent)
+    curvature = quantile_curvature([d_a, d_q], g, a, q, axis, method, weights, nan, percent)
+    return (cotangents[0], cotangents[1], None, curvature[0], curvature[1])
+
+
+
+
+@defvjp(quantile_curvature, allocates=True, dtype="float", returns_list=True)
+def quantile_curvature_vjp(g, ans, h, cotangent, a, q, axis=None, method="linear", weights=None, nan=False,
+                           percent=False):
+    return (no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"))
+
+
+@defvjp(quantile_cotangents_tangent, allocates=True, dtype="float", returns_list=True)
+def quantile_cotangents_tangent_vjp(g, ans, d_a, d_q, cotangent, a, q, axis=None, method="linear", weights=None,
+                                    nan=False, percent=False):
+    return (no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"), no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"),
+            no_second_order("the derivative of np.quantile and np.percentile (a third derivative)"))

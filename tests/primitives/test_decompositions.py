@@ -35,8 +35,17 @@ CASES += [
 ]
 CASES += [Case(np.linalg.lstsq, (sample(sa), sample(sb, seed=1)), {"rcond": None}, label=f"{sa}-{sb}")
           for sa, sb in [((5, 3), (5,)), ((5, 3), (5, 2)), ((3, 5), (3,)), ((3, 3), (3, 2)), ((4, 1), (4,))]]
-ALSO_COVERED = [decompositions.qr_adjoint, decompositions.eig_adjoint, decompositions.eigvals_adjoint,
-                decompositions.lstsq_adjoint]
+# eigvals' helpers: their own rules make its second derivative (in the
+# cotangent and in the matrix)
+CASES += [
+    Case(decompositions.eigvals_adjoint, (sample((4,), seed=3), real_spectrum(4, seed=1))),
+    Case(decompositions.eigvals_adjoint, (sample((3, 2), seed=3), real_spectrum(2, seed=2, batch=(3,))),
+         label="batched"),
+    Case(decompositions.eigvals_tangent, (sample((4, 4), seed=3), real_spectrum(4, seed=1))),
+]
+ALSO_COVERED = [decompositions.qr_adjoint, decompositions.eig_adjoint, decompositions.lstsq_adjoint,
+                decompositions.eigvals_adjoint_tangent, decompositions.eigvals_curvature,
+                decompositions.eigvals_tangent_tangent]
 
 
 @pytest.mark.parametrize("case", params(CASES))
@@ -104,7 +113,7 @@ def test_refusals_name_what_has_no_derivative():
     rotation = np.array([[0.0, -1.0], [1.0, 0.0]])
     with pytest.raises(NotImplementedError, match="complex ones"):
         sg.grad(rotation_values)(rotation)
-    for f, x in [(rotation_values, real_spectrum(3)), (qr_loss, sample((4, 3))), (lstsq_loss, sample((5, 3)))]:
+    for f, x in [(qr_loss, sample((4, 3))), (lstsq_loss, sample((5, 3)))]:
         # (refused where the derivative is built, naming the user's line)
         with pytest.raises(sg.UnsupportedSyntaxError,
                            match=r"second derivative .*test_decompositions.py:\d+"):
@@ -155,3 +164,20 @@ def test_lstsq_through_both_arguments_in_forward_mode():
         direction = np.random.default_rng(argnum).standard_normal(np.shape((a, b)[argnum]))
         _, tangent = forward(solution, (a, b), argnum, direction)
         np.testing.assert_allclose(tangent, numerical_jvp(solution, (a, b), argnum, direction), rtol=1e-5, atol=1e-7)
+
+
+def eigenvalue_loss(a):
+    w = np.real(np.linalg.eigvals(a))
+    return np.sum(w ** 3 * np.arange(1.0, np.shape(w)[-1] + 1.0)) + np.sum(np.sin(w))
+
+
+@pytest.mark.parametrize("a", [real_spectrum(4, seed=1), real_spectrum(3, seed=2, batch=(2,))],
+                         ids=["single", "batched"])
+def test_eigvals_twice(a):
+    from tests.fd import numerical_jacobian
+    expected = numerical_jacobian(sg.grad(eigenvalue_loss), (a,))
+    scale = np.max(np.abs(expected))
+    np.testing.assert_allclose(sg.hessian(eigenvalue_loss)(a), expected, rtol=1e-5, atol=1e-7 * scale)
+    direction = np.random.default_rng(0).standard_normal(a.shape)
+    np.testing.assert_allclose(sg.hvp(eigenvalue_loss)(a, direction),
+                               np.tensordot(expected, direction, axes=a.ndim), rtol=1e-5, atol=1e-6 * scale)

@@ -27,7 +27,18 @@ CASES += [Case(np.i0, (sample((3, 4), -30.0, 30.0),)), Case(np.i0, (np.array([0.
                                                              label="series-asymptotic"),
           Case(special.i1, (sample((3, 4), -30.0, 30.0),)),
           Case(special.i1, (np.array([0.0, 1e-3, 19.99, 20.0, 25.0]),), label="series-asymptotic")]
-ALSO_COVERED = [quantiles.quantile_cotangents]
+# the cotangents' own rule (second order), in the cotangent, a and q
+CASES += [Case(quantiles.quantile_cotangents, (sample((2, 2, 4), seed=3), sample((2, 4, 5)), np.array([0.15, 0.6]), -1),
+               argnums=(0, 1, 2)),
+          Case(quantiles.quantile_cotangents, (sample((3,), seed=3), WITH_NANS[:, 2], 0.3, 1, "linear", None, True,
+                                               False), argnums=(0, 1, 2), label="nans"),
+          Case(quantiles.quantile_cotangents, (2.0, sample((6,)), 37.0, None, "linear", None, False, True),
+               argnums=(0, 1, 2), label="percent")]
+_A, _Q = sample((2, 4, 5)), np.array([0.15, 0.6])
+CASES += [Case(quantiles.quantile_tangent, (sample((2, 4, 5), seed=4), sample((2,), seed=5),
+                                            np.quantile(_A, _Q, axis=-1), _A, _Q, -1), argnums=(0, 1, 3, 4))]
+# (their rules refuse a third derivative)
+ALSO_COVERED = [quantiles.quantile_curvature, quantiles.quantile_cotangents_tangent, quantiles.quantile_tangent_tangent]
 
 
 @pytest.mark.parametrize("case", params(CASES))
@@ -86,11 +97,30 @@ def test_other_methods_and_weights_are_refused():
     with pytest.raises(NotImplementedError, match="'linear' method only"):
         sg.grad(nearest)(sample((5,)))
 
-    def second(x):
-        return np.quantile(x, 0.3) ** 2
 
-    with pytest.raises(sg.UnsupportedSyntaxError, match="second derivative of np.quantile"):
-        sg.hessian(second)(sample((5,)))
+
+@pytest.mark.parametrize("inner, outer", [(0, 0), (1, 1), (1, 0), (0, 1)])
+def test_second_derivatives_and_mixed_partials_of_a_user_function(inner, outer):
+    expected = numerical_jacobian(sg.grad(spread, wrt=inner), ARGS, outer)
+    np.testing.assert_allclose(sg.jacobian(sg.grad(spread, wrt=inner), wrt=outer)(*ARGS), expected,
+                               rtol=1e-5, atol=1e-6)
+    if inner == outer:
+        np.testing.assert_allclose(sg.hessian(spread, wrt=inner)(*ARGS), expected, rtol=1e-5, atol=1e-6)
+        direction = np.random.default_rng(inner).standard_normal(np.shape(ARGS[inner]))
+        np.testing.assert_allclose(sg.hvp(spread, wrt=inner)(*ARGS, direction),
+                                   np.tensordot(expected, direction, axes=np.ndim(direction)), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def cubed_quantile(x):
+    return np.quantile(np.array([x, 1.0, -2.0, 0.5]) * x, 0.3) ** 3
+
+
+def test_a_third_derivative_is_refused():
+    np.testing.assert_allclose(sg.grad(sg.grad(cubed_quantile))(0.7),
+                               numerical_jacobian(sg.grad(cubed_quantile), (0.7,)), rtol=1e-6)
+    with pytest.raises((sg.UnsupportedSyntaxError, NotImplementedError), match="third derivative"):
+        sg.grad(sg.grad(sg.grad(cubed_quantile)))(0.7)
 
 
 def bessel(x):
