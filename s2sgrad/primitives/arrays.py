@@ -13,6 +13,7 @@ one of the equal entries (the derivative does not exist there; any choice
 is a one-sided one).
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -130,9 +131,18 @@ def along_axis_index(shape, indices, axis=-1):
     return tuple(index)
 
 
-@defvjp(np.sort, allocates=True)
-def sort(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
-    return (getitem_adjoint(g, a, along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)),)
+#: NumPy 2.5 sorts in descending order too (``np.sort(a, descending=True)``):
+#: the rules read where each entry came from, whichever the order
+SORT_DESCENDS = "descending" in inspect.signature(np.sort).parameters
+
+if SORT_DESCENDS:
+    @defvjp(np.sort, allocates=True)
+    def sort(g, ans, a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+        return (getitem_adjoint(g, a, along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)),)
+else:
+    @defvjp(np.sort, allocates=True)
+    def sort(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
+        return (getitem_adjoint(g, a, along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)),)
 
 
 @defvjp(np.partition, allocates=True)

@@ -380,9 +380,14 @@ def cumprod_jvp(g, ans, a, axis=None, dtype=None, out=None):
     return (np.reshape(np.moveaxis(along, -1, cumulative_axis(axis)), np.shape(ans)),)
 
 
-@defjvp(np.sort)
-def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
-    return (g[along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)],)
+if arrays.SORT_DESCENDS:
+    @defjvp(np.sort)
+    def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, *, stable=None, descending=False):
+        return (g[along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)],)
+else:
+    @defjvp(np.sort)
+    def sort_jvp(g, ans, a, axis=-1, kind=None, order=None, *, stable=None):
+        return (g[along_axis_index(np.shape(a), source_positions(a, ans, axis), axis)],)
 
 
 @defjvp(np.partition)

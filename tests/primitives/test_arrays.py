@@ -432,3 +432,17 @@ def test_ties_of_sort_partition_and_median_go_to_the_stable_sorts_entry():
     direction = np.random.default_rng(0).standard_normal(x.shape)
     for f in (weighted_sort, weighted_partition, median_of_rows):
         np.testing.assert_allclose(sg.jvp(f)(x, direction)[1], np.sum(sg.grad(f)(x) * direction))
+
+
+def descending_sort(x):
+    return np.sum(np.sort(x, axis=0, descending=True) ** 2 * np.arange(1.0, 4.0)[:, None])
+
+
+@pytest.mark.skipif(not arrays.SORT_DESCENDS, reason="NumPy before 2.5 sorts in ascending order only")
+def test_descending_sort():
+    check_user_function(descending_sort, DISTINCT[:3] / 2.0)
+    x = np.array([[2.0, 1.0], [1.0, 1.0], [2.0, 3.0]])  # (ties: the stable sort's entry)
+    order = np.argsort(x, axis=0, stable=True, descending=True)
+    expected = np.zeros_like(x)
+    np.put_along_axis(expected, order, 2.0 * np.take_along_axis(x, order, 0) * np.arange(1.0, 4.0)[:, None], 0)
+    np.testing.assert_array_equal(sg.grad(descending_sort)(x), expected)
