@@ -23,6 +23,7 @@ import builtins
 import numpy as np
 
 from s2sgrad import runtime
+from s2sgrad.primitives.linalg import no_second_order
 from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad.runtime import Cotangents, DictCotangent, element_cotangent, unbroadcast
 
@@ -181,6 +182,11 @@ def keyed_cotangent(cotangent, mapping):
     if _no_cotangent(cotangent):
         return 0.0
     return DictCotangent(zip(mapping, cotangent))
+
+
+@defvjp(keyed_cotangent, holds=True, linear=True)
+def keyed_cotangent_vjp(g, ans, cotangent, mapping):
+    return (values_cotangent(g, mapping), None)
 
 
 def dict_keys(mapping):
@@ -383,6 +389,43 @@ def copied_cotangent(cotangent, iterable):
     if _no_cotangent(cotangent) or isinstance(iterable, dict):
         return 0.0
     return _like_sequence([runtime.cotangent_or_zero(entry) for entry in cotangent], iterable)
+
+
+def item_cotangents(cotangent, iterable):
+    """The transpose of :func:`copied_cotangent`: the list of the item
+    cotangents of a cotangent shaped like ``iterable`` (an array's rows)."""
+    if _no_cotangent(cotangent) or isinstance(iterable, dict):
+        return 0.0
+    return Cotangents(element_cotangent(cotangent, i) for i in range(len(iterable)))
+
+
+@defvjp(copied_cotangent, holds=True, linear=True, returns_list=True)
+def copied_cotangent_vjp(g, ans, cotangent, iterable):
+    return (item_cotangents(g, iterable), None)
+
+
+@defvjp(item_cotangents, holds=True, linear=True, returns_list=True)
+def item_cotangents_vjp(g, ans, cotangent, iterable):
+    return (copied_cotangent(g, iterable), None)
+
+
+# (zip's, zip(*rows)'s and d.items()'s cotangents have no transposes yet:
+# a second derivative through them is refused where it is built)
+
+
+@defvjp(unzipped_cotangent)
+def unzipped_cotangent_vjp(g, ans, cotangent, seq, position):
+    return (no_second_order("zip(...)"), None, None)
+
+
+@defvjp(transposed_cotangent)
+def transposed_cotangent_vjp(g, ans, cotangent, rows):
+    return (no_second_order("zip(*rows)"), None)
+
+
+@defvjp(items_cotangent)
+def items_cotangent_vjp(g, ans, cotangent, items):
+    return (no_second_order("d.items()"), None)
 
 
 @defvjp(gathered_cotangent, linear=True)

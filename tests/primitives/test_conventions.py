@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 
 from s2sgrad import backend
-from s2sgrad.primitives import arrays, containers, elementwise, products, reductions, registry, shape, special
+from s2sgrad.primitives import arrays, elementwise, products, reductions, registry, shape, special
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
@@ -100,12 +100,6 @@ LAST_ORDER = {reductions.prod_of_others_jvp, tape_compiled.custom_cotangents, el
               # (multi_dot's third derivative would need these)
               products.multi_dot_tangent, products.multi_dot_cotangents_tangent,
               special.i1_over_x}  # (i0's third derivative would need it)
-#: the container helpers of ``zip``, ``list(...)``, ``d.items()`` and
-#: ``d.values()``: their transposes are not written yet,
-#: so a second derivative through them is refused (no rule)
-LAST_ORDER |= {containers.unzipped_cotangent, containers.transposed_cotangent,
-               containers.copied_cotangent, containers.items_cotangent,
-               containers.keyed_cotangent}
 
 
 def _known(obj):
