@@ -52,8 +52,7 @@ REFUSED = {
     """,
     "joining, gathering and rearranging without a rule": """
         np.block np.broadcast_arrays np.compress np.extract np.delete np.insert np.resize
-        np.diagflat np.trim_zeros np.rollaxis np.row_stack np.matrix_transpose
-        np.fft.fftshift np.fft.ifftshift np.linalg.matrix_transpose np.linalg.diagonal
+        np.diagflat np.trim_zeros np.row_stack
     """,
     "writing into an argument (write the result to a new array instead)": """
         np.copyto np.put np.place np.putmask np.fill_diagonal np.put_along_axis

@@ -82,6 +82,11 @@ def diagonal_adjoint(cotangent, a, offset=0, axis1=0, axis2=1):
     return grad
 
 
+@defvjp(np.linalg.diagonal, view_of=0, linear=True)
+def linalg_diagonal(g, ans, x, *, offset=0):
+    return (diagonal_adjoint(g, x, offset, -2, -1),)
+
+
 @defvjp(diagonal_adjoint, allocates=True, linear=True)
 def diagonal_adjoint_vjp(g, ans, cotangent, a, offset=0, axis1=0, axis2=1):
     return (np.diagonal(g, offset, axis1, axis2), None, None, None, None)

@@ -111,6 +111,35 @@ def moveaxis(g, ans, a, source, destination):
     return (np.moveaxis(g, destination, source),)
 
 
+@defvjp(np.matrix_transpose, np.linalg.matrix_transpose, view_of=0, linear=True, batches=True)
+def matrix_transpose(g, ans, x):
+    return (np.swapaxes(g, -1, -2),)
+
+
+@defvjp(np.rollaxis, view_of=0, linear=True)
+def rollaxis(g, ans, a, axis, start=0):
+    return (np.moveaxis(g, rolled_position(np.ndim(a), axis, start), axis),)
+
+
+def rolled_position(ndim, axis, start=0):
+    """Where ``np.rollaxis(a, axis, start)`` puts ``axis`` (a ``ndim``-d ``a``)."""
+    axis, start = axis % ndim, start + ndim if start < 0 else start
+    return start - 1 if start > axis else start
+
+
+defnondiff(rolled_position, dtype="int")
+
+
+@defvjp(np.fft.fftshift, allocates=True, linear=True)
+def fftshift(g, ans, x, axes=None):
+    return (np.fft.ifftshift(g, axes),)
+
+
+@defvjp(np.fft.ifftshift, allocates=True, linear=True)
+def ifftshift(g, ans, x, axes=None):
+    return (np.fft.fftshift(g, axes),)
+
+
 @defvjp(np.flip, view_of=0, linear=True)
 def flip(g, ans, m, axis=None):
     return (np.flip(g, axis),)

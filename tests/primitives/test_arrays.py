@@ -54,6 +54,8 @@ CASES = [
     Case(np.repeat, (A, 3, -1), label="axis"),
     Case(np.diagonal, (M,)),
     Case(np.diagonal, (A, 1, 2, 0), label="axes"),
+    Case(np.linalg.diagonal, (A,)),
+    Case(np.linalg.diagonal, (A,), {"offset": -1}, label="offset"),
     Case(np.diagonal, (M, -1), label="below"),
     Case(np.diag, (V,)),
     Case(np.diag, (V, -2), label="vector-below"),
@@ -240,6 +242,13 @@ def linspaced(x):
     return np.sum(np.linspace(x[0], x[1], 7) ** 3) + np.sum(np.linspace(x[0, 0], 3.0, 5) ** 3)
 
 
+def transposes_rolls_and_shifts(x):
+    t = x[None] * np.ones((2, 1, 1))
+    return (np.sum(np.matrix_transpose(t) ** 3) + np.sum(np.rollaxis(t, 2) ** 2 * np.arange(4.0)[:, None, None])
+            + np.sum(np.linalg.diagonal(t, offset=1) ** 3) + np.sum(np.fft.fftshift(x) * DISTINCT)
+            + np.sum(np.fft.ifftshift(x, axes=1) ** 3))
+
+
 def stack_of_entries(x):
     return np.sum(np.stack([x, x ** 2]) ** 3)
 
@@ -255,7 +264,7 @@ USER_FUNCTIONS = [
     append_flat, append_rows, split_variants, flips_and_rotations, atleast_forms, tile_and_repeat,
     repeat_method, diagonals, take_along, sorted_weighted, partitioned, selected, chosen,
     differences, finite_differences, spacing_of_differences, padded, gridded, linspaced,
-    stack_of_entries,
+    stack_of_entries, transposes_rolls_and_shifts,
 ]
 
 

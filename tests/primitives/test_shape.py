@@ -107,6 +107,16 @@ CASES = [
     Case(shape.concatenate_adjoint, (sample((5, 4)), [M, sample((2, 4))], 0), argnums=(0,)),
     Case(shape.concatenate_adjoint, (sample((17,)), [M, V], None), argnums=(0,), label="flat"),
     Case(shape.array_adjoint, (sample((2, 2)), [[1.0, 2.0], [3.0, 4.0]]), argnums=(0,)),
+    Case(np.matrix_transpose, (A,)),
+    Case(np.linalg.matrix_transpose, (M,)),
+    Case(np.rollaxis, (A, 2)),
+    Case(np.rollaxis, (A, 0, 3), label="to the end"),
+    Case(np.rollaxis, (A, -1, 1), label="negative"),
+    Case(np.rollaxis, (A, 1, -3), label="negative start"),
+    Case(shape.rolled_position, (3, 0, 3), argnums=()),
+    Case(np.fft.fftshift, (A,)),
+    Case(np.fft.fftshift, (A, (0, -1)), label="axes"),
+    Case(np.fft.ifftshift, (sample((3, 5)), 1)),
     Case(shape.inverse_permutation, ((2, 0, 1),), argnums=()),
     Case(shape.stacked_cotangent, ([sample((3, 2)), sample((3, 2), seed=2)],
                                    [sample((3, 2)), sample((3, 2))], 1), argnums=(0,)),
@@ -151,3 +161,16 @@ def test_unbroadcast_is_adjoint_to_broadcasting(like, data, seed):
     g_shape = data.draw(broadcastable_shapes(like, min_dims=0, max_dims=4, max_side=3))
     check_vjp(runtime.unbroadcast, (sample(g_shape, seed=seed), sample(like, seed=seed + 1)), argnums=(0,), seed=seed)
     check_vjp(runtime.unbroadcast, (sample(like, seed=seed), sample(g_shape, seed=seed + 1)), argnums=(0,), seed=seed)
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=array_shapes(min_dims=1, max_dims=4, max_side=3), data=st.data(), seed=st.integers(0, 2**16))
+def test_rollaxis_and_shifts_over_drawn_axes(shape, data, seed):
+    ndim = len(shape)
+    axis = data.draw(st.integers(-ndim, ndim - 1))
+    start = data.draw(st.integers(-ndim, ndim))
+    x = np.random.default_rng(seed).standard_normal(shape)
+    check_vjp(np.rollaxis, (x, axis, start), argnums=(0,), seed=seed)
+    axes = data.draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1)))
+    check_vjp(np.fft.fftshift, (x, axes), argnums=(0,), seed=seed)
+    check_vjp(np.fft.ifftshift, (x, axes), argnums=(0,), seed=seed)
