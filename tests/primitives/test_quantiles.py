@@ -60,6 +60,9 @@ def test_quantiles_over_shapes_axes_and_q(shape, q_shape, axis, keepdims, which,
     position = q / scale * (counts - 1)
     if np.min(np.abs(position - np.round(position))) < 1e-3:
         return  # (at a kink finite differences average the two one-sided slopes)
+    gaps = np.diff(np.sort(a, axis=None))
+    if np.size(gaps) and np.min(gaps) < 1e-4:
+        return  # (near ties a difference step reorders the entries: seed 275 drew two 6e-7 apart)
     if which >= 2 and len(q_shape) >= 2 and axis == (0, -1) and len(shape) > 2:
         with pytest.raises(NotImplementedError, match="q of two or more dimensions"):
             quantiles.quantile_cotangents(np.ones(np.shape(f(a, q, axis))), a, q, axis, nan=True)
