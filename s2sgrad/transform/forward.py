@@ -114,6 +114,7 @@ class ForwardMode:
         guard_params, inherited = self.analysis.guarded_result_checks(body)
         self.active = self.analysis.activity(body, set(self.wrt))
         self.analysis.active = self.active
+        self.analysis.refuse_shared_writes(body)
         self.tangent_stacks = self.analysis.active_stacks
         self.written = {s.targets[0].value.id for s in walk_statements(body)
                         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}

@@ -41,7 +41,7 @@ from s2sgrad.transform.adjoints import simultaneous as _simultaneous
 from s2sgrad.transform.adjoints import walk_statements as _walk_statements
 from s2sgrad.transform.loops import LoopAdjoints, _record_loop_depths
 from s2sgrad.transform.structures import may_be_structures, reads_placeholder, sequence_operator
-from s2sgrad.transform.writes import ArrayWrites, _insert_after
+from s2sgrad.transform.writes import ArrayWrites
 from s2sgrad.transform.templates import returns_bare, template_for
 from s2sgrad.transform.analyse import result_checks
 
@@ -125,14 +125,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.sequences = self.sequence_names(body)
         self.structured = may_be_structures(body, self.wrt, self.context)
         self.assigned_under = _arms_assigning(self.fn)
-        self.guards = []
-        self.check_writes(body)
-        for statement, argument, write in self.guards:
-            _insert_after(body, statement, ast.Expr(self.helper_call("refuse_if_shared", [
-                ast.Name(statement.targets[0].id, ast.Load()), ast.Name(argument, ast.Load()),
-                ast.Constant(self.context.user_names.get(argument, argument)),
-                ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
-                ast.Constant(getattr(write, "lineno", None))])))
+        self.refuse_shared_writes(body)
         result_proven_scalar = isinstance(result, ast.Name) and \
             self.facts.proven.of(result.id) == 0
         self.shapes = self.facts.assumed

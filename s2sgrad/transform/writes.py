@@ -52,6 +52,19 @@ class ArrayWrites:
         return out
 
 
+    def refuse_shared_writes(self, body):
+        """:meth:`check_writes`, and the run-time guards it asks for inserted
+        into ``body`` (forward mode runs it too: a write through a shared
+        name is refused in both modes, never dropped as dead code)."""
+        self.guards = []
+        self.check_writes(body)
+        for statement, argument, write in self.guards:
+            _insert_after(body, statement, ast.Expr(self.helper_call("refuse_if_shared", [
+                ast.Name(statement.targets[0].id, ast.Load()), ast.Name(argument, ast.Load()),
+                ast.Constant(self.context.user_names.get(argument, argument)),
+                ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
+                ast.Constant(getattr(write, "lineno", None))])))
+
     def check_writes(self, body):
         """Refuse array writes that other names could observe.
 
