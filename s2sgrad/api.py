@@ -184,7 +184,7 @@ def jacobian(fun, wrt=0):
         key = _basis_key(values)
         use_forward = modes.get(key)
         if use_forward is None:
-            out = fun(*args, **kwargs)
+            out = _on_copies(fun, args, kwargs)
             use_forward = modes[key] = (
                 not isinstance(out, (list, tuple, dict))
                 and sum(int(xp.size(x)) for x in values) < xp.size(out)
@@ -196,7 +196,7 @@ def jacobian(fun, wrt=0):
             blocks = [_like(_forward_block(derivative, out_shape, x, b, offsets), x)
                       for b, x in enumerate(values)]
             return tuple(blocks) if isinstance(wrt, (tuple, list)) else blocks[0]
-        out = xp.asarray(fun(*args, **kwargs))
+        out = xp.asarray(_on_copies(fun, args, kwargs))
         bound = inspect.signature(fun).bind(*args, **kwargs)
         bound.apply_defaults()
         rows = []
@@ -208,6 +208,23 @@ def jacobian(fun, wrt=0):
 
     del jacobian_fun.__wrapped__
     return jacobian_fun
+
+
+def _on_copies(fun, args, kwargs):
+    """``fun(*args, **kwargs)`` on copies of the arrays among them: a
+    function may write into its arguments, and a derivative is taken at
+    the caller's values afterwards."""
+    return fun(*[_copied(a) for a in args], **{k: _copied(v) for k, v in kwargs.items()})
+
+
+def _copied(value):
+    if isinstance(value, xp.ndarray):
+        return value.copy()
+    if type(value) in (list, tuple):
+        return type(value)(_copied(v) for v in value)
+    if type(value) is dict:
+        return {k: _copied(v) for k, v in value.items()}
+    return value
 
 
 def _batched_forward(built, fun, wrt):
@@ -668,7 +685,7 @@ def _jvp_by_reverse(fun, wrt):
     def jvp_fun(*args):
         nonlocal jac, built
         *args, v = args
-        value = fun(*args)
+        value = _on_copies(fun, args, {})
         if built is not None:
             u = xp.zeros_like(xp.asarray(value, dtype=float))
             try:

@@ -124,6 +124,13 @@ def require_scalar(value, function_name):
         raise ValueError(f"grad requires {function_name} to return a real scalar; it returned {what}")
     shape = xp.shape(value)
     dtype = getattr(value, "dtype", None)
+    if shape == () and (isinstance(value, complex) or (dtype is not None and dtype.kind == "c")):
+        if xp.imag(value) == 0:  # (NumPy 2.5's eigvals of a real spectrum): its real part
+            return
+        raise ValueError(
+            f"grad requires {function_name} to return a real scalar; it returned the complex "
+            f"value {complex(value)}: differentiate its real part (np.real(...)) or its "
+            "modulus (np.abs(...))")
     if shape != () or (dtype is not None and dtype.kind not in "fiub") or isinstance(value, complex):
         raise ValueError(
             f"grad requires {function_name} to return a real scalar; it returned "

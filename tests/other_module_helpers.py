@@ -19,3 +19,10 @@ def softplus_scaled(z, c):
 
 def product_and_sine(a, b):
     return a * b, np.sin(a)
+
+
+def damped(a, n):
+    s = a * 0.5
+    for i in range(n):
+        s = s * 0.9 + a * (0.1 * i)
+    return s

@@ -69,14 +69,20 @@ def matmul_adjoint_b(cotangent, a, b):
     return np.reshape(unbroadcast(grad, b2), np.shape(b))
 
 
+# (g broadcast to ans's shape: a cotangent folded to a scalar, the 0.0 of a
+# loop-carried adjoint nothing has flowed into yet, is no matrix operand)
+
+
 @defvjp(matmul_adjoint_a, allocates=True)
 def matmul_adjoint_a_vjp(g, ans, cotangent, a, b):
-    return (np.matmul(g, b), None, matmul_adjoint_b(cotangent, g, b))
+    return (np.matmul(np.broadcast_to(g, np.shape(ans)), b), None,
+            matmul_adjoint_b(cotangent, np.broadcast_to(g, np.shape(ans)), b))
 
 
 @defvjp(matmul_adjoint_b, allocates=True)
 def matmul_adjoint_b_vjp(g, ans, cotangent, a, b):
-    return (np.matmul(a, g), matmul_adjoint_a(cotangent, a, g), None)
+    return (np.matmul(a, np.broadcast_to(g, np.shape(ans))),
+            matmul_adjoint_a(cotangent, a, np.broadcast_to(g, np.shape(ans))), None)
 
 
 # -- tensordot --------------------------------------------------------------

@@ -73,8 +73,10 @@ class Escapes:
         self.warned = {}
 
 
-#: the calls whose result is the escaped object itself (so identity finds it)
-_AS_IS = frozenset(("float", "int", "complex", "numpy", "item", "tolist", "asarray", "__array__"))
+#: the calls whose result has no derivative to lose (an integer); any other
+#: escape is also the last one of its line: what it gives is found by
+#: identity, and what the line computes from it (``float(t) ** 2``) by place
+_INTEGRAL = frozenset(("int", "__index__", "__int__"))
 
 
 def note(tape, value, how, frame):
@@ -91,7 +93,7 @@ def note(tape, value, how, frame):
         del held[next(iter(held))]
     what = f"`{text}`" if text else how
     held[id(value)] = (value, what, filename, lineno)
-    if user is not None and _callee(text) not in _AS_IS:
+    if user is not None and _callee(text) not in _INTEGRAL:
         escapes.last = (id(user), user.f_code, lineno, user.f_lasti, what, filename)
 
 
@@ -157,7 +159,7 @@ def coming_back(tape, prim, args, frame, tapes):
         user = user_frame(frame)
         if (user is None or id(user) != last[0] or user.f_code is not last[1]
                 or user.f_lineno != last[2] or user.f_lasti <= last[3]
-                or not _has_plain(args)):
+                or not _has_plain(args, user.f_code.co_consts)):
             return
         found = (None, last[4], last[5], last[2])
     if user is None:
@@ -198,14 +200,16 @@ def _held_among(held, args):
     return None
 
 
-def _has_plain(args):
-    """True when some input is a plain number or array (not a tensor, not an index)."""
+def _has_plain(args, constants=()):
+    """True when some input is a plain number or array (not a tensor, not an
+    index) other than one of ``constants`` (the code's literals, which the
+    line did not compute from an escaped value: ``x + 1.0 if float(x) > 0``)."""
     for a in args:
-        if isinstance(a, (float, complex, np.inexact)):
-            return True
-        if isinstance(a, np.ndarray) and a.dtype.kind in "fc":
-            return True
-        if type(a) in (list, tuple) and _has_plain(a):
+        if isinstance(a, (float, complex, np.inexact)) or (
+                isinstance(a, np.ndarray) and a.dtype.kind in "fc"):
+            if not any(a is c for c in constants):
+                return True
+        if type(a) in (list, tuple) and _has_plain(a, constants):
             return True
     return False
 

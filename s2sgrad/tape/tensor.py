@@ -478,6 +478,11 @@ def apply(prim, impl, args, params):
         if hasattr(raw, "_fields"):
             return type(raw)(*outs)
         return list(outs) if type(raw) is list else outs
+    if raw is None and _local.active and vals and type(vals[0]) is _ndarray:
+        # ``np.copyto(y, t)``, ``np.put(y, i, t)``: called for its effect, it
+        # wrote tensors' values into the plain array y, taken out of the tape
+        note_escape([a for a in args[1:] if isinstance(a, Tensor)], vals[0],
+                    f"{getattr(prim, '__name__', 'a NumPy function')}()", sys._getframe(2))
     return raw
 
 

@@ -127,7 +127,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         self.assigned_under = _arms_assigning(self.fn)
         self.refuse_shared_writes(body)
         result_proven_scalar = isinstance(result, ast.Name) and \
-            self.facts.proven.of(result.id) == 0
+            self.facts.proven.of(result.id) == 0 and not _may_be_complex(self.fn, self.context)
         self.shapes = self.facts.assumed
         adj = {}
         seed_name = None
@@ -751,7 +751,8 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
             params = list(code.co_varnames[: code.co_argcount])
             varargs = bool(code.co_flags & inspect.CO_VARARGS)
         if varargs or len(call.args) > len(params):
-            raise self.error(f"call to {_describe(func)} with variable arguments", s)
+            raise self.error(f"call to {self.spelling(call.func)} with variable arguments", s,
+                             "give the function named parameters")
         bound = dict(zip(params, call.args))
         bound.update({k.arg: k.value for k in call.keywords})
         wrt = [(p, v.id) for p, v in bound.items()
@@ -1231,6 +1232,33 @@ def _constant(value):
     if isinstance(value, tuple):
         return ast.Tuple([ast.Constant(v) for v in value], ast.Load())
     return ast.Constant(value)
+
+
+#: callables whose result may be complex for real input (NumPy 2.5's eig
+#: and eigvals always return complex arrays)
+_COMPLEX_RESULTS = (backend.xp.linalg.eig, backend.xp.linalg.eigvals, complex)
+
+
+def _may_be_complex(fn, context):
+    """False when no value of ``fn`` can be complex: no complex constant,
+    no mention of a complex type, no call that may return one (a user
+    function not inlined may). A scalar result proven real needs no
+    ``require_scalar`` check; any other does (grad refuses a complex result)."""
+    for node in walk(fn):
+        if isinstance(node, ast.Constant) and isinstance(node.value, complex):
+            return True
+        if isinstance(node, (ast.Name, ast.Attribute)) and \
+                "complex" in (node.id if isinstance(node, ast.Name) else node.attr):
+            return True
+        if isinstance(node, ast.Call):
+            func = context.resolve(node.func)
+            if func is None:
+                continue
+            if any(func is c for c in _COMPLEX_RESULTS) or func is context.call_vjp or \
+                    (registry.is_user_function(func) and not (
+                        isinstance(node.func, ast.Name) and node.func.id in context.local_functions)):
+                return True
+    return False
 
 
 def _describe(primitive):
