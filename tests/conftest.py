@@ -9,6 +9,10 @@ recorded here and fails the test during which it happened.
 The disk cache of generated code goes to a temporary directory of the test
 session (removed at its end; subprocesses inherit it), never into the
 user's cache.
+
+Property tests draw the same examples on every run (hypothesis's
+``derandomize``; no example database), so a run is reproducible and CI does
+not depend on luck; ``HYPOTHESIS_PROFILE=explore`` draws fresh random ones.
 """
 
 import atexit
@@ -21,6 +25,7 @@ os.environ["S2SGRAD_CACHE_DIR"] = _cache_dir = tempfile.mkdtemp(prefix="s2sgrad-
 atexit.register(shutil.rmtree, _cache_dir, True)
 
 import pytest  # noqa: E402
+from hypothesis import settings  # noqa: E402
 
 from s2sgrad.ir import grammar  # noqa: E402
 
@@ -38,6 +43,10 @@ def _recording_check(program, stage, pass_name="?"):
 
 
 grammar.check = _recording_check
+
+settings.register_profile("reproducible", derandomize=True, database=None)
+settings.register_profile("explore", database=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "reproducible"))
 
 
 @pytest.fixture(autouse=True)
