@@ -129,6 +129,42 @@ def callee_vjp(function, wrt):
     return bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
 
 
+#: (code, wrt, batched) of the callees whose forward code is being generated
+#: in this thread (a recursive callee's is checked once, by its outermost call)
+_FORWARD_IN_PROGRESS = threading.local()
+
+
+def callee_forward(function, wrt, batched):
+    """Generate (cached) the forward code :func:`call_jvp` will run for
+    ``function``, so a callee forward mode cannot follow is refused where the
+    caller's forward code is built, not when it runs."""
+    function = called_function(function)
+    pending = _FORWARD_IN_PROGRESS.__dict__.setdefault("keys", set())
+    key = (function.__code__, tuple(wrt), batched)
+    if key in pending:
+        return
+    pending.add(key)
+    try:
+        gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward", batched=batched,
+                      tangent_only=True)
+    finally:
+        pending.discard(key)
+
+
+def call_jvp(function, wrt, tangents, batched, *args, **kwargs):
+    """The tangent of ``function(*args, **kwargs)`` along ``tangents`` of its
+    parameters ``wrt`` (batched: each with a leading axis of directions):
+    forward mode through a call of the user's that was not inlined, by the
+    callee's own generated forward code (returning the tangent alone). A
+    callee writing into its parameters is refused, as for :func:`call_vjp`."""
+    function = called_function(function)
+    with _room_for_recursion():
+        generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward",
+                                  batched=batched, tangent_only=True)
+        kwargs.update(zip(generated.seed_name, tangents))
+        return bind(generated, function)(*args, **kwargs)
+
+
 class Context:
     """What the transform stages share about one function being generated.
 
@@ -142,6 +178,9 @@ class Context:
     call_vjp = staticmethod(call_vjp)
     #: what a second derivative calls for that VJP as a function (see :func:`callee_vjp`)
     callee_vjp = staticmethod(callee_vjp)
+    #: what forward code calls for the tangent of such a call (see :func:`call_jvp`)
+    call_jvp = staticmethod(call_jvp)
+    callee_forward = staticmethod(callee_forward)
 
     def __init__(self, parsed, normaliser, wrt_is_tuple=False):
         self.parsed = parsed

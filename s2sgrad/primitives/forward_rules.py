@@ -60,6 +60,7 @@ from s2sgrad import runtime
 from s2sgrad.primitives import (
     arrays, containers, decompositions, linalg, products, quantiles, reductions)
 from s2sgrad.primitives.arrays import along_axis_index, first_true, source_positions
+from s2sgrad.primitives.containers import repeated_cotangent
 from s2sgrad.primitives.elementwise import cast_like, is_inexact
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import (
@@ -519,3 +520,8 @@ def quantile_tangent_jvp(g, ans, d_a, d_q, result, a, q, axis=None, method="line
             None,
             quantiles.quantile_tangent_tangent(g, None, d_a, d_q, result, a, q, axis, method, weights, nan, percent),
             quantiles.quantile_tangent_tangent(None, g, d_a, d_q, result, a, q, axis, method, weights, nan, percent))
+# (the cotangent of a product whose operand may be a list: bilinear in the
+# cotangent and a factor that is a number; a list and its count carry none)
+@defjvp(repeated_cotangent)
+def repeated_cotangent_jvp(g, ans, cotangent, a, n):
+    return (repeated_cotangent(g, a, n), None, repeated_cotangent(cotangent, a, g))

@@ -56,6 +56,7 @@ without one raises UnsupportedSyntaxError at the user's line.
 """
 
 import ast
+import inspect
 import operator
 
 from s2sgrad import runtime
@@ -65,7 +66,7 @@ from s2sgrad.ir.nodes import function_def
 from s2sgrad.primitives import registry
 from s2sgrad.transform import dtypes, simplify
 from s2sgrad.transform.adjoints import assign, comment, walk_statements
-from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata
+from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata, _literal_names
 from s2sgrad.transform.templates import _substitute, template_for, Template
 
 class ForwardMode:
@@ -404,6 +405,11 @@ class ForwardMode:
             return None
         local = isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions
         found = registry.record(func)
+        if func is getattr(self.context, "call_vjp", None) and call.args and not local:
+            return self.callee_vjp_tangent(call, s)  # (forward over a callee's VJP)
+        if not local and found is None and inspect.isfunction(func) and \
+                registry.is_user_function(func):
+            return self.user_call_tangent(call, func, s)
         if local or (found is None and registry.is_user_function(func)):
             raise self.error(f"call to {self.analysis.spelling(call.func)}, which is not inlined "
                              "(forward mode)", s,
@@ -413,6 +419,51 @@ class ForwardMode:
                           lambda a, k: ast.Call(call.func, a,
                                                 [ast.keyword(n, v) for n, v in k.items()]),
                           primitive=func)
+
+    def user_call_tangent(self, call, func, s):
+        """The tangent of a call to the user's function that was not
+        inlined: the callee's generated forward code, at run time
+        (``call_jvp``, cached by the callee's code)."""
+        code = func.__code__
+        params = list(code.co_varnames[:code.co_argcount])
+        if code.co_flags & inspect.CO_VARARGS or len(call.args) > len(params):
+            raise self.error(f"call to {self.analysis.spelling(call.func)} with variable "
+                             "arguments (forward mode)", s)
+        bound = dict(zip(params, call.args))
+        bound.update({k.arg: k.value for k in call.keywords})
+        wrt = [(p, self.atom_tangent(v)) for p, v in bound.items()
+               if isinstance(v, ast.AST) and self.atom_tangent(v) is not None]
+        if not wrt:
+            return None
+        try:  # (a callee forward mode cannot follow: refused here, at this call)
+            self.context.callee_forward(func, [p for p, _ in wrt], self.batched)
+        except UnsupportedSyntaxError as error:
+            raise self.error(f"call to {self.analysis.spelling(call.func)}, which is not "
+                             f"inlined (forward mode: {error.construct})", s) from None
+        name = self.context.env_name(self.context.call_jvp, "call_jvp")
+        return ast.Call(ast.Name(name, ast.Load()), [
+            call.func, ast.Tuple([ast.Constant(p) for p, _ in wrt], ast.Load()),
+            ast.List([t for _, t in wrt], ast.Load()), ast.Constant(self.batched),
+            *call.args], list(call.keywords))
+
+    def callee_vjp_tangent(self, call, s):
+        """The tangent of ``call_vjp(f, wrt, seed, *args)`` (a gradient
+        calling the VJP of a callee it did not inline): that VJP is a
+        generated function of ``args`` and the seed, run forward as a user
+        function is."""
+        func = self.analysis.callee_function(call.args[0])
+        names = _literal_names(self.analysis.constant_value(call.args[1]))
+        if not inspect.isfunction(func) or names is None:
+            raise self.error(f"call to {self.analysis.spelling(call.args[0])}, which is not "
+                             "inlined (forward mode)", s)
+        vjp = self.context.callee_vjp(func, names)
+        code = vjp.__code__
+        seed_name = code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
+        made = self.analysis.helper_call_of(self.context.callee_vjp, "callee_vjp",
+                                            [call.args[0], call.args[1]])
+        as_user_call = ast.Call(made, list(call.args[3:]),
+                                list(call.keywords) + [ast.keyword(seed_name, call.args[2])])
+        return self.user_call_tangent(as_user_call, vjp, s)
 
     def apply(self, found, args, keywords, target, s, rebuild, primitive=None):
         """The tangent of ``target = primitive(*args, **keywords)`` from its record.

@@ -304,3 +304,56 @@ def test_mixed_partials_are_generated_source(f, args, i, j):
         np.testing.assert_allclose(mixed(*args), expected, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(mixed(*args), sg.grad(sg.grad(f, wrt=j), wrt=i)(*args),
                                    rtol=1e-9)
+
+
+# -- siblings: other primitives with several outputs, one left unused ----------
+
+def unused_eigenvectors(x):
+    a = x.reshape(2, 2)
+    w, v = np.linalg.eigh(a + a.T)
+    return np.sum(w ** 2)
+
+
+def unused_sign(x):
+    s, logdet = np.linalg.slogdet(x.reshape(2, 2) + 3.0 * np.eye(2))
+    return logdet * 2.0
+
+
+def one_gradient_axis(x):
+    gy, gx = np.gradient(x.reshape(2, 2))
+    return np.sum(gx * x.reshape(2, 2))
+
+
+def unused_quotient(x):
+    q, r = divmod(x, 0.7)
+    return np.sum(r ** 2)
+
+
+def unused_exponent(x):
+    m, e = np.frexp(x)
+    return np.sum(m ** 2)
+
+
+@pytest.mark.parametrize("f", [unused_eigenvectors, unused_sign, one_gradient_axis,
+                               unused_quotient, unused_exponent])
+def test_several_outputs_with_one_unused_at_order_2(f):
+    assert_second_order(f, np.array([0.3, 0.9, -0.2, 1.1]))
+
+
+@pytest.mark.parametrize("f, args", [
+    (through_helper, (X2, W2)),
+    (through_helper, (0.4, 1.5)),
+    (through_pair, (0.7,)),
+    (through_recursion, (9.0,)),
+    (power, (0.7, 4)),
+], ids=["helper array", "helper float", "pair", "recursion", "power"])
+def test_forward_mode_runs_a_callee_not_inlined_through_its_own_forward_code(f, args):
+    # (forward mode refused such a call: jvp and hvp fell back to reverse over reverse)
+    x = args[0]
+    v = RNG.standard_normal(np.shape(x)) if np.ndim(x) else 0.3
+    np.testing.assert_allclose(sg.jvp(f)(*args, v)[1], numerical_jvp(f, args, 0, v),
+                               rtol=1e-5, atol=1e-7)
+    assert "call_jvp(" in sg.source(f, mode="forward")
+    if f is not through_pair:  # (its VJP reads tuple cotangents: the reverse fallback)
+        assert "call_jvp(" in sg.source(f, order=2, mode="forward")
+    assert_second_order(f, *args)
