@@ -68,13 +68,6 @@ def repeat_to(g, like, axis=None, keepdims=False):
     ``keepdims`` kept them) and ``g`` is broadcast to ``like``'s shape as a
     read-only view, never materialised.
     """
-    if type(g) is float and type(like) is ndarray and axis is None and like.ndim:
-        # (a seed spread over an array: a read-only array of one repeated
-        # entry, built without broadcast_to's dispatch: a hot path)
-        dtype = like.dtype if like.dtype.kind == "f" else _FLOAT64
-        spread = ndarray(like.shape, dtype, xp.full(1, g, dtype), 0, (0,) * like.ndim)
-        spread.flags.writeable = False
-        return spread
     shape = xp.shape(like)
     if type(g) is float:  # a seed: take the precision of what it spreads over
         g = xp.asarray(g, dtype=xp.result_type(like, 1.0))
@@ -211,8 +204,9 @@ def add_cotangents(a, b):
 def addend_share(g, like):
     """The cotangent of the addend ``like`` of a sum with cotangent ``g``
     (``add_cotangents``): a list cotangent passes through whole (its
-    entries have the addend's pieces' shapes), an array is unbroadcast."""
-    if isinstance(g, STRUCTURES):
+    entries have the addend's pieces' shapes), an array is unbroadcast; a
+    zero placeholder for a list addend stays one."""
+    if isinstance(g, STRUCTURES) or (isinstance(like, STRUCTURES) and _no_cotangent(g)):
         return g
     return unbroadcast(g, like)
 
@@ -449,8 +443,6 @@ def as_tangent(tangent, value):
         return tangent  # (a structure's tangent is its entries')
     return as_gradient(tangent, value)
 
-
-_FLOAT64 = xp.dtype(xp.float64)
 
 #: the NumPy scalar types whose class fixes the dtype
 _FLOAT_SCALARS = frozenset((xp.float16, xp.float32, xp.float64, xp.longdouble))

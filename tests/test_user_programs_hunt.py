@@ -319,3 +319,24 @@ def test_jvp_and_jacobian_take_the_derivative_at_the_callers_values():
     g = writes_into_its_argument_vector
     np.testing.assert_allclose(sg.jacobian(g)(X, y.copy()), numerical_jacobian(fresh(g), [X, y], 0),
                                rtol=1e-6, atol=1e-9)
+
+
+# -- items of a list updated in a loop (acc[i % 2] += ...), differentiated
+#    twice: the zero cotangent of the list reached unbroadcast ("Field
+#    elements must be 2- or 3-tuples") in sg.jvp and sg.hessian
+
+
+def accumulate_into_list_items(x):
+    acc = [0.0, 0.0]
+    for i in range(3):
+        acc[i % 2] += x[i] * (i + 1)
+    return acc[0] * acc[1]
+
+
+def test_second_derivatives_through_list_items_updated_in_a_loop():
+    v = np.array([1.0, 0.5, -0.2])
+    out, tangent = sg.jvp(accumulate_into_list_items)(X, v)
+    np.testing.assert_allclose(tangent, numerical_jvp(accumulate_into_list_items, [X], 0, v), rtol=1e-7)
+    # (x0 + 3 x2) * 2 x1
+    np.testing.assert_allclose(sg.hessian(accumulate_into_list_items)(X),
+                               [[0.0, 2.0, 0.0], [2.0, 0.0, 6.0], [0.0, 6.0, 0.0]], atol=1e-12)
