@@ -431,14 +431,52 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     dtype itself). Returns the compiled vector-Jacobian product
     ``(*params, *recorded values, <seed>) -> grads``.
     """
+    key = _program_key(tree, env, wrt, known_shapes, recorded)
+    stored = _program_from_disk(key) if key is not None else None
+    if stored is not None:
+        return stored
     g = Generation(wrt, label="tape", is_tuple=True, seed=True, known_shapes=known_shapes,
                    positional_seed=True, recorded=recorded, checks=False, free_locals=False,
                    typed=False)
     g.context = ProgramContext(tree, env)
     g.program = tree
     run(g, "shapes")
-    function = g.code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
-    return ProgramGradient(function, set(g.unreached), g.source, g.residuals)
+    if key is not None:
+        entry = _portable_entry(g)
+        if entry is not None:
+            disk.store(key, entry)
+    return ProgramGradient(_bind_program(g.code), set(g.unreached), g.source, g.residuals)
+
+
+def _bind_program(code):
+    return code.bind({"__name__": "s2sgrad.tape", "__builtins__": builtins}, {})
+
+
+def _program_key(tree, env, wrt, known_shapes, recorded):
+    """The disk-cache key of a tape program: what determines its gradient
+    (the program's statements, ``wrt``, the known shapes, the recorded names
+    and what each name of ``env`` denotes, by fingerprint), or None when an
+    object of ``env`` has no portable description (or the disk cache is off)."""
+    if not disk.enabled():
+        return None
+    named = sorted((name, portable.fingerprint(obj)) for name, obj in env.items())
+    if any(fp is None for _, fp in named):
+        return None
+    shapes = sorted((name, list(shape)) for name, shape in (known_shapes or {}).items())
+    return ("tape program", _digest(ast.dump(tree).encode()), list(wrt), shapes,
+            sorted(recorded), named)
+
+
+def _program_from_disk(key):
+    """The ProgramGradient the disk cache holds for ``key``, or None."""
+    stored = disk.load(key)
+    if stored is None:
+        return None
+    code = _compiled_from(stored)
+    if code is None:
+        return None
+    return ProgramGradient(_bind_program(code), set(stored["unreached"]), stored["source"],
+                           stored["residuals"])
 
 
 # ---------------------------------------------------------------- the passes
@@ -901,7 +939,7 @@ def _portable_entry(g):
     """What the disk cache keeps of generation ``g`` (JSON: the source and
     portable descriptions of the helpers it is handed and of every
     resolution it relies on), or None when one of them has none."""
-    closure = list(g.parsed.closure)
+    closure = list(g.parsed.closure) if g.parsed is not None else []
     used = sorted(set(g.code.code.co_freevars) - set(closure))
     helpers = {name: portable.reference(g.code.helpers[name]) for name in used}
     resolved = [[text, portable.fingerprint(obj)] for text, obj in g.context.dependencies.items()]
@@ -913,7 +951,7 @@ def _portable_entry(g):
     return {"source": g.source, "name": g.code.name, "label": g.label, "closure": closure,
             "unused": unused, "helpers": helpers, "resolved": resolved, "wrt_names": list(g.names),
             "seed_name": g.seed_name, "unreached": sorted(g.unreached), "origins": g.origins,
-            "compiled": disk.code_text(g.code.factory)}
+            "residuals": list(g.residuals), "compiled": disk.code_text(g.code.factory)}
 
 
 def from_disk(function, key):
@@ -932,15 +970,27 @@ def from_disk(function, key):
             if portable.fingerprint(obj) != expected:
                 return None
             dependencies[text] = obj
-        helpers = {name: portable.rebuild(ref) for name, ref in stored["helpers"].items()}
-        if any(obj is portable.MISSING for obj in helpers.values()):
+        code = _compiled_from(stored)
+        if code is None:
             return None
-        code = CompiledCode(stored["source"], stored["name"], helpers, stored["label"],
-                            closure_names=[*stored["closure"], *stored["unused"]],
-                            factory=disk.code_of(stored["compiled"]), origins=stored["origins"])
         return Generated(stored["source"], code, dependencies, tuple(stored["wrt_names"]),
                          stored["seed_name"], stored["unreached"])
     except (KeyError, TypeError, ValueError, EOFError, SyntaxError):
+        return None
+
+
+def _compiled_from(stored):
+    """The CompiledCode of a disk-cache entry (see :func:`_portable_entry`),
+    its helpers found again in this process; None when one is missing or the
+    entry is malformed."""
+    try:
+        helpers = {name: portable.rebuild(ref) for name, ref in stored["helpers"].items()}
+        if any(obj is portable.MISSING for obj in helpers.values()):
+            return None
+        return CompiledCode(stored["source"], stored["name"], helpers, stored["label"],
+                            closure_names=[*stored["closure"], *stored["unused"]],
+                            factory=disk.code_of(stored["compiled"]), origins=stored["origins"])
+    except (KeyError, TypeError, ValueError, AttributeError, EOFError, SyntaxError):
         return None
 
 

@@ -66,6 +66,7 @@ def _fresh_caches():
 def _generated_sources(monkeypatch, check):
     """Every source the driver emits for the workload, with checking on or off."""
     monkeypatch.setenv(pipeline.CHECK_VARIABLE, "1" if check else "0")
+    monkeypatch.setenv("S2SGRAD_CACHE", "0")  # (every entry generated, none read from disk)
     sources = []
     driver = pipeline.run
 
