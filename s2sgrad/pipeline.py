@@ -319,7 +319,7 @@ def resolutions_hold(function, remembered):
     still denotes its object in ``function``'s scope (globals, closure cells,
     builtins): what a cache of code generated from ``function``'s source
     checks on a hit. An object that died no longer holds."""
-    scope = _Scope(function)
+    scope = _Scope.of(function)
     for text, reference in remembered:
         obj = reference()
         if obj is None and type(reference) is weakref.ref:
@@ -332,9 +332,15 @@ def resolutions_hold(function, remembered):
 class _Scope:
     """Cheap re-resolution of dotted names for cache validation."""
 
-    def __init__(self, function):
-        self.globals = function.__globals__
-        self.closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
+    def __init__(self, globals_, closure):
+        self.globals = globals_
+        #: name -> cell
+        self.closure = closure
+
+    @classmethod
+    def of(cls, function):
+        return cls(function.__globals__,
+                   dict(zip(function.__code__.co_freevars, function.__closure__ or ())))
 
     def resolve_text(self, text):
         head, *rest = text.split(".")
@@ -442,9 +448,7 @@ def program_gradient(tree, env, wrt, known_shapes=None, recorded=()):
     g.program = tree
     run(g, "shapes")
     if key is not None:
-        entry = _portable_entry(g)
-        if entry is not None:
-            disk.store(key, entry)
+        _store(key, g)
     return ProgramGradient(_bind_program(g.code), set(g.unreached), g.source, g.residuals)
 
 
@@ -469,14 +473,15 @@ def _program_key(tree, env, wrt, known_shapes, recorded):
 
 def _program_from_disk(key):
     """The ProgramGradient the disk cache holds for ``key``, or None."""
-    stored = disk.load(key)
-    if stored is None:
-        return None
-    code = _compiled_from(stored)
-    if code is None:
-        return None
-    return ProgramGradient(_bind_program(code), set(stored["unreached"]), stored["source"],
-                           stored["residuals"])
+
+    def make(stored):
+        code = _compiled_from(stored)
+        if code is None:
+            return None
+        return ProgramGradient(_bind_program(code), set(stored["unreached"]), stored["source"],
+                               stored["residuals"])
+
+    return disk.load(key, make)
 
 
 # ---------------------------------------------------------------- the passes
@@ -536,6 +541,8 @@ class Generation:
         self.unreached = ()
         #: recorded names the gradient takes as parameters, after the program's own
         self.residuals = []
+        #: what the passes looked up in the primitive table (registry.lookups)
+        self.lookups = {}
         self.source = None
         #: the user's (file, line) of each line of ``source`` (see codegen.emit)
         self.origins = None
@@ -731,6 +738,13 @@ def checking():
 
 def run(g, start, stop=None):
     """Run the passes from ``start`` through ``stop`` (default: the last) on ``g``."""
+    with registry.lookups() as log:
+        _run(g, start, stop)
+    g.lookups.update(log)
+    return g
+
+
+def _run(g, start, stop):
     first = PASS_NAMES.index(start)
     check = checking()
     if check and first:
@@ -759,7 +773,6 @@ def run(g, start, stop=None):
             _check_facts_hold(g, p)
         if p.name == stop:
             break
-    return g
 
 
 def _check_facts_hold(g, p):
@@ -929,10 +942,16 @@ def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=
                    tangent_only=tangent_only)
     g.function = function
     entry = _generated(run(g, "parse"))
+    _store(key, g)
+    return entry
+
+
+def _store(key, g):
+    """Keep generation ``g`` in the disk cache under ``key`` when it has a
+    portable description."""
     stored = _portable_entry(g)
     if stored is not None:
         disk.store(key, stored)
-    return entry
 
 
 def _portable_entry(g):
@@ -943,7 +962,8 @@ def _portable_entry(g):
     used = sorted(set(g.code.code.co_freevars) - set(closure))
     helpers = {name: portable.reference(g.code.helpers[name]) for name in used}
     resolved = [[text, portable.fingerprint(obj)] for text, obj in g.context.dependencies.items()]
-    if None in helpers.values() or any(fp is None for _, fp in resolved):
+    rules = portable.rules_used(g.lookups)
+    if None in helpers.values() or any(fp is None for _, fp in resolved) or rules is None:
         return None
     # (the helpers the code does not read stay parameters of the factory, so
     # that what is compiled again is the same text: see code_key)
@@ -951,7 +971,8 @@ def _portable_entry(g):
     return {"source": g.source, "name": g.code.name, "label": g.label, "closure": closure,
             "unused": unused, "helpers": helpers, "resolved": resolved, "wrt_names": list(g.names),
             "seed_name": g.seed_name, "unreached": sorted(g.unreached), "origins": g.origins,
-            "residuals": list(g.residuals), "compiled": disk.code_text(g.code.factory)}
+            "residuals": list(g.residuals), "rules": rules,
+            "compiled": disk.code_text(g.code.factory)}
 
 
 def from_disk(function, key):
@@ -959,11 +980,18 @@ def from_disk(function, key):
     nothing yet, when every resolution it relies on still holds in
     ``function``'s scope (by fingerprint: another process's objects are not
     these); else None. No pass runs."""
-    stored = disk.load(key)
-    if stored is None:
-        return None
+    return _from_disk(_Scope.of(function), key)
+
+
+def _from_disk(scope, key):
+    """The entry the disk cache holds for ``key`` when every resolution it
+    relies on denotes, in ``scope``, an object of the same fingerprint."""
+    return disk.load(key, lambda stored: _entry_from(scope, stored))
+
+
+def _entry_from(scope, stored):
+    """The Generated entry of the disk-cache entry ``stored``, or None."""
     try:
-        scope = _Scope(function)
         dependencies = {}
         for text, expected in stored["resolved"]:
             obj = scope.resolve_text(text)
@@ -984,6 +1012,8 @@ def _compiled_from(stored):
     its helpers found again in this process; None when one is missing or the
     entry is malformed."""
     try:
+        if not portable.rules_hold(stored["rules"]):
+            return None
         helpers = {name: portable.rebuild(ref) for name, ref in stored["helpers"].items()}
         if any(obj is portable.MISSING for obj in helpers.values()):
             return None
@@ -1009,12 +1039,27 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
     cast to the inputs' types): the tape block finishes them itself. Not
     cached: the caller owns the cache.
     """
+    key = None
+    if disk.enabled():
+        kinds = [[type(a).__name__, a.dtype.str if hasattr(a, "dtype") else None]
+                 for a in example_args or ()]
+        shapes = sorted((name, list(shape)) for name, shape in (known_shapes or {}).items())
+        key = ("tape block", parsed.filename,
+               _digest(ast.dump(parsed.tree, include_attributes=True).encode()),
+               sorted(parsed.closure), list(names), is_tuple, return_value, seed, label,
+               shapes, positional_seed, kinds)
+        stored = _from_disk(_Scope(parsed.globals, parsed.closure), key)
+        if stored is not None:
+            return stored
     g = Generation(names, label=label, is_tuple=is_tuple, return_value=return_value,
                    seed=seed, known_shapes=known_shapes, example_args=example_args,
                    positional_seed=positional_seed, typed=False)
     g.parsed = parsed
     g.program = parsed.tree
-    return _generated(run(g, "normalise"))
+    entry = _generated(run(g, "normalise"))
+    if key is not None:
+        _store(key, g)
+    return entry
 
 
 def _generated(g):

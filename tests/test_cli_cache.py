@@ -15,7 +15,6 @@ PACKAGE_PARENT = Path(sg.__file__).resolve().parent.parent
 def test_info_shows_directory_entries_size_and_limit(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(tmp_path / "c"))
     monkeypatch.setenv("S2SGRAD_CACHE_MAX_MB", "2")
-    monkeypatch.setattr(disk, "table_digest", lambda: "a table")
     assert main(["cache", "info"]) == 0
     out = capsys.readouterr().out
     assert f"directory: {tmp_path / 'c'}" in out and "entries:   0" in out
@@ -29,7 +28,6 @@ def test_info_shows_directory_entries_size_and_limit(tmp_path, monkeypatch, caps
 def test_clear_removes_the_entries_only(tmp_path, monkeypatch, capsys):
     where = tmp_path / "c"
     monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(where))
-    monkeypatch.setattr(disk, "table_digest", lambda: "a table")
     disk.store(("one",), {"source": "a"})
     disk.store(("two",), {"source": "b"})
     (where / "mine.txt").write_text("keep")

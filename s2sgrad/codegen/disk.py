@@ -9,10 +9,13 @@ on Windows). ``S2SGRAD_CACHE=0`` turns it off.
 The key is the caller's (the pipeline's: the code's and the source's
 digests, ``wrt`` and the options) plus what the engine itself is: the
 format, s2sgrad's, Python's and NumPy's versions, a digest of the engine's
-sources (which fixes its own rules) and of the rules registered since
-(:func:`s2sgrad.codegen.portable.table_digest`; the registry's generation is
-a per-process counter). An entry holds JSON only: the generated source, the
-code compiled from it (``marshal``, Python's own format for ``.pyc`` files:
+sources (which fixes its own rules) and the modules declared
+nondifferentiable since. Rules registered since (``sg.defgrad``) are not
+part of the key: an entry lists what its generation looked up in the
+primitive table and in which state (:func:`s2sgrad.codegen.portable.rules_used`),
+and is used only while the table still holds that; a generation that used
+a rule without a portable description (a lambda's) is kept in memory only.
+An entry holds JSON only: the generated source, the code compiled from it (``marshal``, Python's own format for ``.pyc`` files:
 loading it skips compiling) and portable descriptions of what it needs --
 nothing is pickled, nothing imported, and nothing of an entry is used
 before its header and content digest check out.
@@ -53,17 +56,17 @@ import warnings
 from pathlib import Path
 
 from s2sgrad.errors import S2SGradWarning
-from s2sgrad.codegen.portable import table_digest
+from s2sgrad.primitives import registry
 
 #: bumped when the layout of an entry changes
-FORMAT = 1
+FORMAT = 2
 SUFFIX = ".s2sgrad-entry"
 _TEMPORARY = ".s2sgrad-tmp-"
 _MAGIC = "s2sgrad-cache"
 DEFAULT_MAX_MB = 64
 
 #: what the disk cache did in this process (tests read it)
-stats = {"loaded": 0, "stored": 0, "rejected": 0, "evicted": 0}
+stats = {"loaded": 0, "stored": 0, "rejected": 0, "stale": 0, "evicted": 0}
 #: directories found unusable in this process (warned about once each)
 _unusable = {}
 _lock = threading.Lock()
@@ -130,11 +133,9 @@ def engine_digest():
 
 def key_digest(key):
     """The full digest of ``key`` (a tuple of JSON values) with the engine's
-    part, or None when the rule table has no portable description."""
-    table = table_digest()
-    if table is None:
-        return None
-    whole = [FORMAT, _versions(), engine_digest(), table, list(key)]
+    part (what the rules registered since depend on is checked per entry,
+    see s2sgrad.codegen.portable.rules_used)."""
+    whole = [FORMAT, _versions(), engine_digest(), registry.modules_since_seal(), list(key)]
     return hashlib.sha256(json.dumps(whole, sort_keys=True).encode()).hexdigest()
 
 
@@ -172,9 +173,11 @@ def _give_up(path, reason):
     return None
 
 
-def load(key):
-    """The payload stored under ``key``, or None (missing, disabled, or an
-    entry that does not check out, which is counted and left to be rewritten)."""
+def load(key, make=None):
+    """The payload stored under ``key`` -- or what ``make(payload)`` makes of
+    it, when given -- or None: missing, disabled, an entry that does not
+    check out (counted as rejected and left to be rewritten), or one
+    ``make`` finds no longer holds (None: counted as stale)."""
     digest = key_digest(key) if enabled() else None
     path = _usable_directory(create=False) if digest else None
     if path is None:
@@ -188,6 +191,11 @@ def load(key):
     if payload is None:
         stats["rejected"] += 1
         return None
+    if make is not None:
+        payload = make(payload)
+        if payload is None:
+            stats["stale"] += 1
+            return None
     with contextlib.suppress(OSError):
         os.utime(entry)  # (most recently used: the last to be evicted)
     stats["loaded"] += 1

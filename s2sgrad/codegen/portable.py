@@ -17,13 +17,21 @@ description, both plain JSON values:
   code is handed: modules and named objects looked up again in
   ``sys.modules`` (never imported), plain values rebuilt from their value.
 
+What a generation relied on in the primitive table is described per entry
+(:func:`rules_used`: each object looked up and each spelling, with the state
+of the record found) and re-checked on load (:func:`rules_hold`), so a rule
+one process registered never reaches another's entry, and a rule without a
+portable description only keeps the generations that used it in memory.
+
 Output guarantees: two equal fingerprints in two processes mean objects
 that give the same derivative; :func:`rebuild` returns the object a
 reference described, found again (never imported or unpickled), or
-``MISSING``.
+``MISSING``; :func:`rules_hold` is True only when every record an entry's
+generation looked up is in the state it saw.
 """
 
 import hashlib
+import json
 import re
 import sys
 import types
@@ -179,25 +187,90 @@ def rebuild(ref):
     return MISSING
 
 
-_table = {"generation": None, "digest": None}
+def rules_used(log):
+    """What a generation's output depends on in the primitive table, as
+    JSON (see registry.lookups for ``log``): per object whose record was
+    looked up, its fingerprint and the state of its record
+    (:func:`_record_state`); per lookup by spelling, the spelling and what
+    it found. None when one of them has no portable description (a rule
+    of a lambda, a lookup of an object that has none): the generation is
+    then kept in memory only."""
+    objects, spellings = [], []
+    for key, obj in log.items():
+        if type(key) is tuple:
+            found = registry.spelled(*key)
+            spellings.append([*key, *_described(None if found is None else found.primitive)])
+        else:
+            objects.append(_described(obj))
+    for entry in objects + spellings:
+        if None in entry[-2:]:
+            return None
+    return {"objects": sorted(objects), "spellings": sorted(spellings)}
 
 
-def table_digest():
-    """A digest of what the primitive table holds beyond the engine's own
-    registrations (those follow from the engine's sources, see
-    disk.engine_digest): each record registered or changed since (its
-    primitive, rules and facts) and the modules declared nondifferentiable.
-    The same in two processes that registered the same rules; None when such
-    a record has no fingerprint. Computed once per registry generation."""
+def rules_hold(used):
+    """True when the primitive table holds now what :func:`rules_used`
+    described (the objects' records and the spellings' targets unchanged)."""
+    states = _changed_states()
+    for identity, state in used["objects"]:
+        if states.get(identity, _ENGINE) != state:
+            return False
+    for kind, name, identity, state in used["spellings"]:
+        found = registry.spelled(kind, name)
+        if _described(None if found is None else found.primitive) != [identity, state]:
+            return False
+    return True
+
+
+#: the state of a record the engine's sources fix (not changed since the seal)
+_ENGINE = "as the engine registers it"
+_NOTHING = "nothing"
+
+
+def _described(obj):
+    """``[identity, state]`` of ``obj`` as a table lookup saw it (None parts
+    when it has no portable description)."""
+    if obj is None:
+        return [_NOTHING, _ENGINE]
+    identity = fingerprint(obj)
+    return [None if identity is None else _canonical(identity), _record_state(obj)]
+
+
+def _canonical(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def _record_state(obj):
+    """``_ENGINE`` for an object whose record (or its absence) the engine's
+    sources fix; for one registered or changed since (``sg.defgrad``), a
+    digest of its record's rules and facts (None when one has no
+    fingerprint)."""
+    found = registry.changed_record(obj)
+    if found is None:
+        return _ENGINE
+    described = [_part_of_table(getattr(found, f)) for f in _RECORD_FIELDS]
+    if None in described:
+        return None
+    return hashlib.sha256(repr(described).encode()).hexdigest()
+
+
+_states = {"generation": None, "states": None}
+
+
+def _changed_states():
+    """Fingerprint -> record state of every record changed since the seal
+    (computed once per registry generation)."""
     generation = registry.generation()
-    if _table["generation"] != generation:
-        changed, modules = registry.changed_since_seal()
-        described = [[_part_of_table(getattr(r, f)) for f in _RECORD_FIELDS] for r in changed]
-        portable = all(None not in fields for fields in described)
-        text = repr((described, modules)).encode()
-        _table["digest"] = hashlib.sha256(text).hexdigest() if portable else None
-        _table["generation"] = generation
-    return _table["digest"]
+    if _states["generation"] != generation:
+        changed, _ = registry.changed_since_seal()
+        states = {}
+        for r in changed:
+            identity = fingerprint(r.primitive)
+            if identity is not None:
+                states[_canonical(identity)] = _record_state(r.primitive)
+        _states["states"] = states
+        _states["generation"] = generation
+    return _states["states"]
 
 
 def _part_of_table(obj):

@@ -35,6 +35,7 @@ derives the forward rule of an ``elementwise``, ``linear`` or
 ``multilinear`` primitive from its VJP rule or from the primitive itself.
 """
 
+import contextlib
 import dataclasses
 import inspect
 import itertools
@@ -141,6 +142,8 @@ _RECORDS = {}
 _BY_METHOD = {}
 _BY_ATTRIBUTE = {}
 _BY_OPERATOR = {}
+#: the same by the node class's name (what a disk cache entry can name)
+_BY_OPERATOR_NAME = {}
 _NONDIFFERENTIABLE_MODULES = []
 _order = itertools.count()
 
@@ -171,6 +174,21 @@ def changed_since_seal():
         return [], []
     found = [record(p) for p in _since_seal["records"].values()]
     return [r for r in found if r is not None], list(_since_seal["modules"])
+
+
+def changed_record(primitive):
+    """The record of ``primitive`` when it was registered or changed after
+    :func:`seal` (what the engine's own sources do not fix), else None.
+    (Not a lookup: :func:`lookups` logs do not receive it.)"""
+    if _since_seal is None or _since_seal["records"].get(id(primitive)) is not primitive:
+        return None
+    found = _RECORDS.get(id(primitive))
+    return found if found is not None and found.primitive is primitive else None
+
+
+def modules_since_seal():
+    """The nondifferentiable module prefixes declared after :func:`seal`."""
+    return [] if _since_seal is None else list(_since_seal["modules"])
 
 
 def generation():
@@ -220,6 +238,7 @@ def _update(primitive, **changes):
         _BY_ATTRIBUTE[name] = record
     if record.operator_node is not None:
         _BY_OPERATOR[record.operator_node] = record
+        _BY_OPERATOR_NAME[record.operator_node.__name__] = record
     _bump()
     return record
 
@@ -285,8 +304,36 @@ def defnondiff_module(prefix):
     _bump()
 
 
+#: the logs of the generations running now (see :func:`lookups`)
+_active_logs = []
+
+
+@contextlib.contextmanager
+def lookups():
+    """Log what the table is asked while the block runs: yields a dict that
+    receives ``id -> primitive`` for every object whose record is looked up,
+    and ``(kind, name) -> None`` for every lookup by spelling (``("method",
+    "sum")``, ``("attribute", "T")``, ``("operator", "Add")``). What a
+    generation's output depends on in the table is what its log names (a
+    disk cache entry keeps that, see s2sgrad.codegen.portable.rules_used).
+    Logs of generations in other threads may receive more: never less."""
+    log = {}
+    _active_logs.append(log)
+    try:
+        yield log
+    finally:
+        _active_logs.remove(log)
+
+
+def _note(key, value):
+    for log in _active_logs:
+        log[key] = value
+
+
 def record(primitive):
     """The :class:`Primitive` record of ``primitive``, or None."""
+    if _active_logs:
+        _note(id(primitive), primitive)
     found = _RECORDS.get(id(primitive))
     return found if found is not None and found.primitive is primitive else None
 
@@ -299,17 +346,32 @@ def lookup(primitive):
 
 def method(name):
     """The record of the primitive the ndarray method ``name`` spells, or None."""
+    if _active_logs:
+        _note(("method", name), None)
     return _BY_METHOD.get(name)
 
 
 def attribute(name):
     """The record of the primitive the ndarray attribute ``name`` spells, or None."""
+    if _active_logs:
+        _note(("attribute", name), None)
     return _BY_ATTRIBUTE.get(name)
 
 
 def operator(node_type):
     """The record of the primitive an operator node class spells (``ast.Add``), or None."""
+    if _active_logs:
+        _note(("operator", node_type.__name__), None)
     return _BY_OPERATOR.get(node_type)
+
+
+def spelled(kind, name):
+    """The record :func:`method`, :func:`attribute` or :func:`operator`
+    (``kind``) returns for the spelling ``name`` (an operator by its node
+    class's name), or None."""
+    if kind == "operator":
+        return _BY_OPERATOR_NAME.get(name)
+    return {"method": _BY_METHOD, "attribute": _BY_ATTRIBUTE}[kind].get(name)
 
 
 def is_nondifferentiable(primitive):

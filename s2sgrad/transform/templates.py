@@ -69,6 +69,8 @@ class Template:
             - {"None", "True", "False"}
         )
         self.globals = fn.__globals__
+        #: the rule's closure cells by name (a rule a factory made)
+        self.cells = dict(zip(fn.__code__.co_freevars, fn.__closure__ or ()))
         #: whether the rule asks np.size / np.shape / np.ndim (foldable)
         self.queries_shapes = any(
             isinstance(n, ast.Attribute) and n.attr in ("size", "shape", "ndim")
@@ -87,10 +89,20 @@ class Template:
             and getattr(self.free_path(n.func), "refuses_derivative", False) is True), None)
 
     def free_object(self, name):
-        """The object a free name of the rule body denotes."""
-        if name in self.globals:
+        """The object a free name of the rule body denotes (its closure,
+        globals, builtins)."""
+        cell = self.cells.get(name)
+        if cell is not None:
+            try:
+                return cell.cell_contents
+            except ValueError:
+                pass
+        elif name in self.globals:
             return self.globals[name]
-        return getattr(builtins, name)
+        elif hasattr(builtins, name):
+            return getattr(builtins, name)
+        raise S2SGradError(f"rule {self.rule.vjp.__qualname__} reads {name!r}, which is "
+                           "not defined where the rule is")
 
     def free_path(self, node):
         """The object a free name or dotted name of the body denotes, or None."""

@@ -61,11 +61,8 @@ print(json.dumps({{"stats": disk.stats, "gradient": np.asarray(gradient).tolist(
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    """A cache directory of the test's own, an empty memory cache (and a
-    fixed rule table: rules other tests registered for objects that have no
-    portable description turn the disk cache off in this process)."""
+    """A cache directory of the test's own and an empty memory cache."""
     where = tmp_path / "cache"
-    monkeypatch.setattr(disk, "table_digest", lambda: "the table of this test")
     monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(where))
     monkeypatch.delenv("S2SGRAD_CACHE", raising=False)
     monkeypatch.delenv("S2SGRAD_CACHE_MAX_MB", raising=False)

@@ -141,3 +141,58 @@ def test_the_cache_off_writes_nothing(cache_dir):
     off = in_new_process(env={"S2SGRAD_CACHE": "0"})
     assert off["stats"]["stored"] == 0 and not cache_dir.exists()
     check(off)
+
+
+BLOCK_MODULE = """
+import numpy as np
+import s2sgrad.tf as tf
+
+@tf.function
+def step(a, b):
+    with tf.GradientTape() as t:
+        t.watch(a)
+        loss = tf.reduce_sum(a * b + tf.sin(a) * {factor})
+    return t.gradient(loss, a)
+"""
+
+BLOCK_CHILD = """
+import json, sys
+sys.path.insert(0, {where!r})
+import numpy as np
+import s2sgrad.tf as tf
+from s2sgrad import pipeline
+from s2sgrad.codegen import disk
+import blocks
+if {no_passes!r}:
+    def refuse(*args, **kwargs):
+        raise AssertionError("a pass ran although the disk cache holds the entry")
+    pipeline.run = refuse
+for _ in range(3):  # (eager, then the block's generated code)
+    got = blocks.step(tf.constant([1.0, 2.0, -0.5]), tf.constant([3.0, 4.0, 0.25]))
+print(json.dumps({{"stats": disk.stats, "gradient": got.numpy().tolist()}}))
+"""
+
+
+def block_in_new_process(where, no_passes=False):
+    child = BLOCK_CHILD.format(where=str(where), no_passes=no_passes)
+    environment = dict(os.environ, PYTHONPATH=str(PACKAGE_PARENT))
+    proc = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True,
+                          env=environment, cwd=where, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_tf_function_block_is_read_from_disk_in_a_new_process(tmp_path, cache_dir):
+    a, b = np.array([1.0, 2.0, -0.5]), np.array([3.0, 4.0, 0.25])
+    (tmp_path / "blocks.py").write_text(BLOCK_MODULE.format(factor=1.0))
+    first = block_in_new_process(tmp_path)
+    assert first["stats"]["stored"] >= 1 and first["stats"]["loaded"] == 0
+    second = block_in_new_process(tmp_path, no_passes=True)
+    assert second["stats"]["loaded"] == first["stats"]["stored"]
+    assert second["stats"]["stored"] == 0
+    for report in (first, second):
+        np.testing.assert_allclose(report["gradient"], b + np.cos(a), rtol=1e-6)
+    (tmp_path / "blocks.py").write_text(BLOCK_MODULE.format(factor=2.0))
+    changed = block_in_new_process(tmp_path)
+    assert changed["stats"]["stored"] >= 1
+    np.testing.assert_allclose(changed["gradient"], b + 2.0 * np.cos(a), rtol=1e-6)
