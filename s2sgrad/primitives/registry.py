@@ -222,13 +222,11 @@ def _bump():
 def _update(primitive, **changes):
     """The record of ``primitive`` with ``changes`` applied (created if new)."""
     record = _RECORDS.get(id(primitive))
-    if record is None:
-        record = Primitive(primitive, order=next(_order))
-    elif record.primitive is not primitive:  # (an id reused after garbage collection)
-        record = Primitive(primitive, order=next(_order))
+    if record is None or record.primitive is not primitive:  # (new, or an id reused)
+        record = _new_record(primitive)
     if "dtype" in changes and changes["dtype"] not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, not {changes['dtype']!r}")
-    record = dataclasses.replace(record, **changes)
+    record = _replaced(record, changes)
     _RECORDS[id(primitive)] = record
     if _since_seal is not None:
         _since_seal["records"].setdefault(id(primitive), primitive)
@@ -241,6 +239,33 @@ def _update(primitive, **changes):
         _BY_OPERATOR_NAME[record.operator_node.__name__] = record
     _bump()
     return record
+
+
+#: the names of a record's fields
+_FIELDS = frozenset(f.name for f in dataclasses.fields(Primitive))
+
+
+def _new_record(primitive):
+    """A record of ``primitive`` with every field at its default (what
+    ``Primitive(primitive)`` makes, without running the dataclass's
+    ``__init__``: the engine registers hundreds as it is imported)."""
+    return _replaced(_BLANK, {"primitive": primitive, "order": next(_order)})
+
+
+def _replaced(record, changes):
+    """``dataclasses.replace(record, **changes)``, at a fraction of its cost
+    (the record is frozen: a new one is made, field by field the same)."""
+    unknown = changes.keys() - _FIELDS
+    if unknown:
+        raise TypeError(f"a primitive's record has no field {sorted(unknown)[0]!r}")
+    new = object.__new__(Primitive)
+    fields = new.__dict__
+    fields.update(record.__dict__)
+    fields.update(changes)
+    return new
+
+
+_BLANK = Primitive(None)
 
 
 def defvjp(*primitives, **facts):

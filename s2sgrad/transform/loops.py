@@ -20,6 +20,7 @@ import dataclasses
 
 from s2sgrad import backend
 from s2sgrad.ir.facts import RestoreMarker
+from s2sgrad.ir.nodes import walk
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, simultaneous as _simultaneous, walk_statements as _walk_statements
 
 
@@ -163,11 +164,8 @@ class LoopAdjoints:
             self.save_shapes_only(info["primal"].body, info["primal"], adjoint)
         if not self.loops:
             self.save_shapes_only(primal, self.fn, adjoint)
-        reads = set()
-        for stmt in adjoint:
-            for n in ast.walk(stmt):
-                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
-                    reads.add(n.id)
+        reads = {n.id for stmt in adjoint for n in walk(stmt)
+                 if n.__class__ is ast.Name and n.ctx.__class__ is ast.Load}
         saved = set()
         adjoint = _filter_restores(adjoint, reads, saved, self.restore_markers)
         primal = self.primal_block(primal, saved, depth=0)
@@ -238,19 +236,24 @@ class LoopAdjoints:
         # (repeat_to also takes the dtype of what it spreads over: not shape-only)
         by_shape = {self.runtime.unbroadcast: self.runtime.unbroadcast_to}
         uses = {}  # name -> [calls using it as the shape argument], or None
+        loads = []  # every name read (in one walk of the adjoint)
         for stmt in adjoint:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Call) and len(node.args) >= 2 and \
-                        isinstance(node.args[1], ast.Name) and \
+            for node in walk(stmt):
+                cls = node.__class__
+                if cls is ast.Name:
+                    if node.ctx.__class__ is ast.Load:
+                        loads.append(node)
+                elif cls is ast.Call and len(node.args) >= 2 and \
+                        node.args[1].__class__ is ast.Name and \
                         self.context.resolve(node.func) in by_shape:
                     like = node.args[1].id
                     if uses.get(like, []) is not None:
                         uses.setdefault(like, []).append(node)
-        for stmt in adjoint:
-            for node in ast.walk(stmt):
-                if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in uses:
-                    if not any(node is call.args[1] for call in uses[node.id] or ()):
-                        uses[node.id] = None  # read for its value too
+        for node in loads:
+            calls = uses.get(node.id, ())
+            if calls is not None and node.id in uses and \
+                    not any(node is call.args[1] for call in calls):
+                uses[node.id] = None  # read for its value too
         replaced = []
         stores = None
         for position in range(len(body) - 1, -1, -1):
