@@ -51,6 +51,9 @@ def explain(f, *args, wrt=0, **kwargs):
     if not inspect.isfunction(f):
         raise TypeError(f"explain expects a Python function, got {type(f).__name__}")
     names, is_tuple = pipeline.wrt_names(f, wrt)
+    integers = _integer_arguments(f, names, args, kwargs)
+    if integers:
+        return _explain_integers(f, names, integers, args, kwargs)
     with np.errstate(all="ignore"):
         value, gradients = value_and_grad(f, wrt=wrt)(*args, **kwargs)
     if not is_tuple:
@@ -70,6 +73,44 @@ def explain(f, *args, wrt=0, **kwargs):
     for name, gradient in zip(names, gradients):
         lines += writer.section(name, gradient, value, found.get(name) if trace else None)
     return "\n".join(lines) + "\n"
+
+
+def _integer_arguments(f, names, args, kwargs):
+    """``{name: value}`` of the differentiated arguments that are integers
+    (a Python int or bool, an integer or boolean array): a gradient with
+    respect to them is refused, so the report says why instead."""
+    try:
+        bound = inspect.signature(f).bind(*args, **kwargs).arguments
+    except TypeError:
+        return {}  # (the call itself is wrong: value_and_grad says how)
+    found = {}
+    for name in names:
+        value = bound.get(name)
+        kind = getattr(getattr(value, "dtype", None), "kind", None)
+        if type(value) in (int, bool) or kind in ("i", "u", "b"):
+            found[name] = value
+    return found
+
+
+def _explain_integers(f, names, integers, args, kwargs):
+    """The report when some differentiated arguments are integers: theirs
+    says so, the others' are explained as usual."""
+    floats = tuple(name for name in names if name not in integers)
+    if floats:
+        report = explain(f, *args, wrt=floats, **kwargs).rstrip("\n").split("\n")
+    else:
+        with np.errstate(all="ignore"):
+            value = f(*args, **kwargs)
+        report = [_Report(f, None, None, None).header(args, kwargs, value)]
+    for name, value in integers.items():
+        spelled = f"{float(value)!r}" if np.ndim(value) == 0 else \
+            f"np.asarray({name}, dtype=float)"
+        kind = "an integer" if np.ndim(value) == 0 else f"an array of dtype {value.dtype}"
+        report += [f"gradient with respect to {name}: none (it is {kind}: {_short(value)})",
+                   "  an integer input has no derivative: s2sgrad differentiates with respect "
+                   "to float arguments only;",
+                   f"  pass {spelled} to differentiate with respect to {name}"]
+    return "\n".join(report) + "\n"
 
 
 def near_thresholds(f, *args, within, **kwargs):

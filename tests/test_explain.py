@@ -320,3 +320,27 @@ def test_a_list_argument_with_a_zero_path_and_a_cut_path():
                       np.array([0.0, 0.0]))
     assert "the derivative of the operator * is zero here" in text
     assert "other paths from ws to the result are cut" in text and "np.round()" in text
+
+
+# -- PyTorch "only Tensors of floating point dtype can require gradients",
+#    JAX "grad requires real- or complex-valued inputs (input dtype that is a
+#    sub-dtype of np.inexact), but got int32": an integer input
+def scaled_count(n, w):
+    return np.sum(n * w ** 2)
+
+
+def test_an_integer_input_is_named_with_what_to_pass():
+    text = sg.explain(scaled_count, 3, 0.5)
+    assert section(text, "n").startswith("gradient with respect to n: none (it is an integer: 3)")
+    assert "pass 3.0" in text
+    assert text.startswith("scaled_count(n=3, w=0.5) = 0.75")
+
+
+def test_an_integer_array_input_is_named_and_the_others_explained():
+    text = sg.explain(scaled_count, np.array([1, 2]), 0.5, wrt=(0, 1))
+    assert "it is an array of dtype int" in section(text, "n")
+    assert "np.asarray(n, dtype=float)" in section(text, "n")
+    assert section(text, "w").startswith("gradient with respect to w: fine")
+    np.testing.assert_allclose(sg.grad(scaled_count, wrt=1)(np.array([1, 2]), 0.5), 3.0)
+    boolean = sg.explain(scaled_count, np.array([True, False]), 0.5)
+    assert "dtype bool" in section(boolean, "n")
