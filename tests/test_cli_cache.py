@@ -13,6 +13,7 @@ PACKAGE_PARENT = Path(sg.__file__).resolve().parent.parent
 
 
 def test_info_shows_directory_entries_size_and_limit(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("S2SGRAD_CACHE", raising=False)  # (partial runs set it to 0)
     monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(tmp_path / "c"))
     monkeypatch.setenv("S2SGRAD_CACHE_MAX_MB", "2")
     assert main(["cache", "info"]) == 0
@@ -27,6 +28,7 @@ def test_info_shows_directory_entries_size_and_limit(tmp_path, monkeypatch, caps
 
 def test_clear_removes_the_entries_only(tmp_path, monkeypatch, capsys):
     where = tmp_path / "c"
+    monkeypatch.delenv("S2SGRAD_CACHE", raising=False)
     monkeypatch.setenv("S2SGRAD_CACHE_DIR", str(where))
     disk.store(("one",), {"source": "a"})
     disk.store(("two",), {"source": "b"})
