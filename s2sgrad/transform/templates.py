@@ -153,15 +153,16 @@ class Template:
 
 @functools.lru_cache(maxsize=None)
 def _module_functions(filename):
-    """Every top-level ``def`` of a rules module, by name (one parse per file:
-    ``inspect.getsource`` per rule would tokenise the file again each time)."""
+    """Every ``def`` of a rules module (nested ones too: a rule a factory
+    makes), by name (one parse per file: ``inspect.getsource`` per rule
+    would tokenise the file again each time)."""
     import linecache
 
     source = "".join(linecache.getlines(filename))
     if not source:
         return {}
     nodes = {}
-    for node in ast.parse(source).body:
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.FunctionDef):
             nodes.setdefault(node.name, []).append(node)
     return nodes
@@ -170,13 +171,23 @@ def _module_functions(filename):
 def _function_node(fn):
     """The ``FunctionDef`` of ``fn`` (a rule).
 
-    The code object knows the lines it spans (Python 3.11+): parsing just
-    those is much cheaper than ``inspect.getsource`` (which tokenises) or a
-    parse of the whole module (the fallback).
+    Parsing just the lines of the ``def`` is much cheaper than
+    ``inspect.getsource`` (which tokenises) or a parse of the whole module:
+    they are found by indentation from the code's first line, else from the
+    lines its code spans (Python 3.11+), else the module is parsed.
     """
     import linecache
 
     code = fn.__code__
+    lines = linecache.getlines(code.co_filename)
+    block = _indented_block(lines, code.co_firstlineno - 1)
+    if block:
+        try:
+            node = ast.parse(textwrap.dedent(block)).body[0]
+        except SyntaxError:
+            node = None
+        if isinstance(node, ast.FunctionDef) and node.name == fn.__name__:
+            return node
     positions = getattr(code, "co_positions", None)
     if positions is not None:
         last = max((end for _, end, _, _ in positions() if end is not None), default=None)
@@ -194,6 +205,32 @@ def _function_node(fn):
         if first <= code.co_firstlineno <= node.lineno:
             return node
     return ast.parse(textwrap.dedent(inspect.getsource(fn))).body[0]
+
+
+def _indented_block(lines, first):
+    """The text from ``lines[first]`` (a ``def``'s first line, or its first
+    decorator's) to the end of the ``def``: its decorators, its line, and
+    the lines after it indented deeper (blank and comment lines included).
+    Found without reading the code's positions; the caller parses it and
+    checks the result (a block cut short inside a string or brackets does
+    not parse), and "" when no ``def`` follows the decorators."""
+    if not 0 <= first < len(lines):
+        return ""
+    head = lines[first]
+    indent = len(head) - len(head.lstrip())
+    start = first
+    while start < len(lines) and not lines[start].lstrip().startswith(("def ", "async def ")):
+        start += 1
+    if start == len(lines) or len(lines[start]) - len(lines[start].lstrip()) != indent:
+        return ""
+    end = start + 1
+    while end < len(lines):
+        line = lines[end]
+        stripped = line.lstrip()
+        if stripped and not stripped.startswith("#") and len(line) - len(stripped) <= indent:
+            break
+        end += 1
+    return "".join(lines[first:end])
 
 
 def returns_bare(fn, tree=None):
