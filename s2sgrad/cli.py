@@ -474,7 +474,8 @@ def _add_cache_command(commands):
         "cache", epilog=_CACHE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
         help="show or empty the disk cache of generated code",
         description="Show (info) or empty (clear) the disk cache where s2sgrad keeps the code\n"
-                    "it generated, so that a new process does not generate it again.",
+                    "it generated (derivatives, tape recordings' backward programs,\n"
+                    "tf.function blocks), so that a new process does not generate it again.",
     )
     cache.add_argument("action", choices=("info", "clear"),
                        help="info: directory, entries, size and limit; clear: remove every entry")
