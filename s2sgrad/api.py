@@ -8,7 +8,8 @@ in front of it — so a call costs what the generated code costs.
 import functools
 import inspect
 
-from s2sgrad import colouring, runtime
+from s2sgrad import runtime
+from s2sgrad.transform import colouring
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function

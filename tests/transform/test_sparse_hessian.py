@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 import s2sgrad as sg
-from s2sgrad import api, colouring
+from s2sgrad import api
+from s2sgrad.transform import colouring
 from tests.fd import numerical_jacobian
 
 rng = np.random.default_rng(11)
