@@ -1237,16 +1237,8 @@ def _is_cast_return(stmt, final, resolve):
         return False
     mine = mine.elts if isinstance(mine, ast.Tuple) else [mine]
     theirs = theirs.elts if isinstance(theirs, ast.Tuple) else [theirs]
-    if len(mine) != len(theirs):
-        return False
-    for entry, plain in zip(mine, theirs):
-        if isinstance(entry, ast.Call) and len(entry.args) == 2 and not entry.keywords \
-                and isinstance(entry.args[1], ast.Name) \
-                and getattr(resolve(entry.func), "gradient_cast", False) is True:
-            entry = entry.args[0]
-        if ast.dump(entry) != ast.dump(plain):
-            return False
-    return True
+    return len(mine) == len(theirs) and all(
+        ast.dump(_uncast(entry, resolve)) == ast.dump(plain) for entry, plain in zip(mine, theirs))
 
 
 def _all_names(tree):
