@@ -27,6 +27,7 @@ from s2sgrad.tf._ops import *  # noqa: F401,F403
 from s2sgrad.tf.function import function  # noqa: F401
 from s2sgrad.tf._module import Module, name_scope  # noqa: F401
 from s2sgrad.tf import (  # noqa: F401
-    config, data, errors, io, keras, linalg, math, nn, random, saved_model, strings, train)
+    config, data, errors, image, io, keras, linalg, math, nn, random, saved_model, strings,
+    train)
 
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"s2sgrad\.tape(\.tensor)?$")

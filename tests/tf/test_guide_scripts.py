@@ -6,7 +6,9 @@ MNIST, our initial weights) change the numbers of training, not the form:
 in Keras's progress lines and in ``Test loss: 0.1405...`` lines the digits
 are compared as "some digits" (so are ``750/750`` step counts and timings);
 every other line, parameter counts, shapes and string tensors included, must
-be TensorFlow's byte for byte."""
+be TensorFlow's byte for byte, except that an expected line may write ``…``
+for numbers that come from the guide's random initial values (``tf.random.normal``
+weights): there any text matches, the rest of the line must be TensorFlow's."""
 
 import os
 import pathlib
@@ -29,6 +31,13 @@ def _form(line):
     return line
 
 
+def _matches(line, expected):
+    if "…" in expected:
+        pattern = ".*".join(re.escape(part) for part in expected.split("…"))
+        return re.fullmatch(pattern, line) is not None
+    return line == expected
+
+
 @pytest.mark.parametrize("script", sorted(p.name for p in GUIDES.glob("*.py")))
 def test_guide_prints_what_tensorflow_prints(script):
     env = dict(os.environ, PYTHONPATH=str(ROOT), S2SGRAD_CACHE="0", OPENBLAS_NUM_THREADS="1")
@@ -37,5 +46,8 @@ def test_guide_prints_what_tensorflow_prints(script):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     expected = (GUIDES / script.replace(".py", ".expected")).read_text().splitlines()
-    assert [_form(line) for line in done.stdout.splitlines()] == [_form(line)
-                                                                   for line in expected]
+    printed = [_form(line) for line in done.stdout.splitlines()]
+    expected = [_form(line) for line in expected]
+    if len(printed) == len(expected) and all(map(_matches, printed, expected)):
+        return
+    assert printed == expected
