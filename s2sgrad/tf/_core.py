@@ -543,6 +543,11 @@ def matmul(a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_
         b = np.swapaxes(b, -1, -2)
         if adjoint_b:
             b = np.conj(b)
+    if a.ndim >= 2 and b.ndim >= 2 and a.shape[-1] != b.shape[-2]:
+        op = "MatMul" if a.ndim == b.ndim == 2 else "BatchMatMulV2"
+        dims = (",".join(map(str, t.shape)) for t in (a, b))
+        raise _InvalidArgumentError(
+            None, op, "Matrix size-incompatible: In[0]: [{}], In[1]: [{}] [Op:{}]".format(*dims, op))
     return a @ b
 
 

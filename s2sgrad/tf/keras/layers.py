@@ -55,6 +55,7 @@ from s2sgrad.tf._types import ResourceVariable as _ResourceVariable
 from s2sgrad.tf._types import TensorShape as _TensorShape
 from s2sgrad.tf._types import as_tf_dtype as _as_tf_dtype
 from s2sgrad.tf._types import missing_names as _missing_names
+from s2sgrad.tf.errors import OpError as _OpError
 from s2sgrad.tf.keras import activations as _activations
 from s2sgrad.tf.keras import initializers as _initializers
 from s2sgrad.tf.keras import regularizers as _regularizers
@@ -170,6 +171,48 @@ def _map(fn, value):
     if isinstance(value, (list, tuple)):
         return type(value)(_map(fn, v) for v in value)
     return fn(value)
+
+
+def _argument_text(value):
+    if isinstance(value, (_EagerTensor, _ResourceVariable)):
+        return f"tf.Tensor(shape={value.shape}, dtype={value.dtype.name})"
+    return repr(value)
+
+
+def _with_call_info(error, layer, inputs, args, kwargs):
+    """``error`` as Keras 3 re-raises an error of a layer's ``call``: its message
+    led by "Exception encountered when calling Dense.call()" and followed by
+    the arguments, once (by the innermost failing layer). Errors of classes
+    other than Python's and ``tf.errors``' (s2sgrad's own) are left as they are."""
+    is_op_error = isinstance(error, _OpError)
+    if getattr(error, "_keras_call_info_injected", False) or not (
+            is_op_error or type(error).__module__ == "builtins"):
+        return error.with_traceback(error.__traceback__)
+    signature = _inspect.signature(layer.call)
+    try:
+        bound = signature.bind(inputs, *args, **kwargs)
+    except TypeError:
+        return error.with_traceback(error.__traceback__)
+    lines = []
+    for parameter in signature.parameters.values():
+        if parameter.name in bound.arguments:
+            value = _map(_argument_text, bound.arguments[parameter.name])
+        else:
+            value = parameter.default
+        lines.append(f"  \u2022 {parameter.name}={value}")
+    message = error.message if is_op_error else (error.args[0] if error.args else "")
+    name = f"{type(layer).__name__}.call()"
+    message = (f"Exception encountered when calling {name}.\n\n\x1b[1m{message}\x1b[0m\n\n"
+               f"Arguments received by {name}:\n" + "\n".join(lines))
+    if is_op_error:
+        new = type(error)(error.node_def, error.op, message)
+    else:
+        try:
+            new = type(error)(message)
+        except TypeError:
+            new = RuntimeError(message)
+    new._keras_call_info_injected = True
+    return new.with_traceback(error.__traceback__)
 
 
 def _is_symbolic(value):
@@ -328,7 +371,10 @@ class Layer(_Module):
                 if not self.built:
                     self.build(_shape_of(inputs))
                     self.built = True
-                outputs = self.call(inputs, *args, **kwargs)
+                try:
+                    outputs = self.call(inputs, *args, **kwargs)
+                except Exception as error:
+                    raise _with_call_info(error, self, inputs, args, kwargs) from None
                 if self.activity_regularizer is not None:
                     for output in _nest_leaves(outputs):
                         self.add_loss(self.activity_regularizer(output))

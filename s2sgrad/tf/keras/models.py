@@ -21,6 +21,7 @@ import numpy as _np
 from s2sgrad.tf.keras.layers import InputLayer as _InputLayer
 from s2sgrad.tf.keras.layers import KerasTensor as _KerasTensor
 from s2sgrad.tf.keras.layers import Layer as _Layer
+from s2sgrad.tf.keras.layers import _unique_name
 from s2sgrad.tf.keras.layers import _unsupported
 from s2sgrad.tf.keras import saving as _saving
 from s2sgrad.tf.keras import summary as _summary
@@ -57,6 +58,8 @@ class Model(_Layer):
         outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
         if len(args) > 2:
             raise TypeError("Model takes at most two positional arguments: inputs and outputs")
+        if inputs is not None and type(self) is Model and kwargs.get("name") is None:
+            kwargs["name"] = _unique_name("functional")  # (Keras 3's class for it: Functional)
         super().__init__(**kwargs)
         self._graph = None
         if inputs is not None or outputs is not None:
