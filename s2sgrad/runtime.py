@@ -48,7 +48,7 @@ def unbroadcast(g, like):
     full = xp.broadcast_shapes(gshape, shape)
     if full != gshape:
         if type(g) is float:  # a folded seed: keep the precision of ``like``
-            g = xp.asarray(g, dtype=xp.result_type(like, 1.0))
+            g = xp.asarray(g, dtype=_floating_type(like))
         g = xp.broadcast_to(g, full)
     lead = len(full) - len(shape)
     axes = tuple(range(lead)) + tuple(
@@ -61,6 +61,14 @@ def unbroadcast(g, like):
     return g
 
 
+def _floating_type(like):
+    """The floating dtype a seed spread over ``like`` takes (a list or tuple
+    of numbers as the array it makes: ``np.sum([np.sin(v) for v in x])``)."""
+    if type(like) is list or type(like) is tuple:
+        like = xp.asarray(like)
+    return xp.result_type(like, 1.0)
+
+
 def repeat_to(g, like, axis=None, keepdims=False):
     """Spread the cotangent of a reduction of ``like`` back over its shape.
 
@@ -70,7 +78,7 @@ def repeat_to(g, like, axis=None, keepdims=False):
     """
     shape = xp.shape(like)
     if type(g) is float:  # a seed: take the precision of what it spreads over
-        g = xp.asarray(g, dtype=xp.result_type(like, 1.0))
+        g = xp.asarray(g, dtype=_floating_type(like))
     if axis is not None and not keepdims:
         axes = (axis,) if xp.ndim(axis) == 0 else tuple(axis)
         g = xp.expand_dims(g, tuple(a % len(shape) for a in axes))

@@ -622,6 +622,9 @@ class Normaliser:
         """(range atom, loop variable or None, [(target, item builder)])."""
         it, target = s.iter, s.target
         resolve = self.parsed.resolve
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Name) \
+                and it.func.id not in self.current and resolve(it.func) is enumerate:
+            it = _enumerate_from_zero(it)
         if isinstance(it, ast.Call) and not it.keywords and isinstance(it.func, ast.Name) \
                 and it.func.id not in self.current:
             func = resolve(it.func)
@@ -640,6 +643,14 @@ class Normaliser:
                 seq = self.iterated(self.atom(it.args[0]), s)
                 header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
                 return header, target.elts[0].id, [(target.elts[1], _item_of(seq))]
+            if func is enumerate and isinstance(target, (ast.Tuple, ast.List)) \
+                    and len(target.elts) == 2 and len(it.args) == 2:
+                # ``enumerate(xs, start)``: by index from 0, the count ``start`` on
+                start = self.snapshot(self.atom(it.args[1]), s)
+                seq = self.iterated(self.atom(it.args[0]), s)
+                header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
+                return header, None, [(target.elts[0], self.counted_from(start)),
+                                      (target.elts[1], _item_of(seq))]
             if func is zip and isinstance(target, (ast.Tuple, ast.List)) \
                     and len(target.elts) == len(it.args) and it.args:
                 seqs = [self.iterated(self.atom(a), s) for a in it.args]
@@ -650,6 +661,13 @@ class Normaliser:
         seq = self.iterated(idioms.iterated(self, it, self.atom(it)), s)
         header = self.atom(self.builtin_call("range", [self.builtin_call("len", [seq])]))
         return header, None, [(target, _item_of(seq))]
+
+    def counted_from(self, start):
+        """Builder of ``i + start`` for a loop index ``i`` (``start`` an atom)."""
+        def build(index):
+            return ast.BinOp(index, ast.Add(), self.made(copy.deepcopy(start)))
+
+        return build
 
     def iterated(self, seq, loop):
         """``seq`` held in a temporary of its own when the loop rebinds it
@@ -1084,6 +1102,20 @@ def _at(node, origin):
                 n.lineno = n.end_lineno = lineno
                 n.col_offset = n.end_col_offset = 0
     return node
+
+
+def _enumerate_from_zero(call):
+    """``enumerate(xs, start=0)``/``enumerate(xs, 0)`` as ``enumerate(xs)``;
+    ``start=k`` as a second argument; another call as it is."""
+    args, keywords = list(call.args), list(call.keywords)
+    if len(args) == 1 and len(keywords) == 1 and keywords[0].arg == "start":
+        args, keywords = args + [keywords[0].value], []
+    if keywords:
+        return call
+    if len(args) == 2 and isinstance(args[1], ast.Constant) and args[1].value == 0 \
+            and type(args[1].value) is int:
+        args = args[:1]
+    return ast.copy_location(ast.Call(call.func, args, keywords), call)
 
 
 def _item_of(seq):

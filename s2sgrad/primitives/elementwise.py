@@ -46,12 +46,22 @@ def where(g, ans, condition, x, y):
 
 @defvjp(np.clip, elementwise=True, allocates=True, methods=("clip",),
         method_defaults=(None, None))
-def clip(g, ans, a, a_min=None, a_max=None):
+def clip(g, ans, a, a_min=None, a_max=None, *, min=None, max=None):
+    # (``min``/``max``: NumPy 2's names of the bounds, given instead of them)
+    lower = either_bound(a_min, min)
+    upper = either_bound(a_max, max)
     return (
-        unbroadcast(g * within_bounds(a, a_min, a_max), a),
-        unbroadcast(g * below_bound(a, a_min), a_min),
-        unbroadcast(g * above_bound(a, a_max), a_max),
+        unbroadcast(g * within_bounds(a, lower, upper), a),
+        unbroadcast(g * below_bound(a, lower), a_min),
+        unbroadcast(g * above_bound(a, upper), a_max),
+        unbroadcast(g * below_bound(a, lower), min),
+        unbroadcast(g * above_bound(a, upper), max),
     )
+
+
+def either_bound(bound, named):
+    """The bound of ``clip`` given as ``a_min`` or as ``min`` (None for none)."""
+    return bound if named is None else named
 
 
 def _float_mask(mask, a):
@@ -86,6 +96,7 @@ def within_bounds(a, a_min, a_max):
 
 
 defnondiff(below_bound, above_bound, within_bounds, dtype="float")
+defnondiff(either_bound, dtype="given")
 deffacts(np.fabs, dtype="float")
 deffacts(math.fabs, math.fmod, dtype="float", scalar=True)
 
