@@ -46,14 +46,16 @@ def where(g, ans, condition, x, y):
 
 @defvjp(np.clip, elementwise=True, allocates=True, methods=("clip",),
         method_defaults=(None, None))
-def clip(g, ans, a, a_min=None, a_max=None, *, min=None, max=None):
-    # (``min``/``max``: NumPy 2's names of the bounds, given instead of them)
+def clip(g, ans, a, a_min=None, a_max=None, out=None, *, min=None, max=None):
+    # (``min``/``max``: NumPy 2's names of the bounds, given instead of them;
+    # ``out=`` is refused where the call is read)
     lower = either_bound(a_min, min)
     upper = either_bound(a_max, max)
     return (
         unbroadcast(g * within_bounds(a, lower, upper), a),
         unbroadcast(g * below_bound(a, lower), a_min),
         unbroadcast(g * above_bound(a, upper), a_max),
+        None,
         unbroadcast(g * below_bound(a, lower), min),
         unbroadcast(g * above_bound(a, upper), max),
     )
