@@ -43,8 +43,8 @@ def vector(x):
     return x * np.ones(3)
 
 def uses_with(x):
-    with np.errstate(all="ignore"):
-        return x
+    with open("f") as fh:
+        return x * len(fh.read())
 
 def flat_in_x(x, y):
     return 1e4 * y + x ** 2

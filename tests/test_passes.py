@@ -200,8 +200,8 @@ def test_a_refusal_carries_its_pass_and_the_users_line():
 
 
 def _uses_with(x):
-    with np.errstate(all="ignore"):
-        return x
+    with open("f") as fh:
+        return x * len(fh.read())
 
 
 def test_a_refusal_in_reverse_mode_carries_its_pass():

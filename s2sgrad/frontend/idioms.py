@@ -368,7 +368,7 @@ def _transient(node, parents, resolve):
 def write_item(normaliser, name, index, atom, origin):
     """``d[k] = v`` into a private list or dict: ``d = with_item(d, k, v)``."""
     base = normaliser.read(ast.Name(name, ast.Load()))
-    normaliser.assign_value(name, _helper_call(normaliser, containers.with_item, [
+    normaliser.assign_value(name, helper_call(normaliser, containers.with_item, [
         base, index, atom]), origin)
 
 
@@ -393,7 +393,7 @@ def _dict_display(normaliser, keys, values):
         keys_atom = normaliser.atom(ast.Tuple(key_atoms, ast.Load()))
     values_atom = normaliser.atom(ast.Tuple(value_atoms, ast.Load())) if value_atoms \
         else ast.Constant(())
-    return _helper_call(normaliser, containers.dict_display, [keys_atom, values_atom])
+    return helper_call(normaliser, containers.dict_display, [keys_atom, values_atom])
 
 
 def _comprehension(normaliser, e):
@@ -411,10 +411,10 @@ def _comprehension(normaliser, e):
     acc = normaliser.namer.fresh("items" if not isinstance(e, ast.DictComp) else "entries")
     is_dict = isinstance(e, ast.DictComp)
     if is_dict:
-        step = _helper_call(normaliser, containers.with_item,
+        step = helper_call(normaliser, containers.with_item,
                             [ast.Name(acc, ast.Load()), e.key, e.value])
     else:
-        step = _helper_call(normaliser, containers.appended, [ast.Name(acc, ast.Load()), e.elt])
+        step = helper_call(normaliser, containers.appended, [ast.Name(acc, ast.Load()), e.elt])
     body = [ast.Assign([ast.Name(acc, ast.Store())], step)]
     for generator in reversed(e.generators):
         for condition in reversed(generator.ifs):
@@ -452,7 +452,7 @@ def _format(normaliser, e):
         conversion = "" if part.conversion == -1 else "!" + chr(part.conversion)
         template.append("{" + conversion + spec + "}")
         values.append(normaliser.atom(part.value))
-    return _helper_call(normaliser, format_text, [ast.Constant("".join(template)), *values])
+    return helper_call(normaliser, format_text, [ast.Constant("".join(template)), *values])
 
 
 def format_text(template, *values):
@@ -474,9 +474,9 @@ def call(normaliser, e):
                              [k.value for k in e.keywords])
     if callee is builtins.zip and not e.keywords:
         if len(e.args) == 1 and isinstance(e.args[0], ast.Starred):
-            return _helper_call(normaliser, containers.transposed, [normaliser.atom(e.args[0].value)])
+            return helper_call(normaliser, containers.transposed, [normaliser.atom(e.args[0].value)])
         if 1 <= len(e.args) <= 4 and not any(isinstance(a, ast.Starred) for a in e.args):
-            return _helper_call(normaliser, containers.zipped,
+            return helper_call(normaliser, containers.zipped,
                                 [normaliser.atom(a) for a in e.args])
     if callee in (builtins.max, builtins.min) and len(e.args) > 2 and not e.keywords:
         inner = ast.copy_location(ast.Call(func, e.args[:-1], []), e)
@@ -510,7 +510,7 @@ def _unpacked_call(normaliser, func, e):
     keywords = [ast.keyword(k.arg, normaliser.atom(k.value)) for k in e.keywords]
     callee = func if normaliser.is_global_ref(func) or isinstance(func, ast.Name) \
         else normaliser.atom(func)
-    return _helper_call(normaliser, call_unpacked, [callee, *parts], keywords)
+    return helper_call(normaliser, call_unpacked, [callee, *parts], keywords)
 
 
 def call_unpacked(function, *parts, **keywords):
@@ -540,10 +540,10 @@ def method_call(normaliser, func, e):
     if e.keywords:
         raise normaliser.parsed.error(f".{method}() with keyword arguments", e, stage="normalise")
     if method == "append" and len(args) == 1:
-        normaliser.assign_value(name, _helper_call(normaliser, containers.appended, [base, *args]), e)
+        normaliser.assign_value(name, helper_call(normaliser, containers.appended, [base, *args]), e)
         return ast.Constant(None)
     if method == "extend" and len(args) == 1:
-        normaliser.assign_value(name, _helper_call(normaliser, containers.extended, [base, *args]), e)
+        normaliser.assign_value(name, helper_call(normaliser, containers.extended, [base, *args]), e)
         return ast.Constant(None)
     if method == "pop" and (not args or (isinstance(args[0], ast.Constant)
                                          and args[0].value in (0, -1))):
@@ -555,18 +555,18 @@ def method_call(normaliser, func, e):
     helpers = {"get": containers.dict_get, "items": containers.dict_items,
                "values": containers.dict_values, "keys": containers.dict_keys}
     if method in helpers and (method == "get") == bool(args) and len(args) <= 2:
-        return _helper_call(normaliser, helpers[method], [base, *args])
+        return helper_call(normaliser, helpers[method], [base, *args])
     raise normaliser.parsed.error(f".{method}() with these arguments", e, stage="normalise")
 
 
 def iterated(normaliser, it, atom):
     """What a ``for`` over ``it`` iterates: a private dict's keys, else ``atom``."""
     if isinstance(it, ast.Name) and normaliser.containers.get(it.id) == "dict":
-        return normaliser.atom(_helper_call(normaliser, containers.dict_keys, [atom]))
+        return normaliser.atom(helper_call(normaliser, containers.dict_keys, [atom]))
     return atom
 
 
-def _helper_call(normaliser, helper, args, keywords=()):
+def helper_call(normaliser, helper, args, keywords=()):
     name = normaliser.env_helper(helper, helper.__name__)
     return ast.Call(ast.Name(name, ast.Load()), list(args), list(keywords))
 

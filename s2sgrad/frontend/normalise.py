@@ -39,13 +39,14 @@ import copy
 from s2sgrad import backend, runtime
 from s2sgrad.errors import UndefinedNameError
 from s2sgrad.frontend import idioms
+from s2sgrad.frontend.desugar import desugar
 from s2sgrad.frontend.inline import CALLER, inline_call, outside_write
 from s2sgrad.frontend.names import Namer, bind
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED
 from s2sgrad.ir.facts import NestedDef, NormalFormFacts, SavedSlot, SharedArrayCheck, copy_facts
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.ir.nodes import walk
-from s2sgrad.primitives import registry
+from s2sgrad.primitives import containers, registry
 
 _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**",
                   ast.MatMult: "@", ast.FloorDiv: "//", ast.Mod: "%"}
@@ -148,6 +149,7 @@ class Normaliser:
             if self.params_outlive:
                 self.share(a.arg, CALLER)
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
+        body = desugar(self, body)
         body = idioms.without_try(body)
         #: lists and dicts only this function holds (written as new ones)
         self.containers = idioms.private_containers(tree, self.parsed.resolve)
@@ -369,8 +371,10 @@ class Normaliser:
 
     def unpack(self, target, value, origin):
         elts = target.elts
-        if any(isinstance(e, ast.Starred) for e in elts):
-            raise self.parsed.error("starred unpacking", origin, stage="normalise")
+        starred = [i for i, e in enumerate(elts) if isinstance(e, ast.Starred)]
+        if starred:
+            self.unpack_starred(elts, starred[0], value, origin)
+            return
         if isinstance(value, (ast.Tuple, ast.List)) and len(value.elts) == len(elts):
             atoms = [self.atom(v) for v in value.elts]  # all read before any write
             if self.loop_depth:
@@ -384,6 +388,23 @@ class Normaliser:
         for i, t in enumerate(elts):
             item = ast.Subscript(whole, ast.Constant(i), ast.Load())
             self.assign(t, item, origin)
+
+    def unpack_starred(self, elts, star, value, origin):
+        """``first, *rest, last = xs``: ``first = xs[0]``, ``rest = list(xs[1:-1])``,
+        ``last = xs[-1]``, once ``xs`` is known to have at least two items."""
+        whole = self.atom(value)
+        after = len(elts) - star - 1
+        check = idioms.helper_call(self, containers.require_unpacked, [
+            whole, ast.Constant(len(elts) - 1)])
+        self.emit(ast.Expr(check), origin)
+        for i, t in enumerate(elts[:star]):
+            self.assign(t, ast.Subscript(whole, ast.Constant(i), ast.Load()), origin)
+        rest = ast.Slice(ast.Constant(star) if star else None,
+                         ast.Constant(-after) if after else None, None)
+        self.assign(elts[star].value, self.builtin_call("list", [
+            self.atom(ast.Subscript(whole, rest, ast.Load()))]), origin)
+        for j, t in enumerate(elts[star + 1:]):
+            self.assign(t, ast.Subscript(whole, ast.Constant(j - after), ast.Load()), origin)
 
     def env_helper(self, obj, preferred):
         return bind(self.env, self.namer, obj, preferred)

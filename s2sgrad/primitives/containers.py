@@ -436,6 +436,45 @@ def gathered_cotangent_vjp(g, ans, item_cotangents, like):
 defnondiff(builtins.slice)
 
 
+# -- starred unpacking -------------------------------------------------------
+
+
+def require_unpacked(items, count):
+    """Python's ValueError of ``a, *rest = items`` with fewer than ``count``
+    items (``count`` the names besides the starred one)."""
+    if len(items) < count:
+        raise ValueError(f"not enough values to unpack (expected at least {count}, "
+                         f"got {len(items)})")
+
+
+defnondiff(require_unpacked)
+
+
+# -- sorted, max and min of an iterable --------------------------------------
+# ``sorted(xs, key=f)`` is ``[xs[i] for i in sorted_order([f(v) for v in xs])]``
+# and ``max(xs)`` is ``xs[index_of_max(xs)]`` (s2sgrad.frontend.desugar): the
+# items themselves, chosen by positions that carry no derivative.
+
+
+def sorted_order(keys, reverse=False):
+    """The positions of ``keys`` in the order ``sorted(keys, reverse=reverse)``
+    puts them (equal keys keep their order, as ``sorted`` keeps items')."""
+    return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
+
+
+def index_of_max(keys):
+    """The position of the first largest of ``keys`` (the item ``max`` returns)."""
+    return max(range(len(keys)), key=keys.__getitem__)
+
+
+def index_of_min(keys):
+    """The position of the first smallest of ``keys`` (the item ``min`` returns)."""
+    return min(range(len(keys)), key=keys.__getitem__)
+
+
+defnondiff(sorted_order, index_of_max, index_of_min, dtype="int")
+
+
 # -- a callee's in-place update of an argument --------------------------------
 
 

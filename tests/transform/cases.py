@@ -392,7 +392,7 @@ def nested_def_as_value(x):
     def inner(a):
         return a * x
 
-    return np.sum(list(map(inner, [x, x]))[0])
+    return np.sum(np.apply_along_axis(inner, 0, x))
 
 
 def return_in_loop(x):

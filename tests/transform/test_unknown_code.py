@@ -341,16 +341,6 @@ def getattr_method(x):
     return f()
 
 
-def sorted_with_key(x):
-    s = sorted([x[0], x[1], x[2]], key=abs)
-    return s[0] * s[1]
-
-
-def sorted_values(x):
-    s = sorted([x[0], 2.0 * x[1]])
-    return s[0] - s[1]
-
-
 def chosen_function(x):
     f = np.sin if np.sum(x) > 0 else np.cos
     return np.sum(f(x))
@@ -363,8 +353,6 @@ def chosen_function(x):
     (bound_method, X, "call to f", "f()"),
     (getattr_method, X, "getattr", "getattr(x"),
     (getattr_function, X, "call to getattr(np, 'sin')", "getattr(np"),
-    (sorted_with_key, X, "sorted", "sorted("),
-    (sorted_values, X, "sorted", "sorted("),
     (chosen_function, X, "call to f", "f(x)"),
 ])
 def test_calls_of_unresolved_callables_are_refused(f, x, construct, where):
