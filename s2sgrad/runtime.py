@@ -13,7 +13,7 @@ handed to generated code through its environment.
 
 import numbers
 
-from s2sgrad.backend import ndarray, xp
+from s2sgrad.backend import broadcast_view, ndarray, xp
 
 from s2sgrad.errors import UnsupportedSyntaxError
 
@@ -49,7 +49,7 @@ def unbroadcast(g, like):
     if full != gshape:
         if type(g) is float:  # a folded seed: keep the precision of ``like``
             g = xp.asarray(g, dtype=_floating_type(like))
-        g = xp.broadcast_to(g, full)
+        g = broadcast_view(g, full)
     lead = len(full) - len(shape)
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1
@@ -84,7 +84,7 @@ def repeat_to(g, like, axis=None, keepdims=False):
         g = xp.expand_dims(g, tuple(a % len(shape) for a in axes))
     if not shape:  # a scalar stays a scalar (a 0-d array would reach the gradient)
         return g[()] if type(g) is ndarray else g
-    return xp.broadcast_to(g, shape)
+    return broadcast_view(g, shape)
 
 
 def zeros_like(x):

@@ -36,3 +36,33 @@ def shape_of(value):
     """The shape of an array, number or nested sequence (cheap for arrays)."""
     return value.shape if type(value) is ndarray else xp.shape(value)
 
+
+
+def broadcast_view(a, shape):
+    """``xp.broadcast_to(a, shape)``: a read-only view of ``a`` spread over
+    ``shape``, made directly from strides for a contiguous array of numbers
+    (``broadcast_to`` costs microseconds of argument handling, which a seed
+    spread over a small array pays on every gradient call)."""
+    shape = tuple(shape)
+    if (type(a) is not ndarray or a.ndim > len(shape) or not a.flags.c_contiguous
+            or a.dtype.kind not in "biufc"):
+        return xp.broadcast_to(a, shape)
+    if a.ndim:
+        lead = len(shape) - a.ndim
+        strides = [0] * lead
+        for n, m, stride in zip(a.shape, shape[lead:], a.strides):
+            if n == m:
+                strides.append(stride)
+            elif n == 1:
+                strides.append(0)
+            else:  # (not broadcastable: broadcast_to's own error)
+                return xp.broadcast_to(a, shape)
+        strides = tuple(strides)
+    else:
+        strides = (0,) * len(shape)
+    try:
+        view = ndarray(shape, a.dtype, a, 0, strides)
+    except (TypeError, ValueError, BufferError):  # (a buffer it cannot export)
+        return xp.broadcast_to(a, shape)
+    view.flags.writeable = False
+    return view

@@ -13,7 +13,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.backend import ndarray
+from s2sgrad.backend import broadcast_view, ndarray
 
 from s2sgrad import runtime
 from s2sgrad.primitives import arrays, linalg
@@ -82,7 +82,7 @@ def batch_unbroadcast_to(g, shape):
         return g
     full = np.broadcast_shapes(g.shape[1:], shape)
     if full != g.shape[1:]:  # (smaller than the target somewhere: spread first)
-        g = np.broadcast_to(_lifted(g, len(full)), g.shape[:1] + full)
+        g = broadcast_view(_lifted(g, len(full)), g.shape[:1] + full)
     lead = len(full) - len(shape)
     axes = tuple(range(1, lead + 1)) + tuple(
         lead + 1 + i for i, n in enumerate(shape) if n == 1 and full[lead + i] != 1)
@@ -105,7 +105,7 @@ def batch_repeat_to(g, like, axis=None, keepdims=False):
         g = np.expand_dims(g, tuple(a % len(shape) + 1 for a in axes))
     if not shape:  # (a scalar's tangent stays as it is, as repeat_to leaves it)
         return g
-    return np.broadcast_to(lift(g, like), g.shape[:1] + shape)
+    return broadcast_view(lift(g, like), g.shape[:1] + shape)
 
 
 def batch_gradient(g, argument):
@@ -117,8 +117,9 @@ def batch_gradient(g, argument):
     shape = (np.shape(g)[0],) + np.shape(argument)
     if np.shape(g) == shape:
         return g
-    return np.array(np.broadcast_to(lift(g, argument), shape),
-                    dtype=np.result_type(argument, 1.0))
+    result = np.empty(shape, dtype=np.result_type(argument, 1.0))
+    result[...] = lift(g, argument)
+    return result
 
 
 def _index_parts(index):

@@ -215,6 +215,8 @@ def on_change(listener):
 def _bump():
     global _generation
     _generation += 1
+    if not _listeners.data:  # (the engine's own hundreds at import: nobody listens yet)
+        return
     for listener in list(_listeners):
         listener.rules_changed()
 
