@@ -496,7 +496,28 @@ def call(normaliser, e):
         normaliser.inlined[ast.unparse(func) + ".__func__"] = callee.__func__
         return normaliser.rhs(ast.copy_location(
             ast.Call(function, [func.value, *e.args], e.keywords), e))
+    method = _call_method(callee)
+    if method is not None:
+        # ``layer(x)`` of an object whose class defines ``__call__``: that
+        # function, given the object (checked again as ``layer.__class__.__call__``)
+        cls = type(callee)
+        function = ast.Name(normaliser.env_helper(method, f"{cls.__name__}_call"), ast.Load())
+        normaliser.inlined[ast.unparse(func) + ".__class__.__call__"] = method
+        return normaliser.rhs(ast.copy_location(ast.Call(function, [func, *e.args], e.keywords), e))
     return None
+
+
+def _call_method(obj):
+    """The user's ``__call__`` function of ``obj``'s class, if ``obj`` is an
+    instance of a plain class of the user's with one (and no rule of its own)."""
+    if obj is LOCAL or obj is UNRESOLVED or isinstance(obj, type) or inspect.isroutine(obj) \
+            or registry.lookup(obj) is not None or registry.is_nondifferentiable(obj):
+        return None
+    method = getattr(type(obj), "__call__", None)
+    if not registry.is_user_function(method) or type(type(obj)) is not type \
+            or method.__module__.partition(".")[0] == "s2sgrad":
+        return None
+    return method
 
 
 def _unpacked_call(normaliser, func, e):
@@ -712,7 +733,8 @@ class _ObjectRewriter:
         self.attributes = {}  # (object, attribute) -> variable
         self.methods = {}  # (object, method) -> nested def name
         self.defs = {}  # object -> [nested defs of its methods]
-        new = copy.deepcopy(tree)
+        new = _calls_spelled_out(copy.deepcopy(tree), {
+            name: cls for name, (cls, _) in self.objects.items()})
         for name, (cls, site) in self.objects.items():
             self.check_uses(new, name, cls)
         new.body = self.placed(self.statements(new.body))
@@ -748,7 +770,7 @@ class _ObjectRewriter:
                 raise self.error(f"object {name!r} of class {cls.__name__} used as a value "
                                  "(passed, returned or stored)", node,
                                  "call its methods and read its attributes only")
-            if parent.attr.startswith("__"):
+            if parent.attr.startswith("__") and parent.attr != "__call__":
                 raise self.error(f"attribute {parent.attr} of object {name!r}", node)
             member = inspect.getattr_static(cls, parent.attr, None)
             if inspect.isfunction(member):
@@ -847,6 +869,8 @@ class _ObjectRewriter:
         tree = copy.deepcopy(parse_function(function).tree)
         args = tree.args.posonlyargs + tree.args.args
         self_name = args[0].arg if args else None
+        if self_name is not None:
+            tree = _calls_spelled_out(tree, {self_name: cls})
         is_init = function.__name__ == "__init__"
         bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
         for n in ast.walk(tree):
@@ -910,6 +934,25 @@ class _ObjectRewriter:
 
     def statements_of_init(self, body):
         return [s for s in body if not (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))]
+
+
+def _calls_spelled_out(tree, objects):
+    """``tree`` with each call ``obj(...)`` of one of ``objects`` (name ->
+    class) whose class defines ``__call__`` written ``obj.__call__(...)``."""
+    callable_names = {name for name, cls in objects.items()
+                      if inspect.isfunction(inspect.getattr_static(cls, "__call__", None))}
+    if not callable_names:
+        return tree
+
+    class Spell(ast.NodeTransformer):
+        def visit_Call(self, node):
+            self.generic_visit(node)
+            if isinstance(node.func, ast.Name) and node.func.id in callable_names:
+                node.func = ast.copy_location(
+                    ast.Attribute(node.func, "__call__", ast.Load()), node.func)
+            return node
+
+    return Spell().visit(tree)
 
 
 class _MethodsHere(ast.Pass):

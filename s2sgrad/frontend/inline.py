@@ -81,7 +81,7 @@ def inline_call(normaliser, func, args, keywords, origin):
         return None
     try:
         parsed = normaliser.parsed.derived(copy.deepcopy(local)) if local is not None \
-            else parse_function(callee)
+            else _globals_in_place(parse_function(callee), bound, normaliser)
         # the callee is normalised by the caller's kind of normaliser, so
         # this module needs none of its own (and normalise imports this one)
         inner = type(normaliser)(parsed, normaliser.namer)
@@ -143,7 +143,8 @@ def inline_call(normaliser, func, args, keywords, origin):
         if param in inner.updated_params:
             final = inner.current[param]
             _written_through(normaliser, atom, renames.get(final, final), ast.unparse(func), origin)
-    if local is None:
+    if local is None and not (isinstance(func, ast.Name) and func.id in normaliser.env):
+        # (a name the normaliser bound is checked through the text it stands for)
         normaliser.inlined[ast.unparse(func)] = callee
     normaliser.inlined.update(inner.inlined)
     return value
@@ -433,7 +434,7 @@ def _inlinable(normaliser, func):
         return None
     if isinstance(func, ast.Name) and func.id in normaliser.current:
         return None
-    callee = normaliser.parsed.resolve(func)
+    callee = normaliser.resolve(func)  # (also a method's function the normaliser named)
     if callee is LOCAL or callee is UNRESOLVED or not inspect.isfunction(callee):
         return None
     code = callee.__code__
@@ -447,6 +448,55 @@ def _inlinable(normaliser, func):
             or hasattr(callee, "__wrapped__"):
         return None
     return callee
+
+
+def _globals_in_place(parsed, bound, normaliser):
+    """``parsed`` with each parameter that is bound to one of the module's
+    globals (``layer`` in ``forward(layer, x)``, a method called on a global
+    object) and never assigned read as that global, so that what the callee
+    does with it (``self.act(z)``, ``self.W``) resolves as the caller's own
+    ``layer.act(z)`` would. The callee has the caller's globals (see
+    :func:`_inlinable`)."""
+    stored = {n.id for n in walk(parsed.tree) if isinstance(n, ast.Name)
+              and not isinstance(n.ctx, ast.Load)}
+    known = {}
+    for param, atom in bound:
+        base = atom
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and param not in stored \
+                and base.id not in parsed.local_names and base.id not in parsed.closure \
+                and base.id not in normaliser.current and base.id in normaliser.parsed.globals \
+                and base.id not in normaliser.parsed.closure \
+                and _user_object(normaliser.resolve(atom)):
+            known[param] = atom
+    if not known:
+        return parsed
+
+    class Substitute(ast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Load) and node.id in known:
+                return ast.copy_location(copy.deepcopy(known[node.id]), node)
+            return node
+
+        def visit_FunctionDef(self, node):  # (a nested def's names are its own)
+            return node
+
+        visit_Lambda = visit_AsyncFunctionDef = visit_FunctionDef
+
+    tree = copy.deepcopy(parsed.tree)
+    tree.body = [Substitute().visit(stmt) for stmt in tree.body]
+    return parsed.with_tree(tree)
+
+
+def _user_object(obj):
+    """True for an instance of a class of the user's (not an array, number,
+    container, function, class or module, nor a library's object)."""
+    cls = type(obj)
+    module = getattr(cls, "__module__", None) or ""
+    return type(cls) is type and module.partition(".")[0] not in (*registry.LIBRARY_MODULES,
+                                                                  "s2sgrad") \
+        and module != "builtins" and not inspect.isroutine(obj) and not inspect.ismodule(obj)
 
 
 def _bind(callee, args, keywords, normaliser):

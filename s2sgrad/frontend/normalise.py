@@ -908,8 +908,11 @@ class Normaliser:
             return  # (s2sgrad's own helpers, which generated code calls, are not the user's)
         written = outside_write(callee)
         if written is not None:
+            # (a method the normaliser named is called by its class's name)
+            name = callee.__qualname__ if isinstance(func, ast.Name) and func.id in self.env \
+                else ast.unparse(func)
             raise self.parsed.error(
-                f"call to {ast.unparse(func)}(), which writes into {written!r}", e,
+                f"call to {name}(), which writes into {written!r}", e,
                 stage="normalise",
                 hint="return the new value instead, and assign it in the caller")
 
