@@ -115,9 +115,12 @@ def is_comment(stmt):
             and isinstance(stmt.value.value, str) and stmt.value.value.startswith(COMMENT_PREFIX))
 
 
-def _block(stmts, live, writes, prune=True):
+def _block(stmts, live, writes, prune=True, jumps=None):
     """Kept statements of ``stmts`` and the names live before them; with
-    ``prune``, the statements nested in them are pruned in place too."""
+    ``prune``, the statements nested in them are pruned in place too.
+    ``jumps`` is, inside a loop, (names live after the loop, names live at
+    its head): what a ``break`` or ``continue`` goes on to read instead of
+    the statements after it."""
     kept = []
     for s in reversed(stmts):
         if isinstance(s, ast.Return):
@@ -149,8 +152,8 @@ def _block(stmts, live, writes, prune=True):
                 live = live | _reads(s.targets[0]) | _reads(s.value)
                 kept.append(s)
         elif isinstance(s, ast.If):
-            body, live_body = _block(s.body, set(live), writes, prune)
-            orelse, live_else = _block(s.orelse, set(live), writes, prune)
+            body, live_body = _block(s.body, set(live), writes, prune, jumps)
+            orelse, live_else = _block(s.orelse, set(live), writes, prune, jumps)
             if _only_comments(body) and _only_comments(orelse):
                 continue
             if prune:
@@ -165,7 +168,11 @@ def _block(stmts, live, writes, prune=True):
                 kept.append(s)
         elif isinstance(s, ast.Pass):
             continue
-        else:  # Expr calls, asserts, break/continue: kept for their effect
+        elif isinstance(s, (ast.Break, ast.Continue)) and jumps is not None:
+            # (what follows it in the body never runs after it)
+            live = set(jumps[0] if isinstance(s, ast.Break) else jumps[1])
+            kept.append(s)
+        else:  # Expr calls, asserts: kept for their effect
             live = live | _reads(s)
             kept.append(s)
     kept.reverse()
@@ -175,12 +182,13 @@ def _block(stmts, live, writes, prune=True):
 def _loop(s, live, writes, prune=True):
     """Liveness through a loop: iterate the body to a fixpoint (without
     pruning, so nothing is dropped on a premature pass), then prune it."""
+    after = set(live)
     while True:
-        _, live_in = _block(s.body, set(live), writes, prune=False)
+        _, live_in = _block(s.body, set(live), writes, prune=False, jumps=(after, live))
         new = live | live_in | _reads(getattr(s, "iter", ast.Pass())) | _reads(getattr(s, "test", ast.Pass()))
         if new == live:
             if prune:
-                body, _ = _block(s.body, set(live), writes)
+                body, _ = _block(s.body, set(live), writes, jumps=(after, live))
                 s.body = body or [ast.Pass()]
             return new
         live = new
