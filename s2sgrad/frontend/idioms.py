@@ -510,14 +510,10 @@ def call(normaliser, e):
 def _call_method(obj):
     """The user's ``__call__`` function of ``obj``'s class, if ``obj`` is an
     instance of a plain class of the user's with one (and no rule of its own)."""
-    if obj is LOCAL or obj is UNRESOLVED or isinstance(obj, type) or inspect.isroutine(obj) \
-            or registry.lookup(obj) is not None or registry.is_nondifferentiable(obj):
+    if not registry.is_user_object(obj):  # (LOCAL and UNRESOLVED are builtins' objects)
         return None
     method = getattr(type(obj), "__call__", None)
-    if not registry.is_user_function(method) or type(type(obj)) is not type \
-            or method.__module__.partition(".")[0] == "s2sgrad":
-        return None
-    return method
+    return method if registry.is_user_function(method) else None
 
 
 def _unpacked_call(normaliser, func, e):

@@ -32,6 +32,11 @@ pipeline's ``call_vjp``):
   aliasing checks;
 * none of the global names it reads is a local of the caller.
 
+A parameter bound to a global object of the user's (``forward(layer, x)``,
+which is what ``layer.forward(x)`` becomes) and never assigned is read as
+that global in the callee's body, so that ``self.act(z)`` and ``self.W``
+resolve as the caller's own ``layer.act(z)`` and ``layer.W`` would.
+
 Output guarantees: after :func:`splice_calls` every recorded call is
 replaced by statements of the ``inlined`` stage that compute what the call
 computed, with the callee's
@@ -464,11 +469,11 @@ def _globals_in_place(parsed, bound, normaliser):
         base = atom
         while isinstance(base, ast.Attribute):
             base = base.value
+        # (the callee has no closure: a name it does not bind is a global)
         if isinstance(base, ast.Name) and param not in stored \
-                and base.id not in parsed.local_names and base.id not in parsed.closure \
-                and base.id not in normaliser.current and base.id in normaliser.parsed.globals \
-                and base.id not in normaliser.parsed.closure \
-                and _user_object(normaliser.resolve(atom)):
+                and base.id not in parsed.local_names and base.id not in normaliser.current \
+                and base.id in normaliser.parsed.globals and base.id not in normaliser.parsed.closure \
+                and registry.is_user_object(normaliser.resolve(atom)):
             known[param] = atom
     if not known:
         return parsed
@@ -487,16 +492,6 @@ def _globals_in_place(parsed, bound, normaliser):
     tree = copy.deepcopy(parsed.tree)
     tree.body = [Substitute().visit(stmt) for stmt in tree.body]
     return parsed.with_tree(tree)
-
-
-def _user_object(obj):
-    """True for an instance of a class of the user's (not an array, number,
-    container, function, class or module, nor a library's object)."""
-    cls = type(obj)
-    module = getattr(cls, "__module__", None) or ""
-    return type(cls) is type and module.partition(".")[0] not in (*registry.LIBRARY_MODULES,
-                                                                  "s2sgrad") \
-        and module != "builtins" and not inspect.isroutine(obj) and not inspect.ismodule(obj)
 
 
 def _bind(callee, args, keywords, normaliser):

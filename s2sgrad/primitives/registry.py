@@ -431,6 +431,17 @@ def is_user_function(obj):
     return module.partition(".")[0] not in LIBRARY_MODULES
 
 
+def is_user_object(obj):
+    """True for an instance of a plain class of the user's: not an array,
+    number, container, function, class or module, nor an object of
+    :data:`LIBRARY_MODULES` or of s2sgrad itself, and no rule of its own."""
+    cls = type(obj)
+    module = (getattr(cls, "__module__", None) or "").partition(".")[0]
+    return type(cls) is type and module not in (*LIBRARY_MODULES, "s2sgrad", "builtins") \
+        and not inspect.isroutine(obj) and not inspect.ismodule(obj) \
+        and lookup(obj) is None and not is_nondifferentiable(obj)
+
+
 def records():
     """Every record, in registration order."""
     return sorted(_RECORDS.values(), key=lambda r: r.order)
