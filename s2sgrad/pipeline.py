@@ -54,7 +54,8 @@ from s2sgrad.ir.facts import NormalFormFacts
 from s2sgrad.transform.cse import eliminate_common_subexpressions
 from s2sgrad.transform.dtypes import cast_outside_float_path
 from s2sgrad.transform.optimise import (
-    eliminate_dead_code, free_dead_locals, inline_single_use, sink_into_guards)
+    drop_copies_into_operators, eliminate_dead_code, free_dead_locals, inline_single_use,
+    sink_into_guards)
 from s2sgrad.transform.forward import ForwardMode
 from s2sgrad.transform.reverse import ReverseMode
 from s2sgrad.transform.shapes import shapes_by_running
@@ -682,9 +683,13 @@ def _sink(g):
 
 
 def _fold(g):
-    """Temporaries read once folded into the expression that reads them;
-    a cast the Python float path does not need moved into its guard."""
+    """Temporaries read once folded into the expression that reads them,
+    a private copy that only an operator reads dropped, a cast the Python
+    float path does not need moved into its guard."""
     inline_single_use(g.program, g.context.is_pure_call, g.context.writes_argument)
+    resolve = g.context.resolve
+    drop_copies_into_operators(g.program, lambda call: resolve(call.func) is runtime.owned_copy
+                               and len(call.args) == 1 and not call.keywords)
     cast_outside_float_path(g.program, g.gradient_facts.float_guards, g.context.resolve)
 
 

@@ -576,6 +576,31 @@ def refuse_if_shared(result, argument, name, filename, lineno):
                 "differentiate", f"copy it first: np.copy({name})")
 
 
+def in_place(value, target):
+    """``target op= operand`` computed as ``value = target op operand``: on an
+    array ``target`` NumPy writes into it, so the result keeps its dtype and
+    shape (a float32 array plus a float64 number stays float32, an integer
+    array plus a float raises, an operand of a larger shape raises); any
+    other ``target`` (a number) is rebound, so ``value`` is the result."""
+    if target.__class__ is not ndarray or (
+            value.__class__ is ndarray and value.dtype is target.dtype
+            and value.shape == target.shape):
+        return value
+    shape, dtype = xp.shape(value), xp.result_type(value)
+    if shape != target.shape:
+        raise ValueError(f"non-broadcastable output operand with shape {_shape_text(target.shape)} "
+                         f"doesn't match the broadcast shape {_shape_text(shape)}")
+    if not xp.can_cast(dtype, target.dtype, casting="same_kind"):
+        raise TypeError(f"Cannot cast ufunc output from {dtype!r} to {target.dtype!r} "
+                        "with casting rule 'same_kind'")
+    return xp.asarray(value, dtype=target.dtype)
+
+
+def _shape_text(shape):
+    """A shape as NumPy's messages print it: ``(2,3)``, ``(3,)``."""
+    return "(" + ",".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
 def same_shape(value, previous):
     """``np.shape(value)``, as the ``previous`` tuple when equal: a loop that
     saves a shape per iteration then holds one tuple, not one per step."""

@@ -83,6 +83,10 @@ def normalise(parsed, namer=None, params_outlive=False):
     return normaliser.function(), normaliser
 
 
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class Normaliser:
     """Rewrites one function into normal form (see module docstring)."""
 
@@ -133,6 +137,8 @@ class Normaliser:
         #: parameters an inlined callee only ever updates with ``param op= v``:
         #: the inliner hands the caller their final versions (see inline.py)
         self.updated_params = frozenset()
+        #: user variable -> whether it only ever holds a number (plain_number)
+        self.plain_numbers = {}
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -424,6 +430,8 @@ class Normaliser:
                     if isinstance(item, ast.Name):
                         self.share(target, item.id)
             viewed = None if found is None else found.view_of
+            if found is not None and found.primitive is runtime.in_place:
+                viewed = None  # (of x op= y: the operation's own temporary)
             if viewed is not None and viewed < len(rhs.args) and isinstance(rhs.args[viewed], ast.Name):
                 source = rhs.args[viewed].id
         elif isinstance(rhs, (ast.Tuple, ast.List)):
@@ -464,6 +472,11 @@ class Normaliser:
                     s)
             read = ast.Name(target.id, ast.Load())
             value = ast.BinOp(read, s.op, s.value)
+            if not (self.parsed.generated or self.plain_number(target.id)):
+                # an array is written in place: its dtype and shape are kept
+                # (generated code's ``dx += ...`` adds into a gradient)
+                helper = self.env_helper(runtime.in_place, "in_place")
+                value = ast.Call(ast.Name(helper, ast.Load()), [value, copy.copy(read)], [])
             self.assign(ast.Name(target.id, ast.Store()), value, s)
         elif isinstance(target, ast.Subscript):
             read = copy.deepcopy(target)
@@ -475,6 +488,34 @@ class Normaliser:
         else:
             raise self.parsed.error("augmented assignment to an attribute", s,
                                     stage="normalise")
+
+    def plain_number(self, name):
+        """True when every value the function gives ``name`` is a number:
+        each assignment to it a numeric constant (``n = 0``, ``n += 1``) or
+        a ``for`` over ``range``, and it is no parameter."""
+        if name in self.plain_numbers:
+            return self.plain_numbers[name]
+        args = self.parsed.tree.args
+        plain = name not in {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+        for node in walk(self.parsed.tree):
+            if not plain:
+                break
+            if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                if any(isinstance(n, ast.Name) and n.id == name
+                       for t in targets for n in ast.walk(t)):
+                    plain = isinstance(node.value, ast.Constant) and _number(node.value.value) \
+                        and all(isinstance(t, ast.Name) for t in targets)
+            elif isinstance(node, (ast.For, ast.comprehension)):
+                if any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(node.target)):
+                    plain = isinstance(node.target, ast.Name) and isinstance(node.iter, ast.Call) \
+                        and self.resolve(node.iter.func) is range
+            elif isinstance(node, (ast.NamedExpr, ast.withitem)):
+                target = node.target if isinstance(node, ast.NamedExpr) else node.optional_vars
+                plain = not any(isinstance(n, ast.Name) and n.id == name for n in ast.walk(target)) \
+                    if target is not None else True
+        self.plain_numbers[name] = plain
+        return plain
 
     def guard_shared_write(self, helper, current, details, origin):
         """Before an in-place write into version ``current``, which other
@@ -735,6 +776,11 @@ class Normaliser:
             return e
         if isinstance(e, ast.Constant):
             return ast.Constant(e.value)
+        if isinstance(e, ast.UnaryOp) and isinstance(e.op, (ast.USub, ast.UAdd)) \
+                and isinstance(e.operand, ast.Constant) and _number(e.operand.value):
+            # a negative number is a constant too (``y[:-1]``, ``-0.5``)
+            value = e.operand.value
+            return ast.Constant(-value if isinstance(e.op, ast.USub) else value)
         if isinstance(e, ast.Name):
             return self.read(e)
         if self.is_global_ref(e):

@@ -42,6 +42,12 @@ class ParsedFunction:
     closure: dict = field(default_factory=dict)
     local_names: frozenset = frozenset()
 
+    @property
+    def generated(self):
+        """True for code s2sgrad generated (a gradient read again), whose
+        compiled file name is ``<s2sgrad ...>``."""
+        return self.filename.startswith("<s2sgrad ")
+
     def resolve(self, node):
         """The object a Name/Attribute chain denotes, LOCAL or UNRESOLVED."""
         if isinstance(node, ast.Name):

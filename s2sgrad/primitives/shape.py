@@ -16,7 +16,7 @@ import operator
 
 import numpy as np
 
-from s2sgrad.primitives.registry import deffacts, defnondiff, defvjp
+from s2sgrad.primitives.registry import deffacts, defjvp, defnondiff, defvjp
 from s2sgrad import runtime
 from s2sgrad.runtime import repeat_to, unbroadcast
 
@@ -493,6 +493,17 @@ deffacts(np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, mutates=(0,)
 @defvjp(runtime.cotangent_or_zero, linear=True, view_of=0)
 def passthrough(g, ans, value):
     return (g,)
+
+
+# ``x op= y`` on an array keeps x's dtype and shape (a cast, or an error):
+# the derivative passes through, as for a copy; the tangent in the value's
+# dtype is the returned one's concern (as_tangent). The result may be the
+# value itself, the operation's own temporary (normal form makes one for
+# it): fresh when that is, which is what a write into it asks (writes.py)
+@defjvp(runtime.in_place, batches=True)
+@defvjp(runtime.in_place, view_of=0, shaped_like=1, dtype="given")
+def in_place_vjp(g, ans, value, target):
+    return (g, None)
 
 
 @defvjp(runtime.element_cotangent, view_of=0, linear=True)

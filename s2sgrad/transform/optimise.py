@@ -389,3 +389,19 @@ def free_dead_locals(fn, keep=()):
         names = sorted(dying[i], key=lambda n: (n.startswith("_"), n))
         body.insert(i + 1, ast.Delete([ast.Name(n, ast.Del()) for n in names]))
     return fn
+
+
+def drop_copies_into_operators(fn, is_copy):
+    """``a + owned_copy(c)`` is ``a + c``: an operator's result is a new
+    value, so a private copy made only to be one of its operands is never
+    seen again (``is_copy(call)``: the call is such a copy)."""
+    for node in walk(fn):
+        if isinstance(node, ast.BinOp):
+            for side in ("left", "right"):
+                operand = getattr(node, side)
+                if isinstance(operand, ast.Call) and is_copy(operand):
+                    setattr(node, side, operand.args[0])
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.operand, ast.Call) \
+                and is_copy(node.operand):
+            node.operand = node.operand.args[0]
+    return fn

@@ -92,6 +92,7 @@ class ArrayWrites:
                 if source not in written:
                     written[source] = written.get(source) or order[0]
                     todo.append(source)
+        fresh_value = _fresh_values(self, order)
         last_write = {}
         for k, st in enumerate(order):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
@@ -102,12 +103,8 @@ class ArrayWrites:
                 if is_join(st, False):
                     continue  # checked through its source, just above
                 if target in written and target not in params:
-                    func = self.context.resolve(rhs.func) if isinstance(rhs, ast.Call) else None
-                    fresh = isinstance(rhs, ast.BinOp) or (
-                        isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub))
-                    found = registry.record(func) if func is not None else None
-                    fresh = fresh or self.context.normal_facts.private_items.get(st, False)
-                    if not fresh and not (found is not None and found.allocates):
+                    fresh = fresh_value(st) or self.context.normal_facts.private_items.get(st, False)
+                    if not fresh:
                         user = self.context.user_names.get(target, target)
                         raise self.error(
                             f"assignment into {user!r}, which may share memory with other values",
@@ -193,6 +190,38 @@ def _own_nodes(st):
         part = getattr(st, field, None)
         for node in part if isinstance(part, list) else [part] if part is not None else []:
             yield from ast.walk(node)
+
+
+def _fresh_values(mode, order):
+    """``fresh(statement)``: True when the statement's value is an array
+    nothing else refers to: an operator's result, an allocating call's, or
+    a view (``runtime.in_place(t, x)``) of such a value read nowhere else."""
+    reads = {}
+    for st in order:
+        for n in ast.walk(st):
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load):
+                reads[n.id] = reads.get(n.id, 0) + 1
+    assigned = {st.targets[0].id: st for st in order
+                if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name)}
+
+    def fresh(st, depth=0):
+        rhs = st.value
+        if isinstance(rhs, ast.BinOp) or (isinstance(rhs, ast.UnaryOp) and isinstance(rhs.op, ast.USub)):
+            return True
+        if not isinstance(rhs, ast.Call):
+            return False
+        found = registry.record(mode.context.resolve(rhs.func))
+        if found is None:
+            return False
+        if found.allocates:
+            return True
+        k = found.view_of
+        if k is None or k >= len(rhs.args) or not isinstance(rhs.args[k], ast.Name) or depth > 8:
+            return False
+        source = assigned.get(rhs.args[k].id)
+        return source is not None and reads.get(rhs.args[k].id) == 1 and fresh(source, depth + 1)
+
+    return fresh
 
 
 def _viewed_name(mode, rhs):
