@@ -596,6 +596,18 @@ def _assemble(columns, row_arg, column_arg):
     return _like(xp.reshape(stacked, xp.shape(row_arg) + xp.shape(column_arg)), row_arg)
 
 
+def _positional(fun, args, kwargs):
+    """The arguments of a call ``fun(*args, **kwargs)`` as one positional
+    list, defaults filled in: a contracted gradient (see
+    :func:`_contracted_gradient`) takes them so, before its own extra
+    parameters."""
+    if not kwargs and len(args) == fun.__code__.co_argcount:
+        return args
+    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return list(bound.arguments.values())
+
+
 def _contracted_gradient(inner, fun, extra):
     """A generated function ``(*params, *extra) -> grad of sum(inner(...) * extra[-1])``.
 
@@ -683,19 +695,19 @@ def _jvp_by_reverse(fun, wrt):
         except S2SGradError:
             built = None
 
-    def jvp_fun(*args):
+    def jvp_fun(*args, **kwargs):
         nonlocal jac, built
         *args, v = args
-        value = _on_copies(fun, args, {})
+        value = _on_copies(fun, args, kwargs)
         if built is not None:
             u = xp.zeros_like(xp.asarray(value, dtype=float))
             try:
-                return value, _like(along(*args, u, v), value)
+                return value, _like(along(*_positional(fun, args, kwargs), u, v), value)
             except S2SGradError:
                 built = None
         if jac is None:
             jac = jacobian(fun, wrt)
-        J = jac(*args)
+        J = jac(*args, **kwargs)
         v = xp.asarray(v)
         return value, _like(xp.tensordot(J, v, axes=v.ndim) if v.ndim else J * v, value)
 
@@ -753,18 +765,18 @@ def _hvp_by_reverse(fun, wrt):
     except S2SGradError:
         product = None
 
-    def hvp_fun(*args):
+    def hvp_fun(*args, **kwargs):
         nonlocal hess, product
+        *args, v = args
         if product is not None:
             try:
-                return product(*args)
+                return product(*_positional(fun, args, kwargs), v)
             except S2SGradError:
                 product = None  # e.g. a loop: its gradient is not differentiable again
-        *args, v = args
         if hess is None:
             hess = hessian(fun, wrt)
-        H = hess(*args)
-        (x,), _ = _argument_values(fun, wrt, args, {})
+        H = hess(*args, **kwargs)
+        (x,), _ = _argument_values(fun, wrt, args, kwargs)
         v = xp.asarray(v)
         return _like(xp.tensordot(H, v, axes=v.ndim) if v.ndim else H * v, x)
 
