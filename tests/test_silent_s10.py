@@ -49,3 +49,56 @@ def test_jvp_and_hvp_by_reverse_take_defaults_and_keywords(args, kwargs):
     expected = numerical_jacobian(lambda x: gradient(x, c), [X]) @ V
     np.testing.assert_allclose(sg.hvp(scaled_softplus)(X, *args, V, **kwargs), expected,
                                rtol=1e-5)
+
+
+# -- what a gradient function already made sees (README, "Caching"): the
+#    numbers, flags and arrays its function reads from globals, at the
+#    time it runs; a callee or defaults changed after it was made are seen
+#    by asking sg.grad again
+
+SCALE = 2.0
+POWER = 2
+USE_SINE = True
+WEIGHTS = np.eye(3)
+
+
+def reads_globals(x):
+    y = WEIGHTS @ x
+    if USE_SINE:
+        y = np.sin(y)
+    return np.sum(SCALE * y ** POWER)
+
+
+def test_a_gradient_made_once_reads_the_globals_as_they_are_when_it_runs(monkeypatch):
+    gradient = sg.grad(reads_globals)
+    for name, value in (("SCALE", 5.0), ("POWER", 3), ("USE_SINE", False)):
+        monkeypatch.setattr(f"{__name__}.{name}", value)
+        np.testing.assert_allclose(gradient(X), numerical_jacobian(reads_globals, [X]),
+                                   rtol=1e-6, err_msg=name)
+    monkeypatch.setattr(f"{__name__}.WEIGHTS", WEIGHTS.copy())
+    WEIGHTS[0, 1] = 2.0  # written in place
+    np.testing.assert_allclose(gradient(X), numerical_jacobian(reads_globals, [X]), rtol=1e-6)
+
+
+ACTIVATION = np.sin
+
+
+def activated(x, c=1.0):
+    return np.sum(c * ACTIVATION(x) * x)
+
+
+def test_asking_again_after_a_rebound_callee_or_new_defaults_gives_the_new_derivative(
+        monkeypatch):
+    np.testing.assert_allclose(sg.grad(activated)(X), numerical_jacobian(activated, [X]),
+                               rtol=1e-6)
+    monkeypatch.setattr(f"{__name__}.ACTIVATION", np.tanh)
+    np.testing.assert_allclose(sg.grad(activated)(X), numerical_jacobian(activated, [X]),
+                               rtol=1e-6)
+    monkeypatch.setattr(activated, "__defaults__", (3.0,))
+    np.testing.assert_allclose(sg.grad(activated)(X), numerical_jacobian(activated, [X]),
+                               rtol=1e-6)
+    np.testing.assert_allclose(sg.jvp(activated)(X, V)[1],
+                               numerical_jvp(activated, [X], 0, V), rtol=1e-6)
+    gradient = sg.grad(activated)
+    np.testing.assert_allclose(sg.hessian(activated)(X) @ V,
+                               numerical_jacobian(gradient, [X]) @ V, rtol=1e-5)
