@@ -102,3 +102,43 @@ def test_asking_again_after_a_rebound_callee_or_new_defaults_gives_the_new_deriv
     gradient = sg.grad(activated)
     np.testing.assert_allclose(sg.hessian(activated)(X) @ V,
                                numerical_jacobian(gradient, [X]) @ V, rtol=1e-5)
+
+
+# -- an argument's gradient made an array of its own inside a loop
+#    (dx = dx + ...) was then accumulated in place after it (dx += ...):
+#    with no iteration it was still the read-only spread of the seed
+#    ("output array is read-only"), and the Hessian was refused naming the
+#    generated 'dx'
+
+def largest_of_first(x, k):
+    best = x[0]
+    for i in range(k):
+        v = x[i]
+        if v > best:
+            best = v
+    return best ** 2 + np.sum(x * best)
+
+
+def largest(x):
+    best = x[0]
+    for v in x:
+        if v > best:
+            best = v
+    return best ** 2 + np.sum(x * best)
+
+
+@pytest.mark.parametrize("k", [0, 1, 3])
+def test_a_loop_that_may_run_no_iteration_leaves_the_gradient_as_it_was(k):
+    np.testing.assert_allclose(sg.grad(largest_of_first)(X, k),
+                               numerical_jacobian(largest_of_first, [X, k]), rtol=1e-6)
+    gradient = sg.grad(largest_of_first)
+    np.testing.assert_allclose(sg.hessian(largest_of_first)(X, k),
+                               numerical_jacobian(lambda x: gradient(x, k), [X]), atol=1e-6)
+
+
+def test_the_hessian_of_a_loop_over_the_argument_accumulating_its_gradient():
+    gradient = sg.grad(largest)
+    np.testing.assert_allclose(sg.hessian(largest)(X), numerical_jacobian(gradient, [X]),
+                               atol=1e-6)
+    np.testing.assert_allclose(sg.hvp(largest)(X, V), numerical_jacobian(gradient, [X]) @ V,
+                               atol=1e-6)

@@ -98,7 +98,12 @@ class LoopAdjoints:
             if name in assigned or name not in self.wrt:
                 self.zero_filled.add(self.adjoint_name(name))
         inner = dict(adj)
+        owned = set(self.owned)
         body = self.adjoint_block(s.body, inner, in_loop=True)
+        # the loop may run no iteration: a gradient the body made an array of
+        # its own (dx = dx + ...) is, after it, still what came before (a
+        # read-only spread of a seed, another value's array)
+        self.owned &= owned
         writes = []
         for name in crossing:
             var = self.adjoint_name(name)
