@@ -142,3 +142,63 @@ def test_the_hessian_of_a_loop_over_the_argument_accumulating_its_gradient():
                                atol=1e-6)
     np.testing.assert_allclose(sg.hvp(largest)(X, V), numerical_jacobian(gradient, [X]) @ V,
                                atol=1e-6)
+
+
+# -- a loop writing into an array (y[i] = ...) that the result also reads
+#    times the argument (sum(y * x)): x's cotangent is y, which the reverse
+#    sweep then wrote the loop's overwritten slots back into -- the
+#    gradient read y as it was before the loop (silently wrong, 3 x0**2
+#    gave 0.48 for 0.27)
+
+def squares_some(x, k):
+    y = x * 1.0
+    for i in range(k):
+        y[i] = y[i] ** 2
+    return np.sum(y * x)
+
+
+def sines_while(x, k):
+    y = x * 1.0
+    i = 0
+    while i < k:
+        y[i] = np.sin(y[i]) * 2
+        i += 1
+    return np.sum(y * x)
+
+
+def nested_products(x, k):
+    y = x * 1.0
+    for _ in range(2):
+        for i in range(k):
+            y[i] = y[i] * y[(i + 1) % 3]
+    return np.sum(y * x) + np.sum(y ** 2)
+
+
+def read_between_loops(x, k):
+    y = x * 1.0
+    for i in range(k):
+        y[i] = y[i] ** 2
+    s = np.sum(y * x)
+    for i in range(k):
+        y[i] = y[i] * 3
+    return s + np.sum(y * x)
+
+
+def rnn_states(X, k):
+    H = X * 1.0
+    for t in range(k):
+        H[t, :] = np.tanh(H[t, :]) * H[(t + 1) % 2, :]
+    return np.sum(H * X)
+
+
+@pytest.mark.parametrize("f, x", [(squares_some, X), (sines_while, X), (nested_products, X),
+                                  (read_between_loops, X),
+                                  (rnn_states, np.array([[0.3, -1.1, 0.9], [0.5, 0.2, -0.4]]))],
+                         ids=lambda v: getattr(v, "__name__", ""))
+@pytest.mark.parametrize("k", [0, 1, 2])
+def test_a_loop_writing_into_an_array_the_result_reads_against_the_argument(f, x, k):
+    np.testing.assert_allclose(sg.grad(f)(x.copy(), k), numerical_jacobian(f, [x, k]),
+                               rtol=1e-6, atol=1e-9)
+    v = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
+    np.testing.assert_allclose(sg.jvp(f)(x.copy(), k, v)[1], numerical_jvp(f, [x, k], 0, v),
+                               rtol=1e-6, atol=1e-9)
