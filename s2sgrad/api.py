@@ -7,6 +7,7 @@ in front of it — so a call costs what the generated code costs.
 
 import functools
 import inspect
+import math
 
 from s2sgrad import runtime
 from s2sgrad.transform import colouring
@@ -249,7 +250,8 @@ def _forward_block(derivative, out_shape, x, b, offsets):
     shape = out_shape + getattr(x, "shape", ())
     if rows.shape[0] == 1:  # (one direction: moving its axis last is a reshape)
         return rows.reshape(shape)
-    return rows.reshape(rows.shape[0], -1).T.reshape(shape)
+    # (no -1: an argument with no entries has no directions)
+    return rows.reshape(rows.shape[0], math.prod(rows.shape[1:])).T.reshape(shape)
 
 
 def _seed_name(vjp):

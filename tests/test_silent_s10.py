@@ -202,3 +202,32 @@ def test_a_loop_writing_into_an_array_the_result_reads_against_the_argument(f, x
     v = np.linspace(-1.0, 1.0, x.size).reshape(x.shape)
     np.testing.assert_allclose(sg.jvp(f)(x.copy(), k, v)[1], numerical_jvp(f, [x, k], 0, v),
                                rtol=1e-6, atol=1e-9)
+
+
+# -- two crashes where nothing reached a value: the reverse-over-reverse
+#    JVP of a list built by a loop that ran no iteration ("'float' object
+#    is not iterable" in gathered_cotangent), and the Hessian of an
+#    argument with no entries ("cannot reshape array of size 0")
+
+def sum_of_appended(x, k):
+    squares = []
+    for i in range(k):
+        squares.append(x[i] ** 2)
+    return sum(squares) + np.sum(x)
+
+
+@pytest.mark.parametrize("k", [0, 2])
+def test_jvp_of_a_list_a_loop_may_leave_empty(k):
+    value, tangent = sg.jvp(sum_of_appended)(X, k, V)
+    np.testing.assert_allclose(value, sum_of_appended(X, k), rtol=1e-12)
+    np.testing.assert_allclose(tangent, numerical_jvp(sum_of_appended, [X, k], 0, V), rtol=1e-6)
+
+
+def test_the_hessian_of_an_argument_with_no_entries():
+    def f(x, W):
+        return np.sum((W @ x) ** 2) + np.sum(x ** 2) + 1.0
+
+    H = sg.hessian(f)(np.zeros(0), np.zeros((2, 0)))
+    assert H.shape == (0, 0) and H.dtype == np.float64
+    H = sg.hessian(f, wrt=1)(np.ones(2), np.zeros((0, 2)))
+    assert H.shape == (0, 2, 0, 2)
