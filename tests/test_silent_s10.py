@@ -231,3 +231,25 @@ def test_the_hessian_of_an_argument_with_no_entries():
     assert H.shape == (0, 0) and H.dtype == np.float64
     H = sg.hessian(f, wrt=1)(np.ones(2), np.zeros((0, 2)))
     assert H.shape == (0, 2, 0, 2)
+
+
+# -- a local helper taking **kwargs was refused only when its VJP ran,
+#    naming the generated copy ("__s2sgrad_factory__.<locals>.grad_...
+#    .<locals>.f"); it is refused where it is called, by its name
+
+def calls_a_keywords_helper(x):
+    def scaled(a, **options):
+        return a * options["s"]
+    return np.sum(scaled(x, s=3.0))
+
+
+def test_a_local_helper_taking_keywords_is_refused_by_its_name_at_the_call():
+    for call in (lambda: sg.grad(calls_a_keywords_helper)(X),
+                 lambda: sg.jvp(calls_a_keywords_helper)(X, V),
+                 lambda: sg.hessian(calls_a_keywords_helper)(X)):
+        with pytest.raises(sg.UnsupportedSyntaxError) as refused:
+            call()
+        message = str(refused.value)
+        assert "call to scaled with variable arguments" in message
+        assert f"test_silent_s10.py:{calls_a_keywords_helper.__code__.co_firstlineno + 3}" in message
+        assert "__s2sgrad" not in message
