@@ -253,3 +253,70 @@ def test_a_local_helper_taking_keywords_is_refused_by_its_name_at_the_call():
         assert "call to scaled with variable arguments" in message
         assert f"test_silent_s10.py:{calls_a_keywords_helper.__code__.co_firstlineno + 3}" in message
         assert "__s2sgrad" not in message
+
+
+# -- a list or tuple argument that a NumPy function reads as an array
+#    (np.dot(p, p)): its cotangent is an array, which the gradient's
+#    structure took for "nothing flowed" -- a silent zero; sg.jacobian of
+#    a function of a list, tuple or dict returned zeros for a scalar
+#    function and crashed for a vector one ("Field elements must be 2- or
+#    3-tuples"); sg.hessian crashed the same way
+
+P = [0.3, -1.2, 0.8]
+
+
+def dot_of_itself(p):
+    return np.dot(p, p) + np.sum(np.multiply(p, [1.0, 2.0, 3.0]))
+
+
+def of_items(p):
+    return p[0] ** 2 * p[1] + np.sin(p[2])
+
+
+def items_vector(p):
+    return np.array([p[0] * p[1], p[1] ** 2, np.sin(p[2]), p[0], p[2] * p[0]])
+
+
+def keyed_vector(p):
+    return np.array([p["a"] * p["b"], p["b"] ** 2, np.exp(p["a"])])
+
+
+def _as_array(f):
+    return lambda a: f(list(a))
+
+
+@pytest.mark.parametrize("kind", [list, tuple])
+def test_a_sequence_a_numpy_function_reads_as_an_array(kind):
+    gradient = sg.grad(dot_of_itself)(kind(P))
+    np.testing.assert_allclose(list(gradient),
+                               numerical_jacobian(_as_array(dot_of_itself), [np.array(P)]),
+                               rtol=1e-6)
+
+
+@pytest.mark.parametrize("f", [of_items, items_vector], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("kind", [list, tuple])
+def test_the_jacobian_with_respect_to_a_sequence_is_a_block_per_item(f, kind):
+    J = sg.jacobian(f)(kind(P))
+    assert type(J) is kind and len(J) == len(P)
+    expected = numerical_jacobian(_as_array(f), [np.array(P)])  # out + (3,)
+    for i, block in enumerate(J):
+        np.testing.assert_allclose(block, expected[..., i], rtol=1e-6, atol=1e-12)
+
+
+def test_the_jacobian_with_respect_to_a_dict_is_a_block_per_key():
+    p = {"a": 0.3, "b": -1.2}
+    J = sg.jacobian(keyed_vector)(p)
+    assert set(J) == {"a", "b"}
+    for key in p:
+        def of_entry(v, key=key):
+            return keyed_vector({**p, key: v})
+        np.testing.assert_allclose(J[key], numerical_jacobian(of_entry, [p[key]]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [P, tuple(P), {"a": 0.3}], ids=["list", "tuple", "dict"])
+def test_the_hessian_with_respect_to_a_structure_is_a_type_error_naming_it(p):
+    def f(p):
+        return np.sum(np.asarray(list(p.values()) if isinstance(p, dict) else p) ** 3)
+
+    with pytest.raises(TypeError, match=f"argument 'p' of .*f is a {type(p).__name__}"):
+        sg.hessian(f)(p)
