@@ -589,6 +589,19 @@ def refuse_if_shared(result, argument, name, filename, lineno):
                 "differentiate", f"copy it first: np.copy({name})")
 
 
+def refuse_aliased_argument(other, argument, name, other_name, filename, lineno):
+    """Argument ``argument``, which the function writes into, sharing memory
+    with argument ``other`` (one array passed for both): the write would
+    change ``other`` too, which a derivative taking them apart does not
+    follow -- refuse."""
+    if isinstance(argument, ndarray) and isinstance(other, ndarray) \
+            and xp.shares_memory(other, argument):
+        raise UnsupportedSyntaxError(
+            f"assignment into argument {name!r}, which shares memory with argument "
+            f"{other_name!r}", filename, lineno, "differentiate",
+            f"pass a copy for one of them: np.copy({other_name})")
+
+
 def same_shape(value, previous):
     """``np.shape(value)``, as the ``previous`` tuple when equal: a loop that
     saves a shape per iteration then holds one tuple, not one per step."""

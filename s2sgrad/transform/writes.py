@@ -58,12 +58,36 @@ class ArrayWrites:
         name is refused in both modes, never dropped as dead code)."""
         self.guards = []
         self.check_writes(body)
+        body[:0] = self.aliased_argument_guards(body)
         for statement, argument, write in self.guards:
             _insert_after(body, statement, ast.Expr(self.helper_call("refuse_if_shared", [
                 ast.Name(statement.targets[0].id, ast.Load()), ast.Name(argument, ast.Load()),
                 ast.Constant(self.context.user_names.get(argument, argument)),
                 ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
                 ast.Constant(getattr(write, "lineno", None))])))
+
+    def aliased_argument_guards(self, body):
+        """``refuse_aliased_argument`` checks for each parameter written into
+        (``x[i] = v``) and each other parameter: called with one array for
+        both (``f(a, a)``, or a view of it), the write changes the other
+        too, which the derivative, taking them apart, would not follow."""
+        first_write = {}
+        for st in _walk_statements(body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                first_write.setdefault(st.targets[0].value.id, st)
+        params = [a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
+                  self.fn.args.kwonlyargs]
+        source_file = ast.Name(self.context.env_name(self.context.filename, "source_file"),
+                               ast.Load())
+        guards = []
+        for written in (p for p in params if p in first_write):
+            for other in (p for p in params if p != written):
+                guards.append(ast.Expr(self.helper_call("refuse_aliased_argument", [
+                    ast.Name(other, ast.Load()), ast.Name(written, ast.Load()),
+                    ast.Constant(self.context.user_names.get(written, written)),
+                    ast.Constant(self.context.user_names.get(other, other)), source_file,
+                    ast.Constant(getattr(first_write[written], "lineno", None))])))
+        return guards
 
     def check_writes(self, body):
         """Refuse array writes that other names could observe.
