@@ -4,6 +4,8 @@ silently wrong gradients (issue 10): every value is compared with central
 finite differences in float64 (of the function, or of its gradient for
 second derivatives)."""
 
+import functools
+
 import numpy as np
 import pytest
 
@@ -359,3 +361,81 @@ def test_one_array_for_two_arguments_one_written_into_is_refused(second):
         message = str(refused.value)
         assert "assignment into argument 'x', which shares memory with argument 'y'" in message
         assert "test_silent_s10.py" in message
+
+
+# -- leads from earlier sessions, right now and pinned: a decorated
+#    function of float32 arguments holding -0.0, and return inside loops in
+#    forward mode and at order 2
+
+def _passes_through(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def _doubles(fn):
+    @functools.wraps(fn)
+    def wrapper(x):
+        return 2.0 * fn(x)
+    return wrapper
+
+
+@_passes_through
+def smooth_passed_through(x):
+    return np.sum(np.sin(x) * x + x ** 3)
+
+
+@_doubles
+def smooth_doubled(x):
+    return np.sum(np.cos(x) * x ** 2 - x)
+
+
+@pytest.mark.parametrize("f", [smooth_passed_through, smooth_doubled], ids=lambda f: f.__name__)
+def test_a_decorated_function_of_float32_with_signed_zeros(f):
+    x = np.array([-0.0, 0.0, 0.5, -1.5], dtype=np.float32)
+    gradient = sg.grad(f)(x)
+    assert gradient.dtype == np.float32
+    np.testing.assert_allclose(gradient, numerical_jacobian(f, [x]), rtol=1e-4, atol=1e-5)
+    v = np.array([1.0, -1.0, 0.5, 2.0], dtype=np.float32)
+    np.testing.assert_allclose(sg.jvp(f)(x, v)[1], numerical_jvp(f, [x], 0, v),
+                               rtol=1e-4, atol=1e-5)
+
+
+def returns_from_a_nested_loop(x):
+    total = 0.0
+    for i in range(3):
+        for j in range(3):
+            if i == j:
+                continue
+            total = total + x ** (i + j)
+            if total > 5:
+                return total * np.exp(-x)
+    return total
+
+
+def returns_from_a_loop_writing_an_array(x):
+    y = np.zeros(3)
+    for i in range(3):
+        y[i] = x[i] ** 2 * x[(i + 1) % 3]
+        if y[i] > 0.2:
+            return np.sum(y * x)
+    return np.sum(y)
+
+
+@pytest.mark.parametrize("x", [0.8, 1.3])
+def test_return_inside_loops_at_order_two(x):
+    gradient = sg.grad(returns_from_a_nested_loop)
+    expected = numerical_jacobian(gradient, [x])
+    np.testing.assert_allclose(sg.grad(gradient)(x), expected, rtol=1e-5)
+    np.testing.assert_allclose(sg.hessian(returns_from_a_nested_loop)(x), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("x", [X, np.array([0.5, 0.2, 0.1]), np.array([0.9, 0.8, 0.7])],
+                         ids=["early", "late", "first"])
+def test_return_inside_a_loop_writing_an_array_forward_and_hessian(x):
+    f = returns_from_a_loop_writing_an_array
+    np.testing.assert_allclose(sg.jvp(f)(x, V)[1], numerical_jvp(f, [x], 0, V), rtol=1e-6)
+    gradient = sg.grad(f)
+    np.testing.assert_allclose(sg.hessian(f)(x), numerical_jacobian(gradient, [x]), atol=1e-6)
+    np.testing.assert_allclose(sg.hvp(f)(x, V), numerical_jacobian(gradient, [x]) @ V, atol=1e-6)
