@@ -97,7 +97,7 @@ class LoopAdjoints:
         # keeps the values of now, as a copy
         saved = self.context.normal_facts.saved_slots
         for name in sorted(_written_into(s, saved)):
-            before += self.free_aliases_of(name, adj, None, copy_arrays=True)
+            before += self.free_aliases_of_array(name, adj)
         assigned = {n.targets[0].id for n in _walk_statements(s.body)
                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
         for name in crossing:

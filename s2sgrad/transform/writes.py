@@ -46,7 +46,7 @@ class ArrayWrites:
             self.owned.discard(var)
         saved = self.context.normal_facts.saved_slots.get(s)
         if saved is not None:
-            out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
+            out += self.free_aliases_of_array(base, adj)  # keep what they saw
             out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
                                                  ast.Store())], ast.Name(saved.name, ast.Load())))
         return out
@@ -65,6 +65,26 @@ class ArrayWrites:
                 ast.Constant(self.context.user_names.get(argument, argument)),
                 ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
                 ast.Constant(getattr(write, "lineno", None))])))
+
+    def free_aliases_of_array(self, base, adj):
+        """Copy out the cotangents read through array ``base`` (and through
+        the names bound to it afterwards, ``z = y``) before the adjoint
+        writes overwritten slots back into it: they keep the values of now."""
+        copies = {}
+        for st in _walk_statements(self.fn.body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) \
+                    and isinstance(st.value, ast.Name):
+                copies.setdefault(st.value.id, set()).add(st.targets[0].id)
+        sharers, todo = {base}, [base]
+        while todo:
+            for name in copies.get(todo.pop(), ()):
+                if name not in sharers:
+                    sharers.add(name)
+                    todo.append(name)
+        out = []
+        for name in sorted(sharers):
+            out += self.free_aliases_of(name, adj, None, copy_arrays=True)
+        return out
 
     def aliased_argument_guards(self, body):
         """``refuse_aliased_argument`` checks for each parameter written into
