@@ -7,6 +7,7 @@ in front of it — so a call costs what the generated code costs.
 
 import functools
 import inspect
+import math
 
 from s2sgrad import runtime
 from s2sgrad.transform import colouring
@@ -187,7 +188,8 @@ def jacobian(fun, wrt=0):
         if use_forward is None:
             out = _on_copies(fun, args, kwargs)
             use_forward = modes[key] = (
-                not isinstance(out, (list, tuple, dict))
+                not isinstance(out, runtime.STRUCTURES)
+                and not any(isinstance(x, runtime.STRUCTURES) for x in values)
                 and sum(int(xp.size(x)) for x in values) < xp.size(out)
                 and _batched_forward(forward, fun, wrt) is not None)
         if use_forward:
@@ -249,7 +251,8 @@ def _forward_block(derivative, out_shape, x, b, offsets):
     shape = out_shape + getattr(x, "shape", ())
     if rows.shape[0] == 1:  # (one direction: moving its axis last is a reshape)
         return rows.reshape(shape)
-    return rows.reshape(rows.shape[0], -1).T.reshape(shape)
+    # (no -1: an argument with no entries has no directions)
+    return rows.reshape(rows.shape[0], math.prod(rows.shape[1:])).T.reshape(shape)
 
 
 def _seed_name(vjp):
@@ -264,7 +267,22 @@ def _stack_rows(rows, out_shape, bound, wrt, fun):
         return tuple(_stack_rows([r[k] for r in rows], out_shape, bound, wrt[k], fun)
                      for k in range(len(wrt)))
     (name,), _ = pipeline.wrt_names(fun, wrt)
-    argument = bound.arguments[name]
+    return _stacked_like(rows, out_shape, bound.arguments[name])
+
+
+def _stacked_like(rows, out_shape, argument):
+    """The Jacobian block ``out_shape + argument.shape`` from one gradient
+    per output entry; for a list, tuple or dict argument, that structure
+    with a block per leaf (as JAX gives a pytree)."""
+    if isinstance(argument, dict):
+        return {key: _stacked_like([r[key] for r in rows], out_shape, value)
+                for key, value in argument.items()}
+    if isinstance(argument, (list, tuple)):
+        items = [_stacked_like([r[i] for r in rows], out_shape, item)
+                 for i, item in enumerate(argument)]
+        kind = type(argument)
+        return items if kind is list else kind(*items) if hasattr(argument, "_fields") \
+            else kind(items)
     return _like(xp.reshape(xp.array(rows), out_shape + xp.shape(argument)), argument)
 
 
@@ -303,11 +321,27 @@ def hessian(fun, wrt=0):
         pass
     first = grad(fun, wrt)
     try:
-        return jacobian(first, wrt)
+        return _structures_refused(jacobian(first, wrt), fun, wrt)
     except UnsupportedSyntaxError as error:  # (refused again: see grad)
         if isinstance(wrt, (tuple, list)):
             raise
-        return _second_order_by_tape(fun, wrt, wrt, error, matrix=True)
+        return _structures_refused(_second_order_by_tape(fun, wrt, wrt, error, matrix=True),
+                                   fun, wrt)
+
+
+def _structures_refused(hessian_fun, fun, wrt):
+    """``hessian_fun`` (a Hessian the forward transform does not build)
+    refusing a list, tuple or dict argument, as the forward one does."""
+    read = _argument_reader(called_function(fun), wrt)
+
+    @functools.wraps(hessian_fun)
+    def checked(*args, **kwargs):
+        values, names = read(args, kwargs)
+        _refuse_structures(values, names, fun)
+        return hessian_fun(*args, **kwargs)
+
+    del checked.__wrapped__
+    return checked
 
 
 def _second_order_by_tape(fun, inner, outer, refusal, matrix):
@@ -441,7 +475,7 @@ def _forward_over_reverse_hessian(fun, wrt):
 
     @functools.wraps(fun)
     def hessian_fun(*args, **kwargs):
-        values, _ = read(args, kwargs)
+        values, names = read(args, kwargs)
         if not blocks and type(values[0]) is xp.ndarray:
             x = values[0]
             plan = plans.get((x.shape, x.dtype), False)
@@ -454,6 +488,7 @@ def _forward_over_reverse_hessian(fun, wrt):
             elif plan is False:
                 H, plans[x.shape, x.dtype] = _hessian_and_plan(call, args, kwargs, x)
                 return H
+        _refuse_structures(values, names, fun)
         tangents, offsets = _batched_basis(values)
         derivative = call(args, kwargs, tangents)
         k = offsets[-1]
@@ -557,7 +592,8 @@ def _hessian_direction_by_direction(fun, wrt, gradient):
 
     @functools.wraps(fun)
     def hessian_fun(*args, **kwargs):
-        values, _ = read(args, kwargs)
+        values, names = read(args, kwargs)
+        _refuse_structures(values, names, fun)
         zeros = [_zero_tangent(x) for x in values]
         columns = [[] for _ in values]  # per argument b: d(gradient)/d(x_b) along each direction
         for b, x in enumerate(values):
@@ -572,6 +608,17 @@ def _hessian_direction_by_direction(fun, wrt, gradient):
 
     del hessian_fun.__wrapped__
     return hessian_fun
+
+
+def _refuse_structures(values, names, fun):
+    """A Hessian is taken with respect to floats and float arrays: a list,
+    tuple or dict argument is a TypeError naming it."""
+    for x, name in zip(values, names):
+        if isinstance(x, runtime.STRUCTURES):
+            raise TypeError(
+                f"hessian differentiates with respect to a float or a float array; argument "
+                f"{name!r} of {fun.__qualname__} is a {type(x).__name__} (pass np.asarray of it, "
+                f"or take sg.jacobian of sg.grad)")
 
 
 def _zero_tangent(x):
@@ -594,6 +641,18 @@ def _assemble(columns, row_arg, column_arg):
     in the row argument's dtype (of its type for a scalar's Hessian)."""
     stacked = xp.stack([xp.asarray(c) for c in columns], axis=-1)
     return _like(xp.reshape(stacked, xp.shape(row_arg) + xp.shape(column_arg)), row_arg)
+
+
+def _positional(fun, args, kwargs):
+    """The arguments of a call ``fun(*args, **kwargs)`` as one positional
+    list, defaults filled in: a contracted gradient (see
+    :func:`_contracted_gradient`) takes them so, before its own extra
+    parameters."""
+    if not kwargs and len(args) == fun.__code__.co_argcount:
+        return args
+    bound = inspect.signature(fun).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return list(bound.arguments.values())
 
 
 def _contracted_gradient(inner, fun, extra):
@@ -683,19 +742,19 @@ def _jvp_by_reverse(fun, wrt):
         except S2SGradError:
             built = None
 
-    def jvp_fun(*args):
+    def jvp_fun(*args, **kwargs):
         nonlocal jac, built
         *args, v = args
-        value = _on_copies(fun, args, {})
+        value = _on_copies(fun, args, kwargs)
         if built is not None:
             u = xp.zeros_like(xp.asarray(value, dtype=float))
             try:
-                return value, _like(along(*args, u, v), value)
+                return value, _like(along(*_positional(fun, args, kwargs), u, v), value)
             except S2SGradError:
                 built = None
         if jac is None:
             jac = jacobian(fun, wrt)
-        J = jac(*args)
+        J = jac(*args, **kwargs)
         v = xp.asarray(v)
         return value, _like(xp.tensordot(J, v, axes=v.ndim) if v.ndim else J * v, value)
 
@@ -753,18 +812,18 @@ def _hvp_by_reverse(fun, wrt):
     except S2SGradError:
         product = None
 
-    def hvp_fun(*args):
+    def hvp_fun(*args, **kwargs):
         nonlocal hess, product
+        *args, v = args
         if product is not None:
             try:
-                return product(*args)
+                return product(*_positional(fun, args, kwargs), v)
             except S2SGradError:
                 product = None  # e.g. a loop: its gradient is not differentiable again
-        *args, v = args
         if hess is None:
             hess = hessian(fun, wrt)
-        H = hess(*args)
-        (x,), _ = _argument_values(fun, wrt, args, {})
+        H = hess(*args, **kwargs)
+        (x,), _ = _argument_values(fun, wrt, args, kwargs)
         v = xp.asarray(v)
         return _like(xp.tensordot(H, v, axes=v.ndim) if v.ndim else H * v, x)
 

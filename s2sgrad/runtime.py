@@ -299,14 +299,27 @@ def structure_gradient(cotangent, argument, as_given=False):
         get = cotangent.get if isinstance(cotangent, dict) else _nothing
         grads = {key: _leaf_gradient(get(key), value, as_given) for key, value in argument.items()}
         return grads if as_given else DictCotangent(grads)
-    entries = cotangent if isinstance(cotangent, (list, tuple)) else (None,) * len(argument)
-    grads = [_leaf_gradient(c, a, as_given) for c, a in zip(entries, argument)]
+    grads = [_leaf_gradient(c, a, as_given) for c, a in zip(_entries(cotangent, argument), argument)]
     if not as_given:
         return Cotangents(grads)
     if isinstance(argument, list):
         return grads
     kind = type(argument)
     return kind(*grads) if hasattr(argument, "_fields") else kind(grads)  # (namedtuples)
+
+
+def _entries(cotangent, sequence):
+    """The items' cotangents in ``cotangent`` of list or tuple ``sequence``:
+    its entries; the rows of an array (a NumPy function took the sequence
+    for an array: ``np.dot(p, p)``); None for each where nothing flowed."""
+    if isinstance(cotangent, (list, tuple)):
+        return cotangent
+    if isinstance(cotangent, ndarray) and cotangent.ndim and len(cotangent) == len(sequence):
+        return list(cotangent)
+    if _no_cotangent(cotangent):
+        return (None,) * len(sequence)
+    raise TypeError(f"a cotangent of shape {xp.shape(cotangent)} for a sequence of "
+                    f"{len(sequence)} items")
 
 
 def _nothing(key):
@@ -599,6 +612,19 @@ def in_place(value, target):
 def _shape_text(shape):
     """A shape as NumPy's messages print it: ``(2,3)``, ``(3,)``."""
     return "(" + ",".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"
+
+
+def refuse_aliased_argument(other, argument, name, other_name, filename, lineno):
+    """Argument ``argument``, which the function writes into, sharing memory
+    with argument ``other`` (one array passed for both): the write would
+    change ``other`` too, which a derivative taking them apart does not
+    follow -- refuse."""
+    if isinstance(argument, ndarray) and isinstance(other, ndarray) \
+            and xp.shares_memory(other, argument):
+        raise UnsupportedSyntaxError(
+            f"assignment into argument {name!r}, which shares memory with argument "
+            f"{other_name!r}", filename, lineno, "differentiate",
+            f"pass a copy for one of them: np.copy({other_name})")
 
 
 def same_shape(value, previous):

@@ -318,7 +318,11 @@ def spread_cotangent_vjp(g, ans, cotangent, items):
 
 def gathered_cotangent(item_cotangents, like):
     """The transpose of :func:`spread_cotangent`: the items' cotangents
-    summed, shaped like ``like``."""
+    summed, shaped like ``like`` (the 0.0 placeholder of a list no
+    cotangent reached -- an empty one, a loop that ran no iteration -- is
+    a zero)."""
+    if item_cotangents is None or type(item_cotangents) is float and item_cotangents == 0.0:
+        return runtime.zeros_like(like)
     if isinstance(item_cotangents, np.ndarray):
         return unbroadcast(np.sum(item_cotangents, axis=0), like)
     return unbroadcast(builtins.sum(runtime.cotangent_or_zero(item) for item in item_cotangents),

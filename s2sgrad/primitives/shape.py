@@ -463,7 +463,7 @@ def array_of_cotangent_vjp(g, ans, parts, items, like):
 defnondiff(*(
     getattr(runtime, name)
     for name in ("require_scalar", "require_float", "require_float_scalar", "refuse_shared_array", "refuse_if_shared",
-                 "refuse_shared_argument", "refuse_parameter_update")
+                 "refuse_shared_argument", "refuse_parameter_update", "refuse_aliased_argument")
     if hasattr(runtime, name)
 ))
 defnondiff(runtime.zeros_like, allocates=True, dtype="given")

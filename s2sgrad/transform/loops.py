@@ -92,13 +92,24 @@ class LoopAdjoints:
         # of now (``da`` is ``s`` for ``return s * a``)
         for name in sorted(_stored_names(s)):
             before += self.free_aliases_of(name, adj, None)
+        # and writes back the slots the loop overwrote (y[i] = ...): an
+        # adjoint read after the loop through y (dx is y, for sum(y * x))
+        # keeps the values of now, as a copy
+        saved = self.context.normal_facts.saved_slots
+        for name in sorted(_written_into(s, saved)):
+            before += self.free_aliases_of_array(name, adj)
         assigned = {n.targets[0].id for n in _walk_statements(s.body)
                     if isinstance(n, ast.Assign) and isinstance(n.targets[0], ast.Name)}
         for name in crossing:
             if name in assigned or name not in self.wrt:
                 self.zero_filled.add(self.adjoint_name(name))
         inner = dict(adj)
+        owned = set(self.owned)
         body = self.adjoint_block(s.body, inner, in_loop=True)
+        # the loop may run no iteration: a gradient the body made an array of
+        # its own (dx = dx + ...) is, after it, still what came before (a
+        # read-only spread of a seed, another value's array)
+        self.owned &= owned
         writes = []
         for name in crossing:
             var = self.adjoint_name(name)
@@ -365,6 +376,14 @@ def _recomputable_at_readers(body, position, name, inputs):
 def _stored_names(tree):
     """Every name ``tree`` binds (assignment and loop targets, nested blocks)."""
     return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+
+def _written_into(tree, saved_slots):
+    """Every name ``tree`` writes into by subscript (``y[i] = v``, nested
+    blocks) keeping the overwritten slot (``saved_slots``): the adjoint
+    writes it back."""
+    return {n.targets[0].value.id for n in ast.walk(tree) if isinstance(n, ast.Assign)
+            and isinstance(n.targets[0], ast.Subscript) and n in saved_slots}
 
 
 def _store_counts(tree):

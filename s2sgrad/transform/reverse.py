@@ -745,11 +745,11 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         if isinstance(call.func, ast.Name) and call.func.id in self.context.local_functions:
             node = self.context.local_functions[call.func.id]
             params = [a.arg for a in node.args.posonlyargs + node.args.args]
-            varargs = node.args.vararg is not None
+            varargs = node.args.vararg is not None or node.args.kwarg is not None
         else:
             code = func.__code__
             params = list(code.co_varnames[: code.co_argcount])
-            varargs = bool(code.co_flags & inspect.CO_VARARGS)
+            varargs = bool(code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS))
         if varargs or len(call.args) > len(params):
             raise self.error(f"call to {self.spelling(call.func)} with variable arguments", s,
                              "give the function named parameters")

@@ -46,7 +46,7 @@ class ArrayWrites:
             self.owned.discard(var)
         saved = self.context.normal_facts.saved_slots.get(s)
         if saved is not None:
-            out += self.free_aliases_of(base, adj, None, copy_arrays=True)  # keep what they saw
+            out += self.free_aliases_of_array(base, adj)  # keep what they saw
             out.append(ast.Assign([ast.Subscript(ast.Name(base, ast.Load()), copy.deepcopy(target.slice),
                                                  ast.Store())], ast.Name(saved.name, ast.Load())))
         return out
@@ -58,12 +58,56 @@ class ArrayWrites:
         name is refused in both modes, never dropped as dead code)."""
         self.guards = []
         self.check_writes(body)
+        body[:0] = self.aliased_argument_guards(body)
         for statement, argument, write in self.guards:
             _insert_after(body, statement, ast.Expr(self.helper_call("refuse_if_shared", [
                 ast.Name(statement.targets[0].id, ast.Load()), ast.Name(argument, ast.Load()),
                 ast.Constant(self.context.user_names.get(argument, argument)),
                 ast.Name(self.context.env_name(self.context.filename, "source_file"), ast.Load()),
                 ast.Constant(getattr(write, "lineno", None))])))
+
+    def free_aliases_of_array(self, base, adj):
+        """Copy out the cotangents read through array ``base`` (and through
+        the names bound to it afterwards, ``z = y``) before the adjoint
+        writes overwritten slots back into it: they keep the values of now."""
+        copies = {}
+        for st in _walk_statements(self.fn.body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Name) \
+                    and isinstance(st.value, ast.Name):
+                copies.setdefault(st.value.id, set()).add(st.targets[0].id)
+        sharers, todo = {base}, [base]
+        while todo:
+            for name in copies.get(todo.pop(), ()):
+                if name not in sharers:
+                    sharers.add(name)
+                    todo.append(name)
+        out = []
+        for name in sorted(sharers):
+            out += self.free_aliases_of(name, adj, None, copy_arrays=True)
+        return out
+
+    def aliased_argument_guards(self, body):
+        """``refuse_aliased_argument`` checks for each parameter written into
+        (``x[i] = v``) and each other parameter: called with one array for
+        both (``f(a, a)``, or a view of it), the write changes the other
+        too, which the derivative, taking them apart, would not follow."""
+        first_write = {}
+        for st in _walk_statements(body):
+            if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
+                first_write.setdefault(st.targets[0].value.id, st)
+        params = [a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
+                  self.fn.args.kwonlyargs]
+        source_file = ast.Name(self.context.env_name(self.context.filename, "source_file"),
+                               ast.Load())
+        guards = []
+        for written in (p for p in params if p in first_write):
+            for other in (p for p in params if p != written):
+                guards.append(ast.Expr(self.helper_call("refuse_aliased_argument", [
+                    ast.Name(other, ast.Load()), ast.Name(written, ast.Load()),
+                    ast.Constant(self.context.user_names.get(written, written)),
+                    ast.Constant(self.context.user_names.get(other, other)), source_file,
+                    ast.Constant(getattr(first_write[written], "lineno", None))])))
+        return guards
 
     def check_writes(self, body):
         """Refuse array writes that other names could observe.
