@@ -712,14 +712,18 @@ def custom_gradient(f=None):
                 _tensor._result_type(args) or Tensor
             )
             outs.append(wrap(value, cls))
-        variables = [v for v in watcher.watched_variables() if v._trainable]
+        # as TensorFlow's: the variables grad_fn answers for are those f read
+        # that are not among its inputs (an input variable is an input)
+        given = _flatten([args, kwargs])
+        variables = [v for v in watcher.watched_variables()
+                     if v._trainable and not any(v is a for a in given)]
         if variables:
             if takes_variables is None:
                 takes_variables = _accepts_variables(grad_fn)
             if not takes_variables:
                 raise TypeError(
-                    "If using @custom_gradient with a function that uses variables, "
-                    "then grad_fn must accept a keyword argument 'variables'."
+                    "@tf.custom_gradient grad_fn must accept keyword argument 'variables', "
+                    f"since function uses variables: {variables}"
                 )
         if _local.active:
             rule = _CustomRule(f, grad_fn, len(args), variables, single)
