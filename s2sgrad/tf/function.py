@@ -176,10 +176,6 @@ class ConcreteFunction:
         self._positions = [i for i, a in enumerate(args) if _takes_tensors(a)]
         self._keywords = [k for k, a in kwargs.items() if _takes_tensors(a)]
 
-    @property
-    def structured_input_signature(self):
-        return tuple(self._args), dict(self._kwargs)
-
     def __call__(self, *args, **kwargs):
         name = self._function.python_function.__name__
         if len(args) != len(self._positions) or sorted(kwargs) != sorted(self._keywords):
@@ -199,10 +195,11 @@ class ConcreteFunction:
 
 
 def _check_fits(template, value, name):
-    if isinstance(template, (Tensor, np.ndarray)) and not isinstance(template, TensorSpec):
-        shape = np.shape(template._value if isinstance(template, Tensor) else template)
-        template = TensorSpec(shape, np.asarray(
-            template._value if isinstance(template, Tensor) else template).dtype)
+    """TypeError unless the tensor ``value`` fits the spec of ``template`` (a
+    ``TensorSpec``, or a tensor or array standing for its dtype and shape)."""
+    if isinstance(template, (Tensor, np.ndarray)):
+        given = np.asarray(template._value if isinstance(template, Tensor) else template)
+        template = TensorSpec(given.shape, given.dtype)
     if isinstance(template, TensorSpec) and isinstance(value, (Tensor, np.ndarray)) \
             and not template.is_compatible_with(value):
         raise TypeError(f"{name}(...): the argument {value!r} does not fit {template!r}")
