@@ -608,21 +608,25 @@ class _CustomRule:
     :meth:`cotangents`.
     """
 
-    __slots__ = ("function", "grad_fn", "n_inputs", "variables", "single_output")
+    __slots__ = ("function", "grad_fn", "arguments", "n_inputs", "variables", "single_output")
 
-    def __init__(self, function, grad_fn, n_inputs, variables, single_output):
+    def __init__(self, function, grad_fn, arguments, n_inputs, variables, single_output):
         self.function = function
         self.grad_fn = grad_fn
+        #: the positional arguments as given (their structure; the inputs are its leaves)
+        self.arguments = arguments
         self.n_inputs = n_inputs
         self.variables = variables
         self.single_output = single_output
 
     def forward(self, inputs):
-        """The function's value on the NumPy values ``inputs`` (variables as they are now)."""
+        """The function's value on the NumPy values ``inputs`` (the leaves of its
+        arguments, then the variables as they are now)."""
         saved = list(_local.active)
         _local.active.clear()
         try:
-            result, _ = self.function(*(wrap(x) for x in inputs[:self.n_inputs]))
+            leaves = [wrap(x) for x in inputs[:self.n_inputs]]
+            result, _ = self.function(*_pack(self.arguments, leaves))
         finally:
             _local.active[:] = saved
         if self.single_output:
@@ -726,8 +730,11 @@ def custom_gradient(f=None):
                     f"since function uses variables: {variables}"
                 )
         if _local.active:
-            rule = _CustomRule(f, grad_fn, len(args), variables, single)
-            inputs = tuple(args) + tuple(variables)
+            # as TensorFlow's: the inputs are the leaves of the positional
+            # arguments (f([x, y]) has two), one gradient from grad_fn each
+            leaves = _flatten(list(args))
+            rule = _CustomRule(f, grad_fn, list(args), len(leaves), variables, single)
+            inputs = tuple(leaves) + tuple(variables)
             vals = tuple(_tensor._unwrap(inputs))
             _tensor._record(decorated, inputs, vals, {}, outs[0] if single else tuple(outs), rule)
         if single:

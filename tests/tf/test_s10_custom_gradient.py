@@ -185,3 +185,34 @@ def test_wrong_number_of_variable_gradients_is_tensorflows_value_error():
         y = scaled(x)
     with pytest.raises(ValueError, match="Must return gradient for each variable from @custom_gradient grad_fn."):
         tape.gradient(y, [x, v, u])
+
+
+def test_structured_inputs_count_their_leaves():
+    # TensorFlow flattens the positional arguments (nest.flatten): f([a, b]) has
+    # two inputs and grad_fn returns a gradient for each, in any structure
+    @tf.custom_gradient
+    def product(pair, scale):
+        a, b = pair["a"], pair["b"]
+
+        def grad_fn(upstream):
+            return {"a": upstream * b * scale, "b": upstream * a * scale}, upstream * a * b
+
+        return a * b * scale, grad_fn
+
+    a, b, s = (tf.Variable(v, dtype=tf.float64) for v in (2.0, 3.0, 0.5))
+    with tf.GradientTape() as tape:
+        y = product({"b": b, "a": a}, s)
+    grads = tape.gradient(y, [a, b, s])
+    assert [g.numpy() for g in grads] == pytest.approx([1.5, 1.0, 6.0])
+
+
+def test_structured_inputs_with_too_few_gradients_is_tensorflows_value_error():
+    @tf.custom_gradient
+    def total(xs):
+        return xs[0] + xs[1], lambda upstream: upstream
+
+    x = tf.Variable(1.0)
+    with tf.GradientTape() as tape:
+        y = total([x, x * 2.0])
+    with pytest.raises(ValueError, match="expected to return 2 gradients, but returned 1 instead"):
+        tape.gradient(y, x)
