@@ -281,13 +281,3 @@ def hypot(g, ans, x1, x2):
 def math_hypot(g, ans, x1, x2):
     t0 = g/ans
     return (t0*x1, t0*x2)
-
-
-@defvjp(np.logaddexp, elementwise=True, allocates=True, dtype="float")
-def logaddexp(g, ans, x1, x2):
-    return (unbroadcast(g*np.exp(x1 - ans), x1), unbroadcast(g*np.exp(x2 - ans), x2))
-
-
-@defvjp(np.logaddexp2, elementwise=True, allocates=True, dtype="float")
-def logaddexp2(g, ans, x1, x2):
-    return (unbroadcast(g*2**(x1 - ans), x1), unbroadcast(g*2**(x2 - ans), x2))

@@ -1,5 +1,5 @@
 """Hand-written elementwise rules: the non-smooth and special ones, and
-sinc, nan_to_num, real/conj/imag, astype, copysign, ldexp and frexp.
+sinc, logaddexp/logaddexp2, nan_to_num, real/conj/imag, astype, copysign, ldexp and frexp.
 
 The smooth unary and binary functions are derived by sympy (see
 ``derive.py`` and ``_derived.py``); what lives here has kinks, jumps or
@@ -157,6 +157,35 @@ def _like(value, x):
 @defvjp(sinc_slope, elementwise=True, allocates=True, dtype="float")
 def sinc_slope_vjp(g, ans, x):
     return (g * sinc_curvature(x),)
+
+
+# -- logaddexp: each slope is a logistic function of the gap x1 - x2 ---------
+#
+# d/dx1 log(e^x1 + e^x2) = 1 / (1 + e^(x2 - x1)). With e = exp(-|x1 - x2|) <= 1
+# the smaller slope is e / (1 + e) and the larger 1 - e / (1 + e), as
+# TensorFlow's logaddexp (max(x1, x2) + log1p(exp(-|x1 - x2|))) differentiates
+# to; neither overflows or loses the small slope's digits, where exp(x1 - ans)
+# carries the rounding of ans (float32: 0.9999543 for logaddexp(0, 10), the
+# slope being 0.9999546). -|x1 - x2| is where(x1 > x2, x2 - x1, x1 - x2), so at
+# a tie the slopes are 1/2 each, to every order (abs's rule would give 0).
+
+
+@defvjp(np.logaddexp, elementwise=True, allocates=True, dtype="float")
+def logaddexp(g, ans, x1, x2):
+    ahead = x1 > x2
+    spread = np.exp(np.where(ahead, x2 - x1, x1 - x2))
+    behind = spread / (1 + spread)
+    return (unbroadcast(g * np.where(ahead, 1 - behind, behind), x1),
+            unbroadcast(g * np.where(ahead, behind, 1 - behind), x2))
+
+
+@defvjp(np.logaddexp2, elementwise=True, allocates=True, dtype="float")
+def logaddexp2(g, ans, x1, x2):
+    ahead = x1 > x2
+    spread = np.exp2(np.where(ahead, x2 - x1, x1 - x2))
+    behind = spread / (1 + spread)
+    return (unbroadcast(g * np.where(ahead, 1 - behind, behind), x1),
+            unbroadcast(g * np.where(ahead, behind, 1 - behind), x2))
 
 
 # -- values replaced, parts of real numbers, casts --------------------------

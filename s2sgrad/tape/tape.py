@@ -608,21 +608,25 @@ class _CustomRule:
     :meth:`cotangents`.
     """
 
-    __slots__ = ("function", "grad_fn", "n_inputs", "variables", "single_output")
+    __slots__ = ("function", "grad_fn", "arguments", "n_inputs", "variables", "single_output")
 
-    def __init__(self, function, grad_fn, n_inputs, variables, single_output):
+    def __init__(self, function, grad_fn, arguments, n_inputs, variables, single_output):
         self.function = function
         self.grad_fn = grad_fn
+        #: the positional arguments as given (their structure; the inputs are its leaves)
+        self.arguments = arguments
         self.n_inputs = n_inputs
         self.variables = variables
         self.single_output = single_output
 
     def forward(self, inputs):
-        """The function's value on the NumPy values ``inputs`` (variables as they are now)."""
+        """The function's value on the NumPy values ``inputs`` (the leaves of its
+        arguments, then the variables as they are now)."""
         saved = list(_local.active)
         _local.active.clear()
         try:
-            result, _ = self.function(*(wrap(x) for x in inputs[:self.n_inputs]))
+            leaves = [wrap(x) for x in inputs[:self.n_inputs]]
+            result, _ = self.function(*_pack(self.arguments, leaves))
         finally:
             _local.active[:] = saved
         if self.single_output:
@@ -712,18 +716,25 @@ def custom_gradient(f=None):
                 _tensor._result_type(args) or Tensor
             )
             outs.append(wrap(value, cls))
-        variables = [v for v in watcher.watched_variables() if v._trainable]
+        # as TensorFlow's: the variables grad_fn answers for are those f read
+        # that are not among its inputs (an input variable is an input)
+        given = _flatten([args, kwargs])
+        variables = [v for v in watcher.watched_variables()
+                     if v._trainable and not any(v is a for a in given)]
         if variables:
             if takes_variables is None:
                 takes_variables = _accepts_variables(grad_fn)
             if not takes_variables:
                 raise TypeError(
-                    "If using @custom_gradient with a function that uses variables, "
-                    "then grad_fn must accept a keyword argument 'variables'."
+                    "@tf.custom_gradient grad_fn must accept keyword argument 'variables', "
+                    f"since function uses variables: {variables}"
                 )
         if _local.active:
-            rule = _CustomRule(f, grad_fn, len(args), variables, single)
-            inputs = tuple(args) + tuple(variables)
+            # as TensorFlow's: the inputs are the leaves of the positional
+            # arguments (f([x, y]) has two), one gradient from grad_fn each
+            leaves = _flatten(list(args))
+            rule = _CustomRule(f, grad_fn, list(args), len(leaves), variables, single)
+            inputs = tuple(leaves) + tuple(variables)
             vals = tuple(_tensor._unwrap(inputs))
             _tensor._record(decorated, inputs, vals, {}, outs[0] if single else tuple(outs), rule)
         if single:

@@ -296,6 +296,7 @@ round = _ufunc(np.rint)  # noqa: A001  (TensorFlow rounds half to even)
 maximum = _binary_ufunc(np.maximum)
 minimum = _binary_ufunc(np.minimum)
 atan2 = _binary_ufunc(np.arctan2)
+logaddexp = _binary_ufunc(np.logaddexp)  # (keras.ops.logaddexp)
 equal = _binary_ufunc(np.equal)
 not_equal = _binary_ufunc(np.not_equal)
 greater = _binary_ufunc(np.greater)
@@ -320,11 +321,29 @@ def squared_difference(x, y, name=None):
     return square(subtract(x, y))
 
 
-@_lowers_to(template="0.5 * (np.tanh(0.5 * {0}) + 1)")
+def _negative_magnitude(x):
+    """``-|x|`` as ``where(x > 0, -x, x)``: each side has its own slope (1 at 0),
+    so a smooth function of ``-|x|`` such as ``exp(-|x|)`` keeps its one-sided
+    derivative at 0, where ``abs``'s rule (slope 0 there) would drop it.
+    (``np.negative``, not ``-x``: in a lifted tape block the optimiser would
+    merge it with another op's ``-x`` and sum their adjoints in another order
+    than the tape, a last-bit difference.)"""
+    return np.where(x > 0, np.negative(x), x)
+
+
+_NEGATIVE_MAGNITUDE = "np.where({0} > 0, np.negative({0}), {0})"
+
+
+@_lowers_to(template="np.where({0} > 0, 1, np.exp(%s)) / (1 + np.exp(%s))" % ((_NEGATIVE_MAGNITUDE,) * 2))
 def sigmoid(x, name=None):
-    """``1 / (1 + exp(-x))``, computed as ``(tanh(x/2) + 1) / 2`` (no overflow)."""
+    """``1 / (1 + exp(-x))`` as ``1 / (1 + e)`` for positive ``x`` and ``e / (1 + e)``
+    otherwise, ``e = exp(-|x|)``: no overflow, and in float32 the small values
+    keep their digits (``sigmoid(-20) = 2.0611537e-09`` as TensorFlow gives;
+    ``(tanh(x/2) + 1) / 2`` rounds it to 0). Its gradient, ``e / (1 + e)**2``,
+    keeps them too."""
     x = _as_tensor(x)
-    return 0.5 * (np.tanh(0.5 * x) + 1)
+    e = np.exp(_negative_magnitude(x))
+    return np.where(x > 0, 1, e) / (1 + e)
 
 
 _SOFTPLUS = ("np.where({0} > 0, np.where({0} > 0, {0}, 0) + np.log1p(np.exp(-np.where({0} > 0, {0}, 0))),"
@@ -615,11 +634,11 @@ class device:  # noqa: N801  (TensorFlow's name)
         return False
 
 
-#: public here for ``tf.math``/``tf.nn``/``tf.linalg``, but not names of
+#: public here for ``tf.math``/``tf.nn``/``tf.linalg``/``tf.keras.ops``, but not names of
 #: TensorFlow 2's top level (TF 1 had some of them; TF 2 spells them tf.math.ceil, ...)
 _SUBMODULE_ONLY = frozenset({
     "ceil", "expm1", "global_norm", "is_finite", "is_inf", "is_nan", "log", "log1p",
-    "log_sigmoid", "mod", "floormod", "reciprocal", "reduce_std", "reduce_variance",
+    "log_sigmoid", "logaddexp", "mod", "floormod", "reciprocal", "reduce_std", "reduce_variance",
     "rsqrt", "softplus", "squared_difference",
 })
 

@@ -18,6 +18,7 @@ from s2sgrad.primitives.shape import getitem_adjoint as _getitem_adjoint
 from s2sgrad.tape.tensor import apply as _apply
 from s2sgrad.tf import random as _random
 from s2sgrad.tf._core import _axis, _shape, _value, int32, stack
+from s2sgrad.tf._core import cast as _cast
 from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._types import tf_constant as _tf_constant
 from s2sgrad.tf.errors import InvalidArgumentError as _InvalidArgumentError
@@ -208,12 +209,19 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002
 
 
 def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None):
+    """TensorFlow's pad. A ``constant_values`` other than 0 (a number or a
+    scalar tensor, cast to the tensor's dtype) fills the padding through
+    ``where``, so it gets its gradient, the padding's summed cotangent
+    (TensorFlow's PadV2 gives it none)."""
     widths = [tuple(int(n) for n in row) for row in np.asarray(_value(paddings))]
     mode = mode.upper()
     if mode == "CONSTANT":
-        if constant_values != 0:
-            raise NotImplementedError("s2sgrad.tf's pad takes constant_values=0 only")
-        return np.pad(_as_tensor(tensor), widths)
+        x = _as_tensor(tensor)
+        padded = np.pad(x, widths)
+        if not hasattr(constant_values, "_value") and constant_values == 0:
+            return padded
+        inside = np.pad(np.ones(np.shape(x), dtype=bool), widths)
+        return np.where(inside, padded, _cast(constant_values, x.dtype))
     if mode in ("REFLECT", "SYMMETRIC"):
         return np.pad(_as_tensor(tensor), widths, mode=mode.lower())
     raise ValueError(f"mode must be CONSTANT, REFLECT or SYMMETRIC, got {mode!r}")

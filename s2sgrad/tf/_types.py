@@ -175,15 +175,35 @@ class TensorShape(tuple):
         return tuple.__repr__(self)
 
 
+class _UnknownRank(TensorShape):
+    """``TensorShape(None)``: a shape of unknown rank (``tf.TensorSpec(None)``)."""
+
+    __slots__ = ()
+    rank = ndims = None
+
+    def as_list(self):
+        raise ValueError("as_list() is not defined on an unknown TensorShape.")
+
+    def __repr__(self):
+        return "TensorShape(None)"
+
+    def __str__(self):
+        return "<unknown>"
+
+
+_UNKNOWN_RANK = _UnknownRank()
+
+
 class TensorSpec:
-    """``tf.TensorSpec(shape, dtype)``: the shape (None for any length) and dtype
-    of a tensor, e.g. in a ``tf.function``'s ``input_signature``."""
+    """``tf.TensorSpec(shape, dtype)``: the shape (None for any length; ``shape=None``
+    for any rank, as TensorFlow's) and dtype of a tensor, e.g. in a
+    ``tf.function``'s ``input_signature``."""
 
     __slots__ = ("_shape", "_dtype", "_name")
 
     def __init__(self, shape, dtype=np.float32, name=None):
-        self._shape = TensorShape(() if shape is None else
-                                  (None if n is None else int(n) for n in shape))
+        self._shape = _UNKNOWN_RANK if shape is None else TensorShape(
+            None if n is None else int(n) for n in shape)
         self._dtype = dtype if isinstance(dtype, DType) else DType(dtype)
         self._name = name
 
@@ -201,15 +221,20 @@ class TensorSpec:
         shape = other.shape if isinstance(other, TensorSpec) else np.shape(
             other._value if isinstance(other, Tensor) else other)
         dtype = other.dtype if isinstance(other, (TensorSpec, Tensor)) else np.asarray(other).dtype
+        if self._shape is _UNKNOWN_RANK:
+            return self._dtype == dtype
         return self._dtype == dtype and len(shape) == len(self._shape) and all(
             a is None or b is None or a == b for a, b in zip(self._shape, shape))
 
     def __eq__(self, other):
-        return (isinstance(other, TensorSpec) and tuple(self._shape) == tuple(other._shape)
+        return (isinstance(other, TensorSpec) and self._key() == other._key()
                 and self._dtype == other._dtype and self._name == other._name)
 
+    def _key(self):
+        return None if self._shape is _UNKNOWN_RANK else tuple(self._shape)
+
     def __hash__(self):
-        return hash((tuple(self._shape), self._dtype, self._name))
+        return hash((self._key(), self._dtype, self._name))
 
     def __repr__(self):
         return f"TensorSpec(shape={self._shape}, dtype={self._dtype!r}, name={self._name!r})"

@@ -43,6 +43,7 @@ from s2sgrad.primitives import registry
 from s2sgrad.tape.blocks import BlockCode, LiftedBlock
 from s2sgrad.tape.tape import GradientTape
 from s2sgrad.tape.tensor import Tensor
+from s2sgrad.tape.variable import Variable
 from s2sgrad.tf._types import TensorSpec
 
 _tracing = threading.local()
@@ -96,7 +97,7 @@ class Function:
         outer = getattr(_tracing, "active", True)
         _tracing.active = tracing
         try:
-            return run(*bound, *args, **kwargs)
+            return _outputs(run(*bound, *args, **kwargs))
         finally:
             _tracing.active = outer
 
@@ -127,11 +128,81 @@ class Function:
         method.experimental_get_tracing_count = self.experimental_get_tracing_count
         method.input_signature = self.input_signature
         method.python_function = self.python_function
-        method.get_concrete_function = lambda *a, **k: method
+        method.get_concrete_function = lambda *a, **k: ConcreteFunction(self, a, k, (obj,))
         return method
 
     def get_concrete_function(self, *args, **kwargs):
-        return self
+        return ConcreteFunction(self, args, kwargs)
+
+
+def _outputs(result):
+    """What a ``tf.function`` returns: as in TensorFlow, a variable in the result
+    (``return self.v``, ``return v.assign_add(1)``) is returned as a tensor of its
+    value, read as a tape reads it; containers keep their type."""
+    if isinstance(result, Variable):
+        return result.read_value()
+    if type(result) in (list, tuple):
+        return type(result)(_outputs(r) for r in result)
+    if type(result) is dict:
+        return {k: _outputs(r) for k, r in result.items()}
+    return result
+
+
+def _takes_tensors(value):
+    """True for the arguments a ConcreteFunction takes: tensors, variables, arrays,
+    ``tf.TensorSpec``s, and containers holding any."""
+    if isinstance(value, (Tensor, TensorSpec, np.ndarray)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_takes_tensors(v) for v in value)
+    if isinstance(value, dict):
+        return any(_takes_tensors(v) for v in value.values())
+    return False
+
+
+class ConcreteFunction:
+    """``get_concrete_function(*args, **kwargs)``: the function for arguments like
+    these. As TensorFlow's, its parameters are the tensor arguments only (tensors,
+    variables, arrays, ``tf.TensorSpec``s and containers of them), in their
+    order; the others (Python numbers, objects such as an optimizer) are bound
+    to the values given here. A tensor argument must fit the spec of the one it
+    stands for (its dtype and shape; a ``TensorSpec``'s, or the given tensor's)."""
+
+    def __init__(self, function, args, kwargs, bound=()):
+        self._function = function
+        self._args = args
+        self._kwargs = kwargs
+        self._bound = bound
+        self._positions = [i for i, a in enumerate(args) if _takes_tensors(a)]
+        self._keywords = [k for k, a in kwargs.items() if _takes_tensors(a)]
+
+    def __call__(self, *args, **kwargs):
+        name = self._function.python_function.__name__
+        if len(args) != len(self._positions) or sorted(kwargs) != sorted(self._keywords):
+            raise TypeError(
+                f"{name}(...) as a concrete function takes its tensor arguments only: "
+                f"{len(self._positions)} positional and {sorted(self._keywords) or 'no'} keyword "
+                f"(the others are bound); got {len(args)} positional and {sorted(kwargs) or 'no'} keyword")
+        full = list(self._args)
+        for i, value in zip(self._positions, args):
+            _check_fits(self._args[i], value, name)
+            full[i] = value
+        keywords = dict(self._kwargs)
+        for k, value in kwargs.items():
+            _check_fits(self._kwargs[k], value, name)
+            keywords[k] = value
+        return self._function._call(tuple(full), keywords, self._bound)
+
+
+def _check_fits(template, value, name):
+    """TypeError unless the tensor ``value`` fits the spec of ``template`` (a
+    ``TensorSpec``, or a tensor or array standing for its dtype and shape)."""
+    if isinstance(template, (Tensor, np.ndarray)):
+        given = np.asarray(template._value if isinstance(template, Tensor) else template)
+        template = TensorSpec(given.shape, given.dtype)
+    if isinstance(template, TensorSpec) and isinstance(value, (Tensor, np.ndarray)) \
+            and not template.is_compatible_with(value):
+        raise TypeError(f"{name}(...): the argument {value!r} does not fit {template!r}")
 
 
 def trace_key(value):

@@ -3,7 +3,7 @@
 import numpy as np
 
 from s2sgrad.tape.tensor import stop_gradient as _stop_gradient
-from s2sgrad.tf._core import _lowers_to
+from s2sgrad.tf._core import _lowers_to, _negative_magnitude
 from s2sgrad.tf._types import as_tensor as _as_tensor
 from s2sgrad.tf._core import log_sigmoid, sigmoid, softplus, tanh  # noqa: F401
 
@@ -61,10 +61,13 @@ def bias_add(value, bias, data_format=None, name=None):
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
-    """``max(x, 0) - x * z + log(1 + exp(-|x|))``: stable for any logits."""
+    """``max(x, 0) - x * z + log(1 + exp(-|x|))``: stable for any logits, with
+    ``-|x|`` taking its slope from the side ``max(x, 0)`` does not, so the
+    gradient at ``x = 0`` is ``sigmoid(0) - z`` (as TensorFlow's, which selects
+    both with ``x >= 0``)."""
     x = _as_tensor(logits)
     z = _as_tensor(labels)
-    return np.where(x > 0, x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+    return np.where(x > 0, x, 0) - x * z + np.log1p(np.exp(_negative_magnitude(x)))
 
 
 def softmax_cross_entropy_with_logits(labels, logits, axis=-1, name=None):

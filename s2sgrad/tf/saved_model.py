@@ -21,6 +21,30 @@ _FILE = "saved_model.pkl"
 _FORMAT = "s2sgrad.tf.saved_model 1"
 
 
+class SaveOptions:
+    """``tf.saved_model.SaveOptions``: accepted, its options kept as attributes.
+    None changes what is written: the module's functions, custom gradients
+    included, are always stored (by name), as with
+    ``experimental_custom_gradients=True``, TensorFlow's default."""
+
+    def __init__(self, namespace_whitelist=None, save_debug_info=False, function_aliases=None,
+                 experimental_debug_stripper=False, experimental_io_device=None,
+                 experimental_variable_policy=None, experimental_custom_gradients=True,
+                 experimental_image_format=False, experimental_skip_saver=False,
+                 experimental_sharding_callback=None, extra_tags=None):
+        self.namespace_whitelist = namespace_whitelist
+        self.save_debug_info = save_debug_info
+        self.function_aliases = function_aliases
+        self.experimental_debug_stripper = experimental_debug_stripper
+        self.experimental_io_device = experimental_io_device
+        self.experimental_variable_policy = experimental_variable_policy
+        self.experimental_custom_gradients = experimental_custom_gradients
+        self.experimental_image_format = experimental_image_format
+        self.experimental_skip_saver = experimental_skip_saver
+        self.experimental_sharding_callback = experimental_sharding_callback
+        self.extra_tags = extra_tags
+
+
 def save(obj, export_dir, signatures=None, options=None):
     """Write ``obj`` (a ``tf.Module``, a Keras model or layer) to ``export_dir``."""
     os.makedirs(export_dir, exist_ok=True)
@@ -47,4 +71,4 @@ def load(export_dir, tags=None, options=None):
     return found[1]
 
 
-__getattr__ = _missing_names("s2sgrad.tf.saved_model", "functions", ("load", "save"))
+__getattr__ = _missing_names("s2sgrad.tf.saved_model", "names", ("SaveOptions", "load", "save"))

@@ -58,7 +58,7 @@ def _body(rule_function):
     return inspect.getsource(rule_function).split("\n", 2)[2]
 
 
-@pytest.mark.parametrize("primitive", [np.tanh, np.exp, np.sqrt, np.cbrt, np.tan, np.expm1, np.reciprocal, np.hypot, np.logaddexp])
+@pytest.mark.parametrize("primitive", [np.tanh, np.exp, np.sqrt, np.cbrt, np.tan, np.expm1, np.reciprocal, np.hypot])
 def test_rule_reuses_the_primal_result(primitive):
     body = _body(registry.lookup(primitive).vjp)
     assert "ans" in body
@@ -67,7 +67,7 @@ def test_rule_reuses_the_primal_result(primitive):
 
 def test_logaddexp_is_stable_for_large_inputs():
     x, y = np.array([1000.0]), np.array([1000.0])
-    gx, gy = _derived.logaddexp(np.ones(1), np.logaddexp(x, y), x, y)
+    gx, gy = registry.lookup(np.logaddexp).vjp(np.ones(1), np.logaddexp(x, y), x, y)
     np.testing.assert_allclose(gx, [0.5])
     np.testing.assert_allclose(gy, [0.5])
 

@@ -32,7 +32,7 @@ def _cube_rule(x0):
     def grad_fn(upstream):
         return upstream * 3 * x0 * x0
 
-    return _CustomRule(cube, grad_fn, 1, [], True)
+    return _CustomRule(cube, grad_fn, [x0], 1, [], True)
 
 
 CASES = [

@@ -23,6 +23,7 @@ stack, cast, convert_to_tensor, where = _core.stack, _core.cast, _core.convert_t
     _core.where
 zeros, ones, zeros_like, ones_like = _core.zeros, _core.ones, _core.zeros_like, _core.ones_like
 sigmoid, softplus, relu = _core.sigmoid, _core.softplus, _nn.relu
+log1p, logaddexp = _core.log1p, _core.logaddexp
 matmul, shape, stop_gradient = _core.matmul, _core.shape, _core.stop_gradient
 
 
@@ -66,10 +67,6 @@ def one_hot(x, num_classes, axis=-1, dtype="float32"):
     return _core.one_hot(x, num_classes, axis=axis, dtype=dtype)
 
 
-def log1p(x):
-    return _core.log(1 + _core.convert_to_tensor(x))
-
-
 def convert_to_numpy(x):
     return _np.asarray(x.numpy() if hasattr(x, "numpy") else x)
 
@@ -78,7 +75,7 @@ __getattr__ = _missing_names(
     "s2sgrad.tf.keras.ops", "ops",
     ("abs", "absolute", "add", "amax", "amin", "argmax", "cast", "ceil", "clip", "concatenate",
      "convert_to_numpy", "convert_to_tensor", "cos", "divide", "equal", "exp", "expand_dims",
-     "floor", "greater", "greater_equal", "less", "less_equal", "log", "log1p", "log_softmax",
+     "floor", "greater", "greater_equal", "less", "less_equal", "log", "log1p", "log_softmax", "logaddexp",
      "matmul", "max", "maximum", "mean", "min", "minimum", "multiply", "not_equal", "one_hot",
      "ones", "ones_like", "prod", "relu", "reshape", "shape", "sigmoid", "sign", "sin",
      "softmax", "softplus", "sqrt", "square", "squeeze", "stack", "stop_gradient", "subtract",
