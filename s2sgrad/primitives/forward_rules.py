@@ -92,7 +92,9 @@ def det_jvp(g, ans, a):
 @defjvp(np.linalg.norm)
 def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False):
     return (np.sum(x * g, axis=axis, keepdims=keepdims) / ans * euclidean_only(x, ord, axis)
-            + np.sum((norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
+            + np.sum((linalg.p_norm_direction(x, repeat_to(ans, x, axis, keepdims), linalg.vector_order(x, ord, axis),
+                                              axis)
+                      + norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
                      axis=axis, keepdims=keepdims),)
 
 
