@@ -145,6 +145,38 @@ def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (np.nanmean(np.where(np.isnan(a), np.nan, g), axis=axis, keepdims=keepdims),)
 
 
+@defjvp(np.nanprod)
+def nanprod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.sum(prod_of_others(np.where(np.isnan(a), 1, a), axis) * np.where(np.isnan(a), 0, g),
+                   axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.nancumsum)
+def nancumsum_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    return (np.cumsum(np.where(np.isnan(a), 0, g), axis=axis),)
+
+
+@defjvp(np.nancumprod)
+def nancumprod_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    along = np.sum(prod_of_others(prefixes(np.where(np.isnan(a), 1, a), axis, 1), -1)
+                   * prefixes(np.where(np.isnan(a), 0, g), axis, 0), axis=-1)
+    return (np.reshape(np.moveaxis(along, -1, cumulative_axis(axis)), np.shape(ans)),)
+
+
+@defjvp(np.nanvar)
+def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (np.sum(centered * np.where(np.isnan(a), 0, g) / reductions.number_count(a, axis, ddof),
+                   axis=axis, keepdims=keepdims) * 2,)
+
+
+@defjvp(np.nanstd)
+def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (np.sum(centered * np.where(np.isnan(a), 0, g) / reductions.number_count(a, axis, ddof),
+                   axis=axis, keepdims=keepdims) / ans,)
+
+
 @defjvp(np.nan_to_num)
 def nan_to_num_jvp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
     return (

@@ -63,6 +63,48 @@ def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * number_share(a, axis),)
 
 
+# nanprod, nancumsum and nancumprod are prod, cumsum and cumprod of ``a``
+# with its NaNs read as 1, 0 and 1 (what NumPy does); nanvar and nanstd are
+# var and std of the numbers alone. A NaN's entry gets no gradient.
+@defvjp(np.nanprod, reduction=True, allocates=True)
+def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (repeat_to(g, a, axis, keepdims) * prod_of_others(np.where(np.isnan(a), 1, a), axis)
+            * number_share(a, ()),)
+
+
+@defvjp(np.nancumsum, allocates=True)
+def nancumsum(g, ans, a, axis=None, dtype=None, out=None):
+    return (np.reshape(np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis), np.shape(a)) * number_share(a, ()),)
+
+
+@defvjp(np.nancumprod, allocates=True)
+def nancumprod(g, ans, a, axis=None, dtype=None, out=None):
+    rows = np.expand_dims(np.moveaxis(g, cumulative_axis(axis), -1), -1)
+    filled = np.where(np.isnan(a), 1, a)
+    return (prefixes_adjoint(rows * prod_of_others(prefixes(filled, axis, 1), -1), a, axis) * number_share(a, ()),)
+
+
+@defvjp(np.nanvar, reduction=True, allocates=True, dtype="float")
+def nanvar(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (repeat_to(g, a, axis, keepdims) * centered * (2 / number_count(a, axis, ddof)),)
+
+
+@defvjp(np.nanstd, reduction=True, allocates=True, dtype="float")
+def nanstd(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (repeat_to(g / ans, a, axis, keepdims) * centered / number_count(a, axis, ddof),)
+
+
+def number_count(a, axis=None, ddof=0):
+    """How many numbers (not NaN) are reduced together along ``axis``, less
+    ``ddof``, with the reduced axes kept, in ``a``'s floating dtype."""
+    return _in_float_dtype(np.sum(np.logical_not(np.isnan(a)), axis=axis, keepdims=True) - ddof, a)
+
+
+defnondiff(number_count, dtype="float")
+
+
 def number_share(a, axis=None):
     """0 at NaNs, elsewhere 1 over the count of numbers reduced together
     along ``axis`` (None: all of them; ``()``: none, so 1), in ``a``'s

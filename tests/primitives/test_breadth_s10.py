@@ -1,0 +1,148 @@
+"""NumPy functions given rules in session 10: every order of np.linalg.norm,
+the NaN-ignoring statistics, integrals, differences, covariances,
+polynomials, interpolation and the rest (issue 11, "Breadth").
+
+Each rule is a :class:`Case` (so ``test_conventions`` checks its template,
+signature, facts and float32 gradients, and ``test_forward_rules`` its
+forward rule against it); each is also used in a differentiated user
+function over hypothesis-drawn shapes, axes and keyword arguments:
+``sg.grad`` and ``sg.jvp`` against central differences in float64, the
+Hessian-vector product against differences of the gradient, and float32
+input giving a float32 gradient.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+import s2sgrad as sg
+from s2sgrad.codegen.compile import register_source
+from tests.fd import numerical_grad, numerical_jvp
+from tests.primitives import Case, params, sample
+
+#: inputs with NaNs in them (whose entries get no gradient)
+WITH_NANS = np.where(sample((3, 4), seed=3) > 1.2, np.nan, sample((3, 4), seed=4))
+
+CASES = [
+    Case(np.linalg.norm, (sample((5,)), 3), label="ord3"),
+    Case(np.linalg.norm, (sample((5,)), -1.5), argnums=(0,), label="ord-1.5"),
+    Case(np.linalg.norm, (sample((5,)), 0.5), argnums=(0,), label="ord0.5"),
+    Case(np.linalg.norm, (sample((3, 4)), 3), {"axis": 0, "keepdims": True}, label="ord3-axis"),
+    Case(np.nanprod, (WITH_NANS,), label="nans"),
+    Case(np.nanprod, (WITH_NANS,), {"axis": 1, "keepdims": True}, label="axis"),
+    Case(np.nancumsum, (WITH_NANS,), label="flat"),
+    Case(np.nancumsum, (WITH_NANS,), {"axis": 0}, label="axis"),
+    Case(np.nancumprod, (WITH_NANS,), label="flat"),
+    Case(np.nancumprod, (WITH_NANS,), {"axis": 1}, label="axis"),
+    Case(np.nanvar, (WITH_NANS,), label="all"),
+    Case(np.nanvar, (WITH_NANS,), {"axis": 0, "ddof": 1}, label="ddof"),
+    Case(np.nanstd, (WITH_NANS,), label="all"),
+    Case(np.nanstd, (WITH_NANS,), {"axis": (0, 1), "keepdims": True}, label="axes"),
+]
+
+
+@pytest.mark.parametrize("case", params(CASES))
+def test_rule_matches_finite_differences(case):
+    case.check()
+
+
+# -- differentiated user functions ------------------------------------------
+
+
+def user_function(expression, names=("x",), env=None):
+    """``f(*names)`` returning ``expression``, with source (so s2sgrad can read it)."""
+    source = f"def f({', '.join(names)}):\n    return {expression}\n"
+    filename = register_source(f"breadth {expression}", source)
+    namespace = {"np": np, **(env or {})}
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace["f"]
+
+
+def check_everything(f, args, argnum=0, second_order=True, rtol=1e-5, atol=1e-7):
+    """sg.grad and sg.jvp of ``f`` against central differences, the
+    Hessian-vector product against differences of the gradient, and a
+    float32 argument giving a float32 gradient close to the float64 one."""
+    args = tuple(args)
+    expected = numerical_grad(f, args, argnum)
+    np.testing.assert_allclose(sg.grad(f, wrt=argnum)(*args), expected, rtol=rtol, atol=atol)
+    direction = np.random.default_rng(argnum).standard_normal(np.shape(args[argnum]))
+    _, tangent = sg.jvp(f, wrt=argnum)(*args, direction)
+    np.testing.assert_allclose(tangent, np.sum(expected * direction), rtol=rtol, atol=atol)
+    if second_order:
+        np.testing.assert_allclose(
+            sg.hvp(f, wrt=argnum)(*args, direction),
+            numerical_jvp(sg.grad(f, wrt=argnum), args, argnum, direction), rtol=1e-4, atol=1e-6)
+    single = list(args)
+    single[argnum] = np.asarray(args[argnum], np.float32)
+    gradient = sg.grad(f, wrt=argnum)(*single)
+    assert np.result_type(gradient) == np.float32
+    np.testing.assert_allclose(gradient, expected, rtol=2e-2, atol=2e-2)
+
+
+def _axis(draw, ndim):
+    return draw(st.one_of(st.none(), st.integers(-ndim, ndim - 1)))
+
+
+def _values(shape, seed, spread=True):
+    """Entries of order 1 kept apart (no ties, no zeros), signs mixed."""
+    rng = np.random.default_rng(seed)
+    x = rng.permutation(int(np.prod(shape))).reshape(shape) * (0.6 / max(1, np.prod(shape))) + 0.4
+    return x * np.where(rng.random(shape) < 0.5, -1.0, 1.0) if spread else x
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=st.integers(1, 5), ord_=st.sampled_from([3, 0.5, -1.5, 4.0, 1, 2, np.inf, -np.inf, None]),
+       seed=st.integers(0, 2**16))
+def test_norm_of_a_vector_of_any_order(n, ord_, seed):
+    x = _values((n,), seed)
+    f = user_function(f"np.sin(np.linalg.norm(x, {ord_!r}))", env={"inf": np.inf})
+    check_everything(f, (x,), second_order=ord_ not in (1, np.inf, -np.inf))
+
+
+@settings(max_examples=12, deadline=None)
+@given(shape=st.lists(st.integers(1, 3), min_size=2, max_size=3), ord_=st.sampled_from([3, -0.5, 1, 2]),
+       keepdims=st.booleans(), data=st.data(), seed=st.integers(0, 2**16))
+def test_norm_of_vectors_along_an_axis(shape, ord_, keepdims, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = _values(tuple(shape), seed)
+    f = user_function(f"np.sum(np.linalg.norm(x, {ord_!r}, axis={axis}, keepdims={keepdims}) ** 2)")
+    check_everything(f, (x,), second_order=ord_ != 1)
+
+
+@pytest.mark.parametrize("ord_", ["'fro'", "'nuc'", "1", "-1", "2", "-2", "inf", "-inf"])
+def test_matrix_norms_along_axis_pairs(ord_):
+    x = _values((2, 3, 4), 5)
+    f = user_function(f"np.sum(np.linalg.norm(x, {ord_}, axis=(2, 0)))", env={"inf": np.inf})
+    check_everything(f, (x,), second_order=ord_ in ("'fro'", "1", "-1", "inf", "-inf"))
+
+
+def test_norm_refusals_name_the_users_line():
+    f = user_function("np.linalg.norm(x * 2.0, 'nuc')")
+    with pytest.raises(sg.UnsupportedSyntaxError, match=r"second derivative of np.linalg.norm .*breadth .*:2"):
+        sg.hessian(f)(_values((3, 3), 1))
+
+
+NAN_REDUCTIONS = ["nanprod", "nanvar", "nanstd"]
+NAN_CUMULATIVE = ["nancumsum", "nancumprod"]
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=st.sampled_from(NAN_REDUCTIONS + NAN_CUMULATIVE), shape=st.lists(st.integers(1, 4), min_size=1,
+                                                                           max_size=3),
+       keepdims=st.booleans(), ddof=st.integers(0, 1), data=st.data(), seed=st.integers(0, 2**16))
+def test_nan_statistics(name, shape, keepdims, ddof, data, seed):
+    shape = tuple(shape)
+    axis = _axis(data.draw, len(shape))
+    x = _values(shape, seed)
+    keywords = f"axis={axis}"
+    if name in NAN_REDUCTIONS:
+        keywords += f", keepdims={keepdims}"
+    if name in ("nanvar", "nanstd"):
+        # (at least two numbers in every slice, the NaN left out: a spread
+        # of one number has no derivative)
+        assume((int(np.prod(shape)) if axis is None else shape[axis]) >= 3)
+        keywords += f", ddof={ddof}"
+    # (the largest entry is a NaN; its entry gets no gradient)
+    f = user_function(f"np.sum(np.sin(np.{name}(np.where(x >= np.max(x), np.nan, x), {keywords})))")
+    check_everything(f, (x,))
