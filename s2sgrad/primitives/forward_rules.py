@@ -177,6 +177,23 @@ def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=Fals
                    axis=axis, keepdims=keepdims) / ans,)
 
 
+@defjvp(np.trapezoid)
+def trapezoid_jvp(g, ans, y, x=None, dx=1.0, axis=-1):
+    return (np.trapezoid(g, x, dx, axis),
+            np.sum(arrays.pair_means(y, axis) * arrays.interval_widths(g, dx, np.ndim(y), axis), axis=axis),
+            np.trapezoid(y, None, g, axis) * arrays.uses_dx(x))
+
+
+@defjvp(arrays.interval_widths)
+def interval_widths_jvp(g, ans, x, dx, ndim, axis=-1):
+    return (arrays.interval_widths(g, dx, ndim, axis), g * arrays.uses_dx(x), None, None)
+
+
+@defjvp(arrays.edge_cotangent)
+def edge_cotangent_jvp(g, ans, cotangent, values):
+    return (arrays.edge_cotangent(g, values), None)
+
+
 @defjvp(np.nan_to_num)
 def nan_to_num_jvp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
     return (

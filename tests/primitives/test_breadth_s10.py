@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.codegen.compile import register_source
 from tests.fd import numerical_grad, numerical_jvp
+from s2sgrad.primitives import arrays
 from tests.primitives import Case, params, sample
 
 #: inputs with NaNs in them (whose entries get no gradient)
@@ -39,6 +40,20 @@ CASES = [
     Case(np.nanvar, (WITH_NANS,), {"axis": 0, "ddof": 1}, label="ddof"),
     Case(np.nanstd, (WITH_NANS,), label="all"),
     Case(np.nanstd, (WITH_NANS,), {"axis": (0, 1), "keepdims": True}, label="axes"),
+    Case(np.trapezoid, (sample((3, 4)),)),
+    Case(np.trapezoid, (sample((3, 4)), np.sort(sample((3,), seed=1))), {"axis": 0}, label="x"),
+    Case(np.trapezoid, (sample((3, 4)), np.sort(sample((3, 4), seed=1))), label="x-array"),
+    Case(np.trapezoid, (sample((2, 3)), None, 0.7), label="dx"),
+    Case(arrays.pair_means, (sample((3, 4)), 0)),
+    Case(arrays.pair_means_adjoint, (sample((3, 3)), (3, 4), 1)),
+    Case(arrays.pair_means_adjoint, (sample((1, 3)), (3, 4), 1), label="broadcast"),
+    Case(arrays.interval_widths, (sample((4,)), 1.0, 2, -1), argnums=(0,)),
+    Case(arrays.interval_widths, (None, 0.5, 2, -1), label="dx"),
+    Case(arrays.interval_widths_adjoint, (sample((2, 4)), (3,), 2, 0)),
+    Case(arrays.interval_widths_adjoint, (sample((3, 2)), (3, 3), 2, 1), label="array"),
+    Case(np.ediff1d, (sample((2, 3)),)),
+    Case(np.ediff1d, (sample((2, 3)), sample((2,), seed=1), 0.5), label="edges"),
+    Case(arrays.edge_cotangent, (sample((2,)), sample((1, 2), seed=1)), argnums=(0,)),
 ]
 
 
@@ -146,3 +161,36 @@ def test_nan_statistics(name, shape, keepdims, ddof, data, seed):
     # (the largest entry is a NaN; its entry gets no gradient)
     f = user_function(f"np.sum(np.sin(np.{name}(np.where(x >= np.max(x), np.nan, x), {keywords})))")
     check_everything(f, (x,))
+
+
+@settings(max_examples=20, deadline=None)
+@given(shape=st.lists(st.integers(2, 4), min_size=1, max_size=3), spacing=st.sampled_from(["none", "dx", "vector", "array"]),
+       data=st.data(), seed=st.integers(0, 2**16))
+def test_trapezoid(shape, spacing, data, seed):
+    shape = tuple(shape)
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    y = _values(shape, seed)
+    x = {"none": None, "dx": 0.7, "vector": np.sort(_values((shape[axis],), seed + 1)),
+         "array": np.sort(_values(shape, seed + 1), axis=axis)}[spacing]
+    if x is None:
+        f = user_function(f"np.sum(np.sin(np.trapezoid(y, axis={axis})))", ("y", "x"))
+    elif spacing == "dx":
+        f = user_function(f"np.sum(np.sin(np.trapezoid(y, dx=x, axis={axis})))", ("y", "x"))
+    else:
+        f = user_function(f"np.sum(np.sin(np.trapezoid(y, x, axis={axis})))", ("y", "x"))
+    check_everything(f, (y, x))
+    if x is not None:
+        check_everything(f, (y, x), argnum=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=3), begin=st.integers(0, 2), end=st.integers(0, 2),
+       seed=st.integers(0, 2**16))
+def test_ediff1d(shape, begin, end, seed):
+    y = _values(tuple(shape), seed)
+    edges = _values((begin + end + 1,), seed + 1)
+    to_begin = f", to_begin=e[:{begin}]" if begin else ""
+    to_end = f", to_end=e[{begin}:{begin + end}]" if end else ""
+    f = user_function(f"np.sum(np.sin(np.ediff1d(y{to_end}{to_begin}) * 2.0))", ("y", "e"))
+    check_everything(f, (y, edges))
+    check_everything(f, (y, edges), argnum=1)
