@@ -194,6 +194,47 @@ def edge_cotangent_jvp(g, ans, cotangent, values):
     return (arrays.edge_cotangent(g, values), None)
 
 
+@defjvp(np.cov)
+def cov_jvp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
+    observations = reductions.into_variables(m, np.shape(m), np.shape(y), rowvar, 0) \
+        + reductions.into_variables(y, np.shape(m), np.shape(y), rowvar, 1)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    divisor = reductions.cov_divisor(np.shape(observations), bias, ddof)
+    return (covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 0), centered, divisor,
+                               ans),
+            covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 1), centered, divisor,
+                               ans))
+
+
+def covariance_tangent(direction, centered, divisor, ans):
+    """The tangent of ``np.cov`` (shaped like ``ans``) along observations
+    moving in ``direction``."""
+    moved = np.matmul(direction - np.mean(direction, axis=1, keepdims=True), np.swapaxes(centered, 0, 1))
+    return np.reshape((moved + np.swapaxes(moved, 0, 1)) / divisor, np.shape(ans))
+
+
+@defjvp(np.corrcoef)
+def corrcoef_jvp(g, ans, x, y=None, rowvar=True):
+    observations = reductions.into_variables(x, np.shape(x), np.shape(y), rowvar, 0) \
+        + reductions.into_variables(y, np.shape(x), np.shape(y), rowvar, 1)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    return (correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 0), centered, ans),
+            correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 1), centered, ans))
+
+
+def correlation_tangent(direction, centered, ans):
+    """The tangent of ``np.corrcoef`` (shaped like ``ans``) along observations
+    moving in ``direction``: that of C s s^T, C = Xc Xc^T, s = diag(C)^(-1/2)."""
+    count = np.shape(centered)[0]
+    moved = np.matmul(direction - np.mean(direction, axis=1, keepdims=True), np.swapaxes(centered, 0, 1))
+    unscaled = moved + np.swapaxes(moved, 0, 1)
+    scale = 1 / np.sqrt(np.sum(centered * centered, axis=1))
+    relative = np.diagonal(unscaled) * scale * scale / 2
+    correlations = np.reshape(ans, (count, count))
+    return np.reshape(unscaled * np.outer(scale, scale)
+                      - correlations * (relative[:, None] + relative[None, :]), np.shape(ans))
+
+
 @defjvp(np.nan_to_num)
 def nan_to_num_jvp(g, ans, x, copy=True, nan=0.0, posinf=None, neginf=None):
     return (

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.codegen.compile import register_source
 from tests.fd import numerical_grad, numerical_jvp
-from s2sgrad.primitives import arrays
+from s2sgrad.primitives import arrays, reductions
 from tests.primitives import Case, params, sample
 
 #: inputs with NaNs in them (whose entries get no gradient)
@@ -54,6 +54,16 @@ CASES = [
     Case(np.ediff1d, (sample((2, 3)),)),
     Case(np.ediff1d, (sample((2, 3)), sample((2,), seed=1), 0.5), label="edges"),
     Case(arrays.edge_cotangent, (sample((2,)), sample((1, 2), seed=1)), argnums=(0,)),
+    Case(np.cov, (sample((3, 5)),)),
+    Case(np.cov, (sample((5, 2)), sample((5,), seed=1), False, True), label="y-columns-bias"),
+    Case(np.cov, (sample((4,)),), {"ddof": 2}, label="vector"),
+    Case(np.corrcoef, (sample((3, 5)),)),
+    Case(np.corrcoef, (sample((5,)), sample((2, 5), seed=1)), label="y"),
+    Case(np.corrcoef, (sample((5, 3)),), {"rowvar": False}, label="columns"),
+    Case(reductions.into_variables, (sample((5, 2)), (5, 2), (5,), False, 0), argnums=(0,)),
+    Case(reductions.into_variables, (sample((5,)), (5, 2), (5,), False, 1), argnums=(0,), label="y"),
+    Case(reductions.from_variables, (sample((3, 5)), (5, 2), (5,), False, 0), argnums=(0,)),
+    Case(reductions.from_variables, (sample((3, 5)), (5, 2), (5,), False, 1), argnums=(0,), label="y"),
 ]
 
 
@@ -194,3 +204,21 @@ def test_ediff1d(shape, begin, end, seed):
     f = user_function(f"np.sum(np.sin(np.ediff1d(y{to_end}{to_begin}) * 2.0))", ("y", "e"))
     check_everything(f, (y, edges))
     check_everything(f, (y, edges), argnum=1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(name=st.sampled_from(["cov", "corrcoef"]), variables=st.integers(1, 3), others=st.integers(0, 2),
+       count=st.integers(3, 6), rowvar=st.booleans(), bias=st.booleans(), ddof=st.sampled_from([None, 0, 2]),
+       seed=st.integers(0, 2**16))
+def test_covariances(name, variables, others, count, rowvar, bias, ddof, seed):
+    def observations(rows, seed):
+        shape = (count,) if rows == 1 and seed % 2 else (rows, count)
+        values = _values(shape, seed) + np.random.default_rng(seed).standard_normal(shape)
+        return values if rowvar or len(shape) == 1 else values.T
+
+    m, y = observations(variables, seed), observations(others, seed + 1) if others else None
+    keywords = f"rowvar={rowvar}" + (f", bias={bias}, ddof={ddof}" if name == "cov" else "")
+    f = user_function(f"np.sum(np.sin(np.{name}(m{', y' if others else ''}, {keywords})))", ("m", "y"))
+    check_everything(f, (m, y))
+    if others:
+        check_everything(f, (m, y), argnum=1)
