@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 
+from s2sgrad.primitives.elementwise import cast_like
 from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad.primitives.shape import getitem_adjoint, take_adjoint
 from s2sgrad.runtime import unbroadcast
@@ -518,6 +519,74 @@ def linspace_fractions(samples, num=50, endpoint=True):
 
 
 defnondiff(linspace_fractions, dtype="float")
+
+
+# base ** linspace(start, stop): the cotangent of the exponents is
+# g * ans * log(base), spread to the endpoints as linspace's is
+# (dtype= and axis= do not bind to the rule: such calls are refused)
+@defvjp(np.logspace, allocates=True, dtype="float")
+def logspace(g, ans, start, stop, num=50, endpoint=True, base=10.0):
+    along = linspace_fractions(ans, num, endpoint)
+    exponents = g * ans * cast_like(np.log(base), ans)
+    return (
+        unbroadcast(np.sum(exponents * (1 - along), axis=0), start),
+        unbroadcast(np.sum(exponents * along, axis=0), stop),
+        None,
+        None,
+        unbroadcast(np.sum(g * ans * np.linspace(start, stop, num, endpoint) / base, axis=0), base),
+    )
+
+
+# -- interpolation ----------------------------------------------------------
+#
+# np.interp(x, xp, fp, left, right) on the segment k holding x (xp[k] <= x <=
+# xp[k + 1]) is fp[k] + (fp[k + 1] - fp[k]) t, t = (x - xp[k]) / (xp[k + 1] -
+# xp[k]); outside [xp[0], xp[-1]] it is left or right, or fp's end values
+# where they are None (t clipped to [0, 1]). So every argument has a
+# derivative: x the segment's slope, xp and fp through t and the end
+# values, left and right where they are the value. (period= does not bind
+# to the rule: such calls are refused.)
+
+
+@defvjp(np.interp, allocates=True, dtype="float")
+def interp(g, ans, x, xp, fp, left=None, right=None):
+    segment = segment_index(x, xp)
+    width = xp[segment + 1] - xp[segment]
+    along = np.clip((x - xp[segment]) / width, 0, 1)
+    below = outside_share(x, xp, left, -1)
+    above = outside_share(x, xp, right, 1)
+    kept = g * (1 - below - above)
+    sloped = kept * inside_share(x, xp) * (fp[segment + 1] - fp[segment]) / width
+    return (
+        sloped,
+        getitem_adjoint(sloped * (along - 1), xp, segment) - getitem_adjoint(sloped * along, xp, segment + 1),
+        getitem_adjoint(kept * (1 - along), fp, segment) + getitem_adjoint(kept * along, fp, segment + 1),
+        np.sum(g * below),
+        np.sum(g * above),
+    )
+
+
+def segment_index(x, xp):
+    """For each entry of ``x``, the k of the segment [xp[k], xp[k + 1]] np.interp
+    reads it on (the first or the last segment outside xp's range)."""
+    return np.clip(np.searchsorted(xp, x, "right") - 1, 0, len(xp) - 2)
+
+
+def inside_share(x, xp):
+    """1.0 where ``x`` lies within xp's range (where np.interp's value has a
+    slope), else 0.0, in x's floating dtype."""
+    return np.logical_and(x >= xp[0], x <= xp[-1]).astype(np.result_type(x, 1.0))
+
+
+def outside_share(x, xp, bound, side):
+    """1.0 where ``x`` lies below (``side`` -1) or above (1) xp's range and
+    np.interp's value there is ``bound`` (not None), else 0.0."""
+    beyond = np.zeros(np.shape(x), bool) if bound is None else x < xp[0] if side < 0 else x > xp[-1]
+    return beyond.astype(np.result_type(x, 1.0))
+
+
+defnondiff(segment_index, dtype="int")
+defnondiff(inside_share, outside_share, dtype="float")
 
 
 # -- grids of coordinates ---------------------------------------------------

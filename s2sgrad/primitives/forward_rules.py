@@ -58,7 +58,7 @@ import numpy as np
 
 from s2sgrad import runtime
 from s2sgrad.primitives import (
-    arrays, containers, decompositions, linalg, products, quantiles, reductions)
+    arrays, containers, decompositions, linalg, polynomials, products, quantiles, reductions)
 from s2sgrad.primitives.arrays import along_axis_index, first_true, source_positions
 from s2sgrad.primitives.containers import repeated_cotangent
 from s2sgrad.primitives.elementwise import cast_like, is_inexact
@@ -233,6 +233,66 @@ def correlation_tangent(direction, centered, ans):
     correlations = np.reshape(ans, (count, count))
     return np.reshape(unscaled * np.outer(scale, scale)
                       - correlations * (relative[:, None] + relative[None, :]), np.shape(ans))
+
+
+@defjvp(np.vander)
+def vander_jvp(g, ans, x, N=None, increasing=False):
+    return (np.expand_dims(g, -1) * polynomials.power_slopes(x, N, increasing, 1), None, None)
+
+
+@defjvp(polynomials.power_slopes)
+def power_slopes_jvp(g, ans, x, N=None, increasing=False, order=1):
+    return (np.expand_dims(g, -1) * polynomials.power_slopes(x, N, increasing, order + 1), None, None, None)
+
+
+@defjvp(np.polyval)
+def polyval_jvp(g, ans, p, x):
+    return (np.polyval(g, x), g * np.polyval(p[:-1] * polynomials.polynomial_exponents(p), x))
+
+
+@defjvp(np.polyfit)
+def polyfit_jvp(g, ans, x, y, deg, rcond=None):
+    powers = np.vander(x, deg + 1)
+    normal = np.matmul(np.swapaxes(powers, 0, 1), powers)
+    moved = np.expand_dims(g, -1) * polynomials.power_slopes(x, deg + 1, False, 1)
+    residuals = y - np.matmul(powers, ans)
+    return (np.linalg.solve(normal, np.matmul(np.swapaxes(moved, 0, 1), residuals)
+                            - np.matmul(np.swapaxes(powers, 0, 1), np.matmul(moved, ans))),
+            np.linalg.solve(normal, np.matmul(np.swapaxes(powers, 0, 1), g)), None, None)
+
+
+@defjvp(np.logspace)
+def logspace_jvp(g, ans, start, stop, num=50, endpoint=True, base=10.0):
+    along = arrays.linspace_fractions(ans, num, endpoint)
+    return (ans * cast_like(np.log(base), ans) * (1 - along) * g,
+            ans * cast_like(np.log(base), ans) * along * g,
+            None, None,
+            ans * np.linspace(start, stop, num, endpoint) / base * g)
+
+
+@defjvp(np.interp)
+def interp_jvp(g, ans, x, xp, fp, left=None, right=None):
+    segment = arrays.segment_index(x, xp)
+    width = xp[segment + 1] - xp[segment]
+    along = np.clip((x - xp[segment]) / width, 0, 1)
+    below = arrays.outside_share(x, xp, left, -1)
+    above = arrays.outside_share(x, xp, right, 1)
+    slope = (1 - below - above) * arrays.inside_share(x, xp) * (fp[segment + 1] - fp[segment]) / width
+    return (slope * g,
+            slope * ((along - 1) * g[segment] - along * g[segment + 1]),
+            (1 - below - above) * ((1 - along) * g[segment] + along * g[segment + 1]),
+            below * g,
+            above * g)
+
+
+@defjvp(np.modf)
+def modf_jvp(g, ans, x):
+    return ([g, np.zeros_like(x)],)
+
+
+@defjvp(np.unwrap)
+def unwrap_jvp(g, ans, p, discont=None, axis=-1):
+    return (g, None, None)
 
 
 @defjvp(np.nan_to_num)

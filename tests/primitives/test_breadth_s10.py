@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 import s2sgrad as sg
 from s2sgrad.codegen.compile import register_source
 from tests.fd import numerical_grad, numerical_jvp
-from s2sgrad.primitives import arrays, reductions
+from s2sgrad.primitives import arrays, polynomials, reductions
 from tests.primitives import Case, params, sample
 
 #: inputs with NaNs in them (whose entries get no gradient)
@@ -64,6 +64,23 @@ CASES = [
     Case(reductions.into_variables, (sample((5,)), (5, 2), (5,), False, 1), argnums=(0,), label="y"),
     Case(reductions.from_variables, (sample((3, 5)), (5, 2), (5,), False, 0), argnums=(0,)),
     Case(reductions.from_variables, (sample((3, 5)), (5, 2), (5,), False, 1), argnums=(0,), label="y"),
+    Case(np.vander, (sample((4,)),)),
+    Case(np.vander, (sample((4,)), 3, True), label="increasing"),
+    Case(polynomials.power_slopes, (sample((4,)), 5, False, 2)),
+    Case(np.polyval, (sample((4,)), sample((2, 3), seed=1))),
+    Case(np.polyval, (sample((1,)), sample((3,), seed=1)), label="constant"),
+    Case(np.polyfit, (np.linspace(-1.0, 1.0, 6) + sample((6,), -0.1, 0.1), sample((6,), seed=1), 2)),
+    Case(np.polyfit, (np.linspace(-1.0, 1.0, 5) + sample((5,), -0.1, 0.1), sample((5, 2), seed=1), 1),
+         label="columns"),
+    Case(np.interp, (np.array([-3.0, -0.7, 0.1, 0.6, 3.0]), np.array([-1.0, -0.5, 0.0, 0.5, 1.0]),
+                     sample((5,), seed=1))),
+    Case(np.interp, (np.array([[-3.0, -0.7], [0.1, 3.0]]), np.array([-1.0, -0.5, 0.5, 1.0]),
+                     sample((4,), seed=1), 0.5, -0.25), label="left-right"),
+    Case(np.logspace, (0.3, sample((2,)), 5)),
+    Case(np.logspace, (0.3, 0.9, 4, False, 2.5), label="base"),
+    Case(np.modf, (sample((2, 3), -4.0, 4.0),)),
+    Case(np.unwrap, (sample((2, 5), -4.0, 4.0),)),
+    Case(np.unwrap, (sample((4, 2), -4.0, 4.0),), {"axis": 0}, label="axis"),
 ]
 
 
@@ -222,3 +239,76 @@ def test_covariances(name, variables, others, count, rowvar, bias, ddof, seed):
     check_everything(f, (m, y))
     if others:
         check_everything(f, (m, y), argnum=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(n=st.integers(1, 5), columns=st.one_of(st.none(), st.integers(1, 6)), increasing=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_vander(n, columns, increasing, seed):
+    f = user_function(f"np.sum(np.sin(np.vander(x, {columns}, {increasing})))")
+    check_everything(f, (_values((n,), seed),))
+
+
+@settings(max_examples=15, deadline=None)
+@given(degree=st.integers(0, 4), shape=st.lists(st.integers(1, 3), max_size=2), seed=st.integers(0, 2**16))
+def test_polyval(degree, shape, seed):
+    f = user_function("np.sum(np.sin(np.polyval(p, x)))", ("p", "x"))
+    args = (_values((degree + 1,), seed), _values(tuple(shape), seed + 1) if shape else 0.7)
+    check_everything(f, args)
+    check_everything(f, args, argnum=1)
+
+
+@settings(max_examples=15, deadline=None)
+@given(degree=st.integers(0, 3), extra=st.integers(1, 3), columns=st.integers(0, 2), seed=st.integers(0, 2**16))
+def test_polyfit(degree, extra, columns, seed):
+    count = degree + 1 + extra
+    rng = np.random.default_rng(seed)
+    x = np.linspace(-1.0, 1.0, count) + rng.uniform(-0.2, 0.2, count) / count
+    y = rng.standard_normal((count, columns) if columns else count)
+    f = user_function(f"np.sum(np.sin(np.polyfit(x, y, {degree})))", ("x", "y"))
+    check_everything(f, (x, y), rtol=1e-4, atol=1e-6)
+    check_everything(f, (x, y), argnum=1)
+
+
+@settings(max_examples=20, deadline=None)
+@given(knots=st.integers(2, 6), shape=st.lists(st.integers(1, 3), max_size=2), bounds=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_interp(knots, shape, bounds, seed):
+    rng = np.random.default_rng(seed)
+    xp = np.cumsum(rng.uniform(0.5, 1.5, knots))
+    fp = rng.standard_normal(knots)
+    # (points kept off the knots, where the slope jumps; some outside xp's range)
+    x = rng.uniform(xp[0] - 1.0, xp[-1] + 1.0, tuple(shape))
+    x = np.where(np.min(np.abs(x[..., None] - xp), axis=-1) < 0.05, xp[0] - 0.5, x)
+    edges = ", left=e, right=2.0 * e" if bounds else ""
+    f = user_function(f"np.sum(np.sin(np.interp(x, xp, fp{edges})))", ("x", "xp", "fp", "e"))
+    for argnum in (0, 1, 2) + ((3,) if bounds else ()):
+        check_everything(f, (x, xp, fp, 0.3), argnum=argnum)
+
+
+@settings(max_examples=10, deadline=None)
+@given(num=st.integers(1, 5), endpoint=st.booleans(), base=st.sampled_from([10.0, 2.0, 0.5]),
+       vector=st.booleans(), seed=st.integers(0, 2**16))
+def test_logspace(num, endpoint, base, vector, seed):
+    stop = _values((2,), seed) if vector else 0.45
+    f = user_function(f"np.sum(np.sin(np.logspace(a, b, {num}, {endpoint}, c)))", ("a", "b", "c"))
+    for argnum in (0, 1, 2):
+        check_everything(f, (0.3, stop, base), argnum=argnum)
+
+
+@settings(max_examples=10, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=1, max_size=2), data=st.data(), seed=st.integers(0, 2**16))
+def test_modf_and_unwrap(shape, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    # (away from whole numbers and from jumps of pi, where they jump)
+    x = np.random.default_rng(seed).uniform(0.1, 0.4, tuple(shape)) + np.arange(np.prod(shape)).reshape(shape)
+    f = user_function(f"np.sum(np.sin(np.modf(x * 1.5)[0]) + np.modf(x)[1] * x + np.cos(np.unwrap(x * 2.0, axis={axis})))")
+    check_everything(f, (x,))
+
+
+@pytest.mark.parametrize("call", ["np.polyfit(x, x ** 2, 1, w=x)", "np.interp(x, np.arange(3.0), x[:3], period=2.0)",
+                                  "np.cov(x, fweights=np.arange(3))", "np.logspace(x[0], 1.0, 3, dtype=np.float32)"])
+def test_options_without_a_rule_are_refused_at_the_users_line(call):
+    f = user_function(f"np.sum({call})")
+    with pytest.raises(sg.UnsupportedSyntaxError, match=r"breadth .*:2"):
+        sg.grad(f)(np.array([0.5, 1.5, 2.5]))
