@@ -312,3 +312,24 @@ def test_options_without_a_rule_are_refused_at_the_users_line(call):
     f = user_function(f"np.sum({call})")
     with pytest.raises(sg.UnsupportedSyntaxError, match=r"breadth .*:2"):
         sg.grad(f)(np.array([0.5, 1.5, 2.5]))
+
+
+KNOTS = np.array([0.5, 1.25, 2.0, 3.5, 4.0, 5.25])
+TAPED = [
+    "np.linalg.norm(x[0], 3) + np.linalg.norm(x, 1.5, axis=0).sum()",
+    "np.nanstd(np.where(x > 1.55, np.nan, x), axis=0).sum() + np.nanprod(np.where(x < -1.0, np.nan, x))",
+    "np.nancumprod(x, axis=1).sum() + np.nancumsum(np.where(x > 1.0, np.nan, x)).sum()",
+    "np.trapezoid(x, np.arange(4.0) ** 2).sum() + np.ediff1d(x, to_end=x[0]).sum() ** 2",
+    "np.cov(x).sum() + np.corrcoef(x, x[:1] ** 2).sum()",
+    "np.polyval(x[0], x[1]).sum() + np.vander(x[2]).sum() + np.polyfit(x[0], x[1], 2).sum()",
+    "np.interp(x[0] * 3.0 + 2.9, KNOTS, np.sin(KNOTS)).sum() + np.logspace(x[0, 0], x[0, 1], 4).sum()",
+    "np.modf(x * 3.0)[0].sum() + np.sin(np.unwrap(x * 3.0)).sum()",
+]
+
+
+@pytest.mark.parametrize("expression", TAPED)
+def test_the_tape_follows_the_rules(expression):
+    from tests.tape.helpers import tape_grad
+    f = user_function(expression, env={"KNOTS": KNOTS})
+    x = sample((3, 4), seed=7)
+    np.testing.assert_allclose(tape_grad(f, (x,)), numerical_grad(f, (x,)), rtol=1e-5, atol=1e-7)
