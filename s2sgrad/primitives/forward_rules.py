@@ -196,14 +196,19 @@ def edge_cotangent_jvp(g, ans, cotangent, values):
 
 @defjvp(np.cov)
 def cov_jvp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
-    observations = reductions.into_variables(m, np.shape(m), np.shape(y), rowvar, 0) \
-        + reductions.into_variables(y, np.shape(m), np.shape(y), rowvar, 1)
+    observations = reductions.observation_matrix(m, y, rowvar)
     centered = observations - np.mean(observations, axis=1, keepdims=True)
     divisor = reductions.cov_divisor(np.shape(observations), bias, ddof)
     return (covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 0), centered, divisor,
                                ans),
             covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 1), centered, divisor,
                                ans))
+
+
+@defjvp(reductions.observation_matrix)
+def observation_matrix_jvp(g, ans, m, y=None, rowvar=True):
+    return (reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 0),
+            reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 1), None)
 
 
 def covariance_tangent(direction, centered, divisor, ans):
@@ -215,8 +220,7 @@ def covariance_tangent(direction, centered, divisor, ans):
 
 @defjvp(np.corrcoef)
 def corrcoef_jvp(g, ans, x, y=None, rowvar=True):
-    observations = reductions.into_variables(x, np.shape(x), np.shape(y), rowvar, 0) \
-        + reductions.into_variables(y, np.shape(x), np.shape(y), rowvar, 1)
+    observations = reductions.observation_matrix(x, y, rowvar)
     centered = observations - np.mean(observations, axis=1, keepdims=True)
     return (correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 0), centered, ans),
             correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 1), centered, ans))

@@ -212,8 +212,7 @@ def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
 
 @defvjp(np.cov, allocates=True, dtype="float")
 def cov(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
-    observations = into_variables(m, np.shape(m), np.shape(y), rowvar, 0) \
-        + into_variables(y, np.shape(m), np.shape(y), rowvar, 1)
+    observations = observation_matrix(m, y, rowvar)
     centered = observations - np.mean(observations, axis=1, keepdims=True)
     count = np.shape(observations)[0]
     square = np.reshape(g, (count, count))
@@ -224,8 +223,7 @@ def cov(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
 
 @defvjp(np.corrcoef, allocates=True, dtype="float")
 def corrcoef(g, ans, x, y=None, rowvar=True):
-    observations = into_variables(x, np.shape(x), np.shape(y), rowvar, 0) \
-        + into_variables(y, np.shape(x), np.shape(y), rowvar, 1)
+    observations = observation_matrix(x, y, rowvar)
     centered = observations - np.mean(observations, axis=1, keepdims=True)
     count = np.shape(observations)[0]
     scale = 1 / np.sqrt(np.sum(centered * centered, axis=1))
@@ -263,6 +261,11 @@ def into_variables(a, m_shape, y_shape, rowvar=True, which=0):
     return np.pad(rows, ((0, y_rows), (0, 0)) if which == 0 else ((m_rows, 0), (0, 0)))
 
 
+def observation_matrix(m, y=None, rowvar=True):
+    """The observations of np.cov's ``m`` and ``y``: a row per variable."""
+    return into_variables(m, np.shape(m), np.shape(y), rowvar, 0) + into_variables(y, np.shape(m), np.shape(y), rowvar, 1)
+
+
 def from_variables(cotangent, m_shape, y_shape, rowvar=True, which=0):
     """The rows of ``cotangent`` (shaped like the observations) that belong
     to ``m`` (``which`` 0) or ``y`` (1), shaped like it (None for no ``y``):
@@ -281,6 +284,13 @@ def cov_divisor(shape, bias=False, ddof=None):
 
 
 defnondiff(variable_rows, cov_divisor, dtype="int")
+
+
+# (linear in m and y, but y may be None: see forward_rules)
+@defvjp(observation_matrix, allocates=True)
+def observation_matrix_vjp(g, ans, m, y=None, rowvar=True):
+    return (from_variables(g, np.shape(m), np.shape(y), rowvar, 0), from_variables(g, np.shape(m), np.shape(y), rowvar, 1),
+            None)
 
 
 @defvjp(into_variables, allocates=True, linear=True)

@@ -60,6 +60,8 @@ CASES = [
     Case(np.corrcoef, (sample((3, 5)),)),
     Case(np.corrcoef, (sample((5,)), sample((2, 5), seed=1)), label="y"),
     Case(np.corrcoef, (sample((5, 3)),), {"rowvar": False}, label="columns"),
+    Case(reductions.observation_matrix, (sample((5, 2)), sample((5,), seed=1), False)),
+    Case(reductions.observation_matrix, (sample((2, 5)),), label="m"),
     Case(reductions.into_variables, (sample((5, 2)), (5, 2), (5,), False, 0), argnums=(0,)),
     Case(reductions.into_variables, (sample((5,)), (5, 2), (5,), False, 1), argnums=(0,), label="y"),
     Case(reductions.from_variables, (sample((3, 5)), (5, 2), (5,), False, 0), argnums=(0,)),
