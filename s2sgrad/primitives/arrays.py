@@ -20,7 +20,7 @@ import numpy as np
 
 from s2sgrad.primitives.elementwise import cast_like
 from s2sgrad.primitives.registry import defnondiff, defvjp
-from s2sgrad.primitives.shape import getitem_adjoint, take_adjoint
+from s2sgrad.primitives.shape import array_adjoint, getitem_adjoint, take_adjoint
 from s2sgrad.runtime import unbroadcast
 
 # -- tiling and repeating ---------------------------------------------------
@@ -550,17 +550,21 @@ def logspace(g, ans, start, stop, num=50, endpoint=True, base=10.0):
 
 @defvjp(np.interp, allocates=True, dtype="float")
 def interp(g, ans, x, xp, fp, left=None, right=None):
-    segment = segment_index(x, xp)
-    width = xp[segment + 1] - xp[segment]
-    along = np.clip((x - xp[segment]) / width, 0, 1)
-    below = outside_share(x, xp, left, -1)
-    above = outside_share(x, xp, right, 1)
+    points = np.asarray(xp)
+    values = np.asarray(fp)
+    segment = segment_index(x, points)
+    width = points[segment + 1] - points[segment]
+    along = np.clip((x - points[segment]) / width, 0, 1)
+    below = outside_share(x, points, left, -1)
+    above = outside_share(x, points, right, 1)
     kept = g * (1 - below - above)
-    sloped = kept * inside_share(x, xp) * (fp[segment + 1] - fp[segment]) / width
+    sloped = kept * inside_share(x, points) * (values[segment + 1] - values[segment]) / width
     return (
         sloped,
-        getitem_adjoint(sloped * (along - 1), xp, segment) - getitem_adjoint(sloped * along, xp, segment + 1),
-        getitem_adjoint(kept * (1 - along), fp, segment) + getitem_adjoint(kept * along, fp, segment + 1),
+        array_adjoint(getitem_adjoint(sloped * (along - 1), points, segment)
+                      - getitem_adjoint(sloped * along, points, segment + 1), xp),
+        array_adjoint(getitem_adjoint(kept * (1 - along), values, segment)
+                      + getitem_adjoint(kept * along, values, segment + 1), fp),
         np.sum(g * below),
         np.sum(g * above),
     )
@@ -569,18 +573,20 @@ def interp(g, ans, x, xp, fp, left=None, right=None):
 def segment_index(x, xp):
     """For each entry of ``x``, the k of the segment [xp[k], xp[k + 1]] np.interp
     reads it on (the first or the last segment outside xp's range)."""
-    return np.clip(np.searchsorted(xp, x, "right") - 1, 0, len(xp) - 2)
+    return np.clip(np.searchsorted(xp, np.asarray(x), "right") - 1, 0, len(xp) - 2)
 
 
 def inside_share(x, xp):
     """1.0 where ``x`` lies within xp's range (where np.interp's value has a
     slope), else 0.0, in x's floating dtype."""
+    x = np.asarray(x)
     return np.logical_and(x >= xp[0], x <= xp[-1]).astype(np.result_type(x, 1.0))
 
 
 def outside_share(x, xp, bound, side):
     """1.0 where ``x`` lies below (``side`` -1) or above (1) xp's range and
     np.interp's value there is ``bound`` (not None), else 0.0."""
+    x = np.asarray(x)
     beyond = np.zeros(np.shape(x), bool) if bound is None else x < xp[0] if side < 0 else x > xp[-1]
     return beyond.astype(np.result_type(x, 1.0))
 

@@ -276,15 +276,17 @@ def logspace_jvp(g, ans, start, stop, num=50, endpoint=True, base=10.0):
 
 @defjvp(np.interp)
 def interp_jvp(g, ans, x, xp, fp, left=None, right=None):
-    segment = arrays.segment_index(x, xp)
-    width = xp[segment + 1] - xp[segment]
-    along = np.clip((x - xp[segment]) / width, 0, 1)
-    below = arrays.outside_share(x, xp, left, -1)
-    above = arrays.outside_share(x, xp, right, 1)
-    slope = (1 - below - above) * arrays.inside_share(x, xp) * (fp[segment + 1] - fp[segment]) / width
+    points = np.asarray(xp)
+    values = np.asarray(fp)
+    segment = arrays.segment_index(x, points)
+    width = points[segment + 1] - points[segment]
+    along = np.clip((x - points[segment]) / width, 0, 1)
+    below = arrays.outside_share(x, points, left, -1)
+    above = arrays.outside_share(x, points, right, 1)
+    slope = (1 - below - above) * arrays.inside_share(x, points) * (values[segment + 1] - values[segment]) / width
     return (slope * g,
-            slope * ((along - 1) * g[segment] - along * g[segment + 1]),
-            (1 - below - above) * ((1 - along) * g[segment] + along * g[segment + 1]),
+            slope * ((along - 1) * np.asarray(g)[segment] - along * np.asarray(g)[segment + 1]),
+            (1 - below - above) * ((1 - along) * np.asarray(g)[segment] + along * np.asarray(g)[segment + 1]),
             below * g,
             above * g)
 
@@ -598,7 +600,8 @@ def vector_norm_jvp(g, ans, x, *, axis=None, keepdims=False, ord=2):
                    axis=axis, keepdims=keepdims),)
 
 
-@defjvp(linalg.p_norm_direction)
+# (right as it stands on batched tangents: g only broadcasts against x-shaped values)
+@defjvp(linalg.p_norm_direction, batches=True)
 def p_norm_direction_jvp(g, ans, x, norm, ord=2, axis=None):
     return (g * linalg.p_norm_slope(ord) / norm * (np.abs(x) / norm) ** linalg.p_norm_curvature(ord),
             -g * linalg.p_norm_slope(ord) / norm * ans, None, None)

@@ -30,6 +30,13 @@ CASES = [
     Case(np.linalg.norm, (sample((5,)), -1.5), argnums=(0,), label="ord-1.5"),
     Case(np.linalg.norm, (sample((5,)), 0.5), argnums=(0,), label="ord0.5"),
     Case(np.linalg.norm, (sample((3, 4)), 3), {"axis": 0, "keepdims": True}, label="ord3-axis"),
+    # (each primitive's first case has no NaN: tests/test_gradient_dtypes.py
+    # scales it by a differentiated number, and 0 * NaN is NaN)
+    Case(np.nanprod, (sample((3, 4)),), label="numbers"),
+    Case(np.nancumsum, (sample((3, 4)),), label="numbers"),
+    Case(np.nancumprod, (sample((3, 4)),), label="numbers"),
+    Case(np.nanvar, (sample((3, 4)),), label="numbers"),
+    Case(np.nanstd, (sample((3, 4)),), label="numbers"),
     Case(np.nanprod, (WITH_NANS,), label="nans"),
     Case(np.nanprod, (WITH_NANS,), {"axis": 1, "keepdims": True}, label="axis"),
     Case(np.nancumsum, (WITH_NANS,), label="flat"),
@@ -335,3 +342,11 @@ def test_the_tape_follows_the_rules(expression):
     f = user_function(expression, env={"KNOTS": KNOTS})
     x = sample((3, 4), seed=7)
     np.testing.assert_allclose(tape_grad(f, (x,)), numerical_grad(f, (x,)), rtol=1e-5, atol=1e-7)
+
+
+def test_interp_of_lists():
+    f = user_function("np.sum(np.interp([0.2, 1.5, 2.7], [0.0, 1.0, 2.0, 3.0], [y[0], y[1], y[2], y[3]]) ** 2)",
+                      ("y",))
+    check_everything(f, (np.array([0.3, 0.5, -0.1, 0.4]),))
+    g = user_function("np.sum(np.interp(x, np.arange(4.0), np.array([0.3, 0.5, -0.1, 0.4])) ** 2)")
+    check_everything(g, (np.array([0.2, 1.5, 2.7]),))
