@@ -9,6 +9,8 @@ terms). Callers decide what to do from the class of an error, never from
 its text.
 """
 
+import sys
+
 
 class S2SGradError(Exception):
     """Base class of every error s2sgrad raises on purpose."""
@@ -56,6 +58,30 @@ def register_origins(filename, lines):
 
 def forget_origins(filename):
     _ORIGINS.pop(filename, None)
+
+
+#: packages whose frames are never the user's line of a refusal found at run time
+_LIBRARY_PACKAGES = ("s2sgrad", "numpy")
+
+
+def refusal_at_caller(construct, hint=None):
+    """An :class:`UnsupportedSyntaxError` for a case a rule meets only at run
+    time (an order given as a variable, a second derivative the rule does
+    not provide), at the user's line being differentiated: the innermost
+    line of generated code on the stack, mapped to the user's source, or
+    else (the tape, which runs no generated code) the innermost frame
+    outside s2sgrad and NumPy."""
+    frame = sys._getframe(1)
+    outside = None
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if filename in _ORIGINS:
+            return UnsupportedSyntaxError(construct, filename, frame.f_lineno, "differentiate", hint)
+        package = str(frame.f_globals.get("__name__", "")).partition(".")[0]
+        if outside is None and package not in _LIBRARY_PACKAGES:
+            outside = (filename, frame.f_lineno)
+        frame = frame.f_back
+    return UnsupportedSyntaxError(construct, *(outside or (None, None)), "differentiate", hint)
 
 
 class UndefinedNameError(UnsupportedSyntaxError):

@@ -44,7 +44,7 @@ REFUSED = {
         np.fromfunction
     """,
     "creation from differentiable values (start, step, endpoints, fill value, parameter)": """
-        np.arange np.geomspace np.logspace np.kaiser
+        np.arange np.geomspace np.kaiser
         np.fft.fftfreq np.fft.rfftfreq
     """,
     "conversions and copies without a rule": """
@@ -62,17 +62,14 @@ REFUSED = {
         np.intersect1d np.union1d np.setdiff1d np.setxor1d
     """,
     "statistics and histograms": """
-        np.cov np.corrcoef np.nanmedian np.nanstd np.nanvar np.nanprod np.nancumsum
-        np.nancumprod
+        np.nanmedian
         np.histogram np.histogram2d np.histogramdd np.histogram_bin_edges
     """,
     "polynomials": """
         np.poly np.polyadd np.polysub np.polymul np.polydiv np.polyder np.polyint
-        np.polyfit np.polyval np.vander
     """,
     "signals, integrals, interpolation and special functions": """
-        np.interp np.trapezoid np.unwrap np.ediff1d
-        np.cumulative_prod np.modf np.nextafter
+        np.cumulative_prod np.nextafter
     """,
     "ndarray methods without a rule or with a different meaning from the function of the same name "
     "(x.sort() and x.partition() sort in place; call the NumPy function)": """

@@ -18,6 +18,7 @@ from s2sgrad.primitives import (  # noqa: F401  (imported for their registration
     linalg,
     nondiff,
     operators,
+    polynomials,
     products,
     quantiles,
     reductions,

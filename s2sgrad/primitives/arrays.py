@@ -18,8 +18,9 @@ import math
 
 import numpy as np
 
+from s2sgrad.primitives.elementwise import cast_like
 from s2sgrad.primitives.registry import defnondiff, defvjp
-from s2sgrad.primitives.shape import getitem_adjoint, take_adjoint
+from s2sgrad.primitives.shape import array_adjoint, getitem_adjoint, take_adjoint
 from s2sgrad.runtime import unbroadcast
 
 # -- tiling and repeating ---------------------------------------------------
@@ -300,6 +301,129 @@ def diff_adjoint_vjp(g, ans, cotangent, a, n=1, axis=-1):
     return (np.diff(g, n, axis), None, None, None)
 
 
+# -- integrals by the trapezoidal rule; differences of a flattened array -----
+#
+# np.trapezoid(y, x, dx, axis) sums along ``axis`` the pair means of y (each
+# interval's mean height) times the interval widths (np.diff of x laid along
+# the axis, or dx): bilinear in y and the widths, so each cotangent is the
+# transpose of one of two linear maps applied to the other factor. The
+# helpers take shapes, not arrays, for what they only measure, so that they
+# are linear in all their array arguments.
+
+
+@defvjp(np.trapezoid, allocates=True, dtype="float")
+def trapezoid(g, ans, y, x=None, dx=1.0, axis=-1):
+    spread = np.expand_dims(g, axis)
+    heights = pair_means(y, axis)
+    return (pair_means_adjoint(spread * interval_widths(x, dx, np.ndim(y), axis), np.shape(y), axis),
+            interval_widths_adjoint(spread * heights, np.shape(x), np.ndim(y), axis),
+            unbroadcast(spread * heights * uses_dx(x), dx))
+
+
+def _along(ndim, axis, index):
+    """An index of an array of ``ndim`` axes taking ``index`` along ``axis``."""
+    where = [slice(None)] * ndim
+    where[axis] = index
+    return tuple(where)
+
+
+def pair_means(y, axis=-1):
+    """The means of neighbouring entries of ``y`` along ``axis`` (one fewer)."""
+    return (y[_along(np.ndim(y), axis, slice(1, None))] + y[_along(np.ndim(y), axis, slice(None, -1))]) / 2
+
+
+def pair_means_adjoint(cotangent, shape, axis=-1):
+    """The cotangent of :func:`pair_means` of an array of ``shape``: half
+    of each mean's cotangent to each of its two entries."""
+    ndim = len(shape)
+    pairs = list(shape)
+    pairs[axis] -= 1
+    cotangent = np.broadcast_to(cotangent, pairs)
+    before, after = [(0, 0)] * ndim, [(0, 0)] * ndim
+    before[axis], after[axis] = (1, 0), (0, 1)
+    return (np.pad(cotangent, before) + np.pad(cotangent, after)) / 2
+
+
+def interval_widths(x, dx, ndim, axis=-1):
+    """The widths of np.trapezoid's intervals along ``axis`` of an array of
+    ``ndim`` axes: the differences of ``x`` (a vector laid along the axis,
+    or an array of that rank), or ``dx`` where ``x`` is None."""
+    if x is None:
+        return dx
+    if np.ndim(x) == 1:
+        x = np.reshape(x, [-1 if k == axis % ndim else 1 for k in range(ndim)])
+    return np.diff(x, axis=axis)
+
+
+def interval_widths_adjoint(cotangent, x_shape, ndim, axis=-1):
+    """The cotangent of :func:`interval_widths` with respect to an ``x`` of
+    ``x_shape`` (None for no ``x``, whose shape is ``()``)."""
+    if x_shape == ():
+        return None
+    laid = [x_shape[0] if k == axis % ndim else 1 for k in range(ndim)] if len(x_shape) == 1 else list(x_shape)
+    widths = list(laid)
+    widths[axis] -= 1
+    cotangent = unbroadcast(cotangent, np.empty(widths, dtype=bool))
+    return np.reshape(diff_adjoint(cotangent, np.empty(laid, dtype=bool), 1, axis), x_shape)
+
+
+def uses_dx(x):
+    """1.0 where np.trapezoid's widths are ``dx`` (no ``x``), else 0.0."""
+    return 1.0 if x is None else 0.0
+
+
+defnondiff(uses_dx, dtype="given")
+
+
+@defvjp(pair_means, allocates=True, linear=True)
+def pair_means_vjp(g, ans, y, axis=-1):
+    return (pair_means_adjoint(g, np.shape(y), axis), None)
+
+
+@defvjp(pair_means_adjoint, allocates=True, linear=True)
+def pair_means_adjoint_vjp(g, ans, cotangent, shape, axis=-1):
+    return (unbroadcast(pair_means(g, axis), cotangent), None, None)
+
+
+@defvjp(interval_widths)  # (linear in x and dx, but x may be None: see forward_rules)
+def interval_widths_vjp(g, ans, x, dx, ndim, axis=-1):
+    return (interval_widths_adjoint(g, np.shape(x), ndim, axis), unbroadcast(g * uses_dx(x), dx), None, None)
+
+
+@defvjp(interval_widths_adjoint, allocates=True, linear=True)
+def interval_widths_adjoint_vjp(g, ans, cotangent, x_shape, ndim, axis=-1):
+    return (np.broadcast_to(interval_widths(g, 0.0, ndim, axis), np.shape(cotangent)), None, None, None)
+
+
+# (ediff1d flattens: the differences of the entries in order, between the
+# entries of to_begin and those of to_end)
+@defvjp(np.ediff1d, allocates=True, linear=True)
+def ediff1d(g, ans, ary, to_end=None, to_begin=None):
+    first = edge_size(to_begin)
+    last = np.size(ans) - edge_size(to_end)
+    return (np.reshape(diff_adjoint(g[first:last], np.ravel(ary), 1, -1), np.shape(ary)),
+            edge_cotangent(g[last:], to_end), edge_cotangent(g[:first], to_begin))
+
+
+def edge_size(values):
+    """How many entries np.ediff1d's ``to_begin`` or ``to_end`` adds (0 for None)."""
+    return 0 if values is None else np.size(values)
+
+
+defnondiff(edge_size, dtype="int")
+
+
+def edge_cotangent(cotangent, values):
+    """The cotangent of np.ediff1d's ``to_begin`` or ``to_end``, shaped like
+    ``values`` (None for None)."""
+    return None if values is None else np.reshape(cotangent, np.shape(values))
+
+
+@defvjp(edge_cotangent, view_of=0)
+def edge_cotangent_vjp(g, ans, cotangent, values):
+    return (np.reshape(g, np.shape(cotangent)), None)
+
+
 # -- np.gradient: central differences inside, one-sided at the edges ----------
 
 
@@ -395,6 +519,80 @@ def linspace_fractions(samples, num=50, endpoint=True):
 
 
 defnondiff(linspace_fractions, dtype="float")
+
+
+# base ** linspace(start, stop): the cotangent of the exponents is
+# g * ans * log(base), spread to the endpoints as linspace's is
+# (dtype= and axis= do not bind to the rule: such calls are refused)
+@defvjp(np.logspace, allocates=True, dtype="float")
+def logspace(g, ans, start, stop, num=50, endpoint=True, base=10.0):
+    along = linspace_fractions(ans, num, endpoint)
+    exponents = g * ans * cast_like(np.log(base), ans)
+    return (
+        unbroadcast(np.sum(exponents * (1 - along), axis=0), start),
+        unbroadcast(np.sum(exponents * along, axis=0), stop),
+        None,
+        None,
+        unbroadcast(np.sum(g * ans * np.linspace(start, stop, num, endpoint) / base, axis=0), base),
+    )
+
+
+# -- interpolation ----------------------------------------------------------
+#
+# np.interp(x, xp, fp, left, right) on the segment k holding x (xp[k] <= x <=
+# xp[k + 1]) is fp[k] + (fp[k + 1] - fp[k]) t, t = (x - xp[k]) / (xp[k + 1] -
+# xp[k]); outside [xp[0], xp[-1]] it is left or right, or fp's end values
+# where they are None (t clipped to [0, 1]). So every argument has a
+# derivative: x the segment's slope, xp and fp through t and the end
+# values, left and right where they are the value. (period= does not bind
+# to the rule: such calls are refused.)
+
+
+@defvjp(np.interp, allocates=True, dtype="float")
+def interp(g, ans, x, xp, fp, left=None, right=None):
+    points = np.asarray(xp)
+    values = np.asarray(fp)
+    segment = segment_index(x, points)
+    width = points[segment + 1] - points[segment]
+    along = np.clip((x - points[segment]) / width, 0, 1)
+    below = outside_share(x, points, left, -1)
+    above = outside_share(x, points, right, 1)
+    kept = g * (1 - below - above)
+    sloped = kept * inside_share(x, points) * (values[segment + 1] - values[segment]) / width
+    return (
+        sloped,
+        array_adjoint(getitem_adjoint(sloped * (along - 1), points, segment)
+                      - getitem_adjoint(sloped * along, points, segment + 1), xp),
+        array_adjoint(getitem_adjoint(kept * (1 - along), values, segment)
+                      + getitem_adjoint(kept * along, values, segment + 1), fp),
+        np.sum(g * below),
+        np.sum(g * above),
+    )
+
+
+def segment_index(x, xp):
+    """For each entry of ``x``, the k of the segment [xp[k], xp[k + 1]] np.interp
+    reads it on (the first or the last segment outside xp's range)."""
+    return np.clip(np.searchsorted(xp, np.asarray(x), "right") - 1, 0, len(xp) - 2)
+
+
+def inside_share(x, xp):
+    """1.0 where ``x`` lies within xp's range (where np.interp's value has a
+    slope), else 0.0, in x's floating dtype."""
+    x = np.asarray(x)
+    return np.logical_and(x >= xp[0], x <= xp[-1]).astype(np.result_type(x, 1.0))
+
+
+def outside_share(x, xp, bound, side):
+    """1.0 where ``x`` lies below (``side`` -1) or above (1) xp's range and
+    np.interp's value there is ``bound`` (not None), else 0.0."""
+    x = np.asarray(x)
+    beyond = np.zeros(np.shape(x), bool) if bound is None else x < xp[0] if side < 0 else x > xp[-1]
+    return beyond.astype(np.result_type(x, 1.0))
+
+
+defnondiff(segment_index, dtype="int")
+defnondiff(inside_share, outside_share, dtype="float")
 
 
 # -- grids of coordinates ---------------------------------------------------

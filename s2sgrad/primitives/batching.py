@@ -738,7 +738,9 @@ def roll_batched(g, ans, a, shift, axis=None):
 def norm_batched(g, ans, x, ord=None, axis=None, keepdims=False):
     axes = batch_axis(axis, x)
     return (np.sum(x * g, axis=axes, keepdims=keepdims) / ans * euclidean_only(x, ord, axis)
-            + np.sum((norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
+            + np.sum((linalg.p_norm_direction(x, runtime.repeat_to(ans, x, axis, keepdims), linalg.vector_order(x, ord, axis),
+                                              axis)
+                      + norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
                      axis=axes, keepdims=keepdims),)
 
 

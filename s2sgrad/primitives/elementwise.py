@@ -269,6 +269,12 @@ def ldexp(g, ans, x1, x2):
     return (unbroadcast(np.ldexp(g, x2), x1), None)
 
 
+# x = fractional part + integral part: the integral part is piecewise constant
+@defvjp(np.modf, allocates=True, returns_list=True)
+def modf(g, ans, x):
+    return (unbroadcast(cotangent_or_zero(g[0]), x),)
+
+
 # x = mantissa * 2**exponent: only the mantissa has a derivative, 2**-exponent
 @defvjp(np.frexp, allocates=True, returns_list=True, dtype="given")
 def frexp(g, ans, x):

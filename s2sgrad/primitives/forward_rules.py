@@ -58,7 +58,7 @@ import numpy as np
 
 from s2sgrad import runtime
 from s2sgrad.primitives import (
-    arrays, containers, decompositions, linalg, products, quantiles, reductions)
+    arrays, containers, decompositions, linalg, polynomials, products, quantiles, reductions)
 from s2sgrad.primitives.arrays import along_axis_index, first_true, source_positions
 from s2sgrad.primitives.containers import repeated_cotangent
 from s2sgrad.primitives.elementwise import cast_like, is_inexact
@@ -92,7 +92,9 @@ def det_jvp(g, ans, a):
 @defjvp(np.linalg.norm)
 def norm_jvp(g, ans, x, ord=None, axis=None, keepdims=False):
     return (np.sum(x * g, axis=axis, keepdims=keepdims) / ans * euclidean_only(x, ord, axis)
-            + np.sum((norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
+            + np.sum((linalg.p_norm_direction(x, repeat_to(ans, x, axis, keepdims), linalg.vector_order(x, ord, axis),
+                                              axis)
+                      + norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)) * g,
                      axis=axis, keepdims=keepdims),)
 
 
@@ -141,6 +143,162 @@ def nansum_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
 @defjvp(np.nanmean)
 def nanmean_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (np.nanmean(np.where(np.isnan(a), np.nan, g), axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.nanprod)
+def nanprod_jvp(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (np.sum(prod_of_others(np.where(np.isnan(a), 1, a), axis) * np.where(np.isnan(a), 0, g),
+                   axis=axis, keepdims=keepdims),)
+
+
+@defjvp(np.nancumsum)
+def nancumsum_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    return (np.cumsum(np.where(np.isnan(a), 0, g), axis=axis),)
+
+
+@defjvp(np.nancumprod)
+def nancumprod_jvp(g, ans, a, axis=None, dtype=None, out=None):
+    along = np.sum(prod_of_others(prefixes(np.where(np.isnan(a), 1, a), axis, 1), -1)
+                   * prefixes(np.where(np.isnan(a), 0, g), axis, 0), axis=-1)
+    return (np.reshape(np.moveaxis(along, -1, cumulative_axis(axis)), np.shape(ans)),)
+
+
+@defjvp(np.nanvar)
+def nanvar_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (np.sum(centered * np.where(np.isnan(a), 0, g) / reductions.number_count(a, axis, ddof),
+                   axis=axis, keepdims=keepdims) * 2,)
+
+
+@defjvp(np.nanstd)
+def nanstd_jvp(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (np.sum(centered * np.where(np.isnan(a), 0, g) / reductions.number_count(a, axis, ddof),
+                   axis=axis, keepdims=keepdims) / ans,)
+
+
+@defjvp(np.trapezoid)
+def trapezoid_jvp(g, ans, y, x=None, dx=1.0, axis=-1):
+    return (np.trapezoid(g, x, dx, axis),
+            np.sum(arrays.pair_means(y, axis) * arrays.interval_widths(g, dx, np.ndim(y), axis), axis=axis),
+            np.trapezoid(y, None, g, axis) * arrays.uses_dx(x))
+
+
+@defjvp(arrays.interval_widths)
+def interval_widths_jvp(g, ans, x, dx, ndim, axis=-1):
+    return (arrays.interval_widths(g, dx, ndim, axis), g * arrays.uses_dx(x), None, None)
+
+
+@defjvp(arrays.edge_cotangent)
+def edge_cotangent_jvp(g, ans, cotangent, values):
+    return (arrays.edge_cotangent(g, values), None)
+
+
+@defjvp(np.cov)
+def cov_jvp(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
+    observations = reductions.observation_matrix(m, y, rowvar)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    divisor = reductions.cov_divisor(np.shape(observations), bias, ddof)
+    return (covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 0), centered, divisor,
+                               ans),
+            covariance_tangent(reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 1), centered, divisor,
+                               ans))
+
+
+@defjvp(reductions.observation_matrix)
+def observation_matrix_jvp(g, ans, m, y=None, rowvar=True):
+    return (reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 0),
+            reductions.into_variables(g, np.shape(m), np.shape(y), rowvar, 1), None)
+
+
+def covariance_tangent(direction, centered, divisor, ans):
+    """The tangent of ``np.cov`` (shaped like ``ans``) along observations
+    moving in ``direction``."""
+    moved = np.matmul(direction - np.mean(direction, axis=1, keepdims=True), np.swapaxes(centered, 0, 1))
+    return np.reshape((moved + np.swapaxes(moved, 0, 1)) / divisor, np.shape(ans))
+
+
+@defjvp(np.corrcoef)
+def corrcoef_jvp(g, ans, x, y=None, rowvar=True):
+    observations = reductions.observation_matrix(x, y, rowvar)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    return (correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 0), centered, ans),
+            correlation_tangent(reductions.into_variables(g, np.shape(x), np.shape(y), rowvar, 1), centered, ans))
+
+
+def correlation_tangent(direction, centered, ans):
+    """The tangent of ``np.corrcoef`` (shaped like ``ans``) along observations
+    moving in ``direction``: that of C s s^T, C = Xc Xc^T, s = diag(C)^(-1/2)."""
+    count = np.shape(centered)[0]
+    moved = np.matmul(direction - np.mean(direction, axis=1, keepdims=True), np.swapaxes(centered, 0, 1))
+    unscaled = moved + np.swapaxes(moved, 0, 1)
+    scale = 1 / np.sqrt(np.sum(centered * centered, axis=1))
+    relative = np.diagonal(unscaled) * scale * scale / 2
+    correlations = np.reshape(ans, (count, count))
+    return np.reshape(unscaled * np.outer(scale, scale)
+                      - correlations * (relative[:, None] + relative[None, :]), np.shape(ans))
+
+
+@defjvp(np.vander)
+def vander_jvp(g, ans, x, N=None, increasing=False):
+    return (np.expand_dims(g, -1) * polynomials.power_slopes(x, N, increasing, 1), None, None)
+
+
+@defjvp(polynomials.power_slopes)
+def power_slopes_jvp(g, ans, x, N=None, increasing=False, order=1):
+    return (np.expand_dims(g, -1) * polynomials.power_slopes(x, N, increasing, order + 1), None, None, None)
+
+
+@defjvp(np.polyval)
+def polyval_jvp(g, ans, p, x):
+    return (np.polyval(g, x), g * np.polyval(p[:-1] * polynomials.polynomial_exponents(p), x))
+
+
+@defjvp(np.polyfit)
+def polyfit_jvp(g, ans, x, y, deg, rcond=None):
+    powers = np.vander(x, deg + 1)
+    normal = np.matmul(np.swapaxes(powers, 0, 1), powers)
+    moved = np.expand_dims(g, -1) * polynomials.power_slopes(x, deg + 1, False, 1)
+    residuals = y - np.matmul(powers, ans)
+    return (np.linalg.solve(normal, np.matmul(np.swapaxes(moved, 0, 1), residuals)
+                            - np.matmul(np.swapaxes(powers, 0, 1), np.matmul(moved, ans))),
+            np.linalg.solve(normal, np.matmul(np.swapaxes(powers, 0, 1), g)), None, None)
+
+
+@defjvp(np.logspace)
+def logspace_jvp(g, ans, start, stop, num=50, endpoint=True, base=10.0):
+    along = arrays.linspace_fractions(ans, num, endpoint)
+    return (ans * cast_like(np.log(base), ans) * (1 - along) * g,
+            ans * cast_like(np.log(base), ans) * along * g,
+            None, None,
+            ans * np.linspace(start, stop, num, endpoint) / base * g)
+
+
+@defjvp(np.interp)
+def interp_jvp(g, ans, x, xp, fp, left=None, right=None):
+    points = np.asarray(xp)
+    values = np.asarray(fp)
+    segment = arrays.segment_index(x, points)
+    width = points[segment + 1] - points[segment]
+    along = np.clip((x - points[segment]) / width, 0, 1)
+    below = arrays.outside_share(x, points, left, -1)
+    above = arrays.outside_share(x, points, right, 1)
+    slope = (1 - below - above) * arrays.inside_share(x, points) * (values[segment + 1] - values[segment]) / width
+    return (slope * g,
+            slope * ((along - 1) * np.asarray(g)[segment] - along * np.asarray(g)[segment + 1]),
+            (1 - below - above) * ((1 - along) * np.asarray(g)[segment] + along * np.asarray(g)[segment + 1]),
+            below * g,
+            above * g)
+
+
+@defjvp(np.modf)
+def modf_jvp(g, ans, x):
+    return ([g, np.zeros_like(x)],)
+
+
+@defjvp(np.unwrap)
+def unwrap_jvp(g, ans, p, discont=None, axis=-1):
+    return (g, None, None)
 
 
 @defjvp(np.nan_to_num)
@@ -442,7 +600,8 @@ def vector_norm_jvp(g, ans, x, *, axis=None, keepdims=False, ord=2):
                    axis=axis, keepdims=keepdims),)
 
 
-@defjvp(linalg.p_norm_direction)
+# (right as it stands on batched tangents: g only broadcasts against x-shaped values)
+@defjvp(linalg.p_norm_direction, batches=True)
 def p_norm_direction_jvp(g, ans, x, norm, ord=2, axis=None):
     return (g * linalg.p_norm_slope(ord) / norm * (np.abs(x) / norm) ** linalg.p_norm_curvature(ord),
             -g * linalg.p_norm_slope(ord) / norm * ans, None, None)

@@ -17,6 +17,7 @@ import operator
 
 import numpy as np
 
+from s2sgrad.errors import refusal_at_caller
 from s2sgrad.primitives.registry import defnondiff, defvjp
 from s2sgrad.primitives.shape import getitem_adjoint
 from s2sgrad.runtime import repeat_to, unbroadcast
@@ -243,7 +244,15 @@ def det(g, ans, a):
 @defvjp(np.linalg.norm, reduction=True, allocates=True, dtype="float")
 def norm(g, ans, x, ord=None, axis=None, keepdims=False):
     return (repeat_to(g / ans, x, axis, keepdims) * x * euclidean_only(x, ord, axis)
-            + repeat_to(g, x, axis, keepdims) * (norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)),)
+            + repeat_to(g, x, axis, keepdims)
+            * (p_norm_direction(x, repeat_to(ans, x, axis, keepdims), vector_order(x, ord, axis), axis)
+               + norm_direction(x, ord, axis) + spectral_direction(x, ord, axis)),)
+
+
+# np.linalg.norm's derivative is the sum of four parts, each zero unless the
+# order is its own: a vector p-norm's (p_norm_direction, below with
+# vector_norm), the Frobenius norm's x / n, the piecewise-linear matrix
+# norms' and the singular-value norms'.
 
 
 def _norm_axes(x, axis):
@@ -254,23 +263,36 @@ def _norm_axes(x, axis):
     return tuple(a % np.ndim(x) for a in axes)
 
 
+MATRIX_ORDERS = (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
+
+
 def _supported_ord(x, ord, axis):
-    """Refuse a ``norm`` order no rule covers (a vector p-norm with p not in
-    0, 1, 2, inf, -inf; a matrix norm of another order)."""
+    """True for a vector norm (any number as its order), False for a matrix
+    norm of one of :data:`MATRIX_ORDERS`; any other order is refused (NumPy
+    itself refuses most of them before a derivative is asked for)."""
     vector = len(_norm_axes(x, axis)) == 1
-    known = (None, 0, 1, 2, np.inf, -np.inf) if vector else (None, "fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf)
-    if not any(ord is k or (not isinstance(ord, str) and not isinstance(k, str) and k is not None
-                             and ord is not None and ord == k) for k in known):
-        hint = f": np.linalg.vector_norm(x, ord={ord!r}, axis=...) has a rule" if vector else ""
-        raise NotImplementedError(f"s2sgrad differentiates no {'vector' if vector else 'matrix'} "
-                                  f"norm of order {ord!r}{hint}")
-    return vector
+    number = ord is None or (isinstance(ord, (int, float, np.integer, np.floating)) and not isinstance(ord, bool))
+    if vector and number:
+        return True
+    if not vector and any(ord is k or (number and ord is not None and not isinstance(k, str) and k is not None
+                                       and ord == k) for k in MATRIX_ORDERS):
+        return False
+    raise refusal_at_caller(f"np.linalg.norm of a {'vector' if vector else 'matrix'} of order {ord!r}")
+
+
+def vector_order(x, ord=None, axis=None):
+    """The p of ``norm(x, ord, axis)`` read as a vector p-norm (2 for None);
+    0, whose direction is zero, for a matrix norm."""
+    if _supported_ord(x, ord, axis):
+        return 2 if ord is None else ord
+    return 0
 
 
 def euclidean_only(x, ord=None, axis=None):
-    """1.0 when ``norm(x, ord, axis)`` is a Euclidean (2- or Frobenius) norm, else 0.0."""
+    """1.0 when ``norm(x, ord, axis)`` is a Frobenius norm (of a matrix, or of
+    every axis flattened), else 0.0 (a vector's 2-norm is a p-norm)."""
     vector = _supported_ord(x, ord, axis)
-    return 1.0 if ord is None or ord == "fro" or (vector and ord == 2) else 0.0
+    return 1.0 if not vector and (ord is None or ord == "fro") else 0.0
 
 
 def _share_of_extremes(values, axis, pick):
@@ -281,16 +303,11 @@ def _share_of_extremes(values, axis, pick):
 
 def norm_direction(x, ord=None, axis=None):
     """d norm(x, ord, axis) / dx, shaped like ``x``, for the piecewise-linear
-    orders (vector 0, 1, inf, -inf; matrix 1, -1, inf, -inf); 0.0 for the
-    others. Ties share the cotangent evenly, as for ``max``. Locally
-    constant in ``x``, so it has no derivative."""
+    matrix orders (1, -1, inf, -inf); 0.0 for the others. Ties share the
+    cotangent evenly, as for ``max``. Locally constant in ``x``, so it has
+    no derivative."""
     axes = _norm_axes(x, axis)
     if _supported_ord(x, ord, axis):
-        if ord == 1:
-            return np.sign(x)
-        if ord in (np.inf, -np.inf):
-            pick = np.max if ord > 0 else np.min
-            return np.sign(x) * _share_of_extremes(np.abs(x), axes[0], pick)
         return 0.0
     if ord in (1, -1, np.inf, -np.inf) and not isinstance(ord, str):
         summed, over = (axes[0], axes[1]) if ord in (1, -1) else (axes[1], axes[0])
@@ -327,12 +344,13 @@ def no_spectral_second_order(x, ord=None, axis=None):
     the singular-value norms: their second derivative needs the SVD's."""
     if isinstance(spectral_direction(x, ord, axis), float):
         return np.zeros(np.shape(x), np.result_type(x, 1.0))
-    raise NotImplementedError(
-        f"s2sgrad has no second derivative of np.linalg.norm of order {ord!r}, nor of the matrix_norm or cond "
-        "that use it (it needs the SVD's derivative)")
+    raise refusal_at_caller(
+        f"the second derivative of np.linalg.norm of order {ord!r} (or of the matrix_norm or cond "
+        "that use it: it needs the SVD's derivative)")
 
 
 defnondiff(euclidean_only, norm_direction, no_spectral_second_order, dtype="float")
+defnondiff(vector_order, dtype="given")
 
 
 # matrix_power: the derivative of A^n along H is sum_k A^k H A^(n-1-k), the

@@ -63,6 +63,48 @@ def nanmean(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
     return (repeat_to(g, a, axis, keepdims) * number_share(a, axis),)
 
 
+# nanprod, nancumsum and nancumprod are prod, cumsum and cumprod of ``a``
+# with its NaNs read as 1, 0 and 1 (what NumPy does); nanvar and nanstd are
+# var and std of the numbers alone. A NaN's entry gets no gradient.
+@defvjp(np.nanprod, reduction=True, allocates=True)
+def nanprod(g, ans, a, axis=None, dtype=None, out=None, keepdims=False):
+    return (repeat_to(g, a, axis, keepdims) * prod_of_others(np.where(np.isnan(a), 1, a), axis)
+            * number_share(a, ()),)
+
+
+@defvjp(np.nancumsum, allocates=True)
+def nancumsum(g, ans, a, axis=None, dtype=None, out=None):
+    return (np.reshape(np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis), np.shape(a)) * number_share(a, ()),)
+
+
+@defvjp(np.nancumprod, allocates=True)
+def nancumprod(g, ans, a, axis=None, dtype=None, out=None):
+    rows = np.expand_dims(np.moveaxis(g, cumulative_axis(axis), -1), -1)
+    filled = np.where(np.isnan(a), 1, a)
+    return (prefixes_adjoint(rows * prod_of_others(prefixes(filled, axis, 1), -1), a, axis) * number_share(a, ()),)
+
+
+@defvjp(np.nanvar, reduction=True, allocates=True, dtype="float")
+def nanvar(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (repeat_to(g, a, axis, keepdims) * centered * (2 / number_count(a, axis, ddof)),)
+
+
+@defvjp(np.nanstd, reduction=True, allocates=True, dtype="float")
+def nanstd(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
+    centered = np.where(np.isnan(a), 0, a - np.nanmean(a, axis=axis, keepdims=True))
+    return (repeat_to(g / ans, a, axis, keepdims) * centered / number_count(a, axis, ddof),)
+
+
+def number_count(a, axis=None, ddof=0):
+    """How many numbers (not NaN) are reduced together along ``axis``, less
+    ``ddof``, with the reduced axes kept, in ``a``'s floating dtype."""
+    return _in_float_dtype(np.sum(np.logical_not(np.isnan(a)), axis=axis, keepdims=True) - ddof, a)
+
+
+defnondiff(number_count, dtype="float")
+
+
 def number_share(a, axis=None):
     """0 at NaNs, elsewhere 1 over the count of numbers reduced together
     along ``axis`` (None: all of them; ``()``: none, so 1), in ``a``'s
@@ -157,6 +199,108 @@ def std(g, ans, a, axis=None, dtype=None, out=None, ddof=0, keepdims=False):
     count = np.size(a) / np.size(ans) - ddof
     centered = a - np.mean(a, axis=axis, keepdims=True)
     return (repeat_to(g / ans, a, axis, keepdims) * centered / count,)
+
+
+# cov and corrcoef of the matrix X of observations (a row per variable: m's,
+# then y's): cov = Xc Xc^T / (N - ddof) with Xc = X less its row means, so
+# its cotangent in X is (G + G^T) Xc / (N - ddof) (centering drops out, as
+# Xc's rows sum to zero). corrcoef = C_ij s_i s_j with s = 1 / sqrt(diag C)
+# of the unscaled C = Xc Xc^T, whose cotangent in C is G s s^T less, on
+# the diagonal, s_i^2 / 2 times row i of (G R + (G R)^T). (fweights= and
+# aweights= do not bind to the rule: such calls are refused.)
+
+
+@defvjp(np.cov, allocates=True, dtype="float")
+def cov(g, ans, m, y=None, rowvar=True, bias=False, ddof=None):
+    observations = observation_matrix(m, y, rowvar)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    count = np.shape(observations)[0]
+    square = np.reshape(g, (count, count))
+    spread = np.matmul(square + np.swapaxes(square, 0, 1), centered) / cov_divisor(np.shape(observations), bias, ddof)
+    return (from_variables(spread, np.shape(m), np.shape(y), rowvar, 0),
+            from_variables(spread, np.shape(m), np.shape(y), rowvar, 1))
+
+
+@defvjp(np.corrcoef, allocates=True, dtype="float")
+def corrcoef(g, ans, x, y=None, rowvar=True):
+    observations = observation_matrix(x, y, rowvar)
+    centered = observations - np.mean(observations, axis=1, keepdims=True)
+    count = np.shape(observations)[0]
+    scale = 1 / np.sqrt(np.sum(centered * centered, axis=1))
+    square = np.reshape(g, (count, count))
+    weighted = square * np.reshape(ans, (count, count))
+    unscaled = square * np.outer(scale, scale) \
+        - np.diag(scale * scale * np.sum(weighted + np.swapaxes(weighted, 0, 1), axis=1) / 2)
+    spread = np.matmul(unscaled + np.swapaxes(unscaled, 0, 1), centered)
+    return (from_variables(spread, np.shape(x), np.shape(y), rowvar, 0),
+            from_variables(spread, np.shape(x), np.shape(y), rowvar, 1))
+
+
+def variable_rows(shape, rowvar=True):
+    """How many variables (rows of the observations) an argument of ``shape`` holds."""
+    if len(shape) < 2:
+        return 1
+    return shape[0] if rowvar or shape[0] == 1 else shape[1]
+
+
+def _transposed(shape, rowvar):
+    """True when an argument of ``shape`` holds its variables in columns."""
+    return len(shape) == 2 and not rowvar and shape[0] != 1
+
+
+def into_variables(a, m_shape, y_shape, rowvar=True, which=0):
+    """The observations (a row per variable) holding ``a`` -- cov's ``m``
+    (``which`` 0) or ``y`` (1), of ``m_shape`` and ``y_shape`` -- with zeros
+    in the other's rows; 0.0 for no ``y`` (None, whose shape is ``()``)."""
+    shape = (m_shape, y_shape)[which]
+    if which == 1 and shape == ():
+        return 0.0
+    rows = np.reshape(a, (1, -1)) if len(shape) < 2 else np.swapaxes(a, 0, 1) if _transposed(shape, rowvar) else a
+    m_rows = variable_rows(m_shape, rowvar)
+    y_rows = 0 if y_shape == () else variable_rows(y_shape, rowvar)
+    return np.pad(rows, ((0, y_rows), (0, 0)) if which == 0 else ((m_rows, 0), (0, 0)))
+
+
+def observation_matrix(m, y=None, rowvar=True):
+    """The observations of np.cov's ``m`` and ``y``: a row per variable."""
+    return into_variables(m, np.shape(m), np.shape(y), rowvar, 0) + into_variables(y, np.shape(m), np.shape(y), rowvar, 1)
+
+
+def from_variables(cotangent, m_shape, y_shape, rowvar=True, which=0):
+    """The rows of ``cotangent`` (shaped like the observations) that belong
+    to ``m`` (``which`` 0) or ``y`` (1), shaped like it (None for no ``y``):
+    the transpose of :func:`into_variables`."""
+    shape = (m_shape, y_shape)[which]
+    if which == 1 and shape == ():
+        return None
+    m_rows = variable_rows(m_shape, rowvar)
+    part = cotangent[:m_rows] if which == 0 else cotangent[m_rows:]
+    return np.reshape(np.swapaxes(part, 0, 1) if _transposed(shape, rowvar) else part, shape)
+
+
+def cov_divisor(shape, bias=False, ddof=None):
+    """N - ddof for observations of ``shape`` (ddof 1, or 0 with ``bias``, when None)."""
+    return shape[1] - ((0 if bias else 1) if ddof is None else ddof)
+
+
+defnondiff(variable_rows, cov_divisor, dtype="int")
+
+
+# (linear in m and y, but y may be None: see forward_rules)
+@defvjp(observation_matrix, allocates=True)
+def observation_matrix_vjp(g, ans, m, y=None, rowvar=True):
+    return (from_variables(g, np.shape(m), np.shape(y), rowvar, 0), from_variables(g, np.shape(m), np.shape(y), rowvar, 1),
+            None)
+
+
+@defvjp(into_variables, allocates=True, linear=True)
+def into_variables_vjp(g, ans, a, m_shape, y_shape, rowvar=True, which=0):
+    return (from_variables(g, m_shape, y_shape, rowvar, which), None, None, None, None)
+
+
+@defvjp(from_variables, view_of=0, linear=True)
+def from_variables_vjp(g, ans, cotangent, m_shape, y_shape, rowvar=True, which=0):
+    return (into_variables(g, m_shape, y_shape, rowvar, which), None, None, None, None)
 
 
 @defvjp(np.cumsum, linear=True, allocates=True, methods=("cumsum",))

@@ -109,3 +109,12 @@ def cumulative_sum_adjoint(cotangent, x, axis=None, include_initial=False):
 def cumulative_sum_adjoint_vjp(g, ans, cotangent, x, axis=None, include_initial=False):
     return (np.cumulative_sum(g, axis=axis, include_initial=include_initial), None, None, None)
 
+
+
+# -- unwrap: p plus whole periods, a piecewise constant correction -----------
+
+
+# (period= does not bind to the rule: such calls are refused)
+@defvjp(np.unwrap, allocates=True)
+def unwrap(g, ans, p, discont=None, axis=-1):
+    return (g, None, None)

@@ -30,6 +30,7 @@ from s2sgrad.primitives import arrays, elementwise, products, reductions, regist
 from s2sgrad.tape import compiled as tape_compiled
 from tests.primitives import (
     test_arrays,
+    test_breadth_s10,
     test_containers,
     test_decompositions,
     test_derived,
@@ -49,7 +50,7 @@ from tests.tape import test_lowering
 
 MODULES = [test_operators, test_derived, test_elementwise, test_reductions, test_linalg, test_factorisations,
            test_products, test_shape, test_arrays, test_lowering, test_containers, test_decompositions,
-           test_quantiles, test_stacks, test_signals]
+           test_quantiles, test_stacks, test_signals, test_breadth_s10]
 ALL_CASES = [case for module in MODULES for case in module.CASES]
 def _own_primitives():
     """Primitives whose rules s2sgrad ships (tests may register their own with defgrad)."""

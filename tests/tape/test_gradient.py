@@ -251,11 +251,11 @@ def test_missing_rule_is_an_error_only_on_the_gradient_path():
     x = sg.constant(np.array([3.0, 1.0, 2.0]))
     with sg.GradientTape(persistent=True) as tape:
         tape.watch(x)
-        s = np.unwrap(x)  # no rule registered for np.unwrap
+        s = np.nanmedian(x)  # no rule registered for np.nanmedian
         y = np.sum(x * x)
         z = np.sum(s)
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [6.0, 2.0, 4.0])
-    with pytest.raises(MissingRuleError, match="unwrap"):
+    with pytest.raises(MissingRuleError, match="nanmedian"):
         tape.gradient(z, x)
 
 

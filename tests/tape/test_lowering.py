@@ -151,11 +151,11 @@ def test_missing_rule_on_the_path_is_an_error_off_it_is_not():
     x = sg.constant(X)
     with sg.GradientTape(persistent=True) as tape:
         tape.watch(x)
-        s = np.unwrap(x)
+        s = np.nanmedian(x)
         y = np.sum(x * 2.0)
         z = np.sum(s)
     assert tape.gradient(y, x) is not None
-    with pytest.raises(MissingRuleError, match="unwrap"):
+    with pytest.raises(MissingRuleError, match="nanmedian"):
         tape.gradient(z, x)
 
 

@@ -45,7 +45,7 @@ def uses_set_comprehension(x):
 
 
 def unknown_primitive(x):
-    return np.sum(np.unwrap(x))
+    return np.sum(np.nanmedian(x))
 
 
 def star_args(x, *rest):
