@@ -19,6 +19,7 @@ reads generated code again).
 """
 
 import builtins
+import math
 
 import numpy as np
 
@@ -298,7 +299,7 @@ def repeated_cotangent_adjoint_vjp(g, ans, h, cotangent, a, n):
 # -- builtin sum ------------------------------------------------------------
 
 
-@defvjp(builtins.sum, structures=(0,))
+@defvjp(builtins.sum, math.fsum, structures=(0,))
 def builtin_sum(g, ans, iterable, start=0):
     return (spread_cotangent(g, iterable), unbroadcast(g, start))
 
