@@ -38,7 +38,8 @@ import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
-from s2sgrad.errors import InternalError, RecursionTooDeepError, UnsupportedSyntaxError, user_location
+from s2sgrad.errors import (ArgumentClassNeeded, InternalError, RecursionTooDeepError,
+                            UnsupportedSyntaxError, user_location)
 from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import line_origins, to_source
@@ -107,7 +108,7 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     function = called_function(function)
     with _room_for_recursion():
         try:
-            generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED)
+            generated = code_for_call(function, tuple(wrt), args, kwargs, seed=CALLEE_SEED)
             kwargs[generated.seed_name] = seed
             grads = bind(generated, function)(*args, **kwargs)
         except RecursionError as error:
@@ -147,6 +148,8 @@ def callee_forward(function, wrt, batched):
     try:
         gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward", batched=batched,
                       tangent_only=True)
+    except ArgumentClassNeeded:
+        pass  # (generated when it runs, for its arguments' classes)
     finally:
         pending.discard(key)
 
@@ -159,8 +162,8 @@ def call_jvp(function, wrt, tangents, batched, *args, **kwargs):
     callee writing into its parameters is refused, as for :func:`call_vjp`."""
     function = called_function(function)
     with _room_for_recursion():
-        generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward",
-                                  batched=batched, tangent_only=True)
+        generated = code_for_call(function, tuple(wrt), args, kwargs, seed=CALLEE_SEED,
+                                  mode="forward", batched=batched, tangent_only=True)
         kwargs.update(zip(generated.seed_name, tangents))
         return bind(generated, function)(*args, **kwargs)
 
@@ -314,12 +317,13 @@ def remember(resolved):
     return tuple((text, _reference(obj)) for text, obj in resolved.items())
 
 
-def resolutions_hold(function, remembered):
+def resolutions_hold(function, remembered, classes=()):
     """True when every dotted text of ``remembered`` (see :func:`remember`)
     still denotes its object in ``function``'s scope (globals, closure cells,
-    builtins): what a cache of code generated from ``function``'s source
-    checks on a hit. An object that died no longer holds."""
-    scope = _Scope.of(function)
+    builtins; a parameter of ``classes``, (name, class) pairs, its class):
+    what a cache of code generated from ``function``'s source checks on a
+    hit. An object that died no longer holds."""
+    scope = _Scope.of(function, classes)
     for text, reference in remembered:
         obj = reference()
         if obj is None and type(reference) is weakref.ref:
@@ -332,19 +336,24 @@ def resolutions_hold(function, remembered):
 class _Scope:
     """Cheap re-resolution of dotted names for cache validation."""
 
-    def __init__(self, globals_, closure):
+    def __init__(self, globals_, closure, classes=()):
         self.globals = globals_
         #: name -> cell
         self.closure = closure
+        #: parameter -> the class of its argument (``model.forward`` is that
+        #: class's function: see idioms.argument_method)
+        self.classes = dict(classes)
 
     @classmethod
-    def of(cls, function):
+    def of(cls, function, classes=()):
         return cls(function.__globals__,
-                   dict(zip(function.__code__.co_freevars, function.__closure__ or ())))
+                   dict(zip(function.__code__.co_freevars, function.__closure__ or ())), classes)
 
     def resolve_text(self, text):
         head, *rest = text.split(".")
-        if head in self.closure:
+        if head in self.classes:
+            obj = self.classes[head]
+        elif head in self.closure:
             try:
                 obj = self.closure[head].cell_contents
             except ValueError:
@@ -513,8 +522,10 @@ class Generation:
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
                  checks=None, free_locals=True, mode="reverse", batched=False,
-                 tangent_only=False, typed=True):
+                 tangent_only=False, typed=True, classes=()):
         self.names = tuple(names)
+        #: (parameter, class) of the arguments whose methods the function calls
+        self.classes = classes
         self.typed = typed
         self.mode = mode
         self.batched = batched
@@ -588,7 +599,8 @@ def _parse(g):
 
 def _normalise(g):
     """One operation per statement; which calls to the user's functions to inline."""
-    g.program, normaliser = normalise(g.parsed, params_outlive=g.seed == CALLEE_SEED)
+    g.program, normaliser = normalise(g.parsed, params_outlive=g.seed == CALLEE_SEED,
+                                      argument_classes=dict(g.classes))
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
 
 
@@ -867,7 +879,7 @@ def wrt_names(function, wrt):
 
 
 def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse",
-                  batched=False, tangent_only=False):
+                  batched=False, tangent_only=False, classes=()):
     """The (cached) generated gradient of ``function``: a Generated entry.
 
     Keyed by the code object running now and the source it was read from
@@ -875,20 +887,80 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
     registry's generation); a hit also re-checks every name resolution the
     code relies on (:func:`resolutions_hold`). A miss reads the disk cache
     (:func:`from_disk`) before it generates, and stores what it generates.
+    ``classes`` ((parameter, class) pairs) are the classes of the arguments
+    whose methods the function calls (see :func:`code_for_call`); code
+    specialised to them is kept in memory only (a class of another process
+    is not this one).
     """
     names, is_tuple = wrt_names(function, wrt)
     key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
     if batched or tangent_only:
         key += (("batched",) if batched else ()) + (("tangent only",) if tangent_only else ())
+    if classes:
+        key += (("classes", classes),)
 
     def make():
+        if classes:
+            return _generate(function, names, is_tuple, return_value, seed, mode, None, batched,
+                             tangent_only, classes)
         return from_disk(function, key) or _generate(
             function, names, is_tuple, return_value, seed, mode, key, batched, tangent_only)
 
-    entry = cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
+    entry = cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved, classes),
+                         make)
     if mode == "reverse" and not (is_tuple or return_value or seed or batched):
         _gradient_parameter[entry.code.code] = names[0]
     return entry
+
+
+#: code object -> the parameters whose arguments' classes its derivatives
+#: need (see :func:`code_for_call`)
+_classes_needed = weakref.WeakKeyDictionary()
+
+
+def code_for_call(function, wrt, args, kwargs, **options):
+    """:func:`gradient_code` of ``function`` for the call ``function(*args,
+    **kwargs)``: specialised to the classes of the arguments whose methods
+    it calls (``model.forward(x)``, refused with ArgumentClassNeeded until
+    they are given), which are remembered per code object."""
+    needed = _classes_needed.get(function.__code__, ())
+    while True:
+        if needed:
+            values = _argument_values(function, args, kwargs)
+            for name in set(needed) & set(wrt_names(function, wrt)[0]):
+                # (differentiating with respect to an object: a TypeError naming it)
+                runtime.require_float(values[name], name, function.__qualname__)
+        classes = classes_of_call(function, args, kwargs)
+        try:
+            return gradient_code(function, wrt, classes=classes, **options)
+        except ArgumentClassNeeded as error:
+            if set(error.names) <= set(needed):
+                raise
+            needed = tuple(sorted(set(needed) | set(error.names)))
+            _classes_needed[function.__code__] = needed
+
+
+def classes_of_call(function, args, kwargs):
+    """``(parameter, class)`` of each argument of the call ``function(*args,
+    **kwargs)`` whose class its derivatives were found to need (see
+    :func:`code_for_call`; none until one was generated)."""
+    needed = _classes_needed.get(function.__code__, ())
+    if not needed:
+        return ()
+    values = _argument_values(function, args, kwargs)
+    return tuple((name, type(values[name])) for name in needed)
+
+
+def _argument_values(function, args, kwargs):
+    """Parameter name -> argument in the call ``function(*args, **kwargs)``."""
+    code = function.__code__
+    values = dict(zip(code.co_varnames[:code.co_argcount], args))
+    values.update(kwargs)
+    if len(values) < code.co_argcount + code.co_kwonlyargcount:  # (defaults)
+        bound = inspect.signature(function).bind_partial(*args, **kwargs)
+        bound.apply_defaults()
+        values.update(bound.arguments)
+    return values
 
 
 #: code of a generated gradient with respect to one parameter -> that
@@ -936,13 +1008,14 @@ def _digest(data):
 
 
 def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=False,
-              tangent_only=False):
+              tangent_only=False, classes=()):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
                    return_value=return_value, seed=seed, mode=mode, batched=batched,
-                   tangent_only=tangent_only)
+                   tangent_only=tangent_only, classes=classes)
     g.function = function
     entry = _generated(run(g, "parse"))
-    _store(key, g)
+    if key is not None:
+        _store(key, g)
     return entry
 
 

@@ -36,8 +36,8 @@ import inspect
 import types
 
 from s2sgrad import runtime
-from s2sgrad.errors import S2SGradError
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.errors import ArgumentClassNeeded, S2SGradError
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function, plain_parameters
 from s2sgrad.primitives import containers, registry
 
 #: expressions :func:`expression` spells
@@ -496,6 +496,17 @@ def call(normaliser, e):
         normaliser.inlined[ast.unparse(func) + ".__func__"] = callee.__func__
         return normaliser.rhs(ast.copy_location(
             ast.Call(function, [func.value, *e.args], e.keywords), e))
+    method = argument_method(normaliser, func)
+    if method is not None:
+        # ``model.forward(x)`` of an argument: its class's function, given the
+        # argument (the class is part of the cache key; checked again as
+        # ``model.forward`` of that class, ``model`` the differentiated
+        # function's own parameter)
+        function = ast.Name(normaliser.env_helper(method, method.__name__), ast.Load())
+        root = normaliser.argument_roots.get(func.value.id, func.value.id)
+        normaliser.inlined[f"{root}.{func.attr}"] = method
+        return normaliser.rhs(ast.copy_location(
+            ast.Call(function, [func.value, *e.args], e.keywords), e))
     method = _call_method(callee)
     if method is not None:
         # ``layer(x)`` of an object whose class defines ``__call__``: that
@@ -505,6 +516,36 @@ def call(normaliser, e):
         normaliser.inlined[ast.unparse(func) + ".__class__.__call__"] = method
         return normaliser.rhs(ast.copy_location(ast.Call(function, [func, *e.args], e.keywords), e))
     return None
+
+
+def argument_method(normaliser, func):
+    """For ``func`` = ``p.name`` with ``p`` a parameter the function never
+    rebinds and ``name`` no method of arrays or containers: the function
+    ``name`` of the class of ``p``'s argument, when it is a plain function
+    of the user's (None otherwise: the call is refused as a method call).
+    Raises ArgumentClassNeeded when that class is not among the
+    normaliser's ``argument_classes`` (the pipeline's caller then generates
+    again once it knows it)."""
+    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)) \
+            or func.attr in _METHODS or registry.method(func.attr) is not None \
+            or func.value.id not in plain_parameters(normaliser.parsed.tree):
+        return None
+    param = func.value.id
+    if param not in normaliser.argument_classes:
+        needed = normaliser.parsed.error(
+            f"method call {param}.{func.attr}() of argument {param!r} where its class is "
+            "not known", func, stage="normalise", kind=ArgumentClassNeeded,
+            hint="call the gradient itself (sg.grad, sg.value_and_grad, sg.jvp), which "
+                 "generates it for the class of the argument given")
+        needed.names = (param,)
+        raise needed
+    cls = normaliser.argument_classes[param]
+    member = inspect.getattr_static(cls, func.attr, None)
+    if type(cls) is not type or not inspect.isfunction(member) \
+            or not registry.is_user_function(member) or registry.lookup(member) is not None \
+            or registry.is_nondifferentiable(member):
+        return None
+    return member
 
 
 def _call_method(obj):

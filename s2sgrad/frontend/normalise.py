@@ -68,7 +68,7 @@ UNSUPPORTED_EXPRESSIONS = {
 }
 
 
-def normalise(parsed, namer=None, params_outlive=False):
+def normalise(parsed, namer=None, params_outlive=False, argument_classes=None):
     """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser).
 
     The ``push(stack, v)`` and ``v = pop(stack)`` of generated code read
@@ -77,9 +77,12 @@ def normalise(parsed, namer=None, params_outlive=False):
     With ``params_outlive`` the function is a callee whose parameters are the
     caller's values: ``param += v`` on an array changes the caller's array,
     which the callee's own gradient cannot follow, so it is refused.
+    ``argument_classes`` (parameter -> class) are the classes of the
+    arguments whose methods the function calls (see idioms.argument_method).
     """
     normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
     normaliser.params_outlive = params_outlive
+    normaliser.argument_classes = dict(argument_classes or {})
     return normaliser.function(), normaliser
 
 
@@ -133,6 +136,12 @@ class Normaliser:
         #: parameters an inlined callee only ever updates with ``param op= v``:
         #: the inliner hands the caller their final versions (see inline.py)
         self.updated_params = frozenset()
+        #: parameter -> the class of its argument, for the parameters whose
+        #: methods the function calls (given by the caller of the pipeline)
+        self.argument_classes = {}
+        #: parameter of an inlined callee -> the differentiated function's
+        #: parameter it is bound to (where ``argument_classes`` came from)
+        self.argument_roots = {}
 
     # ----------------------------------------------------------- functions
     def function(self):

@@ -85,6 +85,13 @@ class ParsedFunction:
         return kind(construct, self.filename, getattr(node, "lineno", None), stage, hint)
 
 
+def plain_parameters(tree):
+    """The parameters of the function definition ``tree`` it never assigns."""
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and not isinstance(n.ctx, ast.Load)}
+    return {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs} - stored
+
+
 def parse_function(function):
     """Parse ``function`` (a plain Python function) into a ParsedFunction."""
     if not inspect.isfunction(function):
