@@ -38,7 +38,7 @@ import types
 from s2sgrad import runtime
 from s2sgrad.errors import ArgumentClassNeeded, S2SGradError
 from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function, plain_parameters
-from s2sgrad.primitives import containers, registry
+from s2sgrad.primitives import containers, registry, shape
 
 #: expressions :func:`expression` spells
 EXPRESSIONS = (ast.Dict, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.JoinedStr)
@@ -48,6 +48,9 @@ _BUILDERS = {builtins.dict: "dict", builtins.list: "list"}
 #: container methods, and the kind of container each needs
 _METHODS = {"append": "list", "extend": "list", "pop": "list",
             "get": "dict", "items": "dict", "values": "dict", "keys": "dict"}
+#: array methods with no NumPy function of their own, and the helpers
+#: spelling them (the tape's tensors have methods of these names)
+ARRAY_METHODS = {"item": shape.item, "tolist": containers.tolist}
 
 
 # ------------------------------------------------------------- containers
@@ -527,7 +530,8 @@ def argument_method(normaliser, func):
     normaliser's ``argument_classes`` (the pipeline's caller then generates
     again once it knows it)."""
     if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)) \
-            or func.attr in _METHODS or registry.method(func.attr) is not None \
+            or func.attr in _METHODS or func.attr in ARRAY_METHODS \
+            or registry.method(func.attr) is not None \
             or func.value.id not in plain_parameters(normaliser.parsed.tree):
         return None
     param = func.value.id
@@ -580,8 +584,18 @@ registry.defnondiff(call_unpacked)
 
 
 def method_call(normaliser, func, e):
-    """The rhs of a container method call, or None for another method."""
+    """The rhs of a container method call, or of ``x.item(...)`` and
+    ``x.tolist()`` on an array, or None for another method."""
     method = func.attr
+    if method in ARRAY_METHODS and not (isinstance(func.value, ast.Name)
+                                         and func.value.id in normaliser.containers):
+        if e.keywords or (method == "tolist" and e.args):
+            raise normaliser.parsed.error(f".{method}() with these arguments", e,
+                                          stage="normalise")
+        args = [normaliser.atom(a) for a in e.args]
+        if len(args) > 1:  # x.item(i, j) is x.item((i, j))
+            args = [normaliser.atom(ast.Tuple(args, ast.Load()))]
+        return helper_call(normaliser, ARRAY_METHODS[method], [normaliser.atom(func.value), *args])
     if method not in _METHODS or not isinstance(func.value, ast.Name) \
             or func.value.id not in normaliser.current or registry.method(method) is not None:
         return None
