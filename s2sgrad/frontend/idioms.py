@@ -660,6 +660,26 @@ def without_try(stmts):
     return out
 
 
+def raise_statement(normaliser, s):
+    """``raise E(...)`` (``from C``): ``raised(E(...), C)``, a check of the
+    primal like ``assert`` (no derivative; nothing after it runs). A bare
+    ``raise`` belongs in a handler, which the normal form has none of."""
+    if s.exc is None:
+        raise normaliser.parsed.error("bare raise outside an except handler", s, stage="normalise")
+    args = [normaliser.atom(s.exc)] + ([normaliser.atom(s.cause)] if s.cause is not None else [])
+    normaliser.emit(ast.Expr(helper_call(normaliser, raised, args)), s)
+
+
+def raised(exception, cause=None):
+    """``raise exception from cause`` (a cause of None: the context's)."""
+    if cause is None:
+        raise exception
+    raise exception from cause
+
+
+registry.defnondiff(raised)
+
+
 def held_item(normaliser, item):
     """For ``xs[t]`` where ``xs`` is a private container, ``xs``, else None."""
     root = item.value

@@ -53,7 +53,7 @@ _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.P
 
 #: (``try`` is differentiated through its body: ``idioms.without_try``)
 UNSUPPORTED_STATEMENTS = {
-    ast.With: "with statement", ast.Raise: "raise statement",
+    ast.With: "with statement",
     ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
     ast.ClassDef: "class definition",
     ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
@@ -268,6 +268,8 @@ class Normaliser:
             test = self.atom(s.test)
             msg = self.atom(s.msg) if s.msg is not None else None
             self.emit(ast.Assert(test, msg), s)
+        elif kind is ast.Raise:
+            idioms.raise_statement(self, s)
         elif kind in (ast.For, ast.While, ast.Break, ast.Continue):
             self.loop_statement(s)
         else:
