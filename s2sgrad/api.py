@@ -325,7 +325,7 @@ def _forward_block(derivative, out_shape, x, b, offsets):
 def _seed_name(vjp):
     if hasattr(vjp, "__s2sgrad_by_class__"):
         return _SEED
-    code = vjp.__code__
+    code = getattr(vjp, "__s2sgrad_generated__", vjp).__code__  # (see pipeline.bind)
     return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 
 
@@ -701,9 +701,10 @@ def _contracted_gradient(inner, fun, extra):
     extra_names = [namer.fresh(e) for e in extra]
     call_args = ", ".join(params)
     seed = ""
-    if inner.__kwdefaults__ is not None or inner.__code__.co_kwonlyargcount:
-        seed_name = inner.__code__.co_varnames[inner.__code__.co_argcount +
-                                               inner.__code__.co_kwonlyargcount - 1]
+    generated = getattr(inner, "__s2sgrad_generated__", inner)  # (see pipeline.bind)
+    if generated.__kwdefaults__ is not None or generated.__code__.co_kwonlyargcount:
+        seed_name = generated.__code__.co_varnames[generated.__code__.co_argcount +
+                                                   generated.__code__.co_kwonlyargcount - 1]
         seed = f", {seed_name}={extra_names[0]}"
     source = (f"def contracted({', '.join(params + extra_names)}):\n"
               f"    return np.sum(inner({call_args}{seed}) * {extra_names[-1]})\n")

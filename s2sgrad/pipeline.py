@@ -127,7 +127,10 @@ def callee_vjp(function, wrt):
     function of the callee's arguments and the seed (keyword): a second
     derivative through a call that is not inlined differentiates it again."""
     function = called_function(function)
-    return bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
+    vjp = bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
+    # (generated code reads its parameters: the function itself, not a check
+    # of the callee's except clauses in front of it)
+    return getattr(vjp, "__s2sgrad_generated__", vjp)
 
 
 #: (code, wrt, batched) of the callees whose forward code is being generated
@@ -198,6 +201,10 @@ class Context:
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions
+        #: the user's except clauses the normal form left out (see :func:`bind`;
+        #: a derivative's, those of the function it is the derivative of)
+        self.handlers = tuple(normaliser.handlers) + getattr(
+            getattr(parsed, "function", None), "__s2sgrad_handlers__", ())
         #: the normaliser's side tables (s2sgrad.ir.facts.NormalFormFacts)
         self.normal_facts = normaliser.facts
         self.user_names = normaliser.user_names
@@ -370,7 +377,8 @@ class _Scope:
 class Generated:
     """One cache entry: the compiled code and what it was built from."""
 
-    def __init__(self, source, code, dependencies, wrt_names, seed_name=None, unreached=()):
+    def __init__(self, source, code, dependencies, wrt_names, seed_name=None, unreached=(),
+                 handlers=()):
         self.source = source
         self.code = code
         #: the resolutions the code relies on (dotted text -> object; the
@@ -381,6 +389,8 @@ class Generated:
         self.seed_name = seed_name
         #: wrt names the result does not depend on (their gradient is zero)
         self.unreached = frozenset(unreached)
+        #: the except clauses of the user's left out of the code (see :func:`bind`)
+        self.handlers = handlers
 
 
 class ProgramContext(Context):
@@ -401,6 +411,7 @@ class ProgramContext(Context):
         self.dependencies = {}
         self.temporaries = set()
         self.local_functions = {}
+        self.handlers = ()
         self.normal_facts = NormalFormFacts()
         self.user_names = {}
         self.lines = ast.unparse(tree).splitlines()[1:]
@@ -1036,7 +1047,8 @@ def _portable_entry(g):
     helpers = {name: portable.reference(g.code.helpers[name]) for name in used}
     resolved = [[text, portable.fingerprint(obj)] for text, obj in g.context.dependencies.items()]
     rules = portable.rules_used(g.lookups)
-    if None in helpers.values() or any(fp is None for _, fp in resolved) or rules is None:
+    if None in helpers.values() or any(fp is None for _, fp in resolved) or rules is None \
+            or g.context.handlers:  # (exception classes: this process's objects)
         return None
     # (the helpers the code does not read stay parameters of the factory, so
     # that what is compiled again is the same text: see code_key)
@@ -1137,13 +1149,42 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
 
 def _generated(g):
     return Generated(g.source, g.code, g.context.dependencies, g.names, g.seed_name,
-                     g.unreached)
+                     g.unreached, g.context.handlers)
 
 
 def bind(entry, function):
-    """The generated function of ``entry`` bound to ``function``'s scope."""
+    """The generated function of ``entry`` bound to ``function``'s scope
+    (behind :func:`_refusing_caught` when the user's code had except clauses)."""
     closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
-    return entry.code.bind(
+    bound = entry.code.bind(
         function.__globals__, closure, function.__defaults__, function.__kwdefaults__,
         qualname=f"{entry.code.name}",
     )
+    return _refusing_caught(bound, entry.handlers) if entry.handlers else bound
+
+
+def _refusing_caught(generated, handlers):
+    """``generated`` raising UnsupportedSyntaxError, at the except clause,
+    from an exception one of ``handlers`` (``(classes, file, line)``) would
+    catch: the derivative follows the ``try`` block as if it completed, so
+    a handler that would run is refused, never differentiated as a
+    different program. The generated function itself is its
+    ``__s2sgrad_generated__`` (what a second derivative reads)."""
+    classes = tuple(c for caught, _, _ in handlers for c in caught)
+    generated.__s2sgrad_handlers__ = handlers  # (its derivatives check them too)
+
+    def refusing_caught(*args, **kwargs):
+        try:
+            return generated(*args, **kwargs)
+        except classes as error:
+            _, filename, lineno = next(h for h in handlers if isinstance(error, h[0]))
+            raise UnsupportedSyntaxError(
+                f"an except clause that would run (it catches {type(error).__name__}: {error})",
+                filename, lineno, "differentiate",
+                "s2sgrad follows the try block as if it completes: test for the case with "
+                "an if statement instead") from error
+
+    refusing_caught.__name__, refusing_caught.__qualname__ = generated.__name__, generated.__qualname__
+    refusing_caught.__signature__ = inspect.signature(generated)
+    refusing_caught.__s2sgrad_generated__ = generated
+    return refusing_caught

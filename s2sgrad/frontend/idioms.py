@@ -19,9 +19,14 @@ derivative rules like any primitive:
   with no derivative (``np.random.rand(*x.shape)``); a method of an object
   held in a global (``layer.forward(x)``: its class's function, called with
   the object);
-* f-strings (text: no derivative) and ``try`` statements, of which the
-  body, ``else`` and ``finally`` run (a handler that runs is an error
-  raised by the gradient, never a silently different program).
+* ``x.item(...)`` and ``x.tolist()`` of an array (helpers with rules);
+  ``model.forward(x)`` of an argument ``model`` whose class the pipeline's
+  caller gives (:func:`argument_method`: that class's function, given the
+  argument; ArgumentClassNeeded until the class is known);
+* f-strings (text: no derivative), ``raise`` (a check of the primal) and
+  ``try`` statements, of which the body, ``else`` and ``finally`` run (the
+  ``except`` clauses are recorded: an exception one of them would catch is
+  refused at its line when it happens, never a silently different program).
 
 Output guarantees: every idiom it accepts becomes statements of the
 ``normal`` stage whose meaning is the idiom's (a container helper with a
@@ -644,20 +649,36 @@ def helper_call(normaliser, helper, args, keywords=()):
 
 
 # ------------------------------------------------------------- statements
-def without_try(stmts):
+def without_try(stmts, handlers):
     """``stmts`` with each ``try`` replaced by its body, ``else`` and
-    ``finally`` blocks, in order (nested blocks too)."""
+    ``finally`` blocks, in order (nested blocks too); the ``except``
+    clauses left out are appended to ``handlers``."""
     out = []
     for s in stmts:
         if isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
-            out.extend(without_try(s.body + s.orelse + s.finalbody))
+            handlers.extend(s.handlers)
+            out.extend(without_try(s.body + s.orelse + s.finalbody, handlers))
             continue
         if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for field in ("body", "orelse", "finalbody"):
                 if isinstance(getattr(s, field, None), list):
-                    setattr(s, field, without_try(getattr(s, field)))
+                    setattr(s, field, without_try(getattr(s, field), handlers))
         out.append(s)
     return out
+
+
+def caught(normaliser, handler):
+    """``(classes, file, line)`` of an ``except`` clause: the exception
+    classes it catches (``Exception`` for a bare ``except:`` or a type the
+    normaliser cannot resolve to exception classes)."""
+    types_ = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    classes = []
+    for node in types_:
+        found = normaliser.resolve(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if not (inspect.isclass(found) and issubclass(found, BaseException)):
+            return (Exception,), normaliser.parsed.filename, handler.lineno
+        classes.append(found)
+    return tuple(classes), normaliser.parsed.filename, handler.lineno
 
 
 def raise_statement(normaliser, s):

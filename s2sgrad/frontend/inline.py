@@ -111,6 +111,7 @@ def inline_call(normaliser, func, args, keywords, origin):
         return None  # the call stays a call; its VJP reports the problem if it matters
     if not _splicable(inner, tree, normaliser, parsed):
         return None
+    normaliser.handlers.extend(inner.handlers)  # (its except clauses are the caller's now)
     stored = {n.id for n in walk(tree) if isinstance(n, ast.Name)
               and isinstance(n.ctx, ast.Store)}
     # a parameter the callee never assigns reads the argument's atom itself

@@ -142,6 +142,7 @@ class Normaliser:
         #: parameter of an inlined callee -> the differentiated function's
         #: parameter it is bound to (where ``argument_classes`` came from)
         self.argument_roots = {}
+        self.handlers = []
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -159,7 +160,11 @@ class Normaliser:
                 self.share(a.arg, CALLER)
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
         body = desugar(self, body)
-        body = idioms.without_try(body)
+        handlers = []
+        body = idioms.without_try(body, handlers)
+        #: the ``except`` clauses left out, as ``(classes, file, line)``: an
+        #: exception one of them would catch is refused when it happens
+        self.handlers = [idioms.caught(self, h) for h in handlers]
         #: lists and dicts only this function holds (written as new ones)
         self.containers = idioms.private_containers(tree, self.parsed.resolve)
         #: of those written through an item (xs[t][i] = v): why not private, or None

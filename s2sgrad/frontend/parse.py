@@ -215,6 +215,8 @@ def called_function(function):
     holding a plain function), what that wrapper calls. Any other wrapper is
     what runs, and is differentiated (or refused) as itself."""
     seen = set()
+    # (generated code behind a check of the user's except clauses: see pipeline.bind)
+    function = getattr(function, "__s2sgrad_generated__", function)
     while inspect.isfunction(function) and function.__code__ not in seen:
         seen.add(function.__code__)
         inner = _passed_through(function)

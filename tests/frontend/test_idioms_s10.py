@@ -357,8 +357,63 @@ def try_body_differentiated(x):
     return y * z
 
 
+def _inverse_sum(x):
+    try:
+        return np.sum(np.log(x))
+    except FloatingPointError:
+        return 0.0
+
+
+def try_in_a_helper(x):
+    return _inverse_sum(x * x)
+
+
+def try_returning_a_vector(x):
+    try:
+        return np.sin(x) * x[0]
+    except ValueError:
+        return x
+
+
 def test_try_whose_handler_does_not_run():
     check(try_body_differentiated)
+    check(try_in_a_helper)
+    np.testing.assert_allclose(sg.jacobian(try_returning_a_vector)(X),
+                               numerical_jacobian(try_returning_a_vector, (X,)), rtol=1e-6, atol=1e-8)
+    g = sg.grad(lambda a: try_body_differentiated(np.array([a, 2 * a])))
+    assert sg.grad(g)(0.3) == pytest.approx(numerical_grad(g, (0.3,)), rel=1e-5)
+
+
+def handler_of_a_singular_matrix(x):
+    try:
+        s = np.sum(np.linalg.inv(np.zeros((2, 2)) * x[0]))
+    except np.linalg.LinAlgError:
+        s = np.sum(x ** 2)
+    return s
+
+
+def handler_of_a_raise(x):
+    try:
+        if x[0] > 0:
+            raise ValueError("positive")
+        s = np.sum(x)
+    except (KeyError, ValueError):
+        s = np.sum(x ** 2)
+    return s
+
+
+@pytest.mark.parametrize("f, caught", [(handler_of_a_singular_matrix, "LinAlgError: Singular matrix"),
+                                       (handler_of_a_raise, "ValueError: positive")])
+def test_a_handler_that_would_run_is_refused_at_its_line(f, caught):
+    line = f.__code__.co_firstlineno + [n for n, text in enumerate(
+        open(__file__).read().splitlines()[f.__code__.co_firstlineno - 1:]) if "except" in text][0]
+    for transform in (lambda: sg.grad(f)(X), lambda: sg.jvp(f)(X, X), lambda: sg.hessian(f)(X),
+                      lambda: sg.value_and_grad(f)(X)):
+        with pytest.raises(sg.UnsupportedSyntaxError) as info:
+            transform()
+        message = str(info.value)
+        assert f"an except clause that would run (it catches {caught})" in message, message
+        assert f"{__file__}:{line}" in message, message
 
 
 # ------------------------------ methods of the user's objects as arguments
