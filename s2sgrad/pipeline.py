@@ -959,7 +959,35 @@ def classes_of_call(function, args, kwargs):
     if not needed:
         return ()
     values = _argument_values(function, args, kwargs)
+    for name in needed:
+        own = getattr(values[name], "__dict__", None)
+        replaced = sorted(own.keys() & _class_functions(type(values[name]))) if own else ()
+        if replaced:  # (the object's own attribute is called, not the class's function)
+            raise UnsupportedSyntaxError(
+                f"argument {name!r}, a {type(values[name]).__name__} whose method "
+                f"{replaced[0]} is replaced on the object itself", function.__code__.co_filename,
+                function.__code__.co_firstlineno, "differentiate",
+                "assign the new method to the class, or call the function directly")
     return tuple((name, type(values[name])) for name in needed)
+
+
+#: class -> the names of the plain functions it defines or inherits
+_functions_of_class = weakref.WeakKeyDictionary()
+
+
+def _class_functions(cls):
+    """The names of ``cls``'s plain functions (its methods, not its attributes)."""
+    try:
+        return _functions_of_class[cls]
+    except (KeyError, TypeError):
+        pass
+    names = frozenset(name for name in dir(cls)
+                      if inspect.isfunction(inspect.getattr_static(cls, name, None)))
+    try:
+        _functions_of_class[cls] = names
+    except TypeError:
+        pass
+    return names
 
 
 def _argument_values(function, args, kwargs):

@@ -510,11 +510,13 @@ def call(normaliser, e):
         # argument (the class is part of the cache key; checked again as
         # ``model.forward`` of that class, ``model`` the differentiated
         # function's own parameter)
-        function = ast.Name(normaliser.env_helper(method, method.__name__), ast.Load())
-        root = normaliser.argument_roots.get(func.value.id, func.value.id)
-        normaliser.inlined[f"{root}.{func.attr}"] = method
-        return normaliser.rhs(ast.copy_location(
-            ast.Call(function, [func.value, *e.args], e.keywords), e))
+        obj, attr = (func, "__call__") if isinstance(func, ast.Name) else (func.value, func.attr)
+        preferred = f"{method.__qualname__.split('.')[-2]}_call" if attr == "__call__" \
+            else method.__name__
+        function = ast.Name(normaliser.env_helper(method, preferred), ast.Load())
+        root = normaliser.argument_roots.get(obj.id, obj.id)
+        normaliser.inlined[f"{root}.{attr}"] = method
+        return normaliser.rhs(ast.copy_location(ast.Call(function, [obj, *e.args], e.keywords), e))
     method = _call_method(callee)
     if method is not None:
         # ``layer(x)`` of an object whose class defines ``__call__``: that
@@ -530,26 +532,32 @@ def argument_method(normaliser, func):
     """For ``func`` = ``p.name`` with ``p`` a parameter the function never
     rebinds and ``name`` no method of arrays or containers: the function
     ``name`` of the class of ``p``'s argument, when it is a plain function
-    of the user's (None otherwise: the call is refused as a method call).
-    Raises ArgumentClassNeeded when that class is not among the
-    normaliser's ``argument_classes`` (the pipeline's caller then generates
-    again once it knows it)."""
-    if not (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)) \
-            or func.attr in _METHODS or func.attr in ARRAY_METHODS \
-            or registry.method(func.attr) is not None \
-            or func.value.id not in plain_parameters(normaliser.parsed.tree):
+    of the user's (None otherwise: the call is refused as a method call);
+    for ``func`` = ``p`` (``model(x)``), its class's ``__call__``. Raises
+    ArgumentClassNeeded when that class is not among the normaliser's
+    ``argument_classes`` (the pipeline's caller then generates again once
+    it knows it)."""
+    if isinstance(func, ast.Name) and func.id not in normaliser.local_functions:
+        param, attr = func.id, "__call__"
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.attr not in _METHODS and func.attr not in ARRAY_METHODS \
+            and registry.method(func.attr) is None:
+        param, attr = func.value.id, func.attr
+    else:
         return None
-    param = func.value.id
+    if param not in plain_parameters(normaliser.parsed.tree):
+        return None
     if param not in normaliser.argument_classes:
+        spelling = f"method call {param}.{attr}()" if attr != "__call__" else f"call {param}()"
         needed = normaliser.parsed.error(
-            f"method call {param}.{func.attr}() of argument {param!r} where its class is "
-            "not known", func, stage="normalise", kind=ArgumentClassNeeded,
+            f"{spelling} of argument {param!r} where its class is not known", func,
+            stage="normalise", kind=ArgumentClassNeeded,
             hint="call the gradient itself (sg.grad, sg.value_and_grad, sg.jvp), which "
                  "generates it for the class of the argument given")
         needed.names = (param,)
         raise needed
     cls = normaliser.argument_classes[param]
-    member = inspect.getattr_static(cls, func.attr, None)
+    member = inspect.getattr_static(cls, attr, None)
     if type(cls) is not type or not inspect.isfunction(member) \
             or not registry.is_user_function(member) or registry.lookup(member) is not None \
             or registry.is_nondifferentiable(member):

@@ -558,3 +558,39 @@ def test_the_source_of_such_a_function_says_why_it_needs_the_call():
     with pytest.raises(sg.UnsupportedSyntaxError, match="model.loss.. of argument 'model'") as info:
         sg.source(model_loss, wrt=1)
     assert f"{__file__}:" in str(info.value)
+
+
+def test_a_method_replaced_on_the_object_itself_is_refused():
+    net = Net(W, B)
+    net.forward = lambda x: x  # (what Python calls for net.forward, not Net.forward)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="forward is replaced on the object") as info:
+        sg.grad(model_through_a_helper, wrt=1)(net, X)
+    assert f"{__file__}:" in str(info.value)
+    assert_grad_close(sg.grad(model_through_a_helper, wrt=1)(Net(W, B), X),
+                      model_through_a_helper, (Net(W, B), X), argnum=1)
+
+
+class Layer:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, x):
+        return np.tanh(self.W @ x)
+
+
+def calls_its_argument(layer, x):
+    return np.sum(layer(x) ** 2)
+
+
+def calls_a_function_argument(f, x):
+    return np.sum(f(x))
+
+
+def test_an_argument_called_runs_its_class_call():
+    check(calls_its_argument, X, Layer(W))
+
+
+def test_a_function_argument_called_is_still_refused_naming_it():
+    with pytest.raises(sg.UnsupportedSyntaxError, match="call to f ") as info:
+        sg.grad(calls_a_function_argument, wrt=1)(np.sin, X)
+    assert f"{__file__}:" in str(info.value)
