@@ -14,7 +14,7 @@ from s2sgrad.transform import colouring
 from s2sgrad.backend import xp
 from s2sgrad.codegen.compile import forget_with, register_source
 from s2sgrad.frontend.parse import called_function
-from s2sgrad.errors import S2SGradError, UndefinedNameError, UnsupportedSyntaxError
+from s2sgrad.errors import ArgumentClassNeeded, S2SGradError, UndefinedNameError, UnsupportedSyntaxError
 from s2sgrad.primitives import registry
 
 __all__ = ["grad", "value_and_grad", "source", "jacobian", "hessian", "jvp", "hvp", "defgrad"]
@@ -46,11 +46,81 @@ def _transform(fun, wrt, transform, **options):
     _check_function(fun, transform)
     fun = called_function(fun)
     pipeline.wrt_names(fun, wrt)  # bad wrt: fail now, not on the first call
+    by_class = _by_class(fun, wrt, options)
+    if by_class is not None:
+        return _dispatching(by_class, fun)
     try:
         entry = pipeline.gradient_code(fun, wrt, **options)
     except UndefinedNameError:
         return _deferred(fun, wrt, options)
+    except ArgumentClassNeeded:
+        return _dispatching(_ByClass(fun, wrt, options), fun)
     return pipeline.bind(entry, fun)
+
+
+class _ByClass:
+    """Derivatives of a function calling methods of its arguments
+    (``model.forward(x)``), generated when it is called, once per class of
+    those arguments (the pipeline's :func:`~s2sgrad.pipeline.code_for_call`):
+    ``by_class(args, kwargs)`` is ``(entry, generated function)`` for that
+    call. ``fun`` may be such a derivative itself (the one made for the
+    call's classes is differentiated). What it made for some classes it
+    keeps, as ``grad`` keeps the function it returns: a method replaced
+    afterwards is seen by the derivatives made after that (the cache checks
+    what was inlined)."""
+
+    def __init__(self, fun, wrt, options):
+        self.fun = fun
+        self.wrt = wrt
+        self.options = options
+        self.inner = getattr(fun, "__s2sgrad_by_class__", None)
+        #: the classes of a call (see :meth:`classes`) -> (entry, its code bound)
+        self.made = {}
+
+    def classes(self, args, kwargs):
+        """The classes of the arguments of ``args, kwargs`` that the function's
+        derivatives are made for (the differentiated function's own)."""
+        from s2sgrad import pipeline
+
+        if self.inner is not None:
+            return self.inner.classes(args, kwargs)
+        return pipeline.classes_of_call(self.fun, args, kwargs)
+
+    def __call__(self, args, kwargs):
+        from s2sgrad import pipeline
+
+        made = self.made.get(self.classes(args, kwargs))
+        if made is None:
+            target = self.fun if self.inner is None else self.inner(args, kwargs)[1]
+            entry = pipeline.code_for_call(target, self.wrt, args, kwargs, **self.options)
+            made = self.made[self.classes(args, kwargs)] = (entry, pipeline.bind(entry, target))
+        return made
+
+
+def _by_class(fun, wrt, options):
+    """A :class:`_ByClass` of ``fun`` when it is a derivative made per class, else None."""
+    return _ByClass(fun, wrt, options) if hasattr(fun, "__s2sgrad_by_class__") else None
+
+
+def _dispatching(by_class, fun):
+    """The function running, at each call, ``by_class``'s derivative for it."""
+
+    def gradient_by_class(*args, **kwargs):
+        if _SEED in kwargs:  # (a VJP's seed, under the name its code gives it)
+            seed = kwargs.pop(_SEED)
+            entry, run = by_class(args, kwargs)
+            return run(*args, **kwargs, **{entry.seed_name: seed})
+        return by_class(args, kwargs)[1](*args, **kwargs)
+
+    gradient_by_class.__name__ = gradient_by_class.__qualname__ = f"grad_{fun.__name__}"
+    gradient_by_class.__signature__ = inspect.signature(fun)
+    gradient_by_class.__s2sgrad_by_class__ = by_class
+    return gradient_by_class
+
+
+#: the keyword a VJP made per class (see :func:`_dispatching`) takes its seed
+#: by (not an identifier: no parameter of the user's is called so)
+_SEED = "<seed>"
 
 
 def _deferred(fun, wrt, options):
@@ -256,7 +326,9 @@ def _forward_block(derivative, out_shape, x, b, offsets):
 
 
 def _seed_name(vjp):
-    code = vjp.__code__
+    if hasattr(vjp, "__s2sgrad_by_class__"):
+        return _SEED
+    code = getattr(vjp, "__s2sgrad_generated__", vjp).__code__  # (see pipeline.bind)
     return code.co_varnames[code.co_argcount + code.co_kwonlyargcount - 1]
 
 
@@ -410,8 +482,20 @@ def _forward_function(fun, wrt, transform, batched=False, tangent_only=False):
     _check_function(fun, transform)
     fun = called_function(fun)
     pipeline.wrt_names(fun, wrt)
-    entry = pipeline.gradient_code(fun, wrt, mode="forward", batched=batched,
-                                   tangent_only=tangent_only)
+    options = dict(mode="forward", batched=batched, tangent_only=tangent_only)
+    by_class = _by_class(fun, wrt, options)
+    if by_class is None:
+        try:
+            entry = pipeline.gradient_code(fun, wrt, **options)
+        except ArgumentClassNeeded:
+            by_class = _ByClass(fun, wrt, options)
+    if by_class is not None:
+
+        def call_by_class(args, kwargs, tangents):
+            entry, forward = by_class(args, kwargs)
+            return forward(*args, **kwargs, **dict(zip(entry.seed_name, tangents)))
+
+        return _dispatching(by_class, fun), call_by_class
     forward = pipeline.bind(entry, fun)
     tangent_names = entry.seed_name
 
@@ -676,9 +760,10 @@ def _contracted_gradient(inner, fun, extra):
     extra_names = [namer.fresh(e) for e in extra]
     call_args = ", ".join(params)
     seed = ""
-    if inner.__kwdefaults__ is not None or inner.__code__.co_kwonlyargcount:
-        seed_name = inner.__code__.co_varnames[inner.__code__.co_argcount +
-                                               inner.__code__.co_kwonlyargcount - 1]
+    generated = getattr(inner, "__s2sgrad_generated__", inner)  # (see pipeline.bind)
+    if generated.__kwdefaults__ is not None or generated.__code__.co_kwonlyargcount:
+        seed_name = generated.__code__.co_varnames[generated.__code__.co_argcount +
+                                                   generated.__code__.co_kwonlyargcount - 1]
         seed = f", {seed_name}={extra_names[0]}"
     source = (f"def contracted({', '.join(params + extra_names)}):\n"
               f"    return np.sum(inner({call_args}{seed}) * {extra_names[-1]})\n")

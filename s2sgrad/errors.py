@@ -90,6 +90,18 @@ class UndefinedNameError(UnsupportedSyntaxError):
     ``grad`` then generates on the first call instead."""
 
 
+class ArgumentClassNeeded(UnsupportedSyntaxError):
+    """The function calls a method of an argument (``model.forward(x)``
+    with ``model`` a parameter), which is inlined as the method of the
+    argument's class: the derivative is generated when the function is
+    called, once per class of those arguments. ``names`` are the
+    parameters whose classes it needs."""
+
+    def __init__(self, construct, filename=None, lineno=None, stage=None, hint=None, names=()):
+        super().__init__(construct, filename, lineno, stage, hint)
+        self.names = tuple(names)
+
+
 class RecursionTooDeepError(S2SGradError, RecursionError):
     """The gradient of a recursive function ran out of Python's recursion
     limit (which a user may raise with ``sys.setrecursionlimit``)."""

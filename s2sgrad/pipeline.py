@@ -38,7 +38,8 @@ import weakref
 
 import s2sgrad.primitives  # noqa: F401  (registers every rule)
 from s2sgrad import runtime
-from s2sgrad.errors import InternalError, RecursionTooDeepError, UnsupportedSyntaxError, user_location
+from s2sgrad.errors import (ArgumentClassNeeded, InternalError, RecursionTooDeepError,
+                            UnsupportedSyntaxError, user_location)
 from s2sgrad.codegen import cache, disk, portable
 from s2sgrad.codegen.compile import CompiledCode
 from s2sgrad.codegen.emit import line_origins, to_source
@@ -108,7 +109,7 @@ def call_vjp(function, wrt, seed, *args, **kwargs):
     function = called_function(function)
     with _room_for_recursion():
         try:
-            generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED)
+            generated = code_for_call(function, tuple(wrt), args, kwargs, seed=CALLEE_SEED)
             kwargs[generated.seed_name] = seed
             grads = bind(generated, function)(*args, **kwargs)
         except RecursionError as error:
@@ -127,7 +128,10 @@ def callee_vjp(function, wrt):
     function of the callee's arguments and the seed (keyword): a second
     derivative through a call that is not inlined differentiates it again."""
     function = called_function(function)
-    return bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
+    vjp = bind(gradient_code(function, tuple(wrt), seed=CALLEE_SEED), function)
+    # (generated code reads its parameters: the function itself, not a check
+    # of the callee's except clauses in front of it)
+    return getattr(vjp, "__s2sgrad_generated__", vjp)
 
 
 #: (code, wrt, batched) of the callees whose forward code is being generated
@@ -148,6 +152,8 @@ def callee_forward(function, wrt, batched):
     try:
         gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward", batched=batched,
                       tangent_only=True)
+    except ArgumentClassNeeded:
+        pass  # (generated when it runs, for its arguments' classes)
     finally:
         pending.discard(key)
 
@@ -160,8 +166,8 @@ def call_jvp(function, wrt, tangents, batched, *args, **kwargs):
     callee writing into its parameters is refused, as for :func:`call_vjp`."""
     function = called_function(function)
     with _room_for_recursion():
-        generated = gradient_code(function, tuple(wrt), seed=CALLEE_SEED, mode="forward",
-                                  batched=batched, tangent_only=True)
+        generated = code_for_call(function, tuple(wrt), args, kwargs, seed=CALLEE_SEED,
+                                  mode="forward", batched=batched, tangent_only=True)
         kwargs.update(zip(generated.seed_name, tangents))
         return bind(generated, function)(*args, **kwargs)
 
@@ -196,6 +202,10 @@ class Context:
         #: names the normaliser invented (defined before use in their block)
         self.temporaries = normaliser.namer.temporaries
         self.local_functions = normaliser.local_functions
+        #: the user's except clauses the normal form left out (see :func:`bind`;
+        #: a derivative's, those of the function it is the derivative of)
+        self.handlers = tuple(normaliser.handlers) + getattr(
+            getattr(parsed, "function", None), "__s2sgrad_handlers__", ())
         #: the normaliser's side tables (s2sgrad.ir.facts.NormalFormFacts)
         self.normal_facts = normaliser.facts
         self.user_names = normaliser.user_names
@@ -315,12 +325,13 @@ def remember(resolved):
     return tuple((text, _reference(obj)) for text, obj in resolved.items())
 
 
-def resolutions_hold(function, remembered):
+def resolutions_hold(function, remembered, classes=()):
     """True when every dotted text of ``remembered`` (see :func:`remember`)
     still denotes its object in ``function``'s scope (globals, closure cells,
-    builtins): what a cache of code generated from ``function``'s source
-    checks on a hit. An object that died no longer holds."""
-    scope = _Scope.of(function)
+    builtins; a parameter of ``classes``, (name, class) pairs, its class):
+    what a cache of code generated from ``function``'s source checks on a
+    hit. An object that died no longer holds."""
+    scope = _Scope.of(function, classes)
     for text, reference in remembered:
         obj = reference()
         if obj is None and type(reference) is weakref.ref:
@@ -333,19 +344,24 @@ def resolutions_hold(function, remembered):
 class _Scope:
     """Cheap re-resolution of dotted names for cache validation."""
 
-    def __init__(self, globals_, closure):
+    def __init__(self, globals_, closure, classes=()):
         self.globals = globals_
         #: name -> cell
         self.closure = closure
+        #: parameter -> the class of its argument (``model.forward`` is that
+        #: class's function: see idioms.argument_method)
+        self.classes = dict(classes)
 
     @classmethod
-    def of(cls, function):
+    def of(cls, function, classes=()):
         return cls(function.__globals__,
-                   dict(zip(function.__code__.co_freevars, function.__closure__ or ())))
+                   dict(zip(function.__code__.co_freevars, function.__closure__ or ())), classes)
 
     def resolve_text(self, text):
         head, *rest = text.split(".")
-        if head in self.closure:
+        if head in self.classes:
+            obj = self.classes[head]
+        elif head in self.closure:
             try:
                 obj = self.closure[head].cell_contents
             except ValueError:
@@ -362,7 +378,8 @@ class _Scope:
 class Generated:
     """One cache entry: the compiled code and what it was built from."""
 
-    def __init__(self, source, code, dependencies, wrt_names, seed_name=None, unreached=()):
+    def __init__(self, source, code, dependencies, wrt_names, seed_name=None, unreached=(),
+                 handlers=()):
         self.source = source
         self.code = code
         #: the resolutions the code relies on (dotted text -> object; the
@@ -373,6 +390,8 @@ class Generated:
         self.seed_name = seed_name
         #: wrt names the result does not depend on (their gradient is zero)
         self.unreached = frozenset(unreached)
+        #: the except clauses of the user's left out of the code (see :func:`bind`)
+        self.handlers = handlers
 
 
 class ProgramContext(Context):
@@ -393,6 +412,7 @@ class ProgramContext(Context):
         self.dependencies = {}
         self.temporaries = set()
         self.local_functions = {}
+        self.handlers = ()
         self.normal_facts = NormalFormFacts()
         self.user_names = {}
         self.lines = ast.unparse(tree).splitlines()[1:]
@@ -514,8 +534,10 @@ class Generation:
     def __init__(self, names, *, label, is_tuple=False, return_value=False, seed=None,
                  known_shapes=None, example_args=None, positional_seed=False, recorded=(),
                  checks=None, free_locals=True, mode="reverse", batched=False,
-                 tangent_only=False, typed=True):
+                 tangent_only=False, typed=True, classes=()):
         self.names = tuple(names)
+        #: (parameter, class) of the arguments whose methods the function calls
+        self.classes = classes
         self.typed = typed
         self.mode = mode
         self.batched = batched
@@ -589,7 +611,8 @@ def _parse(g):
 
 def _normalise(g):
     """One operation per statement; which calls to the user's functions to inline."""
-    g.program, normaliser = normalise(g.parsed, params_outlive=g.seed == CALLEE_SEED)
+    g.program, normaliser = normalise(g.parsed, params_outlive=g.seed == CALLEE_SEED,
+                                      argument_classes=dict(g.classes))
     g.context = Context(g.parsed, normaliser, wrt_is_tuple=g.is_tuple)
 
 
@@ -872,7 +895,7 @@ def wrt_names(function, wrt):
 
 
 def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="reverse",
-                  batched=False, tangent_only=False):
+                  batched=False, tangent_only=False, classes=()):
     """The (cached) generated gradient of ``function``: a Generated entry.
 
     Keyed by the code object running now and the source it was read from
@@ -880,20 +903,108 @@ def gradient_code(function, wrt=0, *, return_value=False, seed=None, mode="rever
     registry's generation); a hit also re-checks every name resolution the
     code relies on (:func:`resolutions_hold`). A miss reads the disk cache
     (:func:`from_disk`) before it generates, and stores what it generates.
+    ``classes`` ((parameter, class) pairs) are the classes of the arguments
+    whose methods the function calls (see :func:`code_for_call`); code
+    specialised to them is kept in memory only (a class of another process
+    is not this one).
     """
     names, is_tuple = wrt_names(function, wrt)
     key = (*code_key(function.__code__), names, is_tuple, return_value, seed, mode)
     if batched or tangent_only:
         key += (("batched",) if batched else ()) + (("tangent only",) if tangent_only else ())
+    if classes:
+        key += (("classes", classes),)
 
     def make():
+        if classes:
+            return _generate(function, names, is_tuple, return_value, seed, mode, None, batched,
+                             tangent_only, classes)
         return from_disk(function, key) or _generate(
             function, names, is_tuple, return_value, seed, mode, key, batched, tangent_only)
 
-    entry = cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved), make)
+    entry = cache.cached(key, lambda entry: resolutions_hold(function, entry.resolved, classes),
+                         make)
     if mode == "reverse" and not (is_tuple or return_value or seed or batched):
         _gradient_parameter[entry.code.code] = names[0]
     return entry
+
+
+#: code object -> the parameters whose arguments' classes its derivatives
+#: need (see :func:`code_for_call`)
+_classes_needed = weakref.WeakKeyDictionary()
+
+
+def code_for_call(function, wrt, args, kwargs, **options):
+    """:func:`gradient_code` of ``function`` for the call ``function(*args,
+    **kwargs)``: specialised to the classes of the arguments whose methods
+    it calls (``model.forward(x)``, refused with ArgumentClassNeeded until
+    they are given), which are remembered per code object."""
+    needed = _classes_needed.get(function.__code__, ())
+    while True:
+        if needed:
+            values = _argument_values(function, args, kwargs)
+            for name in set(needed) & set(wrt_names(function, wrt)[0]):
+                # (differentiating with respect to an object: a TypeError naming it)
+                runtime.require_float(values[name], name, function.__qualname__)
+        classes = classes_of_call(function, args, kwargs)
+        try:
+            return gradient_code(function, wrt, classes=classes, **options)
+        except ArgumentClassNeeded as error:
+            if set(error.names) <= set(needed):
+                raise
+            needed = tuple(sorted(set(needed) | set(error.names)))
+            _classes_needed[function.__code__] = needed
+
+
+def classes_of_call(function, args, kwargs):
+    """``(parameter, class)`` of each argument of the call ``function(*args,
+    **kwargs)`` whose class its derivatives were found to need (see
+    :func:`code_for_call`; none until one was generated)."""
+    needed = _classes_needed.get(function.__code__, ())
+    if not needed:
+        return ()
+    values = _argument_values(function, args, kwargs)
+    for name in needed:
+        own = getattr(values[name], "__dict__", None)
+        replaced = sorted(own.keys() & _class_functions(type(values[name]))) if own else ()
+        if replaced:  # (the object's own attribute is called, not the class's function)
+            raise UnsupportedSyntaxError(
+                f"argument {name!r}, a {type(values[name]).__name__} whose method "
+                f"{replaced[0]} is replaced on the object itself", function.__code__.co_filename,
+                function.__code__.co_firstlineno, "differentiate",
+                "assign the new method to the class, or call the function directly")
+    return tuple((name, type(values[name])) for name in needed)
+
+
+#: class -> the names of the plain functions it defines or inherits
+_functions_of_class = weakref.WeakKeyDictionary()
+
+
+def _class_functions(cls):
+    """The names of ``cls``'s plain functions (its methods, not its attributes)."""
+    try:
+        return _functions_of_class[cls]
+    except (KeyError, TypeError):
+        pass
+    names = frozenset(name for name in dir(cls)
+                      if inspect.isfunction(inspect.getattr_static(cls, name, None)))
+    try:
+        _functions_of_class[cls] = names
+    except TypeError:
+        pass
+    return names
+
+
+def _argument_values(function, args, kwargs):
+    """Parameter name -> argument in the call ``function(*args, **kwargs)``."""
+    code = function.__code__
+    values = dict(zip(code.co_varnames[:code.co_argcount], args))
+    values.update(kwargs)
+    if len(values) < code.co_argcount + code.co_kwonlyargcount:  # (defaults)
+        bound = inspect.signature(function).bind_partial(*args, **kwargs)
+        bound.apply_defaults()
+        values.update(bound.arguments)
+    return values
 
 
 #: code of a generated gradient with respect to one parameter -> that
@@ -941,13 +1052,14 @@ def _digest(data):
 
 
 def _generate(function, names, is_tuple, return_value, seed, mode, key, batched=False,
-              tangent_only=False):
+              tangent_only=False, classes=()):
     g = Generation(names, label=function.__qualname__, is_tuple=is_tuple,
                    return_value=return_value, seed=seed, mode=mode, batched=batched,
-                   tangent_only=tangent_only)
+                   tangent_only=tangent_only, classes=classes)
     g.function = function
     entry = _generated(run(g, "parse"))
-    _store(key, g)
+    if key is not None:
+        _store(key, g)
     return entry
 
 
@@ -968,7 +1080,8 @@ def _portable_entry(g):
     helpers = {name: portable.reference(g.code.helpers[name]) for name in used}
     resolved = [[text, portable.fingerprint(obj)] for text, obj in g.context.dependencies.items()]
     rules = portable.rules_used(g.lookups)
-    if None in helpers.values() or any(fp is None for _, fp in resolved) or rules is None:
+    if None in helpers.values() or any(fp is None for _, fp in resolved) or rules is None \
+            or g.context.handlers:  # (exception classes: this process's objects)
         return None
     # (the helpers the code does not read stay parameters of the factory, so
     # that what is compiled again is the same text: see code_key)
@@ -1069,13 +1182,42 @@ def generate(parsed, names, is_tuple, return_value, seed, label, known_shapes=No
 
 def _generated(g):
     return Generated(g.source, g.code, g.context.dependencies, g.names, g.seed_name,
-                     g.unreached)
+                     g.unreached, g.context.handlers)
 
 
 def bind(entry, function):
-    """The generated function of ``entry`` bound to ``function``'s scope."""
+    """The generated function of ``entry`` bound to ``function``'s scope
+    (behind :func:`_refusing_caught` when the user's code had except clauses)."""
     closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
-    return entry.code.bind(
+    bound = entry.code.bind(
         function.__globals__, closure, function.__defaults__, function.__kwdefaults__,
         qualname=f"{entry.code.name}",
     )
+    return _refusing_caught(bound, entry.handlers) if entry.handlers else bound
+
+
+def _refusing_caught(generated, handlers):
+    """``generated`` raising UnsupportedSyntaxError, at the except clause,
+    from an exception one of ``handlers`` (``(classes, file, line)``) would
+    catch: the derivative follows the ``try`` block as if it completed, so
+    a handler that would run is refused, never differentiated as a
+    different program. The generated function itself is its
+    ``__s2sgrad_generated__`` (what a second derivative reads)."""
+    classes = tuple(c for caught, _, _ in handlers for c in caught)
+    generated.__s2sgrad_handlers__ = handlers  # (its derivatives check them too)
+
+    def refusing_caught(*args, **kwargs):
+        try:
+            return generated(*args, **kwargs)
+        except classes as error:
+            _, filename, lineno = next(h for h in handlers if isinstance(error, h[0]))
+            raise UnsupportedSyntaxError(
+                f"an except clause that would run (it catches {type(error).__name__}: {error})",
+                filename, lineno, "differentiate",
+                "s2sgrad follows the try block as if it completes: test for the case with "
+                "an if statement instead") from error
+
+    refusing_caught.__name__, refusing_caught.__qualname__ = generated.__name__, generated.__qualname__
+    refusing_caught.__signature__ = inspect.signature(generated)
+    refusing_caught.__s2sgrad_generated__ = generated
+    return refusing_caught

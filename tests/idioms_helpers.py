@@ -10,3 +10,8 @@ def asserts(x):
     assert s >= 0, "negative"
     assert np.all(x < 100.0)
     return s
+
+
+def asserts_with_a_message(x):
+    assert np.all(x > -1.0), "negative entries"
+    return np.sum(np.exp(x))

@@ -73,7 +73,7 @@ REFUSED = {
     """,
     "ndarray methods without a rule or with a different meaning from the function of the same name "
     "(x.sort() and x.partition() sort in place; call the NumPy function)": """
-        ndarray.compress ndarray.item ndarray.tolist ndarray.view ndarray.getfield
+        ndarray.compress ndarray.view ndarray.getfield
         ndarray.sort ndarray.partition ndarray.resize ndarray.fill ndarray.put ndarray.setfield
         ndarray.byteswap ndarray.choose ndarray.take ndarray.flat ndarray.mT
         ndarray.argpartition ndarray.searchsorted
@@ -145,8 +145,12 @@ def public_callables():
 
 
 def _method_class(registry, name):
-    """The class an ndarray method or attribute falls in from its spelling facts."""
-    record = registry.method(name) or registry.attribute(name)
+    """The class an ndarray method or attribute falls in from its spelling facts
+    (or from the helper the normaliser spells it with: ``x.item()``)."""
+    from s2sgrad.frontend.idioms import ARRAY_METHODS
+
+    record = registry.method(name) or registry.attribute(name) or \
+        registry.record(ARRAY_METHODS.get(name))
     if record is None:
         return None
     return "rule" if record.vjp is not None else "no derivative" if record.nondifferentiable else None

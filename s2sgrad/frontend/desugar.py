@@ -13,6 +13,7 @@ equivalent code of constructs the rest of the pipeline differentiates:
   order that carries no derivative (ties keep their order, as Python's);
 * ``max(xs)``/``min(xs, key=f)`` (one iterable, or several arguments with
   ``key=``) is ``xs[index_of_max(keys)]``: the first largest item itself;
+* ``math.log(x, base)`` is ``math.log(x) / math.log(base)``, as CPython computes it;
 * ``functools.reduce(f, xs, init)`` is a loop before the statement:
   ``acc = init; for b in xs: acc = f(acc, b)``;
 * ``(name := value)`` is ``name = value`` before the statement (a ``while``
@@ -36,6 +37,7 @@ import ast
 import builtins
 import copy
 import functools
+import math
 import warnings
 
 from s2sgrad import backend
@@ -248,6 +250,10 @@ class _Hoister(ast.NodeTransformer):
             return self.extreme(node)
         if d.is_(node.func, functools.reduce) and len(node.args) in (2, 3) and not node.keywords:
             return self.reduced(node)
+        if d.is_(node.func, math.log) and len(node.args) == 2 and not node.keywords:
+            # (what CPython computes: the quotient of the natural logarithms)
+            return _located(ast.BinOp(ast.Call(node.func, node.args[:1], []), ast.Div(),
+                                      ast.Call(copy.deepcopy(node.func), node.args[1:], [])), node)
         return node
 
     # --------------------------------------------------------------- idioms

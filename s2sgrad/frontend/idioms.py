@@ -19,9 +19,14 @@ derivative rules like any primitive:
   with no derivative (``np.random.rand(*x.shape)``); a method of an object
   held in a global (``layer.forward(x)``: its class's function, called with
   the object);
-* f-strings (text: no derivative) and ``try`` statements, of which the
-  body, ``else`` and ``finally`` run (a handler that runs is an error
-  raised by the gradient, never a silently different program).
+* ``x.item(...)`` and ``x.tolist()`` of an array (helpers with rules);
+  ``model.forward(x)`` of an argument ``model`` whose class the pipeline's
+  caller gives (:func:`argument_method`: that class's function, given the
+  argument; ArgumentClassNeeded until the class is known);
+* f-strings (text: no derivative), ``raise`` (a check of the primal) and
+  ``try`` statements, of which the body, ``else`` and ``finally`` run (the
+  ``except`` clauses are recorded: an exception one of them would catch is
+  refused at its line when it happens, never a silently different program).
 
 Output guarantees: every idiom it accepts becomes statements of the
 ``normal`` stage whose meaning is the idiom's (a container helper with a
@@ -36,9 +41,9 @@ import inspect
 import types
 
 from s2sgrad import runtime
-from s2sgrad.errors import S2SGradError
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
-from s2sgrad.primitives import containers, registry
+from s2sgrad.errors import ArgumentClassNeeded, S2SGradError
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function, plain_parameters
+from s2sgrad.primitives import containers, registry, shape
 
 #: expressions :func:`expression` spells
 EXPRESSIONS = (ast.Dict, ast.ListComp, ast.GeneratorExp, ast.DictComp, ast.JoinedStr)
@@ -48,6 +53,9 @@ _BUILDERS = {builtins.dict: "dict", builtins.list: "list"}
 #: container methods, and the kind of container each needs
 _METHODS = {"append": "list", "extend": "list", "pop": "list",
             "get": "dict", "items": "dict", "values": "dict", "keys": "dict"}
+#: array methods with no NumPy function of their own, and the helpers
+#: spelling them (the tape's tensors have methods of these names)
+ARRAY_METHODS = {"item": shape.item, "tolist": containers.tolist}
 
 
 # ------------------------------------------------------------- containers
@@ -496,6 +504,19 @@ def call(normaliser, e):
         normaliser.inlined[ast.unparse(func) + ".__func__"] = callee.__func__
         return normaliser.rhs(ast.copy_location(
             ast.Call(function, [func.value, *e.args], e.keywords), e))
+    method = argument_method(normaliser, func)
+    if method is not None:
+        # ``model.forward(x)`` of an argument: its class's function, given the
+        # argument (the class is part of the cache key; checked again as
+        # ``model.forward`` of that class, ``model`` the differentiated
+        # function's own parameter)
+        obj, attr = (func, "__call__") if isinstance(func, ast.Name) else (func.value, func.attr)
+        preferred = f"{method.__qualname__.split('.')[-2]}_call" if attr == "__call__" \
+            else method.__name__
+        function = ast.Name(normaliser.env_helper(method, preferred), ast.Load())
+        root = normaliser.argument_roots.get(obj.id, obj.id)
+        normaliser.inlined[f"{root}.{attr}"] = method
+        return normaliser.rhs(ast.copy_location(ast.Call(function, [obj, *e.args], e.keywords), e))
     method = _call_method(callee)
     if method is not None:
         # ``layer(x)`` of an object whose class defines ``__call__``: that
@@ -505,6 +526,43 @@ def call(normaliser, e):
         normaliser.inlined[ast.unparse(func) + ".__class__.__call__"] = method
         return normaliser.rhs(ast.copy_location(ast.Call(function, [func, *e.args], e.keywords), e))
     return None
+
+
+def argument_method(normaliser, func):
+    """For ``func`` = ``p.name`` with ``p`` a parameter the function never
+    rebinds and ``name`` no method of arrays or containers: the function
+    ``name`` of the class of ``p``'s argument, when it is a plain function
+    of the user's (None otherwise: the call is refused as a method call);
+    for ``func`` = ``p`` (``model(x)``), its class's ``__call__``. Raises
+    ArgumentClassNeeded when that class is not among the normaliser's
+    ``argument_classes`` (the pipeline's caller then generates again once
+    it knows it)."""
+    if isinstance(func, ast.Name) and func.id not in normaliser.local_functions:
+        param, attr = func.id, "__call__"
+    elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) \
+            and func.attr not in _METHODS and func.attr not in ARRAY_METHODS \
+            and registry.method(func.attr) is None:
+        param, attr = func.value.id, func.attr
+    else:
+        return None
+    if param not in plain_parameters(normaliser.parsed.tree):
+        return None
+    if param not in normaliser.argument_classes:
+        spelling = f"method call {param}.{attr}()" if attr != "__call__" else f"call {param}()"
+        needed = normaliser.parsed.error(
+            f"{spelling} of argument {param!r} where its class is not known", func,
+            stage="normalise", kind=ArgumentClassNeeded,
+            hint="call the gradient itself (sg.grad, sg.value_and_grad, sg.jvp), which "
+                 "generates it for the class of the argument given")
+        needed.names = (param,)
+        raise needed
+    cls = normaliser.argument_classes[param]
+    member = inspect.getattr_static(cls, attr, None)
+    if type(cls) is not type or not inspect.isfunction(member) \
+            or not registry.is_user_function(member) or registry.lookup(member) is not None \
+            or registry.is_nondifferentiable(member):
+        return None
+    return member
 
 
 def _call_method(obj):
@@ -539,8 +597,18 @@ registry.defnondiff(call_unpacked)
 
 
 def method_call(normaliser, func, e):
-    """The rhs of a container method call, or None for another method."""
+    """The rhs of a container method call, or of ``x.item(...)`` and
+    ``x.tolist()`` on an array, or None for another method."""
     method = func.attr
+    if method in ARRAY_METHODS and not (isinstance(func.value, ast.Name)
+                                         and func.value.id in normaliser.containers):
+        if e.keywords or (method == "tolist" and e.args):
+            raise normaliser.parsed.error(f".{method}() with these arguments", e,
+                                          stage="normalise")
+        args = [normaliser.atom(a) for a in e.args]
+        if len(args) > 1:  # x.item(i, j) is x.item((i, j))
+            args = [normaliser.atom(ast.Tuple(args, ast.Load()))]
+        return helper_call(normaliser, ARRAY_METHODS[method], [normaliser.atom(func.value), *args])
     if method not in _METHODS or not isinstance(func.value, ast.Name) \
             or func.value.id not in normaliser.current or registry.method(method) is not None:
         return None
@@ -589,20 +657,56 @@ def helper_call(normaliser, helper, args, keywords=()):
 
 
 # ------------------------------------------------------------- statements
-def without_try(stmts):
+def without_try(stmts, handlers):
     """``stmts`` with each ``try`` replaced by its body, ``else`` and
-    ``finally`` blocks, in order (nested blocks too)."""
+    ``finally`` blocks, in order (nested blocks too); the ``except``
+    clauses left out are appended to ``handlers``."""
     out = []
     for s in stmts:
         if isinstance(s, ast.Try) or type(s).__name__ == "TryStar":
-            out.extend(without_try(s.body + s.orelse + s.finalbody))
+            handlers.extend(s.handlers)
+            out.extend(without_try(s.body + s.orelse + s.finalbody, handlers))
             continue
         if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             for field in ("body", "orelse", "finalbody"):
                 if isinstance(getattr(s, field, None), list):
-                    setattr(s, field, without_try(getattr(s, field)))
+                    setattr(s, field, without_try(getattr(s, field), handlers))
         out.append(s)
     return out
+
+
+def caught(normaliser, handler):
+    """``(classes, file, line)`` of an ``except`` clause: the exception
+    classes it catches (``Exception`` for a bare ``except:`` or a type the
+    normaliser cannot resolve to exception classes)."""
+    types_ = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    classes = []
+    for node in types_:
+        found = normaliser.resolve(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if not (inspect.isclass(found) and issubclass(found, BaseException)):
+            return (Exception,), normaliser.parsed.filename, handler.lineno
+        classes.append(found)
+    return tuple(classes), normaliser.parsed.filename, handler.lineno
+
+
+def raise_statement(normaliser, s):
+    """``raise E(...)`` (``from C``): ``raised(E(...), C)``, a check of the
+    primal like ``assert`` (no derivative; nothing after it runs). A bare
+    ``raise`` belongs in a handler, which the normal form has none of."""
+    if s.exc is None:
+        raise normaliser.parsed.error("bare raise outside an except handler", s, stage="normalise")
+    args = [normaliser.atom(s.exc)] + ([normaliser.atom(s.cause)] if s.cause is not None else [])
+    normaliser.emit(ast.Expr(helper_call(normaliser, raised, args)), s)
+
+
+def raised(exception, cause=None):
+    """``raise exception from cause`` (a cause of None: the context's)."""
+    if cause is None:
+        raise exception
+    raise exception from cause
+
+
+registry.defnondiff(raised)
 
 
 def held_item(normaliser, item):

@@ -51,8 +51,8 @@ import copy
 import inspect
 
 from s2sgrad import runtime
-from s2sgrad.errors import S2SGradError
-from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function
+from s2sgrad.errors import ArgumentClassNeeded, S2SGradError
+from s2sgrad.frontend.parse import LOCAL, UNRESOLVED, parse_function, plain_parameters
 from s2sgrad.ir.facts import InlineSite, copy_facts
 from s2sgrad.ir.nodes import walk
 from s2sgrad.primitives import containers, registry
@@ -93,16 +93,25 @@ def inline_call(normaliser, func, args, keywords, origin):
         inner.inlining = normaliser.inlining + (key,)
         inner.params_outlive = True
         inner.updated_params = params_updated_in_place(parsed.tree)
+        # a parameter bound to an argument of the caller's whose class is known
+        for param, atom in bound:
+            if isinstance(atom, ast.Name) and atom.id in normaliser.argument_classes:
+                inner.argument_classes[param] = normaliser.argument_classes[atom.id]
+                inner.argument_roots[param] = normaliser.argument_roots.get(atom.id, atom.id)
         if local is not None:  # the nested defs it may call, inlined in turn
             inner.local_functions = dict(normaliser.local_functions)
             inner.facts.nested_defs.update(normaliser.facts.nested_defs)
             inner.current.update((name, name) for name in normaliser.local_functions)
         before = set(normaliser.namer.taken)
         tree = splice_calls(inner.function(), inner.facts)  # (its own calls first)
+    except ArgumentClassNeeded as needed:
+        _needs_callers_classes(needed, bound, normaliser)
+        return None
     except S2SGradError:
         return None  # the call stays a call; its VJP reports the problem if it matters
     if not _splicable(inner, tree, normaliser, parsed):
         return None
+    normaliser.handlers.extend(inner.handlers)  # (its except clauses are the caller's now)
     stored = {n.id for n in walk(tree) if isinstance(n, ast.Name)
               and isinstance(n.ctx, ast.Store)}
     # a parameter the callee never assigns reads the argument's atom itself
@@ -453,6 +462,18 @@ def _inlinable(normaliser, func):
             or hasattr(callee, "__wrapped__"):
         return None
     return callee
+
+
+def _needs_callers_classes(needed, bound, normaliser):
+    """A callee calling methods of parameters whose classes it needs: when
+    each is bound to a parameter of the caller's (``helper(model, x)``), the
+    caller needs those arguments' classes (raised again for them); otherwise
+    the call stays a call, whose VJP finds the classes when it runs."""
+    atoms = dict(bound)
+    names = [atoms[name].id for name in needed.names if isinstance(atoms.get(name), ast.Name)]
+    if len(names) == len(needed.names) and set(names) <= plain_parameters(normaliser.parsed.tree):
+        needed.names = tuple(names)
+        raise needed
 
 
 def _globals_in_place(parsed, bound, normaliser):

@@ -53,7 +53,7 @@ _OPERATOR_TEXT = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.P
 
 #: (``try`` is differentiated through its body: ``idioms.without_try``)
 UNSUPPORTED_STATEMENTS = {
-    ast.With: "with statement", ast.Raise: "raise statement",
+    ast.With: "with statement",
     ast.Global: "global statement", ast.Nonlocal: "nonlocal statement",
     ast.ClassDef: "class definition",
     ast.Import: "import inside the function", ast.ImportFrom: "import inside the function",
@@ -68,7 +68,7 @@ UNSUPPORTED_EXPRESSIONS = {
 }
 
 
-def normalise(parsed, namer=None, params_outlive=False):
+def normalise(parsed, namer=None, params_outlive=False, argument_classes=None):
     """Normal form of ``parsed.tree``; returns (FunctionDef, Normaliser).
 
     The ``push(stack, v)`` and ``v = pop(stack)`` of generated code read
@@ -77,9 +77,12 @@ def normalise(parsed, namer=None, params_outlive=False):
     With ``params_outlive`` the function is a callee whose parameters are the
     caller's values: ``param += v`` on an array changes the caller's array,
     which the callee's own gradient cannot follow, so it is refused.
+    ``argument_classes`` (parameter -> class) are the classes of the
+    arguments whose methods the function calls (see idioms.argument_method).
     """
     normaliser = Normaliser(parsed, namer or Namer(_all_names(parsed.tree)))
     normaliser.params_outlive = params_outlive
+    normaliser.argument_classes = dict(argument_classes or {})
     return normaliser.function(), normaliser
 
 
@@ -139,6 +142,13 @@ class Normaliser:
         self.updated_params = frozenset()
         #: user variable -> whether it only ever holds a number (plain_number)
         self.plain_numbers = {}
+        #: parameter -> the class of its argument, for the parameters whose
+        #: methods the function calls (given by the caller of the pipeline)
+        self.argument_classes = {}
+        #: parameter of an inlined callee -> the differentiated function's
+        #: parameter it is bound to (where ``argument_classes`` came from)
+        self.argument_roots = {}
+        self.handlers = []
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -156,7 +166,11 @@ class Normaliser:
                 self.share(a.arg, CALLER)
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
         body = desugar(self, body)
-        body = idioms.without_try(body)
+        handlers = []
+        body = idioms.without_try(body, handlers)
+        #: the ``except`` clauses left out, as ``(classes, file, line)``: an
+        #: exception one of them would catch is refused when it happens
+        self.handlers = [idioms.caught(self, h) for h in handlers]
         #: lists and dicts only this function holds (written as new ones)
         self.containers = idioms.private_containers(tree, self.parsed.resolve)
         #: of those written through an item (xs[t][i] = v): why not private, or None
@@ -265,6 +279,8 @@ class Normaliser:
             test = self.atom(s.test)
             msg = self.atom(s.msg) if s.msg is not None else None
             self.emit(ast.Assert(test, msg), s)
+        elif kind is ast.Raise:
+            idioms.raise_statement(self, s)
         elif kind in (ast.For, ast.While, ast.Break, ast.Continue):
             self.loop_statement(s)
         else:

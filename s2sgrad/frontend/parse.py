@@ -91,6 +91,13 @@ class ParsedFunction:
         return kind(construct, self.filename, getattr(node, "lineno", None), stage, hint)
 
 
+def plain_parameters(tree):
+    """The parameters of the function definition ``tree`` it never assigns."""
+    stored = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)
+              and not isinstance(n.ctx, ast.Load)}
+    return {a.arg for a in tree.args.posonlyargs + tree.args.args + tree.args.kwonlyargs} - stored
+
+
 def parse_function(function):
     """Parse ``function`` (a plain Python function) into a ParsedFunction."""
     if not inspect.isfunction(function):
@@ -214,6 +221,8 @@ def called_function(function):
     holding a plain function), what that wrapper calls. Any other wrapper is
     what runs, and is differentiated (or refused) as itself."""
     seen = set()
+    # (generated code behind a check of the user's except clauses: see pipeline.bind)
+    function = getattr(function, "__s2sgrad_generated__", function)
     while inspect.isfunction(function) and function.__code__ not in seen:
         seen.add(function.__code__)
         inner = _passed_through(function)

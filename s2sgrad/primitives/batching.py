@@ -21,7 +21,8 @@ from s2sgrad.primitives.elementwise import cast_like
 from s2sgrad.primitives.linalg import euclidean_only, norm_direction, spectral_direction
 from s2sgrad.primitives.reductions import cumulative_axis, prefixes, prod_of_others, tie_share
 from s2sgrad.primitives.registry import defbatched, deffacts
-from s2sgrad.primitives.shape import _is_basic_index, getitem_adjoint, take_adjoint
+from s2sgrad.primitives.shape import (_is_basic_index, getitem_adjoint, item, item_cotangent,
+                                     take_adjoint)
 
 
 # -- helpers of batched code -------------------------------------------------
@@ -404,6 +405,37 @@ def squeeze_batched(g, ans, a, axis=None):
 @defbatched(float)
 def float_batched(g, ans, x):
     return (np.reshape(g, batch_shape(g, ())).astype(float),)
+
+
+def batch_item(g, index=None):
+    """:func:`shape.item` of each direction: ``(k,)``."""
+    if index is None:
+        return np.reshape(g, batch_shape(g, ()))
+    if isinstance(index, tuple):
+        return g[(slice(None),) + index]
+    return np.reshape(g, batch_shape(g, -1))[:, index]
+
+
+def batch_item_cotangent(g, a, index=None):
+    """:func:`shape.item_cotangent` of each direction: ``(k,) + a.shape``."""
+    out = np.zeros(batch_shape(g, np.shape(a)), dtype=np.result_type(a, g, 1.0))
+    if index is None:
+        out[...] = np.reshape(g, batch_shape(g, (1,) * np.ndim(a)))
+    elif isinstance(index, tuple):
+        out[(slice(None),) + index] = g
+    else:
+        np.reshape(out, batch_shape(g, -1))[:, index] = g
+    return out
+
+
+@defbatched(item)
+def item_batched(g, ans, a, index=None):
+    return (batch_item(g, index), None)
+
+
+@defbatched(item_cotangent)
+def item_cotangent_batched(g, ans, cotangent, a, index=None):
+    return (batch_item_cotangent(g, a, index), None, None)
 
 
 @defbatched(np.cumsum)

@@ -19,6 +19,7 @@ reads generated code again).
 """
 
 import builtins
+import math
 
 import numpy as np
 
@@ -303,6 +304,11 @@ def builtin_sum(g, ans, iterable, start=0):
     return (spread_cotangent(g, iterable), unbroadcast(g, start))
 
 
+@defvjp(math.fsum, structures=(0,), scalar=True, dtype="float")
+def fsum(g, ans, seq):
+    return (spread_cotangent(g, seq),)
+
+
 def spread_cotangent(cotangent, items):
     """The cotangent of what builtin ``sum`` added up: ``cotangent`` for each item
     (unbroadcast to it), or for each row of an array summed by rows."""
@@ -512,3 +518,58 @@ def kept_cotangent_vjp(g, ans, cotangent, old):
 @defvjp(passed_cotangent, linear=True)
 def passed_cotangent_vjp(g, ans, cotangent, old):
     return (passed_cotangent(g, old), None)
+
+
+# -- ndarray.tolist ----------------------------------------------------------
+
+
+def tolist(a):
+    """``a.tolist()``: the entries of the array ``a`` as (nested lists of)
+    Python numbers (the normaliser's spelling of the method: see frontend.idioms)."""
+    return a.tolist()
+
+
+def tolist_cotangent(cotangent, a):
+    """The cotangent of ``a`` from that of ``a.tolist()``: nested lists of
+    the entries' cotangents (None or 0.0 where none flowed)."""
+    grad = np.zeros(np.shape(a), dtype=np.result_type(a, 1.0))
+    _filled(grad, cotangent)
+    return grad[()] if grad.ndim == 0 else grad
+
+
+def _filled(grad, cotangent):
+    """Write the nested list ``cotangent`` into the array ``grad`` (a view)."""
+    if _no_cotangent(cotangent):
+        return
+    if grad.ndim == 0:
+        grad[...] = cotangent
+        return
+    for i, entry in enumerate(cotangent):
+        if grad.ndim > 1:
+            _filled(grad[i], entry)
+        elif not _no_cotangent(entry):
+            grad[i] = entry
+
+
+def entry_cotangents(g):
+    """The transpose of :func:`tolist_cotangent`: ``g.tolist()`` as a list
+    cotangent (a Cotangents at every level)."""
+    g = np.asarray(g)
+    if g.ndim == 0:
+        return g[()]
+    return Cotangents(entry_cotangents(row) for row in g)
+
+
+@defvjp(tolist, linear=True, returns_list=True)
+def tolist_vjp(g, ans, a):
+    return (tolist_cotangent(g, a),)
+
+
+@defvjp(tolist_cotangent, linear=True, allocates=True, dtype="float")
+def tolist_cotangent_vjp(g, ans, cotangent, a):
+    return (entry_cotangents(g), None)
+
+
+@defvjp(entry_cotangents, linear=True, returns_list=True)
+def entry_cotangents_vjp(g, ans, h):
+    return (tolist_cotangent(g, h),)

@@ -100,7 +100,7 @@ def within_bounds(a, a_min, a_max):
 defnondiff(below_bound, above_bound, within_bounds, dtype="float")
 defnondiff(either_bound, dtype="given")
 deffacts(np.fabs, dtype="float")
-deffacts(math.fabs, math.fmod, dtype="float", scalar=True)
+deffacts(math.fabs, math.fmod, math.copysign, dtype="float", scalar=True)
 
 
 @defvjp(operator.mod, np.remainder, elementwise=True, allocates=True)
@@ -258,7 +258,7 @@ def cast_like_vjp(g, ans, value, like):
 
 # |x1| with the sign of x2: the derivative of |x1| (0 at 0, as for abs)
 # times that sign; none in x2 (the sign is piecewise constant)
-@defvjp(np.copysign, elementwise=True, allocates=True, dtype="float")
+@defvjp(np.copysign, math.copysign, elementwise=True, allocates=True, dtype="float")
 def copysign(g, ans, x1, x2):
     return (unbroadcast(g * np.sign(x1 * ans), x1), None)
 

@@ -334,6 +334,8 @@ deffacts(runtime.element_cotangent, runtime.element_cotangent_adjoint,
          containers.unzipped_cotangent,
          containers.transposed_cotangent,
          containers.copied_cotangent,
+         containers.tolist_cotangent,
+         containers.entry_cotangents,
          structured_cotangents=True)
 
 

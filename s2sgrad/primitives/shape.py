@@ -81,6 +81,36 @@ def to_float(g, ans, x):
     return (unbroadcast(g, x),)
 
 
+# ``x.item()`` (a 1-entry array), ``x.item(i)`` (flat index), ``x.item((i, j))``
+def item(a, index=None):
+    """``a.item(...)``: one entry of the array ``a`` as a Python number
+    (the normaliser's spelling of the method: see frontend.idioms)."""
+    return a.item() if index is None else a.item(index)
+
+
+def item_cotangent(g, a, index=None):
+    """The cotangent of ``a`` from the cotangent ``g`` of ``item(a, index)``:
+    zeros shaped like ``a`` with ``g`` at that entry."""
+    out = np.zeros(np.shape(a), dtype=np.result_type(a, 1.0))
+    if index is None:
+        out[...] = g
+    elif isinstance(index, tuple):
+        out[index] = g
+    else:
+        out.reshape(-1)[index] = g  # (a view: the new array is contiguous)
+    return out[()] if out.ndim == 0 else out
+
+
+@defvjp(item, linear=True, scalar=True)
+def item_vjp(g, ans, a, index=None):
+    return (item_cotangent(g, a, index), None)
+
+
+@defvjp(item_cotangent, linear=True, allocates=True, dtype="float")
+def item_cotangent_vjp(g, ans, cotangent, a, index=None):
+    return (item(g, index), None, None)
+
+
 # -- reordering axes and entries --------------------------------------------
 
 

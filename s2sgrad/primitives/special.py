@@ -1,7 +1,8 @@
 """Rules for special functions: ``np.i0``, and the error function
-:func:`erf` (which NumPy lacks; ``s2sgrad.tf.math.erf`` and ``gelu`` use it).
+:func:`erf` (which NumPy lacks; ``s2sgrad.tf.math.erf`` and ``gelu`` use it),
+with ``math.erf`` and ``math.erfc`` of Python scalars.
 
-``d erf(x)/dx = 2 / sqrt(pi) * exp(-x**2)``.
+``d erf(x)/dx = 2 / sqrt(pi) * exp(-x**2) = -d erfc(x)/dx``.
 
 ``d i0(x)/dx = i1(x)``, the modified Bessel function of the first kind of
 order 1, which NumPy lacks: :func:`i1` computes it (its power series, all
@@ -63,6 +64,7 @@ def i1_vjp(g, ans, x):
     return (g * (np.i0(x) - i1_over_x(x)),)
 
 
+_TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _erf_values = np.vectorize(math.erf, otypes=[float])
 
 
@@ -75,4 +77,14 @@ def erf(x):
 
 @defvjp(erf, elementwise=True, allocates=True, dtype="float")
 def erf_vjp(g, ans, x):
-    return (g * 1.1283791670955126 * np.exp(-x * x),)  # 2 / sqrt(pi)
+    return (g * _TWO_OVER_SQRT_PI * np.exp(-x * x),)
+
+
+@defvjp(math.erf, elementwise=True, dtype="float", scalar=True)
+def math_erf(g, ans, x):
+    return (g * _TWO_OVER_SQRT_PI * math.exp(-x * x),)
+
+
+@defvjp(math.erfc, elementwise=True, dtype="float", scalar=True)
+def math_erfc(g, ans, x):
+    return (-g * _TWO_OVER_SQRT_PI * math.exp(-x * x),)

@@ -3,6 +3,7 @@ identity: lists and dicts of arrays in, lists and dicts of cotangents out
 (a missing entry or key is a zero)."""
 
 import builtins
+import math
 
 import numpy as np
 import pytest
@@ -54,6 +55,11 @@ CASES = [
     Case(builtins.sum, ([A, B, C],)),
     Case(builtins.sum, (M,), label="rows"),
     Case(builtins.sum, ([A, B], C), label="start"),
+    Case(math.fsum, ([0.3, -1.2, 0.7],)),
+    Case(c.tolist, (A,)),
+    Case(c.tolist, (M,), label="2-d"),
+    Case(c.tolist_cotangent, (sample((4, 3), seed=7).tolist(), M), argnums=(0,)),
+    Case(c.entry_cotangents, (M,)),
     Case(c.spread_cotangent, (A, [B, C]), argnums=(0,)),
     Case(c.gathered_cotangent, ([A, B], C), argnums=(0,)),
     Case(c.zipped, (M, [A, B, C, A])),

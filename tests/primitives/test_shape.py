@@ -125,6 +125,13 @@ CASES = [
                                    [sample((3, 2)), sample((3, 2))], 1), argnums=(0,)),
     Case(shape.array_of_cotangent, ([[sample(()), sample(())], [sample(()), sample(())]],
                                     [[1.0, 2.0], [3.0, 4.0]], sample((4,))), argnums=(0,)),
+    Case(shape.item, (sample((1, 1)),), label="one entry"),
+    Case(shape.item, (sample((3, 4)), 5), label="flat index"),
+    Case(shape.item, (sample((3, 4)), (2, 1)), label="index tuple"),
+    Case(shape.item, (sample(()),), label="0-d"),
+    Case(shape.item_cotangent, (0.7, sample((1,)), None), argnums=(0,), label="one entry"),
+    Case(shape.item_cotangent, (0.7, sample((3, 4)), 5), argnums=(0,), label="flat index"),
+    Case(shape.item_cotangent, (0.7, sample((3, 4)), (2, 1)), argnums=(0,), label="index tuple"),
 ]
 
 if hasattr(runtime, "zeros_like"):
