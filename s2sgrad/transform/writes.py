@@ -14,6 +14,7 @@ run time (``refuse_if_shared``), never differentiated as if private.
 import ast
 import copy
 
+from s2sgrad import runtime
 from s2sgrad.primitives import registry
 from s2sgrad.transform.adjoints import Adjoint, assign as _assign, index_expression as _index_expression, walk_statements as _walk_statements
 
@@ -88,13 +89,18 @@ class ArrayWrites:
 
     def aliased_argument_guards(self, body):
         """``refuse_aliased_argument`` checks for each parameter written into
-        (``x[i] = v``) and each other parameter: called with one array for
+        (``x[i] = v``, ``x *= v``) and each other parameter: called with one array for
         both (``f(a, a)``, or a view of it), the write changes the other
         too, which the derivative, taking them apart, would not follow."""
         first_write = {}
         for st in _walk_statements(body):
             if isinstance(st, ast.Assign) and isinstance(st.targets[0], ast.Subscript):
                 first_write.setdefault(st.targets[0].value.id, st)
+            elif isinstance(st, ast.Assign) and isinstance(st.value, ast.Call) \
+                    and len(st.value.args) == 2 and isinstance(st.value.args[1], ast.Name) \
+                    and self.context.resolve(st.value.func) is runtime.in_place:
+                # ``x *= 2`` writes into x's array (see runtime.in_place)
+                first_write.setdefault(st.value.args[1].id, st)
         params = [a.arg for a in self.fn.args.posonlyargs + self.fn.args.args +
                   self.fn.args.kwonlyargs]
         source_file = ast.Name(self.context.env_name(self.context.filename, "source_file"),

@@ -130,3 +130,21 @@ def test_in_place_is_numpys_in_place_add(target_dtype, operand_dtype, shape):
     np.testing.assert_array_equal(got, expected)
     rebound = 0.5 + operand
     assert runtime.in_place(rebound, 0.5) is rebound    # a number: rebound as it is
+
+
+def doubled_then_paired(x, y):
+    x *= 2.0                  # writes into the caller's array: y too, if it is x
+    return np.sum(x * y)
+
+
+def test_one_array_for_an_updated_argument_and_another_is_refused():
+    b = np.array([1.0, 2.0, 1.2])
+    with pytest.raises(sg.UnsupportedSyntaxError, match=r"argument 'x', which shares memory "
+                       r"with argument 'y'.*test_in_place_ops.py:\d+"):
+        sg.value_and_grad(doubled_then_paired)(b, b)
+    with pytest.raises(sg.UnsupportedSyntaxError, match="shares memory"):
+        sg.value_and_grad(doubled_then_paired)(b, b[:])   # a view of it too
+    np.testing.assert_array_equal(b, [1.0, 2.0, 1.2])
+    c = b.copy()
+    np.testing.assert_allclose(sg.grad(doubled_then_paired)(b.copy(), c),
+                               numerical_grad(lambda u, v: doubled_then_paired(u.copy(), v), (b, c), 0))
