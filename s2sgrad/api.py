@@ -91,7 +91,7 @@ class _ByClass:
 
         made = self.made.get(self.classes(args, kwargs))
         if made is None:
-            target = self.fun if self.inner is None else self.inner(args, kwargs)[1]
+            target = self.fun if self.inner is None else called_function(self.inner(args, kwargs)[1])
             entry = pipeline.code_for_call(target, self.wrt, args, kwargs, **self.options)
             made = self.made[self.classes(args, kwargs)] = (entry, pipeline.bind(entry, target))
         return made

@@ -594,3 +594,14 @@ def test_a_function_argument_called_is_still_refused_naming_it():
     with pytest.raises(sg.UnsupportedSyntaxError, match="call to f ") as info:
         sg.grad(calls_a_function_argument, wrt=1)(np.sin, X)
     assert f"{__file__}:" in str(info.value)
+
+
+def model_loss_guarded(model, x):
+    try:
+        return model.loss(x)
+    except FloatingPointError:
+        return 0.0
+
+
+def test_methods_of_an_argument_inside_a_try():
+    check(model_loss_guarded, X, Net(W, B))
