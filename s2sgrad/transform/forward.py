@@ -63,10 +63,11 @@ from s2sgrad import runtime
 from s2sgrad.errors import S2SGradError, UnsupportedSyntaxError
 from s2sgrad.ir.facts import GradientFacts
 from s2sgrad.ir.nodes import function_def
-from s2sgrad.primitives import registry
+from s2sgrad.primitives import containers, registry
 from s2sgrad.transform import dtypes, simplify
 from s2sgrad.transform.adjoints import assign, comment, walk_statements
 from s2sgrad.transform.reverse import ReverseMode, _describe, _is_metadata, _literal_names
+from s2sgrad.transform.structures import sequence_operator
 from s2sgrad.transform.templates import _substitute, template_for, Template
 
 class ForwardMode:
@@ -117,6 +118,8 @@ class ForwardMode:
         self.analysis.active = self.active
         self.analysis.refuse_shared_writes(body)
         self.tangent_stacks = self.analysis.active_stacks
+        #: names that may hold tuples or lists (``a + b`` may concatenate them)
+        self.sequences = self.analysis.sequence_names(body)
         self.written = {s.targets[0].value.id for s in walk_statements(body)
                         if isinstance(s, ast.Assign) and isinstance(s.targets[0], ast.Subscript)}
         params = fn.args.posonlyargs + fn.args.args + fn.args.kwonlyargs
@@ -367,6 +370,9 @@ class ForwardMode:
         if isinstance(rhs, ast.Compare):
             return None
         if isinstance(rhs, ast.BinOp):
+            tangent = self.sequence_tangent(rhs)
+            if tangent is not False:
+                return tangent
             found = registry.operator(type(rhs.op))
             return self.apply(found, [rhs.left, rhs.right], {}, target, s,
                               lambda a, k: ast.BinOp(a[0], rhs.op, a[1]))
@@ -395,6 +401,28 @@ class ForwardMode:
         if isinstance(rhs, ast.Call):
             return self.call_tangent(rhs, target, s)
         raise self.error(f"{type(rhs).__name__} expression", s)
+
+    def sequence_tangent(self, binop):
+        """The tangent of ``a + b`` or ``a * n`` where an operand may be a
+        tuple or list: concatenated (repeated) tangents, an operand without
+        one contributing its zeros (``(y0,) + (v,)``: ``(0.0, dv)``, not dv
+        spread over both entries), or None; False when this is not such an
+        operation (or batched code, whose tangents of sequences are lists of
+        batched entries, reads it as any operator)."""
+        primitive = sequence_operator(binop, self.sequences)
+        if primitive is None or self.batched:
+            return False
+        left, right = self.atom_tangent(binop.left), self.atom_tangent(binop.right)
+        if left is None and right is None:
+            return None
+        if primitive is containers.sequence_repeat:
+            if left is not None and right is not None:
+                return False  # (two active operands: arrays, an elementwise product)
+            args = [left, binop.right] if left is not None else [binop.left, right]
+        else:
+            args = [left or self.zero(binop.left), right or self.zero(binop.right)]
+        name = self.context.env_name(primitive, primitive.__name__)
+        return ast.Call(ast.Name(name, ast.Load()), args, [])
 
     def call_tangent(self, call, target, s):
         func = self.context.resolve(call.func)

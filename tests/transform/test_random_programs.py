@@ -406,10 +406,11 @@ def check_program(case):
         check_forward(case, f, g, value, fd[0], scale, rtol, module)
 
 
-#: S2SGRAD_RANDOM_FORWARD=1 checks sg.jvp too (off in CI until the forward-mode
-#: bug it finds under NumPy 2.5 -- a zero tangent differentiated as nonzero --
-#: is fixed)
-FORWARD = os.environ.get("S2SGRAD_RANDOM_FORWARD") == "1"
+#: sg.jvp is checked too (S2SGRAD_RANDOM_FORWARD=0 leaves it out): on since
+#: the two bugs it found were fixed -- a zero tangent differentiated as
+#: nonzero after a break (dce), and float32 programs whose x += y promoted x
+#: (jvp's value was not f's)
+FORWARD = os.environ.get("S2SGRAD_RANDOM_FORWARD", "1") == "1"
 
 
 def check_forward(case, f, g, value, fd, scale, rtol, module):
