@@ -209,6 +209,10 @@ class Context:
         #: the normaliser's side tables (s2sgrad.ir.facts.NormalFormFacts)
         self.normal_facts = normaliser.facts
         self.user_names = normaliser.user_names
+        #: the user's name of the function (of a derivative read again, of
+        #: the function it differentiates): what errors name
+        self.function_name = normaliser.function_name
+        self.returns_name = normaliser.returns_name
 
     def resolve(self, node):
         """The object a function expression denotes (by identity)."""
@@ -415,6 +419,7 @@ class ProgramContext(Context):
         self.handlers = ()
         self.normal_facts = NormalFormFacts()
         self.user_names = {}
+        self.function_name = self.returns_name = tree.name
         self.lines = ast.unparse(tree).splitlines()[1:]
 
     def resolve(self, node):
