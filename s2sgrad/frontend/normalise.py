@@ -62,8 +62,8 @@ UNSUPPORTED_STATEMENTS = {
 }
 #: (displays, comprehensions and f-strings are ``idioms.EXPRESSIONS``)
 UNSUPPORTED_EXPRESSIONS = {
-    ast.Lambda: "lambda", ast.SetComp: "set comprehension", ast.Yield: "yield",
-    ast.YieldFrom: "yield from", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
+    ast.Lambda: "lambda", ast.SetComp: "set comprehension", ast.Yield: "yield (a generator)",
+    ast.YieldFrom: "yield from (a generator)", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
     ast.Starred: "starred expression", ast.Set: "set display",
 }
 
@@ -239,6 +239,9 @@ class Normaliser:
         if kind is ast.Expr:
             if isinstance(s.value, ast.Constant):
                 return  # docstring or bare constant
+            if type(s.value) in UNSUPPORTED_EXPRESSIONS:  # (``yield x``: what it is)
+                raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[type(s.value)], s,
+                                        stage="normalise")
             if not isinstance(s.value, ast.Call):
                 raise self.parsed.error("expression statement", s, stage="normalise")
             rhs = self.rhs(s.value)
