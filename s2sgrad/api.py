@@ -55,7 +55,7 @@ def _transform(fun, wrt, transform, **options):
         return _deferred(fun, wrt, options)
     except ArgumentClassNeeded:
         return _dispatching(_ByClass(fun, wrt, options), fun)
-    return pipeline.bind(entry, fun)
+    return pipeline.bind(entry, fun, qualname=f"{transform}({fun.__qualname__})")
 
 
 class _ByClass:

@@ -197,3 +197,15 @@ def test_a_generator_is_refused_as_a_generator_at_its_line():
         sg.grad(yielding)(1.0)
     line = inspect.getsourcelines(yielding)[1] + 1
     assert str(info.value) == f"yield (a generator) is not supported at {__file__}:{line}"
+
+
+def test_a_call_with_wrong_arguments_names_the_transform_and_the_function():
+    with pytest.raises(TypeError, match=r"^grad\(scaled\)\(\) takes from 1 to 2 positional "):
+        sg.grad(scaled)(X, 1.0, 2.0)
+    with pytest.raises(TypeError, match=r"^value_and_grad\(scaled\)\(\) missing 1 required "
+                                        r"positional argument: 'x'$"):
+        sg.value_and_grad(scaled)()
+    with pytest.raises(TypeError, match=r"^grad\(grad\(cube\)\)\(\) got an unexpected keyword "):
+        sg.grad(sg.grad(cube))(1.0, z=2.0)
+    with pytest.raises(ValueError, match=r"^wrt=3 is out of range: grad\(cube\) takes 1 "):
+        sg.grad(sg.grad(cube), wrt=3)
