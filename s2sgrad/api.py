@@ -55,7 +55,7 @@ def _transform(fun, wrt, transform, **options):
         return _deferred(fun, wrt, options)
     except ArgumentClassNeeded:
         return _dispatching(_ByClass(fun, wrt, options), fun)
-    return pipeline.bind(entry, fun)
+    return pipeline.bind(entry, fun, qualname=f"{transform}({fun.__qualname__})")
 
 
 class _ByClass:
@@ -538,6 +538,26 @@ def _argument_reader(fun, wrt):
     return read
 
 
+def _split_direction(args, transform, fun):
+    """``(args, v)`` of a call ``transform(fun)(*args, v)``."""
+    if not args:
+        raise TypeError(f"{transform}({fun.__qualname__}) is called with the arguments of "
+                        f"{fun.__qualname__}, then the direction v; it got no positional argument")
+    return list(args[:-1]), args[-1]
+
+
+def _direction_argument(read, args, kwargs, transform, fun):
+    """``(value, name)`` of the argument a direction is along, read by
+    ``read`` (:func:`_argument_reader`) from the call's other arguments."""
+    try:
+        (x,), (name,) = read(args, kwargs)
+    except TypeError as error:
+        raise TypeError(f"{transform}({fun.__qualname__}) is called with the arguments of "
+                        f"{fun.__qualname__}, then the direction v (its last positional "
+                        f"argument): {error}") from None
+    return x, name
+
+
 def _check_tangent(v, x, name, fun):
     if xp.shape(v) != xp.shape(x):
         raise ValueError(f"the direction v has shape {xp.shape(v)}, but argument {name!r} of "
@@ -803,8 +823,8 @@ def jvp(fun, wrt=0):
 
     def jvp_fun(*args, **kwargs):
         nonlocal call
-        *args, v = args
-        (x,), (name,) = read(args, kwargs)
+        args, v = _split_direction(args, "jvp", target)
+        x, name = _direction_argument(read, args, kwargs, "jvp", target)
         _check_tangent(v, x, name, target)
         if call is None:
             _, call = _forward_function(fun, wrt, "jvp")
@@ -829,7 +849,7 @@ def _jvp_by_reverse(fun, wrt):
 
     def jvp_fun(*args, **kwargs):
         nonlocal jac, built
-        *args, v = args
+        args, v = _split_direction(args, "jvp", fun)
         value = _on_copies(fun, args, kwargs)
         if built is not None:
             u = xp.zeros_like(xp.asarray(value, dtype=float))
@@ -872,8 +892,8 @@ def hvp(fun, wrt=0):
     read = _argument_reader(target, wrt)
 
     def hvp_fun(*args, **kwargs):
-        *args, v = args
-        (x,), (name,) = read(args, kwargs)
+        args, v = _split_direction(args, "hvp", target)
+        x, name = _direction_argument(read, args, kwargs, "hvp", target)
         _check_tangent(v, x, name, target)
         # (the forward code reads the gradient's float path, whose value
         # may be a constant: H·v takes x's type here)
@@ -899,7 +919,7 @@ def _hvp_by_reverse(fun, wrt):
 
     def hvp_fun(*args, **kwargs):
         nonlocal hess, product
-        *args, v = args
+        args, v = _split_direction(args, "hvp", fun)
         if product is not None:
             try:
                 return product(*_positional(fun, args, kwargs), v)

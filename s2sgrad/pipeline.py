@@ -209,6 +209,10 @@ class Context:
         #: the normaliser's side tables (s2sgrad.ir.facts.NormalFormFacts)
         self.normal_facts = normaliser.facts
         self.user_names = normaliser.user_names
+        #: the user's name of the function (of a derivative read again, of
+        #: the function it differentiates): what errors name
+        self.function_name = normaliser.function_name
+        self.returns_name = normaliser.returns_name
 
     def resolve(self, node):
         """The object a function expression denotes (by identity)."""
@@ -415,6 +419,7 @@ class ProgramContext(Context):
         self.handlers = ()
         self.normal_facts = NormalFormFacts()
         self.user_names = {}
+        self.function_name = self.returns_name = tree.name
         self.lines = ast.unparse(tree).splitlines()[1:]
 
     def resolve(self, node):
@@ -1185,13 +1190,15 @@ def _generated(g):
                      g.unreached, g.context.handlers)
 
 
-def bind(entry, function):
+def bind(entry, function, qualname=None):
     """The generated function of ``entry`` bound to ``function``'s scope
-    (behind :func:`_refusing_caught` when the user's code had except clauses)."""
+    (behind :func:`_refusing_caught` when the user's code had except clauses).
+    ``qualname`` (else the generated name) is what Python's errors of a call
+    with wrong arguments name it by: ``grad(f)() missing 1 required ...``."""
     closure = dict(zip(function.__code__.co_freevars, function.__closure__ or ()))
     bound = entry.code.bind(
         function.__globals__, closure, function.__defaults__, function.__kwdefaults__,
-        qualname=f"{entry.code.name}",
+        qualname=qualname or entry.code.name,
     )
     return _refusing_caught(bound, entry.handlers) if entry.handlers else bound
 

@@ -117,26 +117,28 @@ def entry_guard(helper):
 
 @entry_guard
 def require_scalar(value, function_name):
-    """Raise ValueError unless ``value`` is a real scalar (what grad needs)."""
+    """Raise ValueError unless ``value`` is a real scalar (what grad,
+    value_and_grad, hessian and hvp need; the message names none of them:
+    the same generated code serves them all)."""
     if type(value) is float:
         return
+    needs = f"{function_name} must return a real scalar to be differentiated"
     if value is None or isinstance(value, (str, bytes)):
         what = "None" if value is None else f"{type(value).__name__} {value!r}"
-        raise ValueError(f"grad requires {function_name} to return a real scalar; it returned {what}")
+        raise ValueError(f"{needs}; it returned {what}")
     shape = xp.shape(value)
     dtype = getattr(value, "dtype", None)
     if shape == () and (isinstance(value, complex) or (dtype is not None and dtype.kind == "c")):
         if xp.imag(value) == 0:  # (NumPy 2.5's eigvals of a real spectrum): its real part
             return
         raise ValueError(
-            f"grad requires {function_name} to return a real scalar; it returned the complex "
-            f"value {complex(value)}: differentiate its real part (np.real(...)) or its "
-            "modulus (np.abs(...))")
+            f"{needs}; it returned the complex value {complex(value)}: differentiate its "
+            "real part (np.real(...)) or its modulus (np.abs(...))")
     if shape != () or (dtype is not None and dtype.kind not in "fiub") or isinstance(value, complex):
         raise ValueError(
-            f"grad requires {function_name} to return a real scalar; it returned "
-            f"{type(value).__name__} of shape {shape}"
+            f"{needs}; it returned {type(value).__name__} of shape {shape}"
             + (f" and dtype {dtype}" if dtype is not None else "")
+            + (" (for an array output, use sg.jacobian)" if shape != () else "")
         )
 
 
@@ -152,9 +154,9 @@ def require_float_scalar(value, argument, function_name):
     require_float(value, argument, function_name)
     if type(value) is not float and xp.shape(value) != ():
         raise ValueError(
-            f"grad requires {function_name} to return a real scalar; it returns the shape of "
-            f"its argument {argument!r}, {xp.shape(value)} (for the matrix of second "
-            f"derivatives, use sg.hessian)")
+            f"the gradient of {function_name} must return a real scalar to be differentiated; "
+            f"it has the shape of its argument {argument!r}, {xp.shape(value)} (for the "
+            f"matrix of second derivatives, use sg.hessian)")
 
 
 @entry_guard

@@ -37,7 +37,8 @@ def test_an_empty_or_repeated_wrt_is_a_value_error(wrt):
 @pytest.mark.parametrize("transform", [sg.grad, sg.value_and_grad])
 @pytest.mark.parametrize("f, what", [(_returns_none, "None"), (_returns_text, "str 'loss'")])
 def test_a_function_returning_no_number_is_a_value_error(transform, f, what):
-    with pytest.raises(ValueError, match=f"{f.__name__} to return a real scalar; it returned {what}"):
+    with pytest.raises(ValueError, match=f"{f.__name__} must return a real scalar to be differentiated; "
+                                         f"it returned {what}"):
         transform(f)(1.5)
 
 

@@ -193,8 +193,9 @@ def helper_returning_complex(x):
 @pytest.mark.parametrize("f", [sum_times_i, sum_of_phases, helper_returning_complex])
 def test_a_complex_result_is_refused_by_grad(f):
     for transform in (sg.grad, sg.value_and_grad, sg.hessian):
-        with pytest.raises(ValueError, match=rf"{f.__name__} to return a real scalar; it returned the "
-                                             r"complex value .*np\.real"):
+        with pytest.raises(ValueError, match=rf"{f.__name__} must return a real scalar to be "
+                                             r"differentiated; it returned the complex value "
+                                             r".*np\.real"):
             transform(f)(X + 0.1)
 
 
@@ -255,13 +256,14 @@ def pair_of(x):
                                      (returns_nothing, "returned None")])
 def test_the_hessian_of_a_function_without_a_scalar_result_is_refused(f, says):
     for call in (lambda: sg.hessian(f)(X), lambda: sg.hvp(f)(X, X)):
-        with pytest.raises(ValueError, match=f"{f.__name__} to return a real scalar; it {says}"):
+        with pytest.raises(ValueError, match=f"{f.__name__} must return a real scalar to be "
+                                             f"differentiated; it {says}"):
             call()
 
 
 def test_a_second_derivative_of_a_function_without_a_scalar_result_is_refused():
-    with pytest.raises(ValueError, match=r"pair_of to return a real scalar; it returned ndarray of "
-                                         r"shape \(2,\)"):
+    with pytest.raises(ValueError, match=r"pair_of must return a real scalar to be "
+                                         r"differentiated; it returned ndarray of shape \(2,\)"):
         sg.grad(sg.grad(pair_of))(0.5)
 
 

@@ -19,6 +19,7 @@ of the generated function's name) whose source ``linecache`` and
 closure it is bound to, with its helpers as its own cells.
 """
 
+import ast
 import hashlib
 import itertools
 import linecache
@@ -26,9 +27,12 @@ import textwrap
 import types
 import weakref
 
-from s2sgrad.errors import forget_origins, register_origins
+from s2sgrad.errors import at_user_lines, forget_origins, register_origins
 
 FACTORY = "__s2sgrad_factory__"
+#: the helpers the compiled code (not its source) uses to report an error
+#: of the user's code at the user's line (see :func:`_reporting`)
+REPORT, CAUGHT = "__s2sgrad_report__", "__s2sgrad_exception__"
 
 _serial = itertools.count(1)
 
@@ -57,6 +61,35 @@ def _forget(filename):
     forget_origins(filename)
 
 
+def _compiled(text, filename, name, reporting):
+    """The module code of ``text``; with ``reporting``, the body of function
+    ``name`` runs as ``try: <body> except Exception as e: report(e); raise``
+    (the lines of ``text`` keep their numbers: the source shown and read
+    again is ``text``, tracebacks point into it and the report maps them to
+    the user's lines: :func:`s2sgrad.errors.at_user_lines`)."""
+    if not reporting:
+        return compile(text, filename, "exec")
+    tree = ast.parse(text, filename)
+    (fn,) = [s for s in tree.body[0].body if isinstance(s, ast.FunctionDef) and s.name == name]
+    fn.body = [_reporting(fn)]
+    return compile(tree, filename, "exec")
+
+
+def _reporting(fn):
+    """``fn``'s body inside a ``try`` whose handler reports the exception
+    and re-raises it (a bare ``raise``: the traceback the report rewrote)."""
+    error = "__s2sgrad_error__"
+    handler = ast.ExceptHandler(ast.Name(CAUGHT, ast.Load()), error, [
+        ast.Expr(ast.Call(ast.Name(REPORT, ast.Load()), [ast.Name(error, ast.Load())], [])),
+        ast.Raise()])
+    guarded = ast.Try(fn.body, [handler], [], [])
+    ast.copy_location(guarded, fn)
+    for node in ast.walk(guarded):  # (the new nodes at the def line; the body keeps its own)
+        if not hasattr(node, "lineno") or node in (guarded, handler) or node in handler.body:
+            ast.copy_location(node, fn)
+    return ast.fix_missing_locations(guarded)
+
+
 def _renamed(code, filename):
     """``code`` and the code objects in its constants, compiled from ``filename``."""
     consts = tuple(_renamed(c, filename) if isinstance(c, types.CodeType) else c
@@ -77,13 +110,15 @@ class CompiledCode:
         self.source = source
         self.name = name
         self.helpers = dict(helpers)
+        if origins:
+            self.helpers.update({REPORT: at_user_lines, CAUGHT: Exception})
         params = ", ".join(sorted(set(self.helpers) | set(closure_names)))
         text = f"def {FACTORY}({params}):\n{textwrap.indent(source, '    ')}    return {name}\n"
         self.filename = register_source(label, text)
         if origins:  # (the factory's def line comes first)
             register_origins(self.filename, [None, *[tuple(o) if o else None for o in origins]])
         if factory is None:
-            factory = compile(text, self.filename, "exec")
+            factory = _compiled(text, self.filename, name, reporting=bool(origins))
         else:
             factory = _renamed(factory, self.filename)
         #: the module code defining the factory (what the disk cache keeps)

@@ -62,8 +62,8 @@ UNSUPPORTED_STATEMENTS = {
 }
 #: (displays, comprehensions and f-strings are ``idioms.EXPRESSIONS``)
 UNSUPPORTED_EXPRESSIONS = {
-    ast.Lambda: "lambda", ast.SetComp: "set comprehension", ast.Yield: "yield",
-    ast.YieldFrom: "yield from", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
+    ast.Lambda: "lambda", ast.SetComp: "set comprehension", ast.Yield: "yield (a generator)",
+    ast.YieldFrom: "yield from (a generator)", ast.Await: "await", ast.NamedExpr: "walrus (:=)",
     ast.Starred: "starred expression", ast.Set: "set display",
 }
 
@@ -149,6 +149,12 @@ class Normaliser:
         #: parameter it is bound to (where ``argument_classes`` came from)
         self.argument_roots = {}
         self.handlers = []
+        #: the user's name of the function (errors name it): of a derivative
+        #: read again, the function it is the derivative of
+        self.function_name = getattr(parsed.tree, "name", None)
+        #: how errors name what the function returns (of a derivative read
+        #: again: "the derivative of f")
+        self.returns_name = self.function_name
 
     # ----------------------------------------------------------- functions
     def function(self):
@@ -164,6 +170,9 @@ class Normaliser:
             self.namer.reserve(a.arg)
             if self.params_outlive:
                 self.share(a.arg, CALLER)
+        differentiated = _guarded_function_name(tree.body, self.parsed.resolve)
+        self.function_name = differentiated or tree.name
+        self.returns_name = f"the derivative of {differentiated}" if differentiated else tree.name
         body = _without_entry_guards(list(tree.body), self.parsed.resolve)
         body = desugar(self, body)
         handlers = []
@@ -230,6 +239,9 @@ class Normaliser:
         if kind is ast.Expr:
             if isinstance(s.value, ast.Constant):
                 return  # docstring or bare constant
+            if type(s.value) in UNSUPPORTED_EXPRESSIONS:  # (``yield x``: what it is)
+                raise self.parsed.error(UNSUPPORTED_EXPRESSIONS[type(s.value)], s,
+                                        stage="normalise")
             if not isinstance(s.value, ast.Call):
                 raise self.parsed.error("expression statement", s, stage="normalise")
             rhs = self.rhs(s.value)
@@ -1272,6 +1284,18 @@ def _is_entry_guard(stmt, resolve):
     """A call, for its effect, of a helper marked as an entry guard."""
     return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call) and \
         getattr(resolve(stmt.value.func), "entry_guard", False) is True
+
+
+def _guarded_function_name(body, resolve):
+    """The function an entry guard of ``body`` names (its last argument,
+    the user's function whose derivative ``body`` is), or None."""
+    for s in body:
+        for node in walk(s):
+            if isinstance(node, ast.Call) and getattr(resolve(node.func), "entry_guard", False) \
+                    is True and node.args and isinstance(node.args[-1], ast.Constant) \
+                    and isinstance(node.args[-1].value, str):
+                return node.args[-1].value
+    return None
 
 
 def _without_entry_guards(body, resolve):

@@ -21,7 +21,8 @@ import textwrap
 import types
 from dataclasses import dataclass, field, replace
 
-from s2sgrad.errors import S2SGradError, SourceUnavailableError, UnsupportedSyntaxError
+from s2sgrad.errors import (S2SGradError, SourceUnavailableError, UnsupportedSyntaxError,
+                            reports_at_user_lines)
 from s2sgrad.ir.nodes import function_def
 from s2sgrad.ir.nodes import walk
 
@@ -108,7 +109,11 @@ def parse_function(function):
     code = function.__code__
     filename = code.co_filename
     found = _code_source(function)
-    if found is not None and _compiles_to(function, found[0], found[1]) is False:
+    # (generated code whose compiled body reports errors at the user's lines
+    # is its registered source plus a handler the text does not show: its
+    # lines, registered once under a name of their own, never change)
+    generated = reports_at_user_lines(filename)
+    if found is not None and not generated and _compiles_to(function, found[0], found[1]) is False:
         found = None  # (code the compiler dropped, unreachable at the end: read the block)
     if found is None:
         try:
@@ -118,7 +123,7 @@ def parse_function(function):
         except (OSError, TypeError):
             raise source_unavailable(function) from None
         found = textwrap.dedent("".join(lines)), max(first, 1), lines
-        matches = _compiles_to(function, found[0], found[1])
+        matches = generated or _compiles_to(function, found[0], found[1])
     else:
         matches = True
     source, first, lines = found

@@ -109,10 +109,12 @@ class ForwardMode:
     def transform(self):
         fn = self.fn
         body = fn.body[:-1]
-        result = fn.body[-1].value
+        returned = fn.body[-1]  # (the returned line: where its tangent's errors point)
+        result = returned.value
         if body and isinstance(result, ast.Name) and _copies_into(body[-1], result.id):
             # ``result = s; return result``: return s and its tangent themselves
-            result = body.pop().value
+            returned = body.pop()
+            result = returned.value
         guard_params, inherited = self.analysis.guarded_result_checks(body)
         self.active = self.analysis.activity(body, set(self.wrt))
         self.analysis.active = self.active
@@ -156,8 +158,8 @@ class ForwardMode:
             "owned_copy", [ast.Name(self.tangent_name(n), ast.Load())]))
             for n in self.wrt if n in self.written]
         name = self.namer.fresh("jvp_" + fn.name)
-        return function_def(name, args, checks + owned + out + guard + [ast.Return(value)],
-                            fn.lineno)
+        final = ast.copy_location(ast.Return(value), returned)
+        return function_def(name, args, checks + owned + out + guard + [final], fn.lineno)
 
     def typed_like(self, body, result):
         """What the returned tangent takes its type from when the value is not

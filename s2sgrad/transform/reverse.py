@@ -157,7 +157,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 check = inherited
         elif self.seed is None and not result_proven_scalar:
             check = [ast.Expr(self.helper_call("require_scalar", [
-                result, ast.Constant(self.fn.name)]))]
+                result, ast.Constant(self.context.returns_name)]))]
             guarded = self.float_guard_params(body, result)
         arg_checks = self.argument_checks(skip=guarded, scalars=scalar_arguments)
         if guarded:
@@ -255,7 +255,7 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
                 [ast.IsNot()], [ast.Name("float", ast.Load())])
             helper = "require_float_scalar" if name in scalars else "require_float"
             call = self.helper_call(helper, [
-                ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.fn.name)])
+                ast.Name(name, ast.Load()), ast.Constant(name), ast.Constant(self.context.function_name)])
             checks.append(ast.If(test, [ast.Expr(call)], []))
         return checks
 

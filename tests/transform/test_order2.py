@@ -205,7 +205,7 @@ def test_the_first_order_guards_are_not_differentiated_again():
     assert source == (
         "def grad_grad_quad(a, x):\n"
         "    if not a.__class__ is x.__class__ is float:\n"
-        "        require_float_scalar(x, 'x', 'grad_quad')\n"
+        "        require_float_scalar(x, 'x', 'quad')\n"
         "        require_scalar(a * x ** 2 + 3.0 * x + 1.0, 'quad')\n"
         "        return as_gradient(a * 2, x)\n"
         "    return a * 2\n"), source
@@ -225,23 +225,24 @@ def test_the_entry_checks_arguments_and_the_program_is_the_derivative():
     assert "3.0" not in source.split("    return as_gradient(a * 2, x)\n")[1], source
     assert sg.source(quickstart, order=2).rstrip().endswith(endings)
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
-    with pytest.raises(ValueError, match="grad requires grad_quad to return a real scalar; it "
-                                         r"returns the shape of its argument 'x', \(2,\) "
-                                         r"\(for the matrix of second derivatives, use sg.hessian\)"):
+    with pytest.raises(ValueError, match="the gradient of quad must return a real scalar to be "
+                                         r"differentiated; it has the shape of its argument 'x', "
+                                         r"\(2,\) \(for the matrix of second derivatives, use "
+                                         r"sg.hessian\)"):
         second(1.0, np.array([1.0, 2.0]))
-    with pytest.raises(ValueError, match="grad requires quad to return a real scalar; it "
-                                         r"returned ndarray of shape \(2,\)"):
+    with pytest.raises(ValueError, match="quad must return a real scalar to be differentiated; "
+                                         r"it returned ndarray of shape \(2,\)"):
         second(np.array([1.0, 2.0]), 1.0)
     mixed = sg.grad(sg.grad(quad, wrt=0), wrt=1)  # d/dx of the gradient wrt a (shaped like a)
     assert mixed(2.0, 3.0) == 6.0
-    with pytest.raises(ValueError, match="grad requires grad_quad to return a real scalar"):
+    with pytest.raises(ValueError, match="the gradient of quad must return a real scalar"):
         mixed(np.array([1.0, 2.0]), 3.0)
     assert generated(sg.grad(sg.grad(sg.grad(quad, wrt=1), wrt=1), wrt=1))(0.3, 0.5) == 0.0
 
 
 def test_the_second_derivative_has_guards_of_its_own():
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
-    with pytest.raises(TypeError, match="grad_quad .*integer argument 'x'"):
+    with pytest.raises(TypeError, match="^cannot differentiate quad with respect to integer argument 'x'"):
         second(1.0, 2)
     np.testing.assert_allclose(second(np.float32(3.0), np.float64(0.5)), 6.0)
 

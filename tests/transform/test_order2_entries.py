@@ -138,7 +138,8 @@ NOT_SCALAR = [
 def test_second_derivatives_require_f_to_return_a_scalar(f, args, wrt, name):
     # (a vector-valued f gave an internal reshape error, or a Hessian of zeros)
     x = args[wrt]
-    message = rf"grad requires {name} to return a real scalar; it returned ndarray of shape \(\d"
+    message = (rf"^{name} must return a real scalar to be differentiated; it returned ndarray "
+               rf"of shape \(\d.*\(for an array output, use sg.jacobian\)$")
     with pytest.raises(ValueError, match=message):
         sg.hessian(f, wrt=wrt)(*args)
     with pytest.raises(ValueError, match=message):
@@ -151,12 +152,14 @@ def test_second_derivatives_require_f_to_return_a_scalar(f, args, wrt, name):
 
 
 def test_a_second_derivative_with_respect_to_an_array_is_refused_in_its_terms():
-    with pytest.raises(ValueError, match=r"grad requires grad_scaled_quad to return a real scalar; "
-                                         r"it returns the shape of its argument 'x', \(3,\) \(for "
-                                         r"the matrix of second derivatives, use sg.hessian\)"):
+    with pytest.raises(ValueError, match=r"the gradient of scaled_quad must return a real scalar "
+                                         r"to be differentiated; it has the shape of its argument "
+                                         r"'x', \(3,\) \(for the matrix of second derivatives, "
+                                         r"use sg.hessian\)"):
         sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(1.0, np.ones(3))
-    with pytest.raises(ValueError, match="grad_doubled to return a real scalar; it returns the "
-                                         "shape of its argument 'x', \\(2,\\)"):
+    with pytest.raises(ValueError, match="the gradient of doubled must return a real scalar to "
+                                         "be differentiated; it has the shape of its argument "
+                                         "'x', \\(2,\\)"):
         sg.grad(sg.grad(doubled))(np.ones(2))  # (it returned zeros: 2.0 looked like a scalar)
     with pytest.raises(TypeError, match="integer argument 'x'"):
         sg.grad(sg.grad(scaled_quad, wrt=1), wrt=1)(1.0, 2)
