@@ -199,10 +199,10 @@ def source(fun, wrt=0, order=1, mode="reverse"):
     >>> print(sg.source(f))                   # doctest: +ELLIPSIS
     def grad_f(x, a):
         ...
-        return as_gradient(a * np.cos(x), x)
+        return gradient_of(a * np.cos(x), x)
     <BLANKLINE>
 
-    (``as_gradient`` gives the gradient ``x``'s type and dtype: ``np.cos`` of
+    (``gradient_of`` gives the gradient ``x``'s type and dtype: ``np.cos`` of
     a Python float is a NumPy float, and a float32 ``x`` times a float64
     ``a`` is float64.)
     """

@@ -338,10 +338,20 @@ def _leaf_gradient(cotangent, argument, as_given):
 
 def gradient_of(cotangent, argument):
     """The gradient returned for ``argument``: :func:`as_gradient`, in the
-    argument's own structure when it is a list, tuple or dict."""
+    argument's own structure when it is a list, tuple or dict (a tuple's
+    gradient is a tuple, not the cotangent the adjoint sums entry by entry)."""
+    kind = argument.__class__
+    if cotangent.__class__ is kind:
+        if kind is float:
+            return cotangent
+        if kind is ndarray:
+            if cotangent.dtype is argument.dtype and cotangent.shape == argument.shape:
+                return cotangent
+        elif kind in _FLOAT_SCALARS:
+            return cotangent
     if isinstance(argument, STRUCTURES):
         return structure_gradient(cotangent, argument, as_given=True)
-    return as_gradient(cotangent, argument)
+    return _cast_like(cotangent, argument)
 
 
 def rule_gradients(returned):
@@ -465,6 +475,9 @@ def as_tangent(tangent, value):
             or xp.shape(tangent) != xp.shape(value):
         return tangent  # (a structure's tangent is its entries')
     return as_gradient(tangent, value)
+
+
+gradient_cast(gradient_of)
 
 
 #: the NumPy scalar types whose class fixes the dtype

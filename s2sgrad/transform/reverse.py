@@ -276,9 +276,10 @@ class ReverseMode(LoopAdjoints, ArrayWrites):
         return expr
 
     def cast_for(self, name):
-        """``g -> as_gradient(g, name)``: the cast of a gradient returned for ``name``."""
+        """``g -> gradient_of(g, name)``: the cast of a gradient returned for
+        ``name`` (in its own structure, should it be a list, tuple or dict)."""
         def cast(g):
-            return self.helper_call("as_gradient", [g, ast.Name(name, ast.Load())])
+            return self.helper_call("gradient_of", [g, ast.Name(name, ast.Load())])
         return cast
 
     # ------------------------------------------------------------- activity

@@ -207,7 +207,7 @@ def test_the_first_order_guards_are_not_differentiated_again():
         "    if not a.__class__ is x.__class__ is float:\n"
         "        require_float_scalar(x, 'x', 'quad')\n"
         "        require_scalar(a * x ** 2 + 3.0 * x + 1.0, 'quad')\n"
-        "        return as_gradient(a * 2, x)\n"
+        "        return gradient_of(a * 2, x)\n"
         "    return a * 2\n"), source
     assert len(sg.source(quickstart, order=2).splitlines()) <= 7  # was 34
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
@@ -219,10 +219,10 @@ def test_the_entry_checks_arguments_and_the_program_is_the_derivative():
     # the entry, and computes nothing of the program
     source = sg.source(quad, wrt=1, order=2)
     # (cast to x's type: a * 2 is a Python float where x may be float32)
-    endings = ("    return a * 2", "    return as_gradient(a * 2, x)")
+    endings = ("    return a * 2", "    return gradient_of(a * 2, x)")
     assert source.rstrip().endswith(endings), source
     # (the primal only in the check of quad's result, where not all are floats)
-    assert "3.0" not in source.split("    return as_gradient(a * 2, x)\n")[1], source
+    assert "3.0" not in source.split("    return gradient_of(a * 2, x)\n")[1], source
     assert sg.source(quickstart, order=2).rstrip().endswith(endings)
     second = sg.grad(sg.grad(quad, wrt=1), wrt=1)
     with pytest.raises(ValueError, match="the gradient of quad must return a real scalar to be "
