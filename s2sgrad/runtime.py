@@ -340,18 +340,9 @@ def gradient_of(cotangent, argument):
     """The gradient returned for ``argument``: :func:`as_gradient`, in the
     argument's own structure when it is a list, tuple or dict (a tuple's
     gradient is a tuple, not the cotangent the adjoint sums entry by entry)."""
-    kind = argument.__class__
-    if cotangent.__class__ is kind:
-        if kind is float:
-            return cotangent
-        if kind is ndarray:
-            if cotangent.dtype is argument.dtype and cotangent.shape == argument.shape:
-                return cotangent
-        elif kind in _FLOAT_SCALARS:
-            return cotangent
     if isinstance(argument, STRUCTURES):
         return structure_gradient(cotangent, argument, as_given=True)
-    return _cast_like(cotangent, argument)
+    return as_gradient(cotangent, argument)
 
 
 def rule_gradients(returned):
